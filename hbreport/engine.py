@@ -1,0 +1,161 @@
+"""The form engine: derived columns, the 合计 row and row checks, each defined once and given both as
+Python values and as Excel formula text (through the rule compiler), so the workbook and the Python
+side cannot disagree.
+
+Values follow spreadsheet semantics: a blank is ``None``; aggregates skip text, as SUM/MIN/MAX/
+COUNTIF do; derived values are computed in column order, so a formula may use earlier derived columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import Any
+
+from .layout import TOTAL_ROW, SheetLayout
+from .spec import Column, Field, SheetSpec
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _num(v: Any) -> float:
+    return float(v) if _is_number(v) else 0.0
+
+
+def _clean(v: Any) -> Any:
+    """Turn float results that are whole numbers into ints, so 3.0 and 3 compare and print alike."""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+        return int(v)
+    return v
+
+
+@cache
+def _expr(text: str):
+    from .rules import Expr
+
+    return Expr.parse(text)
+
+
+def compute_row(sheet: SheetSpec, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Inputs (and prefilled values) of one row → all columns, derived ones computed."""
+    row: dict[str, Any] = {c.key: values.get(c.key) for c in sheet.columns if c.role != "derived"}
+    for col in sheet.columns:
+        if col.role == "derived":
+            row[col.key] = _clean(_expr(col.formula).evaluate(row))
+    return row
+
+
+def aggregate(field: Field, column_values: list[Any], weights: list[Any] | None = None) -> Any:
+    """One column's 合计 by the field's aggregation type (derived columns are not aggregated)."""
+    nums = [float(v) for v in column_values if _is_number(v)]
+    agg = field.aggregation
+    if agg == "sum":
+        return _clean(sum(nums))
+    if agg == "weighted_mean":
+        ws = weights or []
+        denom = sum(_num(w) for w in ws)
+        if denom == 0:
+            return ""
+        return sum(_num(v) * _num(w) for v, w in zip(column_values, ws, strict=True)) / denom
+    if agg == "min":
+        return _clean(min(nums)) if nums else 0
+    if agg == "max":
+        return _clean(max(nums)) if nums else 0
+    if agg == "count_if":
+        want = str(field.equals).casefold()
+        return sum(1 for v in column_values if v is not None and str(v).strip().casefold() == want)
+    if agg == "last":
+        present = [v for v in column_values if v not in (None, "")]
+        return present[-1] if present else None
+    return None
+
+
+def total_row(sheet: SheetSpec, rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The 合计 row: every non-derived column aggregated, derived columns recomputed on the totals.
+
+    count_if columns count on the 合计 row (the number of villages that 达到出列标准, …)."""
+    rows = [compute_row(sheet, r) for r in rows]
+    total: dict[str, Any] = {}
+    for col in sheet.columns:
+        f = col.field
+        if f.aggregation == "derived":
+            continue
+        weights = [r.get(f.weight) for r in rows] if f.weight else None
+        total[col.key] = aggregate(f, [r.get(col.key) for r in rows], weights)
+    for col in sheet.columns:
+        if col.field.aggregation == "derived":
+            total[col.key] = _clean(_expr(col.formula).evaluate(total))
+    return total
+
+
+def parent_values(sheet: SheetSpec, total: Mapping[str, Any], n_rows: int) -> dict[str, Any]:
+    """A child's 合计 as the values of its row on the parent's form (rollup_to, count_rows_as)."""
+    out: dict[str, Any] = {}
+    for col in sheet.columns:
+        if col.field.aggregation == "derived":
+            continue
+        out[col.field.parent_key] = total.get(col.key)
+    if sheet.count_rows_as:
+        out[sheet.count_rows_as] = n_rows
+    return out
+
+
+def check_row(sheet: SheetSpec, row: Mapping[str, Any]) -> list[tuple[Any, str]]:
+    """(rule, status) for every rule that does not pass on a computed row: status 'fail' or 'invalid'."""
+    out = []
+    for rule in sheet.rules:
+        status = rule.check(row)
+        if status in ("fail", "invalid"):
+            out.append((rule, status))
+    return out
+
+
+def check_text(sheet: SheetSpec, row: Mapping[str, Any]) -> str:
+    """The text the 校验结果 cell shows for this row ('' when every rule passes)."""
+    from .rules import row_check_python
+
+    return row_check_python(sheet.rules, row)
+
+
+# ---------------------------------------------------------------- Excel side
+
+
+def derived_formula(layout: SheetLayout, col: Column, row_number: int) -> str:
+    """Formula text (no '=') of a derived cell on a data row or the 合计 row."""
+    if row_number == TOTAL_ROW and col.field.aggregation != "derived":
+        return total_formula(layout, col)
+    return _expr(col.formula).to_excel(layout.row_ref(row_number))
+
+
+def total_formula(layout: SheetLayout, col: Column) -> str:
+    """Formula text (no '=') of a 合计 cell, mirroring :func:`total_row`."""
+    f = col.field
+    rng = layout.data_range(col.key)
+    if f.aggregation == "derived":
+        return _expr(col.formula).to_excel(layout.row_ref(TOTAL_ROW))
+    if f.aggregation == "sum":
+        return f"SUM({rng})"
+    if f.aggregation == "weighted_mean":
+        wrng = layout.data_range(f.weight)
+        return f'IF(SUM({wrng})=0,"",SUMPRODUCT({rng},{wrng})/SUM({wrng}))'
+    if f.aggregation == "min":
+        return f"MIN({rng})"
+    if f.aggregation == "max":
+        return f"MAX({rng})"
+    if f.aggregation == "count_if":
+        return f'COUNTIF({rng},"{f.equals}")'
+    if f.aggregation == "last":
+        last = layout.last_data_row
+        return f"{layout.col_letter(col.key)}{last}" if last > TOTAL_ROW else '""'
+    return '""'
+
+
+def check_formula(layout: SheetLayout, row_number: int) -> str:
+    """Formula text (no '=') of the 校验结果 cell of a data row."""
+    from .rules import row_check_formula
+
+    if not layout.spec.rules:
+        return '""'
+    return row_check_formula(layout.spec.rules, layout.row_ref(row_number))

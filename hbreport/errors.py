@@ -1,0 +1,57 @@
+"""One error type for everything a user can get wrong, with a Chinese message that says where and what to do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1  # findings of importance 错误, or units missing
+EXIT_UNUSABLE = 2  # a file or argument that cannot be used
+
+
+class HBError(Exception):
+    """A user-facing error. ``str()`` gives the full Chinese message: where, what, and what to do."""
+
+    exit_code = EXIT_UNUSABLE
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        sheet: str | None = None,
+        cell: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.sheet = sheet
+        self.cell = cell
+        self.hint = hint
+        super().__init__(self.render())
+
+    def where(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(f"文件「{Path(self.file).name}」")
+        if self.sheet:
+            parts.append(f"工作表「{self.sheet}」")
+        if self.cell:
+            parts.append(f"单元格 {self.cell}")
+        return "，".join(parts)
+
+    def render(self) -> str:
+        where = self.where()
+        text = f"{where}：{self.message}" if where else self.message
+        if self.hint:
+            text += f"。处理办法：{self.hint}"
+        return text
+
+    def to_dict(self) -> dict:
+        return {
+            "file": self.file,
+            "sheet": self.sheet,
+            "cell": self.cell,
+            "message": self.message,
+            "hint": self.hint,
+        }

@@ -1,0 +1,451 @@
+"""Form specs: Jinja-rendered YAML (templates/forms/*.yaml.j2) → one WorkbookSpec per unit and period.
+
+A form is written once. The same spec drives the writer (which lays it out in Excel) and the reader
+(which reads it back), so a layout change cannot make them disagree. Fields (data elements) are
+defined once in templates/fields.yaml; numbers from the plan come from the catalog through the
+template context (``num``, ``share``, ``ind``), never from code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from . import __version__, paths
+from .errors import HBError
+from .period import period_label
+
+FIELD_TYPES = ("integer", "decimal", "percent", "choice", "text")
+FIELD_AGGREGATIONS = ("sum", "weighted_mean", "min", "max", "count_if", "derived", "last", "none")
+ROLES = ("prefill", "input", "derived")
+FORM_FAMILY = "hbreport.fupin"
+FORM_ORDER = ("poverty_progress", "village_exit", "key_projects", "infrastructure")
+# Which forms each level fills. A township reports villages; the county-level form on infrastructure
+# and public services starts at the county.
+LEVEL_FORMS: dict[str, tuple[str, ...]] = {
+    "township": ("poverty_progress", "village_exit", "key_projects"),
+    "county": ("poverty_progress", "village_exit", "key_projects", "infrastructure"),
+    "prefecture": ("poverty_progress", "village_exit", "key_projects", "infrastructure"),
+    "province": ("poverty_progress", "village_exit", "key_projects", "infrastructure"),
+}
+FORM_LEVELS = tuple(LEVEL_FORMS)
+TOTAL = "TOTAL"  # row key of the 合计 row
+
+
+@dataclass(frozen=True)
+class Field:
+    """A data element: what a value means, its type and how it aggregates to the parent."""
+
+    key: str
+    label: str
+    unit: str
+    type: str
+    aggregation: str
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] = ()
+    weight: str | None = None
+    equals: str | None = None
+    rollup_to: str | None = None
+    indicator: str | None = None
+
+    @property
+    def numeric(self) -> bool:
+        return self.type in ("integer", "decimal", "percent")
+
+    @property
+    def parent_key(self) -> str:
+        """The field that holds this field's aggregate on the parent's form."""
+        return self.rollup_to or self.key
+
+    def header(self) -> str:
+        return f"{self.label}({self.unit})" if self.unit and self.unit != "%" else (
+            f"{self.label}(%)" if self.unit == "%" else self.label
+        )
+
+
+@dataclass(frozen=True)
+class Column:
+    """A numbered data column of a sheet."""
+
+    field: Field
+    role: str
+    number: int
+    formula: str | None = None
+    prefill: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.field.key
+
+    @property
+    def is_input(self) -> bool:
+        return self.role == "input"
+
+
+@dataclass(frozen=True)
+class RowUnit:
+    """A row of a sheet: a unit (a child, or the form's own unit for self-reported forms)."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    """One form as one worksheet."""
+
+    form: str
+    version: str
+    sheet: str
+    title: str
+    table_no: str
+    authority: str
+    approval: str
+    valid_until: str
+    measure_unit: str
+    rows: tuple[RowUnit, ...]
+    columns: tuple[Column, ...]
+    rules: tuple[Any, ...]  # tuple[rules.Rule, ...]
+    notes: tuple[str, ...]
+    count_rows_as: str | None = None
+
+    def column(self, key: str) -> Column:
+        for col in self.columns:
+            if col.key == key:
+                return col
+        raise KeyError(key)
+
+    @cached_property
+    def column_keys(self) -> tuple[str, ...]:
+        return tuple(c.key for c in self.columns)
+
+    @cached_property
+    def input_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.role == "input")
+
+    @cached_property
+    def derived_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.role == "derived")
+
+    def structure(self) -> dict:
+        """What the layout depends on (hashed into the workbook's identity)."""
+        return {
+            "form": self.form,
+            "version": self.version,
+            "sheet": self.sheet,
+            "rows": [r.code for r in self.rows],
+            "columns": [[c.key, c.role, c.formula or "", c.field.type] for c in self.columns],
+            "rules": [[r.id, r.expr] for r in self.rules],
+        }
+
+
+@dataclass(frozen=True)
+class WorkbookSpec:
+    """All forms one unit fills for one period: the unit of generation, reading and consolidation."""
+
+    unit_code: str
+    unit_name: str
+    level: str
+    parent_code: str | None
+    parent_name: str | None
+    period: int
+    sheets: tuple[SheetSpec, ...]
+    instructions: tuple[str, ...] = field(default=())
+
+    def sheet(self, form: str) -> SheetSpec:
+        for s in self.sheets:
+            if s.form == form:
+                return s
+        raise KeyError(form)
+
+    @cached_property
+    def layout_hash(self) -> str:
+        blob = json.dumps([s.structure() for s in self.sheets], ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+    @property
+    def version(self) -> str:
+        return "+".join(f"{s.form}@{s.version}" for s in self.sheets)
+
+    def meta(self) -> dict[str, str]:
+        """The identity a workbook carries in its _meta sheet."""
+        return {
+            "family": FORM_FAMILY,
+            "forms": ",".join(s.form for s in self.sheets),
+            "version": self.version,
+            "layout_hash": self.layout_hash,
+            "unit_code": self.unit_code,
+            "unit_name": self.unit_name,
+            "level": self.level,
+            "parent_code": self.parent_code or "",
+            "parent_name": self.parent_name or "",
+            "period": str(self.period),
+            "generator": f"hbreport {__version__}",
+        }
+
+    def file_name(self) -> str:
+        return f"{self.unit_code[:_short_len(self.level)]}_{self.unit_name}_{self.period}.xlsx"
+
+
+def _short_len(level: str) -> int:
+    return {"township": 9, "village": 12}.get(level, 6)
+
+
+# ---------------------------------------------------------------- fields
+
+
+@cache
+def _load_fields(path: Path) -> dict[str, Field]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise HBError(f"无法读取字段定义：{exc}", file=path, hint="检查 YAML 语法") from exc
+    fields: dict[str, Field] = {}
+    for key, raw in (data or {}).get("fields", {}).items():
+        def bad(what: str, key: str = key) -> HBError:
+            return HBError(f"字段「{key}」{what}", file=path, hint="按文件开头的说明改正该字段")
+
+        if not isinstance(raw, dict):
+            raise bad("的定义不是映射")
+        ftype = raw.get("type")
+        agg = raw.get("aggregation")
+        if ftype not in FIELD_TYPES:
+            raise bad(f"的 type「{ftype}」无效，应为 {'、'.join(FIELD_TYPES)} 之一")
+        if agg not in FIELD_AGGREGATIONS:
+            raise bad(f"的 aggregation「{agg}」无效，应为 {'、'.join(FIELD_AGGREGATIONS)} 之一")
+        if agg == "weighted_mean" and not raw.get("weight"):
+            raise bad("按加权平均汇总，但没有给出 weight（权重字段）")
+        if agg == "count_if" and (raw.get("equals") is None or not raw.get("rollup_to")):
+            raise bad("按条件计数汇总，需要 equals 与 rollup_to")
+        if ftype == "choice" and not raw.get("choices"):
+            raise bad("是下拉选择，但没有给出 choices")
+        fields[key] = Field(
+            key=key,
+            label=str(raw.get("label") or key),
+            unit=str(raw.get("unit") or ""),
+            type=ftype,
+            aggregation=agg,
+            min=raw.get("min"),
+            max=raw.get("max"),
+            choices=tuple(str(c) for c in raw.get("choices") or ()),
+            weight=raw.get("weight"),
+            equals=None if raw.get("equals") is None else str(raw.get("equals")),
+            rollup_to=raw.get("rollup_to"),
+            indicator=raw.get("indicator"),
+        )
+    for f in fields.values():
+        for ref in (f.weight, f.rollup_to):
+            if ref and ref not in fields:
+                raise HBError(f"字段「{f.key}」引用了未定义的字段「{ref}」", file=path)
+    return fields
+
+
+def load_fields(path: str | Path | None = None) -> dict[str, Field]:
+    """All data elements, keyed by field name (templates/fields.yaml by default)."""
+    return _load_fields(Path(path or paths.FIELDS).resolve())
+
+
+# ---------------------------------------------------------------- rendering
+
+
+@cache
+def _jinja_env(forms_dir: Path) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(forms_dir)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # renders YAML, not HTML
+        keep_trailing_newline=True,
+    )
+
+
+def _context(catalog, level: str, period: int, unit, rows) -> dict[str, Any]:
+    def num(code: str, unit_: str | None = None) -> float:
+        value = catalog.number(code, unit_)
+        return int(value) if float(value).is_integer() else value
+
+    def share(code: str) -> float:
+        return round(catalog.cumulative_share(code, period), 6)
+
+    def param(name: str) -> Any:
+        entry = catalog.parameters.get(name)
+        if entry is None:
+            raise HBError(f"参数「{name}」未在 indicators.yaml 的 parameters 中设定", hint="由省扶贫办补充该参数")
+        values = entry.get("values", entry) if isinstance(entry, dict) else entry
+        if isinstance(values, dict):
+            for key in (period, str(period)):
+                if key in values:
+                    return values[key]
+            raise HBError(f"参数「{name}」没有 {period} 年的值", hint="在 indicators.yaml 的 parameters 中补充该年份")
+        return values
+
+    return {
+        "unit": unit,
+        "level": level,
+        "period": period,
+        "period_label": period_label(period),
+        "rows": rows,
+        "num": num,
+        "share": share,
+        "ind": catalog.__getitem__,
+        "param": param,
+    }
+
+
+def render_form(
+    form: str,
+    *,
+    unit,
+    level: str,
+    period: int,
+    rows: list[RowUnit],
+    poor_rows: list[RowUnit],
+    catalog,
+    fields: dict[str, Field] | None = None,
+    forms_dir: Path | None = None,
+) -> SheetSpec:
+    """Render templates/forms/<form>.yaml.j2 for a unit and period into a SheetSpec."""
+    from .rules import Rule
+
+    fields = fields or load_fields()
+    forms_dir = Path(forms_dir or paths.FORMS).resolve()
+    name = f"{form}.yaml.j2"
+    try:
+        text = _jinja_env(forms_dir).get_template(name).render(**_context(catalog, level, period, unit, rows))
+        raw = yaml.safe_load(text)
+    except jinja2.TemplateError as exc:
+        raise HBError(f"表式模板渲染失败：{exc}", file=forms_dir / name, hint="检查模板中的变量与指标代码") from exc
+    except yaml.YAMLError as exc:
+        raise HBError(f"表式模板渲染后的 YAML 有误：{exc}", file=forms_dir / name) from exc
+
+    where = forms_dir / name
+    row_mode = raw.get("rows", "children")
+    if row_mode == "children":
+        row_units = tuple(rows)
+    elif row_mode == "poor_villages":
+        row_units = tuple(poor_rows)
+    elif row_mode == "self":
+        row_units = (RowUnit(unit.code, unit.name),)
+    else:
+        raise HBError(f"rows「{row_mode}」无效，应为 children、poor_villages 或 self", file=where)
+
+    columns = []
+    for number, col in enumerate(raw.get("columns") or [], start=1):
+        key = col.get("field")
+        if key not in fields:
+            raise HBError(f"第 {number} 列引用了未定义的字段「{key}」", file=where, hint="先在 templates/fields.yaml 中定义")
+        role = col.get("role", "input")
+        if role not in ROLES:
+            raise HBError(f"字段「{key}」的 role「{role}」无效", file=where)
+        formula = col.get("formula")
+        if role == "derived" and formula is None:
+            raise HBError(f"派生列「{key}」没有 formula", file=where)
+        columns.append(
+            Column(field=fields[key], role=role, number=number, formula=None if formula is None else str(formula),
+                   prefill=col.get("prefill"))
+        )
+    keys = {c.key for c in columns}
+    rules = []
+    for r in raw.get("rules") or []:
+        rule = Rule(
+            id=str(r["id"]),
+            expr=str(r["expr"]),
+            message=str(r["message"]),
+            importance=r.get("importance", "error"),
+            missing=r.get("missing", "skip_if_any"),
+        )
+        unknown = set(rule.compiled().fields) - keys
+        if unknown:
+            raise HBError(f"规则 {rule.id} 引用了本表没有的字段：{'、'.join(sorted(unknown))}", file=where)
+        rules.append(rule)
+    for col in columns:
+        if col.formula is not None:
+            from .rules import Expr
+
+            unknown = set(Expr.parse(col.formula).fields) - keys
+            if unknown:
+                raise HBError(f"派生列「{col.key}」的公式引用了本表没有的字段：{'、'.join(sorted(unknown))}", file=where)
+    return SheetSpec(
+        form=str(raw["id"]),
+        version=str(raw["version"]),
+        sheet=str(raw["sheet"]),
+        title=str(raw["title"]),
+        table_no=str(raw.get("table_no", "")),
+        authority=str(raw.get("authority", "")),
+        approval=str(raw.get("approval", "")),
+        valid_until=str(raw.get("valid_until", "")),
+        measure_unit=str(raw.get("measure_unit", "")),
+        rows=row_units,
+        columns=tuple(columns),
+        rules=tuple(rules),
+        notes=tuple(str(n) for n in raw.get("notes") or ()),
+        count_rows_as=raw.get("count_rows_as"),
+    )
+
+
+INSTRUCTIONS = (
+    "一、本工作簿由 hbreport 按《湖北省脱贫攻坚规划(2016—2020年)》生成，各表表号、指标与说明见各工作表。",
+    "二、只能在白色（未锁定）单元格中填写；灰色单元格为预填基数或公式，已保护，不能修改。",
+    "三、填写时即时校验：数据有效性限制数值范围与下拉选项；违反规则的单元格以红色（错误）或黄色（警告）标出，“校验结果”列写明原因。",
+    "四、“错误”必须改正后才能上报汇总；“警告”请核实，确属实际情况的，在表下“说明”处写明原因。",
+    "五、计划进度、完成率、进度状态由公式按规划年度进度自动计算，无需填写。",
+    "六、请勿增删行列、改名或删除工作表，请勿在公式单元格中键入数字；否则上级汇总时将拒收。",
+    "七、填好后保存为 .xlsx 格式（Excel、WPS、LibreOffice 均可），按原文件名报送上级扶贫部门。",
+)
+
+
+def build_workbook_spec(
+    unit_code: str,
+    period: int,
+    *,
+    registry=None,
+    catalog=None,
+    baseline=None,
+    forms: tuple[str, ...] | None = None,
+) -> WorkbookSpec:
+    """The form family for one unit of a form level (township, county, prefecture, province)."""
+    from .baseline import load_baseline
+    from .catalog import load_catalog
+    from .registry import load_registry
+
+    registry = registry or load_registry()
+    catalog = catalog or load_catalog()
+    unit = registry.get(unit_code)
+    level = unit.level
+    if level not in LEVEL_FORMS:
+        raise HBError(
+            f"单位「{unit.name}」({unit.code}) 的层级为 {level}，不填报汇总表",
+            hint="表式按乡镇、县、市州、省四级生成",
+        )
+    children = registry.children(unit.code)
+    rows = [RowUnit(c.code, c.name) for c in children]
+    # Poor villages come from the baseline. A registry the baseline does not cover (e.g. the full
+    # statistical tree) lists every village, and the clerk fills the poor ones.
+    poor_rows = rows
+    if level == "township":
+        baseline = baseline or load_baseline()
+        known = [r for r in rows if r.code in baseline.villages]
+        if known:
+            poor_rows = [r for r in known if baseline.villages[r.code].poor_village]
+    parent = registry.reporting_parent(unit.code)
+    sheets = tuple(
+        render_form(f, unit=unit, level=level, period=period, rows=rows, poor_rows=poor_rows, catalog=catalog)
+        for f in (forms or LEVEL_FORMS[level])
+    )
+    return WorkbookSpec(
+        unit_code=unit.code,
+        unit_name=unit.name,
+        level=level,
+        parent_code=parent.code if parent else None,
+        parent_name=parent.name if parent else None,
+        period=period,
+        sheets=sheets,
+        instructions=INSTRUCTIONS,
+    )
