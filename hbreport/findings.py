@@ -1,0 +1,56 @@
+"""Findings: what is wrong where, for people (Chinese text) and machines (JSON)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+IMPORTANCE_ZH = {"error": "错误", "warning": "警告"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: which file, unit, sheet and cell, which rule, how serious, and what to do."""
+
+    message: str
+    importance: str = "error"  # "error" (错误: blocks consolidation) | "warning" (警告: needs an explanation)
+    rule: str = ""
+    file: str | None = None
+    unit_code: str | None = None
+    unit_name: str | None = None
+    sheet: str | None = None
+    cell: str | None = None
+    hint: str | None = None
+
+    @property
+    def importance_zh(self) -> str:
+        return IMPORTANCE_ZH.get(self.importance, self.importance)
+
+    def where(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(Path(self.file).name)
+        if self.sheet:
+            parts.append(f"「{self.sheet}」")
+        if self.cell:
+            parts.append(self.cell)
+        return " ".join(parts)
+
+    def text(self) -> str:
+        head = f"[{self.importance_zh}]"
+        if self.rule:
+            head += f"[{self.rule}]"
+        body = f"{self.where()}：{self.message}" if self.where() else self.message
+        return f"{head} {body}" + (f"。处理办法：{self.hint}" if self.hint else "")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["importance_zh"] = self.importance_zh
+        return d
+
+
+def count_by_importance(findings) -> dict[str, int]:
+    out = {"error": 0, "warning": 0}
+    for f in findings:
+        out[f.importance] = out.get(f.importance, 0) + 1
+    return out

@@ -1,0 +1,67 @@
+"""What a workbook holds once read: computed rows per form, the 合计 rows, and the tidy table.
+
+Everything meets in one tidy table of data values — (unit, period, form, row, field, value) — the way
+DHIS2 keeps (orgUnit, period, dataElement, value). Reading, checking, consolidating and reporting work
+on :class:`FormData`; only the edges know about Excel and Word.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .engine import compute_row, total_row
+from .spec import TOTAL, WorkbookSpec
+
+
+@dataclass
+class FormData:
+    """The values of one unit's workbook for one period.
+
+    ``rows[form][row_code]`` holds every column of that row (inputs as read, derived recomputed in
+    Python); ``totals[form]`` the 合计 row computed from the rows."""
+
+    spec: WorkbookSpec
+    rows: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    totals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    source: str | None = None  # file the values came from
+    sha256: str | None = None
+
+    @classmethod
+    def from_inputs(cls, spec: WorkbookSpec, inputs: dict[str, dict[str, dict[str, Any]]], **kw) -> FormData:
+        """Build from raw inputs {form: {row_code: {field: value}}}: derived values and totals computed."""
+        data = cls(spec=spec, **kw)
+        for sheet in spec.sheets:
+            given = inputs.get(sheet.form, {})
+            rows = {r.code: compute_row(sheet, given.get(r.code, {})) for r in sheet.rows}
+            data.rows[sheet.form] = rows
+            data.totals[sheet.form] = total_row(sheet, rows.values())
+        return data
+
+    @property
+    def unit_code(self) -> str:
+        return self.spec.unit_code
+
+    @property
+    def period(self) -> int:
+        return self.spec.period
+
+    def value(self, form: str, field_key: str, row: str = TOTAL) -> Any:
+        if row == TOTAL:
+            return self.totals.get(form, {}).get(field_key)
+        return self.rows.get(form, {}).get(row, {}).get(field_key)
+
+    def records(self) -> list[dict[str, Any]]:
+        """The tidy table as records: unit, period, form, row, field, value (totals under row TOTAL)."""
+        out = []
+        for form, rows in self.rows.items():
+            for row_code, values in list(rows.items()) + [(TOTAL, self.totals.get(form, {}))]:
+                for key, value in values.items():
+                    out.append({"unit": self.unit_code, "period": self.period, "form": form,
+                                "row": row_code, "field": key, "value": value})
+        return out
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame.from_records(self.records(), columns=["unit", "period", "form", "row", "field", "value"])
