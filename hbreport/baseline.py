@@ -1,0 +1,252 @@
+"""The 建档立卡 baseline at the start of 2016: poor villages, households and people per village,
+and the poor counties (国定/省定), their region (片区) and exit year per county.
+
+Both are data an office can correct: ``baseline.csv`` (``code,poor_village,poor_households,
+poor_people``, one row per village) and ``counties.csv`` (``code,name,prefecture,poor_county,
+region,exit_year``, one row per county-level unit).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from hbreport import paths
+from hbreport.errors import HBError
+from hbreport.registry import Registry, decode_csv_bytes, normalize_code, read_csv_rows
+
+#: the four contiguous poverty regions (连片特困地区) the plan names as the main battlefield
+REGIONS = ("大别山", "武陵山", "秦巴山", "幕阜山")
+#: poor-county kinds: national (国家扶贫开发工作重点县、片区县) and province-designated (省定)
+POOR_COUNTY_KINDS = {
+    "national": "national",
+    "国家级": "national",
+    "国定": "national",
+    "provincial": "provincial",
+    "省级": "provincial",
+    "省定": "provincial",
+}
+POOR_COUNTY_ZH = {"national": "国定贫困县", "provincial": "省定贫困县"}
+BASELINE_COLUMNS = ("code", "poor_village", "poor_households", "poor_people")
+COUNTY_COLUMNS = ("code", "name", "prefecture", "poor_county", "region", "exit_year")
+TOTAL_KEYS = ("poor_households", "poor_people", "poor_villages", "poor_counties", "villages")
+
+
+@dataclass(frozen=True, slots=True)
+class VillageBaseline:
+    code: str
+    poor_village: bool
+    poor_households: int
+    poor_people: int
+
+
+@dataclass(frozen=True, slots=True)
+class County:
+    code: str
+    name: str
+    prefecture: str
+    poor_county: str | None
+    region: str | None
+    exit_year: int | None
+
+
+def county_code_of(code: str | int) -> str:
+    """The 12-digit code of the county-level unit that ``code`` is or lies in (first six digits)."""
+    return normalize_code(code)[:6] + "000000"
+
+
+class Baseline:
+    """Village baseline plus county attributes; sums over any unit of a registry."""
+
+    def __init__(
+        self,
+        villages: dict[str, VillageBaseline],
+        counties: dict[str, County],
+        source: Path | None = None,
+        counties_source: Path | None = None,
+    ) -> None:
+        self.villages = villages
+        self.counties = counties
+        self.source = source
+        self.counties_source = counties_source
+
+    def totals(self, registry: Registry, code: str | int) -> dict[str, int]:
+        """Baseline sums over the villages at or under ``code``.
+
+        Keys: poor_households, poor_people, poor_villages (villages marked poor), villages (village
+        units in the registry), poor_counties (poor counties at or under the unit). A registry village
+        with no baseline row counts as a village with no poor.
+        """
+        unit = registry.get(code)
+        villages = [unit] if unit.level == "village" else registry.descendants(unit.code, "village")
+        totals = dict.fromkeys(TOTAL_KEYS, 0)
+        totals["villages"] = len(villages)
+        for village in villages:
+            row = self.villages.get(village.code)
+            if row is not None:
+                totals["poor_households"] += row.poor_households
+                totals["poor_people"] += row.poor_people
+                totals["poor_villages"] += row.poor_village
+        counties = [unit] if unit.level == "county" else registry.descendants(unit.code, "county")
+        totals["poor_counties"] = sum(self.is_poor_county(county.code) for county in counties)
+        return totals
+
+    def county(self, code: str | int) -> County | None:
+        """The county record of the county-level unit that ``code`` is or lies in."""
+        return self.counties.get(county_code_of(code))
+
+    def is_poor_county(self, code: str | int) -> bool:
+        """Whether the county-level unit that ``code`` is or lies in is one of the poor counties."""
+        county = self.county(code)
+        return county is not None and county.poor_county is not None
+
+    def region(self, code: str | int) -> str | None:
+        """The poverty region (片区) of the county-level unit that ``code`` is or lies in."""
+        county = self.county(code)
+        return county.region if county is not None else None
+
+
+def _int_at(path: Path, line: int, column: str, value: str) -> int:
+    text = value.strip()
+    if text.endswith(".0"):  # numbers saved by a spreadsheet
+        text = text[:-2]
+    if not (text.isascii() and text.isdigit()):
+        raise HBError(
+            f"第 {line} 行：{column} 列的值「{value}」不是非负整数",
+            file=path,
+            hint="填写 0 或正整数，没有时填 0",
+        )
+    return int(text)
+
+
+def _code_at(path: Path, line: int, column: str, value: str) -> str:
+    try:
+        return normalize_code(value)
+    except HBError:
+        raise HBError(
+            f"第 {line} 行：{column} 列的代码「{value}」无效",
+            file=path,
+            hint="代码应为 6 位（县市区）、9 位（乡镇）或 12 位（村）数字",
+        ) from None
+
+
+def _read(path: Path, what: str) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise HBError(f"找不到{what}文件", file=path, hint="检查文件路径是否正确") from None
+    except OSError as exc:
+        raise HBError(f"无法读取{what}文件（{exc.strerror}）", file=path, hint="检查文件权限") from None
+    return decode_csv_bytes(data, path)
+
+
+def _parse_villages(path: Path) -> dict[str, VillageBaseline]:
+    header, reader = read_csv_rows(_read(path, "基线"), path, BASELINE_COLUMNS)
+    i_code, i_poor, i_households, i_people = (header.index(c) for c in BASELINE_COLUMNS)
+    villages: dict[str, VillageBaseline] = {}
+    line_of: dict[str, int] = {}
+    for row in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        row = row + [""] * (len(header) - len(row))
+        code = _code_at(path, line, "code", row[i_code])
+        if code in villages:
+            raise HBError(
+                f"第 {line} 行：村代码 {code} 重复（第 {line_of[code]} 行已有）",
+                file=path,
+                hint="每个村只能有一行，删除或改正重复的行",
+            )
+        poor = row[i_poor].strip()
+        if poor not in ("0", "1"):
+            raise HBError(
+                f"第 {line} 行：poor_village 列的值「{row[i_poor]}」无效",
+                file=path,
+                hint="贫困村填 1，非贫困村填 0",
+            )
+        households = _int_at(path, line, "poor_households", row[i_households])
+        people = _int_at(path, line, "poor_people", row[i_people])
+        if households > people or (people > 0 and households == 0):
+            raise HBError(
+                f"第 {line} 行：村 {code} 的贫困户 {households} 户与贫困人口 {people} 人不相符",
+                file=path,
+                hint="有贫困人口时贫困户数至少为 1，且户数不能多于人数",
+            )
+        villages[code] = VillageBaseline(code, poor == "1", households, people)
+        line_of[code] = line
+    return villages
+
+
+def _parse_counties(path: Path) -> dict[str, County]:
+    header, reader = read_csv_rows(_read(path, "贫困县名单"), path, COUNTY_COLUMNS)
+    index = [header.index(c) for c in COUNTY_COLUMNS]
+    counties: dict[str, County] = {}
+    line_of: dict[str, int] = {}
+    for row in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        row = row + [""] * (len(header) - len(row))
+        code_text, name, prefecture_text, kind_text, region_text, year_text = (row[i].strip() for i in index)
+        code = _code_at(path, line, "code", code_text)
+        if code in counties:
+            raise HBError(
+                f"第 {line} 行：县代码 {code} 重复（第 {line_of[code]} 行已有）",
+                file=path,
+                hint="每个县市区只能有一行，删除或改正重复的行",
+            )
+        if not name:
+            raise HBError(f"第 {line} 行：县 {code} 没有名称", file=path, hint="在 name 列填写县市区名称")
+        prefecture = _code_at(path, line, "prefecture", prefecture_text)
+        kind = POOR_COUNTY_KINDS.get(kind_text.lower()) if kind_text else None
+        if kind_text and kind is None:
+            raise HBError(
+                f"第 {line} 行：poor_county 列的值「{kind_text}」无效",
+                file=path,
+                hint="国定贫困县填 national，省定贫困县填 provincial，非贫困县留空",
+            )
+        region = region_text or None
+        if region is not None and region not in REGIONS:
+            raise HBError(
+                f"第 {line} 行：region 列的片区「{region_text}」无法识别",
+                file=path,
+                hint="片区填 " + "、".join(REGIONS) + " 之一，不属于片区的留空",
+            )
+        exit_year = _int_at(path, line, "exit_year", year_text) if year_text else None
+        if exit_year is not None and kind is None:
+            raise HBError(
+                f"第 {line} 行：{name} 不是贫困县，却填了摘帽年份 {exit_year}",
+                file=path,
+                hint="只有贫困县填 exit_year；若是贫困县，在 poor_county 列填 national 或 provincial",
+            )
+        counties[code] = County(code, name, prefecture, kind, region, exit_year)
+        line_of[code] = line
+    return counties
+
+
+_CACHE: dict[tuple[Path, Path], tuple[tuple[int, ...], Baseline]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return (-1, -1)
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+def load_baseline(path: str | Path | None = None, counties_path: str | Path | None = None) -> Baseline:
+    """Load the village baseline and the county list (default: the embedded Hubei sample)."""
+    villages_file = Path(path if path is not None else paths.SAMPLE_BASELINE).resolve()
+    counties_file = Path(counties_path if counties_path is not None else paths.SAMPLE_COUNTIES).resolve()
+    key = (villages_file, counties_file)
+    stamp = _stamp(villages_file) + _stamp(counties_file)
+    cached = _CACHE.get(key)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    baseline = Baseline(
+        _parse_villages(villages_file), _parse_counties(counties_file), villages_file, counties_file
+    )
+    _CACHE[key] = (stamp, baseline)
+    return baseline
