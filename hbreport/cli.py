@@ -1,0 +1,293 @@
+"""The `hbreport` command. Offices script it, so the contract stays stable:
+
+JSON for machines (``--json``), Chinese text for people; exit codes 0 clean, 1 findings of importance
+错误 or units missing, 2 a file or argument that cannot be used. A user error never shows a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, HBError
+
+LEVEL_CHOICES = ("province", "prefecture", "county", "township")
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, code: int = EXIT_UNUSABLE) -> None:
+    _console(stderr=True).print(f"[bold red]错误：[/]{message}", markup=True)
+    sys.exit(code)
+
+
+@contextmanager
+def _user_errors():
+    """Turn HBError into a Chinese message and exit code 2; never a traceback for a user error."""
+    try:
+        yield
+    except HBError as exc:
+        _fail(str(exc).replace("[", r"\["), exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("已中断", EXIT_UNUSABLE)
+    except Exception as exc:  # an internal error: say so plainly, details on request
+        if os.environ.get("HBREPORT_DEBUG"):
+            traceback.print_exc()
+        _fail(
+            f"程序内部错误（{type(exc).__name__}: {exc}）。请设置环境变量 HBREPORT_DEBUG=1 重新运行，"
+            "并把输出反馈给维护人员".replace("[", r"\["),
+            EXIT_UNUSABLE,
+        )
+
+
+@contextmanager
+def _progress(description: str, enabled: bool = True):
+    """A rich progress bar; yields a callback(done, total)."""
+    if not enabled or not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=_console(stderr=True), transient=True,
+    ) as progress:
+        task = progress.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _registry(units: str | None):
+    from .registry import load_registry
+
+    return load_registry(units)
+
+
+def _period(value: str) -> int:
+    from .period import parse_period
+
+    return parse_period(value)
+
+
+def _emit_json(payload: Any) -> None:
+    click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+
+
+class _Group(click.Group):
+    def main(self, *args, **kwargs):  # Chinese for argument errors too
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            if type(exc).__name__.startswith("NoArgsIsHelp"):  # `hbreport` alone: help, not an error
+                click.echo(exc.ctx.get_help() if exc.ctx else "")
+                sys.exit(EXIT_OK)
+            hint = f"；运行 `{exc.ctx.command_path if exc.ctx else 'hbreport'} --help` 查看用法"
+            _fail(f"命令参数有误：{exc.format_message()}{hint}".replace("[", r"\["), EXIT_UNUSABLE)
+        except click.Abort:
+            _fail("已中断", EXIT_UNUSABLE)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hbreport")
+def main() -> None:
+    """hbreport — 湖北省脱贫攻坚规划(2016—2020)报表：生成填报表、表内即时校验、逐级汇总、生成进展报告。
+
+    \b
+    常用：
+      hbreport demo                          在内置样例上跑通全流程
+      hbreport forms --level township --period 2017 --under 421122 --out 表式/
+      hbreport check 表式/*.xlsx
+      hbreport consolidate 收到的报表/ --parent 421122 --period 2017 --out 红安县_2017.xlsx
+      hbreport report 红安县_2017.xlsx --out 红安县_2017年进展报告.docx
+    """
+
+
+@main.command()
+@click.option("--period", required=True, help="报告期（年份），例如 2017")
+@click.option("--level", required=True, type=click.Choice(LEVEL_CHOICES), help="生成哪一级的表")
+@click.option("--under", default=None, help="只生成该单位（6位或12位代码）下属的表")
+@click.option("--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="输出目录")
+@click.option("--xlwings", is_flag=True, help="加入调用 xlwings 函数的单元格（IFERROR 回退到原生公式）")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
+def forms(period: str, level: str, under: str | None, units: str | None, out_dir: str, xlwings: bool,
+          as_json: bool) -> None:
+    """按级别生成填报工作簿：每个单位一个文件。"""
+    with _user_errors():
+        from .forms import generate_forms
+
+        registry = _registry(units)
+        year = _period(period)
+        with _progress("生成表式", not as_json) as progress:
+            paths = generate_forms(level, year, under=under, out_dir=Path(out_dir), registry=registry,
+                                   xlwings=xlwings, progress=progress)
+        if as_json:
+            _emit_json({"period": year, "level": level, "under": under, "files": [str(p) for p in paths]})
+        else:
+            _console().print(f"已生成 {len(paths)} 个工作簿，保存在 {out_dir}")
+    sys.exit(EXIT_OK)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）")
+@click.option("--period", default=None, help="只接受该报告期的报表")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
+def check(files: tuple[str, ...], units: str | None, period: str | None, as_json: bool) -> None:
+    """检查填好的工作簿：列出每个问题所在的文件、工作表、单元格、规则、重要性和处理办法。"""
+    with _user_errors():
+        from .check import check_files, findings_to_json, render_findings
+
+        registry = _registry(units)
+        year = _period(period) if period else None
+        findings, _results = check_files([Path(f) for f in files], registry=registry, expect_period=year)
+        if as_json:
+            click.echo(findings_to_json(findings))
+        else:
+            _console().print(render_findings(findings), markup=False)
+        unusable = any(f.rule == "FILE" for f in findings)
+        errors = any(f.importance == "error" for f in findings)
+    sys.exit(EXIT_UNUSABLE if unusable else EXIT_FINDINGS if errors else EXIT_OK)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--parent", required=True, help="汇总到的上级单位代码（6位或12位）")
+@click.option("--period", required=True, help="报告期（年份）")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="汇总工作簿路径")
+@click.option("--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）")
+@click.option("--force", is_flag=True, help="覆盖已存在的输出文件")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出汇总情况")
+def consolidate(folder: str, parent: str, period: str, out_path: str, units: str | None, force: bool,
+                as_json: bool) -> None:
+    """汇总下级报表：说明谁未报、谁被退回及原因，输出同一表式的上级工作簿。"""
+    with _user_errors():
+        from .consolidate import consolidate as run
+
+        registry = _registry(units)
+        folder_path = Path(folder)
+        if not folder_path.is_dir():
+            raise HBError(f"找不到目录「{folder}」", hint="给出存放下级报表的文件夹")
+        with _progress("汇总下级报表", not as_json) as progress:
+            summary = run(folder_path, parent, _period(period), Path(out_path), registry=registry, force=force,
+                          progress=progress)
+        if as_json:
+            _emit_json(summary.to_dict())
+        else:
+            _console().print(summary.render(), markup=False)
+    sys.exit(summary.exit_code)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="输出 .docx 路径")
+@click.option("--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）")
+@click.option("--history", multiple=True, type=click.Path(dir_okay=False),
+              help="往年的汇总工作簿（可多次给出），用于画趋势图")
+def report(file: str, out_path: str, units: str | None, history: tuple[str, ...]) -> None:
+    """由汇总工作簿生成 Word 进展报告（公文格式，含表格、图表和文字分析）。"""
+    with _user_errors():
+        from .report import report_from_workbook
+
+        registry = _registry(units)
+        path = report_from_workbook(Path(file), Path(out_path), registry=registry,
+                                    history_files=[Path(h) for h in history])
+        _console().print(f"已生成报告：{path}")
+    sys.exit(EXIT_OK)
+
+
+@main.command()
+@click.option("--out", "out_dir", default="hbreport-demo", show_default=True, type=click.Path(file_okay=False),
+              help="输出目录")
+@click.option("--scope", type=click.Choice(["prefecture", "province"]), default="prefecture", show_default=True,
+              help="prefecture：一个市州（约一分钟）；province：全省")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出摘要")
+def demo(out_dir: str, scope: str, as_json: bool) -> None:
+    """在内置湖北样例上跑通全流程：生成、模拟填报（含常见错误）、逐级汇总、退回件、Word 报告。"""
+    with _user_errors():
+        from .demo import run_demo
+
+        with _progress("演示", not as_json) as progress:
+            result = run_demo(Path(out_dir), scope=scope, progress=progress)
+        if as_json:
+            _emit_json(result.to_dict())
+        else:
+            _console().print(result.render(), markup=False)
+    sys.exit(EXIT_OK)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+@click.option("--section", default=None, help="只列出该规划章节的指标，例如 四(二)")
+def catalog(as_json: bool, section: str | None) -> None:
+    """列出规划指标目录（templates/indicators.yaml）。"""
+    with _user_errors():
+        from .catalog import catalog_table, load_catalog
+
+        rows = catalog_table(load_catalog())
+        if section:
+            rows = [r for r in rows if str(r.get("section", "")).startswith(section)]
+        if as_json:
+            _emit_json(rows)
+        else:
+            from rich.table import Table
+
+            table = Table(title="规划指标目录")
+            for col in ("code", "name", "value", "unit", "deadline", "section"):
+                table.add_column(col)
+            for r in rows:
+                table.add_row(*(str(r.get(c, "") if r.get(c) is not None else "") for c in
+                                ("code", "name", "value", "unit", "deadline", "section")))
+            _console().print(table)
+    sys.exit(EXIT_OK)
+
+
+@main.command()
+@click.option("--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）")
+@click.option("--under", default=None, help="列出该单位的下级（6位或12位代码）")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+def units(units: str | None, under: str | None, as_json: bool) -> None:
+    """查看单位名册：各级单位数，或某单位的下级。"""
+    with _user_errors():
+        registry = _registry(units)
+        if under:
+            rows = [{"code": u.code, "name": u.name, "level": u.level} for u in registry.children(under)]
+            payload: Any = rows
+        else:
+            payload = registry.count_by_level()
+        if as_json:
+            _emit_json(payload)
+        elif under:
+            for r in payload:
+                click.echo(f"{r['code']}  {r['name']}  {r['level']}")
+        else:
+            for level, n in payload.items():
+                click.echo(f"{level}\t{n}")
+    sys.exit(EXIT_OK)
+
+
+def run(argv: list[str]) -> int:
+    """Run the CLI in-process (tests); returns the exit code."""
+    try:
+        main.main(argv, prog_name="hbreport")
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
