@@ -209,25 +209,43 @@ class Catalog:
         )
         return float(done / 100)
 
+    def parameter(self, name: str, year: int) -> float:
+        """An office-set yearly value from parameters (by_year: {年: {value: …}} or values: {年: 数}); HBError if absent."""
+        return float(self._parameter_item(name, year)[0])
+
+    def parameter_confirmed(self, name: str, year: int) -> bool:
+        """Whether the office has confirmed that year's value (sample values are not)."""
+        return self._parameter_item(name, year)[1]
+
     def poverty_line(self, year: int) -> float:
-        """The poverty line (元) an office set for `year`, from parameters.poverty_line.by_year."""
-        return float(self._poverty_line_entry(year)["value"])
+        """The poverty line (元) an office set for `year`, from parameters.poverty_line."""
+        return self.parameter("poverty_line", year)
 
     def poverty_line_confirmed(self, year: int) -> bool:
         """Whether the office has confirmed `year`'s poverty line (sample values are not)."""
-        return bool(self._poverty_line_entry(year).get("confirmed", False))
+        return self.parameter_confirmed("poverty_line", year)
 
-    def _poverty_line_entry(self, year: int) -> dict[str, Any]:
-        by_year = self.parameters.get("poverty_line", {}).get("by_year", {})
-        entry = by_year.get(year)
-        if entry is None:
-            have = "、".join(f"{y}年" for y in sorted(by_year)) or "无"
+    def _parameter_item(self, name: str, year: int) -> tuple[float, bool]:
+        entry = self.parameters.get(name)
+        label = entry.get("name", name) if isinstance(entry, dict) else name
+        if not isinstance(entry, dict) or not ({"by_year", "values"} & set(entry)):
             raise HBError(
-                f"没有{year}年的扶贫标准（已设定：{have}）",
+                f"参数「{name}」没有设定逐年数值",
                 file=self.path,
-                hint=f"在 parameters → poverty_line → by_year 下补上 {year}: {{value: 金额, confirmed: true}}",
+                hint=f"在 parameters 下写 {name}: {{by_year: {{{year}: {{value: 数值, confirmed: true}}}}}}",
             )
-        return entry
+        yearly = entry.get("by_year", entry.get("values"))
+        item = yearly.get(year)
+        if item is None:
+            have = "、".join(f"{y}年" for y in sorted(yearly)) or "无"
+            raise HBError(
+                f"参数「{name}」（{label}）没有{year}年的数值（已设定：{have}）",
+                file=self.path,
+                hint=f"在 parameters → {name} 下补上 {year} 年的数值，核实后标 confirmed: true",
+            )
+        if isinstance(item, dict):
+            return item["value"], bool(item.get("confirmed", entry.get("confirmed", False)))
+        return item, bool(entry.get("confirmed", False))
 
     def discrepancies(self) -> list[tuple[Indicator, Indicator]]:
         """Pairs of entries where the plan states one thing two ways; each pair once, ordered by code."""
@@ -613,23 +631,29 @@ class _Validator:
             return {}
         if not isinstance(parameters, dict):
             raise self.fail("parameters 一节应为“名称: 设定”的形式")
-        line = parameters.get("poverty_line")
-        if line is None:
-            return parameters
-        by_year = line.get("by_year") if isinstance(line, dict) else None
-        if not isinstance(by_year, dict):
-            raise self.fail(
-                "参数「poverty_line」缺少 by_year（逐年扶贫标准）",
-                "写 by_year: {2016: {value: 金额, confirmed: false}}",
-            )
-        for year, entry in by_year.items():
-            if not _is_year(year):
-                raise self.fail(f"参数「poverty_line」的 by_year 中「{year}」不是年份")
-            if not isinstance(entry, dict) or not _is_number(entry.get("value")) or entry["value"] <= 0:
-                raise self.fail(
-                    f"参数「poverty_line」{year}年的 value 应为正数（元）",
-                    f"写 {year}: {{value: 金额, confirmed: false}}",
-                )
-            if not isinstance(entry.get("confirmed", False), bool):
-                raise self.fail(f"参数「poverty_line」{year}年的 confirmed 应为 true 或 false")
+        for name, entry in parameters.items():
+            if not isinstance(entry, dict):
+                continue
+            if "by_year" in entry and "values" in entry:
+                raise self.fail(f"参数「{name}」的 by_year 与 values 不能同时使用", "逐年数值只写一种")
+            key = "by_year" if "by_year" in entry else "values" if "values" in entry else None
+            if key is None:
+                continue
+            yearly = entry[key]
+            if not isinstance(yearly, dict) or not yearly:
+                raise self.fail(f"参数「{name}」的 {key} 应为“年份: 数值”的列表", f"如 {key}: {{2017: 数值}}")
+            for year, item in yearly.items():
+                if not _is_year(year):
+                    raise self.fail(f"参数「{name}」的 {key} 中「{year}」不是年份")
+                value = item.get("value") if isinstance(item, dict) else item
+                if not _is_number(value) or value <= 0:
+                    raise self.fail(
+                        f"参数「{name}」{year}年的数值应为正数，实际为「{value}」",
+                        f"写 {year}: {{value: 数值, confirmed: false}}"
+                        if key == "by_year"
+                        else f"写 {year}: 数值",
+                    )
+                confirmed = item.get("confirmed", False) if isinstance(item, dict) else False
+                if not isinstance(confirmed, bool) or not isinstance(entry.get("confirmed", False), bool):
+                    raise self.fail(f"参数「{name}」的 confirmed 应为 true 或 false")
         return parameters

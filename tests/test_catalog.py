@@ -526,6 +526,16 @@ def test_poverty_line_comes_from_parameters_and_is_marked_sample(cat: Catalog) -
     assert "poverty_line" not in cat.indicators
 
 
+def test_every_yearly_parameter_is_readable_and_samples_are_unconfirmed(cat: Catalog) -> None:
+    for name, entry in cat.parameters.items():
+        yearly = entry.get("by_year", entry.get("values"))
+        for year, item in yearly.items():
+            raw = item["value"] if isinstance(item, dict) else item
+            assert cat.parameter(name, year) == raw
+            if entry.get("source") == "sample":
+                assert cat.parameter_confirmed(name, year) is False, (name, year)
+
+
 def test_missing_poverty_line_year_names_the_year(cat: Catalog) -> None:
     missing = next(
         y for y in range(cat.start, cat.end + 1) if y not in cat.parameters["poverty_line"]["by_year"]
@@ -588,6 +598,9 @@ parameters:
   poverty_line:
     by_year:
       2018: {value: 3000, confirmed: true}
+  rural_income:
+    confirmed: false
+    values: {2018: 14000}
 """
 
 
@@ -602,6 +615,11 @@ def test_minimal_catalog_loads(tmp_path: Path) -> None:
     assert cat.number("ALPHA_PEOPLE", "人") == 100_000
     assert cat.cumulative_share("BETA_SHARE", 2016) == 0.6
     assert cat.poverty_line(2018) == 3000 and cat.poverty_line_confirmed(2018)
+    assert cat.parameter("rural_income", 2018) == 14000 and not cat.parameter_confirmed("rural_income", 2018)
+    with pytest.raises(HBError, match="rural_income.*2019"):
+        cat.parameter("rural_income", 2019)
+    with pytest.raises(HBError, match="land_price"):
+        cat.parameter("land_price", 2018)
 
 
 BROKEN = [
@@ -656,7 +674,10 @@ def test_malformed_entry_names_code_and_field(
     [
         (GOOD.replace("version: 1", "version: 2"), "version"),
         (GOOD.replace("indicators:\n", "indicators:\n  - [broken\n", 1), "YAML"),
-        (GOOD.replace("{value: 3000, confirmed: true}", "{value: 三千}"), "2018"),
+        (GOOD.replace("{value: 3000, confirmed: true}", "{value: 三千}"), "poverty_line.*2018"),
+        (GOOD.replace("{2018: 14000}", "{2018: -1}"), "rural_income.*2018"),
+        (GOOD.replace("{2018: 14000}", "{二〇一八: 14000}"), "rural_income"),
+        (GOOD.replace("confirmed: true}", "confirmed: 是}"), "confirmed"),
         ("", "为空"),
     ],
 )
