@@ -275,16 +275,8 @@ def _context(catalog, level: str, period: int, unit, rows) -> dict[str, Any]:
         return round(catalog.cumulative_share(code, period), 6)
 
     def param(name: str) -> Any:
-        entry = catalog.parameters.get(name)
-        if entry is None:
-            raise HBError(f"参数「{name}」未在 indicators.yaml 的 parameters 中设定", hint="由省扶贫办补充该参数")
-        values = entry.get("values", entry) if isinstance(entry, dict) else entry
-        if isinstance(values, dict):
-            for key in (period, str(period)):
-                if key in values:
-                    return values[key]
-            raise HBError(f"参数「{name}」没有 {period} 年的值", hint="在 indicators.yaml 的 parameters 中补充该年份")
-        return values
+        value = catalog.parameter(name, period)
+        return int(value) if float(value).is_integer() else value
 
     return {
         "unit": unit,
