@@ -1,0 +1,199 @@
+"""Deterministic synthetic reporting data on the embedded sample: what clerks would type, year by year.
+
+The story follows the plan's schedule (三(二)): each county exits its poor people along the cumulative
+schedule, some a little ahead and some behind, and all reach 100% by 2019; poor villages exit in the
+plan's yearly shares; key projects and county infrastructure grow toward the plan's targets. Every
+figure is derived from the unit code and the year with a seeded RNG, so runs are reproducible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from typing import Any
+
+from .spec import WorkbookSpec
+
+
+def rng_for(*parts: Any) -> random.Random:
+    """A random generator seeded by the given parts (stable across runs and machines)."""
+    digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+class Story:
+    """The synthetic truth for one registry, baseline and catalog."""
+
+    def __init__(self, registry, baseline, catalog) -> None:
+        self.registry = registry
+        self.baseline = baseline
+        self.catalog = catalog
+        self.first_year = catalog.start
+        self.last_year = max(y for y in (catalog["SCHED_PEOPLE_EXIT"].schedule or {}))
+
+    # -- people ---------------------------------------------------------------------------------
+
+    def county_pace(self, code: str) -> float:
+        """How fast a county moves relative to the schedule (0.85 … 1.12)."""
+        return 0.85 + 0.27 * rng_for("pace", code[:6]).random()
+
+    def cum_share(self, village: str, year: int) -> float:
+        """Share of a village's baseline poor people exited by the end of `year`."""
+        if year < self.first_year:
+            return 0.0
+        if year >= self.last_year:
+            return 1.0
+        plan = self.catalog.cumulative_share("SCHED_PEOPLE_EXIT", year)
+        noise = 0.9 + 0.2 * rng_for("vil", village).random()
+        return max(0.0, min(1.0, plan * self.county_pace(village) * noise))
+
+    def people_row(self, village: str, year: int) -> dict[str, Any]:
+        vb = self.baseline.villages.get(village)
+        base_p = vb.poor_people if vb else 0
+        base_h = vb.poor_households if vb else 0
+        cum_now = round(base_p * self.cum_share(village, year))
+        cum_prev = round(base_p * self.cum_share(village, year - 1))
+        exited = cum_now - cum_prev
+        households = round(base_h * (self.cum_share(village, year) - self.cum_share(village, year - 1)))
+        households = min(max(households, 1 if exited > 0 else 0), exited)
+        r = rng_for("ret", village, year)
+        returned = r.randint(0, max(0, cum_prev // 200)) if year < self.last_year else 0
+        new = r.randint(0, max(0, base_p // 300)) if year < self.last_year else 0
+        return {
+            "prior_exited_people": cum_prev,
+            "exited_households": households,
+            "exited_people": exited,
+            "returned_people": returned,
+            "new_people": new,
+        }
+
+    # -- villages -------------------------------------------------------------------------------
+
+    def village_exit_year(self, village: str) -> int:
+        """The year a poor village exits, drawn along the plan's village schedule."""
+        u = rng_for("vexit", village).random() / max(0.6, min(1.2, self.county_pace(village)))
+        for year in range(self.first_year, self.last_year + 1):
+            if u <= self.catalog.cumulative_share("SCHED_VILLAGE_EXIT", year):
+                return year
+        return self.last_year
+
+    def village_exit_row(self, village: str, year: int) -> dict[str, Any]:
+        vb = self.baseline.villages.get(village)
+        exit_year = self.village_exit_year(village)
+        prov_income = self.catalog.parameter("provincial_rural_income", year)
+        ratio = self.catalog.number("VILLAGE_EXIT_INCOME_RATIO", "ratio")
+        collective_min = self.catalog.number("VILLAGE_EXIT_COLLECTIVE_INCOME", "万元")
+        r = rng_for("vrow", village, year)
+        done = year >= exit_year
+        households = vb.poor_households if vb else 0
+        remaining = 0 if done else max(1, round(households * (1 - self.cum_share(village, year))))
+        income = prov_income * (ratio + (0.05 + 0.2 * r.random() if done else -0.15 + 0.2 * r.random()))
+        collective = collective_min * (1.1 + r.random() if done else 0.3 + r.random())
+        return {
+            "remaining_poor_households": remaining,
+            "village_population": 800 + r.randint(0, 2400),
+            "village_income": round(income, 2),
+            "collective_income": round(collective, 2),
+            "infrastructure_ok": "是" if done or r.random() < 0.4 else "否",
+            "services_ok": "是" if done or r.random() < 0.4 else "否",
+            "exited_before": "是" if year > exit_year else "否",
+            "apply_exit": "是" if year == exit_year else "否",
+        }
+
+    # -- key projects ---------------------------------------------------------------------------
+
+    def key_projects_row(self, village: str, year: int) -> dict[str, Any]:
+        vb = self.baseline.villages.get(village)
+        r = rng_for("kp", village, year)
+        poor_h = vb.poor_households if vb else 0
+        reloc_h = round(poor_h * 0.06 * r.random()) if year <= self.last_year else 0
+        types = [0, 0, 0, 0]
+        for _ in range(reloc_h):
+            types[r.choices(range(4), weights=(3, 4, 2, 1))[0]] += 1
+        reloc_p = reloc_h * 3 + sum(types[2:]) if reloc_h else 0
+        area = round(reloc_p * (20 + 4.5 * r.random()), 1)
+        students = r.randint(0, max(0, poor_h // 40))
+        loan_h = r.randint(0, max(0, poor_h // 8))
+        pv_h = r.randint(0, max(0, poor_h // 15))
+        stations = 1 if (vb and vb.poor_village and r.random() < 0.3) else 0
+        return {
+            "reloc_households": reloc_h,
+            "reloc_people": reloc_p,
+            "reloc_area": area,
+            "reloc_type_50": types[0],
+            "reloc_type_75": types[1],
+            "reloc_type_100": types[2],
+            "reloc_type_125": types[3],
+            "dilapidated_renovated": r.randint(0, max(0, poor_h // 20)),
+            "yulu_students": students,
+            "yulu_subsidy": students * (3000 + 500 * r.randint(0, 2)),
+            "loan_households": loan_h,
+            "loan_amount": round(loan_h * (2 + 3 * r.random()), 2),
+            "loan_max_term": 3 if loan_h else None,
+            "pv_households": pv_h,
+            "pv_household_kw": round(pv_h * (3 + 2 * r.random()), 1),
+            "pv_stations": stations,
+            "pv_station_kw": round(stations * (50 + 50 * r.random()), 1),
+            "ecommerce_villages": 1 if (vb and vb.poor_village and r.random() < 0.5 + 0.15 * (year - 2016)) else 0,
+            "network_villages": 1 if (vb and vb.poor_village and r.random() < 0.7 + 0.1 * (year - 2016)) else 0,
+            "tourism_villages": 1 if (vb and vb.poor_village and r.random() < 0.05) else 0,
+            "training_person_times": r.randint(0, max(0, poor_h // 2)),
+        }
+
+    # -- a county's own infrastructure form -----------------------------------------------------
+
+    def infrastructure_row(self, county: str, year: int) -> dict[str, Any]:
+        t = self.baseline.totals(self.registry, county)
+        r = rng_for("infra", county, year)
+        progress = min(1.0, 0.7 + 0.1 * (year - self.first_year) + 0.05 * r.random())
+        poor_people = t["poor_people"]
+        villages = max(t["villages"], 1)
+        rural = villages * (900 + r.randint(0, 600))
+        households = rural // 3
+        merged = max(1, villages // 6)
+        children = rural // 25
+        hs_age = max(1, poor_people // 30)
+        return {
+            "highway_connected": "是" if year >= self.last_year or r.random() < progress - 0.2 else "否",
+            "merged_villages": merged,
+            "merged_villages_paved": round(merged * progress),
+            "rural_population": rural,
+            "irrigated_area": round(rural * (0.45 + 0.2 * progress), 1),
+            "poor_people_total": poor_people,
+            "safe_water_people": round(poor_people * progress),
+            "ncms_people": round(poor_people * min(1.0, 0.95 + 0.04 * r.random())),
+            "poor_villages_total": t["poor_villages"],
+            "power_living_villages": t["poor_villages"],
+            "power_production_villages": round(t["poor_villages"] * min(1.0, progress + 0.2)),
+            "schools_renovated": r.randint(0, 12),
+            "kindergartens_built": r.randint(0, 4),
+            "preschool_children": children,
+            "preschool_enrolled": round(children * (0.75 + 0.12 * progress)),
+            "highschool_age": hs_age,
+            "highschool_enrolled": round(hs_age * (0.85 + 0.1 * progress)),
+            "households_total": households,
+            "broadcast_households": round(households * progress),
+        }
+
+    # -- a whole workbook -----------------------------------------------------------------------
+
+    def township_values(self, spec: WorkbookSpec, prefill: dict) -> dict[str, dict[str, dict[str, Any]]]:
+        """Inputs a township clerk types for the period, merged over the prefilled baseline."""
+        makers = {
+            "poverty_progress": self.people_row,
+            "village_exit": self.village_exit_row,
+            "key_projects": self.key_projects_row,
+        }
+        values: dict[str, dict[str, dict[str, Any]]] = {}
+        for sheet in spec.sheets:
+            make = makers.get(sheet.form)
+            rows = {code: dict(row) for code, row in prefill.get(sheet.form, {}).items()}
+            if make:
+                for r in sheet.rows:
+                    rows.setdefault(r.code, {}).update(make(r.code, spec.period))
+            values[sheet.form] = rows
+        return values
+
+    def county_own_values(self, spec: WorkbookSpec) -> dict[str, dict[str, dict[str, Any]]]:
+        """What a county office types into its own infrastructure form."""
+        return {"infrastructure": {spec.unit_code: self.infrastructure_row(spec.unit_code, spec.period)}}
