@@ -1,0 +1,620 @@
+"""The rule language: short expressions over field names, compiled to Python evaluation and Excel formulas.
+
+An expression such as ``exited_people <= poor_people`` or ``IF(poor_people > 0,
+exited_people / poor_people, "")`` is parsed with :mod:`ast` (never evaluated by Python) into a
+small tree of :class:`Node` values. The same tree gives
+
+- :meth:`Expr.evaluate`: the value a spreadsheet would compute (see :mod:`hbreport.xlsemantics`),
+- :meth:`Expr.to_excel`: the formula text, using only functions that Excel 2010, WPS and
+  LibreOffice all have.
+
+The language: numbers, "text" (double or single quotes), TRUE/FALSE, field names, ``+ - * /``,
+unary ``-``, comparisons (chains such as ``0 <= x <= 100`` too), ``and``/``or``/``not``,
+``x in ("是", "否")``, and the functions in :data:`FUNCTION_NAMES` written in upper case.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from hbreport.errors import HBError
+from hbreport.xlsemantics import (
+    ARITHMETIC,
+    COMPARISONS,
+    FUNCTIONS,
+    Ref,
+    Value,
+    XLError,
+    compare,
+    convert_numbers,
+    from_python,
+    is_blank,
+    scalar,
+    text_to_number,
+    to_bool,
+    to_number,
+    to_python,
+)
+
+__all__ = [
+    "IMPORTANCE",
+    "MISSING",
+    "Expr",
+    "Rule",
+    "XLError",
+    "row_check_formula",
+    "row_check_python",
+]
+
+FUNCTION_NAMES = (*FUNCTIONS, "IF", "IFERROR")
+AGGREGATES = ("SUM", "COUNT", "COUNTIF")  # field names given to these may stand for a column
+CONDITION_FUNCTIONS = ("AND", "OR", "NOT", "ISBLANK", "ISNUMBER")
+MAX_TEXT_LENGTH = 2000
+MAX_DEPTH = 100  # nested operations, well inside what Python and the spreadsheets handle
+MAX_STRING = 255  # longest text constant a formula may hold
+MAX_FORMULA = 8192  # longest formula Excel accepts
+IMPORTANCE = {"error": "错误", "warning": "警告"}
+MISSING = ("skip_if_any", "skip_if_all", "never_skip")
+
+_LANGUAGE_HINT = (
+    "表达式只能由数字、带引号的文字、字段名、+ - * /、比较（< <= > >= == !=）、and / or / not、"
+    'x in ("是", "否") 以及大写函数 ' + "、".join(FUNCTION_NAMES) + " 组成"
+)
+_SYNTAX_HINT = "比较相等用 ==，不等用 !=；括号、逗号、引号须用半角符号；文字须用引号括起"
+
+# --- the tree ------------------------------------------------------------------------
+
+
+class Node(NamedTuple):
+    """One node of a parsed expression.
+
+    kind: "num" | "text" | "bool" (value), "field" (value = name), "neg" (args = operand),
+    "arith" / "compare" (value = operator in Excel spelling, args = left, right),
+    "call" (value = function name, args = arguments).
+    """
+
+    kind: str
+    value: Any = None
+    args: tuple[Node, ...] = ()
+
+
+_ARITH_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_COMPARE_OPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "=", ast.NotEq: "<>"}
+_FORBIDDEN = {
+    ast.Attribute: "属性访问（.）",
+    ast.Subscript: "下标（[...]）",
+    ast.Lambda: "lambda 函数",
+    ast.ListComp: "推导式",
+    ast.SetComp: "推导式",
+    ast.DictComp: "推导式",
+    ast.GeneratorExp: "推导式",
+    ast.IfExp: "Python 的 if ... else（请用 IF(条件, 是, 否)）",
+    ast.NamedExpr: "赋值（:=）",
+    ast.Starred: "星号展开",
+    ast.JoinedStr: "f 字符串",
+    ast.Dict: "字典",
+    ast.Set: "集合",
+    ast.Await: "await",
+    ast.Slice: "切片",
+}
+_FORBIDDEN_OPS = {
+    ast.Mod: "%（取余请用 MOD(a, b)）",
+    ast.Pow: "**（乘方不支持）",
+    ast.FloorDiv: "//（取整请用 INT(a / b)）",
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
+    ast.BitXor: "^",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.MatMult: "@",
+    ast.Invert: "~",
+    ast.Is: "is（请用 ==）",
+    ast.IsNot: "is not（请用 !=）",
+}
+
+
+class _Parser:
+    """Turns a Python ``ast`` of the expression into a :class:`Node` tree, refusing everything else."""
+
+    def __init__(self, text: str, condition: bool) -> None:
+        self.text = text
+        self.condition = condition
+        self.depth = 0
+
+    def fail(self, message: str, hint: str | None = None) -> HBError:
+        return HBError(f"表达式「{self.text}」{message}", hint=hint or _LANGUAGE_HINT)
+
+    def snippet(self, node: ast.AST) -> str:
+        return ast.get_source_segment(self.text, node) or type(node).__name__
+
+    def forbidden(self, node: ast.AST, what: str) -> HBError:
+        return self.fail(f"中的「{self.snippet(node)}」不允许使用：{what}")
+
+    def node(self, node: ast.AST) -> Node:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.fail(f"太复杂（运算嵌套超过 {MAX_DEPTH} 层）", hint="请简化表达式，或拆成几列")
+        try:
+            return self.translate(node)
+        finally:
+            self.depth -= 1
+
+    def translate(self, node: ast.AST) -> Node:
+        if isinstance(node, ast.Constant):
+            return self.constant(node)
+        if isinstance(node, ast.Name):
+            return self.name(node)
+        if isinstance(node, ast.UnaryOp):
+            operand = self.node(node.operand)
+            if isinstance(node.op, ast.USub):
+                return Node("neg", args=(operand,))
+            if isinstance(node.op, ast.UAdd):
+                return operand
+            if isinstance(node.op, ast.Not):
+                return Node("call", "NOT", (operand,))
+        if isinstance(node, ast.BinOp) and type(node.op) in _ARITH_OPS:
+            return Node("arith", _ARITH_OPS[type(node.op)], (self.node(node.left), self.node(node.right)))
+        if isinstance(node, ast.BoolOp):
+            return Node("call", "AND" if isinstance(node.op, ast.And) else "OR", self.nodes(node.values))
+        if isinstance(node, ast.Compare):
+            return self.comparison(node)
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        operator = getattr(node, "op", None)
+        if type(operator) in _FORBIDDEN_OPS:
+            raise self.forbidden(node, f"运算符 {_FORBIDDEN_OPS[type(operator)]}")
+        if isinstance(node, ast.Tuple | ast.List):
+            raise self.forbidden(node, "括号里的一组值只能出现在 in 的右边")
+        raise self.forbidden(node, _FORBIDDEN.get(type(node), f"{type(node).__name__} 结构"))
+
+    def nodes(self, nodes: Iterable[ast.AST]) -> tuple[Node, ...]:
+        return tuple(self.node(n) for n in nodes)
+
+    def constant(self, node: ast.Constant) -> Node:
+        value = node.value
+        if isinstance(value, bool):
+            return Node("bool", value)
+        if isinstance(value, int | float):
+            try:
+                as_float = float(value)
+            except OverflowError:
+                as_float = math.inf
+            if not math.isfinite(as_float):
+                raise self.forbidden(node, "数字超出表格能表示的范围")
+            return Node("num", as_float)
+        if isinstance(value, str):
+            if len(value) > MAX_STRING:
+                raise self.forbidden(node, f"文字常量最长 {MAX_STRING} 个字符")
+            return Node("text", value)
+        raise self.forbidden(node, "只能使用数字或带引号的文字作为常量")
+
+    def name(self, node: ast.Name) -> Node:
+        if node.id in ("TRUE", "FALSE"):
+            return Node("bool", node.id == "TRUE")
+        if node.id.startswith("__"):
+            raise self.forbidden(node, "以双下划线开头的名字")
+        return Node("field", node.id)
+
+    def comparison(self, node: ast.Compare) -> Node:
+        if any(isinstance(op, ast.In | ast.NotIn) for op in node.ops):
+            if len(node.ops) > 1:
+                raise self.forbidden(node, "in 不能和其他比较连写")
+            return self.membership(node)
+        for op in node.ops:
+            if type(op) not in _COMPARE_OPS:
+                raise self.forbidden(node, f"运算符 {_FORBIDDEN_OPS.get(type(op), type(op).__name__)}")
+        operands = self.nodes([node.left, *node.comparators])
+        parts = tuple(
+            Node("compare", _COMPARE_OPS[type(op)], (operands[i], operands[i + 1]))
+            for i, op in enumerate(node.ops)
+        )
+        return parts[0] if len(parts) == 1 else Node("call", "AND", parts)
+
+    def membership(self, node: ast.Compare) -> Node:
+        choices = node.comparators[0]
+        if not isinstance(choices, ast.Tuple | ast.List) or not choices.elts:
+            raise self.forbidden(choices, 'in 的右边须是括号里的一组常量，如 ("是", "否")')
+        item = self.node(node.left)
+        options = []
+        for element in choices.elts:
+            option = self.node(element)
+            if option.kind not in ("num", "text", "bool") and not (
+                option.kind == "neg" and option.args[0].kind == "num"
+            ):
+                raise self.forbidden(element, "in 的右边只能是常量")
+            options.append(Node("compare", "=", (item, option)))
+        found = Node("call", "OR", tuple(options))
+        return Node("call", "NOT", (found,)) if isinstance(node.ops[0], ast.NotIn) else found
+
+    def call(self, node: ast.Call) -> Node:
+        if not isinstance(node.func, ast.Name):
+            raise self.forbidden(node.func, "只能调用函数名")
+        name = node.func.id
+        if name not in FUNCTION_NAMES:
+            hint = f"函数名须大写，请写 {name.upper()}" if name.upper() in FUNCTION_NAMES else None
+            raise self.fail(f"中的函数「{name}」不可用", hint=hint)
+        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            raise self.forbidden(node, "函数参数只能按位置给出")
+        if name == "IFERROR" and self.condition:
+            raise self.fail("是一条检查规则，不能使用 IFERROR（它会掩盖数据错误）")
+        fewest, most = (2, 3) if name == "IF" else (2, 2) if name == "IFERROR" else FUNCTIONS[name][1:3]
+        count = len(node.args)
+        if count < fewest or (most is not None and count > most):
+            if most is None:
+                wanted = f"至少需要 {fewest} 个"
+            else:
+                wanted = f"需要 {fewest} 个" if fewest == most else f"需要 {fewest} 至 {most} 个"
+            raise self.fail(f"中的函数 {name} {wanted}参数，这里给了 {count} 个")
+        args = self.nodes(node.args)
+        if name == "COUNTIF":
+            self.countif(node, args)
+        return Node("call", name, args)
+
+    def countif(self, node: ast.Call, args: tuple[Node, ...]) -> None:
+        cells, criterion = args
+        if cells.kind != "field":
+            raise self.forbidden(node.args[0], "COUNTIF 的第一个参数须是字段名")
+        if criterion.kind == "text":
+            text = criterion.value
+            plain = text and not any(c in text for c in "*?~") and text[0] not in "<>="
+            if not plain or text_to_number(text) is not None:
+                raise self.forbidden(
+                    node.args[1],
+                    "COUNTIF 的条件须是数字或普通文字（不能为空，不能含 * ? ~，不能以 < > = 开头，不能是数字样的文字）",
+                )
+        elif criterion.kind != "num":
+            raise self.forbidden(node.args[1], "COUNTIF 的条件须是数字或带引号的文字常量")
+
+
+def _is_condition(node: Node) -> bool:
+    """True when the expression can only yield TRUE, FALSE or an error."""
+    if node.kind in ("compare", "bool"):
+        return True
+    if node.kind == "call" and node.value in CONDITION_FUNCTIONS:
+        return True
+    return node.kind == "call" and node.value == "IF" and all(_is_condition(a) for a in node.args[1:])
+
+
+def _walk(node: Node) -> Iterable[Node]:
+    yield node
+    for child in node.args:
+        yield from _walk(child)
+
+
+def _parse(text: str, condition: bool) -> Node:
+    if not isinstance(text, str) or not text.strip():
+        raise HBError(f"表达式「{text}」是空的", hint="请写出要检查或计算的表达式")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise HBError(f"表达式「{text[:40]}…」太长（超过 {MAX_TEXT_LENGTH} 个字符）", hint="请拆成几条")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        where = f"第 {exc.offset} 个字符附近" if exc.offset else ""
+        raise HBError(f"表达式「{text}」写法有误：{where}无法解析", hint=_SYNTAX_HINT) from None
+    except (RecursionError, MemoryError, ValueError):
+        raise HBError(f"表达式「{text}」嵌套太深或含有无法识别的字符", hint="请简化表达式") from None
+    parser = _Parser(text.strip(), condition)
+    try:
+        root = parser.node(tree.body)
+    except RecursionError:
+        raise HBError(f"表达式「{text}」嵌套太深", hint="请简化表达式") from None
+    if condition and not _is_condition(root):
+        raise HBError(
+            f"规则「{text}」不是一个条件",
+            hint="规则写出必须成立的条件，如 exited_people <= poor_people（比较、and / or / not、ISBLANK 等）",
+        )
+    return root
+
+
+# --- evaluation ----------------------------------------------------------------------
+
+
+def _cell(env: Mapping[str, Any], name: str) -> Ref:
+    raw = env.get(name)
+    try:
+        return Ref(tuple(from_python(v) for v in (raw if isinstance(raw, list | tuple) else [raw])))
+    except TypeError:
+        raise HBError(
+            f"字段「{name}」的值 {raw!r} 不是表格能保存的值", hint="只能是数字、文字、日期或空"
+        ) from None
+
+
+def _value(node: Node, env: Mapping[str, Any]) -> Value | Ref:
+    """Evaluate ``node``; a field gives a Ref to its cell (or column), as IF passes references on."""
+    kind = node.kind
+    if kind in ("num", "text", "bool"):
+        return node.value
+    if kind == "field":
+        return _cell(env, node.value)
+    if kind == "neg":
+        operand = to_number(_value(node.args[0], env))
+        return operand if isinstance(operand, XLError) else -operand
+    if kind == "call" and node.value in ("IF", "IFERROR"):
+        return _branch(node, env)
+    args = [_value(arg, env) for arg in node.args]
+    if kind != "call" or FUNCTIONS[node.value][3]:
+        for value in args:
+            if isinstance(value, XLError):
+                return value  # an error computed inside an argument wins over one read from a cell
+    if kind == "arith":
+        numbers = convert_numbers(args)
+        return numbers if isinstance(numbers, XLError) else ARITHMETIC[node.value](*numbers)
+    if kind == "compare":
+        order = compare(scalar(args[0]), scalar(args[1]), equality=node.value in ("=", "<>"))
+        return order if isinstance(order, XLError) else COMPARISONS[node.value](order)
+    return FUNCTIONS[node.value][0](*args)
+
+
+def _branch(node: Node, env: Mapping[str, Any]) -> Value | Ref:
+    """IF and IFERROR: only the chosen branch is evaluated."""
+    first = _value(node.args[0], env)
+    if node.value == "IFERROR":
+        return _value(node.args[1], env) if isinstance(scalar(first), XLError) else first
+    truth = to_bool(first)
+    if isinstance(truth, XLError):
+        return truth
+    if truth:
+        return _value(node.args[1], env)
+    return _value(node.args[2], env) if len(node.args) == 3 else False
+
+
+# --- Excel formula text ----------------------------------------------------------------
+
+_PRECEDENCE = {"compare": 1, "+": 2, "-": 2, "*": 3, "/": 3, "neg": 4}
+
+
+def _precedence(node: Node) -> int:
+    if node.kind == "arith":
+        return _PRECEDENCE[node.value]
+    return _PRECEDENCE.get(node.kind, 5)
+
+
+def excel_number(value: float) -> str:
+    """A number in plain notation, never ``1e-05``."""
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def excel_text(value: str) -> str:
+    """A text constant in double quotes, embedded quotes doubled."""
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _excel(node: Node, ref: Callable[[str], str]) -> str:
+    kind = node.kind
+    if kind == "num":
+        return excel_number(node.value)
+    if kind == "text":
+        return excel_text(node.value)
+    if kind == "bool":
+        return "TRUE" if node.value else "FALSE"
+    if kind == "field":
+        return ref(node.value)
+    if kind == "call":
+        return f"{node.value}({','.join(_excel(arg, ref) for arg in node.args)})"
+    own = _precedence(node)
+    if kind == "neg":
+        operand = _excel(node.args[0], ref)
+        return f"-({operand})" if _precedence(node.args[0]) <= own else f"-{operand}"
+    left, right = node.args
+    left_text, right_text = _excel(left, ref), _excel(right, ref)
+    if _precedence(left) < own or (kind == "compare" and left.kind == "compare"):
+        left_text = f"({left_text})"
+    if _precedence(right) <= own or right.kind == "neg":
+        right_text = f"({right_text})"
+    return f"{left_text}{node.value}{right_text}"
+
+
+# --- public API ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Expr:
+    """A parsed expression: evaluate it in Python or write it as an Excel formula."""
+
+    text: str
+    root: Node
+
+    @classmethod
+    def parse(cls, text: str, *, allowed: Iterable[str] | None = None, condition: bool = False) -> Expr:
+        """Parse ``text``; HBError on bad syntax, a forbidden construct or (given ``allowed``) an unknown field.
+
+        ``condition=True`` is for rules: the expression must be a condition and may not use IFERROR.
+        """
+        expr = cls(text.strip() if isinstance(text, str) else text, _parse(text, condition))
+        if allowed is not None:
+            expr.check_fields(allowed)
+        return expr
+
+    @property
+    def fields(self) -> frozenset[str]:
+        """All field names the expression refers to."""
+        return frozenset(n.value for n in _walk(self.root) if n.kind == "field")
+
+    @property
+    def cell_fields(self) -> frozenset[str]:
+        """Field names used as single cells (not only inside SUM / COUNT / COUNTIF)."""
+        aggregated = {
+            id(arg)
+            for n in _walk(self.root)
+            if n.kind == "call" and n.value in AGGREGATES
+            for arg in n.args
+            if arg.kind == "field"
+        }
+        return frozenset(n.value for n in _walk(self.root) if n.kind == "field" and id(n) not in aggregated)
+
+    def check_fields(self, allowed: Iterable[str]) -> None:
+        """HBError naming the first field not in ``allowed``."""
+        known = set(allowed)
+        unknown = sorted(self.fields - known)
+        if unknown:
+            listed = "、".join(sorted(known)[:30]) + ("…" if len(known) > 30 else "")
+            raise HBError(
+                f"表达式「{self.text}」引用了不存在的字段「{unknown[0]}」",
+                hint=f"检查字段名的拼写；可用的字段：{listed or '（无）'}",
+            )
+
+    def evaluate(self, env: Mapping[str, Any]) -> Any:
+        """The value the formula cell would show: a number, text, bool or :class:`XLError`.
+
+        ``env`` maps field names to cell values (None, NaN or a missing key is a blank cell); a list
+        stands for a column (for SUM / COUNT / COUNTIF). A blank result shows as 0, whole numbers
+        come back as ``int``.
+        """
+        return to_python(scalar(_value(self.root, env)))
+
+    def to_excel(self, ref: Callable[[str], str]) -> str:
+        """Formula text without the leading ``=``; ``ref`` maps a field name to a cell or range."""
+        return _excel(self.root, ref)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@lru_cache(maxsize=4096)
+def _compiled(text: str) -> Expr:
+    return Expr.parse(text, condition=True)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A validation rule: ``expr`` states what must hold; ``message`` (Chinese, literal) says what is wrong.
+
+    ``missing`` is the DHIS2 missing-value strategy: with ``skip_if_any`` the rule is not applied
+    when any of its fields is blank, with ``skip_if_all`` only when all are, ``never_skip`` always
+    applies it (blanks count as 0 or "").
+    """
+
+    id: str
+    expr: str
+    message: str
+    importance: str = "error"
+    missing: str = "skip_if_any"
+
+    def __post_init__(self) -> None:
+        where = f"规则「{self.id}」"
+        if not self.id:
+            raise HBError(f"规则「{self.expr}」没有 id", hint="给每条规则一个唯一的 id")
+        if self.importance not in IMPORTANCE:
+            raise HBError(
+                f"{where}的 importance「{self.importance}」无效", hint=f"可选：{'、'.join(IMPORTANCE)}"
+            )
+        if self.missing not in MISSING:
+            raise HBError(f"{where}的 missing「{self.missing}」无效", hint=f"可选：{'、'.join(MISSING)}")
+        if not self.message or not self.message.strip():
+            raise HBError(f"{where}没有 message", hint="写一句中文，说明数据哪里不对、该怎么改")
+        if len(self.invalid_text) > MAX_STRING:
+            raise HBError(f"{where}的 message 太长", hint=f"请控制在 {MAX_STRING - 10} 个字符以内")
+        try:
+            self.compiled()
+        except HBError as exc:
+            raise HBError(f"{where}：{exc.message}", hint=exc.hint) from None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Rule:
+        """A rule from a YAML mapping; HBError naming missing or unknown keys."""
+        keys = ("id", "expr", "message", "importance", "missing")
+        unknown = sorted(set(data) - set(keys))
+        if unknown:
+            raise HBError(
+                f"规则「{data.get('id', '?')}」中有未知的键「{unknown[0]}」",
+                hint=f"可用的键：{'、'.join(keys)}",
+            )
+        absent = [k for k in keys[:3] if not data.get(k)]
+        if absent:
+            raise HBError(
+                f"规则「{data.get('id', '?')}」缺少「{absent[0]}」", hint="每条规则须有 id、expr、message"
+            )
+        return cls(**{k: str(v) for k, v in data.items()})
+
+    @property
+    def fail_text(self) -> str:
+        """Status text when the rule fails: the message ending with "；"."""
+        return self.message.strip().rstrip("。；;.") + "；"
+
+    @property
+    def invalid_text(self) -> str:
+        """Status text when the data cannot be checked (an error or text where a number belongs)."""
+        return self.message.strip().rstrip("。；;.") + "（数据无效）；"
+
+    def compiled(self) -> Expr:
+        return _compiled(self.expr)
+
+    def check_fields(self, allowed: Iterable[str]) -> None:
+        """HBError when the rule refers to a field not in ``allowed``."""
+        try:
+            self.compiled().check_fields(allowed)
+        except HBError as exc:
+            raise HBError(f"规则「{self.id}」：{exc.message}", hint=exc.hint) from None
+
+    def _guard_fields(self) -> list[str]:
+        """The cell fields whose blanks make the rule skip, in the order they appear."""
+        if self.missing == "never_skip":
+            return []
+        cells = self.compiled().cell_fields
+        return list(
+            dict.fromkeys(
+                n.value for n in _walk(self.compiled().root) if n.value in cells and n.kind == "field"
+            )
+        )
+
+    def check(self, env: Mapping[str, Any]) -> str:
+        """ "pass", "fail", "skip" (blank inputs, per ``missing``) or "invalid" (error / not TRUE or FALSE)."""
+        guard = self._guard_fields()
+        if guard:
+            blanks = [is_blank(env.get(name)) for name in guard]
+            if (any if self.missing == "skip_if_any" else all)(blanks):
+                return "skip"
+        result = self.compiled().evaluate(env)
+        if not isinstance(result, bool):
+            return "invalid"
+        return "pass" if result else "fail"
+
+    def python_status(self, env: Mapping[str, Any]) -> str:
+        """The text :meth:`excel_status` shows for these inputs: "", :attr:`fail_text` or :attr:`invalid_text`."""
+        outcome = self.check(env)
+        return {"fail": self.fail_text, "invalid": self.invalid_text}.get(outcome, "")
+
+    def excel_status(self, ref: Callable[[str], str]) -> str:
+        """Formula text (no leading ``=``) giving "" when the rule passes or is skipped, else the message."""
+        body = (
+            f'IFERROR(IF({self.compiled().to_excel(ref)},"",{excel_text(self.fail_text)}),'
+            f"{excel_text(self.invalid_text)})"
+        )
+        guard = self._guard_fields()
+        if not guard:
+            return body
+        blanks = [f"ISBLANK({ref(name)})" for name in guard]
+        test = (
+            blanks[0]
+            if len(blanks) == 1
+            else f"{'OR' if self.missing == 'skip_if_any' else 'AND'}({','.join(blanks)})"
+        )
+        return f'IF({test},"",{body})'
+
+
+def row_check_formula(rules: Sequence[Rule], ref: Callable[[str], str]) -> str:
+    """One formula (no leading ``=``) joining every rule's status with ``&``: "" when all pass."""
+    if not rules:
+        return '""'
+    formula = "&".join(rule.excel_status(ref) for rule in rules)
+    if len(formula) + 1 > MAX_FORMULA:
+        ids = "、".join(rule.id for rule in rules)
+        raise HBError(
+            f"规则 {ids} 合在一个检查单元格里超过 Excel 公式长度上限（{MAX_FORMULA} 个字符）",
+            hint="把这些规则分到两个检查列，或缩短规则的提示文字",
+        )
+    return formula
+
+
+def row_check_python(rules: Sequence[Rule], env: Mapping[str, Any]) -> str:
+    """The text :func:`row_check_formula` shows for these inputs."""
+    return "".join(rule.python_status(env) for rule in rules)
