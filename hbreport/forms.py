@@ -1,0 +1,109 @@
+"""Form generation: one fill-in workbook per unit of a level, pre-filled with the 建档立卡 baseline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .errors import HBError
+from .period import parse_period
+from .spec import LEVEL_FORMS, build_workbook_spec
+from .writer import Values, write_workbook
+
+Progress = Callable[[int, int], None]
+
+
+def _covered(baseline, registry, code: str) -> bool:
+    """Whether the baseline knows any village at or under ``code`` (else prefilling would invent zeros)."""
+    unit = registry.get(code)
+    if unit.level == "village":
+        return unit.code in baseline.villages
+    return any(v.code in baseline.villages for v in registry.descendants(unit.code, "village"))
+
+
+def prefill_values(spec, registry, baseline) -> Values:
+    """{form: {row_code: {field: value}}} for the prefill columns, from ``baseline.totals``.
+
+    A column's ``prefill`` key names the baseline total it holds (poor_households, poor_people,
+    poor_villages …). Rows whose unit the baseline does not cover get None: the writer leaves those
+    cells unlocked, so a registry without a baseline still gives a usable form."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    totals_cache: dict[str, dict[str, int] | None] = {}
+    for sheet in spec.sheets:
+        cols = [c for c in sheet.columns if c.role == "prefill" and c.prefill]
+        if not cols:
+            continue
+        rows: dict[str, dict[str, Any]] = {}
+        for unit in sheet.rows:
+            if unit.code not in totals_cache:
+                covered = _covered(baseline, registry, unit.code)
+                totals_cache[unit.code] = baseline.totals(registry, unit.code) if covered else None
+            totals = totals_cache[unit.code]
+            rows[unit.code] = {c.key: None if totals is None else totals.get(c.prefill) for c in cols}
+        out[sheet.form] = rows
+    return out
+
+
+def units_to_generate(registry, level: str, under: str | None = None) -> list:
+    """The units of ``level`` at or under ``under`` (all of them when None), in registry order."""
+    if level not in LEVEL_FORMS:
+        raise HBError(f"层级「{level}」不生成填报表", hint="可选：" + "、".join(LEVEL_FORMS))
+    if under is None:
+        units = list(registry.at_level(level))
+    else:
+        top = registry.get(under)
+        units = [top] if top.level == level else list(registry.descendants(top.code, level))
+        if not units:
+            raise HBError(
+                f"「{top.name}」({top.code}) 下没有{level}级单位",
+                hint="检查 --under 给的代码与 --level 是否匹配（--under 应是该级或更高一级的单位）",
+            )
+    if not units:
+        raise HBError(f"单位名册中没有{level}级单位", hint="检查单位名册")
+    return units
+
+
+def generate_forms(
+    level: str,
+    period: int | str,
+    *,
+    under: str | None = None,
+    out_dir: str | Path,
+    registry=None,
+    catalog=None,
+    baseline=None,
+    xlwings: bool = False,
+    progress: Progress | None = None,
+) -> list[Path]:
+    """Write one workbook per unit of ``level`` (under ``under``) into ``out_dir``, named ``spec.file_name()``.
+
+    Runs in one process: writing is fast (see docs/forms.md) and the spec rendering shares the
+    loaded registry, catalog and baseline."""
+    from .baseline import load_baseline
+    from .catalog import load_catalog
+    from .registry import load_registry
+
+    year = parse_period(period)
+    registry = registry or load_registry()
+    catalog = catalog or load_catalog()
+    baseline = baseline or load_baseline()
+    units = units_to_generate(registry, level, under)
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HBError(
+            f"无法创建输出文件夹：{exc.strerror or exc}", file=out_dir, hint="换一个有写权限的文件夹"
+        ) from None
+    written: list[Path] = []
+    total = len(units)
+    if progress:
+        progress(0, total)
+    for done, unit in enumerate(units, 1):
+        spec = build_workbook_spec(unit.code, year, registry=registry, catalog=catalog, baseline=baseline)
+        values = prefill_values(spec, registry, baseline)
+        written.append(write_workbook(spec, out_dir / spec.file_name(), values=values, xlwings=xlwings))
+        if progress:
+            progress(done, total)
+    return written

@@ -1,0 +1,942 @@
+"""Write a WorkbookSpec as the .xlsx fill-in form a clerk opens in Excel, WPS or LibreOffice.
+
+Layout comes from :class:`~hbreport.layout.SheetLayout` (the reader relies on it); derived cells, the
+合计 row and the 校验结果 column are formulas from :mod:`hbreport.engine`, written with Python-computed
+cached results so viewers that do not calculate still show the right numbers. Input cells get data
+validation, rule-breaking cells a red (错误) or yellow (警告) conditional fill; everything but input
+cells is locked and every sheet protected. A very hidden ``_meta`` sheet and the defined name
+``HB_FORM_ID`` carry the workbook's identity.
+
+XlsxWriter does the writing (see docs/forms.md for the measurement against openpyxl).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
+
+from . import engine
+from .errors import HBError
+from .layout import (
+    CODE_COL,
+    CODE_ROW,
+    FIRST_DATA_ROW,
+    FIRST_FIELD_COL,
+    HEADER_ROW,
+    INFO_ROWS,
+    LETTER_CODES,
+    NAME_COL,
+    TITLE_ROW,
+    TOTAL_ROW,
+    SheetLayout,
+)
+from .rules import excel_text
+from .spec import TOTAL, Column, SheetSpec, WorkbookSpec
+
+Values = Mapping[str, Mapping[str, Mapping[str, Any]]]
+"""{form: {row_code: {field: value}}}: what input and prefill cells hold."""
+ExtraSheets = Sequence[tuple[str, Sequence[Sequence[Any]]]] | Mapping[str, Sequence[Sequence[Any]]]
+"""Additional read-only tables: (sheet name, rows), the first row being the headings."""
+
+INSTRUCTIONS_SHEET = "填表说明"
+META_SHEET = "_meta"
+XLWINGS_SHEET = "xlwings.conf"
+FORM_ID_NAME = "HB_FORM_ID"
+UNIT_NAME = "HB_UNIT"
+PERIOD_NAME = "HB_PERIOD"
+UDF_MODULE = "hbreport.xl.udfs"
+XLWINGS_SETTINGS = (
+    ("UDF Modules", UDF_MODULE),
+    ("Use UDF Server", "TRUE"),  # keep Python running between calls: one start, not one per cell
+    ("Show Console", "FALSE"),
+    ("Debug UDFs", "FALSE"),
+)
+# _meta keys beyond spec.meta(): one of each per form; ``header.<form>`` spreads the field keys over
+# the cells from column B on (the header range HB_CHECK is given).
+META_SHEET_KEYS = ("sheet", "version", "rows", "columns", "header")
+
+DEFAULT_MIN = 0
+DEFAULT_MAX = 99_999_999
+NUMBER_FORMATS = {"integer": "#,##0", "decimal": "#,##0.00", "percent": "0.0%", "choice": "@", "text": "@"}
+BODY_FONT = "宋体"
+FONT_SIZE = 10
+GB2312_CHARSET = 134
+FILLS = {"locked": "#F2F2F2", "header": "#E7E6E6", "error": "#FFC7CE", "warning": "#FFEB9C"}
+FONT_COLOURS = {"error": "#9C0006", "warning": "#7F6000"}
+FORBIDDEN_SHEET_CHARS = set("[]:*?/\\")
+MAX_SHEET_NAME = 31
+ROW_HEIGHT = 13.5  # points per line of 10-point text
+COLUMN_WIDTHS = {"integer": 10, "decimal": 11, "percent": 8, "choice": 8, "text": 8}
+CHECK_WIDTH = 44  # one line of a typical rule message at 9 points
+
+
+def write_workbook(
+    spec: WorkbookSpec,
+    path: str | Path,
+    *,
+    values: Values | None = None,
+    xlwings: bool = False,
+    extra_sheets: ExtraSheets | None = None,
+) -> Path:
+    """Write the fill-in workbook for ``spec`` to ``path`` (atomically) and return the path.
+
+    ``values[form][row_code][field]`` fills input and prefill cells (text is always written as text,
+    never as a formula); derived cells and the 合计 row stay formulas. ``xlwings=True`` adds an
+    ``xlwings.conf`` sheet and wraps check and status cells as ``IFERROR(HB_…(…), <native>)``.
+    ``extra_sheets`` are (name, rows) tables written after the forms, read-only."""
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise HBError(
+            f"输出文件「{path.name}」应以 .xlsx 结尾", file=path, hint="换一个以 .xlsx 结尾的文件名"
+        )
+    values = values or {}
+    _check_values(spec, values, path)
+    extras = list(extra_sheets.items() if isinstance(extra_sheets, Mapping) else extra_sheets or ())
+    _check_sheet_names(spec, [name for name, _ in extras], xlwings, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".xlsx.tmp", dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise HBError(
+            f"无法在输出文件夹中写文件：{exc.strerror or exc}",
+            file=path,
+            hint="检查文件夹是否存在、是否有写权限",
+        ) from None
+    tmp = Path(tmp_name)
+    try:
+        _Writer(spec, values, xlwings, extras).write(tmp)
+        os.replace(tmp, path)
+    except PermissionError:
+        raise HBError(
+            "文件被占用或没有写权限，未能保存",
+            file=path,
+            hint="先在 Excel/WPS 中关闭该文件，或换一个输出位置",
+        ) from None
+    except OSError as exc:
+        raise HBError(f"保存失败：{exc.strerror or exc}", file=path, hint="检查磁盘空间与写权限") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+# ---------------------------------------------------------------- checks on the arguments
+
+
+def _check_values(spec: WorkbookSpec, values: Values, path: Path) -> None:
+    forms = {s.form: s for s in spec.sheets}
+    for form, rows in values.items():
+        sheet = forms.get(form)
+        if sheet is None:
+            raise HBError(
+                f"要写入的数据属于表「{form}」，但本工作簿没有这张表",
+                file=path,
+                hint=f"本工作簿的表：{'、'.join(forms)}",
+            )
+        codes = {r.code for r in sheet.rows}
+        keys = set(sheet.column_keys)
+        for code, row in rows.items():
+            if code != TOTAL and code not in codes:
+                raise HBError(
+                    f"要写入的数据中有单位代码「{code}」，但表「{sheet.sheet}」没有这一行",
+                    file=path,
+                    sheet=sheet.sheet,
+                    hint="检查单位名册与表式是否为同一版本",
+                )
+            unknown = sorted(set(row) - keys)
+            if unknown:
+                raise HBError(
+                    f"要写入的数据中有本表没有的字段：{'、'.join(unknown)}",
+                    file=path,
+                    sheet=sheet.sheet,
+                    hint="检查字段名与表式是否为同一版本",
+                )
+
+
+def _check_sheet_names(spec: WorkbookSpec, extra: list[str], xlwings: bool, path: Path) -> None:
+    names = [INSTRUCTIONS_SHEET, *(s.sheet for s in spec.sheets), *extra, META_SHEET]
+    if xlwings:
+        names.append(XLWINGS_SHEET)
+    seen: set[str] = set()
+    for name in names:
+        bad = FORBIDDEN_SHEET_CHARS & set(name)
+        if not name or len(name) > MAX_SHEET_NAME or bad or name.startswith("'") or name.endswith("'"):
+            raise HBError(
+                f"工作表名「{name}」不能用于 Excel",
+                file=path,
+                hint=f"工作表名 1—{MAX_SHEET_NAME} 个字符，不能含 [ ] : * ? / \\，不能以单引号开头或结尾",
+            )
+        if name.casefold() in seen:
+            raise HBError(f"工作表名「{name}」重复", file=path, hint="每张工作表须有不同的名字")
+        seen.add(name.casefold())
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def display_width(text: str) -> int:
+    """Width of ``text`` in character cells: CJK and full-width characters count 2."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(text))
+
+
+def _cached(value: Any) -> Any:
+    """A Python result as a formula's cached value (XlsxWriter: number, text, bool or error code)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | int | float | str):
+        return value
+    return str(value)  # XLError → "#DIV/0!" and the like
+
+
+def field_bounds(col: Column) -> tuple[float, float]:
+    """The (min, max) an input cell of this column accepts."""
+    field = col.field
+    low = DEFAULT_MIN if field.min is None else field.min
+    high = DEFAULT_MAX if field.max is None else field.max
+    return low, high
+
+
+def _number_text(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
+
+
+def status_columns(sheet: SheetSpec) -> list[tuple[Column, Column, Column]]:
+    """(status, rate, expected) columns: a derived text column judging a rate that measures a plan
+    indicator against the plan's expected rate (进度状态 from 累计脱贫率 and 规划进度)."""
+    from .rules import Expr
+
+    out = []
+    by_key = {c.key: c for c in sheet.columns}
+    for col in sheet.derived_columns:
+        if col.field.type != "text":
+            continue
+        used = [by_key[k] for k in Expr.parse(col.formula).fields if k in by_key]
+        rates = [c for c in used if c.field.type == "percent" and c.field.indicator]
+        expected = [
+            c for c in used if c.field.type == "percent" and not c.field.indicator and c.role == "derived"
+        ]
+        if len(rates) == 1 and len(expected) == 1:
+            out.append((col, rates[0], expected[0]))
+    return out
+
+
+def rule_stem(rule) -> str:
+    """The part of a rule's status text that both its failure and its invalid-data text contain."""
+    return rule.fail_text.removesuffix("；")
+
+
+def rows_with(check_texts: Iterable[str], rules: Iterable) -> int:
+    """How many 校验结果 texts name at least one of ``rules`` (the Python side of the 校验汇总 counts)."""
+    stems = [rule_stem(r) for r in rules]
+    return sum(1 for text in check_texts if text and any(s in text for s in stems))
+
+
+class _Book(xlsxwriter.Workbook):
+    """XlsxWriter's Workbook plus workbook structure protection (which XlsxWriter does not offer)."""
+
+    lock_structure = True
+
+    def _write_book_views(self) -> None:  # workbookProtection goes right before bookViews
+        if self.lock_structure:
+            self._xml_empty_tag("workbookProtection", [("lockStructure", "1")])
+        super()._write_book_views()
+
+
+class _Styles:
+    """XlsxWriter formats made once per workbook, keyed by their properties."""
+
+    def __init__(self, book: xlsxwriter.Workbook) -> None:
+        self.book = book
+        self.cache: dict[tuple, Any] = {}
+
+    def __call__(self, **props: Any):
+        key = tuple(sorted(props.items()))
+        fmt = self.cache.get(key)
+        if fmt is None:
+            fmt = self.book.add_format(
+                {"font_name": BODY_FONT, "font_size": FONT_SIZE, "font_charset": GB2312_CHARSET, **props}
+            )
+            self.cache[key] = fmt
+        return fmt
+
+    def cell(self, kind: str, ftype: str, *, bold: bool = False):
+        """A table cell: kind input | locked | total | check | label | code."""
+        props: dict[str, Any] = {"border": 1, "valign": "vcenter"}
+        if kind in ("input", "locked", "total"):
+            props["num_format"] = NUMBER_FORMATS.get(ftype, "General")
+            if ftype in ("choice", "text"):
+                props["align"] = "center"
+        if kind == "input":
+            props["locked"] = False
+        else:
+            props["bg_color"] = FILLS["locked"]
+        if kind == "check":
+            props.update(font_size=9, font_color="#C00000", bg_color="#FFFFFF")
+        if kind == "code":
+            props.update(num_format="@", align="center", bg_color="#FFFFFF")
+        if kind == "label":
+            props["bg_color"] = "#FFFFFF"
+        if bold or kind == "total":
+            props["bold"] = True
+        return self(**props)
+
+
+@dataclass
+class _MetaRefs:
+    """Where each form's field keys sit on the _meta sheet (HB_CHECK's header range)."""
+
+    header: dict[str, str]
+
+
+# ---------------------------------------------------------------- the writer
+
+
+class _Writer:
+    def __init__(self, spec: WorkbookSpec, values: Values, xlwings: bool, extras: list) -> None:
+        self.spec = spec
+        self.values = values
+        self.xlwings = xlwings
+        self.extras = extras
+
+    def write(self, target: Path) -> None:
+        book = _Book(
+            str(target),
+            {
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+                "in_memory": True,
+                "default_format_properties": {"font_name": BODY_FONT, "font_size": FONT_SIZE},
+            },
+        )
+        styles = _Styles(book)
+        spec = self.spec
+        book.set_properties(
+            {
+                "title": f"{spec.unit_name}{spec.period}年脱贫攻坚统计报表",
+                "subject": "湖北省脱贫攻坚规划(2016—2020年)",
+                "author": spec.unit_name,
+                "company": "湖北省扶贫攻坚领导小组办公室",
+                "keywords": f"{spec.meta()['family']} {spec.layout_hash}",
+                "comments": f"{spec.meta()['generator']}; layout {spec.layout_hash}",
+            }
+        )
+        instructions = book.add_worksheet(INSTRUCTIONS_SHEET)
+        forms = [(s, book.add_worksheet(s.sheet)) for s in spec.sheets]
+        extra_ws = [(rows, book.add_worksheet(name)) for name, rows in self.extras]
+        conf = book.add_worksheet(XLWINGS_SHEET) if self.xlwings else None
+        meta = book.add_worksheet(META_SHEET)
+
+        refs = self._write_meta(book, meta)
+        _InstructionsSheet(spec, instructions, styles).write()
+        for sheet, ws in forms:
+            _FormSheet(spec, sheet, ws, styles, self.values.get(sheet.form, {}), self.xlwings, refs).write()
+        for rows, ws in extra_ws:
+            _write_table(ws, rows, styles)
+        if conf is not None:
+            for r, (key, value) in enumerate(XLWINGS_SETTINGS):
+                conf.write_string(r, 0, key)
+                conf.write_string(r, 1, value)
+            conf.set_column(0, 0, 18)
+            conf.set_column(1, 1, 24)
+            conf.hide()
+        if forms:
+            forms[0][1].activate()
+        book.close()
+
+    def _write_meta(self, book: xlsxwriter.Workbook, ws) -> _MetaRefs:
+        spec = self.spec
+        rows: list[list[str]] = [["key", "value"]]
+        rows += [[k, v] for k, v in spec.meta().items()]
+        rows.append(["xlwings", "1" if self.xlwings else "0"])
+        header: dict[str, str] = {}
+        for sheet in spec.sheets:
+            f = sheet.form
+            rows.append([f"sheet.{f}", sheet.sheet])
+            rows.append([f"version.{f}", sheet.version])
+            rows.append([f"rows.{f}", ",".join(r.code for r in sheet.rows)])
+            rows.append([f"columns.{f}", ",".join(sheet.column_keys)])
+            row_number = len(rows) + 1
+            rows.append([f"header.{f}", *sheet.column_keys])
+            last = xl_col_to_name(len(sheet.column_keys))
+            header[f] = f"'{META_SHEET}'!$B${row_number}:${last}${row_number}"
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                ws.write_string(r, c, str(text))
+        ws.set_column(0, 0, 24)
+        ws.set_column(1, 1, 40)
+        ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
+        ws.very_hidden()
+        book.define_name(FORM_ID_NAME, "=" + excel_text(spec.layout_hash))
+        book.define_name(UNIT_NAME, "=" + excel_text(spec.unit_code))
+        book.define_name(PERIOD_NAME, f"={int(spec.period)}")
+        return _MetaRefs(header)
+
+
+def meta_rows_expected(spec: WorkbookSpec) -> dict[str, str]:
+    """The key → value pairs (column A → B) a workbook written for ``spec`` holds on ``_meta``."""
+    out = dict(spec.meta())
+    for sheet in spec.sheets:
+        f = sheet.form
+        out[f"sheet.{f}"] = sheet.sheet
+        out[f"version.{f}"] = sheet.version
+        out[f"rows.{f}"] = ",".join(r.code for r in sheet.rows)
+        out[f"columns.{f}"] = ",".join(sheet.column_keys)
+    return out
+
+
+# ---------------------------------------------------------------- 填表说明
+
+
+class _InstructionsSheet:
+    WIDTH = 84
+
+    def __init__(self, spec: WorkbookSpec, ws, styles: _Styles) -> None:
+        self.spec, self.ws, self.styles = spec, ws, styles
+
+    def line(self, r: int, text: str, fmt, *, url: str | None = None) -> None:
+        lines = max(1, math.ceil(display_width(text) / (self.WIDTH * 1.1)))
+        self.ws.set_row(r, ROW_HEIGHT * lines + 4)
+        if url:
+            self.ws.write_url(r, 0, url, fmt, string=text)
+        else:
+            self.ws.write_string(r, 0, text, fmt)
+
+    def write(self) -> None:
+        spec, ws, st = self.spec, self.ws, self.styles
+        ws.set_column(0, 0, self.WIDTH)
+        ws.hide_gridlines(2)
+        ws.write_string(
+            0, 0, INSTRUCTIONS_SHEET, st(bold=True, font_size=16, align="center", valign="vcenter")
+        )
+        ws.set_row(0, 30)
+        parent = f"　报送：{spec.parent_name}" if spec.parent_name else ""
+        self.line(
+            1,
+            f"填报单位：{spec.unit_name}（{spec.unit_code}）　报告期：{spec.period}年{parent}",
+            st(valign="top"),
+        )
+        wrap = st(text_wrap=True, valign="top")
+        r = 3
+        for text in spec.instructions:
+            self.line(r, text, wrap)
+            r += 1
+        r += 1
+        self.line(r, "各表说明（点击表名可跳转）：", st(bold=True))
+        r += 1
+        link = st(font_color="#0563C1", underline=1, bold=True)
+        for sheet in spec.sheets:
+            title = f"{sheet.table_no}　{sheet.title}（工作表「{sheet.sheet}」）"
+            self.line(r, title, link, url=f"internal:'{sheet.sheet}'!A1")
+            r += 1
+            for i, note in enumerate(sheet.notes, 1):
+                self.line(r, f"　　{i}. {note}", wrap)
+                r += 1
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+        ws.set_margins(left=0.6, right=0.6, top=0.7, bottom=0.7)
+        ws.protect(
+            "",
+            {
+                "select_locked_cells": True,
+                "select_unlocked_cells": True,
+                "format_columns": True,
+                "format_rows": True,
+            },
+        )
+
+
+# ---------------------------------------------------------------- a form sheet
+
+
+class _FormSheet:
+    def __init__(
+        self,
+        spec: WorkbookSpec,
+        sheet: SheetSpec,
+        ws,
+        styles: _Styles,
+        values: Mapping[str, Mapping[str, Any]],
+        xlwings: bool,
+        refs: _MetaRefs,
+    ) -> None:
+        self.spec, self.sheet, self.ws, self.st = spec, sheet, ws, styles
+        self.values = values
+        self.xlwings = xlwings
+        self.refs = refs
+        self.layout = SheetLayout(sheet)
+        self.status = status_columns(sheet)
+        self.widths: dict[int, float] = {}
+
+    # -- coordinates (XlsxWriter counts from 0; the layout from 1)
+
+    def put(self, row: int, col: int, value: Any, fmt) -> None:
+        """Write a value (never a formula) to 1-based (row, col)."""
+        r, c = row - 1, col - 1
+        if value is None:
+            self.ws.write_blank(r, c, None, fmt)
+        elif isinstance(value, bool):
+            self.ws.write_boolean(r, c, value, fmt)
+        elif isinstance(value, int | float):
+            if math.isfinite(value):
+                self.ws.write_number(r, c, value, fmt)
+            else:
+                self.ws.write_string(r, c, str(value), fmt)
+        else:
+            self.ws.write_string(r, c, str(value), fmt)  # "=…", "+…", "@…" stay text
+
+    def formula(self, row: int, col: int, text: str, fmt, cached: Any) -> None:
+        self.ws.write_formula(row - 1, col - 1, "=" + text, fmt, _cached(cached))
+
+    def merge(self, row: int, first: int, last: int, text: str, fmt) -> None:
+        if last > first:
+            self.ws.merge_range(row - 1, first - 1, row - 1, last - 1, text, fmt)
+        else:
+            self.ws.write_string(row - 1, first - 1, text, fmt)
+
+    # -- the sheet
+
+    def write(self) -> None:
+        rows, computed = self.computed_rows()
+        self.set_widths()
+        self.write_heading()
+        self.write_table(rows, computed)
+        self.write_footer()
+        summary_texts = [engine.check_text(self.sheet, computed[r.code]) for r in self.sheet.rows]
+        self.write_summary(rows, computed, summary_texts)
+        if self.sheet.rows:
+            self.write_validation()
+            self.write_conditional_formats()
+        self.write_page_setup()
+
+    def computed_rows(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """The cell values given per row (inputs, prefill), and every column computed in Python."""
+        given: dict[str, dict[str, Any]] = {}
+        for r in self.sheet.rows:
+            row = self.values.get(r.code, {})
+            given[r.code] = {c.key: row.get(c.key) for c in self.sheet.columns if c.role != "derived"}
+        computed = {code: engine.compute_row(self.sheet, row) for code, row in given.items()}
+        computed[TOTAL] = engine.total_row(self.sheet, [given[r.code] for r in self.sheet.rows])
+        return given, computed
+
+    def set_widths(self) -> None:
+        L, sheet = self.layout, self.sheet
+        names = [display_width(r.name) for r in sheet.rows] or [8]
+        self.widths[NAME_COL] = min(max(max(names) + 2, 14), 30)
+        self.widths[CODE_COL] = 14
+        for col in sheet.columns:
+            head = display_width(col.field.header())
+            least = COLUMN_WIDTHS.get(col.field.type, 10)
+            self.widths[L.col_index[col.key]] = min(max(least, math.ceil(head / 4) + 2), 16)
+        self.widths[L.check_col] = CHECK_WIDTH
+        for c, w in self.widths.items():
+            self.ws.set_column(c - 1, c - 1, w)
+
+    def right_block_start(self, texts: list[str]) -> int:
+        """First column of the 表号 … 有效期至 block, wide enough for its longest line."""
+        need = max(display_width(t) for t in texts) + 2
+        width, col = 0.0, self.layout.last_col
+        while col > CODE_COL + 1 and width + self.widths[col] < need:
+            width += self.widths[col]
+            col -= 1
+        return col
+
+    def write_heading(self) -> None:
+        spec, sheet, st, L = self.spec, self.sheet, self.st, self.layout
+        last = L.last_col
+        self.merge(
+            TITLE_ROW, 1, last, sheet.title, st(bold=True, font_size=18, align="center", valign="vcenter")
+        )
+        self.ws.set_row(TITLE_ROW - 1, 34)
+        left = [
+            f"填报单位：{spec.unit_name}",
+            f"报 告 期：{spec.period}年",
+            f"计量单位：{sheet.measure_unit}" if sheet.measure_unit else "",
+            f"单位代码：{spec.unit_code}",
+        ]
+        right = [
+            f"表　　号：{sheet.table_no}",
+            f"制定机关：{sheet.authority}",
+            f"批准文号：{sheet.approval}",
+            f"有效期至：{sheet.valid_until}",
+        ]
+        split = self.right_block_start(right)
+        lf = st(align="left", valign="vcenter")
+        rf = lf
+        for row, ltext, rtext in zip(INFO_ROWS, left, right, strict=True):
+            self.merge(row, 1, split - 1, ltext, lf)
+            self.merge(row, split, last, rtext, rf)
+        # headings and the 甲 乙 1 2 3 code row
+        head = st(
+            bold=True, border=1, align="center", valign="vcenter", text_wrap=True, bg_color=FILLS["header"]
+        )
+        code = st(border=1, align="center", valign="vcenter", bg_color=FILLS["header"])
+        self.put(HEADER_ROW, NAME_COL, "单位名称", head)
+        self.put(HEADER_ROW, CODE_COL, "单位代码", head)
+        self.put(CODE_ROW, NAME_COL, LETTER_CODES[0], code)
+        self.put(CODE_ROW, CODE_COL, LETTER_CODES[1], code)
+        lines = 1
+        for col in sheet.columns:
+            c = L.col_index[col.key]
+            text = col.field.header()
+            self.put(HEADER_ROW, c, text, head)
+            self.put(CODE_ROW, c, col.number, code)
+            lines = max(lines, math.ceil(display_width(text) / max(self.widths[c] - 1.5, 1)))
+        self.put(HEADER_ROW, L.check_col, "校验结果", head)
+        self.put(CODE_ROW, L.check_col, None, code)
+        self.ws.set_row(HEADER_ROW - 1, ROW_HEIGHT * lines + 6)
+
+    def write_table(self, given: dict[str, dict[str, Any]], computed: dict[str, dict[str, Any]]) -> None:
+        sheet, st, L = self.sheet, self.st, self.layout
+        self.put(
+            TOTAL_ROW,
+            NAME_COL,
+            "合计",
+            st(bold=True, border=1, align="center", valign="vcenter", bg_color=FILLS["locked"]),
+        )
+        self.put(
+            TOTAL_ROW, CODE_COL, "—", st(border=1, align="center", valign="vcenter", bg_color=FILLS["locked"])
+        )
+        total = computed[TOTAL]
+        for col in sheet.columns:
+            c = L.col_index[col.key]
+            ftype = "integer" if col.field.aggregation == "count_if" else col.field.type
+            if col.role == "derived":
+                text = self.derived(col, TOTAL_ROW)
+            else:
+                text = engine.total_formula(L, col)
+            self.formula(TOTAL_ROW, c, text, st.cell("total", ftype), total.get(col.key))
+        self.put(TOTAL_ROW, L.check_col, None, st.cell("check", "text"))
+
+        label = st.cell("label", "text")
+        code_fmt = st.cell("code", "text")
+        check_fmt = st.cell("check", "text")
+        for unit in sheet.rows:
+            r = L.row_index[unit.code]
+            self.put(r, NAME_COL, unit.name, label)
+            self.put(r, CODE_COL, unit.code, code_fmt)
+            row_given, row_computed = given[unit.code], computed[unit.code]
+            for col in sheet.columns:
+                c = L.col_index[col.key]
+                ftype = col.field.type
+                if col.role == "derived":
+                    self.formula(
+                        r, c, self.derived(col, r), st.cell("locked", ftype), row_computed.get(col.key)
+                    )
+                    continue
+                value = row_given.get(col.key)
+                locked = col.role == "prefill" and value is not None
+                self.put(r, c, value, st.cell("locked" if locked else "input", ftype))
+            self.formula(r, L.check_col, self.check(r), check_fmt, engine.check_text(sheet, row_computed))
+
+    def derived(self, col: Column, row: int) -> str:
+        native = engine.derived_formula(self.layout, col, row)
+        if self.xlwings:
+            for status, rate, _expected in self.status:
+                if status.key == col.key:
+                    cell = f"{self.layout.col_letter(rate.key)}{row}"
+                    return (
+                        f"IFERROR(HB_STATUS({excel_text(rate.field.indicator)},{cell},{self.spec.period}),"
+                        f"{native})"
+                    )
+        return native
+
+    def check(self, row: int) -> str:
+        native = engine.check_formula(self.layout, row)
+        if not self.xlwings:
+            return native
+        L = self.layout
+        first = xl_col_to_name(FIRST_FIELD_COL - 1)
+        last = xl_col_to_name(L.check_col - 2)
+        header = self.refs.header[self.sheet.form]
+        return (
+            f"IFERROR(HB_CHECK({excel_text(self.sheet.form)},{first}{row}:{last}{row},{header},"
+            f"{self.spec.period}),{native})"
+        )
+
+    def write_footer(self) -> None:
+        L, st = self.layout, self.st
+        items = ["单位负责人：", "统计负责人：", "填表人：", "联系电话：", "报出日期：　　年　　月　　日"]
+        last = L.last_col
+        bounds = [1 + round(i * last / len(items)) for i in range(len(items) + 1)]
+        fmt = st(align="left", valign="vcenter")
+        for i, text in enumerate(items):
+            first, end = bounds[i], max(bounds[i], bounds[i + 1] - 1)
+            self.merge(L.footer_row, first, end, text, fmt)
+        self.ws.set_row(L.footer_row - 1, 24)
+        wrap = st(text_wrap=True, align="left", valign="top")
+        total_width = sum(self.widths.values())
+        self.merge(L.notes_row, 1, last, "说明：", st(bold=True, align="left", valign="vcenter"))
+        for i, note in enumerate(self.sheet.notes, 1):
+            text = f"{i}. {note}"
+            row = L.notes_row + i
+            self.merge(row, 1, last, text, wrap)
+            lines = max(1, math.ceil(display_width(text) / max(total_width - 4, 20)))
+            self.ws.set_row(row - 1, ROW_HEIGHT * lines + 3)
+
+    def write_summary(self, given, computed, check_texts: list[str]) -> None:
+        sheet, st, L = self.sheet, self.st, self.layout
+        s = L.summary_row
+        self.merge(s, 1, CODE_COL, "校验汇总", st(bold=True, align="left", valign="vcenter"))
+        label = st(border=1, align="left", valign="vcenter", text_wrap=True)
+        c_value = FIRST_FIELD_COL
+        n_rows = len(sheet.rows)
+        check_range = (
+            f"{L.check_letter}{FIRST_DATA_ROW}:{L.check_letter}{max(L.last_data_row, FIRST_DATA_ROW)}"
+        )
+        int_fmt = st(border=1, num_format="#,##0", bold=True, bg_color=FILLS["locked"])
+        pct_fmt = st(border=1, num_format="0.0%", bold=True, bg_color=FILLS["locked"])
+        for offset, importance, name in ((1, "error", "错误"), (2, "warning", "警告")):
+            rules = [r for r in sheet.rules if r.importance == importance]
+            self.merge(s + offset, 1, CODE_COL, f"有“{name}”的行数", label)
+            self.formula(
+                s + offset,
+                c_value,
+                rows_with_formula(rules, check_range) if n_rows else "0",
+                int_fmt,
+                rows_with(check_texts, rules),
+            )
+        inputs = sheet.input_columns
+        cells = len(inputs) * n_rows
+        self.merge(s + 3, 1, CODE_COL, "填报完成率（已填÷应填单元格）", label)
+        if cells:
+            counts = "+".join(f"COUNTA({L.data_range(c.key)})" for c in inputs)
+            filled = sum(1 for r in sheet.rows for c in inputs if given[r.code].get(c.key) is not None)
+            self.formula(s + 3, c_value, f"({counts})/{cells}", pct_fmt, filled / cells)
+        else:
+            self.formula(s + 3, c_value, '""', pct_fmt, "")
+        # completion against the plan's schedule, from the 合计 row
+        if self.status and L.last_col >= FIRST_FIELD_COL + 6:
+            _status, rate, expected = self.status[0]
+            lab_first, lab_last, value_col = FIRST_FIELD_COL + 2, FIRST_FIELD_COL + 4, FIRST_FIELD_COL + 5
+            rate_cell, exp_cell = L.cell(TOTAL, rate.key), L.cell(TOTAL, expected.key)
+            total = computed[TOTAL]
+            self.merge(s + 1, lab_first, lab_last, f"{rate.field.label}（合计）", label)
+            self.formula(s + 1, value_col, rate_cell, pct_fmt, total.get(rate.key))
+            self.merge(s + 2, lab_first, lab_last, expected.field.label, label)
+            self.formula(s + 2, value_col, exp_cell, pct_fmt, total.get(expected.key))
+            self.merge(s + 3, lab_first, lab_last, f"完成{expected.field.label}的比例", label)
+            native = completion_formula(rate_cell, exp_cell)
+            text = native
+            if self.xlwings:
+                text = (
+                    f"IFERROR(HB_COMPLETION({excel_text(rate.field.indicator)},{rate_cell},"
+                    f"{self.spec.period}),{native})"
+                )
+            self.formula(
+                s + 3,
+                value_col,
+                text,
+                pct_fmt,
+                completion_value(total.get(rate.key), total.get(expected.key)),
+            )
+
+    def write_validation(self) -> None:
+        sheet, L = self.sheet, self.layout
+        first, last = FIRST_DATA_ROW - 1, L.last_data_row - 1
+        for col in sheet.columns:
+            if col.role == "derived":
+                continue
+            c = L.col_index[col.key] - 1
+            options = validation_options(col)
+            if options:
+                self.ws.data_validation(first, c, last, c, options)
+
+    def write_conditional_formats(self) -> None:
+        sheet, L = self.sheet, self.layout
+        top = FIRST_DATA_ROW
+        fmts = {
+            imp: self.st.book.add_format({"bg_color": FILLS[imp], "font_color": FONT_COLOURS[imp]})
+            for imp in ("error", "warning")
+        }
+
+        def ref(key: str) -> str:
+            return f"${L.col_letter(key)}{top}"
+
+        ordered = [r for r in sheet.rules if r.importance == "error"] + [
+            r for r in sheet.rules if r.importance != "error"
+        ]
+        for rule in ordered:
+            keys = sorted(rule.compiled().fields, key=lambda k: L.col_index[k])
+            ranges = [L.data_range(k) for k in keys]
+            first_cell = ranges[0].split(":")[0]
+            self.ws.conditional_format(
+                first_cell,
+                {
+                    "type": "formula",
+                    "criteria": f'=({rule.excel_status(ref)})<>""',
+                    "format": fmts["error" if rule.importance == "error" else "warning"],
+                    "multi_range": " ".join(ranges),
+                },
+            )
+        # the 校验结果 cell itself: red when it names an error rule, else yellow when it names a warning
+        check = f"${L.check_letter}{top}"
+        rng = f"{L.check_letter}{top}:{L.check_letter}{L.last_data_row}"
+        for importance in ("error", "warning"):
+            stems = [rule_stem(r) for r in sheet.rules if r.importance == importance]
+            if not stems:
+                continue
+            test = ",".join(f"ISNUMBER(FIND({excel_text(s)},{check}))" for s in stems)
+            self.ws.conditional_format(
+                rng, {"type": "formula", "criteria": f"=OR({test})", "format": fmts[importance]}
+            )
+
+    def write_page_setup(self) -> None:
+        ws, L = self.ws, self.layout
+        ws.freeze_panes(CODE_ROW, CODE_COL)
+        ws.hide_gridlines(2)
+        ws.set_landscape()
+        ws.set_paper(9)  # A4
+        ws.repeat_rows(TITLE_ROW - 1, CODE_ROW - 1)
+        ws.fit_to_pages(1, 0)
+        ws.print_area(L.print_area)
+        ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+        ws.center_horizontally()
+        ws.set_footer("&C第 &P 页，共 &N 页")
+        ws.protect(
+            "",
+            {
+                "format_columns": True,
+                "format_rows": True,
+                "select_locked_cells": True,
+                "select_unlocked_cells": True,
+            },
+        )
+
+
+def rows_with_formula(rules: Sequence, check_range: str) -> str:
+    """Formula counting the rows whose 校验结果 names at least one of ``rules``."""
+    if not rules:
+        return "0"
+    terms = "+".join(f"ISNUMBER(FIND({excel_text(rule_stem(r))},{check_range}))" for r in rules)
+    return f"SUMPRODUCT(--(({terms})>0))"
+
+
+def completion_formula(rate_cell: str, expected_cell: str) -> str:
+    """Formula of the share of the plan's expected progress reached (累计脱贫率 ÷ 规划进度)."""
+    return f'IF(AND(ISNUMBER({rate_cell}),N({expected_cell})>0),{rate_cell}/{expected_cell},"")'
+
+
+def completion_value(rate: Any, expected: Any) -> Any:
+    """The Python side of :func:`completion_formula`."""
+    number = (int, float)
+    if (
+        isinstance(rate, number)
+        and not isinstance(rate, bool)
+        and isinstance(expected, number)
+        and expected > 0
+    ):
+        return rate / expected
+    return ""
+
+
+def validation_options(col: Column) -> dict[str, Any] | None:
+    """XlsxWriter data-validation options for an input (or prefill) cell of ``col``."""
+    field = col.field
+    title = field.label[:32]
+    unit = f"（单位：{field.unit}）" if field.unit and field.unit != "%" else ""
+    if field.type == "choice":
+        listed = "、".join(field.choices)
+        return {
+            "validate": "list",
+            "source": list(field.choices),
+            "input_title": title,
+            "input_message": f"请从下拉列表中选择：{listed}。",
+            "error_title": "输入有误",
+            "error_message": f"「{field.label}」只能从下拉列表中选择：{listed}。",
+            "error_type": "stop",
+        }
+    if field.type in ("integer", "decimal", "percent"):
+        low, high = field_bounds(col)
+        kind = "整数" if field.type == "integer" else "数值"
+        span = f"{_number_text(low)} 至 {_number_text(high)}"
+        if field.type == "percent":
+            span = f"{low:.0%} 至 {high:.0%}（以小数或百分数填写）"
+        return {
+            "validate": "integer" if field.type == "integer" else "decimal",
+            "criteria": "between",
+            "minimum": low,
+            "maximum": high,
+            "input_title": title,
+            "input_message": f"填写 {span} 之间的{kind}{unit}；未统计的留空。",
+            "error_title": "输入有误",
+            "error_message": f"「{field.label}」应为 {span} 之间的{kind}{unit}，不能填写文字或超出范围的数。",
+            "error_type": "stop",
+        }
+    return {
+        "validate": "length",
+        "criteria": "<=",
+        "value": 255,
+        "input_title": title,
+        "input_message": "填写文字，不超过255个字符。",
+        "error_title": "输入有误",
+        "error_message": f"「{field.label}」不能超过255个字符。",
+        "error_type": "stop",
+    }
+
+
+def _write_table(ws, rows: Sequence[Sequence[Any]], styles: _Styles) -> None:
+    """A read-only table: first row headings, then values (text is never turned into formulas)."""
+    head = styles(
+        bold=True, border=1, align="center", valign="vcenter", text_wrap=True, bg_color=FILLS["header"]
+    )
+    body = styles(border=1, valign="top", text_wrap=True)
+    widths: dict[int, int] = {}
+    for r, row in enumerate(rows):
+        fmt = head if r == 0 else body
+        for c, value in enumerate(row):
+            widths[c] = max(widths.get(c, 0), display_width(str(value)) if value is not None else 0)
+            if value is None:
+                ws.write_blank(r, c, None, fmt)
+            elif isinstance(value, bool):
+                ws.write_boolean(r, c, value, fmt)
+            elif isinstance(value, int | float) and math.isfinite(value):
+                ws.write_number(r, c, value, fmt)
+            else:
+                ws.write_string(r, c, str(value), fmt)
+    for c, w in widths.items():
+        ws.set_column(c, c, min(max(w + 2, 8), 60))
+    if rows:
+        ws.freeze_panes(1, 0)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.protect(
+        "",
+        {
+            "format_columns": True,
+            "format_rows": True,
+            "select_locked_cells": True,
+            "select_unlocked_cells": True,
+        },
+    )
+
+
+__all__ = [
+    "FORM_ID_NAME",
+    "INSTRUCTIONS_SHEET",
+    "META_SHEET",
+    "XLWINGS_SHEET",
+    "UDF_MODULE",
+    "Values",
+    "ExtraSheets",
+    "write_workbook",
+    "meta_rows_expected",
+    "validation_options",
+    "status_columns",
+    "rows_with",
+    "rows_with_formula",
+    "completion_value",
+    "display_width",
+    "field_bounds",
+]
