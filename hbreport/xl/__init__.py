@@ -1,0 +1,1 @@
+"""The xlwings layer: worksheet functions (udfs), one-click macros, and the xlwings Lite bundle."""
