@@ -1,0 +1,152 @@
+"""Check a batch of returned workbooks: every problem as a Finding, for people and for machines.
+
+A file that cannot be used at all (not a workbook, not an hbreport form, another period, an old
+template, …) becomes one Finding of importance 错误 with rule ``FILE``; the other files go on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from .errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, HBError
+from .findings import Finding, count_by_importance
+from .reader import ReadResult, read_workbook
+
+FILE_RULE = "FILE"
+DUPLICATE_RULE = "DUPLICATE"
+
+
+def check_files(
+    paths: Iterable[str | Path], *, registry=None, expect_period: int | None = None
+) -> tuple[list[Finding], list[ReadResult]]:
+    """Read and check each file; (all findings in file order, the results of the files that could be read)."""
+    from .baseline import load_baseline
+    from .catalog import load_catalog
+    from .registry import load_registry
+
+    registry = registry or load_registry()
+    catalog = load_catalog()
+    baseline = load_baseline()
+    findings: list[Finding] = []
+    results: list[ReadResult] = []
+    seen: dict[tuple[str, int], Path] = {}
+    for path in paths:
+        path = Path(path)
+        try:
+            result = read_workbook(
+                path, registry=registry, catalog=catalog, baseline=baseline, expect_period=expect_period
+            )
+        except HBError as exc:
+            findings.append(file_finding(path, exc))
+            continue
+        except Exception as exc:  # one broken file must not stop the others
+            findings.append(
+                Finding(
+                    message=f"读取时发生意外错误（{type(exc).__name__}: {exc}），该文件未检查",
+                    importance="error",
+                    rule=FILE_RULE,
+                    file=str(path),
+                    hint="请用 Excel/WPS 打开后重新保存再试；仍不行请把该文件和这条信息反馈给维护人员",
+                )
+            )
+            continue
+        key = (result.data.unit_code, result.data.period)
+        if key in seen:
+            findings.append(
+                Finding(
+                    message=f"与「{seen[key].name}」是同一单位同一报告期（{result.spec.unit_name} {key[1]}年）的报表，重复报送",
+                    importance="error",
+                    rule=DUPLICATE_RULE,
+                    file=str(path),
+                    unit_code=result.data.unit_code,
+                    unit_name=result.spec.unit_name,
+                    hint="请确认哪一份是最终版本，只保留那一份",
+                )
+            )
+        else:
+            seen[key] = path
+        findings.extend(result.findings)
+        results.append(result)
+    return findings, results
+
+
+def file_finding(path: Path, exc: HBError) -> Finding:
+    """An unusable file as one Finding of importance 错误 (rule FILE) carrying the HBError's text."""
+    return Finding(
+        message=exc.message,
+        importance="error",
+        rule=FILE_RULE,
+        file=str(exc.file or path),
+        sheet=exc.sheet,
+        cell=exc.cell,
+        hint=exc.hint,
+    )
+
+
+def exit_code(findings: Iterable[Finding]) -> int:
+    """0 clean (warnings allowed), 1 findings of importance 错误, 2 a file that cannot be used."""
+    findings = list(findings)
+    if any(f.rule == FILE_RULE for f in findings):
+        return EXIT_UNUSABLE
+    if any(f.importance == "error" for f in findings):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def findings_to_json(findings: Sequence[Finding]) -> str:
+    """{"errors", "warnings", "unusable_files", "findings": [...]} as UTF-8 JSON text."""
+    counts = count_by_importance(findings)
+    payload = {
+        "errors": counts.get("error", 0),
+        "warnings": counts.get("warning", 0),
+        "unusable_files": sorted({f.file for f in findings if f.rule == FILE_RULE and f.file}),
+        "findings": [f.to_dict() for f in findings],
+    }
+    return json.dumps(payload, ensure_ascii=False, indent=2)
+
+
+def render_findings(findings: Sequence[Finding], results: Sequence[ReadResult] = ()) -> str:
+    """Chinese text grouped by file: a heading per file with its counts, then one line per finding.
+
+    Files are listed by name; files in ``results`` with no findings are listed as 未发现问题."""
+    groups: dict[str, list[Finding]] = {}
+    for result in results:
+        groups.setdefault(str(result.path), [])
+    for f in findings:
+        groups.setdefault(f.file or "（未指明文件）", []).append(f)
+    names = {str(r.path): f"（{r.spec.unit_name} {r.data.period}年）" for r in results}
+    for f in findings:
+        if f.file and f.unit_name:
+            names.setdefault(f.file, f"（{f.unit_name}）")
+    lines: list[str] = []
+    for file, items in sorted(groups.items(), key=lambda item: (Path(item[0]).name, item[0])):
+        counts = count_by_importance(items)
+        name = Path(file).name if file != "（未指明文件）" else file
+        if any(f.rule == FILE_RULE for f in items):
+            status = "无法使用"
+        elif not items:
+            status = "未发现问题"
+        else:
+            status = f"错误 {counts.get('error', 0)} 项，警告 {counts.get('warning', 0)} 项"
+        lines.append(f"■ {name}{names.get(file, '')}：{status}")
+        for f in sorted(items, key=lambda f: f.importance != "error"):
+            body = f.message
+            where = " ".join(p for p in (f"「{f.sheet}」" if f.sheet else "", f.cell or "") if p)
+            head = f"[{f.importance_zh}]" + (f"[{f.rule}]" if f.rule else "")
+            line = f"  {head} {where}：{body}" if where else f"  {head} {body}"
+            if f.hint:
+                line += f"。处理办法：{f.hint}"
+            lines.append(line)
+    counts = count_by_importance(findings)
+    unusable = len({f.file for f in findings if f.rule == FILE_RULE})
+    total_files = len(groups)
+    scope = f"共 {total_files} 个文件" if results else f"{total_files} 个文件有问题"
+    summary = f"{scope}：错误 {counts.get('error', 0)} 项，警告 {counts.get('warning', 0)} 项"
+    if unusable:
+        summary += f"，其中 {unusable} 个文件无法使用"
+    if not findings:
+        summary = f"共 {total_files} 个文件，未发现问题" if total_files else "未发现问题"
+    lines.append(summary)
+    return "\n".join(lines)

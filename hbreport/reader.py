@@ -1,0 +1,755 @@
+"""Read a filled workbook back: identity, structure, values and checks.
+
+``read_workbook(path)`` never trusts what a spreadsheet shows: it reads only the input and
+prefilled cells, recomputes every derived value and the 合计 row in Python (the same engine that
+wrote the formulas), and runs every rule on every row. Problems with the file as a whole (not a
+workbook, not an hbreport form, another unit or period, an old template, renamed sheets, rows
+inserted) raise :class:`HBError`; problems with content become :class:`Finding` s naming the file,
+sheet and cell and what to do.
+
+Bulk values come from python-calamine (fast; it reads hidden sheets). Which cells hold formulas is
+read with openpyxl in read-only mode, for the table area only (python-calamine 0.9 does not expose
+formulas). The input file is read once into memory and never written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from openpyxl.utils import get_column_letter
+
+from . import safety
+from .engine import check_row, derived_formula, total_formula
+from .errors import HBError
+from .findings import Finding
+from .layout import (
+    CODE_COL,
+    CODE_ROW,
+    FIRST_DATA_ROW,
+    HEADER_ROW,
+    LETTER_CODES,
+    NAME_COL,
+    TOTAL_ROW,
+    SheetLayout,
+)
+from .period import period_label
+from .spec import FORM_FAMILY, TOTAL, Column, SheetSpec, WorkbookSpec, build_workbook_spec
+from .values import FormData
+
+META_SHEET = "_meta"
+NEW_FORM_HINT = "请向上级扶贫部门索取 {year} 年新表，把数据转填到新表后重新报送"
+RULE_HINTS = {
+    "error": "请核对本行数据并改正后重新报送",
+    "warning": "请核实；确属实际情况的，在表下“说明”处写明原因",
+}
+
+# Finding rule ids for content problems found while reading (rule ids from the forms are separate).
+TEXT_IN_NUMBER = "VALUE_TEXT"
+DATE_IN_NUMBER = "VALUE_DATE"
+NEGATIVE = "VALUE_NEGATIVE"
+NOT_INTEGER = "VALUE_DECIMAL"
+OUT_OF_RANGE = "VALUE_RANGE"
+BAD_CHOICE = "VALUE_CHOICE"
+BLANK_TEXT = "VALUE_SPACES"
+MERGED = "MERGED_CELLS"
+PREFILL_CHANGED = "PREFILL_CHANGED"
+FORMULA_OVERWRITTEN = "FORMULA_OVERWRITTEN"
+FORMULA_CHANGED = "FORMULA_CHANGED"
+FORMULA_IN_INPUT = "VALUE_FORMULA"
+
+
+@dataclass
+class ReadResult:
+    """A workbook read back: its values (derived recomputed), what is wrong in it, and its identity."""
+
+    data: FormData
+    findings: list[Finding]
+    sha256: str
+    path: Path
+    meta: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> WorkbookSpec:
+        return self.data.spec
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.importance == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.importance == "warning"]
+
+
+def read_workbook(
+    path: str | Path,
+    *,
+    registry=None,
+    catalog=None,
+    baseline=None,
+    expect_unit: str | None = None,
+    expect_period: int | None = None,
+) -> ReadResult:
+    """Read, recompute and check one filled workbook; HBError when the file cannot be used at all."""
+    from .baseline import load_baseline
+    from .catalog import load_catalog
+    from .registry import load_registry
+
+    path = Path(path)
+    inspection = safety.inspect_workbook(path)
+    data = _read_bytes(path, inspection.sha256)
+    registry = registry or load_registry()
+    catalog = catalog or load_catalog()
+    baseline = baseline or load_baseline()
+
+    book = _open_calamine(path, data)
+    try:
+        meta = _read_meta(path, book)
+        spec = _spec_for(path, meta, registry, catalog, baseline, expect_unit, expect_period)
+        reader = _SheetReader(path, spec, registry)
+        grids = {}
+        for sheet in spec.sheets:
+            grids[sheet.form] = reader.grid(book, sheet)
+            reader.check_structure(sheet, grids[sheet.form].values)
+    finally:
+        book.close()
+    formulas = _formula_cells(path, data, spec)
+
+    from .forms import prefill_values
+
+    expected_prefill = prefill_values(spec, registry, baseline)
+    inputs: dict[str, dict[str, dict[str, Any]]] = {}
+    for sheet in spec.sheets:
+        grid, held = grids[sheet.form], formulas.get(sheet.sheet, {})
+        reader.check_merged(sheet, grid.merged)
+        reader.check_formulas(sheet, held)
+        inputs[sheet.form] = reader.read_values(
+            sheet, grid.values, held, expected_prefill.get(sheet.form, {})
+        )
+
+    form_data = FormData.from_inputs(spec, inputs, source=str(path), sha256=inspection.sha256)
+    for sheet in spec.sheets:
+        reader.check_rules(sheet, form_data.rows[sheet.form])
+    return ReadResult(form_data, reader.findings, inspection.sha256, path, meta)
+
+
+# ---------------------------------------------------------------- file and identity
+
+
+def _read_bytes(path: Path, sha256: str) -> bytes:
+    """The file's bytes, read once; they must be the bytes the safety gate checked."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise HBError(
+            f"无法读取文件（{exc.strerror}）", file=path, hint="请检查文件权限或是否被其他程序占用"
+        ) from None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise HBError(
+            "文件在读取过程中被改动（可能正被 Excel/WPS 保存或仍在拷贝）",
+            file=path,
+            hint="请关闭正在编辑该文件的程序，等拷贝完成后重新检查",
+        )
+    return data
+
+
+def _open_calamine(path: Path, data: bytes):
+    import python_calamine
+
+    try:
+        return python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except python_calamine.PasswordError:
+        raise HBError(
+            "工作簿设置了打开密码，无法读取", file=path, hint="请取消打开密码后重新保存再报送"
+        ) from None
+    except (python_calamine.CalamineError, ValueError) as exc:
+        raise HBError(f"工作簿内容无法解析（{exc}）", file=path, hint=safety.RESEND_HINT) from None
+
+
+def _cell_text(value: Any) -> str:
+    """A cell value as text; whole numbers without '.0' (codes and years are often stored as numbers)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _read_meta(path: Path, book) -> dict[str, str]:
+    """The identity in the `_meta` sheet, found by name (never by visibility: LibreOffice un-hides it)."""
+    names = {name.strip().casefold(): name for name in book.sheet_names}
+    name = names.get(META_SHEET.casefold())
+    not_ours = HBError(
+        "不是 hbreport 生成的报表（没有标识报表身份的 _meta 工作表），无法确定填报单位、报告期和表式版本",
+        file=path,
+        hint="请使用上级下发的 hbreport 空白报表填报；不要把数据复制到新建的工作簿里报送",
+    )
+    if name is None:
+        raise not_ours
+    sheet = book.get_sheet_by_name(name)
+    if sheet.height > 1000:
+        raise HBError("_meta 工作表的行数异常", file=path, sheet=name, hint="请使用上级下发的原报表重新填报")
+    meta: dict[str, str] = {}
+    for row in sheet.to_python(skip_empty_area=False):
+        if len(row) >= 2:
+            key, value = _cell_text(row[0]), _cell_text(row[1])
+            if key and key != "key" and key not in meta:
+                meta[key] = value
+    if meta.get("family") != FORM_FAMILY:
+        raise not_ours
+    missing = [k for k in ("unit_code", "period", "version", "layout_hash") if not meta.get(k)]
+    if missing:
+        raise HBError(
+            f"_meta 工作表缺少 {'、'.join(missing)}，报表身份不完整（可能被改动过）",
+            file=path,
+            sheet=name,
+            hint="请使用上级下发的原报表重新填报",
+        )
+    return meta
+
+
+def _spec_for(path, meta, registry, catalog, baseline, expect_unit, expect_period) -> WorkbookSpec:
+    """Rebuild the spec the workbook claims to be and compare identity, version and layout."""
+    from .period import parse_period
+    from .registry import normalize_code
+
+    claimed_name = meta.get("unit_name", "")
+    try:
+        unit_code = normalize_code(meta["unit_code"])
+        unit = registry.get(unit_code)
+    except HBError:
+        raise HBError(
+            f"报表标识的填报单位「{claimed_name}」（代码 {meta['unit_code']}）不在单位名册中",
+            file=path,
+            hint="请确认单位名册是最新的，或请填报单位使用上级下发的本单位报表",
+        ) from None
+    if expect_unit is not None:
+        expected = registry.get(expect_unit)
+        if expected.code != unit.code:
+            raise HBError(
+                f"报表标识的填报单位是「{unit.name}」（{unit.short_code}），不是应报的「{expected.name}」（{expected.short_code}）",
+                file=path,
+                hint=f"请确认报送的是「{expected.name}」本单位的报表；文件名可能与内容不符",
+            )
+    try:
+        period = parse_period(meta["period"])
+    except HBError:
+        raise HBError(
+            f"报表标识的报告期「{meta['period']}」无法识别", file=path, hint="请使用上级下发的原报表重新填报"
+        ) from None
+    if expect_period is not None and period != expect_period:
+        raise HBError(
+            f"这是「{unit.name}」{period_label(period)}的报表，本次收取的是{period_label(expect_period)}的报表",
+            file=path,
+            hint=NEW_FORM_HINT.format(year=expect_period)
+            if period < expect_period
+            else f"请报送{period_label(expect_period)}的报表",
+        )
+    spec = build_workbook_spec(unit.code, period, registry=registry, catalog=catalog, baseline=baseline)
+    claimed_forms = meta.get("forms")
+    if meta["version"] != spec.version or (
+        claimed_forms and claimed_forms != ",".join(s.form for s in spec.sheets)
+    ):
+        raise HBError(
+            f"报表是旧版表式（文件版本 {meta['version']}，当前版本 {spec.version}）",
+            file=path,
+            hint=NEW_FORM_HINT.format(year=period),
+        )
+    if meta["layout_hash"] != spec.layout_hash:
+        raise HBError(
+            f"表式结构与当前表式不一致（版本号同为 {spec.version}，但布局指纹为 {meta['layout_hash']}，"
+            f"当前应为 {spec.layout_hash}）：可能是单位名册或表式调整前生成的旧表",
+            file=path,
+            hint=NEW_FORM_HINT.format(year=period),
+        )
+    return spec
+
+
+# ---------------------------------------------------------------- formulas (openpyxl, read-only)
+
+
+def _formula_positions(sheet: SheetSpec) -> dict[tuple[int, int], str]:
+    """Every cell that must hold a formula → its formula text (no '='): derived, 合计 and 校验结果."""
+    from .engine import check_formula
+
+    layout = SheetLayout(sheet)
+    out: dict[tuple[int, int], str] = {}
+    for col in sheet.columns:
+        c = layout.col_index[col.key]
+        out[(TOTAL_ROW, c)] = total_formula(layout, col)
+        if col.role == "derived":
+            for r in range(FIRST_DATA_ROW, layout.last_data_row + 1):
+                out[(r, c)] = derived_formula(layout, col, r)
+    for r in range(FIRST_DATA_ROW, layout.last_data_row + 1):
+        out[(r, layout.check_col)] = check_formula(layout, r)
+    return out
+
+
+def _formula_cells(path: Path, data: bytes, spec: WorkbookSpec) -> dict[str, dict[tuple[int, int], Any]]:
+    """Per sheet: (row, col) → what the table area holds as written (formula text starts with '=')."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
+    except Exception as exc:  # openpyxl raises many types on malformed parts
+        raise HBError(
+            f"工作簿内容无法解析（{type(exc).__name__}: {exc}）", file=path, hint=safety.RESEND_HINT
+        ) from None
+    out: dict[str, dict[tuple[int, int], Any]] = {}
+    try:
+        for sheet in spec.sheets:
+            if sheet.sheet not in book.sheetnames:
+                continue
+            layout = SheetLayout(sheet)
+            ws = book[sheet.sheet]
+            cells: dict[tuple[int, int], Any] = {}
+            for r, row in enumerate(
+                ws.iter_rows(
+                    min_row=TOTAL_ROW,
+                    max_row=layout.last_data_row,
+                    min_col=1,
+                    max_col=layout.check_col,
+                    values_only=True,
+                ),
+                start=TOTAL_ROW,
+            ):
+                for c, value in enumerate(row, start=1):
+                    cells[(r, c)] = value
+            out[sheet.sheet] = cells
+    finally:
+        book.close()
+    return out
+
+
+def _normal_formula(text: str) -> str:
+    """Formula text compared loosely: no '=', no _xlfn. prefixes, no blanks, upper case, TRUE() as TRUE
+    (LibreOffice writes TRUE() and FALSE(), and lower-cases unknown function names)."""
+    text = text.lstrip("=")
+    text = re.sub(r"_xlfn\.|_xlws\.", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"\s+", "", text).upper()
+    return text.replace("TRUE()", "TRUE").replace("FALSE()", "FALSE")
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ---------------------------------------------------------------- sheets
+
+
+@dataclass
+class _Grid:
+    values: list[list[Any]]
+    merged: list[tuple[tuple[int, int], tuple[int, int]]]
+
+
+def _at(values: list[list[Any]], row: int, col: int) -> Any:
+    """The value at 1-based (row, col) of a calamine grid; None for an empty cell."""
+    if row - 1 >= len(values):
+        return None
+    line = values[row - 1]
+    if col - 1 >= len(line):
+        return None
+    value = line[col - 1]
+    return None if value == "" else value
+
+
+class _SheetReader:
+    """Reads the form sheets of one workbook and collects findings."""
+
+    def __init__(self, path: Path, spec: WorkbookSpec, registry) -> None:
+        self.path = path
+        self.spec = spec
+        self.registry = registry
+        self.findings: list[Finding] = []
+
+    # -- findings
+
+    def add(
+        self,
+        sheet: SheetSpec,
+        cell: str | None,
+        message: str,
+        rule: str,
+        hint: str,
+        importance: str = "error",
+    ) -> None:
+        self.findings.append(
+            Finding(
+                message=message,
+                importance=importance,
+                rule=rule,
+                file=str(self.path),
+                unit_code=self.spec.unit_code,
+                unit_name=self.spec.unit_name,
+                sheet=sheet.sheet,
+                cell=cell,
+                hint=hint,
+            )
+        )
+
+    def fail(self, sheet: SheetSpec, cell: str | None, message: str, hint: str) -> HBError:
+        return HBError(message, file=self.path, sheet=sheet.sheet, cell=cell, hint=hint)
+
+    def row_label(self, sheet: SheetSpec, row_key: str) -> str:
+        if row_key == TOTAL:
+            return "合计行"
+        name = next((r.name for r in sheet.rows if r.code == row_key), "")
+        return f"「{name}」（{self.short_code(row_key)}）行"
+
+    # -- reading
+
+    def grid(self, book, sheet: SheetSpec) -> _Grid:
+        import python_calamine
+
+        if sheet.sheet not in book.sheet_names:
+            from .writer import INSTRUCTIONS_SHEET, XLWINGS_SHEET
+
+            known = {META_SHEET, INSTRUCTIONS_SHEET, XLWINGS_SHEET, *(s.sheet for s in self.spec.sheets)}
+            others = "".join(f"「{n}」" for n in book.sheet_names if n not in known)
+            seen = f"；工作簿中另有工作表{others}" if others else ""
+            raise self.fail(
+                sheet,
+                None,
+                f"找不到工作表「{sheet.sheet}」（{sheet.table_no} {sheet.title}），可能被改名或删除{seen}",
+                f"请把工作表名改回「{sheet.sheet}」；如已删除，请使用上级下发的原报表重新填报",
+            )
+        try:
+            ws = book.get_sheet_by_name(sheet.sheet)
+        except python_calamine.CalamineError as exc:
+            raise self.fail(sheet, None, f"工作表无法读取（{exc}）", safety.RESEND_HINT) from None
+        if ws.height > safety.MAX_ROWS:
+            raise self.fail(
+                sheet,
+                None,
+                f"工作表有 {ws.height} 行，超过上限 {safety.MAX_ROWS} 行",
+                "请删除表格下方多余的行后重新保存；表格本身不应有这么多行",
+            )
+        layout = SheetLayout(sheet)
+        values = ws.to_python(skip_empty_area=False, nrows=layout.last_data_row + 2)
+        return _Grid(values, list(ws.merged_cell_ranges or []))
+
+    def check_structure(self, sheet: SheetSpec, values: list[list[Any]]) -> None:
+        """Headings, column codes and row codes as the spec lays them out; HBError at the first difference."""
+        layout = SheetLayout(sheet)
+        hint = "请勿增删行列；请使用上级下发的原报表重新填报，或把改动恢复原样"
+        for col, code in ((NAME_COL, LETTER_CODES[0]), (CODE_COL, LETTER_CODES[1])):
+            found = _cell_text(_at(values, CODE_ROW, col))
+            if found != code:
+                cell = f"{get_column_letter(col)}{CODE_ROW}"
+                raise self.fail(
+                    sheet, cell, f"栏目代码应为「{code}」，表中为「{found}」：表头被改动或插入了列", hint
+                )
+        for column in sheet.columns:
+            c = layout.col_index[column.key]
+            found = _cell_text(_at(values, CODE_ROW, c))
+            if found != str(column.number):
+                cell = f"{get_column_letter(c)}{CODE_ROW}"
+                raise self.fail(
+                    sheet,
+                    cell,
+                    f"栏目代码应为「{column.number}」（{column.field.label}），表中为「{found}」：插入、删除或移动了列",
+                    hint,
+                )
+            heading = _cell_text(_at(values, HEADER_ROW, c))
+            if column.field.label not in heading:
+                cell = f"{get_column_letter(c)}{HEADER_ROW}"
+                raise self.fail(
+                    sheet,
+                    cell,
+                    f"栏目名称应为「{column.field.header()}」，表中为「{heading}」：表头被改动",
+                    hint,
+                )
+        total = _cell_text(_at(values, TOTAL_ROW, NAME_COL))
+        if "合计" not in total.replace(" ", "").replace("\u3000", ""):
+            raise self.fail(sheet, f"A{TOTAL_ROW}", f"第 {TOTAL_ROW} 行应为「合计」，表中为「{total}」", hint)
+        for i, unit in enumerate(sheet.rows):
+            r = FIRST_DATA_ROW + i
+            found = _cell_text(_at(values, r, CODE_COL))
+            if _same_code(found, unit.code):
+                continue
+            where = f"第 {r} 行应为「{unit.name}」（{self.short_code(unit.code)}），表中为「{_cell_text(_at(values, r, NAME_COL))}」（{found or '空'}）"
+            raise self.fail(sheet, f"B{r}", f"{where}：表格中插入、删除或调换了行", hint)
+        after = layout.last_data_row + 1
+        extra = _cell_text(_at(values, after, CODE_COL)) or _cell_text(_at(values, after, NAME_COL))
+        if extra:
+            raise self.fail(
+                sheet,
+                f"B{after}",
+                f"表格最后一行之后多出一行「{extra}」：表格中插入了行",
+                "请删除多出的行；本表的单位由上级按单位名册确定，如名册有误请联系上级扶贫部门",
+            )
+
+    def short_code(self, code: str) -> str:
+        try:
+            return self.registry.get(code).short_code
+        except HBError:
+            return code
+
+    def check_merged(self, sheet: SheetSpec, merged) -> None:
+        layout = SheetLayout(sheet)
+        for (r0, c0), (r1, c1) in merged:
+            top, left, bottom, right = r0 + 1, c0 + 1, r1 + 1, c1 + 1
+            if bottom < TOTAL_ROW or top > layout.last_data_row or left > layout.check_col:
+                continue
+            ref = f"{get_column_letter(left)}{top}:{get_column_letter(right)}{bottom}"
+            self.add(
+                sheet,
+                f"{get_column_letter(left)}{top}",
+                f"表格区域内有合并单元格 {ref}，合并后只保留左上角的值",
+                MERGED,
+                "请取消合并，每个单元格单独填写",
+            )
+
+    def check_formulas(self, sheet: SheetSpec, cells: Mapping[tuple[int, int], Any]) -> None:
+        """Derived, 合计 and 校验结果 cells must still hold their formulas."""
+        layout = SheetLayout(sheet)
+        names = {layout.col_index[c.key]: c.field.label for c in sheet.columns}
+        names[layout.check_col] = "校验结果"
+        for (r, c), formula in _formula_positions(sheet).items():
+            held = cells.get((r, c))
+            cell = f"{get_column_letter(c)}{r}"
+            what = f"{self.row_label(sheet, TOTAL if r == TOTAL_ROW else sheet.rows[r - FIRST_DATA_ROW].code)}的「{names[c]}」"
+            if isinstance(held, str) and held.startswith("="):
+                if _normal_formula(formula) not in _normal_formula(held):
+                    self.add(
+                        sheet,
+                        cell,
+                        f"{what}是公式单元格，公式被改成了「{_clip(held)}」（汇总时按原公式重新计算）",
+                        FORMULA_CHANGED,
+                        "请使用上级下发的原报表重新填报，不要修改公式",
+                    )
+                continue
+            shown = "空白" if held in (None, "") else f"数值「{_cell_text(held)}」"
+            self.add(
+                sheet,
+                cell,
+                f"{what}应由公式自动计算，公式却被{'删除' if held in (None, '') else '改成了直接键入的' + shown}"
+                "（汇总时按公式重新计算，不采用表中的值）",
+                FORMULA_OVERWRITTEN,
+                "请使用上级下发的原报表重新填报，或从相邻行复制该公式恢复；不要在公式单元格中键入数字",
+            )
+
+    def read_values(
+        self,
+        sheet: SheetSpec,
+        values: list[list[Any]],
+        held: Mapping[tuple[int, int], Any],
+        prefill: Mapping[str, Mapping[str, Any]],
+    ) -> dict[str, dict[str, Any]]:
+        """Input and prefill cells of each row, validated; values that cannot be used become None.
+
+        A formula a clerk typed into an input cell (=120+30) counts with the result the spreadsheet
+        saved; a file saved without results (by a script) cannot be read there and says so."""
+        layout = SheetLayout(sheet)
+        out: dict[str, dict[str, Any]] = {}
+        for unit in sheet.rows:
+            r = layout.row_index[unit.code]
+            row: dict[str, Any] = {}
+            for column in sheet.columns:
+                if column.role == "derived":
+                    continue
+                c = layout.col_index[column.key]
+                cell = f"{get_column_letter(c)}{r}"
+                before = len(self.findings)
+                raw = _at(values, r, c)
+                typed = held.get((r, c))
+                if raw is None and isinstance(typed, str) and typed.startswith("="):
+                    self.add(
+                        sheet,
+                        cell,
+                        f"{self.row_label(sheet, unit.code)}的「{column.field.label}」是公式「{_clip(typed)}」，"
+                        "文件中没有保存它的计算结果，无法读取",
+                        FORMULA_IN_INPUT,
+                        "请直接填写数值；或用 Excel/WPS 打开后重新保存，让公式结果一并保存",
+                    )
+                value = self.value(sheet, unit.code, column, cell, raw)
+                if column.role == "prefill":
+                    expected = prefill.get(unit.code, {}).get(column.key)
+                    if len(self.findings) > before and expected is not None:
+                        value = expected  # already reported as unusable; the baseline is what counts
+                    else:
+                        value = self.check_prefill(sheet, unit.code, column, cell, value, expected)
+                row[column.key] = value
+            out[unit.code] = row
+        return out
+
+    def value(self, sheet: SheetSpec, row_key: str, column: Column, cell: str, raw: Any) -> Any:
+        """One cell's value as the field's type, or None (with a finding) when it cannot be used."""
+        f = column.field
+        what = f"{self.row_label(sheet, row_key)}的「{f.label}」"
+        if raw is None:
+            return None
+        if isinstance(raw, str) and not raw.strip():
+            self.add(
+                sheet,
+                cell,
+                f"{what}只有空格，按空白处理",
+                BLANK_TEXT,
+                "请清除该单元格（按 Delete 键）或填写数值",
+                importance="warning",
+            )
+            return None
+        if f.type == "text":
+            return _cell_text(raw)
+        if f.type == "choice":
+            text = _cell_text(raw) if not isinstance(raw, bool) else str(raw).upper()
+            if text in f.choices:
+                return text
+            self.add(
+                sheet,
+                cell,
+                f"{what}填了「{text}」，不在可选项（{'、'.join(f.choices)}）之中，该值未被采用",
+                BAD_CHOICE,
+                f"请从下拉列表中选择{'或'.join(f'“{c}”' for c in f.choices)}",
+            )
+            return None
+        # numeric fields
+        unit = f"（{f.unit}）" if f.unit and f.unit != "%" else ""
+        if isinstance(raw, bool):
+            self.add(
+                sheet,
+                cell,
+                f"{what}应填数字{unit}，表中是逻辑值 {str(raw).upper()}，该值未被采用",
+                TEXT_IN_NUMBER,
+                "请删除后填写数字",
+            )
+            return None
+        if isinstance(raw, dt.date | dt.datetime | dt.time | dt.timedelta):
+            shown = raw.isoformat() if hasattr(raw, "isoformat") else str(raw)
+            self.add(
+                sheet,
+                cell,
+                f"{what}应填数量{unit}，表中是日期/时间 {shown}（单元格格式被设成了日期，或输入被识别为日期），该值未被采用",
+                DATE_IN_NUMBER,
+                "请把单元格格式改为“常规”或“数值”后重新输入数字",
+            )
+            return None
+        if isinstance(raw, str):
+            self.text_in_number(sheet, cell, what, unit, raw)
+            return None
+        value = int(raw) if isinstance(raw, float) and raw.is_integer() and abs(raw) < 2**53 else raw
+        self.check_number(sheet, cell, what, f, value)
+        return value
+
+    def text_in_number(self, sheet: SheetSpec, cell: str, what: str, unit: str, raw: str) -> None:
+        text = raw.strip()
+        ascii_text = unicodedata.normalize("NFKC", text).replace(",", "").strip()
+        number = _as_number(ascii_text)
+        if number is not None and ascii_text != text.replace(",", ""):
+            message = f"{what}填的是全角数字「{text}」（文本，不是数字），该值未被采用"
+            hint = "请把输入法切换到半角（英文）状态，删除后重新输入数字"
+        elif number is not None:
+            message = f"{what}的「{text}」是以文本形式存储的数字，公式和汇总不把它当数字，该值未被采用"
+            hint = "请选中该单元格，用“转换为数字”，或删除后重新输入（数字前不要加撇号 '）"
+        else:
+            message = f"{what}应填数字{unit}，表中是文本「{text}」，该值未被采用"
+            hint = "请只填数字；需要说明的情况写在表下“说明”处"
+        self.add(sheet, cell, message, TEXT_IN_NUMBER, hint)
+
+    def check_number(self, sheet: SheetSpec, cell: str, what: str, f, value: float | int) -> None:
+        if f.min is not None and f.min >= 0 and value < 0:
+            self.add(
+                sheet, cell, f"{what}是负数 {value}，不能为负", NEGATIVE, "请填 0 或正数；没有发生的填 0"
+            )
+        elif f.type == "integer" and isinstance(value, float):
+            self.add(
+                sheet,
+                cell,
+                f"{what}应为整数（{f.unit or '个'}），表中是小数 {value}",
+                NOT_INTEGER,
+                "请填整数（户数、人数等不能有小数）",
+            )
+        elif (f.min is not None and value < f.min) or (f.max is not None and value > f.max):
+            low = "" if f.min is None else _plain(f.min)
+            high = "" if f.max is None else _plain(f.max)
+            self.add(
+                sheet,
+                cell,
+                f"{what}为 {_plain(value)}，超出允许范围（{low}—{high}{f.unit}）",
+                OUT_OF_RANGE,
+                "请核对数值和计量单位（如元与万元）后改正",
+            )
+
+    def check_prefill(
+        self, sheet: SheetSpec, row_key: str, column: Column, cell: str, value: Any, expected: Any
+    ) -> Any:
+        """A prefilled baseline cell must still hold the baseline; the baseline is what gets used."""
+        if expected is None or _plain(value) == _plain(expected):
+            return value if expected is None else expected
+        shown = "空白" if value is None else _plain(value)
+        self.add(
+            sheet,
+            cell,
+            f"{self.row_label(sheet, row_key)}的「{column.field.label}」是预填的基数 {_plain(expected)}，"
+            f"表中被改成了 {shown}（该单元格已锁定，须撤销工作表保护才能改动）；汇总按基数 {_plain(expected)} 计算",
+            PREFILL_CHANGED,
+            "请恢复为预填的基数；基数确有错误的，请另行书面报告上级扶贫部门，不要在表中修改",
+        )
+        return expected
+
+    def check_rules(self, sheet: SheetSpec, rows: Mapping[str, Mapping[str, Any]]) -> None:
+        layout = SheetLayout(sheet)
+        for unit in sheet.rows:
+            r = layout.row_index[unit.code]
+            for rule, status in check_row(sheet, rows[unit.code]):
+                keys = _fields_in_order(rule)
+                cells = [f"{layout.col_letter(k)}{r}" for k in keys if k in layout.col_index]
+                label = self.row_label(sheet, unit.code)
+                if status == "invalid":
+                    message = f"{label}：{rule.message.rstrip('。；;')}——无法判断（涉及单元格的数据无效），涉及 {'、'.join(cells)}"
+                else:
+                    message = f"{label}：{rule.message.rstrip('。；;')}（涉及 {'、'.join(cells)}）"
+                self.add(
+                    sheet,
+                    cells[0] if cells else None,
+                    message,
+                    rule.id,
+                    RULE_HINTS.get(rule.importance, RULE_HINTS["error"]),
+                    importance=rule.importance,
+                )
+
+
+def _fields_in_order(rule) -> list[str]:
+    """The rule's fields in the order they first appear in its expression."""
+    text = rule.expr
+    positions = {}
+    for key in rule.compiled().fields:
+        m = re.search(rf"(?<![\w.]){re.escape(key)}(?!\w)", text)
+        positions[key] = m.start() if m else len(text)
+    return sorted(positions, key=lambda k: (positions[k], k))
+
+
+def _same_code(found: str, code: str) -> bool:
+    from .registry import normalize_code
+
+    if found == code:
+        return True
+    try:
+        return normalize_code(found) == code
+    except HBError:
+        return False
+
+
+def _as_number(text: str) -> float | None:
+    if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?%?", text):
+        return None
+    try:
+        return float(text.rstrip("%"))
+    except ValueError:
+        return None
+
+
+def _plain(value: Any) -> str:
+    """A number as a person writes it: 12 not 12.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)

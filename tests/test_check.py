@@ -1,0 +1,159 @@
+"""Checking a batch of returned workbooks, and the annotated copy sent back to a clerk."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import openpyxl
+import pytest
+import readback as rb
+
+from hbreport.annotate import ISSUES_SHEET, annotate_copy
+from hbreport.check import check_files, exit_code, findings_to_json, render_findings
+from hbreport.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, HBError
+from hbreport.layout import SheetLayout
+from hbreport.reader import read_workbook
+
+PP = "poverty_progress"
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    """A clean township file, one with a text value and a rule error, one without _meta, one not a workbook."""
+    folder = tmp_path_factory.mktemp("batch")
+    spec = rb.spec_of(rb.TOWNSHIP)
+    blank = rb.generate(rb.TOWNSHIP, folder / "blank")
+    inputs = rb.valid_inputs(spec)
+    clean = rb.fill(blank, folder / "梅塘镇_clean.xlsx", spec, inputs)
+    layout = SheetLayout(spec.sheet(PP))
+    rows = [r.code for r in spec.sheet(PP).rows if inputs[PP][r.code]["exited_people"] > 0]
+    text_cell = layout.cell(rows[0], "exited_people")
+    rule_cell = layout.cell(rows[1], "exited_households")
+
+    def spoil(book):
+        ws = book["01脱贫进展"]
+        ws[text_cell] = "约300"
+        ws[rule_cell] = inputs[PP][rows[1]]["exited_people"] + 1  # PP02: more households than people
+
+    bad = rb.spoil(clean, folder / "梅塘镇_bad.xlsx", spoil)
+
+    def drop_meta(book):
+        del book["_meta"]
+
+    foreign = rb.spoil(clean, folder / "foreign.xlsx", drop_meta)
+    other = rb.generate("421122102", folder)  # 石坪镇, blank: nothing to report
+    junk = folder / "junk.xlsx"
+    junk.write_bytes(b"%PDF-1.4 not a workbook")
+    return SimpleNamespace(
+        clean=clean,
+        bad=bad,
+        foreign=foreign,
+        junk=junk,
+        other=other,
+        text_cell=text_cell,
+        rule_cell=rule_cell,
+    )
+
+
+def test_unusable_files_become_one_finding_each_and_the_others_go_on(batch):
+    paths = [batch.junk, batch.clean, batch.foreign, batch.bad]
+    before = [rb.sha256(p) for p in paths]
+    findings, results = check_files(paths)
+    assert [rb.sha256(p) for p in paths] == before
+    assert [r.path for r in results] == [batch.clean, batch.bad]
+    unusable = [f for f in findings if f.rule == "FILE"]
+    assert [f.file for f in unusable] == [str(batch.junk), str(batch.foreign)]
+    assert all(f.importance == "error" and f.message and f.hint for f in unusable)
+    assert "不是 hbreport 生成的报表" in unusable[1].message
+    by_rule = {f.rule: f for f in findings if f.file == str(batch.bad)}
+    assert by_rule["VALUE_TEXT"].cell == batch.text_cell
+    assert by_rule["PP02"].cell == batch.rule_cell
+    assert not [f for f in findings if f.file == str(batch.clean)]
+    assert exit_code(findings) == EXIT_UNUSABLE
+    assert exit_code([f for f in findings if f.rule != "FILE"]) == EXIT_FINDINGS
+    assert exit_code(check_files([batch.clean])[0]) == EXIT_OK
+
+
+def test_the_same_unit_twice_is_a_duplicate(batch):
+    findings, results = check_files([batch.clean, batch.bad])
+    duplicate = [f for f in findings if f.rule == "DUPLICATE"]
+    assert len(results) == 2 and len(duplicate) == 1
+    assert duplicate[0].file == str(batch.bad) and batch.clean.name in duplicate[0].message
+
+
+def test_expect_period_rejects_other_years(batch):
+    findings, results = check_files([batch.clean], expect_period=2018)
+    assert results == [] and [f.rule for f in findings] == ["FILE"]
+    assert "2018" in findings[0].hint
+
+
+def test_json_and_text_renderings(batch):
+    findings, results = check_files([batch.junk, batch.bad, batch.other])
+    payload = json.loads(findings_to_json(findings))
+    assert payload["errors"] == sum(f.importance == "error" for f in findings)
+    assert payload["unusable_files"] == [str(batch.junk)]
+    assert [f["rule"] for f in payload["findings"]] == [f.rule for f in findings]
+    assert {"file", "sheet", "cell", "message", "hint", "importance_zh"} <= set(payload["findings"][0])
+
+    text = render_findings(findings, results)
+    lines = text.splitlines()
+    headings = [line for line in lines if line.startswith("■")]
+    names = sorted([batch.junk.name, batch.bad.name, batch.other.name])
+    assert [h.split("（")[0].split("：")[0] for h in headings] == [f"■ {name}" for name in names]
+    headings = {h.split("（")[0].split("：")[0][2:]: h for h in headings}
+    headings = [headings[batch.junk.name], headings[batch.bad.name], headings[batch.other.name]]
+    assert "无法使用" in headings[0] and "错误 2 项" in headings[1] and "未发现问题" in headings[2]
+    assert "（石坪镇 2017年）" in headings[2]
+    assert any(batch.text_cell in line and "[错误][VALUE_TEXT]" in line for line in lines)
+    assert lines[-1].startswith("共 3 个文件")
+    assert render_findings([]) == "未发现问题"
+
+
+def test_annotated_copy_marks_cells_and_lists_every_finding(batch, tmp_path):
+    result = read_workbook(batch.bad)
+    before = rb.sha256(batch.bad)
+    out = annotate_copy(batch.bad, result.findings, tmp_path / "退回" / batch.bad.name)
+    assert rb.sha256(batch.bad) == before
+    assert sorted(p.name for p in out.parent.iterdir()) == [batch.bad.name]  # no temporary left behind
+
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames[0] == ISSUES_SHEET
+    ws = book["01脱贫进展"]
+    text = ws[batch.text_cell]
+    assert "约300" in text.comment.text and "处理办法" in text.comment.text
+    assert text.fill.fgColor.rgb.endswith("FF8080")
+    issues = book[ISSUES_SHEET]
+    listed = [row for row in issues.iter_rows(min_row=3, values_only=True) if row[0] is not None]
+    assert len(listed) == len(result.findings)
+    assert {(r[3], r[4]) for r in listed} == {(f.sheet, f.cell) for f in result.findings}
+    # still a workbook hbreport reads, with the same problems
+    again = read_workbook(out)
+    assert sorted((f.rule, f.cell) for f in again.findings) == sorted(
+        (f.rule, f.cell) for f in result.findings
+    )
+
+
+def test_warnings_are_yellow_and_findings_on_one_cell_are_joined(batch, tmp_path):
+    result = read_workbook(batch.clean)
+    cell = batch.text_cell
+    from hbreport.findings import Finding
+
+    findings = [
+        Finding("第一个问题", "warning", "W1", str(batch.clean), sheet="01脱贫进展", cell=cell, hint="核实"),
+        Finding("第二个问题", "warning", "W2", str(batch.clean), sheet="01脱贫进展", cell=cell),
+        Finding("文件层面的问题", "error", "X", str(batch.clean)),
+    ]
+    out = annotate_copy(result.path, findings, tmp_path / "clean.xlsx")
+    book = openpyxl.load_workbook(out)
+    marked = book["01脱贫进展"][cell]
+    assert "第一个问题" in marked.comment.text and "第二个问题" in marked.comment.text
+    assert marked.fill.fgColor.rgb.endswith("FFFF66")
+    assert len([r for r in book[ISSUES_SHEET].iter_rows(min_row=3, values_only=True) if r[0]]) == 3
+
+
+def test_annotate_refuses_to_overwrite_its_source(batch):
+    before = rb.sha256(batch.bad)
+    with pytest.raises(HBError):
+        annotate_copy(batch.bad, [], batch.bad)
+    assert rb.sha256(batch.bad) == before
