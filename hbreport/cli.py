@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, HBError
+from .errors import EXIT_OK, EXIT_UNUSABLE, HBError
 
 LEVEL_CHOICES = ("province", "prefecture", "county", "township")
 
@@ -153,18 +153,16 @@ def forms(period: str, level: str, under: str | None, units: str | None, out_dir
 def check(files: tuple[str, ...], units: str | None, period: str | None, as_json: bool) -> None:
     """检查填好的工作簿：列出每个问题所在的文件、工作表、单元格、规则、重要性和处理办法。"""
     with _user_errors():
-        from .check import check_files, findings_to_json, render_findings
+        from .check import check_files, exit_code, findings_to_json, render_findings
 
         registry = _registry(units)
         year = _period(period) if period else None
-        findings, _results = check_files([Path(f) for f in files], registry=registry, expect_period=year)
+        findings, results = check_files([Path(f) for f in files], registry=registry, expect_period=year)
         if as_json:
             click.echo(findings_to_json(findings))
         else:
-            _console().print(render_findings(findings), markup=False)
-        unusable = any(f.rule == "FILE" for f in findings)
-        errors = any(f.importance == "error" for f in findings)
-    sys.exit(EXIT_UNUSABLE if unusable else EXIT_FINDINGS if errors else EXIT_OK)
+            _console().print(render_findings(findings, results), markup=False)
+    sys.exit(exit_code(findings))
 
 
 @main.command()
