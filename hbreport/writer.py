@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+import xlsxwriter.worksheet
 from xlsxwriter.utility import xl_col_to_name
 
 from . import engine
@@ -39,7 +42,7 @@ from .layout import (
     TOTAL_ROW,
     SheetLayout,
 )
-from .rules import excel_text
+from .rules import MAX_FORMULA, excel_text
 from .spec import TOTAL, Column, SheetSpec, WorkbookSpec
 
 Values = Mapping[str, Mapping[str, Mapping[str, Any]]]
@@ -75,6 +78,7 @@ FONT_COLOURS = {"error": "#9C0006", "warning": "#7F6000"}
 FORBIDDEN_SHEET_CHARS = set("[]:*?/\\")
 MAX_SHEET_NAME = 31
 ROW_HEIGHT = 13.5  # points per line of 10-point text
+ROW_TOKEN = "\x01"  # stands for the row number while a row's formula is compiled once per sheet
 COLUMN_WIDTHS = {"integer": 10, "decimal": 11, "percent": 8, "choice": 8, "text": 8}
 CHECK_WIDTH = 44  # one line of a typical rule message at 9 points
 
@@ -86,13 +90,15 @@ def write_workbook(
     values: Values | None = None,
     xlwings: bool = False,
     extra_sheets: ExtraSheets | None = None,
+    created: datetime | None = None,
 ) -> Path:
     """Write the fill-in workbook for ``spec`` to ``path`` (atomically) and return the path.
 
     ``values[form][row_code][field]`` fills input and prefill cells (text is always written as text,
     never as a formula); derived cells and the 合计 row stay formulas. ``xlwings=True`` adds an
     ``xlwings.conf`` sheet and wraps check and status cells as ``IFERROR(HB_…(…), <native>)``.
-    ``extra_sheets`` are (name, rows) tables written after the forms, read-only."""
+    ``extra_sheets`` are (name, rows) tables written after the forms, read-only. ``created`` fixes the
+    document's creation time (default: now), so that the same inputs give byte-identical files."""
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise HBError(
@@ -114,7 +120,7 @@ def write_workbook(
         ) from None
     tmp = Path(tmp_name)
     try:
-        _Writer(spec, values, xlwings, extras).write(tmp)
+        _Writer(spec, values, xlwings, extras, created).write(tmp)
         os.replace(tmp, path)
     except PermissionError:
         raise HBError(
@@ -241,10 +247,36 @@ def rows_with(check_texts: Iterable[str], rules: Iterable) -> int:
     return sum(1 for text in check_texts if text and any(s in text for s in stems))
 
 
+class _Sheet(xlsxwriter.worksheet.Worksheet):
+    """XlsxWriter's Worksheet without the ~30 regex passes per formula that add ``_xlfn.`` prefixes.
+
+    Our formulas use only functions Excel 2010 already has (the rule compiler's list, SUMPRODUCT,
+    COUNTA, FIND, N and the HB_ functions), which need no prefix; anything else takes the slow path."""
+
+    def _prepare_formula(self, formula, expand_future_functions=False):
+        if expand_future_functions or _NEEDS_PREFIX.search(formula):
+            return super()._prepare_formula(formula, expand_future_functions)
+        return formula[1:] if formula.startswith("=") else formula
+
+
+# Names XlsxWriter would prefix with _xlfn. (dynamic-array and post-2010 functions), and "{" / "}".
+_NEEDS_PREFIX = re.compile(
+    r"[{}]|_xlfn\.|\b(?:ANCHORARRAY|BYCOL|BYROW|CHOOSECOLS|CHOOSEROWS|DROP|EXPAND|FILTER|HSTACK|LAMBDA|"
+    r"MAKEARRAY|MAP|RANDARRAY|REDUCE|SCAN|SINGLE|SEQUENCE|SORT|SORTBY|SWITCH|TAKE|TEXTSPLIT|TOCOL|TOROW|"
+    r"UNIQUE|VSTACK|WRAPCOLS|WRAPROWS|XLOOKUP|[A-Z]+\.[A-Z.]+|ACOTH?|AGGREGATE|ARABIC|ARRAYTOTEXT|BASE|"
+    r"BITAND|BITLSHIFT|BITOR|BITRSHIFT|BITXOR|CEILING|COMBINA|CONCAT|COTH?|CSCH?|DAYS|DECIMAL|ERF|FLOOR|"
+    r"FORMULATEXT|GAMMA|GAUSS|IFNA|IFS|IMCOSH|IMCOT|IMCSCH?|IMSECH?|IMSINH|IMTAN|ISFORMULA|ISOWEEKNUM|"
+    r"LET|MAXIFS|MINIFS|MUNIT|NUMBERVALUE|PDURATION|PERMUTATIONA|PHI|QUERYSTRING|RRI|SECH?|SHEETS?|SKEW|"
+    r"TEXTAFTER|TEXTBEFORE|TEXTJOIN|UNICHAR|UNICODE|VALUETOTEXT|WEBSERVICE|XOR|XMATCH|ENCODEURL|FILTERXML|"
+    r"CONFIDENCE|COVARIANCE|DAYS360|ISO|NETWORKDAYS|WORKDAY|RANK|STDEV|VAR|MODE|PERCENTILE|QUARTILE)\(",
+)
+
+
 class _Book(xlsxwriter.Workbook):
     """XlsxWriter's Workbook plus workbook structure protection (which XlsxWriter does not offer)."""
 
     lock_structure = True
+    worksheet_class = _Sheet
 
     def _write_book_views(self) -> None:  # workbookProtection goes right before bookViews
         if self.lock_structure:
@@ -302,11 +334,14 @@ class _MetaRefs:
 
 
 class _Writer:
-    def __init__(self, spec: WorkbookSpec, values: Values, xlwings: bool, extras: list) -> None:
+    def __init__(
+        self, spec: WorkbookSpec, values: Values, xlwings: bool, extras: list, created: datetime | None = None
+    ) -> None:
         self.spec = spec
         self.values = values
         self.xlwings = xlwings
         self.extras = extras
+        self.created = created
 
     def write(self, target: Path) -> None:
         book = _Book(
@@ -330,6 +365,7 @@ class _Writer:
                 "keywords": f"{spec.meta()['family']} {spec.layout_hash}",
                 "comments": f"{spec.meta()['generator']}; layout {spec.layout_hash}",
             }
+            | ({"created": self.created} if self.created else {})
         )
         instructions = book.add_worksheet(INSTRUCTIONS_SHEET)
         forms = [(s, book.add_worksheet(s.sheet)) for s in spec.sheets]
@@ -477,6 +513,7 @@ class _FormSheet:
         self.layout = SheetLayout(sheet)
         self.status = status_columns(sheet)
         self.widths: dict[int, float] = {}
+        self.templates: dict[str, str] = {}
 
     # -- coordinates (XlsxWriter counts from 0; the layout from 1)
 
@@ -639,8 +676,26 @@ class _FormSheet:
                 self.put(r, c, value, st.cell("locked" if locked else "input", ftype))
             self.formula(r, L.check_col, self.check(r), check_fmt, engine.check_text(sheet, row_computed))
 
+    def per_row(self, key: str, make: Callable[[Any], str], row: int) -> str:
+        """``make(row)`` for a data row, compiled once per sheet: the rule compiler runs on a row token
+        that is then replaced by each row's number (the formulas differ only in their row numbers)."""
+        template = self.templates.get(key)
+        if template is None:
+            template = self.templates[key] = make(ROW_TOKEN)
+        formula = template.replace(ROW_TOKEN, str(row))
+        if len(formula) >= MAX_FORMULA:
+            raise HBError(
+                f"第 {row} 行的公式超过 Excel 的长度上限（{MAX_FORMULA} 个字符）",
+                sheet=self.sheet.sheet,
+                hint="缩短该表规则的提示文字，或把规则分到两张表",
+            )
+        return formula
+
     def derived(self, col: Column, row: int) -> str:
-        native = engine.derived_formula(self.layout, col, row)
+        if row == TOTAL_ROW:
+            native = engine.derived_formula(self.layout, col, row)
+        else:
+            native = self.per_row(col.key, lambda r: engine.derived_formula(self.layout, col, r), row)
         if self.xlwings:
             for status, rate, _expected in self.status:
                 if status.key == col.key:
@@ -652,7 +707,7 @@ class _FormSheet:
         return native
 
     def check(self, row: int) -> str:
-        native = engine.check_formula(self.layout, row)
+        native = self.per_row("\0check", lambda r: engine.check_formula(self.layout, r), row)
         if not self.xlwings:
             return native
         L = self.layout
