@@ -257,6 +257,9 @@ def test_hb_status_uses_the_forms_own_thresholds(year):
         assert udfs.HB_STATUS(code, "", float(year)) == ""
         assert udfs.HB_STATUS(code, None, float(year)) == ""
     assert "应为数字" in udfs.HB_STATUS("SCHED_PEOPLE_EXIT", "abc", 2017.0)
+    # an error in the rate cell (xlwings passes it as text with err_to_str) shows as the native formula does
+    assert udfs.HB_STATUS("SCHED_PEOPLE_EXIT", "#VALUE!", 2017.0) == "#VALUE!"
+    assert udfs.HB_COMPLETION("SCHED_PEOPLE_EXIT", "#DIV/0!", 2017.0) == ""
     assert "没有按指标" in udfs.HB_STATUS("SCHED_COUNTY_EXIT", 0.5, 2017.0)
 
 

@@ -54,6 +54,7 @@ def HB_CHECK_ROWS(form_id: Any, rows: Any, header: Any, period: Any = None) -> A
 
 
 @func
+@xw.arg("actual", err_to_str=True)
 def HB_COMPLETION(indicator_code: Any, actual: Any, period: Any) -> Any:
     """完成规划累计进度的比例 = 实际累计比例 ÷ 规划到该年末的累计进度（如 SCHED_PEOPLE_EXIT）。
 
@@ -62,6 +63,7 @@ def HB_COMPLETION(indicator_code: Any, actual: Any, period: Any) -> Any:
 
 
 @func
+@xw.arg("actual", err_to_str=True)
 def HB_STATUS(indicator_code: Any, actual: Any, period: Any) -> Any:
     """进度状态：超前、正常或滞后，按表式“进度状态”栏的公式和界限判断；actual 为空时返回空。"""
     return run(status, indicator_code, actual, period)

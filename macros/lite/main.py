@@ -1643,6 +1643,18 @@ def _number(value: Any, what: str) -> float | None:
     raise HBError(f"{what}应为数字，这里是文字「{value}」", hint="请填写数字；文字格式的数字须改为数值格式")
 
 
+def _cell_error(value: Any) -> XLError | None:
+    """A spreadsheet error the argument carries (xlwings passes ``#VALUE!`` as text with err_to_str)."""
+    if isinstance(value, list | tuple):
+        cells = _range_cells(value)
+        value = cells[0] if len(cells) == 1 else None
+    if isinstance(value, XLError):
+        return value
+    if isinstance(value, str) and value.strip().upper() in ERROR_CODES:
+        return XLError(value.strip().upper())
+    return None
+
+
 def _number_text(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
@@ -1702,9 +1714,13 @@ def _row_texts(
 
 
 def completion(forms: Forms, code: Any, actual: Any, period: Any) -> float | str:
-    """HB_COMPLETION: actual ÷ the plan's cumulative share by the end of ``period``."""
+    """HB_COMPLETION: actual ÷ the plan's cumulative share by the end of ``period``.
+
+    An error value in ``actual`` gives "" as the native formula does (ISNUMBER is FALSE for it)."""
     year = forms.year(period)
     share = forms.cumulative_share(code, year)
+    if _cell_error(actual) is not None:
+        return ""
     value = _number(actual, "实际完成比例")
     if value is None or share <= 0:
         return ""
@@ -1712,10 +1728,13 @@ def completion(forms: Forms, code: Any, actual: Any, period: Any) -> float | str
 
 
 def status(forms: Forms, code: Any, actual: Any, period: Any) -> str:
-    """HB_STATUS: 超前 / 正常 / 滞后 ("" for an empty rate), by the form's own status formula."""
+    """HB_STATUS: 超前 / 正常 / 滞后 ("" for an empty rate), by the form's own status formula.
+
+    An error value in ``actual`` (``#VALUE!``) comes back as its text, as the native formula shows it."""
     year = forms.year(period)
     variant, (status_key, rate_key, expected_key) = forms.status_columns(code, year)
-    value = _number(actual, "实际完成比例")
+    error = _cell_error(actual)
+    value = error if error is not None else _number(actual, "实际完成比例")
     env: dict[str, Any] = {rate_key: "" if value is None else value}
     expected = Expr.parse(variant.column(expected_key).formula)
     if expected.fields:
@@ -2626,6 +2645,7 @@ def HB_CHECK_ROWS(form_id: Any, rows: Any, header: Any, period: Any = None) -> A
 
 
 @func
+@xw.arg("actual", err_to_str=True)
 def HB_COMPLETION(indicator_code: Any, actual: Any, period: Any) -> Any:
     """完成规划累计进度的比例 = 实际累计比例 ÷ 规划到该年末的累计进度（如 SCHED_PEOPLE_EXIT）。
 
@@ -2634,6 +2654,7 @@ def HB_COMPLETION(indicator_code: Any, actual: Any, period: Any) -> Any:
 
 
 @func
+@xw.arg("actual", err_to_str=True)
 def HB_STATUS(indicator_code: Any, actual: Any, period: Any) -> Any:
     """进度状态：超前、正常或滞后，按表式“进度状态”栏的公式和界限判断；actual 为空时返回空。"""
     return run(status, indicator_code, actual, period)
