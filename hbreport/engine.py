@@ -9,10 +9,12 @@ COUNTIF do; derived values are computed in column order, so a formula may use ea
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
-from .layout import TOTAL_ROW, SheetLayout
+from openpyxl.utils import get_column_letter
+
+from .layout import FIRST_FIELD_COL, TOTAL_ROW, SheetLayout
 from .spec import Column, Field, SheetSpec
 
 
@@ -122,11 +124,34 @@ def check_text(sheet: SheetSpec, row: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------- Excel side
 
 
+# Formula text depends only on the expression, the column letters and the row number, so it is made once
+# per process and shared by every workbook of the same form (the reader and the writer ask for it per cell).
+
+
+@cache
+def _letters(column_keys: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((key, get_column_letter(FIRST_FIELD_COL + i)) for i, key in enumerate(column_keys))
+
+
+@lru_cache(maxsize=1 << 16)
+def _formula_on_row(formula: str, letters: tuple[tuple[str, str], ...], row_number: int) -> str:
+    cols = dict(letters)
+    return _expr(formula).to_excel(lambda key: f"{cols[key]}{row_number}")
+
+
+@lru_cache(maxsize=1 << 16)
+def _checks_on_row(rules: tuple, letters: tuple[tuple[str, str], ...], row_number: int) -> str:
+    from .rules import row_check_formula
+
+    cols = dict(letters)
+    return row_check_formula(rules, lambda key: f"{cols[key]}{row_number}")
+
+
 def derived_formula(layout: SheetLayout, col: Column, row_number: int) -> str:
     """Formula text (no '=') of a derived cell on a data row or the 合计 row."""
     if row_number == TOTAL_ROW and col.field.aggregation != "derived":
         return total_formula(layout, col)
-    return _expr(col.formula).to_excel(layout.row_ref(row_number))
+    return _formula_on_row(col.formula, _letters(layout.spec.column_keys), row_number)
 
 
 def total_formula(layout: SheetLayout, col: Column) -> str:
@@ -134,7 +159,7 @@ def total_formula(layout: SheetLayout, col: Column) -> str:
     f = col.field
     rng = layout.data_range(col.key)
     if f.aggregation == "derived":
-        return _expr(col.formula).to_excel(layout.row_ref(TOTAL_ROW))
+        return _formula_on_row(col.formula, _letters(layout.spec.column_keys), TOTAL_ROW)
     if f.aggregation == "sum":
         return f"SUM({rng})"
     if f.aggregation == "weighted_mean":
@@ -154,8 +179,6 @@ def total_formula(layout: SheetLayout, col: Column) -> str:
 
 def check_formula(layout: SheetLayout, row_number: int) -> str:
     """Formula text (no '=') of the 校验结果 cell of a data row."""
-    from .rules import row_check_formula
-
     if not layout.spec.rules:
         return '""'
-    return row_check_formula(layout.spec.rules, layout.row_ref(row_number))
+    return _checks_on_row(tuple(layout.spec.rules), _letters(layout.spec.column_keys), row_number)
