@@ -1,0 +1,747 @@
+"""The figures of a progress report, computed from one unit's consolidated data for one period.
+
+:func:`build_context` turns a :class:`~hbreport.values.FormData` (plus findings, who has not reported,
+who was returned, and earlier periods) into a plain dictionary that the Word template's Jinja
+narrative reads. Numbers here are values, not text: the template formats them with the filters of
+:mod:`hbreport.report.numbers`, so an office can change the wording without touching code.
+
+Targets and schedules come from the catalog (templates/indicators.yaml), baselines from the
+baseline files, progress status from the form's own 进度状态 formula (the rule language), so the
+report and the workbook cannot disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..baseline import POOR_COUNTY_ZH
+from ..catalog import convert
+from ..engine import compute_row, parent_values
+from ..errors import HBError
+from ..findings import Finding, count_by_importance
+from ..registry import LEVEL_ZH
+from ..rules import Expr
+from ..spec import SheetSpec, build_workbook_spec
+from ..values import FormData
+from . import numbers as N
+
+PEOPLE_FORM = "poverty_progress"
+VILLAGE_FORM = "village_exit"
+PROJECT_FORM = "key_projects"
+INFRA_FORM = "infrastructure"
+
+AHEAD, NORMAL, LAGGING, NOT_REPORTED, RETURNED = "超前", "正常", "滞后", "未报", "退回"
+
+#: robust z-score (Iglewicz & Hoaglin): 0.6745 (x − median) / MAD, flagged above 3.5
+OUTLIER_Z = 3.5
+OUTLIER_MIN_UNITS = 5
+_MAD_SCALE = 0.6745
+MIN_MAD = 0.02  # exit rates are fractions: a spread under 2 percentage points is not a signal
+FINDINGS_SHOWN = 20
+
+CHILD_LEVEL_ZH = {"province": "市州", "prefecture": "县市区", "county": "乡镇", "township": "村"}
+
+
+# ---------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True)
+class UnitRef:
+    """A child named in a consolidation summary: who, and (for returned ones) why."""
+
+    code: str
+    name: str = ""
+    reason: str = ""
+
+
+def unit_refs(items: Iterable[Any] | None) -> list[UnitRef]:
+    """Codes, (code, name[, reason]) tuples, dicts or objects with .code/.name/.note → UnitRef."""
+    out: list[UnitRef] = []
+    for item in items or ():
+        if isinstance(item, UnitRef):
+            out.append(item)
+        elif isinstance(item, str):
+            out.append(UnitRef(item))
+        elif isinstance(item, Mapping):
+            out.append(
+                UnitRef(
+                    str(item.get("code", "")),
+                    str(item.get("name") or ""),
+                    str(item.get("reason") or item.get("note") or ""),
+                )
+            )
+        elif isinstance(item, tuple | list):
+            parts = [str(p) if p is not None else "" for p in item] + ["", ""]
+            out.append(UnitRef(parts[0], parts[1], parts[2]))
+        else:
+            out.append(
+                UnitRef(
+                    str(getattr(item, "code", "")),
+                    str(getattr(item, "name", "") or ""),
+                    str(getattr(item, "reason", "") or getattr(item, "note", "") or ""),
+                )
+            )
+    return out
+
+
+def _same_unit(a: str, b: str) -> bool:
+    """Codes match when one is the other padded to 12 digits (421122 ≡ 421122000000)."""
+    if not a or not b:
+        return False
+    return a.ljust(12, "0") == b.ljust(12, "0")
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if N.is_number(value) else None
+
+
+def _ratio(part: Any, whole: Any) -> float | None:
+    part, whole = _num(part), _num(whole)
+    if part is None or whole is None or whole <= 0:
+        return None
+    return part / whole
+
+
+def _gap(rate: float | None, expected: float | None) -> float | None:
+    if rate is None or expected is None:
+        return None
+    return rate - expected
+
+
+def status_of(sheet: SheetSpec, rate: float | None, expected: float) -> str:
+    """超前 / 正常 / 滞后 by the form's own 进度状态 formula (one definition, shared with the workbook)."""
+    if rate is None:
+        return N.BLANK
+    column = sheet.column("progress_status")
+    value = Expr.parse(column.formula).evaluate({"cum_exit_rate": rate, "expected_rate": expected})
+    return str(value) if value not in (None, "") else N.BLANK
+
+
+def _reported(sheet: SheetSpec, row: Mapping[str, Any] | None) -> bool:
+    """A row holds reported data when any input cell is filled (prefilled baselines do not count)."""
+    if not row:
+        return False
+    return any(row.get(c.key) not in (None, "") for c in sheet.input_columns)
+
+
+def robust_z(values: Mapping[str, float], *, min_mad: float = MIN_MAD) -> dict[str, float]:
+    """Robust z-scores 0.6745 (x − median) / MAD; {} when there are too few values.
+
+    The MAD is taken as at least ``min_mad``, so units whose rates lie within a few points of each other
+    are not called implausible just because the others agree closely."""
+    if len(values) < OUTLIER_MIN_UNITS:
+        return {}
+    median = statistics.median(values.values())
+    mad = max(statistics.median(abs(x - median) for x in values.values()), min_mad)
+    return {k: _MAD_SCALE * (x - median) / mad for k, x in values.items()}
+
+
+# ---------------------------------------------------------------- the context
+
+
+def build_context(
+    data: FormData,
+    *,
+    findings: Iterable[Finding] = (),
+    missing: Iterable[Any] = (),
+    returned: Iterable[Any] = (),
+    history: Mapping[int, FormData] | None = None,
+    catalog=None,
+    registry=None,
+    baseline=None,
+    issued: dt.date | None = None,
+    issuer: str | None = None,
+) -> dict[str, Any]:
+    """Everything the report template shows, as plain values (numbers unformatted)."""
+    from ..baseline import load_baseline
+    from ..catalog import load_catalog
+    from ..registry import load_registry
+
+    catalog = catalog or load_catalog()
+    registry = registry or load_registry()
+    baseline = baseline or load_baseline()
+    spec = data.spec
+    year = spec.period
+    if PEOPLE_FORM not in data.rows:
+        raise HBError(
+            f"{spec.unit_name}的数据中没有「贫困人口脱贫进展」表（{PEOPLE_FORM}），无法生成进展报告",
+            file=data.source,
+            hint="用含鄂扶贫01表的汇总工作簿生成报告",
+        )
+    missing_refs = unit_refs(missing)
+    returned_refs = unit_refs(returned)
+    history = {int(y): d for y, d in (history or {}).items() if int(y) != year}
+
+    people_sheet = spec.sheet(PEOPLE_FORM)
+    ctx = _Context(data, catalog, registry, baseline, people_sheet, missing_refs, returned_refs, history)
+    people = ctx.people()
+    villages = ctx.villages()
+    counties = ctx.counties()
+    children = ctx.children()
+    reported = [c for c in children if c["reported"]]
+    summary = {
+        "total": len(children),
+        "reported": len(reported),
+        "ahead": sum(c["status"] == AHEAD for c in reported),
+        "normal": sum(c["status"] == NORMAL for c in reported),
+        "lagging": sum(c["status"] == LAGGING for c in reported),
+        "returned": sum(c["status"] == RETURNED for c in children),
+        "missing": sum(c["status"] == NOT_REPORTED for c in children),
+    }
+    ranked = [c for c in reported if c["rate"] is not None]
+    lagging = sorted(
+        (
+            {
+                "name": c["name"],
+                "code": c["code"],
+                "rate": c["rate"],
+                "expected": c["expected"],
+                "behind": c["expected"] - c["rate"],
+                "village_rate": c["village_rate"],
+                "village_behind": (
+                    c["village_expected"] - c["village_rate"] if c["village_status"] == LAGGING else None
+                ),
+            }
+            for c in ranked
+            if c["status"] == LAGGING
+        ),
+        key=lambda u: -u["behind"],
+    )
+    projects = ctx.projects()
+    infrastructure = ctx.infrastructure()
+    quality = ctx.quality(children, list(findings), people)
+    unit = registry.get(spec.unit_code) if spec.unit_code in registry else None
+    level = spec.level
+    return {
+        "unit": {
+            "code": spec.unit_code,
+            "short_code": unit.short_code if unit else spec.unit_code,
+            "name": spec.unit_name,
+            "level": level,
+            "level_zh": LEVEL_ZH.get(level, level),
+        },
+        "year": year,
+        "as_of": N.period_end(year),
+        "issued": issued or dt.date.today(),
+        "issuer": issuer or default_issuer(spec.unit_name, level),
+        "plan_title": catalog.title,
+        "is_province": level == "province",
+        "child_level_zh": CHILD_LEVEL_ZH.get(level, "下级单位"),
+        "people": people,
+        "villages": villages,
+        "counties": counties,
+        "headline": ctx.headline(people, villages, counties),
+        "children": children,
+        "summary": summary,
+        "best": ranked[0] if ranked else None,
+        "worst": ranked[-1] if len(ranked) > 1 else None,
+        "lagging": lagging,
+        "projects": projects,
+        "projects_failing": [p for p in projects if p["failing"]],
+        "infrastructure": infrastructure,
+        "infrastructure_failing": [p for p in infrastructure if p["failing"]],
+        "quality": quality,
+        "trend": ctx.trend(people, villages),
+        "charts": {},
+    }
+
+
+def default_issuer(unit_name: str, level: str) -> str:
+    """The office that issues the report: 湖北省扶贫攻坚领导小组办公室, 红安县扶贫攻坚领导小组办公室 …"""
+    return f"{unit_name}扶贫攻坚领导小组办公室"
+
+
+class _Context:
+    def __init__(self, data, catalog, registry, baseline, people_sheet, missing, returned, history) -> None:
+        self.data = data
+        self.spec = data.spec
+        self.year = data.spec.period
+        self.level = data.spec.level
+        self.catalog = catalog
+        self.registry = registry
+        self.baseline = baseline
+        self.people_sheet = people_sheet
+        self.missing = missing
+        self.returned = returned
+        self.history = history
+        self.is_province = self.level == "province"
+        self.base = baseline.totals(registry, data.spec.unit_code) if data.spec.unit_code in registry else {}
+
+    # ------------------------------------------------------------ headline figures
+
+    def _schedule(self, code: str) -> tuple[float, int | None]:
+        return self.catalog.cumulative_share(code, self.year), self.catalog[code].deadline
+
+    def people(self) -> dict[str, Any]:
+        total = self.data.totals.get(PEOPLE_FORM, {})
+        rows = self.data.rows.get(PEOPLE_FORM, {})
+        reported = any(_reported(self.people_sheet, r) for r in rows.values())
+        if self.is_province:
+            target = self.catalog.number("BASE_POOR_PEOPLE", "人")
+        else:
+            target = self.base.get("poor_people") or _num(total.get("base_people"))
+        expected, deadline = self._schedule("SCHED_PEOPLE_EXIT")
+        deadline = self.catalog["TARGET_PEOPLE_EXITED"].deadline or deadline
+        cum = _num(total.get("cum_exited_people")) if reported else None
+        rate = _ratio(cum, target)
+        return {
+            "reported": reported,
+            "target": target,
+            "base": _num(total.get("base_people")),
+            "base_households": _num(total.get("base_households")),
+            "cum": cum,
+            "exited": _num(total.get("exited_people")) if reported else None,
+            "exited_households": _num(total.get("exited_households")) if reported else None,
+            "returned": _num(total.get("returned_people")) if reported else None,
+            "new": _num(total.get("new_people")) if reported else None,
+            "remaining": _num(total.get("remaining_people")) if reported else None,
+            "rate": rate,
+            "expected": expected,
+            "expected_count": expected * target if target else None,
+            "gap": _gap(rate, expected),
+            "status": status_of(self.people_sheet, rate, expected),
+            "deadline": deadline,
+        }
+
+    def _village_totals(self) -> dict[str, Any] | None:
+        """The village counts of the unit: its 02 form's 合计 (a township's counted from its village rows)."""
+        if VILLAGE_FORM not in self.data.totals:
+            return None
+        sheet = self.spec.sheet(VILLAGE_FORM)
+        total = self.data.totals[VILLAGE_FORM]
+        if "villages_exited_cum" in sheet.column_keys:
+            return total
+        # a township's form lists its villages: count them as its county's form would
+        counted = parent_values(sheet, total, len(sheet.rows))
+        parent = self.spec.parent_code
+        if parent is None:
+            return None
+        parent_spec = build_workbook_spec(
+            parent,
+            self.year,
+            registry=self.registry,
+            catalog=self.catalog,
+            baseline=self.baseline,
+            forms=(VILLAGE_FORM,),
+        )
+        return compute_row(parent_spec.sheet(VILLAGE_FORM), counted)
+
+    def villages(self) -> dict[str, Any]:
+        total = self._village_totals() or {}
+        sheet = self.spec.sheet(VILLAGE_FORM) if VILLAGE_FORM in self.data.rows else None
+        reported = sheet is not None and any(
+            _reported(sheet, r) for r in self.data.rows[VILLAGE_FORM].values()
+        )
+        if self.is_province:
+            target = self.catalog.number("BASE_POOR_VILLAGES", "个")
+        else:
+            target = self.base.get("poor_villages") or _num(total.get("poor_villages"))
+        expected, _ = self._schedule("SCHED_VILLAGE_EXIT")
+        cum = _num(total.get("villages_exited_cum")) if reported else None
+        rate = _ratio(cum, target)
+
+        def count(key: str) -> float | None:
+            return _num(total.get(key)) if reported else None
+
+        return {
+            "reported": reported,
+            "target": target,
+            "poor": _num(total.get("poor_villages")),
+            "cum": cum,
+            "prior": count("villages_exited_prior"),
+            "applying": count("villages_applying"),
+            "meeting": count("villages_meeting"),
+            "infrastructure_ok": count("villages_infrastructure_ok"),
+            "services_ok": count("villages_services_ok"),
+            "rate": rate,
+            "expected": expected,
+            "expected_count": expected * target if target else None,
+            "gap": _gap(rate, expected),
+            "status": status_of(self.people_sheet, rate, expected),
+            "deadline": self.catalog["TARGET_VILLAGES_EXITED"].deadline,
+        }
+
+    def counties(self) -> dict[str, Any]:
+        unit = self.registry.get(self.spec.unit_code)
+        if unit.level == "county":
+            units = [unit]
+        elif unit.level in ("province", "prefecture"):
+            units = self.registry.descendants(unit.code, "county")
+        else:
+            units = []
+        poor = [self.baseline.county(u.code) for u in units if self.baseline.is_poor_county(u.code)]
+        exited = [c for c in poor if c.exit_year is not None and c.exit_year <= self.year]
+        target = self.catalog.number("BASE_POOR_COUNTIES", "个") if self.is_province else len(poor)
+        expected, _ = self._schedule("SCHED_COUNTY_EXIT")
+        rate = _ratio(len(exited), target)
+        # a county (or a township) is itself in a poor county, or not: no schedule of county exits applies
+        own = None
+        if unit.level in ("county", "township") and self.baseline.is_poor_county(unit.code):
+            county = self.baseline.county(unit.code)
+            own = {
+                "name": county.name,
+                "kind": POOR_COUNTY_ZH.get(county.poor_county, ""),
+                "exit_year": county.exit_year,
+                "exited": county.exit_year is not None and county.exit_year <= self.year,
+            }
+        return {
+            "target": target,
+            "schedule": bool(target) and unit.level in ("province", "prefecture"),
+            "own": own,
+            "poor": len(poor),
+            "national": sum(c.poor_county == "national" for c in poor),
+            "provincial": sum(c.poor_county == "provincial" for c in poor),
+            "exited": len(exited),
+            "exited_this_year": [c.name for c in exited if c.exit_year == self.year],
+            "remaining": [c.name for c in poor if c not in exited],
+            "rate": rate,
+            "expected": expected,
+            "expected_count": expected * target if target else None,
+            "gap": _gap(rate, expected),
+            "status": status_of(self.people_sheet, rate, expected) if target else N.BLANK,
+            "deadline": self.catalog["TARGET_COUNTIES_EXITED"].deadline,
+        }
+
+    def headline(self, people, villages, counties) -> list[dict[str, Any]]:
+        def row(name: str, fig: dict, fmt) -> dict[str, Any]:
+            expected = fig["expected_count"]
+            return {
+                "name": name,
+                "target": fmt(fig["target"]),
+                "share": N.percent(fig["expected"]),
+                "expected": fmt(expected) if expected is not None else N.BLANK,
+                "actual": fmt(fig["cum"] if "cum" in fig else fig["exited"]),
+                "rate": fig["rate"],
+                "status": fig["status"] if fig["rate"] is not None else NOT_REPORTED,
+            }
+
+        def whole_units(value: Any) -> str:  # 2767.8 villages expected → 2768个
+            return N.units(round(value)) if N.is_number(value) else N.BLANK
+
+        rows = [row("贫困人口脱贫", people, N.people), row("贫困村出列", villages, whole_units)]
+        if counties["schedule"]:
+            rows.append(row("贫困县摘帽", counties, whole_units))
+        return rows
+
+    # ------------------------------------------------------------ children
+
+    def children(self) -> list[dict[str, Any]]:
+        sheet = self.people_sheet
+        rows = self.data.rows.get(PEOPLE_FORM, {})
+        village_rows = self.data.rows.get(VILLAGE_FORM, {})
+        village_sheet = self.spec.sheet(VILLAGE_FORM) if VILLAGE_FORM in self.data.rows else None
+        per_village = village_sheet is not None and "village_exit_rate" not in village_sheet.column_keys
+        out = []
+        for unit in sheet.rows:
+            values = rows.get(unit.code, {})
+            was_returned = any(_same_unit(r.code, unit.code) for r in self.returned)
+            listed_missing = was_returned or any(_same_unit(m.code, unit.code) for m in self.missing)
+            reported = not listed_missing and _reported(sheet, values)
+            absent = RETURNED if was_returned else NOT_REPORTED
+            vrow = village_rows.get(unit.code, {}) if not per_village else {}
+            vrate = _num(vrow.get("village_exit_rate")) if reported else None
+            vexp = _num(vrow.get("village_expected_rate"))
+            rate = _num(values.get("cum_exit_rate")) if reported else None
+            expected = _num(values.get("expected_rate"))
+            if expected is None:
+                expected = self.catalog.cumulative_share("SCHED_PEOPLE_EXIT", self.year)
+            status = str(values.get("progress_status") or N.BLANK) if reported else absent
+            out.append(
+                {
+                    "code": unit.code,
+                    "name": unit.name,
+                    "reported": reported,
+                    "base": _num(values.get("base_people")),
+                    "cum": _num(values.get("cum_exited_people")) if reported else None,
+                    "exited": _num(values.get("exited_people")) if reported else None,
+                    "rate": rate,
+                    "expected": expected,
+                    "gap": _gap(rate, expected),
+                    "status": status,
+                    "village_rate": vrate,
+                    "village_expected": vexp,
+                    "village_status": str(vrow.get("village_status") or N.BLANK) if reported else absent,
+                }
+            )
+        # ranked by cumulative exit rate, fastest first; units without a rate, then 未报, at the end
+        out.sort(key=lambda c: (not c["reported"], c["rate"] is None, -(c["rate"] or 0.0), c["code"]))
+        rank = 0
+        for c in out:
+            if c["reported"] and c["rate"] is not None:
+                rank += 1
+                c["rank"] = rank
+            else:
+                c["rank"] = N.BLANK
+        return out
+
+    # ------------------------------------------------------------ key projects and infrastructure
+
+    def _cumulative(self, form: str, key: str, this_year: float | None) -> float | None:
+        """This period plus earlier periods of ``history``; None without history.
+
+        Only the 03 form holds yearly flows (本年度数) that add up over the years; the 04 form holds
+        the state at the period's end."""
+        if not self.history or form != PROJECT_FORM:
+            return None
+        earlier = [_num(d.totals.get(form, {}).get(key)) for y, d in self.history.items() if y < self.year]
+        earlier = [v for v in earlier if v is not None]
+        if not earlier:
+            return None
+        return (this_year or 0.0) + sum(earlier)
+
+    def _reported_poor_villages(self, form: str) -> float | None:
+        """Poor villages (baseline) of the rows that reported on ``form``: the base of a coverage rate."""
+        sheet = self.spec.sheet(form)
+        rows = self.data.rows.get(form, {})
+        codes = [r.code for r in sheet.rows if _reported(sheet, rows.get(r.code))]
+        if not codes:
+            return None
+        total = 0
+        for code in codes:
+            if code in self.baseline.villages:
+                total += self.baseline.villages[code].poor_village
+            elif code in self.registry:
+                total += self.baseline.totals(self.registry, code)["poor_villages"]
+        return float(total)
+
+    def _indicator_rows(self, form: str) -> list[dict[str, Any]]:
+        if form not in self.data.totals:
+            return []
+        sheet = self.spec.sheet(form)
+        total = self.data.totals[form]
+        reported = any(_reported(sheet, r) for r in self.data.rows.get(form, {}).values())
+        denominator = _num(total.get("poor_villages_total")) if reported else None
+        if not denominator:
+            denominator = self._reported_poor_villages(form)
+        seen: set[str] = set()
+        out = []
+        for col in sheet.columns:
+            field = col.field
+            code = field.indicator
+            if not code or code in seen or code not in self.catalog:
+                continue
+            indicator = self.catalog[code]
+            if indicator.values is not None:  # a set of allowed values (户型): not a figure to compare
+                continue
+            seen.add(code)
+            actual = _num(total.get(col.key)) if reported else None
+            out.append(self._compare(form, col.key, field, indicator, actual, denominator))
+        return out
+
+    def _compare(self, form, key, field, indicator, actual, denominator) -> dict[str, Any]:
+        """One figure against its plan target or standard: texts for the table, and whether it falls short."""
+        unit = field.unit
+        deadline = indicator.deadline
+        by = f"到{deadline}年" if deadline else ""
+        cumulative = None
+        completion = None
+        ok: bool | None = None
+        verdict = N.BLANK
+        is_total = field.aggregation == "sum" and indicator.kind == "target"
+        lower, upper = indicator.min, indicator.max
+        if indicator.value is not None and indicator.direction == "higher":
+            lower = indicator.value
+
+        if is_total and indicator.unit == "%":
+            # a coverage target counted in villages: compare the count with the unit's poor villages
+            share = _ratio(actual, denominator)
+            target_ratio = convert(lower, "%", "ratio") if lower is not None else None
+            target_text = f"{by}{N.percent(target_ratio)}"
+            shown = N.with_unit(actual, unit)
+            if share is not None and target_ratio is not None:
+                ok = share >= target_ratio - 1e-9
+                verdict = f"覆盖{N.percent(share)}" + ("，达到" if ok else "")
+            brief = f"覆盖{N.percent(share)}" if share is not None else shown
+            return self._row(field, shown, None, target_text, verdict, ok, deadline, brief=brief)
+        if is_total:
+            target_value = (
+                convert(indicator.bound(), indicator.unit, unit)
+                if _same_family(indicator.unit, unit)
+                else indicator.bound()
+            )
+            target_text = f"{by}{N.with_unit(target_value, unit)}"
+            cumulative = self._cumulative(form, key, actual)
+            done = cumulative if cumulative is not None else actual
+            if self.is_province:
+                completion = _ratio(done, target_value)
+                if completion is not None:
+                    verdict = f"完成{N.percent(completion)}"
+                    ok = completion >= 1 - 1e-9
+            else:
+                target_text = f"全省{target_text}"
+                verdict = N.BLANK
+            cum_text = N.with_unit(cumulative, unit) if cumulative is not None else N.BLANK
+            return self._row(
+                field, N.with_unit(actual, unit), cum_text, target_text, verdict, ok, deadline, completion
+            )
+
+        # a standard, threshold or rate target: compare the value itself
+        ratio_units = unit == "%" and indicator.unit in ("%", "‰")
+        lo = convert(lower, indicator.unit, "ratio") if ratio_units and lower is not None else lower
+        hi = convert(upper, indicator.unit, "ratio") if ratio_units and upper is not None else upper
+        if lo is not None and hi is not None:
+            target_text = f"{N.with_unit(lo, unit)}—{N.with_unit(hi, unit)}"
+        elif hi is not None:
+            target_text = f"不超过{N.with_unit(hi, unit)}"
+        elif lo is not None:
+            target_text = f"{by}{'达到' if indicator.value is not None else '不低于'}{N.with_unit(lo, unit)}"
+        else:
+            target_text = indicator.value_text()
+        if actual is not None:
+            ok = (lo is None or actual >= lo - 1e-9) and (hi is None or actual <= hi + 1e-9)
+            if ok:
+                verdict = "符合" if indicator.kind in ("standard", "threshold") else "达到"
+            elif hi is not None and actual > hi:
+                verdict = "超过上限"
+            else:
+                verdict = "低于标准" if indicator.kind in ("standard", "threshold") else "未达到"
+        return self._row(field, N.with_unit(actual, unit), None, target_text, verdict, ok, deadline)
+
+    def _row(
+        self,
+        field,
+        actual,
+        cumulative,
+        target,
+        verdict,
+        ok,
+        deadline,
+        completion=None,
+        brief: str | None = None,
+    ) -> dict[str, Any]:
+        due = deadline is None or deadline <= self.year
+        return {
+            "key": field.key,
+            "name": field.label,
+            "actual": actual,
+            "brief": brief or actual,
+            "cumulative": cumulative if cumulative is not None else N.BLANK,
+            "target": target,
+            "deadline": f"{deadline}年" if deadline else N.BLANK,
+            "verdict": verdict,
+            "ok": ok,
+            "completion": completion,
+            # falls short of a standard, or of a target whose year has come
+            "failing": ok is False and due,
+        }
+
+    def projects(self) -> list[dict[str, Any]]:
+        return self._indicator_rows(PROJECT_FORM)
+
+    def infrastructure(self) -> list[dict[str, Any]]:
+        return self._indicator_rows(INFRA_FORM)
+
+    # ------------------------------------------------------------ data quality
+
+    def quality(self, children, findings: list[Finding], people) -> dict[str, Any]:
+        names = {c["code"]: c["name"] for c in children}
+
+        def name_of(ref: UnitRef) -> str:
+            if ref.name:
+                return ref.name
+            for code, name in names.items():
+                if _same_unit(ref.code, code):
+                    return name
+            return ref.code
+
+        returned_codes = [r.code for r in self.returned]
+        missing = [
+            c["name"]
+            for c in children
+            if not c["reported"] and not any(_same_unit(code, c["code"]) for code in returned_codes)
+        ]
+        for ref in self.missing:  # named by the consolidation but not a row of this form
+            if not any(_same_unit(ref.code, c["code"]) for c in children) and name_of(ref) not in missing:
+                missing.append(name_of(ref))
+        counts = count_by_importance(findings)
+        ordered = sorted(
+            findings, key=lambda f: (f.importance != "error", f.unit_code or "", f.sheet or "", f.cell or "")
+        )
+        shown = [
+            {
+                "unit": f.unit_name or f.unit_code or N.BLANK,
+                "where": " ".join(p for p in (f.sheet, f.cell) if p) or N.BLANK,
+                "importance": f.importance_zh,
+                "message": f.message,
+                "rule": f.rule,
+            }
+            for f in ordered[:FINDINGS_SHOWN]
+        ]
+        rates = {c["code"]: c["rate"] for c in children if c["reported"] and c["rate"] is not None}
+        scores = robust_z(rates)
+        outliers = sorted(
+            ({"name": names[k], "rate": rates[k], "z": z} for k, z in scores.items() if abs(z) > OUTLIER_Z),
+            key=lambda o: -abs(o["z"]),
+        )
+        base_mismatch = (
+            not missing
+            and people["base"] is not None
+            and people["target"] is not None
+            and abs(people["base"] - people["target"]) > 0.5
+        )
+        return {
+            "missing": missing,
+            "returned": [{"name": name_of(r), "reason": r.reason} for r in self.returned],
+            "errors": counts.get("error", 0),
+            "warnings": counts.get("warning", 0),
+            "findings": shown,
+            "findings_more": max(0, len(findings) - len(shown)),
+            "outliers": outliers,
+            "outlier_checked": bool(scores),
+            "outlier_min": OUTLIER_MIN_UNITS,
+            "z_limit": OUTLIER_Z,
+            "base_mismatch": base_mismatch,
+        }
+
+    # ------------------------------------------------------------ trend
+
+    def trend(self, people, villages) -> dict[str, Any]:
+        """Cumulative exits per year (this period and ``history``) and the plan's schedule, for the chart."""
+        actual_people: dict[int, float] = {}
+        actual_villages: dict[int, float] = {}
+        for y, d in sorted(self.history.items()):
+            ctx = _Context(
+                d, self.catalog, self.registry, self.baseline, d.spec.sheet(PEOPLE_FORM), [], [], {}
+            )
+            p, v = ctx.people(), ctx.villages()
+            if p["cum"] is not None:
+                actual_people[y] = p["cum"]
+            if v["cum"] is not None:
+                actual_villages[y] = v["cum"]
+        if people["cum"] is not None:
+            actual_people[self.year] = people["cum"]
+        if villages["cum"] is not None:
+            actual_villages[self.year] = villages["cum"]
+        sched_people = self.catalog["SCHED_PEOPLE_EXIT"].schedule or {}
+        sched_villages = self.catalog["SCHED_VILLAGE_EXIT"].schedule or {}
+        years = sorted(set(sched_people) | set(sched_villages) | set(actual_people))
+        return {
+            "years": years,
+            "people_target": people["target"],
+            "village_target": villages["target"],
+            "people_plan": {
+                y: self.catalog.cumulative_share("SCHED_PEOPLE_EXIT", y) * (people["target"] or 0)
+                for y in years
+            },
+            "village_plan": {
+                y: self.catalog.cumulative_share("SCHED_VILLAGE_EXIT", y) * (villages["target"] or 0)
+                for y in years
+            },
+            "people_actual": actual_people,
+            "village_actual": actual_villages,
+        }
+
+
+def _same_family(a: str, b: str) -> bool:
+    try:
+        convert(1, a, b)
+    except HBError:
+        return False
+    return True

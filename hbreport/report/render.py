@@ -1,0 +1,300 @@
+"""Render the progress report: data → context → charts → docxtpl template → .docx (and PDF for checking).
+
+The template (templates/reports/progress.docx) holds the layout and the wording; this module only
+fills it. Rendering uses Jinja with autoescape ON, so a unit name with "&" or "<" cannot break the
+document's XML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+import threading
+from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .. import paths
+from ..errors import HBError
+from ..findings import Finding
+from ..values import FormData
+from . import charts
+from .context import build_context
+from .numbers import FILTERS
+
+TEMPLATE = paths.REPORTS / "progress.docx"
+FONTS_CONF = Path(__file__).resolve().parent / "fonts.conf"
+CHART_WIDTH_MM = 150
+
+
+def jinja_env() -> jinja2.Environment:
+    """The template's Jinja environment: autoescape on, undefined names are errors, number filters."""
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    env.filters.update(FILTERS)
+    return env
+
+
+def render_report(
+    data: FormData,
+    out_docx: str | Path,
+    *,
+    findings: Iterable[Finding] = (),
+    missing: Iterable[Any] = (),
+    returned: Iterable[Any] = (),
+    history: Mapping[int, FormData] | None = None,
+    catalog=None,
+    registry=None,
+    baseline=None,
+    template: str | Path | None = None,
+    issued: dt.date | None = None,
+    issuer: str | None = None,
+) -> Path:
+    """Write the 脱贫攻坚进展情况报告 of ``data``'s unit and period to ``out_docx``; return its path.
+
+    ``missing`` and ``returned`` name children that have not reported or were sent back (codes,
+    ``(code, name[, reason])`` tuples, dicts or consolidation ``ChildStatus`` objects); ``history``
+    maps earlier years to their FormData for the trend chart and cumulative figures."""
+    from docx.shared import Mm
+    from docxtpl import DocxTemplate, InlineImage
+
+    out_docx = Path(out_docx)
+    template = Path(template) if template is not None else TEMPLATE
+    if not template.is_file():
+        raise HBError(
+            "找不到报告模板",
+            file=template,
+            hint="运行 python templates/reports/build_template.py 重新生成模板",
+        )
+    context = build_context(
+        data,
+        findings=findings,
+        missing=missing,
+        returned=returned,
+        history=history,
+        catalog=catalog,
+        registry=registry,
+        baseline=baseline,
+        issued=issued,
+        issuer=issuer,
+    )
+    doc = DocxTemplate(str(template))
+    with tempfile.TemporaryDirectory(prefix="hb-report-") as scratch:
+        scratch_dir = Path(scratch)
+        images: dict[str, Any] = {}
+        images["trend"] = InlineImage(
+            doc,
+            str(charts.trend_chart(context["trend"], scratch_dir / "trend.png")),
+            width=Mm(CHART_WIDTH_MM),
+        )
+        if context["children"]:
+            expected = context["people"]["expected"]
+            path = charts.completion_chart(
+                context["children"],
+                expected,
+                scratch_dir / "completion.png",
+                unit_label=context["child_level_zh"],
+            )
+            images["completion"] = InlineImage(doc, str(path), width=Mm(CHART_WIDTH_MM))
+        else:
+            images["completion"] = None
+        context["charts"] = images
+        try:
+            doc.render(context, jinja_env=jinja_env(), autoescape=True)
+        except jinja2.TemplateError as exc:
+            lines = "".join(getattr(exc, "docx_context", []) or [])
+            raise HBError(
+                f"报告模板有误：{exc}" + (f"（附近文字：{lines[:120]}）" if lines else ""),
+                file=template,
+                hint="检查模板中 {{ }} 与 {% %} 标记是否成对、变量名是否拼写正确（见 templates/reports/README.md）",
+            ) from None
+        _set_properties(doc, context)
+        out_docx.parent.mkdir(parents=True, exist_ok=True)
+        partial = out_docx.with_name(f".{out_docx.name}.{os.getpid()}.part")
+        try:
+            doc.save(str(partial))
+            os.replace(partial, out_docx)
+        finally:
+            partial.unlink(missing_ok=True)
+    return out_docx
+
+
+def _set_properties(doc, context: Mapping[str, Any]) -> None:
+    props = doc.docx.core_properties
+    props.title = f"{context['unit']['name']}{context['year']}年脱贫攻坚进展情况报告"
+    props.author = context["issuer"]
+    props.last_modified_by = "hbreport"
+    props.language = "zh-CN"
+    props.revision = 1
+    now = dt.datetime.combine(context["issued"], dt.time())
+    props.created = now
+    props.modified = now
+
+
+def report_from_workbook(
+    path: str | Path,
+    out_docx: str | Path,
+    *,
+    history_files: Iterable[str | Path] = (),
+    registry=None,
+    catalog=None,
+    baseline=None,
+    **kw: Any,
+) -> Path:
+    """Read a consolidated workbook (and its 下级明细 / 汇总校验 sheets) and write its report.
+
+    ``history_files`` are earlier periods' workbooks of the same unit, for the trend chart."""
+    from ..baseline import load_baseline
+    from ..catalog import load_catalog
+    from ..reader import read_workbook
+    from ..registry import load_registry
+
+    registry = registry or load_registry()
+    catalog = catalog or load_catalog()
+    baseline = baseline or load_baseline()
+    path = Path(path)
+    result = read_workbook(path, registry=registry, catalog=catalog, baseline=baseline)
+    summary = read_consolidation_sheets(path)
+    history: dict[int, FormData] = {}
+    for other in history_files:
+        earlier = read_workbook(Path(other), registry=registry, catalog=catalog, baseline=baseline)
+        if earlier.data.unit_code != result.data.unit_code:
+            raise HBError(
+                f"往年工作簿是「{earlier.data.spec.unit_name}」的，不是「{result.data.spec.unit_name}」的",
+                file=other,
+                hint="只给出同一单位往年的汇总工作簿",
+            )
+        history[earlier.data.period] = earlier.data
+    findings = list(result.findings) + summary["findings"]
+    return render_report(
+        result.data,
+        out_docx,
+        findings=findings,
+        missing=summary["missing"],
+        returned=summary["returned"],
+        history=history,
+        registry=registry,
+        catalog=catalog,
+        baseline=baseline,
+        **kw,
+    )
+
+
+def read_consolidation_sheets(path: str | Path) -> dict[str, list]:
+    """Missing and returned children and the children's findings from a consolidated workbook's
+    下级明细 and 汇总校验 sheets; empty lists when the workbook has no such sheets (a unit's own form)."""
+    from python_calamine import CalamineWorkbook
+
+    from ..consolidate import CHECK_SHEET, DETAIL_SHEET, MISSING, REJECTED, RETURNED
+    from ..consolidate import DUPLICATE as DUPLICATED
+
+    out: dict[str, list] = {"missing": [], "returned": [], "findings": []}
+    book = CalamineWorkbook.from_path(str(path))
+    try:
+        names = set(book.sheet_names)
+        if DETAIL_SHEET in names:
+            rows = book.get_sheet_by_name(DETAIL_SHEET).to_python(skip_empty_area=False)
+            head = [str(c).strip() for c in rows[0]] if rows else []
+            col = {
+                name: head.index(name)
+                for name in ("单位代码", "单位名称", "状态", "说明", "错误数")
+                if name in head
+            }
+            for row in rows[1:]:
+                if "状态" not in col or len(row) <= col["状态"]:
+                    continue
+                code = _text(row[col["单位代码"]]) if "单位代码" in col else ""
+                name = _text(row[col["单位名称"]]) if "单位名称" in col else ""
+                status = _text(row[col["状态"]])
+                note = _text(row[col["说明"]]) if "说明" in col and len(row) > col["说明"] else ""
+                if status == RETURNED:
+                    errors = _text(row[col["错误数"]]) if "错误数" in col else ""
+                    reason = note or (f"错误{errors}条" if errors not in ("", "0") else "")
+                    out["returned"].append((code, name, reason))
+                elif status in (MISSING, DUPLICATED, REJECTED):
+                    out["missing"].append((code, name, note))
+        if CHECK_SHEET in names:
+            out["findings"] = _findings_table(
+                book.get_sheet_by_name(CHECK_SHEET).to_python(skip_empty_area=False)
+            )
+    finally:
+        close = getattr(book, "close", None)
+        if close:
+            close()
+    return out
+
+
+def _findings_table(rows: list[list[Any]]) -> list[Finding]:
+    """The findings table of 汇总校验: the rows under the heading that starts with 序号."""
+    from ..findings import IMPORTANCE_ZH
+
+    importance = {zh: key for key, zh in IMPORTANCE_ZH.items()}
+    found: list[Finding] = []
+    head: list[str] | None = None
+    for row in rows:
+        cells = [_text(c) for c in row]
+        if head is None:
+            if cells and cells[0] == "序号" and "问题" in cells:
+                head = cells
+            continue
+        if not any(cells):
+            continue
+        get = dict(zip(head, cells + [""] * (len(head) - len(cells)), strict=False))
+        found.append(
+            Finding(
+                message=get.get("问题", ""),
+                importance=importance.get(get.get("重要性", ""), "warning"),
+                rule=get.get("规则", ""),
+                file=get.get("文件") or None,
+                unit_code=get.get("单位代码") or None,
+                unit_name=get.get("单位名称") or None,
+                sheet=get.get("工作表") or None,
+                cell=get.get("单元格") or None,
+                hint=get.get("处理办法") or None,
+            )
+        )
+    return found
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+# ---------------------------------------------------------------- PDF (checking, page images)
+
+_ENV_LOCK = threading.Lock()
+
+
+@contextmanager
+def font_aliases():
+    """Point fontconfig at hbreport's aliases (仿宋_GB2312 → AR PL UMing CN, …) while LibreOffice runs."""
+    with _ENV_LOCK:
+        before = os.environ.get("FONTCONFIG_FILE")
+        os.environ["FONTCONFIG_FILE"] = str(FONTS_CONF)
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop("FONTCONFIG_FILE", None)
+            else:
+                os.environ["FONTCONFIG_FILE"] = before
+
+
+def docx_to_pdf(docx_path: str | Path, out_dir: str | Path) -> Path:
+    """Convert a report to PDF with LibreOffice, the Windows font names mapped to free fonts."""
+    return docxs_to_pdf([docx_path], out_dir)[0]
+
+
+def docxs_to_pdf(docx_paths: Iterable[str | Path], out_dir: str | Path) -> list[Path]:
+    """Convert several reports in one LibreOffice run (see :func:`docx_to_pdf`)."""
+    from ..office import convert_many
+
+    with font_aliases():
+        return convert_many([Path(p) for p in docx_paths], "pdf", Path(out_dir))

@@ -1,0 +1,509 @@
+"""Write templates/reports/progress.docx, the docxtpl template of the 脱贫攻坚进展情况报告.
+
+    python templates/reports/build_template.py            # rewrites progress.docx beside this script
+    python templates/reports/build_template.py --out X.docx
+
+python-docx writes the official layout (GB/T 9704-2012: A4, margins, fonts on the East Asian slot,
+fixed line pitch, odd/even page-number footers with a PAGE field, zh-CN) and the report's wording
+as Jinja tags (docxtpl syntax: ``{{ … }}``, ``{%p … %}`` for whole paragraphs, ``{%tr … %}`` for
+table rows). The result is deterministic: running the script again writes the same bytes.
+
+An office may instead edit progress.docx in Word directly (see README.md beside this script); this
+script is the reproducible starting point and the record of how the template was made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+import docx
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt
+
+from hbreport.report import docx_layout as L
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "progress.docx"
+FIXED_TIME = datetime(2016, 1, 1, 0, 0, 0)
+
+# ---------------------------------------------------------------- the wording (Jinja)
+
+TITLE = "{{ unit.name }}{{ year }}年脱贫攻坚进展情况报告"
+SUBTITLE = "（数据截至{{ as_of|date }}）"
+
+OPENING = (
+    "按照《{{ plan_title }}》确定的目标任务和年度进度安排，根据各{{ child_level_zh }}报送的统计报表汇总，"
+    "现将{{ unit.name }}{{ year }}年脱贫攻坚进展情况报告如下。"
+)
+
+TARGETS = (
+    "{% if is_province %}规划确定，到{{ people.deadline }}年底全省{{ people.target|people }}农村贫困人口全部脱贫销号，"
+    "{{ villages.target|units }}贫困村全部脱贫出列，{{ counties.target|units }}贫困县全部脱贫“摘帽”。"
+    "{% else %}{{ unit.name }}{% if counties.own and unit.level == 'county' %}为{{ counties.own.kind }}，{% endif %}"
+    "2016年初有建档立卡贫困人口{{ people.target|people }}、贫困村{{ villages.target|units }}"
+    "{% if counties.schedule %}、贫困县{{ counties.target|units }}{% endif %}，"
+    "按规划到{{ people.deadline }}年底全部脱贫出列{% if counties.target %}、摘帽{% endif %}。{% endif %}"
+    "按规划年度进度，到{{ year }}年底应累计脱贫{{ people.expected|pct }}、贫困村累计出列{{ villages.expected|pct }}"
+    "{% if counties.schedule %}、贫困县累计摘帽{{ counties.expected|pct }}{% endif %}。主要指标完成情况见表1。"
+)
+
+PEOPLE = (
+    "{% if people.reported %}截至{{ as_of|date }}，{{ unit.name }}累计脱贫{{ people.cum|people }}，"
+    "占{% if is_province %}规划目标{% else %}建档立卡贫困人口{% endif %}{{ people.target|people }}的{{ people.rate|pct }}，"
+    "{% if people.gap > 0 %}高于规划进度{{ people.gap|points }}{% elif people.gap < 0 %}低于规划进度{{ people.gap|points }}"
+    "{% else %}与规划进度持平{% endif %}，总体进度{{ people.status }}。"
+    "{{ year }}年脱贫{{ people.exited|people }}（{{ people.exited_households|households }}），"
+    "返贫{{ people.returned|people }}，新识别贫困人口{{ people.new|people }}，年末剩余贫困人口{{ people.remaining|people }}。"
+    "{% else %}本期没有可用的脱贫数据：所属{{ child_level_zh }}均未报。{% endif %}"
+)
+
+REGIONS = (
+    "{% if summary.total %}{{ year }}年，{{ unit.name }}所属{{ summary.total }}个{{ child_level_zh }}中，"
+    "累计脱贫进度超前的{{ summary.ahead }}个、正常的{{ summary.normal }}个、滞后的{{ summary.lagging }}个"
+    "{% if summary.missing %}，未报{{ summary.missing }}个{% endif %}"
+    "{% if summary.returned %}，退回{{ summary.returned }}个{% endif %}。"
+    "{% if worst %}进度最快的是{{ best.name }}（累计脱贫率{{ best.rate|pct }}），"
+    "最慢的是{{ worst.name }}（{{ worst.rate|pct }}）。{% endif %}各{{ child_level_zh }}情况见表2和图2。"
+    "{% else %}{{ unit.name }}没有下级填报单位。{% endif %}"
+)
+
+PROJECTS = (
+    "{% if projects %}{{ year }}年重点工程进展见表3。"
+    "{% if projects_failing %}有{{ projects_failing|length }}项指标未达到规划标准："
+    "{% for p in projects_failing %}{{ p.name }}{{ p.brief }}，规划{{ p.target }}{% if not loop.last %}；{% endif %}"
+    "{% endfor %}。请有关单位核实整改。{% else %}已填报的各项重点工程指标均符合规划标准。{% endif %}"
+    "{% else %}本期没有重点工程数据。{% endif %}"
+)
+
+INFRASTRUCTURE = (
+    "贫困地区基础设施和公共服务主要指标见表4。"
+    "{% if infrastructure_failing %}已到目标年份但未达到规划目标的有：{% for p in infrastructure_failing %}{{ p.name }}"
+    "{{ p.brief }}，规划{{ p.target }}{% if not loop.last %}；{% endif %}{% endfor %}。"
+    "{% else %}已到目标年份的指标均达到规划目标。{% endif %}"
+)
+
+VILLAGES = (
+    "{% if villages.reported %}截至{{ as_of|date }}，{{ unit.name }}累计出列贫困村{{ villages.cum|units }}，"
+    "占{{ villages.target|units }}的{{ villages.rate|pct }}，"
+    "{% if villages.gap > 0 %}高于规划进度{{ villages.gap|points }}{% elif villages.gap < 0 %}低于规划进度"
+    "{{ villages.gap|points }}{% else %}与规划进度持平{% endif %}。其中以前年度已出列{{ villages.prior|units }}，"
+    "{{ year }}年申请出列{{ villages.applying|units }}，达到出列标准{{ villages.meeting|units }}；"
+    "基础设施达标的贫困村{{ villages.infrastructure_ok|units }}，基本公共服务达标的{{ villages.services_ok|units }}。"
+    "{% else %}本期没有贫困村出列数据。{% endif %}"
+)
+
+COUNTIES = (
+    "{% if counties.own %}{{ counties.own.name }}为{{ counties.own.kind }}，"
+    "{% if counties.own.exited %}已于{{ counties.own.exit_year }}年摘帽{% else %}尚未摘帽，"
+    "规划要求{{ counties.deadline }}年底前摘帽{% endif %}。（摘帽年份据贫困县名单。）"
+    "{% elif counties.schedule %}{{ unit.name }}有贫困县{{ counties.target|units }}"
+    "（国定{{ counties.national }}个、省定{{ counties.provincial }}个），"
+    "截至{{ year }}年底已摘帽{{ counties.exited|units }}，占{{ counties.rate|pct }}，规划进度{{ counties.expected|pct }}，"
+    "{% if counties.gap > 0 %}高于规划进度{{ counties.gap|points }}{% elif counties.gap < 0 %}低于规划进度"
+    "{{ counties.gap|points }}{% else %}与规划进度持平{% endif %}。"
+    "{% if counties.exited_this_year %}{{ year }}年摘帽：{{ counties.exited_this_year|join('、') }}。{% endif %}"
+    "{% if counties.remaining %}尚未摘帽：{{ counties.remaining|join('、') }}。{% endif %}"
+    "（摘帽年份据贫困县名单。）"
+    "{% elif unit.level in ('county', 'township') %}{{ unit.name }}{% if unit.level == 'township' %}所在县{% endif %}"
+    "不是贫困县。{% else %}{{ unit.name }}没有贫困县。{% endif %}"
+)
+
+REPORTING = (
+    "{% if summary.total %}应报{{ summary.total }}个{{ child_level_zh }}，已报{{ summary.reported }}个"
+    "{% if quality.missing %}，未报{{ quality.missing|length }}个：{{ quality.missing|join('、') }}{% endif %}"
+    "{% if quality.returned %}；退回{{ quality.returned|length }}个："
+    "{% for r in quality.returned %}{{ r.name }}{% if r.reason %}（{{ r.reason }}）{% endif %}"
+    "{% if not loop.last %}、{% endif %}{% endfor %}{% endif %}。"
+    "{% if quality.missing or quality.returned %}这些单位的数据未计入本报告，表2中标为“未报”或“退回”。{% endif %}"
+    "{% else %}本报告数据为{{ unit.name }}本级填报。{% endif %}"
+)
+
+FINDINGS = (
+    "{% if quality.errors or quality.warnings %}校验发现错误{{ quality.errors }}条、警告{{ quality.warnings }}条。"
+    "{% if quality.errors %}错误须由填报单位改正后重新报送；{% endif %}"
+    "{% if quality.warnings %}警告须由填报单位核实，属实的在报表“说明”中写明原因。{% endif %}"
+    "{% if quality.findings_more %}表5列出前{{ quality.findings|length }}条，其余{{ quality.findings_more }}条见校验清单。"
+    "{% else %}明细见表5。{% endif %}{% else %}校验未发现错误或警告。{% endif %}"
+)
+
+OUTLIERS = (
+    "按各{{ child_level_zh }}累计脱贫率的稳健Z分数（以中位数和中位数绝对偏差计算，|Z|大于{{ quality.z_limit|num }}视为异常）"
+    "检查，{% if quality.outliers %}以下单位的数据明显偏离，请核实："
+    "{% for o in quality.outliers %}{{ o.name }}（累计脱贫率{{ o.rate|pct }}，Z={{ o.z|num(1) }}）"
+    "{% if not loop.last %}、{% endif %}{% endfor %}。"
+    "{% elif quality.outlier_checked %}未发现明显偏离的单位。{% else %}已报单位不足{{ quality.outlier_min }}个，未作检查。{% endif %}"
+)
+
+BASE_MISMATCH = (
+    "汇总的建档立卡贫困人口{{ people.base|people }}与{% if is_province %}规划基数{% else %}基线名册{% endif %}"
+    "{{ people.target|people }}不一致，请核对各地预填的基数。"
+)
+
+LAGGING = (
+    "{% if lagging %}累计脱贫进度滞后于规划的{{ child_level_zh }}共{{ lagging|length }}个，按落后幅度排列如下。"
+    "{% else %}本期没有累计脱贫进度滞后于规划的{{ child_level_zh }}。{% endif %}"
+)
+LAGGING_ITEM = (
+    "{{ loop.index }}. {{ u.name }}：累计脱贫率{{ u.rate|pct }}，落后规划进度{{ u.behind|points }}"
+    "{% if u.village_behind %}；贫困村出列率{{ u.village_rate|pct }}，落后{{ u.village_behind|points }}{% endif %}。"
+)
+
+# ---------------------------------------------------------------- styles
+
+
+def make_styles(document) -> None:
+    styles = document.styles
+    L.set_default_fonts(document)
+    L.set_language(document)
+    L.style_paragraph(styles["Normal"], east_asia=L.BODY_FONT, size=L.BODY_SIZE, first_line_chars=2)
+    L.style_paragraph(
+        styles["Title"],
+        east_asia=L.TITLE_FONT,
+        size=L.TITLE_SIZE,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+        line=Pt(36),
+        latin=L.TITLE_FONT,
+    )
+    L.style_paragraph(
+        styles["Subtitle"],
+        east_asia=L.HEADING2_FONT,
+        size=L.BODY_SIZE,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+    )
+    L.style_paragraph(
+        styles["Heading 1"],
+        east_asia=L.HEADING1_FONT,
+        size=L.BODY_SIZE,
+        first_line_chars=2,
+        latin=L.HEADING1_FONT,
+        keep_with_next=True,
+    )
+    L.style_paragraph(
+        styles["Heading 2"],
+        east_asia=L.HEADING2_FONT,
+        size=L.BODY_SIZE,
+        first_line_chars=2,
+        latin=L.HEADING2_FONT,
+        keep_with_next=True,
+    )
+    L.style_paragraph(
+        styles["Caption"],
+        east_asia=L.HEADING1_FONT,
+        size=L.TABLE_SIZE,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+        line=L.TABLE_LINE,
+        latin=L.HEADING1_FONT,
+        keep_with_next=True,
+    )
+    figure_caption = styles.add_style("Figure Caption", WD_STYLE_TYPE.PARAGRAPH)
+    figure_caption.base_style = styles["Caption"]
+    L.style_paragraph(
+        figure_caption,
+        east_asia=L.HEADING1_FONT,
+        size=L.TABLE_SIZE,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+        line=L.TABLE_LINE,
+        latin=L.HEADING1_FONT,
+    )
+    for name, align in (
+        ("Table Text", WD_ALIGN_PARAGRAPH.CENTER),
+        ("Table Left", WD_ALIGN_PARAGRAPH.LEFT),
+        ("Table Unit", WD_ALIGN_PARAGRAPH.RIGHT),
+        ("Figure", WD_ALIGN_PARAGRAPH.CENTER),
+    ):
+        style = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        style.base_style = styles["Normal"]
+        L.style_paragraph(
+            style,
+            east_asia=L.BODY_FONT,
+            size=L.TABLE_SIZE,
+            align=align,
+            line=None if name == "Figure" else L.TABLE_LINE,
+        )
+        if name == "Figure":
+            style.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+            style.paragraph_format.keep_with_next = True
+            style.paragraph_format.space_before = Pt(6)
+    styles["Table Unit"].paragraph_format.keep_with_next = True
+    header = styles.add_style("Table Head", WD_STYLE_TYPE.PARAGRAPH)
+    header.base_style = styles["Table Text"]
+    L.style_paragraph(
+        header,
+        east_asia=L.HEADING1_FONT,
+        size=L.TABLE_SIZE,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+        line=L.TABLE_LINE,
+        latin=L.HEADING1_FONT,
+        keep_with_next=True,
+    )
+    closing = styles.add_style("Closing", WD_STYLE_TYPE.PARAGRAPH)
+    closing.base_style = styles["Normal"]
+    L.style_paragraph(closing, east_asia=L.BODY_FONT, size=L.BODY_SIZE, align=WD_ALIGN_PARAGRAPH.RIGHT)
+    closing.paragraph_format.right_indent = Pt(L.BODY_SIZE.pt * 4)  # 成文日期右空四字
+    L.strip_theme_fonts(styles.element)
+
+
+# ---------------------------------------------------------------- tables
+
+
+def _cell_text(cell, text: str, style: str) -> None:
+    cell.paragraphs[0].text = text
+    cell.paragraphs[0].style = style
+
+
+def _row_properties(row, *, header: bool) -> None:
+    """Rows never split across pages; the heading row repeats on every page (schema order kept)."""
+    tr_pr = row._tr.get_or_add_trPr()
+    tr_pr.insert(0, OxmlElement("w:cantSplit"))
+    if header:
+        tr_pr.insert(1, OxmlElement("w:tblHeader"))
+
+
+def _fixed_widths(table, widths_mm: list[float]) -> None:
+    """Column widths that Word and LibreOffice both honour: tblW, fixed layout, tblGrid and every cell."""
+    tbl = table._tbl
+    tbl_pr = tbl.tblPr
+    width = OxmlElement("w:tblW")
+    width.set(qn("w:w"), str(sum(L.twips_of_mm(w) for w in widths_mm)))
+    width.set(qn("w:type"), "dxa")
+    old = tbl_pr.find(qn("w:tblW"))
+    if old is not None:
+        tbl_pr.replace(old, width)
+    else:
+        tbl_pr.append(width)
+    for col, w in zip(tbl.tblGrid.findall(qn("w:gridCol")), widths_mm, strict=True):
+        col.set(qn("w:w"), str(L.twips_of_mm(w)))
+    for row in table.rows:
+        for i, w in enumerate(widths_mm):
+            row.cells[i].width = Mm(w)
+
+
+def loop_table(
+    document,
+    heads: list[str],
+    widths_mm: list[float],
+    cells: list[str],
+    loop: str,
+    item: str,
+    *,
+    left: tuple[int, ...] = (),
+) -> None:
+    """A table with a header row and one data row repeated by ``{%tr for item in loop %}``.
+
+    Rows never split across pages and the heading row repeats; the data cells of the columns in ``left``
+    (long text) are left-aligned."""
+    table = document.add_table(rows=4, cols=len(heads))
+    table.style = document.styles["Table Grid"]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    for i, head in enumerate(heads):
+        _cell_text(table.rows[0].cells[i], head, "Table Head")
+    _cell_text(table.rows[1].cells[0], f"{{%tr for {item} in {loop} %}}", "Table Text")
+    for i, text in enumerate(cells):
+        _cell_text(table.rows[2].cells[i], text, "Table Left" if i in left else "Table Text")
+    _cell_text(table.rows[3].cells[0], "{%tr endfor %}", "Table Text")
+    _fixed_widths(table, widths_mm)
+    for i, row in enumerate(table.rows):
+        _row_properties(row, header=i == 0)
+
+
+# ---------------------------------------------------------------- the document
+
+
+def build(out: Path = OUT) -> Path:
+    document = docx.Document()
+    make_styles(document)
+    section = document.sections[0]
+    L.page_setup(section)
+    L.page_number_footers(document, section)
+
+    def p(text: str = "", style: str = "Normal"):
+        return document.add_paragraph(text, style=style)
+
+    def control(tag: str) -> None:
+        """A paragraph holding only a docxtpl paragraph tag ({%p … %}); it disappears on rendering."""
+        p(tag)
+
+    def caption(text: str) -> None:
+        p(text, "Caption")
+
+    def figure(name: str, text: str) -> None:
+        control(f"{{%p if charts.{name} %}}")
+        p(f"{{{{ charts.{name} }}}}", "Figure")
+        p(text, "Figure Caption")
+        control("{%p endif %}")
+
+    p(TITLE, "Title")
+    p(SUBTITLE, "Subtitle")
+    p("")
+    p(OPENING)
+
+    p("一、总体进展", "Heading 1")
+    p(TARGETS)
+    caption("表1  主要指标完成情况")
+    loop_table(
+        document,
+        ["指标", "规划目标", "规划进度", "应完成", "实际完成", "完成率", "进度"],
+        [30, 22, 19, 23, 26, 20, 16],
+        [
+            "{{ h.name }}",
+            "{{ h.target }}",
+            "{{ h.share }}",
+            "{{ h.expected }}",
+            "{{ h.actual }}",
+            "{{ h.rate|pct }}",
+            "{{ h.status }}",
+        ],
+        "headline",
+        "h",
+    )
+    p("（一）贫困人口脱贫", "Heading 2")
+    p(PEOPLE)
+    figure("trend", "图1  累计脱贫与规划进度")
+
+    p("二、分地区进展", "Heading 1")
+    p(REGIONS)
+    control("{%p if children %}")
+    caption("表2  各{{ child_level_zh }}脱贫进展（按累计脱贫率排序）")
+    p("单位：人", "Table Unit")
+    loop_table(
+        document,
+        [
+            "序号",
+            "{{ child_level_zh }}",
+            "建档立卡贫困人口",
+            "累计脱贫",
+            "累计脱贫率",
+            "规划进度",
+            "进度",
+            "贫困村出列率",
+        ],
+        [13, 29, 24, 22, 19, 17, 13, 19],
+        [
+            "{{ r.rank }}",
+            "{{ r.name }}",
+            "{{ r.base|int }}",
+            "{{ r.cum|int }}",
+            "{{ r.rate|pct }}",
+            "{{ r.expected|pct }}",
+            "{{ r.status }}",
+            "{{ r.village_rate|pct }}",
+        ],
+        "children",
+        "r",
+    )
+    control("{%p endif %}")
+    figure("completion", "图2  各{{ child_level_zh }}累计脱贫率与规划进度")
+
+    p("三、重点工程", "Heading 1")
+    p("（一）脱贫攻坚重点工程", "Heading 2")
+    p(PROJECTS)
+    control("{%p if projects %}")
+    caption("表3  脱贫攻坚重点工程进展")
+    loop_table(
+        document,
+        ["工程指标", "本年完成", "累计完成", "规划目标或标准", "完成情况"],
+        [28, 28, 24, 46, 30],
+        ["{{ k.name }}", "{{ k.actual }}", "{{ k.cumulative }}", "{{ k.target }}", "{{ k.verdict }}"],
+        "projects",
+        "k",
+    )
+    control("{%p endif %}")
+    control("{%p if infrastructure %}")
+    p("（二）基础设施和公共服务", "Heading 2")
+    p(INFRASTRUCTURE)
+    caption("表4  贫困地区基础设施和公共服务")
+    loop_table(
+        document,
+        ["指标", "本期实际", "规划目标", "目标年份", "完成情况"],
+        [36, 24, 44, 22, 30],
+        ["{{ k.name }}", "{{ k.actual }}", "{{ k.target }}", "{{ k.deadline }}", "{{ k.verdict }}"],
+        "infrastructure",
+        "k",
+    )
+    control("{%p endif %}")
+
+    p("四、贫困村出列与贫困县摘帽", "Heading 1")
+    p("（一）贫困村出列", "Heading 2")
+    p(VILLAGES)
+    p("（二）贫困县摘帽", "Heading 2")
+    p(COUNTIES)
+
+    p("五、数据质量", "Heading 1")
+    p(REPORTING)
+    p(FINDINGS)
+    control("{%p if quality.findings %}")
+    caption("表5  校验发现的问题")
+    loop_table(
+        document,
+        ["序号", "单位", "位置", "类别", "问题"],
+        [13, 30, 32, 14, 67],
+        ["{{ loop.index }}", "{{ f.unit }}", "{{ f.where }}", "{{ f.importance }}", "{{ f.message }}"],
+        "quality.findings",
+        "f",
+        left=(4,),
+    )
+    control("{%p endif %}")
+    p(OUTLIERS)
+    control("{%p if quality.base_mismatch %}")
+    p(BASE_MISMATCH)
+    control("{%p endif %}")
+
+    p("六、滞后单位", "Heading 1")
+    p(LAGGING)
+    control("{%p for u in lagging %}")
+    p(LAGGING_ITEM)
+    control("{%p endfor %}")
+
+    p("")
+    p("{{ issuer }}", "Closing")
+    p("{{ issued|date }}", "Closing")
+
+    props = document.core_properties
+    props.title = "脱贫攻坚进展情况报告（模板）"
+    props.author = "hbreport"
+    props.last_modified_by = "hbreport"
+    props.language = L.LANGUAGE
+    props.created = FIXED_TIME
+    props.modified = FIXED_TIME
+    props.revision = 1
+
+    buffer = io.BytesIO()
+    document.save(buffer)
+    out.write_bytes(_normalised_zip(buffer.getvalue()))
+    return out
+
+
+def _normalised_zip(data: bytes) -> bytes:
+    """The same package with fixed entry timestamps, so rebuilding gives identical bytes."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            target.writestr(entry, source.read(info.filename))
+    return out.getvalue()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Write the docxtpl template of the progress report.")
+    parser.add_argument("--out", type=Path, default=OUT, help="output .docx (default: progress.docx here)")
+    args = parser.parse_args(argv)
+    path = build(args.out)
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
