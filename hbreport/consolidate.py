@@ -1,0 +1,875 @@
+"""Consolidation: a folder of the children's workbooks → the parent's workbook, losing nothing.
+
+A county office drops its townships' workbooks in a folder and runs one command. Every file is
+classified — accepted, rejected with its reason (unusable, not a child of this unit, wrong level,
+wrong period, old version), duplicate, or 退回 (returned: findings of importance 错误 block it, as
+in DHIS2) — and every expected child is accounted for (已报 / 未报 / 退回 / 重复 / 拒收). The accepted
+children's 合计 rows become their rows on the parent's form (``engine.parent_values``: sums for
+counts, count_if columns counted, max kept, ratios recomputed from the sums), the parent's baseline
+columns come from the baseline, and the parent's workbook is written in the SAME form family, so the
+next level up consolidates it the same way. Two extra sheets say what happened: 下级明细 and 汇总校验.
+
+Inputs are only read (never changed); the output is written to a temporary file and renamed, is
+never overwritten without ``force``, and is byte-identical when the same inputs are consolidated again.
+Forms a unit reports for itself (the county's 04 form has one row, the county) are taken from the
+unit's own workbook when it lies in the folder.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .engine import parent_values
+from .errors import EXIT_FINDINGS, EXIT_OK, HBError
+from .findings import Finding, count_by_importance
+from .layout import SheetLayout
+from .spec import LEVEL_FORMS, TOTAL, SheetSpec, WorkbookSpec, build_workbook_spec
+from .values import FormData
+
+#: file types a clerk may send; all but .xlsx are refused by the reader with its reason
+SUBMISSION_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".ods")
+DETAIL_SHEET = "下级明细"
+CHECK_SHEET = "汇总校验"
+RETURN_DIR = "退回"
+
+ACCEPTED, MISSING, RETURNED, DUPLICATE, REJECTED = "已报", "未报", "退回", "重复", "拒收"
+#: rule ids of the findings consolidation itself raises (the reader's findings carry the form's rule ids)
+RULE_FILE, RULE_UNIT, RULE_PERIOD, RULE_DUPLICATE, RULE_BASELINE, RULE_OWN = (
+    "文件",
+    "单位",
+    "报告期",
+    "重复",
+    "基数",
+    "本级",
+)
+_TOLERANCE = 1e-6
+_FINDINGS_SHOWN = 50  # findings listed in the text summary; all of them are in the workbook and the JSON
+
+Progress = Callable[[int, int], None]
+
+
+# ---------------------------------------------------------------- the summary
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A file that was not used, and why (``kind``: unusable | not_child | wrong_level | wrong_period)."""
+
+    file: str
+    reason: str
+    kind: str
+    unit_code: str | None = None
+    unit_name: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "file": self.file,
+            "reason": self.reason,
+            "kind": self.kind,
+            "unit_code": self.unit_code,
+            "unit_name": self.unit_name,
+        }
+
+
+@dataclass(frozen=True)
+class DuplicateSet:
+    """Two or more files for one unit: all refused, unless byte-identical (then ``used`` is one of them)."""
+
+    unit_code: str
+    unit_name: str
+    files: tuple[str, ...]
+    sha256: tuple[str, ...]
+    identical: bool
+    used: str | None
+
+    def to_dict(self) -> dict:
+        return {
+            "unit_code": self.unit_code,
+            "unit_name": self.unit_name,
+            "files": list(self.files),
+            "sha256": list(self.sha256),
+            "identical": self.identical,
+            "used": self.used,
+        }
+
+
+@dataclass(frozen=True)
+class ChildStatus:
+    """One expected child: a row of the 下级明细 sheet."""
+
+    code: str
+    name: str
+    status: str  # 已报 | 未报 | 退回 | 重复 | 拒收
+    files: tuple[str, ...] = ()
+    sha256: tuple[str, ...] = ()
+    errors: int = 0
+    warnings: int = 0
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "status": self.status,
+            "files": list(self.files),
+            "sha256": list(self.sha256),
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "note": self.note,
+        }
+
+
+@dataclass
+class Summary:
+    """What a consolidation did: who reported, who did not, what was refused or returned, and why."""
+
+    parent_code: str
+    parent_name: str
+    parent_level: str
+    period: int
+    children: list[ChildStatus]
+    rejected: list[Rejection]
+    duplicates: list[DuplicateSet]
+    findings: list[Finding]
+    inputs: list[tuple[str, str]]  # (file, sha256) of every file scanned
+    output: str | None = None
+    own_file: str | None = None
+    annotated: list[str] = field(default_factory=list)
+    data: FormData | None = None  # the parent's values as written (derived and 合计 recomputed)
+
+    def _with(self, *statuses: str) -> list[ChildStatus]:
+        return [c for c in self.children if c.status in statuses]
+
+    @property
+    def expected(self) -> list[ChildStatus]:
+        return list(self.children)
+
+    @property
+    def received(self) -> list[ChildStatus]:
+        """Children whose workbook was accepted and consolidated."""
+        return self._with(ACCEPTED)
+
+    @property
+    def returned(self) -> list[ChildStatus]:
+        """Children whose workbook has findings of importance 错误: not consolidated, sent back."""
+        return self._with(RETURNED)
+
+    @property
+    def missing(self) -> list[ChildStatus]:
+        """Expected − accepted − returned: no usable workbook (none sent, refused, or duplicates that differ)."""
+        return self._with(MISSING, DUPLICATE, REJECTED)
+
+    @property
+    def completeness(self) -> dict[str, Any]:
+        n = len(self.children)
+        done, back = len(self.received), len(self.returned)
+        return {
+            "expected": n,
+            "received": done,
+            "returned": back,
+            "missing": len(self.missing),
+            "rejected_files": len(self.rejected),
+            "duplicate_sets": len(self.duplicates),
+            "reporting_rate": (done + back) / n if n else 1.0,
+            "consolidated_rate": done / n if n else 1.0,
+        }
+
+    @property
+    def exit_code(self) -> int:
+        """0 clean; 1 when any finding of importance 错误 or any child is missing."""
+        if self.missing or any(f.importance == "error" for f in self.findings):
+            return EXIT_FINDINGS
+        return EXIT_OK
+
+    def to_dict(self) -> dict:
+        def unit(c: ChildStatus) -> dict:
+            return {"code": c.code, "name": c.name}
+
+        return {
+            "parent": {"code": self.parent_code, "name": self.parent_name, "level": self.parent_level},
+            "period": self.period,
+            "expected": [unit(c) for c in self.expected],
+            "received": [unit(c) | {"file": c.files[0], "sha256": c.sha256[0]} for c in self.received],
+            "missing": [unit(c) | {"status": c.status} for c in self.missing],
+            "rejected": [r.to_dict() for r in self.rejected],
+            "duplicates": [d.to_dict() for d in self.duplicates],
+            "returned": [
+                unit(c) | {"file": c.files[0], "errors": c.errors, "warnings": c.warnings}
+                for c in self.returned
+            ],
+            "children": [c.to_dict() for c in self.children],
+            "completeness": self.completeness,
+            "findings": [f.to_dict() for f in self.findings],
+            "inputs": [{"file": f, "sha256": s} for f, s in self.inputs],
+            "own_file": self.own_file,
+            "output": self.output,
+            "annotated": list(self.annotated),
+            "exit_code": self.exit_code,
+        }
+
+    def render(self) -> str:
+        """The summary in Chinese, for the office that ran the consolidation."""
+        c = self.completeness
+        counts = count_by_importance(self.findings)
+        lines = [
+            f"{self.parent_name}（{_short(self.parent_code)}）{self.period}年汇总：应报 {c['expected']} 个单位，"
+            f"已汇总 {c['received']} 个，退回 {c['returned']} 个，未报 {c['missing']} 个；"
+            f"拒收文件 {c['rejected_files']} 个，重复 {c['duplicate_sets']} 组。"
+            f"报送率 {c['reporting_rate']:.1%}，汇总率 {c['consolidated_rate']:.1%}。",
+        ]
+        if self.missing:
+            lines.append(
+                "未报（没有可用的报表）："
+                + "、".join(
+                    f"{_short(m.code)} {m.name}" + ("" if m.status == MISSING else f"（{m.status}）")
+                    for m in self.missing
+                )
+            )
+        if self.returned:
+            lines.append("退回（有错误，未汇总，请改正后重报）：")
+            lines += [
+                f"  {_short(r.code)} {r.name}（{r.files[0]}）：错误 {r.errors} 个，警告 {r.warnings} 个"
+                for r in self.returned
+            ]
+        if self.rejected:
+            lines.append("拒收的文件：")
+            lines += [f"  {r.file}：{r.reason}" for r in self.rejected]
+        if self.duplicates:
+            lines.append("重复报送：")
+            for d in self.duplicates:
+                how = (
+                    f"内容完全相同，只汇总「{d.used}」"
+                    if d.identical
+                    else "内容不同，全部拒收，请确认哪一份有效后只留一份"
+                )
+                lines.append(f"  {d.unit_name}：{'、'.join(d.files)}（{how}）")
+        if self.findings:
+            lines.append(
+                f"问题清单（错误 {counts.get('error', 0)} 个，警告 {counts.get('warning', 0)} 个）："
+            )
+            lines += [f"  {f.text()}" for f in self.findings[:_FINDINGS_SHOWN]]
+            if len(self.findings) > _FINDINGS_SHOWN:
+                lines.append(
+                    f"  …其余 {len(self.findings) - _FINDINGS_SHOWN} 条见输出工作簿「{CHECK_SHEET}」表或 --json 输出"
+                )
+        if self.own_file:
+            lines.append(f"本级自填表取自：{self.own_file}")
+        if self.output:
+            lines.append(f"输出：{self.output}")
+        if self.annotated:
+            lines.append(
+                f"已为 {len(self.annotated)} 个有问题的报表生成批注副本：{Path(self.annotated[0]).parent}"
+            )
+        return "\n".join(lines)
+
+
+def _short(code: str) -> str:
+    """A 12-digit code as people write it: 6 digits down to the county, 9 for a township."""
+    if code[6:] == "000000":
+        return code[:6]
+    return code[:9] if code[9:] == "000" else code
+
+
+# ---------------------------------------------------------------- reading (in worker processes)
+
+
+@dataclass
+class _Read:
+    """What one worker returns for one file (picklable)."""
+
+    path: str
+    sha256: str
+    data: FormData | None
+    findings: list[Finding]
+    error: str | None = None  # why the file cannot be used (HBError message) …
+    hint: str | None = None  # … and what to do
+
+
+_CONTEXT: dict[str, Any] = {}
+
+
+def _init_worker(registry, catalog, baseline) -> None:
+    _CONTEXT.update(registry=registry, catalog=catalog, baseline=baseline)
+
+
+def _read_one(path: str) -> _Read:
+    from .reader import read_workbook
+    from .safety import sha256_file
+
+    try:
+        result = read_workbook(
+            Path(path),
+            registry=_CONTEXT["registry"],
+            catalog=_CONTEXT["catalog"],
+            baseline=_CONTEXT["baseline"],
+        )
+    except HBError as exc:
+        return _Read(path, _hash_or_blank(path, sha256_file), None, [], exc.message, exc.hint)
+    except Exception as exc:  # a file must not stop the others: report it, keep going
+        return _Read(
+            path,
+            _hash_or_blank(path, sha256_file),
+            None,
+            [],
+            f"读取时发生意外错误（{type(exc).__name__}: {exc}），该文件未汇总",
+            "请报送单位重新保存为 .xlsx 后再报；问题仍在时把该文件交维护人员检查",
+        )
+    return _Read(path, result.sha256, result.data, list(result.findings))
+
+
+def _hash_or_blank(path: str, sha256_file) -> str:
+    try:
+        return sha256_file(path)
+    except OSError:
+        return ""
+
+
+def _read_all(files: list[Path], workers: int, context: tuple, progress: Progress | None) -> list[_Read]:
+    total = len(files)
+    if progress:
+        progress(0, total)
+    if workers <= 1 or total <= 1:
+        _init_worker(*context)
+        out = []
+        for i, f in enumerate(files, 1):
+            out.append(_read_one(str(f)))
+            if progress:
+                progress(i, total)
+        return out
+    with ProcessPoolExecutor(
+        max_workers=min(workers, total), initializer=_init_worker, initargs=context
+    ) as pool:
+        out = []
+        for i, r in enumerate(
+            pool.map(_read_one, [str(f) for f in files], chunksize=max(1, total // (workers * 4))), 1
+        ):
+            out.append(r)
+            if progress:
+                progress(i, total)
+        return out
+
+
+# ---------------------------------------------------------------- consolidate
+
+
+def consolidate(
+    folder: str | Path,
+    parent_code: str,
+    period: int,
+    out_path: str | Path,
+    *,
+    registry=None,
+    catalog=None,
+    baseline=None,
+    force: bool = False,
+    workers: int | None = None,
+    annotate_dir: str | Path | None = None,
+    progress: Progress | None = None,
+) -> Summary:
+    """Consolidate the children's workbooks in ``folder`` into ``parent_code``'s workbook at ``out_path``.
+
+    Returns a :class:`Summary`; raises HBError only when the job itself cannot be done (no such folder
+    or unit, a unit that does not consolidate, an output that exists without ``force``)."""
+    from .baseline import load_baseline
+    from .catalog import load_catalog
+    from .forms import prefill_values
+    from .registry import load_registry
+    from .writer import write_workbook
+
+    folder, out_path = Path(folder), Path(out_path)
+    if not folder.is_dir():
+        raise HBError(f"找不到存放下级报表的文件夹「{folder}」", hint="给出收到的下级报表所在的文件夹")
+    if out_path.suffix.lower() != ".xlsx":
+        raise HBError(f"输出文件「{out_path.name}」应以 .xlsx 结尾", hint="例如 --out 红安县_2017.xlsx")
+    inputs_dir = folder.resolve()
+    if out_path.resolve().parent == inputs_dir:
+        raise HBError(
+            f"输出文件「{out_path.name}」不能放在下级报表所在的文件夹中（会被当作报表读入，或覆盖下级报表）",
+            hint="把输出写到另一个文件夹，例如上一级文件夹",
+        )
+    if out_path.exists() and not force:
+        raise HBError(
+            f"输出文件已存在：{out_path}，为防止覆盖未写入",
+            file=out_path,
+            hint="换一个输出文件名，或确认可以覆盖后加 --force",
+        )
+    registry = registry or load_registry()
+    catalog = catalog or load_catalog()
+    baseline = baseline or load_baseline()
+    parent = registry.get(parent_code)
+    if parent.level not in LEVEL_FORMS or parent.level == "township":
+        raise HBError(
+            f"「{parent.name}」({parent.code}) 是{parent.level_zh}级单位，不汇总下级报表",
+            hint="乡镇表由乡镇直接填报；汇总对县、市州、省进行",
+        )
+    spec = build_workbook_spec(parent.code, period, registry=registry, catalog=catalog, baseline=baseline)
+    annotate_dir = Path(annotate_dir) if annotate_dir else out_path.parent / RETURN_DIR
+    if annotate_dir.resolve() == inputs_dir:
+        raise HBError(
+            "批注副本不能写回下级报表所在的文件夹（会覆盖原件）",
+            hint="另给一个文件夹，或不指定（默认写到输出文件旁的「退回」文件夹）",
+        )
+    files = _scan(folder, exclude=[out_path, annotate_dir])
+
+    reads = _read_all(files, workers or os.cpu_count() or 1, (registry, catalog, baseline), progress)
+    job = _Job(spec=spec, registry=registry, period=period, prefill=prefill_values(spec, registry, baseline))
+    job.classify(reads)
+    values = job.parent_values()
+
+    summary = job.summary()
+    summary.data = FormData.from_inputs(spec, values)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    # the document date is the end of the reporting period, not the clock: the same inputs give the same bytes
+    as_of = datetime(period, 12, 31, tzinfo=UTC)
+    written = write_workbook(
+        spec, out_path, values=values, extra_sheets=_extra_sheets(summary), created=as_of
+    )
+    summary.output = str(written)
+    summary.annotated = _annotate(job, annotate_dir)
+    return summary
+
+
+def _scan(folder: Path, exclude: Iterable[Path]) -> list[Path]:
+    """The files in ``folder`` (not its subfolders) that look like submissions, sorted by name."""
+    skip = {p.resolve() for p in exclude}
+    out = []
+    for p in folder.iterdir():
+        if p.name.startswith(("~$", ".")) or p.suffix.lower() not in SUBMISSION_SUFFIXES:
+            continue
+        if p.resolve() in skip or not p.is_file():
+            continue
+        out.append(p)
+    return sorted(out, key=lambda p: p.name)
+
+
+@dataclass
+class _Job:
+    """The state of one consolidation while files are classified and values aggregated."""
+
+    spec: WorkbookSpec
+    registry: Any
+    period: int
+    prefill: Mapping[str, Mapping[str, Mapping[str, Any]]]
+    accepted: dict[str, _Read] = field(default_factory=dict)
+    returned: dict[str, _Read] = field(default_factory=dict)
+    own: _Read | None = None
+    rejected: list[Rejection] = field(default_factory=list)
+    duplicates: list[DuplicateSet] = field(default_factory=list)
+    findings_by_file: dict[str, list[Finding]] = field(default_factory=dict)
+    reads: list[_Read] = field(default_factory=list)
+    rolled: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # child → form → cells
+
+    @property
+    def expected(self) -> dict[str, Any]:
+        return {u.code: u for u in self.registry.children(self.spec.unit_code)}
+
+    def _reject(
+        self, r: _Read, reason: str, kind: str, rule: str, unit=None, hint: str | None = None
+    ) -> None:
+        name = Path(r.path).name
+        self.rejected.append(
+            Rejection(name, reason, kind, unit.code if unit else None, unit.name if unit else None)
+        )
+        self._add(
+            r,
+            Finding(
+                message=f"拒收：{reason}",
+                importance="error",
+                rule=rule,
+                file=r.path,
+                unit_code=unit.code if unit else None,
+                unit_name=unit.name if unit else None,
+                hint=hint,
+            ),
+        )
+
+    def _add(self, r: _Read, finding: Finding) -> None:
+        self.findings_by_file.setdefault(r.path, []).append(finding)
+
+    def classify(self, reads: list[_Read]) -> None:
+        """Sort every file into accepted / returned / rejected / duplicate, and keep its findings."""
+        self.reads = reads
+        expected = self.expected
+        parent = self.spec
+        candidates: dict[str, list[_Read]] = {}
+        for r in reads:
+            self.findings_by_file[r.path] = list(r.findings)
+            if r.data is None:
+                self._reject(
+                    r, r.error or "无法读取", "unusable", RULE_FILE, self._named(r.path, expected), r.hint
+                )
+                continue
+            unit = self.registry.get(r.data.unit_code)
+            if r.data.period != self.period:
+                self._reject(
+                    r,
+                    f"这是 {r.data.period} 年的报表，本次汇总 {self.period} 年",
+                    "wrong_period",
+                    RULE_PERIOD,
+                    unit,
+                    f"请{unit.name}报送 {self.period} 年的报表；往年的文件不要放在本次汇总的文件夹里",
+                )
+                continue
+            if unit.code != parent.unit_code and unit.code not in expected:
+                if self._is_below(unit.code):
+                    via = self.registry.reporting_parent(unit.code)
+                    reason = (
+                        f"这是{unit.level_zh}「{unit.name}」的报表，层级不对：应先由{via.level_zh}「{via.name}」"
+                        f"汇总后，以{via.name}的汇总表报送{parent.unit_name}"
+                    )
+                    self._reject(r, reason, "wrong_level", RULE_UNIT, unit, f"把该文件转给{via.name}")
+                else:
+                    up = self.registry.reporting_parent(unit.code)
+                    where = f"（它属于「{up.name}」）" if up else ""
+                    self._reject(
+                        r,
+                        f"该单位「{unit.name}」不属于 {parent.unit_name}{where}，不汇总",
+                        "not_child",
+                        RULE_UNIT,
+                        unit,
+                        f"核对文件是否放错了文件夹；应报送给「{up.name}」"
+                        if up
+                        else "核对文件是否放错了文件夹",
+                    )
+                continue
+            candidates.setdefault(unit.code, []).append(r)
+
+        for code, group in candidates.items():
+            chosen = self._one_of(code, group)
+            if chosen is None:
+                continue
+            if code == parent.unit_code:
+                self._take_own(chosen)
+                continue
+            self.rolled[code] = self._roll_up(chosen)
+            errors = [f for f in self.findings_by_file[chosen.path] if f.importance == "error"]
+            (self.returned if errors else self.accepted)[code] = chosen
+
+    def _named(self, path: str, expected: Mapping[str, Any]):
+        """The expected child a file's name points to (``<code>_<name>_<year>.xlsx``), if any: an unusable
+        file is then shown against that child as 拒收 rather than 未报."""
+        head = Path(path).name.split("_", 1)[0]
+        if head.isdigit() and len(head) in (6, 9, 12):
+            return expected.get(head.ljust(12, "0"))
+        return None
+
+    def _is_below(self, code: str) -> bool:
+        up = self.registry.reporting_parent(code)
+        while up is not None:
+            if up.code == self.spec.unit_code:
+                return True
+            up = self.registry.reporting_parent(up.code)
+        return False
+
+    def _one_of(self, code: str, group: list[_Read]) -> _Read | None:
+        """The one file of a unit; duplicates are refused unless byte-identical."""
+        if len(group) == 1:
+            return group[0]
+        unit = self.registry.get(code)
+        # the file under the name the form was issued with goes first (it is the one used if all are equal)
+        group = sorted(group, key=lambda r: Path(r.path).name != r.data.spec.file_name())
+        names = tuple(Path(r.path).name for r in group)
+        shas = tuple(r.sha256 for r in group)
+        identical = len(set(shas)) == 1
+        self.duplicates.append(
+            DuplicateSet(unit.code, unit.name, names, shas, identical, names[0] if identical else None)
+        )
+        listed = "、".join(names)
+        if identical:
+            self._add(
+                group[0],
+                Finding(
+                    message=f"「{unit.name}」报送了 {len(group)} 份内容完全相同的文件（{listed}），只汇总「{names[0]}」",
+                    importance="warning",
+                    rule=RULE_DUPLICATE,
+                    file=group[0].path,
+                    unit_code=unit.code,
+                    unit_name=unit.name,
+                    hint="删去多余的副本",
+                ),
+            )
+            return group[0]
+        for r in group:
+            self._add(
+                r,
+                Finding(
+                    message=f"「{unit.name}」报送了 {len(group)} 份内容不同的文件（{listed}），全部拒收",
+                    importance="error",
+                    rule=RULE_DUPLICATE,
+                    file=r.path,
+                    unit_code=unit.code,
+                    unit_name=unit.name,
+                    hint="与报送单位确认哪一份有效，只在文件夹中保留那一份后重新汇总",
+                ),
+            )
+        return None
+
+    def _self_sheets(self) -> list[SheetSpec]:
+        code = self.spec.unit_code
+        return [s for s in self.spec.sheets if len(s.rows) == 1 and s.rows[0].code == code]
+
+    def _take_own(self, r: _Read) -> None:
+        """The parent's own workbook supplies the forms it reports for itself (e.g. the county's 04 form)."""
+        own_sheets = {s.sheet for s in self._self_sheets()}
+        # Only findings on the self-reported sheets matter; the rest of the file is not used.
+        kept = [f for f in self.findings_by_file[r.path] if f.sheet is None or f.sheet in own_sheets]
+        self.findings_by_file[r.path] = kept
+        if any(f.importance == "error" for f in kept):
+            self._add(
+                r,
+                Finding(
+                    message="本级自填表有错误，未采用",
+                    importance="error",
+                    rule=RULE_OWN,
+                    file=r.path,
+                    unit_code=self.spec.unit_code,
+                    unit_name=self.spec.unit_name,
+                    hint="改正后重新汇总",
+                ),
+            )
+            return
+        self.own = r
+
+    # ------------------------------------------------------------ aggregation
+
+    def _prefill(self, form: str, code: str) -> dict[str, Any]:
+        return dict(self.prefill.get(form, {}).get(code) or {})
+
+    def _roll_up(self, r: _Read) -> dict[str, dict[str, Any]]:
+        """A child's 合计 rows as its cells on the parent's forms (baseline columns checked, not taken)."""
+        self_forms = {s.form for s in self._self_sheets()}
+        return {
+            sheet.form: self._child_cells(sheet, r, self._prefill(sheet.form, r.data.unit_code))
+            for sheet in self.spec.sheets
+            if sheet.form not in self_forms
+        }
+
+    def parent_values(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """values[form][row_code][field] for the parent's workbook: prefill, then the accepted children's 合计."""
+        values: dict[str, dict[str, dict[str, Any]]] = {}
+        self_forms = {s.form for s in self._self_sheets()}
+        for sheet in self.spec.sheets:
+            form_values: dict[str, dict[str, Any]] = {}
+            for row in sheet.rows:
+                cells = self._prefill(sheet.form, row.code)
+                if sheet.form in self_forms:
+                    cells.update(self._own_cells(sheet, row.code, cells))
+                elif row.code in self.accepted:
+                    cells.update(self.rolled[row.code].get(sheet.form, {}))
+                form_values[row.code] = cells
+            values[sheet.form] = form_values
+        return values
+
+    def _own_cells(self, sheet: SheetSpec, code: str, prefill: Mapping[str, Any]) -> dict[str, Any]:
+        if self.own is None or sheet.form not in self.own.data.rows:
+            return {}
+        row = self.own.data.rows[sheet.form].get(code, {})
+        return {
+            c.key: _plain(row.get(c.key))
+            for c in sheet.columns
+            if c.role == "input" or (c.role == "prefill" and prefill.get(c.key) is None)
+        }
+
+    def _child_cells(self, sheet: SheetSpec, r: _Read, prefill: Mapping[str, Any]) -> dict[str, Any]:
+        data = r.data
+        if sheet.form not in data.totals:
+            return {}
+        child_sheet = data.spec.sheet(sheet.form)
+        rolled = parent_values(child_sheet, data.totals[sheet.form], len(child_sheet.rows))
+        source = {c.field.parent_key: c.key for c in child_sheet.columns}
+        cells: dict[str, Any] = {}
+        for col in sheet.columns:
+            if col.role == "derived" or col.key not in rolled:
+                continue
+            value = _plain(rolled[col.key])
+            base = prefill.get(col.key)
+            if col.role == "prefill" and base is not None:
+                if not _same(value, base):
+                    self._baseline_mismatch(r, child_sheet, col, source.get(col.key), value, base)
+                continue
+            cells[col.key] = value
+        return cells
+
+    def _baseline_mismatch(self, r: _Read, child_sheet: SheetSpec, col, child_key, value, base) -> None:
+        cell = SheetLayout(child_sheet).cell(TOTAL, child_key) if child_key else None
+        where = f"合计 {cell}" if cell else f"{child_sheet.sheet}的行数"
+        self._add(
+            r,
+            Finding(
+                message=f"「{col.field.label}」报送 {value}，与基数 {base} 不符（{where}）；汇总采用基数 {base}",
+                importance="error",
+                rule=RULE_BASELINE,
+                file=r.path,
+                unit_code=r.data.unit_code,
+                unit_name=r.data.spec.unit_name,
+                sheet=child_sheet.sheet,
+                cell=cell,
+                hint="使用本年下发的表式重新填报，不要改动预填的基数",
+            ),
+        )
+
+    # ------------------------------------------------------------ summary
+
+    def summary(self) -> Summary:
+        children = []
+        named = {}
+        for rej in self.rejected:
+            if rej.unit_code:
+                named.setdefault(rej.unit_code, []).append(rej)
+        dup_by_unit = {d.unit_code: d for d in self.duplicates}
+        for code, unit in self.expected.items():
+            children.append(self._child_status(code, unit.name, named.get(code, []), dup_by_unit.get(code)))
+        findings = [f for r in self.reads for f in self.findings_by_file.get(r.path, [])]
+        findings += self._own_missing()
+        return Summary(
+            parent_code=self.spec.unit_code,
+            parent_name=self.spec.unit_name,
+            parent_level=self.spec.level,
+            period=self.period,
+            children=children,
+            rejected=list(self.rejected),
+            duplicates=list(self.duplicates),
+            findings=findings,
+            inputs=[(r.path, r.sha256) for r in self.reads],
+            own_file=self.own.path if self.own else None,
+        )
+
+    def _own_missing(self) -> list[Finding]:
+        sheets = self._self_sheets()
+        if not sheets or self.own is not None:
+            return []
+        names = "、".join(f"「{s.sheet}」" for s in sheets)
+        return [
+            Finding(
+                message=f"{names}由本级自填，文件夹中没有{self.spec.unit_name}本级的报表，该表留空",
+                importance="warning",
+                rule=RULE_OWN,
+                unit_code=self.spec.unit_code,
+                unit_name=self.spec.unit_name,
+                hint=f"把{self.spec.unit_name}本级填好的报表（文件名以 {self.spec.unit_code[:6]} 开头）放入文件夹后重新汇总",
+            )
+        ]
+
+    def _child_status(
+        self, code: str, name: str, rejections: list[Rejection], dup: DuplicateSet | None
+    ) -> ChildStatus:
+        def counts(r: _Read) -> tuple[int, int]:
+            c = count_by_importance(self.findings_by_file.get(r.path, []))
+            return c.get("error", 0), c.get("warning", 0)
+
+        for status, pool in ((ACCEPTED, self.accepted), (RETURNED, self.returned)):
+            if code in pool:
+                r = pool[code]
+                errors, warnings = counts(r)
+                note = f"与{'、'.join(dup.files[1:])}完全相同" if dup else ""
+                return ChildStatus(
+                    code, name, status, (Path(r.path).name,), (r.sha256,), errors, warnings, note
+                )
+        if dup:
+            return ChildStatus(
+                code,
+                name,
+                DUPLICATE,
+                dup.files,
+                dup.sha256,
+                len(dup.files),
+                0,
+                "多份内容不同的文件，全部拒收",
+            )
+        if rejections:
+            files = tuple(r.file for r in rejections)
+            shas = tuple(self._sha(f) for f in files)
+            return ChildStatus(
+                code, name, REJECTED, files, shas, len(files), 0, "；".join(r.reason for r in rejections)
+            )
+        return ChildStatus(code, name, MISSING)
+
+    def _sha(self, name: str) -> str:
+        return next((r.sha256 for r in self.reads if Path(r.path).name == name), "")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _plain(value: Any) -> Any:
+    """A value for the parent's input cell: blanks and engine '' as None."""
+    return None if value == "" else value
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return abs(float(a) - float(b)) <= _TOLERANCE * max(1.0, abs(float(b)))
+    return a == b
+
+
+def _extra_sheets(summary: Summary) -> list[tuple[str, list[list[Any]]]]:
+    """The 下级明细 and 汇总校验 tables (first row: headings). No timestamps: the output must be reproducible."""
+    detail: list[list[Any]] = [
+        ["单位代码", "单位名称", "状态", "文件", "SHA-256", "错误数", "警告数", "说明"]
+    ]
+    for c in summary.children:
+        detail.append(
+            [
+                _short(c.code),
+                c.name,
+                c.status,
+                "；".join(c.files),
+                "；".join(c.sha256),
+                c.errors,
+                c.warnings,
+                c.note,
+            ]
+        )
+    comp = summary.completeness
+    check: list[list[Any]] = [
+        ["项目", "数值"],
+        ["汇总单位", f"{summary.parent_name}（{_short(summary.parent_code)}）"],
+        ["报告期", f"{summary.period}年"],
+        ["应报单位数", comp["expected"]],
+        ["已汇总", comp["received"]],
+        ["退回", comp["returned"]],
+        ["未报（无可用报表）", comp["missing"]],
+        ["拒收文件数", comp["rejected_files"]],
+        ["重复报送（组）", comp["duplicate_sets"]],
+        ["报送率", f"{comp['reporting_rate']:.1%}"],
+        ["汇总率", f"{comp['consolidated_rate']:.1%}"],
+        ["未报单位", "、".join(f"{_short(m.code)} {m.name}" for m in summary.missing)],
+        [],
+        ["序号", "文件", "单位代码", "单位名称", "工作表", "单元格", "规则", "重要性", "问题", "处理办法"],
+    ]
+    for i, f in enumerate(summary.findings, 1):
+        check.append(
+            [
+                i,
+                Path(f.file).name if f.file else "",
+                _short(f.unit_code) if f.unit_code else "",
+                f.unit_name or "",
+                f.sheet or "",
+                f.cell or "",
+                f.rule,
+                f.importance_zh,
+                f.message,
+                f.hint or "",
+            ]
+        )
+    return [(DETAIL_SHEET, detail), (CHECK_SHEET, check)]
+
+
+def _annotate(job: _Job, annotate_dir: Path) -> list[str]:
+    """An annotated copy of every readable file with findings, for return to sender."""
+    from .annotate import annotate_copy
+
+    out = []
+    for r in job.reads:
+        findings = job.findings_by_file.get(r.path) or []
+        if r.data is None or not findings:
+            continue
+        annotate_dir.mkdir(parents=True, exist_ok=True)
+        out.append(str(annotate_copy(Path(r.path), findings, annotate_dir / Path(r.path).name)))
+    return out

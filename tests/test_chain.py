@@ -1,0 +1,256 @@
+"""The full chain on the embedded sample: villages → township → county → prefecture → province.
+
+鄂州市 (3 counties, 31 townships) and the province-direct 神农架林区 (11 townships) are filled village by
+village and consolidated level by level — every consolidated output is the next level's input. The
+province's other children (11 prefectures, 3 province-direct counties) send filled workbooks of their
+own level. The province's totals must equal what the inputs add up to, field by field: sums, counts of
+villages meeting a condition, maxima, and ratios recomputed from the sums.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from consolidation_inputs import YES, write_filled
+from python_calamine import CalamineWorkbook
+
+from hbreport.baseline import load_baseline
+from hbreport.catalog import load_catalog
+from hbreport.consolidate import consolidate
+from hbreport.engine import compute_row
+from hbreport.layout import SheetLayout
+from hbreport.reader import read_workbook
+from hbreport.registry import load_registry
+from hbreport.safety import sha256_file
+from hbreport.spec import TOTAL
+
+PERIOD = 2017
+PROVINCE = "420000"
+PREFECTURE = "420700"  # 鄂州市
+DIRECT = "429021"  # 神农架林区: a county that reports straight to the province
+
+MAX_FIELDS = {"loan_max_term"}
+VILLAGE_COUNTS = {  # township form (one row per poor village) → the count on the forms above it
+    "exited_before": "villages_exited_prior",
+    "apply_exit": "villages_applying",
+    "infrastructure_ok": "villages_infrastructure_ok",
+    "services_ok": "villages_services_ok",
+}
+
+
+def _add(into: dict, form: str, key: str, value) -> None:
+    if value is None:
+        value = 0
+    cur = into.setdefault(form, {}).get(key)
+    if key in MAX_FIELDS:
+        into[form][key] = value if cur is None else max(cur, value)
+    else:
+        into[form][key] = (cur or 0) + value
+
+
+def _merge(into: dict, row: dict) -> dict:
+    for form, cells in row.items():
+        for key, value in cells.items():
+            _add(into, form, key, value)
+    return into
+
+
+def meets_standard(v: dict, catalog, period: int) -> bool:
+    """The plan's village exit standard (三(三)), stated directly with the catalog's numbers."""
+    income_base = catalog.parameter("provincial_rural_income", period)
+    return (
+        v["remaining_poor_households"] == 0
+        and v["village_income"] / income_base >= catalog.number("VILLAGE_EXIT_INCOME_RATIO", "ratio")
+        and v["collective_income"] >= catalog.number("VILLAGE_EXIT_COLLECTIVE_INCOME", "万元")
+        and v["infrastructure_ok"] == YES
+        and v["services_ok"] == YES
+    )
+
+
+def township_row(values: dict, catalog) -> dict:
+    """What a township's villages add up to, as the township's row on the county's forms."""
+    row: dict = {}
+    for form in ("poverty_progress", "key_projects"):
+        for village in values[form].values():
+            for key, value in village.items():
+                _add(row, form, key, value)
+        row.setdefault(form, {})
+    poor = values["village_exit"]
+    ve = row.setdefault("village_exit", {})
+    ve["poor_villages"] = len(poor)
+    for key, target in VILLAGE_COUNTS.items():
+        ve[target] = sum(1 for v in poor.values() if v[key] == YES)
+    ve["villages_meeting"] = sum(1 for v in poor.values() if meets_standard(v, catalog, PERIOD))
+    return row
+
+
+def own_row(values: dict, code: str) -> dict:
+    """A county's own 04 form as its row on the forms above (通高速公路 是 counts one county)."""
+    cells = dict(values["infrastructure"][code])
+    cells["counties_highway"] = 1 if cells.pop("highway_connected") == YES else 0
+    return {"infrastructure": cells}
+
+
+def workbook_row(values: dict) -> dict:
+    """A filled county- or prefecture-level workbook as its row on the province's forms."""
+    row: dict = {}
+    for form, rows in values.items():
+        for code, cells in rows.items():
+            _merge(row, own_row(values, code) if "highway_connected" in cells else {form: cells})
+    return row
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory):
+    registry, catalog, baseline = load_registry(), load_catalog(), load_baseline()
+    kw = {"registry": registry, "catalog": catalog, "baseline": baseline}
+    root = tmp_path_factory.mktemp("chain")
+    expected: dict[str, dict] = {}  # province child → its row on the province's forms
+    summaries = {}
+    weighted = []  # (township file, Σ income × population, Σ population)
+    province_in = root / "province"
+    province_in.mkdir()
+
+    def county_chain(county: str, out_dir: Path) -> dict:
+        folder = root / county
+        folder.mkdir()
+        county_row: dict = {}
+        for township in registry.children(county):
+            path, _, values = write_filled(township.code, PERIOD, folder, **kw)
+            _merge(county_row, township_row(values, catalog))
+            poor = values["village_exit"].values()
+            weighted.append(
+                (
+                    path,
+                    sum(v["village_income"] * v["village_population"] for v in poor),
+                    sum(v["village_population"] for v in poor),
+                )
+            )
+        _, _, own = write_filled(county, PERIOD, folder, only=("infrastructure",), **kw)
+        _merge(county_row, own_row(own, registry.get(county).code))
+        out = out_dir / f"{county}_{PERIOD}.xlsx"
+        summaries[county] = consolidate(folder, county, PERIOD, out, workers=2, **kw)
+        return county_row
+
+    prefecture_in = root / "prefecture"
+    prefecture_in.mkdir()
+    prefecture_row: dict = {}
+    for county in registry.children(PREFECTURE):
+        _merge(prefecture_row, county_chain(county.code[:6], prefecture_in))
+    summaries[PREFECTURE] = consolidate(prefecture_in, PREFECTURE, PERIOD, province_in / "鄂州市.xlsx", **kw)
+    expected[registry.get(PREFECTURE).code] = prefecture_row
+    expected[registry.get(DIRECT).code] = county_chain(DIRECT, province_in)
+
+    for child in registry.children(PROVINCE):
+        if child.code not in expected:
+            _, _, values = write_filled(child.code, PERIOD, province_in, **kw)
+            expected[child.code] = workbook_row(values)
+    inputs = {p.name: sha256_file(p) for p in root.rglob("*.xlsx")}
+    out = root / "湖北省_2017.xlsx"
+    summaries[PROVINCE] = consolidate(province_in, PROVINCE, PERIOD, out, **kw)
+    return {
+        "root": root,
+        "out": out,
+        "expected": expected,
+        "summaries": summaries,
+        "inputs": inputs,
+        "weighted": weighted,
+        "registry": registry,
+        "catalog": catalog,
+        "baseline": baseline,
+    }
+
+
+def _close(actual, expected) -> bool:
+    if isinstance(expected, int | float) and isinstance(actual, int | float):
+        return abs(actual - expected) <= 1e-9 * max(1.0, abs(expected))
+    return actual == expected
+
+
+def test_every_level_consolidates_cleanly(chain):
+    for code, summary in chain["summaries"].items():
+        assert summary.exit_code == 0, (code, summary.render())
+        assert not summary.missing and not summary.returned and not summary.rejected
+        assert all(f.importance != "error" for f in summary.findings), summary.render()
+    assert len(chain["summaries"][PROVINCE].received) == len(chain["registry"].children(PROVINCE)) == 17
+
+
+def test_province_totals_equal_the_sum_of_the_inputs(chain):
+    """Every column of the province's 合计 row, read back from the province's workbook."""
+    kw = {k: chain[k] for k in ("registry", "catalog", "baseline")}
+    data = read_workbook(chain["out"], **kw).data
+    totals: dict = {}
+    for row in chain["expected"].values():
+        _merge(totals, row)
+    checked = 0
+    for sheet in data.spec.sheets:
+        want = dict(totals[sheet.form])
+        for col in sheet.columns:
+            if col.role == "prefill":  # baseline columns: the province's own baseline, whatever was reported
+                want[col.key] = chain["baseline"].totals(chain["registry"], PROVINCE)[col.prefill]
+        want = compute_row(sheet, want)  # derived columns from the summed inputs: ratios of sums
+        got = data.totals[sheet.form]
+        for col in sheet.columns:
+            assert _close(got[col.key], want[col.key]), (sheet.form, col.key, got[col.key], want[col.key])
+            checked += 1
+    assert checked == sum(len(s.columns) for s in data.spec.sheets)
+
+    # the province-direct county and the consolidated prefecture each arrive as their own row
+    for code in (chain["registry"].get(PREFECTURE).code, chain["registry"].get(DIRECT).code):
+        for form, cells in chain["expected"][code].items():
+            for key, value in cells.items():
+                assert _close(data.rows[form][code][key], value), (code, form, key)
+
+
+def test_ratios_are_recomputed_from_sums_not_averaged(chain):
+    data = read_workbook(chain["out"], **{k: chain[k] for k in ("registry", "catalog", "baseline")}).data
+    kp, rows = data.totals["key_projects"], data.rows["key_projects"].values()
+    assert kp["reloc_area_per_person"] == round(kp["reloc_area"] / kp["reloc_people"], 2)
+    children_mean = sum(r["reloc_area_per_person"] for r in rows) / len(rows)
+    assert abs(children_mean - kp["reloc_area_per_person"]) > 0.01  # an average of ratios would differ
+    pp = data.totals["poverty_progress"]
+    assert pp["cum_exit_rate"] == pytest.approx(
+        (pp["prior_exited_people"] + pp["exited_people"]) / pp["base_people"]
+    )
+    infra = data.totals["infrastructure"]
+    assert infra["safe_water_rate"] == pytest.approx(infra["safe_water_people"] / infra["poor_people_total"])
+    assert kp["loan_max_term"] == max(r["loan_max_term"] for r in rows)
+    ve = data.totals["village_exit"]
+    assert ve["poor_villages"] == chain["baseline"].totals(chain["registry"], PROVINCE)["poor_villages"]
+
+
+def test_weighted_mean_income_on_the_township_total(chain):
+    """village_income is a weighted mean (by population): Σ(income × population) ÷ Σ population."""
+    kw = {k: chain[k] for k in ("registry", "catalog", "baseline")}
+    for path, weighted_sum, population in chain["weighted"][:5]:
+        got = read_workbook(path, **kw).data.totals["village_exit"]["village_income"]
+        assert got == pytest.approx(weighted_sum / population) if population else got in ("", None)
+
+
+def test_inputs_untouched(chain):
+    for path in chain["root"].rglob("*.xlsx"):
+        if path.name in chain["inputs"] and path != chain["out"]:
+            assert sha256_file(path) == chain["inputs"][path.name], path
+    used = {Path(f).name: sha for f, sha in chain["summaries"][PROVINCE].inputs}
+    assert used == {p.name: sha256_file(p) for p in (chain["root"] / "province").glob("*.xlsx")}
+
+
+@pytest.mark.libreoffice
+def test_province_workbook_shows_the_same_totals_in_libreoffice(chain, tmp_path):
+    """The output's 合计 formulas, recalculated by LibreOffice, show the totals the inputs add up to."""
+    from hbreport import office
+
+    data = read_workbook(chain["out"], **{k: chain[k] for k in ("registry", "catalog", "baseline")}).data
+    recalculated = office.recalculate(chain["out"], tmp_path)
+    book = CalamineWorkbook.from_path(str(recalculated))
+    for sheet in data.spec.sheets:
+        grid = book.get_sheet_by_name(sheet.sheet).to_python(skip_empty_area=False)
+        layout = SheetLayout(sheet)
+        for col in sheet.columns:
+            shown = grid[layout.row_index[TOTAL] - 1][layout.col_index[col.key] - 1]
+            want = data.totals[sheet.form][col.key]
+            if want in ("", None):
+                assert shown in ("", None), (sheet.form, col.key, shown)
+            else:
+                assert _close(shown, want), (sheet.form, col.key, shown, want)
