@@ -1,0 +1,585 @@
+"""The gate every incoming workbook passes before any parser touches it.
+
+``inspect_workbook(path)`` reads the file once, in binary, hashes it and checks it; it never
+modifies the file. It refuses, with a Chinese message that names the file, what is wrong and
+what to do:
+
+- a missing path, a folder, an empty file, a file over ``MAX_FILE_BYTES``;
+- anything that is not a zip, named for what it is instead: an old Excel 97-2003 ``.xls`` or
+  WPS ``.et`` (OLE2 compound file), a password-encrypted workbook, a PDF, a web page or Excel
+  2003 XML table saved as ``.xls``, a CSV/text file, an image, a RAR/7z/gzip archive, or
+  unknown bytes;
+- a truncated or corrupt zip (bad structure, bad CRC, cut-off compressed data);
+- a zip that is not an Excel workbook: a renamed Word ``.docx``, PowerPoint ``.pptx``,
+  OpenDocument ``.ods``, a binary ``.xlsb``, or any zip without ``xl/workbook.xml``;
+- a zip bomb: more than ``MAX_ENTRIES`` parts, declared sizes over ``MAX_UNCOMPRESSED_BYTES``
+  in total, or a part larger than ``RATIO_GRACE_BYTES`` that inflates more than
+  ``MAX_ENTRY_RATIO`` times. Declared sizes are not trusted: every part is stream-inflated
+  in chunks of at most ``INFLATE_CHUNK_BYTES`` and must stop at exactly its declared size
+  with the declared CRC, so a lying header is caught after one chunk and memory stays
+  bounded whatever the file claims;
+- an XML part (``.xml``, ``.rels``, ``.vml``) with a ``<!DOCTYPE`` or ``<!ENTITY``
+  declaration (billion laughs, XXE): the whole inflated stream is scanned as it passes, in
+  UTF-8 and UTF-16; the few parts parsed here go through defusedxml as well;
+- external links (``xl/externalLinks/*`` or ``<externalReference>``), named by target;
+- macros (``xl/vbaProject.bin``, Excel 4.0 macro sheets, a macro-enabled content type)
+  unless ``allow_macros=True``.
+
+Limits are chosen so that the largest real township roster passes with room to spare: about
+20,000 households × 25 columns is some 2.5 MB on disk and 27 MB inflated, each sheet part
+inflating about 10 times; a generated form is under 1 MB. ``MAX_ROWS`` is enforced later, by
+the reader.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import stat
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from xml.etree.ElementTree import Element
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
+from hbreport.errors import HBError
+
+MiB = 1024 * 1024
+
+MAX_FILE_BYTES = 50 * MiB
+"""Largest workbook accepted on disk."""
+MAX_UNCOMPRESSED_BYTES = 500 * MiB
+"""Largest total of all parts once inflated."""
+MAX_ENTRY_RATIO = 200
+"""Largest inflated/compressed ratio of one part (real sheets inflate about 10 times)."""
+RATIO_GRACE_BYTES = 1 * MiB
+"""Parts that inflate to at most this many bytes are not held to ``MAX_ENTRY_RATIO``."""
+MAX_ENTRIES = 10_000
+"""Most parts (zip entries) in one workbook."""
+MAX_ROWS = 200_000
+"""Most data rows in one sheet; enforced by the reader while it streams the sheet."""
+MAX_PARSED_XML_BYTES = 16 * MiB
+"""Largest part parsed whole here (workbook.xml, content types, relationships)."""
+INFLATE_CHUNK_BYTES = 1 * MiB
+"""Most bytes inflated at a time; bounds memory on any input."""
+
+SPREADSHEET_HINT = "请用 Excel 或 WPS 打开后“另存为”Excel 工作簿（.xlsx）再报送"
+RESEND_HINT = (
+    "文件可能在下载、拷贝或传输中被截断或损坏；请从原处重新拷贝，或请填报单位用 Excel/WPS 重新保存后再发送"
+)
+DANGER_HINT = (
+    "正常的 Excel/WPS 工作簿不会这样；请不要打开此文件，联系报送单位用 Excel/WPS 重新另存为 .xlsx 后再报送"
+)
+
+_XML_SUFFIXES = (".xml", ".rels", ".vml")
+_DTD_NEEDLES = tuple(
+    word.encode(codec) for word in ("<!doctype", "<!entity") for codec in ("utf-8", "utf-16-le", "utf-16-be")
+)
+_NEEDLE_OVERLAP = max(len(n) for n in _DTD_NEEDLES) - 1
+_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
+_LOCAL_MAGIC = b"PK\x03\x04"
+_ZIP_ENCRYPTED, _ZIP_PATCHED, _ZIP_STRONG_ENCRYPTION = 0x1, 0x20, 0x40
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+
+_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_OFFICE_DOC_REL = "/officeDocument"
+_MACRO_CONTENT_TYPES = (
+    "application/vnd.ms-excel.sheet.macroenabled.main+xml",
+    "application/vnd.ms-excel.template.macroenabled.main+xml",
+    "application/vnd.ms-excel.addin.macroenabled.main+xml",
+    "application/vnd.ms-office.vbaproject",
+    "application/vnd.ms-excel.macrosheet+xml",
+    "application/vnd.ms-excel.intlmacrosheet+xml",
+)
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What the gate learned about a workbook it let through."""
+
+    path: Path
+    sha256: str
+    size: int
+    kind: str  # "xlsx" | "xlsm"
+    has_macros: bool
+    external_links: list[str] = field(default_factory=list)
+    sheets: list[str] = field(default_factory=list)
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(INFLATE_CHUNK_BYTES), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def inspect_workbook(path: Path, *, allow_macros: bool = False) -> Inspection:
+    """Check an incoming workbook without changing it; raise ``HBError`` on anything unsafe."""
+    path = Path(path)
+    data = _read_once(path)
+    sha256 = hashlib.sha256(data).hexdigest()
+    if not data.startswith(_ZIP_MAGICS):
+        raise _not_a_zip(path, data)
+    package = _Package(path, data, _list_parts(path, data))
+    _check_is_workbook(package)
+    _check_declared_sizes(package)
+    for info in package.parts.values():
+        _verify_entry(package, info)
+    return _read_structure(package, sha256, allow_macros)
+
+
+# ---------------------------------------------------------------- reading the file once
+
+
+def _read_once(path: Path) -> bytes:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise HBError("文件不存在", file=path, hint="请检查文件名和所在文件夹是否正确") from None
+    except OSError as exc:
+        raise HBError(
+            f"无法读取文件（{exc.strerror}）", file=path, hint="请检查文件权限或是否被其他程序占用"
+        ) from None
+    if stat.S_ISDIR(mode):
+        raise HBError("这是一个文件夹，不是 Excel 工作簿", file=path, hint="请指定文件夹中的 .xlsx 文件")
+    if not stat.S_ISREG(mode):
+        raise HBError("这不是普通文件，不是 Excel 工作簿", file=path, hint="请指定一个 .xlsx 文件")
+    try:
+        with open(path, "rb") as handle:
+            too_large = os.fstat(handle.fileno()).st_size > MAX_FILE_BYTES
+            data = b"" if too_large else handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise HBError(
+            f"无法读取文件（{exc.strerror}）", file=path, hint="请检查文件权限或是否被其他程序占用"
+        ) from None
+    if too_large or len(data) > MAX_FILE_BYTES:
+        raise HBError(
+            f"文件超过 {MAX_FILE_BYTES // MiB} MB 的上限（报表工作簿一般只有几 MB）",
+            file=path,
+            hint="请删除多余的工作表、图片和大片空行后重新保存；确需报送更大的文件请联系上级扶贫办",
+        )
+    if not data:
+        raise HBError(
+            "文件是空的（0 字节），保存或拷贝时出了错",
+            file=path,
+            hint="请填报单位在 Excel/WPS 中重新保存工作簿后再报送",
+        )
+    return data
+
+
+# ---------------------------------------------------------------- not a zip: say what it is
+
+
+def _not_a_zip(path: Path, data: bytes) -> HBError:
+    head = data[:4096]
+    lowered = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if data.startswith(_OLE2_MAGIC):
+        if "EncryptedPackage".encode("utf-16-le") in data:
+            return HBError(
+                "这是设置了打开密码的加密工作簿，无法读取",
+                file=path,
+                hint="请在 Excel/WPS 中取消打开密码（文件→信息→保护工作簿→用密码进行加密，清空密码）后另存为 .xlsx 再报送",
+            )
+        return HBError(
+            "这是旧版 Excel 97-2003 (.xls) 或 WPS (.et) 文件，不是 .xlsx 工作簿",
+            file=path,
+            hint="请用 Excel/WPS 另存为 .xlsx 后重新报送",
+        )
+    if head.startswith(b"%PDF"):
+        return HBError(
+            "这是 PDF 文件，不是 Excel 工作簿",
+            file=path,
+            hint="请报送原始的 Excel 工作簿（.xlsx），不要报送打印或导出的 PDF",
+        )
+    for magic, what in (
+        (b"Rar!\x1a\x07", "RAR 压缩包"),
+        (b"7z\xbc\xaf\x27\x1c", "7z 压缩包"),
+        (b"\x1f\x8b", "gzip 压缩包"),
+    ):
+        if head.startswith(magic):
+            return HBError(
+                f"这是{what}，不是 Excel 工作簿", file=path, hint="请解压后分别报送其中的 .xlsx 文件"
+            )
+    for magic, what in (
+        (b"\x89PNG\r\n\x1a\n", "PNG 图片"),
+        (b"\xff\xd8\xff", "JPEG 图片"),
+        (b"GIF8", "GIF 图片"),
+        (b"BM", "BMP 图片"),
+    ):
+        if head.startswith(magic):
+            return HBError(
+                f"这是{what}，不是 Excel 工作簿",
+                file=path,
+                hint="请报送 Excel 工作簿本身，不要报送截图或照片",
+            )
+    if b"urn:schemas-microsoft-com:office:spreadsheet" in head:
+        return HBError("这是 Excel 2003 XML 表格，不是 .xlsx 工作簿", file=path, hint=SPREADSHEET_HINT)
+    if lowered.startswith((b"<!doctype html", b"<html", b"<table", b"<meta")) or b"<html" in lowered[:1024]:
+        return HBError(
+            "这是网页（HTML）格式的表格（常见于从网站系统“导出 Excel”得到的文件），不是真正的 Excel 工作簿",
+            file=path,
+            hint=SPREADSHEET_HINT,
+        )
+    text = _as_text(head)
+    if text is not None:
+        lines = [line for line in text.splitlines() if line.strip()]
+        if lines and any(sep in lines[0] for sep in (",", "\t", "，")):
+            what = "CSV/文本文件（逗号或制表符分隔的纯文本）"
+        else:
+            what = "纯文本文件"
+        return HBError(f"这是{what}，不是 Excel 工作簿", file=path, hint=SPREADSHEET_HINT)
+    return HBError(
+        f"无法识别的文件内容（开头字节 {data[:8].hex(' ')}），不是 Excel 工作簿，文件可能已损坏",
+        file=path,
+        hint="请确认报送的是用 Excel/WPS 保存的 .xlsx 文件，" + RESEND_HINT,
+    )
+
+
+def _as_text(head: bytes) -> str | None:
+    """The head decoded as text if it plausibly is text (UTF-8 or GB18030, no control bytes)."""
+    if b"\x00" in head:
+        return None
+    for codec in ("utf-8-sig", "gb18030"):
+        try:
+            text = head.decode(codec)
+        except UnicodeDecodeError:
+            # a multi-byte character cut at the end of the head is still text
+            try:
+                text = head[:-3].decode(codec)
+            except UnicodeDecodeError:
+                continue
+        if all(ch.isprintable() or ch.isspace() for ch in text):
+            return text
+    return None
+
+
+# ---------------------------------------------------------------- zip structure
+
+
+@dataclass(frozen=True)
+class _Package:
+    """The file's bytes and its parts by lower-cased name (OPC part names ignore case)."""
+
+    path: Path
+    data: bytes
+    parts: dict[str, zipfile.ZipInfo]
+
+    def read(self, name: str) -> bytes | None:
+        """A part's bytes, inflated here (never by zipfile), or None when there is no such part."""
+        info = self.parts.get(name.lower())
+        return None if info is None else b"".join(_inflate(self, info))
+
+
+def _list_parts(path: Path, data: bytes) -> dict[str, zipfile.ZipInfo]:
+    """The central directory, read by zipfile; nothing is inflated yet."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        ValueError,
+        OSError,
+        EOFError,
+        struct.error,
+        IndexError,
+        KeyError,
+        NotImplementedError,
+    ) as exc:
+        raise _corrupt(path, f"压缩结构无法读取：{exc}") from None
+    if len(infos) > MAX_ENTRIES:
+        raise HBError(
+            f"工作簿内部有 {len(infos)} 个部件，超过上限 {MAX_ENTRIES} 个，结构异常（疑似恶意构造的文件）",
+            file=path,
+            hint=DANGER_HINT,
+        )
+    parts: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        name = info.filename.lower()
+        if name in parts:
+            raise _corrupt(path, f"内部部件「{info.filename}」重复出现")
+        parts[name] = info
+    return parts
+
+
+def _corrupt(path: Path, detail: str) -> HBError:
+    return HBError(f"文件不完整或已损坏（{detail}）", file=path, hint=RESEND_HINT)
+
+
+def _check_is_workbook(package: _Package) -> None:
+    path, names = package.path, package.parts
+    if "xl/workbook.xml" in names:
+        return
+    if "word/document.xml" in names:
+        raise HBError(
+            "这是 Word 文档（.docx），只是扩展名改成了表格的样子，不是 Excel 工作簿",
+            file=path,
+            hint="请报送 Excel 工作簿（.xlsx）",
+        )
+    if "ppt/presentation.xml" in names:
+        raise HBError(
+            "这是 PowerPoint 演示文稿（.pptx），不是 Excel 工作簿",
+            file=path,
+            hint="请报送 Excel 工作簿（.xlsx）",
+        )
+    if "xl/workbook.bin" in names:
+        raise HBError(
+            "这是 Excel 二进制工作簿（.xlsb），不是 .xlsx 工作簿",
+            file=path,
+            hint="请用 Excel 另存为 .xlsx 后重新报送",
+        )
+    mimetype = names.get("mimetype")
+    if mimetype is not None and mimetype.file_size <= 256:
+        kind = (package.read("mimetype") or b"").decode("ascii", "replace")
+        if "opendocument.spreadsheet" in kind:
+            raise HBError(
+                "这是 OpenDocument 电子表格（.ods），不是 .xlsx 工作簿", file=path, hint=SPREADSHEET_HINT
+            )
+        if "opendocument" in kind:
+            raise HBError(
+                "这是 OpenDocument 文档（.odt/.odp 等），不是 Excel 工作簿",
+                file=path,
+                hint="请报送 Excel 工作簿（.xlsx）",
+            )
+    raise HBError(
+        "这是一个普通 ZIP 压缩包，不是 Excel 工作簿（缺少 xl/workbook.xml）",
+        file=path,
+        hint="如果是压缩包，请解压后报送其中的 .xlsx 文件；如果本应是工作簿，说明文件已损坏，" + RESEND_HINT,
+    )
+
+
+def _check_declared_sizes(package: _Package) -> None:
+    path, infos = package.path, package.parts.values()
+    total = sum(info.file_size for info in infos)
+    if total > MAX_UNCOMPRESSED_BYTES:
+        raise HBError(
+            f"文件解压后共 {total / MiB:,.0f} MB，超过上限 {MAX_UNCOMPRESSED_BYTES // MiB} MB（疑似“压缩炸弹”）",
+            file=path,
+            hint=DANGER_HINT,
+        )
+    for info in infos:
+        if info.file_size > RATIO_GRACE_BYTES and info.file_size > MAX_ENTRY_RATIO * max(
+            info.compress_size, 1
+        ):
+            ratio = info.file_size / max(info.compress_size, 1)
+            raise HBError(
+                f"内部部件「{info.filename}」压缩比 {ratio:,.0f}:1，超过上限 {MAX_ENTRY_RATIO}:1（疑似“压缩炸弹”）",
+                file=path,
+                hint=DANGER_HINT,
+            )
+
+
+def _verify_entry(package: _Package, info: zipfile.ZipInfo) -> None:
+    """Inflate one part (checked by ``_inflate``); scan XML parts for DTD declarations as they pass."""
+    if not info.filename.lower().endswith(_XML_SUFFIXES):
+        for _ in _inflate(package, info):
+            pass
+        return
+    tail = b""
+    for chunk in _inflate(package, info):
+        window = (tail + chunk).lower()
+        if any(needle in window for needle in _DTD_NEEDLES):
+            raise HBError(
+                f"内部部件「{info.filename}」含 DOCTYPE/ENTITY 声明（可能是恶意构造的“实体膨胀”或外部实体文件）",
+                file=package.path,
+                hint=DANGER_HINT,
+            )
+        tail = window[-_NEEDLE_OVERLAP:]
+
+
+def _inflate(package: _Package, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """Yield a part's bytes in bounded chunks; it must end at exactly its declared size and CRC."""
+    inflated = 0
+    crc = 0
+    for chunk in _inflate_raw(package, info):
+        inflated += len(chunk)
+        if inflated > info.file_size:
+            raise HBError(
+                f"内部部件「{info.filename}」实际解压后比它声明的 {info.file_size:,} 字节更大，"
+                "文件头被篡改（疑似“压缩炸弹”）",
+                file=package.path,
+                hint=DANGER_HINT,
+            )
+        crc = zlib.crc32(chunk, crc)
+        yield chunk
+    if inflated != info.file_size:
+        raise _corrupt(
+            package.path, f"内部部件「{info.filename}」只有 {inflated:,} 字节，应为 {info.file_size:,} 字节"
+        )
+    if crc != info.CRC:
+        raise _corrupt(package.path, f"内部部件「{info.filename}」校验和（CRC）不符")
+
+
+def _inflate_raw(package: _Package, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """Yield the inflated bytes of a part as the deflate stream gives them, ``INFLATE_CHUNK_BYTES`` at most."""
+    path = package.path
+    raw = _raw_member(package, info)
+    if info.compress_type == zipfile.ZIP_STORED:
+        for start in range(0, len(raw), INFLATE_CHUNK_BYTES):
+            yield bytes(raw[start : start + INFLATE_CHUNK_BYTES])
+        return
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        raise _corrupt(
+            path, f"内部部件「{info.filename}」使用了 Excel 不用的压缩方式（{info.compress_type}）"
+        )
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    try:
+        for start in range(0, len(raw), 64 * 1024):
+            pending = raw[start : start + 64 * 1024]
+            while pending and not inflater.eof:
+                out = inflater.decompress(pending, INFLATE_CHUNK_BYTES)
+                pending = inflater.unconsumed_tail
+                if out:
+                    yield out
+            if inflater.eof:
+                break
+        while not inflater.eof:  # output still held back after the last input
+            out = inflater.decompress(b"", INFLATE_CHUNK_BYTES)
+            if not out:
+                break
+            yield out
+    except zlib.error as exc:
+        raise _corrupt(path, f"内部部件「{info.filename}」的压缩数据损坏：{exc}") from None
+    if not inflater.eof:
+        raise _corrupt(path, f"内部部件「{info.filename}」的压缩数据被截断")
+
+
+def _raw_member(package: _Package, info: zipfile.ZipInfo) -> memoryview:
+    """The compressed bytes of one part, located through its local header."""
+    path, data = package.path, package.data
+    if info.flag_bits & (_ZIP_ENCRYPTED | _ZIP_STRONG_ENCRYPTION):
+        raise _corrupt(path, f"内部部件「{info.filename}」被加密")
+    if info.flag_bits & _ZIP_PATCHED:
+        raise _corrupt(path, f"内部部件「{info.filename}」使用了 Excel 不用的压缩特性（补丁数据）")
+    offset = info.header_offset
+    if offset < 0 or offset + _LOCAL_HEADER.size > len(data):
+        raise _corrupt(path, f"内部部件「{info.filename}」的位置超出文件末尾")
+    fields = _LOCAL_HEADER.unpack_from(data, offset)
+    magic, name_len, extra_len = fields[0], fields[9], fields[10]
+    name_start = offset + _LOCAL_HEADER.size
+    start = name_start + name_len + extra_len
+    if magic != _LOCAL_MAGIC or data[name_start : name_start + name_len] != info.orig_filename.encode(
+        "utf-8" if info.flag_bits & 0x800 else "cp437", "replace"
+    ):
+        raise _corrupt(path, f"内部部件「{info.filename}」的本地文件头与目录不一致")
+    end = start + info.compress_size
+    if end > len(data):
+        raise _corrupt(path, f"内部部件「{info.filename}」的数据超出文件末尾")
+    return memoryview(data)[start:end]
+
+
+# ---------------------------------------------------------------- what the workbook holds
+
+
+def _read_structure(package: _Package, sha256: str, allow_macros: bool) -> Inspection:
+    path, names = package.path, package.parts
+    content_types = _parse(package, "[Content_Types].xml", required=True)
+    declared_types = {
+        (el.get("ContentType") or "").lower()
+        for el in content_types.iter()
+        if el.tag in (f"{{{_CT_NS}}}Default", f"{{{_CT_NS}}}Override")
+    }
+    workbook = _parse(package, _workbook_part(package), required=True)
+    sheets = [el.get("name") or "" for el in workbook.iter(f"{{{_MAIN_NS}}}sheet")]
+    if not sheets:
+        raise _corrupt(path, "工作簿中没有任何工作表")
+
+    has_macros = (
+        "xl/vbaproject.bin" in names
+        or any(name.startswith("xl/macrosheets/") for name in names)
+        or bool(declared_types & set(_MACRO_CONTENT_TYPES))
+    )
+    if has_macros and not allow_macros:
+        raise HBError(
+            "工作簿含宏（VBA 代码或宏表），出于安全不予接收",
+            file=path,
+            hint="请在 Excel/WPS 中“另存为”不含宏的 Excel 工作簿（.xlsx）后重新报送",
+        )
+
+    external_links = _external_links(package)
+    if not external_links and workbook.find(f".//{{{_MAIN_NS}}}externalReference") is not None:
+        external_links = ["（未注明目标的外部引用）"]
+    if external_links:
+        shown = "；".join(external_links[:5]) + ("……" if len(external_links) > 5 else "")
+        raise HBError(
+            f"工作簿含 {len(external_links)} 个外部链接，公式引用了其他文件：{shown}",
+            file=path,
+            hint="请在 Excel/WPS 中用“数据→编辑链接→断开链接”把这些公式变成数值，保存后重新报送",
+        )
+    return Inspection(
+        path=path,
+        sha256=sha256,
+        size=len(package.data),
+        kind="xlsm" if has_macros else "xlsx",
+        has_macros=has_macros,
+        external_links=external_links,
+        sheets=sheets,
+    )
+
+
+def _parse(package: _Package, part: str, *, required: bool) -> Element | None:
+    """Parse one small, already verified XML part with defusedxml (no DTD, no entities)."""
+    path = package.path
+    info = package.parts.get(part.lower())
+    if info is None:
+        if required:
+            raise _corrupt(path, f"缺少内部部件「{part}」")
+        return None
+    if info.file_size > MAX_PARSED_XML_BYTES:
+        raise HBError(
+            f"内部部件「{info.filename}」有 {info.file_size / MiB:,.0f} MB，超过 {MAX_PARSED_XML_BYTES // MiB} MB 的上限，结构异常",
+            file=path,
+            hint=DANGER_HINT,
+        )
+    try:
+        return SafeET.fromstring(package.read(part), forbid_dtd=True)
+    except (SafeET.ParseError, DefusedXmlException) as exc:
+        raise _corrupt(path, f"内部部件「{info.filename}」不是有效的 XML：{exc}") from None
+
+
+def _relationships(root: Element | None) -> list[tuple[str, str, str]]:
+    """(type, target, target mode) of each relationship in a parsed .rels part."""
+    if root is None:
+        return []
+    return [
+        (el.get("Type") or "", el.get("Target") or "", el.get("TargetMode") or "")
+        for el in root.iter(f"{{{_REL_NS}}}Relationship")
+    ]
+
+
+def _workbook_part(package: _Package) -> str:
+    """The workbook part named by the package relationships (xl/workbook.xml by convention)."""
+    for rel_type, target, mode in _relationships(_parse(package, "_rels/.rels", required=False)):
+        if rel_type.endswith(_OFFICE_DOC_REL) and mode != "External":
+            part = target.lstrip("/")
+            if part.lower() in package.parts:
+                return part
+    return "xl/workbook.xml"
+
+
+def _external_links(package: _Package) -> list[str]:
+    """Targets of the workbook's external links (files, DDE), one entry per link part."""
+    links: list[str] = []
+    for name in sorted(package.parts):
+        pure = PurePosixPath(name)
+        if pure.parent != PurePosixPath("xl/externallinks") or pure.suffix != ".xml":
+            continue
+        rels = _parse(package, f"xl/externalLinks/_rels/{pure.name}.rels", required=False)
+        targets = [target for _, target, _ in _relationships(rels) if target]
+        if not targets:
+            part = _parse(package, name, required=True)
+            for dde in part.iter(f"{{{_MAIN_NS}}}ddeLink"):
+                targets.append(f"DDE {dde.get('ddeService', '')}|{dde.get('ddeTopic', '')}")
+        links.append("、".join(targets) if targets else f"（{package.parts[name].filename}）")
+    return links
