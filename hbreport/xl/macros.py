@@ -1,0 +1,272 @@
+"""One-click actions for the classic xlwings add-in: 校验本表, 汇总下级, 生成报告.
+
+The buttons of ``macros/hbreport.bas`` call these through ``RunPython``. Each action has a pure part that
+takes paths and returns data (tested without Excel) and a thin Excel part that reads what it needs from
+the calling workbook (``xw.Book.caller()``), calls the pure part and shows the result:
+
+- :func:`validate_file` — hbreport.check on the saved workbook, an annotated copy (hbreport.annotate), and
+  the rows of the 校验结果 sheet; :func:`validate_book` writes that sheet and colours the cells.
+- :func:`consolidate_into` — hbreport.consolidate of a folder of the children's workbooks into this
+  level's workbook (a new file beside the open one); :func:`consolidate_children` opens it.
+- :func:`report_for` — hbreport.report for a consolidated workbook; :func:`make_report` runs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hbreport.errors import HBError
+from hbreport.findings import Finding
+from hbreport.xl.core import meta_value, read_meta
+
+RESULTS_SHEET = "校验结果"
+RESULT_HEADINGS = ("序号", "重要性", "规则", "工作表", "单元格", "问题", "处理办法", "原底色")
+FILLS = {"error": "#FF8080", "warning": "#FFFF66"}
+NO_FILL = "无"
+ANNOTATED_SUFFIX = "_问题标注"
+CONSOLIDATED_SUFFIX = "_汇总"
+REPORT_SUFFIX = "_进展报告"
+
+
+# ---------------------------------------------------------------- pure parts
+
+
+@dataclass
+class Validation:
+    """What 校验本表 found in a saved workbook."""
+
+    path: Path
+    findings: list[Finding]
+    annotated: Path | None = None
+    marks: list[tuple[str, str, str]] = field(default_factory=list)  # (sheet, cell, importance)
+
+    @property
+    def errors(self) -> int:
+        return sum(f.importance == "error" for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return sum(f.importance == "warning" for f in self.findings)
+
+    def summary(self) -> str:
+        if not self.findings:
+            return "校验完成：未发现问题。"
+        text = f"校验完成：错误 {self.errors} 项，警告 {self.warnings} 项，详见“{RESULTS_SHEET}”表。"
+        if self.annotated:
+            text += f"已另存一份标注了问题的副本：{self.annotated.name}"
+        return text
+
+
+def findings_rows(findings: Sequence[Finding]) -> list[list[Any]]:
+    """The 校验结果 sheet: headings, then one row per finding (errors first), or 未发现问题."""
+    ordered = sorted(findings, key=lambda f: f.importance != "error")
+    rows: list[list[Any]] = [list(RESULT_HEADINGS)]
+    for i, f in enumerate(ordered, start=1):
+        rows.append([i, f.importance_zh, f.rule, f.sheet or "", f.cell or "", f.message, f.hint or "", ""])
+    if not findings:
+        rows.append(["", "", "", "", "", "未发现问题", "", ""])
+    return rows
+
+
+def validate_file(path: str | Path, *, registry=None, annotate: bool = True) -> Validation:
+    """Check a saved workbook as the next level up will; write an annotated copy beside it when something
+    is wrong (the workbook itself is only read)."""
+    from hbreport.annotate import annotate_copy
+    from hbreport.check import check_files
+
+    path = Path(path)
+    findings, _results = check_files([path], registry=registry)
+    result = Validation(path=path, findings=list(findings))
+    cells = {}
+    for f in findings:
+        if f.sheet and f.cell:
+            cell = f.cell.split(":")[0].upper()
+            if cells.get((f.sheet, cell)) != "error":
+                cells[(f.sheet, cell)] = f.importance
+    result.marks = [(sheet, cell, importance) for (sheet, cell), importance in cells.items()]
+    if annotate and findings and not any(f.rule == "FILE" for f in findings):
+        result.annotated = annotate_copy(
+            path, findings, path.with_name(f"{path.stem}{ANNOTATED_SUFFIX}.xlsx")
+        )
+    return result
+
+
+def workbook_identity(meta_rows: Sequence[Sequence[Any]]) -> tuple[str, int]:
+    """(unit code, period) from the rows of a workbook's _meta sheet."""
+    meta = read_meta(meta_rows)
+    return meta_value(meta, "unit_code"), int(meta_value(meta, "period"))
+
+
+def consolidated_path(book_path: str | Path) -> Path:
+    book_path = Path(book_path)
+    return book_path.with_name(f"{book_path.stem}{CONSOLIDATED_SUFFIX}.xlsx")
+
+
+def consolidate_into(
+    book_path: str | Path, folder: str | Path, unit_code: str, period: int, *, registry=None, progress=None
+):
+    """Consolidate the children's workbooks in ``folder`` for ``unit_code`` and ``period`` into a new
+    workbook beside ``book_path`` (``<name>_汇总.xlsx``, replaced if it exists); returns the Summary."""
+    from hbreport.consolidate import consolidate
+
+    folder = Path(folder)
+    out = consolidated_path(book_path)
+    if out.resolve().parent == folder.resolve():
+        raise HBError(
+            "所选文件夹就是本工作簿所在的文件夹，汇总结果会与下级报表混在一起",
+            hint="把下级报表放在单独的文件夹中，再选那个文件夹",
+        )
+    return consolidate(folder, unit_code, period, out, registry=registry, force=True, progress=progress)
+
+
+def report_path(book_path: str | Path) -> Path:
+    book_path = Path(book_path)
+    return book_path.with_name(f"{book_path.stem}{REPORT_SUFFIX}.docx")
+
+
+def report_for(book_path: str | Path, *, registry=None) -> Path:
+    """The Word progress report of a consolidated workbook, written beside it."""
+    from hbreport.report import report_from_workbook
+
+    return report_from_workbook(Path(book_path), report_path(book_path), registry=registry)
+
+
+def restore_colours(rows: Sequence[Sequence[Any]]) -> list[tuple[str, str, str | None]]:
+    """From an earlier 校验结果 sheet: the (sheet, cell, original fill or None) to put back before a new
+    check. The first row naming a coloured cell records its original fill in the hidden column 原底色."""
+    if not rows or list(rows[0])[: len(RESULT_HEADINGS)] != list(RESULT_HEADINGS):
+        return []
+    out = []
+    for row in rows[1:]:
+        row = [*row, *([None] * len(RESULT_HEADINGS))]
+        sheet, cell, colour = row[3], row[4], row[7]
+        if sheet and cell and colour:
+            out.append(
+                (str(sheet), str(cell).split(":")[0].upper(), None if colour == NO_FILL else str(colour))
+            )
+    return out
+
+
+# ---------------------------------------------------------------- the Excel side (Windows, classic add-in)
+
+
+def _caller():
+    import xlwings as xw
+
+    return xw.Book.caller()
+
+
+def _saved_path(book) -> Path:
+    book.save()
+    path = Path(book.fullname)
+    if not path.is_file():
+        raise HBError("请先把工作簿保存到本机硬盘上，再点按钮", hint="“文件”→“另存为”，保存为 .xlsx 或 .xlsm")
+    return path
+
+
+def _alert(book, text: str, title: str = "hbreport") -> None:
+    try:
+        book.app.alert(text, title=title)
+    except Exception:  # older Excel or no UI: the status bar still says it
+        book.app.status_bar = text
+
+
+class _Unprotected:
+    """Lift the sheet and workbook-structure protection the forms carry (no password) and put it back."""
+
+    def __init__(self, book, sheets) -> None:
+        self.book, self.sheets = book, list(sheets)
+
+    def __enter__(self):
+        self.book.api.Unprotect()
+        for sheet in self.sheets:
+            sheet.api.Unprotect()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sheet in self.sheets:
+            sheet.api.Protect(
+                DrawingObjects=True, Contents=True, AllowFormattingColumns=True, AllowFormattingRows=True
+            )
+        self.book.api.Protect(Structure=True)
+
+
+def _fill_hex(rng) -> str | None:
+    colour = rng.color
+    return None if colour is None else "#{:02X}{:02X}{:02X}".format(*colour)
+
+
+def _rows(value: Any) -> list[list[Any]]:
+    if not isinstance(value, list):
+        return [[value]]
+    return value if value and isinstance(value[0], list) else [value]
+
+
+def validate_book() -> None:
+    """校验本表 button: save, check as the next level up will, list the findings on 校验结果, colour the cells."""
+    book = _caller()
+    try:
+        result = validate_file(_saved_path(book))
+    except HBError as exc:
+        _alert(book, str(exc))
+        return
+    names = [s.name for s in book.sheets]
+    old = (
+        restore_colours(_rows(book.sheets[RESULTS_SHEET].used_range.value)) if RESULTS_SHEET in names else []
+    )
+    rows = findings_rows(result.findings)
+    first_row: dict[tuple[str, str], int] = {}
+    for index, row in enumerate(rows[1:], start=1):
+        first_row.setdefault((row[3], str(row[4]).split(":")[0].upper()), index)
+    touched = sorted({sheet for sheet, _, _ in result.marks} | {sheet for sheet, _, _ in old})
+    with _Unprotected(book, [book.sheets[n] for n in touched if n in names]):
+        for sheet, cell, colour in old:
+            if sheet in names:
+                book.sheets[sheet][cell].color = colour
+        for sheet, cell, importance in result.marks:
+            if sheet not in names:
+                continue
+            target = book.sheets[sheet][cell]
+            rows[first_row[(sheet, cell)]][7] = _fill_hex(target) or NO_FILL
+            target.color = FILLS[importance]
+        if RESULTS_SHEET in names:
+            results = book.sheets[RESULTS_SHEET]
+        else:
+            results = book.sheets.add(RESULTS_SHEET, after=book.sheets[-1])
+        results.clear()
+        results["A1"].value = rows
+        results["A1"].expand("right").font.bold = True
+        results.range("H:H").api.EntireColumn.Hidden = True
+        results.autofit()
+    results.activate()
+    _alert(book, result.summary())
+
+
+def consolidate_children(folder: str) -> None:
+    """汇总下级 button: consolidate the chosen folder into this level's workbook and open the result."""
+    import xlwings as xw
+
+    book = _caller()
+    try:
+        code, period = workbook_identity(book.sheets["_meta"].used_range.value)
+        summary = consolidate_into(_saved_path(book), folder, code, period)
+    except HBError as exc:
+        _alert(book, str(exc))
+        return
+    if summary.output:
+        xw.Book(summary.output)
+    _alert(book, summary.render())
+
+
+def make_report() -> None:
+    """生成报告 button: the Word progress report of this (consolidated) workbook, written beside it."""
+    book = _caller()
+    try:
+        path = report_for(_saved_path(book))
+    except HBError as exc:
+        _alert(book, str(exc))
+        return
+    _alert(book, f"已生成报告：{path}")
