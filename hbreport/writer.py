@@ -78,6 +78,7 @@ FONT_COLOURS = {"error": "#9C0006", "warning": "#7F6000"}
 FORBIDDEN_SHEET_CHARS = set("[]:*?/\\")
 MAX_SHEET_NAME = 31
 ROW_HEIGHT = 13.5  # points per line of 10-point text
+CJK_WIDTH = 1.55  # column-width units one 10-point CJK character takes (LibreOffice, Excel alike)
 ROW_TOKEN = "\x01"  # stands for the row number while a row's formula is compiled once per sheet
 COLUMN_WIDTHS = {"integer": 10, "decimal": 11, "percent": 8, "choice": 8, "text": 8}
 CHECK_WIDTH = 44  # one line of a typical rule message at 9 points
@@ -210,6 +211,26 @@ def field_bounds(col: Column) -> tuple[float, float]:
     low = DEFAULT_MIN if field.min is None else field.min
     high = DEFAULT_MAX if field.max is None else field.max
     return low, high
+
+
+def heading_width(label: str, least: float, most: float = 15) -> float:
+    """A column width that wraps ``label`` onto at most two even lines (never one character alone)."""
+    chars = display_width(label) / 2  # in CJK characters
+    width = max(least, math.ceil(chars / 2) * CJK_WIDTH + 0.5)
+
+    def orphaned(w: float) -> bool:
+        fits = max(math.floor(w / CJK_WIDTH), 1)
+        return chars > fits and chars - fits * (math.ceil(chars / fits) - 1) < 2
+
+    while orphaned(width) and width < most:
+        width += 0.5
+    return width
+
+
+def heading_text(field) -> str:
+    """A column heading: the label, and the unit in brackets on a line of its own (field.header() in two lines)."""
+    header = field.header()
+    return header if header == field.label else f"{field.label}\n{header[len(field.label) :]}"
 
 
 def _number_text(value: float) -> str:
@@ -572,9 +593,8 @@ class _FormSheet:
         self.widths[NAME_COL] = min(max(max(names) + 2, 14), 30)
         self.widths[CODE_COL] = 14
         for col in sheet.columns:
-            head = display_width(col.field.header())
             least = COLUMN_WIDTHS.get(col.field.type, 10)
-            self.widths[L.col_index[col.key]] = min(max(least, math.ceil(head / 4) + 2), 16)
+            self.widths[L.col_index[col.key]] = heading_width(col.field.label, least)
         self.widths[L.check_col] = CHECK_WIDTH
         for c, w in self.widths.items():
             self.ws.set_column(c - 1, c - 1, w)
@@ -625,10 +645,11 @@ class _FormSheet:
         lines = 1
         for col in sheet.columns:
             c = L.col_index[col.key]
-            text = col.field.header()
+            text = heading_text(col.field)
             self.put(HEADER_ROW, c, text, head)
             self.put(CODE_ROW, c, col.number, code)
-            lines = max(lines, math.ceil(display_width(text) / max(self.widths[c] - 1.5, 1)))
+            label_lines = math.ceil(display_width(col.field.label) / 2 / (self.widths[c] / CJK_WIDTH))
+            lines = max(lines, label_lines + text.count("\n"))
         self.put(HEADER_ROW, L.check_col, "校验结果", head)
         self.put(CODE_ROW, L.check_col, None, code)
         self.ws.set_row(HEADER_ROW - 1, ROW_HEIGHT * lines + 6)
@@ -736,7 +757,7 @@ class _FormSheet:
             text = f"{i}. {note}"
             row = L.notes_row + i
             self.merge(row, 1, last, text, wrap)
-            lines = max(1, math.ceil(display_width(text) / max(total_width - 4, 20)))
+            lines = max(1, math.ceil(display_width(text) / 2 / max(total_width / CJK_WIDTH - 2, 10)))
             self.ws.set_row(row - 1, ROW_HEIGHT * lines + 3)
 
     def write_summary(self, given, computed, check_texts: list[str]) -> None:
