@@ -101,3 +101,68 @@ def test_consolidate_then_report_from_this_levels_workbook(tmp_path):
         macros.consolidate_into(children / "x.xlsx", children, spec.unit_code, PERIOD, registry=registry)
     report = macros.report_for(summary.output, registry=registry)
     assert report == macros.report_path(summary.output) and report.stat().st_size > 10_000
+
+
+def test_the_vba_buttons_call_functions_that_exist():
+    import re
+
+    from hbreport import paths
+
+    bas = (paths.ROOT / "macros" / "hbreport.bas").read_text(encoding="ascii")
+    called = re.findall(r"m\.(\w+)\(", bas)
+    assert sorted(called) == ["consolidate_children", "make_report", "validate_book"]
+    assert all(callable(getattr(macros, name)) for name in called)
+    assert "Application.CalculateFull" in bas
+    workbook = (paths.ROOT / "macros" / "ThisWorkbook.cls").read_text(encoding="ascii")
+    assert "Private Sub Workbook_Open()" in workbook and "HB_RecalculateAll" in workbook
+    assert "Public Sub HB_RecalculateAll()" in bas
+
+
+def as_xlsm(src, dst):
+    """What Import Functions leaves behind: the workbook with a VBA project, saved as .xlsm."""
+    import zipfile
+
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "[Content_Types].xml":
+                text = data.decode().replace(
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                    "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+                )
+                data = text.replace(
+                    "</Types>",
+                    '<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/></Types>',
+                ).encode()
+            elif info.filename == "xl/_rels/workbook.xml.rels":
+                data = (
+                    data.decode()
+                    .replace(
+                        "</Relationships>",
+                        '<Relationship Id="rIdVBA" Type="http://schemas.microsoft.com/office/2006/relationships/'
+                        'vbaProject" Target="vbaProject.bin"/></Relationships>',
+                    )
+                    .encode()
+                )
+            zout.writestr(info, data)
+        zout.writestr("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0 not a real VBA project")
+    return dst
+
+
+def test_a_macro_enabled_workbook_is_checked_as_the_xlsx_it_will_be_sent_as(spoiled_book, tmp_path):
+    from hbreport import safety
+    from hbreport.errors import HBError
+
+    path, _ = spoiled_book
+    xlsm = as_xlsm(path, tmp_path / "梅塘镇_2017.xlsm")
+    with pytest.raises(HBError, match="含宏"):
+        safety.inspect_workbook(xlsm)
+    plain = macros.macro_free_copy(xlsm, tmp_path / "copy.xlsx")
+    assert safety.inspect_workbook(plain).kind == "xlsx"
+    result = macros.validate_file(xlsm)
+    expected = macros.validate_file(path, annotate=False)
+    assert [(f.rule, f.sheet, f.cell, f.message) for f in result.findings] == [
+        (f.rule, f.sheet, f.cell, f.message) for f in expected.findings
+    ]
+    assert {f.file for f in result.findings} == {str(xlsm)}
+    assert result.annotated == tmp_path / "梅塘镇_2017_问题标注.xlsx" and result.annotated.is_file()

@@ -13,8 +13,11 @@ the calling workbook (``xw.Book.caller()``), calls the pure part and shows the r
 
 from __future__ import annotations
 
+import re
+import tempfile
+import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,34 @@ REPORT_SUFFIX = "_进展报告"
 
 
 # ---------------------------------------------------------------- pure parts
+
+_VBA_PARTS = ("xl/vbaproject.bin", "xl/vbaprojectsignature.bin", "xl/vbaprojectsignatureagile.bin")
+_MACRO_MAIN = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+_PLAIN_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+
+
+def macro_free_copy(src: str | Path, dst: str | Path) -> Path:
+    """An .xlsx copy of a macro-enabled workbook (.xlsm): the same parts without the VBA project.
+
+    "Import Functions" turns a form into an .xlsm, which the reader refuses (macros are not accepted
+    from outside); the buttons check and report on this copy, so the office sees exactly what the
+    next level up will see once the workbook is sent as .xlsx."""
+    src, dst = Path(src), Path(dst)
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            name = info.filename
+            if name.lower() in _VBA_PARTS or name.lower().startswith("xl/_rels/vbaproject"):
+                continue
+            data = zin.read(name)
+            if name == "[Content_Types].xml":
+                text = data.decode("utf-8").replace(_MACRO_MAIN, _PLAIN_MAIN)
+                text = re.sub(r"<(Default|Override)\b[^>]*vnd\.ms-office\.vbaProject[^>]*/>", "", text)
+                data = text.encode("utf-8")
+            elif name == "xl/_rels/workbook.xml.rels":
+                text = data.decode("utf-8")
+                data = re.sub(r"<Relationship\b[^>]*/vbaProject\"[^>]*/>", "", text).encode("utf-8")
+            zout.writestr(info, data)
+    return dst
 
 
 @dataclass
@@ -78,8 +109,17 @@ def validate_file(path: str | Path, *, registry=None, annotate: bool = True) -> 
     from hbreport.check import check_files
 
     path = Path(path)
-    findings, _results = check_files([path], registry=registry)
-    result = Validation(path=path, findings=list(findings))
+    with tempfile.TemporaryDirectory(prefix="hbreport-") as scratch:
+        checked = path
+        if path.suffix.lower() == ".xlsm":
+            checked = macro_free_copy(path, Path(scratch) / f"{path.stem}.xlsx")
+        findings, _results = check_files([checked], registry=registry)
+        findings = [replace(f, file=str(path)) if f.file == str(checked) else f for f in findings]
+        annotated = None
+        if annotate and findings and not any(f.rule == "FILE" for f in findings):
+            out = path.with_name(f"{path.stem}{ANNOTATED_SUFFIX}.xlsx")
+            annotated = annotate_copy(checked, findings, out)
+    result = Validation(path=path, findings=list(findings), annotated=annotated)
     cells = {}
     for f in findings:
         if f.sheet and f.cell:
@@ -87,10 +127,6 @@ def validate_file(path: str | Path, *, registry=None, annotate: bool = True) -> 
             if cells.get((f.sheet, cell)) != "error":
                 cells[(f.sheet, cell)] = f.importance
     result.marks = [(sheet, cell, importance) for (sheet, cell), importance in cells.items()]
-    if annotate and findings and not any(f.rule == "FILE" for f in findings):
-        result.annotated = annotate_copy(
-            path, findings, path.with_name(f"{path.stem}{ANNOTATED_SUFFIX}.xlsx")
-        )
     return result
 
 
@@ -128,10 +164,17 @@ def report_path(book_path: str | Path) -> Path:
 
 
 def report_for(book_path: str | Path, *, registry=None) -> Path:
-    """The Word progress report of a consolidated workbook, written beside it."""
+    """The Word progress report of a workbook, written beside it: the consolidated result
+    (``<name>_汇总.xlsx``) when 汇总下级 has made one, else the workbook itself."""
     from hbreport.report import report_from_workbook
 
-    return report_from_workbook(Path(book_path), report_path(book_path), registry=registry)
+    book_path = Path(book_path)
+    source = consolidated_path(book_path) if consolidated_path(book_path).is_file() else book_path
+    with tempfile.TemporaryDirectory(prefix="hbreport-") as scratch:
+        readable = source
+        if source.suffix.lower() == ".xlsm":
+            readable = macro_free_copy(source, Path(scratch) / f"{source.stem}.xlsx")
+        return report_from_workbook(readable, report_path(source), registry=registry)
 
 
 def restore_colours(rows: Sequence[Sequence[Any]]) -> list[tuple[str, str, str | None]]:
