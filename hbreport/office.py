@@ -221,7 +221,7 @@ def _convert_batch(
         pending = list(range(len(srcs)))
         failure = ""
         for _attempt in range(ATTEMPTS):
-            failure = _soffice(
+            failure, timed_out = _soffice(
                 soffice,
                 profile,
                 [copies[i] for i in pending],
@@ -230,6 +230,9 @@ def _convert_batch(
                 timeout,
                 srcs[0],
             )
+            if timed_out:  # a file being written when the process was killed may be cut short
+                for i in pending:
+                    produced[i].unlink(missing_ok=True)
             pending = [i for i in pending if not _has_content(produced[i])]
             if not pending:
                 break
@@ -246,8 +249,8 @@ def _convert_batch(
 
 def _soffice(
     soffice: str, profile: Path, files: list[Path], fmt: str, outbox: Path, timeout: float, first: Path
-) -> str:
-    """Run soffice once; return a short description of what went wrong, or "" if it exited cleanly."""
+) -> tuple[str, bool]:
+    """Run soffice once: (what went wrong or "", whether it was killed for the timeout)."""
     args = [
         soffice,
         f"-env:UserInstallation={profile.as_uri()}",
@@ -281,11 +284,15 @@ def _soffice(
         output, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
-        proc.communicate()
-        return f"超过 {timeout:g} 秒仍未完成，已终止"
+        try:
+            proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:  # a descendant outside the group still holds the pipe
+            proc.kill()
+            proc.wait()
+        return f"超过 {timeout:g} 秒仍未完成，已终止", True
     if proc.returncode != 0:
-        return f"退出码 {proc.returncode}：{_last_lines(output)}"
-    return _last_lines(output) if b"Error" in output else ""
+        return f"退出码 {proc.returncode}：{_last_lines(output)}", False
+    return (_last_lines(output) if b"Error" in output else ""), False
 
 
 def _own_group() -> dict:
