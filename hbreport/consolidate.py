@@ -544,8 +544,13 @@ class _Job:
             chosen = self._one_of(code, group)
             if chosen is None:
                 continue
-            if code == parent.unit_code:
+            if code == parent.unit_code and self._self_sheets():
                 self._take_own(chosen)
+                continue
+            if code == parent.unit_code:
+                reason = f"这是{parent.unit_name}本级自己的报表，不是下级报表；本级没有自填的表，不汇总"
+                hint = "汇总结果请写到另一个文件夹，不要放在下级报表中"
+                self._reject(chosen, reason, "not_child", RULE_UNIT, self.registry.get(code), hint)
                 continue
             self.rolled[code] = self._roll_up(chosen)
             errors = [f for f in self.findings_by_file[chosen.path] if f.importance == "error"]

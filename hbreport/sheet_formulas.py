@@ -1,0 +1,132 @@
+"""Which cells of a workbook hold formulas, read straight from the sheets' XML.
+
+python-calamine reads values fast but not formulas; openpyxl reads formulas but builds an object per
+cell (it was half of the time of reading a form). A form needs only one answer per cell of its table —
+formula or not, and the formula's text — so this module finds the ``<f>`` elements in the sheet XML and
+the cell each belongs to, translating shared formulas (Excel writes a formula copied down a column once,
+and ``<f t="shared" si="…"/>`` in the other cells) the way openpyxl does.
+
+It reads only packages written the common way (unprefixed SpreadsheetML, every cell with its ``r``
+reference — Excel, WPS, LibreOffice, XlsxWriter, openpyxl); for anything else it returns None and the
+caller uses a full parser. The bytes must already have passed the safety gate (``safety.inspect_workbook``):
+no DTDs, no bombs. Nothing is written.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import zipfile
+from collections.abc import Mapping
+from html import unescape
+
+from defusedxml import ElementTree
+from openpyxl.formula.translate import Translator
+from openpyxl.utils import column_index_from_string, get_column_letter
+
+Area = tuple[int, int, int, int]  # min_row, max_row, min_col, max_col (1-based, inclusive)
+
+_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_DOC_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_OFFICE_DOCUMENT = "/officeDocument"
+
+_CELL = re.compile(rb"<c(\s[^>]*?)?(/>|>(.*?)</c>)", re.S)
+_F_ELEMENT = re.compile(rb"<f(?=[\s>/])([^>]*?)(?:/>|>(.*?)</f>)", re.S)
+_REF = re.compile(rb'\sr="([A-Z]{1,3})([0-9]{1,7})"')
+_ATTR = re.compile(rb'\s(t|si|ref)="([^"]*)"')
+_PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:worksheet|sheetData|c|f)[\s>/]")
+
+
+def formula_cells(data: bytes, areas: Mapping[str, Area]) -> dict[str, dict[tuple[int, int], str]] | None:
+    """For each sheet name in ``areas``: (row, col) → formula text with a leading '=' for every formula
+    cell inside that sheet's area. A sheet the workbook does not have maps to {}. None when the package
+    is not written the common way (the caller then falls back to a full parser)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            parts = _sheet_parts(package)
+            out: dict[str, dict[tuple[int, int], str]] = {}
+            for name, area in areas.items():
+                part = parts.get(name)
+                if part is None:
+                    out[name] = {}
+                    continue
+                cells = _scan(package.read(part), area)
+                if cells is None:
+                    return None
+                out[name] = cells
+            return out
+    except (zipfile.BadZipFile, KeyError, ValueError, ElementTree.ParseError):
+        return None
+
+
+def _rels(package: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
+    """Relationship id → (type, target part) of ``part``."""
+    folder, name = posixpath.split(part)
+    root = ElementTree.fromstring(package.read(posixpath.join(folder, "_rels", name + ".rels")))
+    out = {}
+    for rel in root.iter(_REL):
+        target = rel.get("Target", "")
+        target = (
+            target.lstrip("/")
+            if target.startswith("/")
+            else posixpath.normpath(posixpath.join(folder, target))
+        )
+        out[rel.get("Id", "")] = (rel.get("Type", ""), target)
+    return out
+
+
+def _sheet_parts(package: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name → the zip part holding that worksheet."""
+    workbook = next(t for kind, t in _rels(package, "").values() if kind.endswith(_OFFICE_DOCUMENT))
+    targets = _rels(package, workbook)
+    root = ElementTree.fromstring(package.read(workbook))
+    out = {}
+    for sheet in root.iter(f"{_MAIN}sheet"):
+        rel = targets.get(sheet.get(_DOC_REL, ""))
+        if rel is not None:
+            out[sheet.get("name", "")] = rel[1]
+    return out
+
+
+def _scan(xml: bytes, area: Area) -> dict[tuple[int, int], str] | None:
+    if _PREFIXED.search(xml):
+        return None
+    min_row, max_row, min_col, max_col = area
+    found: dict[tuple[int, int], str] = {}
+    masters: dict[bytes, tuple[str, str]] = {}  # shared-formula index → (text, the cell it is written for)
+    dependents: list[tuple[int, int, bytes]] = []
+    for cell in _CELL.finditer(xml):
+        body = cell.group(3)
+        if not body or b"<f" not in body:
+            continue
+        formula = _F_ELEMENT.search(body)
+        if formula is None:
+            continue  # e.g. <fxxx>: not a formula element
+        ref = _REF.search(cell.group(1) or b"")
+        if ref is None:  # a cell without its reference: only a full parser can place it
+            return None
+        letters = ref.group(1).decode()
+        row, col = int(ref.group(2)), column_index_from_string(letters)
+        attrs = dict(_ATTR.findall(formula.group(1)))
+        text = unescape((formula.group(2) or b"").decode("utf-8"))
+        if attrs.get(b"t") == b"shared":
+            index = attrs.get(b"si", b"")
+            if text:
+                masters[index] = (text, f"{letters}{row}")
+            else:
+                dependents.append((row, col, index))
+                continue
+        if min_row <= row <= max_row and min_col <= col <= max_col:
+            found[(row, col)] = "=" + text
+    for row, col, index in dependents:
+        if not (min_row <= row <= max_row and min_col <= col <= max_col):
+            continue
+        if index not in masters:
+            return None
+        text, origin = masters[index]
+        found[(row, col)] = Translator("=" + text, origin=origin).translate_formula(
+            f"{get_column_letter(col)}{row}"
+        )
+    return found

@@ -1,0 +1,129 @@
+"""Formula cells read from the sheet XML must be exactly what openpyxl (a full parser) finds."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from hbreport.sheet_formulas import formula_cells
+
+AREA = (1, 60, 1, 40)
+
+
+def by_openpyxl(path: Path, names: list[str]) -> dict[str, dict[tuple[int, int], str]]:
+    book = openpyxl.load_workbook(path, read_only=True)
+    out = {}
+    for name in names:
+        cells = {}
+        for r, row in enumerate(book[name].iter_rows(max_row=AREA[1], max_col=AREA[3], values_only=True), 1):
+            for c, value in enumerate(row, 1):
+                if isinstance(value, str) and value.startswith("="):
+                    cells[(r, c)] = value
+        out[name] = cells
+    book.close()
+    return out
+
+
+def rewrite_part(path: Path, out: Path, part: str, change) -> Path:
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            dst.writestr(info, change(data) if info.filename == part else data)
+    return out
+
+
+@pytest.fixture
+def small(tmp_path) -> Path:
+    """Formulas with text, comparisons and quotes (XML-escaped in the file), next to plain values."""
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "表一"
+    for r in range(1, 6):
+        ws.cell(r, 1, r)
+        ws.cell(r, 2, f"文本{r}")
+        ws.cell(r, 3, f'=IF(A{r}>2,"大于<2>","A&B")')
+        ws.cell(r, 4, f"=A{r}*2")
+    book.create_sheet("表二")["B2"] = "=SUM(表一!A1:A5)"
+    path = tmp_path / "small.xlsx"
+    book.save(path)
+    return path
+
+
+def test_same_as_openpyxl_on_a_plain_workbook(small):
+    names = ["表一", "表二"]
+    got = formula_cells(small.read_bytes(), dict.fromkeys(names, AREA))
+    assert got == by_openpyxl(small, names)
+    assert got["表一"][(3, 3)] == '=IF(A3>2,"大于<2>","A&B")'
+    assert (3, 1) not in got["表一"]
+
+
+def test_area_and_missing_sheets(small):
+    got = formula_cells(small.read_bytes(), {"表一": (2, 3, 4, 4), "不存在": AREA})
+    assert got == {"表一": {(2, 4): "=A2*2", (3, 4): "=A3*2"}, "不存在": {}}
+
+
+def test_shared_formulas_are_translated_like_openpyxl(small, tmp_path):
+    """Excel writes a formula filled down a column once, with <f t="shared" si="0"/> in the other cells."""
+
+    def share(xml: bytes) -> bytes:
+        xml = re.sub(rb"<f>A1\*2</f>", b'<f t="shared" ref="D1:D5" si="0">A1*2</f>', xml)
+        return re.sub(rb"<f>A[2-5]\*2</f>", b'<f t="shared" si="0"/>', xml)
+
+    shared = rewrite_part(small, tmp_path / "shared.xlsx", "xl/worksheets/sheet1.xml", share)
+    assert b'si="0"/>' in zipfile.ZipFile(shared).read("xl/worksheets/sheet1.xml")
+    got = formula_cells(shared.read_bytes(), {"表一": AREA})
+    assert got == by_openpyxl(shared, ["表一"])
+    assert got["表一"][(5, 4)] == "=A5*2"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda xml: xml.replace(b"<worksheet", b"<x:worksheet").replace(b"</worksheet>", b"</x:worksheet>"),
+        lambda xml: re.sub(rb'<c r="C2"', b"<c", xml),
+    ],
+    ids=["prefixed-xml", "cell-without-reference"],
+)
+def test_unusual_packages_are_left_to_the_full_parser(small, tmp_path, change):
+    odd = rewrite_part(small, tmp_path / "odd.xlsx", "xl/worksheets/sheet1.xml", change)
+    assert formula_cells(odd.read_bytes(), {"表一": AREA}) is None
+
+
+def test_a_generated_form_and_its_overwritten_copy(tmp_path):
+    from hbreport.forms import generate_forms
+    from hbreport.layout import SheetLayout
+    from hbreport.spec import build_workbook_spec
+
+    (path,) = generate_forms("township", 2017, under="420702001", out_dir=tmp_path)
+    spec = build_workbook_spec("420702001", 2017)
+    names = [s.sheet for s in spec.sheets]
+    assert formula_cells(path.read_bytes(), dict.fromkeys(names, AREA)) == by_openpyxl(path, names)
+
+    sheet = spec.sheets[0]
+    cell = SheetLayout(sheet).cell(sheet.rows[0].code, sheet.derived_columns[0].key)
+    book = openpyxl.load_workbook(path)
+    book[sheet.sheet][cell] = 999
+    typed = tmp_path / "typed.xlsx"
+    book.save(typed)
+    got = formula_cells(typed.read_bytes(), dict.fromkeys(names, AREA))
+    assert got == by_openpyxl(typed, names)
+    row, col = openpyxl.utils.cell.coordinate_to_tuple(cell)
+    assert (row, col) not in got[sheet.sheet] and (row + 1, col) in got[sheet.sheet]
+
+
+@pytest.mark.libreoffice
+def test_a_form_saved_by_libreoffice(tmp_path):
+    from hbreport import office
+    from hbreport.forms import generate_forms
+    from hbreport.spec import build_workbook_spec
+
+    (path,) = generate_forms("township", 2017, under="420702001", out_dir=tmp_path / "in")
+    saved = office.convert(path, "xlsx", tmp_path / "out")
+    names = [s.sheet for s in build_workbook_spec("420702001", 2017).sheets]
+    got = formula_cells(saved.read_bytes(), dict.fromkeys(names, AREA))
+    assert got is not None and got == by_openpyxl(saved, names)
+    assert sum(len(v) for v in got.values()) > 100
