@@ -21,6 +21,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,7 @@ def read_workbook(
             reader.check_structure(sheet, grids[sheet.form].values)
     finally:
         book.close()
-    formulas = _formula_cells(path, data, spec)
+    formulas = _formula_cells(path, data, spec, grids)
 
     from .forms import prefill_values
 
@@ -293,9 +294,33 @@ def _formula_positions(sheet: SheetSpec) -> dict[tuple[int, int], str]:
     return out
 
 
-def _formula_cells(path: Path, data: bytes, spec: WorkbookSpec) -> dict[str, dict[tuple[int, int], Any]]:
-    """Per sheet: (row, col) → what the table area holds as written (formula text starts with '=')."""
+def _formula_cells(
+    path: Path, data: bytes, spec: WorkbookSpec, grids: Mapping[str, Any] | None = None
+) -> dict[str, dict[tuple[int, int], Any]]:
+    """Per sheet: (row, col) → what the table area holds as written (formula text starts with '=').
+
+    Fast path: formula cells found in the sheet XML (sheet_formulas), every other cell's value from the
+    calamine grid already read; openpyxl (read-only) when the package is not written the common way."""
     from openpyxl import load_workbook
+
+    from .sheet_formulas import formula_cells
+
+    areas = {}
+    for sheet in spec.sheets:
+        layout = SheetLayout(sheet)
+        areas[sheet.sheet] = (TOTAL_ROW, layout.last_data_row, 1, layout.check_col)
+    fast = formula_cells(data, areas) if grids is not None else None
+    if fast is not None:
+        out_fast: dict[str, dict[tuple[int, int], Any]] = {}
+        for sheet in spec.sheets:
+            top, bottom, left, right = areas[sheet.sheet]
+            values = grids[sheet.form].values
+            cells = {
+                (r, c): _at(values, r, c) for r in range(top, bottom + 1) for c in range(left, right + 1)
+            }
+            cells.update(fast[sheet.sheet])
+            out_fast[sheet.sheet] = cells
+        return out_fast
 
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
@@ -329,6 +354,7 @@ def _formula_cells(path: Path, data: bytes, spec: WorkbookSpec) -> dict[str, dic
     return out
 
 
+@lru_cache(maxsize=1 << 15)  # the same formula texts recur in every workbook of a form
 def _normal_formula(text: str) -> str:
     """Formula text compared loosely: no '=', no _xlfn. prefixes, no blanks, upper case, TRUE() as TRUE
     (LibreOffice writes TRUE() and FALSE(), and lower-cases unknown function names)."""
