@@ -167,6 +167,45 @@ def test_key_projects_against_plan_targets_and_standards(registry, baseline, cat
     assert "reloc_area_per_person" not in {p["key"] for p in ctx["projects_failing"]}
 
 
+def test_township_report_counts_its_villages(registry, baseline, catalog):
+    from hbreport.forms import prefill_values
+    from hbreport.synthetic import Story
+
+    town = registry.children(COUNTY)[3]
+    spec = build_workbook_spec(town.code, YEAR, registry=registry, catalog=catalog, baseline=baseline)
+    values = Story(registry, baseline, catalog).township_values(
+        spec, prefill_values(spec, registry, baseline)
+    )
+    data = FormData.from_inputs(spec, values)
+    villages = build_context(data, registry=registry, baseline=baseline, catalog=catalog)["villages"]
+    rows = list(data.rows["village_exit"].values())
+
+    def count(key: str) -> int:
+        return sum(r[key] == "是" for r in rows)
+
+    assert villages["target"] == len(rows) == baseline.totals(registry, town.code)["poor_villages"]
+    assert (villages["prior"], villages["applying"], villages["meeting"]) == (
+        count("exited_before"),
+        count("apply_exit"),
+        count("meets_exit_standard"),
+    )
+    # the county form's rule for the cumulative count: exited before, plus applying ones that meet the standard
+    assert villages["cum"] == villages["prior"] + min(villages["applying"], villages["meeting"])
+
+
+def test_a_finding_seen_twice_counts_once():
+    from hbreport.report.render import unique_findings
+
+    own = Finding("参合率低于98%", "warning", "IS08", file="本级.xlsx", unit_code="421202000000",
+                  unit_name="咸安区", sheet="04基础设施与公共服务", cell="J9")  # fmt: skip
+    copied = Finding("参合率低于98%", "warning", "IS08", file="汇总.xlsx", unit_code="421202",
+                     unit_name="咸安区", sheet="04基础设施与公共服务", cell="J9")  # fmt: skip
+    other = Finding(
+        "参合率低于98%", "warning", "IS08", unit_code="421202", sheet="04基础设施与公共服务", cell="J10"
+    )
+    assert unique_findings([own, copied, other]) == [own, other]
+
+
 def test_robust_z_flags_only_the_implausible_unit():
     rates = {f"u{i}": 0.60 + 0.01 * (i % 5) for i in range(12)}
     assert not [k for k, z in robust_z(rates).items() if abs(z) > OUTLIER_Z]
@@ -267,6 +306,18 @@ def test_unit_names_with_markup_characters_are_escaped(tmp_path, catalog):
     text = docx_text(path)  # parses: the XML is well formed
     assert "黄&冈<市>2017年脱贫攻坚进展情况报告" in text
     assert '红安"县"' in text and "数值 <0 & 非法" in text
+
+
+def test_units_without_poor_people_or_villages(tmp_path, registry, baseline, catalog):
+    # 江岸区 has neither; 武汉市 has poor people but no poor village
+    for code, says in (("420102", ("没有建档立卡贫困人口", "没有建档立卡贫困村", "不是贫困县")),
+                       ("420100", ("没有建档立卡贫困村", "没有贫困县"))):  # fmt: skip
+        data = data_for(code, registry, baseline, catalog)
+        path = render_report(data, tmp_path / f"{code}.docx", registry=registry, baseline=baseline, catalog=catalog,
+                             issued=ISSUED)  # fmt: skip
+        text = docx_text(path)
+        for phrase in says:
+            assert phrase in text, (code, phrase)
 
 
 def test_template_is_what_the_build_script_writes(tmp_path):

@@ -241,7 +241,8 @@ def build_context(
         "children": children,
         "summary": summary,
         "best": ranked[0] if ranked else None,
-        "worst": ranked[-1] if len(ranked) > 1 else None,
+        # fastest and slowest, when they differ
+        "worst": ranked[-1] if len(ranked) > 1 and ranked[-1]["rate"] < ranked[0]["rate"] else None,
         "lagging": lagging,
         "projects": projects,
         "projects_failing": [p for p in projects if p["failing"]],
@@ -411,23 +412,24 @@ class _Context:
 
     def headline(self, people, villages, counties) -> list[dict[str, Any]]:
         def row(name: str, fig: dict, fmt) -> dict[str, Any]:
-            expected = fig["expected_count"]
+            def whole(value: Any) -> str:  # expected counts are shares of a base: 2767.8 villages → 2768个
+                return fmt(round(value)) if N.is_number(value) else N.BLANK
+
             return {
                 "name": name,
-                "target": fmt(fig["target"]),
+                "target": whole(fig["target"]),
                 "share": N.percent(fig["expected"]),
-                "expected": fmt(expected) if expected is not None else N.BLANK,
-                "actual": fmt(fig["cum"] if "cum" in fig else fig["exited"]),
+                "expected": whole(fig["expected_count"]),
+                "actual": whole(fig["cum"] if "cum" in fig else fig["exited"]),
                 "rate": fig["rate"],
-                "status": fig["status"] if fig["rate"] is not None else NOT_REPORTED,
+                "status": fig["status"]
+                if fig["rate"] is not None
+                else (N.BLANK if fig.get("reported", True) else NOT_REPORTED),
             }
 
-        def whole_units(value: Any) -> str:  # 2767.8 villages expected → 2768个
-            return N.units(round(value)) if N.is_number(value) else N.BLANK
-
-        rows = [row("贫困人口脱贫", people, N.people), row("贫困村出列", villages, whole_units)]
+        rows = [row("贫困人口脱贫", people, N.people), row("贫困村出列", villages, N.units)]
         if counties["schedule"]:
-            rows.append(row("贫困县摘帽", counties, whole_units))
+            rows.append(row("贫困县摘帽", counties, N.units))
         return rows
 
     # ------------------------------------------------------------ children

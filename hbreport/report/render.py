@@ -168,7 +168,7 @@ def report_from_workbook(
                 hint="只给出同一单位往年的汇总工作簿",
             )
         history[earlier.data.period] = earlier.data
-    findings = list(result.findings) + summary["findings"]
+    findings = unique_findings(list(result.findings) + summary["findings"])
     return render_report(
         result.data,
         out_docx,
@@ -257,6 +257,20 @@ def _findings_table(rows: list[list[Any]]) -> list[Finding]:
             )
         )
     return found
+
+
+def unique_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Findings once each: the same problem found in a child's file and again in the consolidated
+    workbook (a unit's own form is copied into it) counts once."""
+    seen: set[tuple] = set()
+    out = []
+    for f in findings:
+        unit = (f.unit_code or "").strip().ljust(12, "0") if f.unit_code else f.unit_name
+        key = (unit, f.sheet, f.cell, f.rule, f.message, f.importance)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
 
 
 def _text(value: Any) -> str:

@@ -57,13 +57,15 @@ TARGETS = (
 )
 
 PEOPLE = (
-    "{% if people.reported %}截至{{ as_of|date }}，{{ unit.name }}累计脱贫{{ people.cum|people }}，"
+    "{% if not people.reported %}本期没有可用的脱贫数据：所属{{ child_level_zh }}均未报。"
+    "{% elif not people.target %}{{ unit.name }}没有建档立卡贫困人口。"
+    "{% else %}截至{{ as_of|date }}，{{ unit.name }}累计脱贫{{ people.cum|people }}，"
     "占{% if is_province %}规划目标{% else %}建档立卡贫困人口{% endif %}{{ people.target|people }}的{{ people.rate|pct }}，"
     "{% if people.gap > 0 %}高于规划进度{{ people.gap|points }}{% elif people.gap < 0 %}低于规划进度{{ people.gap|points }}"
     "{% else %}与规划进度持平{% endif %}，总体进度{{ people.status }}。"
     "{{ year }}年脱贫{{ people.exited|people }}（{{ people.exited_households|households }}），"
     "返贫{{ people.returned|people }}，新识别贫困人口{{ people.new|people }}，年末剩余贫困人口{{ people.remaining|people }}。"
-    "{% else %}本期没有可用的脱贫数据：所属{{ child_level_zh }}均未报。{% endif %}"
+    "{% endif %}"
 )
 
 REGIONS = (
@@ -92,13 +94,15 @@ INFRASTRUCTURE = (
 )
 
 VILLAGES = (
-    "{% if villages.reported %}截至{{ as_of|date }}，{{ unit.name }}累计出列贫困村{{ villages.cum|units }}，"
+    "{% if not villages.reported %}本期没有贫困村出列数据。"
+    "{% elif not villages.target %}{{ unit.name }}没有建档立卡贫困村。"
+    "{% else %}截至{{ as_of|date }}，{{ unit.name }}累计出列贫困村{{ villages.cum|units }}，"
     "占{{ villages.target|units }}的{{ villages.rate|pct }}，"
     "{% if villages.gap > 0 %}高于规划进度{{ villages.gap|points }}{% elif villages.gap < 0 %}低于规划进度"
     "{{ villages.gap|points }}{% else %}与规划进度持平{% endif %}。其中以前年度已出列{{ villages.prior|units }}，"
     "{{ year }}年申请出列{{ villages.applying|units }}，达到出列标准{{ villages.meeting|units }}；"
     "基础设施达标的贫困村{{ villages.infrastructure_ok|units }}，基本公共服务达标的{{ villages.services_ok|units }}。"
-    "{% else %}本期没有贫困村出列数据。{% endif %}"
+    "{% endif %}"
 )
 
 COUNTIES = (
