@@ -47,8 +47,11 @@ def prefill_values(spec, registry, baseline) -> Values:
 
 def units_to_generate(registry, level: str, under: str | None = None) -> list:
     """The units of ``level`` at or under ``under`` (all of them when None), in registry order."""
+    from .registry import LEVEL_ZH
+
     if level not in LEVEL_FORMS:
         raise HBError(f"层级「{level}」不生成填报表", hint="可选：" + "、".join(LEVEL_FORMS))
+    level_zh = LEVEL_ZH.get(level, level)
     if under is None:
         units = list(registry.at_level(level))
     else:
@@ -56,11 +59,11 @@ def units_to_generate(registry, level: str, under: str | None = None) -> list:
         units = [top] if top.level == level else list(registry.descendants(top.code, level))
         if not units:
             raise HBError(
-                f"「{top.name}」({top.code}) 下没有{level}级单位",
+                f"「{top.name}」({top.code}) 下没有{level_zh}级单位",
                 hint="检查 --under 给的代码与 --level 是否匹配（--under 应是该级或更高一级的单位）",
             )
     if not units:
-        raise HBError(f"单位名册中没有{level}级单位", hint="检查单位名册")
+        raise HBError(f"单位名册中没有{level_zh}级单位", hint="检查单位名册")
     return units
 
 
