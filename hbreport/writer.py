@@ -188,7 +188,7 @@ def _check_sheet_names(spec: WorkbookSpec, extra: list[str], xlwings: bool, path
         seen.add(name.casefold())
 
 
-# ---------------------------------------------------------------- helpers
+# ---------------------------------------------------------------- building blocks
 
 
 def display_width(text: str) -> int:
