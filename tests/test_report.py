@@ -360,6 +360,13 @@ def test_charts_have_every_glyph(tmp_path, reports, registry, baseline, catalog)
     assert "CJK" in found or "uming" in found.lower() or "wqy" in found.lower()
 
 
+def test_a_chart_with_a_missing_glyph_is_refused(tmp_path):
+    row = {"name": "\ue000镇", "reported": True, "rate": 0.5, "status": "正常"}  # a private-use character
+    with pytest.raises(HBError, match="缺少的字符"):
+        charts.completion_chart([row], 0.7, tmp_path / "bars.png")
+    assert not (tmp_path / "bars.png").exists()
+
+
 def test_no_cjk_font_is_a_clear_error(monkeypatch):
     charts.cjk_family.cache_clear()
     monkeypatch.setattr(charts, "CJK_FAMILIES", ("No Such Font SC",))

@@ -101,9 +101,7 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def completion_chart(
-    children: Sequence[Mapping[str, Any]], expected: float, path: Path, *, unit_label: str = "下级单位"
-) -> Path:
+def completion_chart(children: Sequence[Mapping[str, Any]], expected: float, path: Path) -> Path:
     """Horizontal bars of each child's cumulative exit rate, coloured by status, with the plan's expected line.
 
     ``children`` are the context's child rows (name, reported, rate, status); units that have not

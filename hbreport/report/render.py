@@ -96,7 +96,6 @@ def render_report(
                 context["children"],
                 expected,
                 scratch_dir / "completion.png",
-                unit_label=context["child_level_zh"],
             )
             images["completion"] = InlineImage(doc, str(path), width=Mm(CHART_WIDTH_MM))
         else:
