@@ -45,7 +45,8 @@ class DemoResult:
     annotated: int = 0
     reports: list[Path] = field(default_factory=list)
     seconds: float = 0.0
-    province_rate: dict[int, Any] = field(default_factory=dict)
+    rate_unit: str = ""
+    rates: dict[int, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,13 +61,13 @@ class DemoResult:
             "consolidated": [str(p) for p in self.consolidated],
             "annotated_copies": self.annotated,
             "reports": [str(p) for p in self.reports],
-            "province_cum_exit_rate": self.province_rate,
+            "cum_exit_rate": {"unit": self.rate_unit, "by_year": self.rates},
             "seconds": round(self.seconds, 1),
         }
 
     def render(self) -> str:
         rates = "，".join(
-            f"{y}年 {r * 100:.1f}%" if isinstance(r, int | float) else f"{y}年 —" for y, r in self.province_rate.items()
+            f"{y}年 {r * 100:.1f}%" if isinstance(r, int | float) else f"{y}年 —" for y, r in self.rates.items()
         )
         lines = [
             f"演示完成（范围：{'全省' if self.scope == 'province' else '一个市州'}，报告期 {self.periods[0]}—{self.periods[-1]} 年，"
@@ -80,7 +81,7 @@ class DemoResult:
             f"  汇总工作簿               {len(self.consolidated)} 个",
             f"  退回批注件               {self.annotated} 个",
             f"  Word 报告                {len(self.reports)} 份",
-            f"  全省累计脱贫率           {rates}",
+            f"  {self.rate_unit}累计脱贫率{' ' * max(1, 19 - 2 * len(self.rate_unit))}{rates}",
             "",
             f"输出目录：{self.out_dir}",
             f"  各年报表：{self.out_dir}/<年份>/（乡镇报表、县级汇总、市州汇总、省级汇总、退回）",
@@ -227,7 +228,10 @@ class _Demo:
         out.parent.mkdir(parents=True, exist_ok=True)
         self._run(consolidate, top_dir, PROVINCE, year, out, base / "退回" / "省级")
         self.step()
-        self.result.province_rate[year] = _province_rate(out, self.registry)
+        # the scope's own progress: the province, or the one prefecture the default scope runs
+        shown = out if self.scope == "province" else top_dir / f"{_dir_name(self.top[0])}_{year}.xlsx"
+        self.result.rate_unit = province.name if self.scope == "province" else self.top[0].name
+        self.result.rates[year] = _cum_exit_rate(shown, self.registry)
         return out
 
     def _run(self, consolidate, folder: Path, code: str, year: int, out: Path, returns: Path,
@@ -324,7 +328,7 @@ def _overwrite_formula(spec, path: Path) -> None:
     wb.save(path)
 
 
-def _province_rate(path: Path, registry) -> Any:
+def _cum_exit_rate(path: Path, registry) -> Any:
     from .reader import read_workbook
 
     try:
