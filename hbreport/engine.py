@@ -74,11 +74,14 @@ def aggregate(field: Field, column_values: list[Any], weights: list[Any] | None 
     return None
 
 
-def total_row(sheet: SheetSpec, rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+def total_row(
+    sheet: SheetSpec, rows: Iterable[Mapping[str, Any]], *, computed: bool = False
+) -> dict[str, Any]:
     """The 合计 row: every non-derived column aggregated, derived columns recomputed on the totals.
 
-    count_if columns count on the 合计 row (the number of villages that 达到出列标准, …)."""
-    rows = [compute_row(sheet, r) for r in rows]
+    count_if columns count on the 合计 row (the number of villages that 达到出列标准, …). Pass
+    ``computed=True`` when the rows come from :func:`compute_row` already (saves computing them twice)."""
+    rows = list(rows) if computed else [compute_row(sheet, r) for r in rows]
     total: dict[str, Any] = {}
     for col in sheet.columns:
         f = col.field

@@ -32,8 +32,9 @@ _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _DOC_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _OFFICE_DOCUMENT = "/officeDocument"
 
-_CELL = re.compile(rb"<c(\s[^>]*?)?(/>|>(.*?)</c>)", re.S)
-_F_ELEMENT = re.compile(rb"<f(?=[\s>/])([^>]*?)(?:/>|>(.*?)</f>)", re.S)
+# A cell whose first child is its formula (the schema's order: f, v, is): start tag, then <f …>text</f> or <f …/>.
+_FORMULA_CELL = re.compile(rb"<c(\s[^>]*)?>\s*<f(\s[^>]*?)?(?:/>|>(.*?)</f>)", re.S)
+_F_OPEN = re.compile(rb"<f[\s>/]")
 _REF = re.compile(rb'\sr="([A-Z]{1,3})([0-9]{1,7})"')
 _ATTR = re.compile(rb'\s(t|si|ref)="([^"]*)"')
 _PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:worksheet|sheetData|c|f)[\s>/]")
@@ -97,20 +98,16 @@ def _scan(xml: bytes, area: Area) -> dict[tuple[int, int], str] | None:
     found: dict[tuple[int, int], str] = {}
     masters: dict[bytes, tuple[str, str]] = {}  # shared-formula index → (text, the cell it is written for)
     dependents: list[tuple[int, int, bytes]] = []
-    for cell in _CELL.finditer(xml):
-        body = cell.group(3)
-        if not body or b"<f" not in body:
-            continue
-        formula = _F_ELEMENT.search(body)
-        if formula is None:
-            continue  # e.g. <fxxx>: not a formula element
+    seen = 0
+    for cell in _FORMULA_CELL.finditer(xml):
+        seen += 1
         ref = _REF.search(cell.group(1) or b"")
         if ref is None:  # a cell without its reference: only a full parser can place it
             return None
         letters = ref.group(1).decode()
         row, col = int(ref.group(2)), column_index_from_string(letters)
-        attrs = dict(_ATTR.findall(formula.group(1)))
-        text = unescape((formula.group(2) or b"").decode("utf-8"))
+        attrs = dict(_ATTR.findall(cell.group(2) or b""))
+        text = unescape((cell.group(3) or b"").decode("utf-8"))
         if attrs.get(b"t") == b"shared":
             index = attrs.get(b"si", b"")
             if text:
@@ -120,6 +117,8 @@ def _scan(xml: bytes, area: Area) -> dict[tuple[int, int], str] | None:
                 continue
         if min_row <= row <= max_row and min_col <= col <= max_col:
             found[(row, col)] = "=" + text
+    if seen != len(_F_OPEN.findall(xml)):  # a formula element not placed right after its cell's start tag
+        return None
     for row, col, index in dependents:
         if not (min_row <= row <= max_row and min_col <= col <= max_col):
             continue

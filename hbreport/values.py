@@ -35,7 +35,7 @@ class FormData:
             given = inputs.get(sheet.form, {})
             rows = {r.code: compute_row(sheet, given.get(r.code, {})) for r in sheet.rows}
             data.rows[sheet.form] = rows
-            data.totals[sheet.form] = total_row(sheet, rows.values())
+            data.totals[sheet.form] = total_row(sheet, rows.values(), computed=True)
         return data
 
     @property

@@ -85,8 +85,9 @@ def test_shared_formulas_are_translated_like_openpyxl(small, tmp_path):
     [
         lambda xml: xml.replace(b"<worksheet", b"<x:worksheet").replace(b"</worksheet>", b"</x:worksheet>"),
         lambda xml: re.sub(rb'<c r="C2"', b"<c", xml),
+        lambda xml: re.sub(rb'(<c r="D1"[^>]*>)(<f>)', rb"\1<v>0</v>\2", xml),
     ],
-    ids=["prefixed-xml", "cell-without-reference"],
+    ids=["prefixed-xml", "cell-without-reference", "formula-not-first-in-its-cell"],
 )
 def test_unusual_packages_are_left_to_the_full_parser(small, tmp_path, change):
     odd = rewrite_part(small, tmp_path / "odd.xlsx", "xl/worksheets/sheet1.xml", change)
