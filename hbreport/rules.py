@@ -484,6 +484,18 @@ def _compiled(text: str) -> Expr:
     return Expr.parse(text, condition=True)
 
 
+@lru_cache(maxsize=4096)
+def _guard_fields(expr: str, missing: str) -> tuple[str, ...]:
+    """A rule's guard fields, worked out once per rule text (rules are checked on every row of every file)."""
+    if missing == "never_skip":
+        return ()
+    compiled = _compiled(expr)
+    cells = compiled.cell_fields
+    return tuple(
+        dict.fromkeys(n.value for n in _walk(compiled.root) if n.value in cells and n.kind == "field")
+    )
+
+
 @dataclass(frozen=True)
 class Rule:
     """A validation rule: ``expr`` states what must hold; ``message`` (Chinese, literal) says what is wrong.
@@ -557,14 +569,7 @@ class Rule:
 
     def _guard_fields(self) -> list[str]:
         """The cell fields whose blanks make the rule skip, in the order they appear."""
-        if self.missing == "never_skip":
-            return []
-        cells = self.compiled().cell_fields
-        return list(
-            dict.fromkeys(
-                n.value for n in _walk(self.compiled().root) if n.value in cells and n.kind == "field"
-            )
-        )
+        return list(_guard_fields(self.expr, self.missing))
 
     def check(self, env: Mapping[str, Any]) -> str:
         """ "pass", "fail", "skip" (blank inputs, per ``missing``) or "invalid" (error / not TRUE or FALSE)."""
