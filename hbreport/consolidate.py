@@ -289,6 +289,8 @@ class _Read:
     findings: list[Finding]
     error: str | None = None  # why the file cannot be used (HBError message) …
     hint: str | None = None  # … and what to do
+    sheet: str | None = None  # … and where, when the HBError says
+    cell: str | None = None
 
 
 _CONTEXT: dict[str, Any] = {}
@@ -310,7 +312,9 @@ def _read_one(path: str) -> _Read:
             baseline=_CONTEXT["baseline"],
         )
     except HBError as exc:
-        return _Read(path, _hash_or_blank(path, sha256_file), None, [], exc.message, exc.hint)
+        return _Read(
+            path, _hash_or_blank(path, sha256_file), None, [], exc.message, exc.hint, exc.sheet, exc.cell
+        )
     except Exception as exc:  # a file must not stop the others: report it, keep going
         return _Read(
             path,
@@ -485,6 +489,8 @@ class _Job:
                 file=r.path,
                 unit_code=unit.code if unit else None,
                 unit_name=unit.name if unit else None,
+                sheet=r.sheet,
+                cell=r.cell,
                 hint=hint,
             ),
         )

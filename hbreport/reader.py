@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import math
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -682,11 +683,17 @@ class _SheetReader:
         self.add(sheet, cell, message, TEXT_IN_NUMBER, hint)
 
     def check_number(self, sheet: SheetSpec, cell: str, what: str, f, value: float | int) -> None:
-        if f.min is not None and f.min >= 0 and value < 0:
+        from .writer import DEFAULT_MAX  # what the form's data validation allows where a field sets no max
+
+        # counts: as the form allows; amounts and areas: only what a number holds exactly (2**53)
+        high_bound = f.max if f.max is not None else DEFAULT_MAX if f.type == "integer" else 2**53
+        if isinstance(value, float) and not math.isfinite(value):
+            self.add(sheet, cell, f"{what}不是有效的数值（{value}）", OUT_OF_RANGE, "请删除后重新填写数字")
+        elif f.min is not None and f.min >= 0 and value < 0:
             self.add(
                 sheet, cell, f"{what}是负数 {value}，不能为负", NEGATIVE, "请填 0 或正数；没有发生的填 0"
             )
-        elif f.type == "integer" and isinstance(value, float):
+        elif f.type == "integer" and isinstance(value, float) and not value.is_integer():
             self.add(
                 sheet,
                 cell,
@@ -694,13 +701,17 @@ class _SheetReader:
                 NOT_INTEGER,
                 "请填整数（户数、人数等不能有小数）",
             )
-        elif (f.min is not None and value < f.min) or (f.max is not None and value > f.max):
+        elif (f.min is not None and value < f.min) or value > high_bound:
             low = "" if f.min is None else _plain(f.min)
-            high = "" if f.max is None else _plain(f.max)
+            allowed = (
+                f"允许范围（{low}—{_plain(high_bound)}{f.unit}）"
+                if high_bound < 2**53
+                else "数值能精确表示的范围"
+            )
             self.add(
                 sheet,
                 cell,
-                f"{what}为 {_plain(value)}，超出允许范围（{low}—{high}{f.unit}）",
+                f"{what}为 {_plain(value)}，超出{allowed}",
                 OUT_OF_RANGE,
                 "请核对数值和计量单位（如元与万元）后改正",
             )
@@ -776,6 +787,6 @@ def _as_number(text: str) -> float | None:
 
 def _plain(value: Any) -> str:
     """A number as a person writes it: 12 not 12.0."""
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return str(int(value))
     return "" if value is None else str(value)

@@ -27,8 +27,12 @@ what to do:
 
 Limits are chosen so that the largest real township roster passes with room to spare: about
 20,000 households × 25 columns is some 2.5 MB on disk and 27 MB inflated, each sheet part
-inflating about 10 times; a generated form is under 1 MB. ``MAX_ROWS`` is enforced later, by
-the reader.
+inflating about 10 times; a generated form is under 1 MB.
+
+Readers hold a sheet as one dense grid from A1 to its farthest cell with a value, so one value
+typed at XFD1048576 would ask for 17 billion cells and abort the process. The cells of every
+worksheet are therefore followed as the part inflates, and a sheet reaching past ``MAX_ROWS``
+rows or ``MAX_CELLS`` cells (rows × columns) is refused, naming the sheet and the far cell.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import stat
 import struct
 import zipfile
@@ -63,7 +68,10 @@ RATIO_GRACE_BYTES = 1 * MiB
 MAX_ENTRIES = 10_000
 """Most parts (zip entries) in one workbook."""
 MAX_ROWS = 200_000
-"""Most data rows in one sheet; enforced by the reader while it streams the sheet."""
+"""Most rows in one sheet, counted to its farthest cell with a value as the sheet inflates."""
+MAX_CELLS = 4_000_000
+"""Most cells (rows × columns, from A1 to the farthest value) in one sheet: a reader's dense grid of
+this size takes about 130 MB; the largest township roster (20,000 × 25) is 500,000."""
 MAX_PARSED_XML_BYTES = 16 * MiB
 """Largest part parsed whole here (workbook.xml, content types, relationships)."""
 INFLATE_CHUNK_BYTES = 1 * MiB
@@ -92,6 +100,7 @@ _REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _OFFICE_DOC_REL = "/officeDocument"
+_OFFICE_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _MACRO_CONTENT_TYPES = (
     "application/vnd.ms-excel.sheet.macroenabled.main+xml",
     "application/vnd.ms-excel.template.macroenabled.main+xml",
@@ -381,11 +390,13 @@ def _check_declared_sizes(package: _Package) -> None:
 
 
 def _verify_entry(package: _Package, info: zipfile.ZipInfo) -> None:
-    """Inflate one part (checked by ``_inflate``); scan XML parts for DTD declarations as they pass."""
+    """Inflate one part (checked by ``_inflate``); scan XML parts for DTD declarations as they pass,
+    and follow the cells of worksheets to their farthest value."""
     if not info.filename.lower().endswith(_XML_SUFFIXES):
         for _ in _inflate(package, info):
             pass
         return
+    extent = _SheetExtent() if info.filename.lower().startswith("xl/worksheets/") else None
     tail = b""
     for chunk in _inflate(package, info):
         window = (tail + chunk).lower()
@@ -396,6 +407,162 @@ def _verify_entry(package: _Package, info: zipfile.ZipInfo) -> None:
                 hint=DANGER_HINT,
             )
         tail = window[-_NEEDLE_OVERLAP:]
+        if extent is not None:
+            extent.feed(chunk)
+    if extent is not None:
+        _check_extent(package, info, extent)
+
+
+_QUICK_REF = re.compile(rb' r="([A-Z]{1,3})([0-9]{1,7})"')
+_PREFIXED_CELL = re.compile(rb"<[A-Za-z_][\w.-]*:c[\s>/]")
+_SHEET_TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.-]*:)?(row|c|v|is)(?=[\s/>])([^<>]*)>")
+_REF_ATTR = re.compile(rb"""(?:^|\s)r\s*=\s*["']([A-Za-z]{0,3})([0-9]{0,7})["']""")
+_ROW_OR_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:row|c)\s")
+_MAX_TAG_BYTES = 4096
+
+
+class _SheetExtent:
+    """How far a worksheet's cells reach, from every cell reference, taken as the part inflates.
+
+    This quick pass counts every cell, formatted-only ones too. When it cannot be sure (a cell
+    without a plain ``r="B12"`` reference) or the sheet looks too large, ``_CellWalker`` walks the
+    sheet again tag by tag."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.cols = 0
+        self.refs = 0
+        self.tags = 0
+        self.carry = b""
+        self.malformed = False
+
+    def whole_tags(self, chunk: bytes) -> bytes:
+        """``chunk`` after what was held back, minus a tag cut at its end (held back for next time)."""
+        data = self.carry + chunk
+        cut = data.rfind(b"<")
+        if cut != -1 and data.find(b">", cut) == -1:
+            data, self.carry = data[:cut], data[cut:]
+            if len(self.carry) > _MAX_TAG_BYTES:  # no row or cell tag is this long
+                self.malformed = self.malformed or bool(_ROW_OR_CELL.match(self.carry))
+                self.carry = b""
+        else:
+            self.carry = b""
+        return data
+
+    def feed(self, chunk: bytes) -> None:
+        data = self.whole_tags(chunk)
+        refs = _QUICK_REF.findall(data)
+        self.refs += len(refs)
+        self.tags += data.count(b"<c ") + data.count(b"<c>") + data.count(b"<c/>")
+        if b":c" in data:
+            self.tags += len(_PREFIXED_CELL.findall(data))
+        if refs:
+            letters, rows = zip(*refs, strict=True)
+            self.rows = max(self.rows, max(map(int, rows)))
+            self.cols = max(self.cols, max(map(_column_number, set(letters))))
+
+    @property
+    def sure(self) -> bool:
+        return not self.malformed and self.refs == self.tags
+
+
+class _CellWalker(_SheetExtent):
+    """The exact extent of the cells with a value, walking row and cell tags in order. Rows and cells
+    without a reference count on from the previous one, as the format says; cells with no value
+    (formatting only) do not count, as readers skip them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.row = 0
+        self.col = 0
+        self.cell: tuple[int, int] | None = None  # the open <c> element: (row, column)
+
+    def feed(self, chunk: bytes) -> None:
+        for closing, tag, attrs in _SHEET_TAG.findall(self.whole_tags(chunk)):
+            if closing:
+                if tag == b"c":
+                    self.cell = None
+                continue
+            refs = _REF_ATTR.findall(attrs)
+            if tag == b"row":
+                numbers = [int(digits) for _, digits in refs if digits]
+                self.row = max(numbers) if numbers else self.row + 1
+                self.col = 0
+            elif tag == b"c":
+                columns = [_column_number(letters) for letters, _ in refs if letters]
+                numbers = [int(digits) for _, digits in refs if digits]
+                self.col = max(columns) if columns else self.col + 1
+                row = max(numbers) if numbers else self.row
+                self.cell = None if attrs.rstrip().endswith(b"/") else (row, self.col)
+            elif self.cell is not None:  # <v> or <is>: the open cell holds a value
+                self.rows = max(self.rows, self.cell[0])
+                self.cols = max(self.cols, self.cell[1])
+                self.cell = None
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for ch in letters.upper():
+        number = number * 26 + ch - 64
+    return number
+
+
+def _column_letters(number: int) -> str:
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _within_limits(extent: _SheetExtent) -> bool:
+    return extent.rows <= MAX_ROWS and extent.rows * extent.cols <= MAX_CELLS
+
+
+def _check_extent(package: _Package, info: zipfile.ZipInfo, quick: _SheetExtent) -> None:
+    if quick.sure and _within_limits(quick):
+        return
+    extent = _CellWalker()
+    for chunk in _inflate(package, info):
+        extent.feed(chunk)
+    if extent.malformed:
+        raise _corrupt(package.path, f"内部部件「{info.filename}」中有异常长的行或单元格标记")
+    if _within_limits(extent):
+        return
+    corner = f"{_column_letters(extent.cols)}{extent.rows}"
+    if extent.rows > MAX_ROWS:
+        limit = f"超过上限 {MAX_ROWS:,} 行"
+    else:
+        limit = f"共 {extent.rows * extent.cols:,} 个单元格，超过上限 {MAX_CELLS:,} 个"
+    raise HBError(
+        f"工作表的内容一直延伸到第 {extent.rows:,} 行、第 {extent.cols:,} 列（{corner}），{limit}",
+        file=package.path,
+        sheet=_sheet_name_of(package, info.filename),
+        cell=corner,
+        hint="表格以外的远处单元格里有内容（多为误输入或误粘贴）：请在 Excel/WPS 中按 Ctrl+End 找到它，"
+        "删除多余的行和列后保存，再重新报送",
+    )
+
+
+def _sheet_name_of(package: _Package, part: str) -> str | None:
+    """The name of the sheet stored in worksheet ``part`` (None when the workbook does not say)."""
+    try:
+        workbook_part = _workbook_part(package)
+        folder = PurePosixPath(workbook_part).parent
+        rels = _parse(package, f"{folder}/_rels/{PurePosixPath(workbook_part).name}.rels", required=False)
+        targets = {}
+        for el in rels.iter(f"{{{_REL_NS}}}Relationship") if rels is not None else ():
+            target = el.get("Target") or ""
+            resolved = target.lstrip("/") if target.startswith("/") else str(folder / target)
+            targets[el.get("Id")] = resolved.lower()
+        workbook = _parse(package, workbook_part, required=True)
+    except HBError:
+        return None
+    for sheet in workbook.iter(f"{{{_MAIN_NS}}}sheet"):
+        rel_id = sheet.get(f"{{{_OFFICE_REL_NS}}}id")
+        if targets.get(rel_id) == part.lower():
+            return sheet.get("name")
+    return None
 
 
 def _inflate(package: _Package, info: zipfile.ZipInfo) -> Iterator[bytes]:

@@ -192,7 +192,13 @@ class WorkbookSpec:
         }
 
     def file_name(self) -> str:
-        return f"{self.unit_code[:_short_len(self.level)]}_{self.unit_name}_{self.period}.xlsx"
+        """``<code>_<name>_<period>.xlsx``; characters a file name cannot hold (``/ \\ : * ? " < > |``,
+        control characters) become ``_``, so a unit name never points outside the output folder."""
+        name = "".join("_" if ch in _UNSAFE_FILE_CHARS or ord(ch) < 32 else ch for ch in self.unit_name)
+        return f"{self.unit_code[:_short_len(self.level)]}_{name}_{self.period}.xlsx"
+
+
+_UNSAFE_FILE_CHARS = frozenset('/\\:*?"<>|')
 
 
 def _short_len(level: str) -> int:

@@ -788,7 +788,7 @@ make_form_negative_count = _typed("form_negative_count", [(PP, "new_people", 2, 
 make_form_decimal_count = _typed("form_decimal_count", [(PP, "exited_households", 2, 3.5)])
 make_form_huge_count = _typed(
     "form_huge_count",
-    [(KP, "training_person_times", 2, 123_456_789_012_345), (KP, "dilapidated_renovated", 3, 1e300)],
+    [(KP, "training_person_times", 2, 123_456_789_012_345), (KP, "reloc_area", 3, 1e300)],
 )
 make_form_formula_text = _typed(
     "form_formula_text",
@@ -833,6 +833,17 @@ def make_form_formula_in_input(directory: Path) -> Path:
     return _edited_form(directory, "form_formula_in_input.xlsx", change)
 
 
+def make_form_far_corner_value(directory: Path) -> Path:
+    """One value typed far outside the table, at XFD1048576 (a reader's dense grid would need 17
+    billion cells for it)."""
+    sheet_name = _sheet_name(PP)
+
+    def change(book):
+        book[sheet_name]["XFD1048576"] = 1
+
+    return _edited_form(directory, "form_far_corner_value.xlsx", change)
+
+
 FORM_CASES: dict[str, Callable[[Path], Path]] = {
     "form_no_meta": make_form_no_meta,
     "form_meta_other_unit": make_form_meta_other_unit,
@@ -847,6 +858,7 @@ FORM_CASES: dict[str, Callable[[Path], Path]] = {
     "form_unprotected_prefill_changed": make_form_unprotected_prefill_changed,
     "form_macros": make_form_macros,
     "form_external_link": make_form_external_link,
+    "form_far_corner_value": make_form_far_corner_value,
     "form_text_in_count": make_form_text_in_count,
     "form_date_in_count": make_form_date_in_count,
     "form_negative_count": make_form_negative_count,
@@ -874,7 +886,7 @@ def make_registry_with_formula_names(directory: Path) -> Path:
 
     with open(SAMPLE_UNITS, encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    renamed = dict(zip(registry_formula_codes(), FORMULA_LIKE * 2, strict=False))
+    renamed = formula_names()
     for row in rows:
         if row["code"] in renamed:
             row["name"] = renamed[row["code"]]
@@ -887,7 +899,20 @@ def make_registry_with_formula_names(directory: Path) -> Path:
     return path
 
 
+def formula_names() -> dict[str, str]:
+    """12-digit code → the formula-like name ``make_registry_with_formula_names`` gives it."""
+    return dict(zip(registry_formula_codes(), FORMULA_LIKE * 2, strict=False))
+
+
 def registry_formula_codes() -> tuple[str, ...]:
-    """The 12-digit codes ``make_registry_with_formula_names`` renames: 梅塘镇, 石坪镇 and villages of both."""
-    township, other = FORM_TOWNSHIP + "000", OTHER_TOWNSHIP + "000"
-    return (township, other, township[:9] + "001", township[:9] + "002", other[:9] + "001", other[:9] + "002")
+    """The 12-digit codes ``make_registry_with_formula_names`` renames: 梅塘镇, 石坪镇 and the first two
+    poor villages of each (rows of both the 01 and the 02 form)."""
+    from hbreport.baseline import load_baseline
+    from hbreport.registry import load_registry
+
+    registry, baseline = load_registry(), load_baseline()
+    codes = []
+    for township in (FORM_TOWNSHIP, OTHER_TOWNSHIP):
+        villages = [v.code for v in registry.children(township) if baseline.villages[v.code].poor_village]
+        codes += [registry.get(township).code, *villages[:2]]
+    return tuple(codes)
