@@ -873,7 +873,8 @@ def _extra_sheets(summary: Summary) -> list[tuple[str, list[list[Any]]]]:
 
 
 def _annotate(job: _Job, annotate_dir: Path) -> list[str]:
-    """An annotated copy of every readable file with findings, for return to sender."""
+    """An annotated copy of every readable file with findings, for return to sender (a file the copier
+    cannot open gets none: its findings are in the summary and the 汇总校验 sheet all the same)."""
     from .annotate import annotate_copy
 
     out = []
@@ -882,5 +883,8 @@ def _annotate(job: _Job, annotate_dir: Path) -> list[str]:
         if r.data is None or not findings:
             continue
         annotate_dir.mkdir(parents=True, exist_ok=True)
-        out.append(str(annotate_copy(Path(r.path), findings, annotate_dir / Path(r.path).name)))
+        try:
+            out.append(str(annotate_copy(Path(r.path), findings, annotate_dir / Path(r.path).name)))
+        except HBError:
+            continue
     return out

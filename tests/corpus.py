@@ -833,6 +833,38 @@ def make_form_formula_in_input(directory: Path) -> Path:
     return _edited_form(directory, "form_formula_in_input.xlsx", change)
 
 
+def _sheet_part(parts: dict[str, bytes], sheet_name: str) -> str:
+    """The zip part holding the worksheet named ``sheet_name``."""
+    import re
+
+    workbook = parts["xl/workbook.xml"].decode("utf-8")
+    rels = parts["xl/_rels/workbook.xml.rels"].decode("utf-8")
+    rel_id = re.search(rf'<sheet name="{re.escape(sheet_name)}" sheetId="\d+"[^>]*? r:id="(\w+)"', workbook)
+    target = re.search(rf'<Relationship Id="{rel_id.group(1)}"[^>]*? Target="([^"]+)"', rels)
+    return "xl/" + target.group(1).lstrip("/").removeprefix("xl/")
+
+
+def _set_stored_number(parts: dict[str, bytes], form: str, field: str, row: int, text: str) -> None:
+    """Put ``text`` verbatim as the stored number of a filled cell (what no spreadsheet program writes)."""
+    import re
+
+    sheet_name, ref = form_cell(form, field, row)
+    part = _sheet_part(parts, sheet_name)
+    xml = parts[part].decode("utf-8")
+    changed, count = re.subn(rf'(<c r="{ref}"[^>]*>)<v>[^<]*</v>', rf"\g<1><v>{text}</v>", xml)
+    assert count == 1, (part, ref)
+    parts[part] = changed.encode("utf-8")
+
+
+def make_form_nan_and_infinity(directory: Path) -> Path:
+    """NaN and infinity stored as cell numbers (a script's output; readers parse them as floats)."""
+    parts = _form_parts()
+    _set_stored_number(parts, VE, "village_income", 1, "NaN")
+    _set_stored_number(parts, KP, "reloc_area", 1, "inf")
+    _set_stored_number(parts, PP, "exited_people", 1, "-inf")
+    return write_zip(directory / "form_nan_and_infinity.xlsx", parts)
+
+
 def make_form_far_corner_value(directory: Path) -> Path:
     """One value typed far outside the table, at XFD1048576 (a reader's dense grid would need 17
     billion cells for it)."""
@@ -864,6 +896,7 @@ FORM_CASES: dict[str, Callable[[Path], Path]] = {
     "form_negative_count": make_form_negative_count,
     "form_decimal_count": make_form_decimal_count,
     "form_huge_count": make_form_huge_count,
+    "form_nan_and_infinity": make_form_nan_and_infinity,
     "form_merged_inputs": make_form_merged_inputs,
     "form_value_over_formula": make_form_value_over_formula,
     "form_formula_text": make_form_formula_text,

@@ -23,13 +23,14 @@ from pathlib import Path
 import corpus
 import openpyxl
 import pytest
+from county_totals import assert_county_holds, county_input_expected
 from defusedxml import ElementTree as SafeET
 from openpyxl.utils import get_column_letter
 from test_safety import EXPECTED as GATE_MESSAGES
 
 from hbreport import cli
 from hbreport.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, HBError
-from hbreport.layout import CODE_COL, CODE_ROW, FIRST_DATA_ROW, HEADER_ROW, TOTAL_ROW, SheetLayout
+from hbreport.layout import CODE_COL, CODE_ROW, FIRST_DATA_ROW, HEADER_ROW, SheetLayout
 from hbreport.safety import inspect_workbook, sha256_file
 from hbreport.spec import build_workbook_spec
 
@@ -135,6 +136,11 @@ def expectations() -> dict[str, Expect]:
             _value("VALUE_RANGE", KP, "training_person_times", 2, "123456789012345", "超出"),
             _value("VALUE_RANGE", KP, "reloc_area", 3, "1e+300", "超出"),
         ),
+        "form_nan_and_infinity": _content(
+            _value("VALUE_RANGE", VE, "village_income", 1, "不是有效的数值", "nan"),
+            _value("VALUE_RANGE", KP, "reloc_area", 1, "不是有效的数值", "inf"),
+            _value("VALUE_RANGE", PP, "exited_people", 1, "不是有效的数值", "-inf"),
+        ),
         "form_merged_inputs": _content(
             _value("MERGED_CELLS", PP, "exited_households", 2, "合并单元格", _at(PP, "exited_people", 2)[1])
         ),
@@ -161,6 +167,7 @@ def expectations() -> dict[str, Expect]:
 
 
 EXPECT = expectations()
+NO_ANNOTATED_COPY = {"form_nan_and_infinity"}  # openpyxl cannot open a sheet storing NaN: no marked-up copy
 CATEGORIES = {
     "not_a_workbook_or_hostile": sorted(corpus.BAD_CASES),
     "not_what_it_claims": [
@@ -185,6 +192,7 @@ CATEGORIES = {
         "form_negative_count",
         "form_decimal_count",
         "form_huge_count",
+        "form_nan_and_infinity",
         "form_merged_inputs",
         "form_value_over_formula",
         "form_formula_text",
@@ -268,69 +276,6 @@ def assert_annotated_copy_adds_no_formula(copy: Path, source: Path) -> None:
                     continue
                 assert ws.title in original.sheetnames, (ws.title, cell.coordinate)
                 assert original[ws.title][cell.coordinate].data_type == "f", (ws.title, cell.coordinate)
-
-
-def county_input_expected(children: dict[str, dict]) -> dict[str, dict[str, dict[str, object]]]:
-    """What the county's form must hold on each child's row, from the children's inputs alone:
-    sums of counts, counts of 是, maxima, the number of rows where a form counts rows."""
-    county = build_workbook_spec(COUNTY, corpus.FORM_PERIOD)
-    out: dict[str, dict[str, dict[str, object]]] = {}
-    for code, values in children.items():
-        child = build_workbook_spec(code, corpus.FORM_PERIOD)
-        for sheet in county.sheets:
-            if sheet.form not in values:
-                continue
-            child_sheet = child.sheet(sheet.form)
-            rows = list(values[sheet.form].values())
-            cells = out.setdefault(sheet.form, {}).setdefault(code + "000", {})
-            for col in sheet.input_columns:
-                if child_sheet.count_rows_as == col.key:
-                    cells[col.key] = len(rows)
-                    continue
-                sources = [
-                    c for c in child_sheet.columns if c.field.parent_key == col.key and c.role != "derived"
-                ]
-                if not sources:
-                    continue
-                f = sources[0].field
-                column = [row.get(f.key) for row in rows]
-                numbers = [v for v in column if isinstance(v, int | float) and not isinstance(v, bool)]
-                if f.aggregation == "sum":
-                    cells[col.key] = sum(numbers)
-                elif f.aggregation == "count_if":
-                    cells[col.key] = sum(1 for v in column if v == f.equals)
-                elif f.aggregation == "max":
-                    cells[col.key] = max(numbers) if numbers else None
-    return out
-
-
-def assert_county_holds(out_path: Path, expected: dict, absent: tuple[str, ...] = ()) -> None:
-    """The county workbook's child rows and 合计 row match the children's inputs; absent children are blank."""
-    county = build_workbook_spec(COUNTY, corpus.FORM_PERIOD)
-    book = openpyxl.load_workbook(out_path, data_only=True)
-    checked = 0
-    for sheet in county.sheets:
-        if sheet.form not in expected:
-            continue
-        layout = SheetLayout(sheet)
-        ws = book[sheet.sheet]
-        for code, cells in expected[sheet.form].items():
-            for key, value in cells.items():
-                held = ws[layout.cell(code, key)].value
-                assert held == pytest.approx(value), (sheet.sheet, code, key)
-                checked += 1
-        for code in absent:
-            for col in sheet.input_columns:
-                assert ws[layout.cell(code, col.key)].value in (None, ""), (sheet.sheet, code, col.key)
-        for col in sheet.input_columns:
-            rows = expected[sheet.form].values()
-            if col.field.aggregation != "sum" or any(col.key not in cells for cells in rows):
-                continue
-            total = sum(cells[col.key] or 0 for cells in rows)
-            assert (ws[f"{layout.col_letter(col.key)}{TOTAL_ROW}"].value or 0) == pytest.approx(total), (
-                col.key
-            )
-    assert checked > 50
 
 
 @pytest.fixture(scope="module")
@@ -430,8 +375,16 @@ def test_consolidate_keeps_the_good_children(
         assert status[BAD_UNIT]["status"] == "退回" and status[BAD_UNIT]["files"] == [bad.name]
         assert status[BAD_UNIT]["errors"] >= len(EXPECT[case].told)
         copy = out_path.parent / "退回" / bad.name
-        assert_annotated_copy_adds_no_formula(copy, bad)  # what the sender typed as a formula stays theirs
-        assert assert_no_formula_from_text(copy, formulas=False) >= (10 if case == "form_formula_text" else 0)
+        if case in NO_ANNOTATED_COPY:
+            assert not copy.exists() and str(copy) not in summary["annotated"]
+        else:
+            assert str(copy) in summary["annotated"]
+            assert_annotated_copy_adds_no_formula(
+                copy, bad
+            )  # what the sender typed as a formula stays theirs
+            assert assert_no_formula_from_text(copy, formulas=False) >= (
+                10 if case == "form_formula_text" else 0
+            )
     assert {i["file"] for i in summary["inputs"]} == {str(p) for p in folder.iterdir()}
 
     assert_county_holds(out_path, good_expected, absent=(BAD_UNIT,))
