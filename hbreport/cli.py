@@ -289,3 +289,7 @@ def run(argv: list[str]) -> int:
         return int(exc.code or 0)
     return 0
 
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""`python -m hbreport` runs the command line."""
+
+from .cli import main
+
+main()
