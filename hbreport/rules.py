@@ -10,7 +10,9 @@ small tree of :class:`Node` values. The same tree gives
 
 The language: numbers, "text" (double or single quotes), TRUE/FALSE, field names, ``+ - * /``,
 unary ``-``, comparisons (chains such as ``0 <= x <= 100`` too), ``and``/``or``/``not``,
-``x in ("是", "否")``, and the functions in :data:`FUNCTION_NAMES` written in upper case.
+``x in ("是", "否")``, and the functions in :data:`FUNCTION_NAMES` written in upper case. One of
+them is a domain primitive: ``IDCHECK(x)``, the resident ID check digit, compiled to a native
+MID/SUMPRODUCT formula and evaluated in Python through :mod:`hbreport.idcard`.
 """
 
 from __future__ import annotations
@@ -52,9 +54,36 @@ __all__ = [
     "row_check_python",
 ]
 
+
+def fn_idcheck(value: Value | Ref) -> bool:
+    """IDCHECK(x): TRUE when x is text of 18 characters, 17 digits and the ISO 7064 MOD 11-2 check
+    character (uppercase X for 10), as the native formula of :func:`idcheck_excel` computes it."""
+    from hbreport.idcard import check_char
+
+    text = scalar(value)
+    if not isinstance(text, str) or len(text.encode("utf-16-le")) // 2 != 18:
+        return False
+    body = text[:17]
+    return all(c in "0123456789" for c in body) and check_char(body) == text[17]
+
+
+def idcheck_excel(x: str) -> str:
+    """IDCHECK(x) as a native formula: MID over the 17 digits, SUMPRODUCT with the weights, EXACT."""
+    from hbreport.idcard import CHECK_CHARS, WEIGHTS
+
+    places = "{" + ",".join(str(i) for i in range(1, 18)) + "}"
+    weights = "{" + ",".join(str(w) for w in WEIGHTS) + "}"
+    digits = f'SUMPRODUCT(--ISNUMBER(FIND(MID({x},{places},1),"0123456789")))=17'
+    total = f"SUMPRODUCT(--MID({x},{places},1),{weights})"
+    check = f'EXACT(MID("{CHECK_CHARS}",MOD({total},11)+1,1),RIGHT({x},1))'
+    return f"IF(ISTEXT({x}),IF(LEN({x})=18,IF({digits},{check},FALSE),FALSE),FALSE)"
+
+
+# IDCHECK: the one domain primitive (resident ID check digit); errors in its argument give FALSE.
+FUNCTIONS = {**FUNCTIONS, "IDCHECK": (fn_idcheck, 1, 1, False)}
 FUNCTION_NAMES = (*FUNCTIONS, "IF", "IFERROR")
 AGGREGATES = ("SUM", "COUNT", "COUNTIF")  # field names given to these may stand for a column
-CONDITION_FUNCTIONS = ("AND", "OR", "NOT", "ISBLANK", "ISNUMBER")
+CONDITION_FUNCTIONS = ("AND", "OR", "NOT", "ISBLANK", "ISNUMBER", "IDCHECK")
 MAX_TEXT_LENGTH = 2000
 MAX_DEPTH = 100  # nested operations, well inside what Python and the spreadsheets handle
 MAX_STRING = 255  # longest text constant a formula may hold
@@ -398,6 +427,8 @@ def _excel(node: Node, ref: Callable[[str], str]) -> str:
         return "TRUE" if node.value else "FALSE"
     if kind == "field":
         return ref(node.value)
+    if kind == "call" and node.value == "IDCHECK":
+        return idcheck_excel(_excel(node.args[0], ref))
     if kind == "call":
         return f"{node.value}({','.join(_excel(arg, ref) for arg in node.args)})"
     own = _precedence(node)

@@ -1,0 +1,176 @@
+"""The registration export (建档立卡系统导出的贫困户名单) a roster is pre-filled from.
+
+A CSV, UTF-8 or GBK, one row per household, with a header naming the columns in Chinese or English:
+
+    户编号 household_id · 户主姓名 head_name · 证件号码 id_number · 家庭人口 household_size ·
+    村代码 village_code · 所在村 village_name (optional: taken from the registry when absent)
+
+The file's sha256 goes into every roster made from it, so a roster can be traced to its export and
+refused when it claims another. Identity problems (a household twice, a village not in the registry)
+stop the import; content problems (a bad ID number) are left for the roster's checks.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import HBError
+from ..registry import decode_csv_bytes, normalize_code
+from .spec import MAX_HOUSEHOLD_ID, Household
+
+COLUMNS = {
+    "household_id": ("户编号", "household_id"),
+    "head_name": ("户主姓名", "head_name"),
+    "id_number": ("证件号码", "身份证号码", "id_number"),
+    "household_size": ("家庭人口", "家庭人口数", "household_size"),
+    "village_code": ("村代码", "所在村代码", "village_code"),
+    "village_name": ("所在村", "village_name"),
+}
+REQUIRED = ("household_id", "head_name", "id_number", "household_size", "village_code")
+HEADER_ZH = ("户编号", "户主姓名", "证件号码", "家庭人口", "村代码", "所在村")
+
+
+@dataclass(frozen=True)
+class RosterExport:
+    """The households of an export, grouped by township (registry order within the file's order)."""
+
+    path: Path
+    sha256: str
+    by_township: dict[str, list[Household]]
+
+    @property
+    def households(self) -> int:
+        return sum(len(v) for v in self.by_township.values())
+
+    def township(self, code: str) -> list[Household]:
+        return self.by_township.get(normalize_code(code), [])
+
+
+def read_export(path: str | Path, *, registry=None) -> RosterExport:
+    """Read and check a registration export; HBError naming the line for identity problems."""
+    from ..registry import load_registry
+
+    registry = registry or load_registry()
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise HBError("找不到建档立卡导出文件", file=path, hint="检查文件路径") from None
+    except OSError as exc:
+        raise HBError(f"无法读取建档立卡导出文件（{exc.strerror}）", file=path, hint="检查文件权限") from None
+    sha256 = hashlib.sha256(data).hexdigest()
+    reader = csv.reader(io.StringIO(decode_csv_bytes(data, path), newline=""))
+    header = next(reader, None)
+    if header is None:
+        raise HBError("建档立卡导出文件是空的", file=path, hint="第 1 行应为表头：" + ",".join(HEADER_ZH))
+    names = [h.strip().lower() for h in header]
+    index: dict[str, int] = {}
+    for key, aliases in COLUMNS.items():
+        for alias in aliases:
+            if alias.lower() in names:
+                index[key] = names.index(alias.lower())
+                break
+    missing = [COLUMNS[k][0] for k in REQUIRED if k not in index]
+    if missing:
+        raise HBError(
+            f"第 1 行（表头）缺少列：{'、'.join(missing)}",
+            file=path,
+            hint="表头应包含 " + "、".join(HEADER_ZH[:5]) + "（所在村可省略）",
+        )
+    by_township: dict[str, list[Household]] = {}
+    seen: dict[str, int] = {}
+    villages: dict[str, tuple[str, str]] = {}  # village code → (township code, name)
+    for row in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        row = row + [""] * (len(names) - len(row))
+
+        def cell(key: str, row: list[str] = row) -> str:
+            return row[index[key]].strip() if key in index else ""
+
+        household_id = cell("household_id")
+        if not household_id or len(household_id) > MAX_HOUSEHOLD_ID or "," in household_id:
+            raise HBError(
+                f"第 {line} 行：户编号「{household_id}」无效（应为 1—{MAX_HOUSEHOLD_ID} 个字符，不含逗号）",
+                file=path,
+                hint="检查户编号列",
+            )
+        if household_id in seen:
+            raise HBError(
+                f"第 {line} 行：户编号 {household_id} 重复（第 {seen[household_id]} 行已有）",
+                file=path,
+                hint="每户只能有一行，删除或改正重复的行",
+            )
+        seen[household_id] = line
+        code_text = cell("village_code")
+        village = villages.get(code_text)
+        if village is None:
+            village = _village(registry, code_text, path, line)
+            villages[code_text] = village
+        township, registry_name = village
+        size_text = cell("household_size")
+        size = _size(size_text)
+        by_township.setdefault(township, []).append(
+            Household(
+                household_id=household_id,
+                head_name=cell("head_name"),
+                village_code=normalize_code(code_text),
+                village_name=cell("village_name") or registry_name,
+                id_number=cell("id_number") or None,
+                household_size=size,
+            )
+        )
+    return RosterExport(path, sha256, by_township)
+
+
+def _village(registry, code_text: str, path: Path, line: int) -> tuple[str, str]:
+    try:
+        unit = registry.get(code_text)
+    except HBError:
+        raise HBError(
+            f"第 {line} 行：村代码「{code_text}」不在单位名册中",
+            file=path,
+            hint="村代码应为 12 位统计用区划代码；核对单位名册是否为同一版本",
+        ) from None
+    if unit.level != "village":
+        raise HBError(
+            f"第 {line} 行：代码 {code_text}（{unit.name}）不是村级单位",
+            file=path,
+            hint="村代码列应填 12 位村代码",
+        )
+    return unit.parent, unit.name
+
+
+def _size(text: str) -> int | None:
+    """家庭人口 as an integer; anything else is left blank for the roster's checks to flag."""
+    text = text.strip()
+    if text.endswith(".0"):
+        text = text[:-2]
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def write_export(path: str | Path, households: Iterable[Household]) -> Path:
+    """Write households as a registration export (UTF-8 with BOM, Chinese header) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(HEADER_ZH)
+        for h in households:
+            out.writerow(
+                [
+                    h.household_id,
+                    h.head_name,
+                    h.id_number or "",
+                    "" if h.household_size is None else h.household_size,
+                    h.village_code,
+                    h.village_name,
+                ]
+            )
+    return path

@@ -1,0 +1,247 @@
+"""Plausibility (警告): signs of "数字脱贫" — exits on paper — that no single row shows.
+
+- a village whose households all exit in one period, most with incomes just above the line;
+- a village whose figures jump from one period to the next far outside the other villages' spread:
+  robust z-score ``0.6745·(x − median)/MAD`` over the villages compared, flagged when |z| exceeds the
+  configured bound (3.5, as DHIS2's outlier analysis); with MAD = 0 the mean absolute deviation
+  (×1.2533) stands in, and with no spread at all nothing is flagged;
+- many households of a village with exactly the same income.
+
+Thresholds are configuration (the roster template's ``config.plausibility``). Findings are warnings:
+a village may well be like that, and the township explains it.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..findings import Finding
+from .summary import SUMMARY_SHEET, summary_cell
+
+RULE_NEAR_LINE = "HP_NEAR_LINE"
+RULE_JUMP = "HP_JUMP"
+RULE_IDENTICAL = "HP_IDENTICAL_INCOME"
+HINT = "请核实收入测算和脱贫认定是否真实；确属实际情况的，在台账“说明”处写明原因"
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+@dataclass(frozen=True)
+class VillageMetrics:
+    """What is compared from period to period for one village."""
+
+    village_code: str
+    households: int
+    people: int
+    mean_income: float | None  # 人均纯收入 weighted by 家庭人口
+    exited_share: float | None  # households exited (any year) ÷ households
+
+    def value(self, key: str) -> float | None:
+        return getattr(self, key)
+
+
+METRIC_LABELS = {"mean_income": "人均纯收入（户人口加权）", "exited_share": "已脱贫户占比"}
+
+
+def village_metrics(rows: Mapping[str, Mapping[str, Any]], config) -> dict[str, VillageMetrics]:
+    """Per village metrics from household rows ({id: row})."""
+    groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for row in rows.values():
+        code = row.get("village_code")
+        if code:
+            groups[code].append(row)
+    return {code: metrics_of(code, members, config) for code, members in groups.items()}
+
+
+def metrics_of(code: str, members: Sequence[Mapping[str, Any]], config) -> VillageMetrics:
+    people = weighted = weight = 0.0
+    exited = 0
+    for row in members:
+        size = _number(row.get("household_size")) or 0.0
+        people += size
+        income = _number(row.get("income_per_capita"))
+        if income is not None and size > 0:
+            weighted += income * size
+            weight += size
+        exited += config.is_exited(row.get("exit_status"))
+    n = len(members)
+    return VillageMetrics(
+        village_code=code,
+        households=n,
+        people=int(people),
+        mean_income=weighted / weight if weight else None,
+        exited_share=exited / n if n else None,
+    )
+
+
+def robust_z(values: Sequence[float]) -> list[float]:
+    """Modified z-scores (Iglewicz–Hoaglin): 0.6745·(x − median)/MAD; all 0 when there is no spread."""
+    if not values:
+        return []
+    median = statistics.median(values)
+    deviations = [abs(v - median) for v in values]
+    mad = statistics.median(deviations)
+    if mad > 0:
+        return [0.6745 * (v - median) / mad for v in values]
+    mean_ad = statistics.fmean(deviations)
+    if mean_ad > 0:
+        return [(v - median) / (1.253314 * mean_ad) for v in values]
+    return [0.0 for _ in values]
+
+
+def _finding(roster, village_code: str, key: str, message: str, rule: str) -> Finding:
+    try:
+        cell = summary_cell(roster.spec, village_code, key)
+    except ValueError:
+        cell = None
+    return Finding(
+        message=message,
+        importance="warning",
+        rule=rule,
+        file=roster.file_label,
+        unit_code=roster.spec.unit_code,
+        unit_name=roster.spec.unit_name,
+        sheet=SUMMARY_SHEET,
+        cell=cell,
+        hint=HINT,
+    )
+
+
+def _village_name(roster, code: str) -> str:
+    return next((v.name for v in roster.spec.villages if v.code == code), code)
+
+
+def near_line_exits(roster) -> list[Finding]:
+    """Villages where every household exited this period and most incomes sit just above the line."""
+    cfg = roster.spec.config
+    p = cfg.plausibility
+    line = cfg.poverty_line
+    margin, share, least = p["near_line_margin"], p["near_line_share"], p["near_line_min_households"]
+    groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for row in roster.rows.values():
+        if row.get("village_code"):
+            groups[row["village_code"]].append(row)
+    findings = []
+    for code, members in groups.items():
+        if len(members) < least:
+            continue
+        if not all(
+            cfg.is_exited(r.get("exit_status")) and r.get("exit_year") == roster.period for r in members
+        ):
+            continue
+        incomes = [_number(r.get("income_per_capita")) for r in members]
+        near = sum(1 for x in incomes if x is not None and line < x <= line * (1 + margin))
+        if near / len(members) >= share:
+            findings.append(
+                _finding(
+                    roster,
+                    code,
+                    "exited_households",
+                    f"「{_village_name(roster, code)}」{len(members)} 户全部在{roster.period}年脱贫，其中 {near} 户"
+                    f"人均纯收入仅比扶贫标准 {line:g} 元高不到 {margin:.0%}（{line:g}—{line * (1 + margin):g} 元），"
+                    "有“数字脱贫”之嫌",
+                    RULE_NEAR_LINE,
+                )
+            )
+    return findings
+
+
+def identical_incomes(roster) -> list[Finding]:
+    """Villages where many households report exactly the same 人均纯收入."""
+    p = roster.spec.config.plausibility
+    least, share = p["identical_income_min_households"], p["identical_income_share"]
+    groups: dict[str, list[float]] = defaultdict(list)
+    sizes: Counter[str] = Counter()
+    for row in roster.rows.values():
+        code = row.get("village_code")
+        if not code:
+            continue
+        sizes[code] += 1
+        income = _number(row.get("income_per_capita"))
+        if income is not None:
+            groups[code].append(income)
+    findings = []
+    for code, incomes in groups.items():
+        if not incomes:
+            continue
+        value, count = Counter(incomes).most_common(1)[0]
+        if count >= least and count / sizes[code] >= share:
+            findings.append(
+                _finding(
+                    roster,
+                    code,
+                    "households",
+                    f"「{_village_name(roster, code)}」{sizes[code]} 户中有 {count} 户人均纯收入都是 {value:g} 元，"
+                    "收入可能未逐户测算",
+                    RULE_IDENTICAL,
+                )
+            )
+    return findings
+
+
+def period_jumps(
+    rosters: Sequence,
+    previous: Mapping[str, VillageMetrics],
+    *,
+    metrics: Sequence[str] = ("mean_income", "exited_share"),
+) -> list[Finding]:
+    """Villages whose change since the previous period is an outlier among all villages compared.
+
+    ``rosters`` are this period's rosters (RosterData); ``previous`` the villages' metrics of the
+    period before (from the store). Changes: relative for income, absolute for shares."""
+    if not rosters:
+        return []
+    cfg = rosters[0].spec.config
+    bound, least = cfg.plausibility["outlier_z"], cfg.plausibility["outlier_min_villages"]
+    current: list[tuple[object, VillageMetrics]] = []
+    for roster in rosters:
+        for m in village_metrics(roster.rows, roster.spec.config).values():
+            current.append((roster, m))
+    findings = []
+    for key in metrics:
+        changes: list[tuple[object, VillageMetrics, float, float, float]] = []
+        for roster, now in current:
+            before = previous.get(now.village_code)
+            if before is None:
+                continue
+            a, b = before.value(key), now.value(key)
+            if a is None or b is None:
+                continue
+            if key == "mean_income":
+                if a <= 0:
+                    continue
+                change = (b - a) / a
+            else:
+                change = b - a
+            changes.append((roster, now, a, b, change))
+        if len(changes) < least:
+            continue
+        for (roster, now, a, b, change), z in zip(changes, robust_z([c[4] for c in changes]), strict=True):
+            if abs(z) <= bound:
+                continue
+            if key == "mean_income":
+                how = f"由 {a:,.0f} 元变为 {b:,.0f} 元（{change:+.0%}）"
+            else:
+                how = f"由 {a:.0%} 变为 {b:.0%}（{change * 100:+.0f} 个百分点）"
+            findings.append(
+                _finding(
+                    roster,
+                    now.village_code,
+                    "households",
+                    f"「{_village_name(roster, now.village_code)}」{METRIC_LABELS[key]}{how}，"
+                    f"与其他 {len(changes) - 1} 个村的变化相比异常（稳健 z 分数 {z:+.1f}，界限 ±{bound:g}）",
+                    RULE_JUMP,
+                )
+            )
+    return findings
+
+
+def plausibility_findings(roster) -> list[Finding]:
+    """The checks that need only one roster."""
+    return near_line_exits(roster) + identical_incomes(roster)

@@ -1,0 +1,712 @@
+"""Write a township's roster workbook and read it back.
+
+The roster sheet is written by the project's form writer (``hbreport.writer``: the same heading,
+validation, rule colouring, protection and 校验结果 column as every form), next to a 村汇总 sheet of
+COUNTIFS/SUMIFS formulas and a ``_meta`` sheet carrying the roster's own identity: family
+``hbreport.roster``, the export's sha256, the household ids (in cells of at most
+``IDS_PER_META_CELL`` ids) and digests of the ids and of the prefilled values.
+
+Reading never trusts what the workbook shows: the identity is checked against the spec rebuilt from
+it (and against the export when given), only input and prefilled cells are read, derived values and
+checks are recomputed in Python with the same engine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+from pathlib import Path
+from typing import Any
+
+from openpyxl.utils import get_column_letter
+
+from .. import safety
+from ..errors import HBError
+from ..findings import Finding
+from ..layout import FIRST_DATA_ROW, NAME_COL, SheetLayout
+from ..layout import TOTAL_ROW as FORM_TOTAL_ROW
+from ..spec import FORM_FAMILY
+from ..values import FormData
+from .readback import RosterSheetReader, at, cell_text
+from .spec import (
+    ROSTER_FAMILY,
+    ROSTER_FORM,
+    Household,
+    RosterSpec,
+    build_roster_spec,
+    ids_digest,
+    prefill_digest,
+)
+from .summary import (
+    CODE_COL,
+    FIRST_COL,
+    FIRST_ROW,
+    HEADER_ROW,
+    INFO_ROW,
+    SUMMARY_COLUMNS,
+    SUMMARY_SHEET,
+    TITLE_ROW,
+    TOTAL_ROW,
+    summary_formula,
+    summary_total,
+    village_summary,
+)
+
+RULE_PREFILL = "PREFILL_CHANGED"
+RULE_VILLAGE = "HH_VILLAGE"
+HouseholdValues = Mapping[str, Mapping[str, Any]]
+"""{household id: {field: value}}: what the input cells hold."""
+
+
+# ---------------------------------------------------------------- the data of one roster
+
+
+@dataclass
+class RosterData:
+    """A roster's households as values (derived recomputed), what is wrong in it, and its identity."""
+
+    spec: RosterSpec
+    data: FormData
+    findings: list[Finding] = field(default_factory=list)
+    sha256: str = ""
+    path: Path | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_values(cls, spec: RosterSpec, values: HouseholdValues | None = None, **kw) -> RosterData:
+        """In-memory roster: prefill from the spec's households, inputs from ``values``."""
+        return cls(
+            spec=spec, data=FormData.from_inputs(spec, {ROSTER_FORM: merged_values(spec, values)}), **kw
+        )
+
+    @property
+    def unit_code(self) -> str:
+        return self.spec.unit_code
+
+    @property
+    def period(self) -> int:
+        return self.spec.period
+
+    @property
+    def rows(self) -> dict[str, dict[str, Any]]:
+        """{household id: every column of its row}."""
+        return self.data.rows[ROSTER_FORM]
+
+    @cached_property
+    def layout(self) -> SheetLayout:
+        return SheetLayout(self.spec.sheets[0])
+
+    @cached_property
+    def summary(self) -> dict[str, dict[str, int]]:
+        """The 村汇总 counts per village code (what the formulas show)."""
+        return village_summary(self.spec, self.rows)
+
+    def cell(self, household_id: str, key: str) -> str:
+        return self.layout.cell(household_id, key)
+
+    @property
+    def file_label(self) -> str:
+        return str(self.path) if self.path else self.spec.file_name()
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.importance == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.importance == "warning"]
+
+
+def merged_values(spec: RosterSpec, values: HouseholdValues | None) -> dict[str, dict[str, Any]]:
+    """Prefilled values from the spec's households plus the given inputs, checked against the spec."""
+    values = values or {}
+    sheet = spec.sheets[0]
+    known = {h.household_id: h for h in spec.households}
+    inputs = {c.key for c in sheet.columns if c.role == "input"}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise HBError(
+            f"要写入的数据中有台账没有的户编号：{'、'.join(sorted(unknown)[:5])}", hint="检查户编号"
+        )
+    out: dict[str, dict[str, Any]] = {}
+    for hid, household in known.items():
+        row = dict(household.prefill())
+        given = values.get(hid, {})
+        extra = set(given) - inputs
+        if extra:
+            raise HBError(
+                f"户 {hid} 的数据中有不能填写的栏目：{'、'.join(sorted(extra))}",
+                hint="预填栏目来自建档立卡导出文件，派生栏目由公式计算",
+            )
+        row.update(given)
+        out[hid] = row
+    return out
+
+
+# ---------------------------------------------------------------- writing
+
+
+def write_roster(spec: RosterSpec, path: str | Path, *, values: HouseholdValues | None = None) -> Path:
+    """Write the roster workbook for ``spec`` (inputs from ``values``) atomically; return the path."""
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise HBError(
+            f"输出文件「{path.name}」应以 .xlsx 结尾", file=path, hint="换一个以 .xlsx 结尾的文件名"
+        )
+    rows = merged_values(spec, values)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".xlsx.tmp", dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise HBError(
+            f"无法在输出文件夹中写文件：{exc.strerror or exc}", file=path, hint="检查写权限"
+        ) from None
+    tmp = Path(tmp_name)
+    try:
+        _write(spec, rows, tmp)
+        os.replace(tmp, path)
+    except PermissionError:
+        raise HBError(
+            "文件被占用或没有写权限，未能保存", file=path, hint="先关闭该文件，或换一个输出位置"
+        ) from None
+    except OSError as exc:
+        raise HBError(f"保存失败：{exc.strerror or exc}", file=path, hint="检查磁盘空间与写权限") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def _write(spec: RosterSpec, rows: dict[str, dict[str, Any]], target: Path) -> None:
+    from ..writer import (
+        BODY_FONT,
+        FONT_SIZE,
+        INSTRUCTIONS_SHEET,
+        META_SHEET,
+        _FormSheet,
+        _InstructionsSheet,
+        _MetaRefs,
+        _Styles,
+    )
+
+    book = _book_class()(
+        str(target),
+        {
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+            "in_memory": True,
+            "default_format_properties": {"font_name": BODY_FONT, "font_size": FONT_SIZE},
+        },
+    )
+    styles = _Styles(book)
+    book.set_properties(
+        {
+            "title": f"{spec.unit_name}{spec.period}年建档立卡贫困户台账",
+            "subject": "湖北省脱贫攻坚规划(2016—2020年)",
+            "author": spec.unit_name,
+            "company": "湖北省扶贫攻坚领导小组办公室",
+            "keywords": f"{ROSTER_FAMILY} {spec.layout_hash}",
+            "comments": f"{spec.meta()['generator']}; layout {spec.layout_hash}",
+        }
+    )
+    sheet = spec.sheets[0]
+    instructions = book.add_worksheet(INSTRUCTIONS_SHEET)
+    form_ws = book.add_worksheet(sheet.sheet)
+    summary_ws = book.add_worksheet(SUMMARY_SHEET)
+    meta_ws = book.add_worksheet(META_SHEET)
+    _write_meta(spec, book, meta_ws)
+    _InstructionsSheet(spec, instructions, styles).write()
+    _FormSheet(spec, sheet, form_ws, styles, rows, False, _MetaRefs({})).write()
+    _write_summary(spec, rows, summary_ws, styles)
+    form_ws.activate()
+    book.close()
+
+
+_FUNCTION = re.compile(r"([A-Z][A-Z0-9._]*)\(")
+# Functions the roster's formulas use (rules, IDCHECK, 合计, 村汇总): all in Excel 2010, none prefixed.
+_PLAIN_FUNCTIONS = frozenset(
+    "IF IFERROR AND OR NOT ISBLANK ISNUMBER ISTEXT LEN MID FIND RIGHT EXACT MOD INT ABS ROUND MIN MAX SUM "
+    "COUNT COUNTA COUNTIF COUNTIFS SUMIFS SUMPRODUCT N".split()
+)
+
+
+@cache
+def _book_class():
+    """The form writer's workbook class, whose sheets pass formulas naming only :data:`_PLAIN_FUNCTIONS`
+    straight through: XlsxWriter's ~150 regex passes per formula (which the form writer skips unless a
+    formula holds braces, as IDCHECK's array constants do) cost more than the rest of a roster."""
+    from ..writer import _Book, _Sheet
+
+    class RosterSheet(_Sheet):
+        def _prepare_formula(self, formula, expand_future_functions=False):
+            body = formula[1:] if formula.startswith("=") else formula
+            plain = not (expand_future_functions or body.startswith("{") or body.endswith("}"))
+            if plain and _PLAIN_FUNCTIONS.issuperset(_FUNCTION.findall(body)):
+                return body
+            return super()._prepare_formula(formula, expand_future_functions)
+
+    class RosterBook(_Book):
+        worksheet_class = RosterSheet
+
+    return RosterBook
+
+
+def meta_rows(spec: RosterSpec) -> list[tuple[str, str]]:
+    """The key → value pairs of a roster's ``_meta`` sheet, in order."""
+    sheet = spec.sheets[0]
+    rows = list(spec.meta().items())
+    rows += [
+        (f"sheet.{sheet.form}", sheet.sheet),
+        (f"version.{sheet.form}", sheet.version),
+        (f"columns.{sheet.form}", ",".join(sheet.column_keys)),
+        ("summary_sheet", SUMMARY_SHEET),
+    ]
+    return rows + spec.meta_id_chunks()
+
+
+def _write_meta(spec: RosterSpec, book, ws) -> None:
+    from ..rules import excel_text
+    from ..writer import FORM_ID_NAME, PERIOD_NAME, UNIT_NAME
+
+    ws.write_string(0, 0, "key")
+    ws.write_string(0, 1, "value")
+    for r, (key, value) in enumerate(meta_rows(spec), start=1):
+        ws.write_string(r, 0, key)
+        ws.write_string(r, 1, value)
+    ws.set_column(0, 0, 24)
+    ws.set_column(1, 1, 40)
+    ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
+    ws.very_hidden()
+    book.define_name(FORM_ID_NAME, "=" + excel_text(spec.layout_hash))
+    book.define_name(UNIT_NAME, "=" + excel_text(spec.unit_code))
+    book.define_name(PERIOD_NAME, f"={int(spec.period)}")
+
+
+def _write_summary(spec: RosterSpec, rows: dict[str, dict[str, Any]], ws, st) -> None:
+    """村汇总: one row per village of the township, every count a COUNTIFS/SUMIFS over the roster."""
+    counts = village_summary(spec, rows)
+    total = summary_total(counts)
+    last_col = FIRST_COL + len(SUMMARY_COLUMNS) - 1
+    ws.merge_range(
+        TITLE_ROW - 1,
+        0,
+        TITLE_ROW - 1,
+        last_col - 1,
+        "建档立卡贫困户村汇总",
+        st(bold=True, font_size=16, align="center", valign="vcenter"),
+    )
+    ws.set_row(TITLE_ROW - 1, 28)
+    ws.merge_range(
+        INFO_ROW - 1,
+        0,
+        INFO_ROW - 1,
+        last_col - 1,
+        f"填报单位：{spec.unit_name}（{spec.unit_code[:9]}）　报告期：{spec.period}年　"
+        "本表由“建档立卡台账”按村自动统计，与鄂扶贫01表、02表对应栏目一致，不需填写",
+        st(align="left", valign="vcenter"),
+    )
+    head = st(bold=True, border=1, align="center", valign="vcenter", text_wrap=True, bg_color="#E7E6E6")
+    ws.write_string(HEADER_ROW - 1, 0, "村名称", head)
+    ws.write_string(HEADER_ROW - 1, CODE_COL - 1, "村代码", head)
+    for i, col in enumerate(SUMMARY_COLUMNS):
+        ws.write_string(HEADER_ROW - 1, FIRST_COL - 1 + i, f"{col.label}({col.unit})", head)
+    ws.set_row(HEADER_ROW - 1, 36)
+    locked = st(border=1, num_format="#,##0", bg_color="#F2F2F2")
+    bold = st(border=1, num_format="#,##0", bg_color="#F2F2F2", bold=True)
+    label = st(border=1, valign="vcenter")
+    code = st(border=1, num_format="@", align="center")
+    ws.write_string(TOTAL_ROW - 1, 0, "合计", st(border=1, bold=True, align="center", bg_color="#F2F2F2"))
+    ws.write_string(TOTAL_ROW - 1, CODE_COL - 1, "—", st(border=1, align="center", bg_color="#F2F2F2"))
+    last_row = FIRST_ROW + len(spec.villages) - 1
+    for i, col in enumerate(SUMMARY_COLUMNS):
+        letter = get_column_letter(FIRST_COL + i)
+        formula = f"=SUM({letter}{FIRST_ROW}:{letter}{last_row})" if spec.villages else "=0"
+        ws.write_formula(TOTAL_ROW - 1, FIRST_COL - 1 + i, formula, bold, total[col.key])
+    for r, village in enumerate(spec.villages, start=FIRST_ROW):
+        ws.write_string(r - 1, 0, village.name, label)
+        ws.write_string(r - 1, CODE_COL - 1, village.code, code)
+        for i, col in enumerate(SUMMARY_COLUMNS):
+            ws.write_formula(
+                r - 1,
+                FIRST_COL - 1 + i,
+                "=" + summary_formula(spec, col, r),
+                locked,
+                counts[village.code][col.key],
+            )
+    ws.set_column(0, 0, 16)
+    ws.set_column(CODE_COL - 1, CODE_COL - 1, 15)
+    ws.set_column(FIRST_COL - 1, last_col - 1, 11)
+    ws.freeze_panes(TOTAL_ROW - 1, CODE_COL)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.protect(
+        "",
+        {
+            "format_columns": True,
+            "format_rows": True,
+            "select_locked_cells": True,
+            "select_unlocked_cells": True,
+        },
+    )
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_roster(
+    path: str | Path,
+    *,
+    registry=None,
+    catalog=None,
+    export=None,
+    expect_unit: str | None = None,
+    expect_period: int | None = None,
+    check_formulas: bool = True,
+) -> RosterData:
+    """Read, recompute and check one roster; HBError when it is not a usable roster at all.
+
+    ``export`` (a :class:`~hbreport.households.export.RosterExport`) makes the reader hold the
+    prefilled cells to the export, cell by cell; without it they are held to the digest in ``_meta``.
+    ``check_formulas`` also verifies that derived and check cells still hold their formulas (slower:
+    it parses the sheet's formulas a second time)."""
+    from ..catalog import load_catalog
+    from ..registry import load_registry
+
+    path = Path(path)
+    inspection = safety.inspect_workbook(path)
+    data = _read_bytes(path, inspection.sha256)
+    registry = registry or load_registry()
+    catalog = catalog or load_catalog()
+    book = _open_calamine(path, data)
+    try:
+        meta, ids = _read_meta(path, book)
+        unit, period = _identity(path, meta, registry, expect_unit, expect_period)
+        sheet_name = meta.get(f"sheet.{ROSTER_FORM}", "")
+        values = _sheet_values(path, book, sheet_name, len(ids))
+    finally:
+        book.close()
+
+    spec = _spec_for(path, meta, ids, values, unit, period, export, registry, catalog)
+    _same_layout(path, meta, spec)
+    reader = RosterSheetReader(path, spec.sheets[0], spec.unit_code, spec.unit_name)
+    reader.check_structure(values)
+    if check_formulas:
+        reader.check_formulas(_formula_cells(path, data, spec, values))
+    if export is not None:
+        inputs = reader.read_values(values, {h.household_id: h.prefill() for h in spec.households})
+        reader.check_names(values, {h.household_id: h.head_name for h in spec.households})
+    else:
+        inputs = reader.read_values(values, {})
+        spec = dataclasses.replace(spec, households=tuple(_as_read(spec.households, inputs)))
+        if prefill_digest(spec.households) != meta.get("prefill_sha256"):
+            reader.add(
+                None,
+                "预填栏目（户主姓名、证件号码、家庭人口、村代码、所在村）与下发时不一致：锁定的单元格被改动过",
+                RULE_PREFILL,
+                "请用建档立卡导出文件核对（汇总时给出导出文件可查出具体单元格），或使用下发的原台账重新填报",
+            )
+    form = FormData.from_inputs(spec, {ROSTER_FORM: inputs}, source=str(path), sha256=inspection.sha256)
+    _check_villages(reader, spec, form.rows[ROSTER_FORM])
+    reader.check_rules(form.rows[ROSTER_FORM])
+    roster = RosterData(spec, form, reader.findings, inspection.sha256, path, meta)
+    from .checks import screen_roster
+
+    roster.findings.extend(screen_roster(roster))
+    return roster
+
+
+def _read_bytes(path: Path, sha256: str) -> bytes:
+    """The file's bytes, read once; they must be the bytes the safety gate checked."""
+    import hashlib
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise HBError(
+            f"无法读取文件（{exc.strerror}）", file=path, hint="请检查文件权限或是否被其他程序占用"
+        ) from None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise HBError(
+            "文件在读取过程中被改动", file=path, hint="请关闭正在编辑该文件的程序，等拷贝完成后重试"
+        )
+    return data
+
+
+def _open_calamine(path: Path, data: bytes):
+    import io
+
+    import python_calamine
+
+    try:
+        return python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except python_calamine.PasswordError:
+        raise HBError(
+            "工作簿设置了打开密码，无法读取", file=path, hint="请取消打开密码后重新保存再报送"
+        ) from None
+    except (python_calamine.CalamineError, ValueError) as exc:
+        raise HBError(f"工作簿内容无法解析（{exc}）", file=path, hint=safety.RESEND_HINT) from None
+
+
+def _formula_cells(
+    path: Path, data: bytes, spec: RosterSpec, values: list[list[Any]]
+) -> dict[tuple[int, int], Any]:
+    """(row, col) → what the formula cells of the roster sheet hold as written: formula text ('=…') from
+    the sheet XML (``hbreport.sheet_formulas``), else the value; openpyxl for packages written otherwise."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from ..sheet_formulas import formula_cells
+
+    sheet = spec.sheets[0]
+    layout = SheetLayout(sheet)
+    wanted = sorted({layout.col_index[c.key] for c in sheet.derived_columns} | {layout.check_col})
+    first_col = min(layout.col_index.values())
+    fast = formula_cells(
+        data, {sheet.sheet: (FORM_TOTAL_ROW, layout.last_data_row, first_col, layout.check_col)}
+    )
+    if fast is not None:
+        found = fast[sheet.sheet]
+        cells = {
+            (FORM_TOTAL_ROW, c): at(values, FORM_TOTAL_ROW, c) for c in range(first_col, layout.check_col + 1)
+        }
+        for r in range(FIRST_DATA_ROW, layout.last_data_row + 1):
+            for c in wanted:
+                cells[(r, c)] = at(values, r, c)
+        cells.update(found)
+        return cells
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
+    except Exception as exc:  # openpyxl raises many types on malformed parts
+        raise HBError(
+            f"工作簿内容无法解析（{type(exc).__name__}: {exc}）", file=path, hint=safety.RESEND_HINT
+        ) from None
+    cells: dict[tuple[int, int], Any] = {}
+    try:
+        if sheet.sheet not in book.sheetnames:
+            return cells
+        ws = book[sheet.sheet]
+        first, last = min(layout.col_index.values()), layout.check_col
+        for r, row in enumerate(
+            ws.iter_rows(
+                min_row=FORM_TOTAL_ROW,
+                max_row=layout.last_data_row,
+                min_col=first,
+                max_col=last,
+                values_only=True,
+            ),
+            start=FORM_TOTAL_ROW,
+        ):
+            if r == FORM_TOTAL_ROW:
+                for c, value in enumerate(row, start=first):
+                    cells[(r, c)] = value
+            else:
+                for c in wanted:
+                    cells[(r, c)] = row[c - first] if c - first < len(row) else None
+    finally:
+        book.close()
+    return cells
+
+
+def _read_meta(path: Path, book) -> tuple[dict[str, str], tuple[str, ...]]:
+    """The roster identity in ``_meta`` (found by name) and its household ids; HBError if not a roster."""
+    names = {n.strip().casefold(): n for n in book.sheet_names}
+    name = names.get("_meta")
+    not_ours = HBError(
+        "不是 hbreport 生成的建档立卡台账（没有标识台账身份的 _meta 工作表）",
+        file=path,
+        hint="请使用上级下发的台账填报；不要把数据复制到新建的工作簿里报送",
+    )
+    if name is None:
+        raise not_ours
+    meta: dict[str, str] = {}
+    for row in book.get_sheet_by_name(name).to_python(skip_empty_area=False):
+        if len(row) >= 2:
+            key, value = cell_text(row[0]), cell_text(row[1])
+            if key and key not in meta:
+                meta[key] = value
+    family = meta.get("family")
+    if family == FORM_FAMILY:
+        raise HBError(
+            "这是统计报表（鄂扶贫01—04表），不是建档立卡台账",
+            file=path,
+            hint="台账与统计报表分开报送：台账放进台账文件夹汇总，报表按报表汇总",
+        )
+    if family != ROSTER_FAMILY:
+        raise not_ours
+    missing = [k for k in ("unit_code", "period", "version", "layout_hash", "households") if not meta.get(k)]
+    if missing:
+        raise HBError(
+            f"_meta 工作表缺少 {'、'.join(missing)}，台账身份不完整（可能被改动过）",
+            file=path,
+            hint="请使用上级下发的原台账重新填报",
+        )
+    chunks = []
+    i = 1
+    while f"households.{i}" in meta:
+        chunks.append(meta[f"households.{i}"])
+        i += 1
+    ids = tuple(x for chunk in chunks for x in chunk.split(",") if x)
+    if str(len(ids)) != meta["households"] or ids_digest(ids) != meta.get("households_sha256"):
+        raise HBError(
+            f"_meta 中的户编号清单与其户数（{meta['households']}）或指纹不符：台账身份被改动过",
+            file=path,
+            hint="请使用上级下发的原台账重新填报",
+        )
+    return meta, ids
+
+
+def _identity(path: Path, meta, registry, expect_unit, expect_period):
+    from ..period import parse_period, period_label
+    from ..registry import normalize_code
+
+    try:
+        unit = registry.get(normalize_code(meta["unit_code"]))
+    except HBError:
+        raise HBError(
+            f"台账标识的乡镇「{meta.get('unit_name', '')}」（代码 {meta['unit_code']}）不在单位名册中",
+            file=path,
+            hint="请确认单位名册是最新的",
+        ) from None
+    if unit.level != "township":
+        raise HBError(f"台账标识的单位「{unit.name}」不是乡镇", file=path, hint="请使用上级下发的原台账")
+    if expect_unit is not None and registry.get(expect_unit).code != unit.code:
+        expected = registry.get(expect_unit)
+        raise HBError(
+            f"台账标识的乡镇是「{unit.name}」，不是应报的「{expected.name}」",
+            file=path,
+            hint="文件名可能与内容不符，请确认报送的是本乡镇的台账",
+        )
+    try:
+        period = parse_period(meta["period"])
+    except HBError:
+        raise HBError(f"台账标识的报告期「{meta['period']}」无法识别", file=path) from None
+    if expect_period is not None and period != expect_period:
+        raise HBError(
+            f"这是「{unit.name}」{period_label(period)}的台账，本次收取的是{period_label(expect_period)}的台账",
+            file=path,
+            hint=f"请报送{period_label(expect_period)}的台账",
+        )
+    return unit, period
+
+
+def _sheet_values(path: Path, book, sheet_name: str, n_households: int) -> list[list[Any]]:
+    import python_calamine
+
+    if sheet_name not in book.sheet_names:
+        raise HBError(
+            f"找不到台账工作表「{sheet_name}」，可能被改名或删除",
+            file=path,
+            hint=f"请把工作表名改回「{sheet_name}」，或使用下发的原台账重新填报",
+        )
+    try:
+        ws = book.get_sheet_by_name(sheet_name)
+    except python_calamine.CalamineError as exc:
+        raise HBError(
+            f"工作表无法读取（{exc}）", file=path, sheet=sheet_name, hint=safety.RESEND_HINT
+        ) from None
+    if ws.height > safety.MAX_ROWS:
+        raise HBError(
+            f"工作表有 {ws.height} 行，超过上限 {safety.MAX_ROWS} 行",
+            file=path,
+            sheet=sheet_name,
+            hint="请删除表格下方多余的行后重新保存",
+        )
+    return ws.to_python(skip_empty_area=False, nrows=FIRST_DATA_ROW + n_households + 1)
+
+
+def _spec_for(path: Path, meta, ids, values, unit, period, export, registry, catalog) -> RosterSpec:
+    """The spec of the roster the file claims to be: households from the export when given (which must
+    be the one it was made from), else from _meta's ids and the names in column A (the prefilled values
+    are filled in once read)."""
+    if export is not None:
+        if export.sha256 != meta.get("roster_sha256"):
+            raise HBError(
+                "台账不是由这份建档立卡导出文件生成的（导出文件的指纹与台账中记录的不同）",
+                file=path,
+                hint="请用生成该台账时的导出文件核对，或按新的导出文件重新下发台账",
+            )
+        households = export.township(unit.code)
+        if tuple(h.household_id for h in households) != ids:
+            raise HBError(
+                "台账的户编号清单与建档立卡导出文件中本乡镇的户不一致",
+                file=path,
+                hint="请按导出文件重新下发台账",
+            )
+    else:
+        households = [
+            Household(
+                household_id=hid,
+                head_name=cell_text(at(values, FIRST_DATA_ROW + i, NAME_COL)),
+                village_code="",
+                village_name="",
+            )
+            for i, hid in enumerate(ids)
+        ]
+    return build_roster_spec(
+        unit.code,
+        period,
+        households,
+        registry=registry,
+        catalog=catalog,
+        roster_sha256=meta.get("roster_sha256", ""),
+    )
+
+
+def _as_read(households: list[Household], inputs: Mapping[str, Mapping[str, Any]]) -> list[Household]:
+    """Households with their prefilled values as the reader took them from the sheet."""
+    out = []
+    for h in households:
+        row = inputs.get(h.household_id, {})
+        size = row.get("household_size")
+        out.append(
+            Household(
+                household_id=h.household_id,
+                head_name=h.head_name,
+                village_code=row.get("village_code") or "",
+                village_name=row.get("village_name") or "",
+                id_number=row.get("id_number"),
+                household_size=size if isinstance(size, int) else None,
+            )
+        )
+    return out
+
+
+def _same_layout(path: Path, meta, spec: RosterSpec) -> None:
+    if meta.get("version") != spec.version:
+        raise HBError(
+            f"台账是旧版表式（文件版本 {meta.get('version')}，当前版本 {spec.version}）",
+            file=path,
+            hint="请向上级索取新版台账，把数据转填后重新报送",
+        )
+    if meta.get("layout_hash") != spec.layout_hash:
+        raise HBError(
+            f"台账结构与当前表式不一致（布局指纹 {meta.get('layout_hash')}，当前应为 {spec.layout_hash}）："
+            "可能是检查项目或扶贫标准调整前生成的旧台账",
+            file=path,
+            hint="请向上级索取新版台账，把数据转填后重新报送",
+        )
+
+
+def _check_villages(
+    reader: RosterSheetReader, spec: RosterSpec, rows: Mapping[str, Mapping[str, Any]]
+) -> None:
+    villages = {v.code for v in spec.villages}
+    layout = reader.layout
+    for hid, row in rows.items():
+        code = row.get("village_code")
+        if code and code not in villages:
+            reader.add(
+                layout.cell(hid, "village_code"),
+                f"{reader.row_label(hid)}的村代码 {code} 不是{spec.unit_name}的村",
+                RULE_VILLAGE,
+                "核对建档立卡导出文件中的村代码",
+            )

@@ -1,0 +1,265 @@
+"""The household roster (建档立卡台账) as a form spec: one row per registered poor household.
+
+The roster is its own workbook per township. Its rows are households (``RowUnit(code=户编号,
+name=户主姓名)``), its columns and rules come from templates/forms/household_roster.yaml.j2 over the
+data elements of templates/household_fields.yaml, and its identity (family ``hbreport.roster``, the
+registration export's sha256, the household ids) goes into ``_meta`` so a reader can refuse a roster
+that is not what it claims. The template's ``config`` section holds what an office configures: the
+"一有、两不愁、四保障" checklist, the exit statuses, the plausibility thresholds and the county exit
+criteria.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from .. import __version__, paths
+from ..errors import HBError
+from ..spec import Field, RowUnit, WorkbookSpec, load_fields, render_form
+
+ROSTER_FAMILY = "hbreport.roster"
+ROSTER_FORM = "household_roster"
+HOUSEHOLD_FIELDS = paths.TEMPLATES / "household_fields.yaml"
+MAX_HOUSEHOLD_ID = 24  # characters; ids are joined into _meta cells of at most 32,767 characters
+IDS_PER_META_CELL = 1000
+
+ROSTER_INSTRUCTIONS = (
+    "一、本工作簿是乡镇的建档立卡贫困户台账，由 hbreport 按《湖北省脱贫攻坚规划(2016—2020年)》生成，每户一行。",
+    "二、户编号、户主姓名、证件号码、家庭人口、村代码、所在村来自建档立卡系统，已预填并锁定；有误的请在系统中更正，由上级重新下发台账。",
+    "三、只能在白色（未锁定）单元格中填写；“是/否”等栏目请从下拉列表中选择。",
+    "四、“达到脱贫标准”由公式按当年扶贫标准和“一有、两不愁、四保障”自动判断；标为已脱贫而未达到标准的，“校验结果”列以红色标出。",
+    "五、“错误”必须改正后才能上报；“警告”请核实，确属实际情况的，在表下“说明”处写明原因。",
+    "六、“村汇总”工作表按村自动统计户数、人数、本年脱贫、返贫、新识别和未脱贫户数，用于核对鄂扶贫01表、02表。",
+    "七、请勿增删行列、调换行序、改名或删除工作表；填好后保存为 .xlsx 格式，按原文件名报送上级扶贫部门。",
+)
+
+
+@dataclass(frozen=True)
+class Household:
+    """A registered household as the registration export gives it (the roster's prefilled part)."""
+
+    household_id: str
+    head_name: str
+    village_code: str
+    village_name: str
+    id_number: str | None = None
+    household_size: int | None = None
+
+    def prefill(self) -> dict[str, Any]:
+        """The values of the roster's prefilled columns."""
+        return {
+            "id_number": self.id_number,
+            "household_size": self.household_size,
+            "village_code": self.village_code,
+            "village_name": self.village_name,
+        }
+
+
+@dataclass(frozen=True)
+class RosterConfig:
+    """What an office configures in the roster template's ``config`` section."""
+
+    checklist: tuple[str, ...]
+    exited_statuses: tuple[str, ...]
+    remaining_statuses: tuple[str, ...]
+    returned_status: str
+    not_exited_status: str
+    poverty_line: float
+    plausibility: Mapping[str, float] = field(hash=False)
+    county_exit: tuple[Mapping[str, Any], ...] = field(hash=False)
+
+    def is_exited(self, status: Any) -> bool:
+        return status in self.exited_statuses
+
+    def is_remaining(self, status: Any) -> bool:
+        return status in self.remaining_statuses
+
+
+@dataclass(frozen=True)
+class RosterSpec(WorkbookSpec):
+    """A township's roster: a WorkbookSpec whose one sheet has a row per household."""
+
+    roster_sha256: str = ""
+    villages: tuple[RowUnit, ...] = ()
+    config: RosterConfig | None = field(default=None, hash=False, compare=False)
+    households: tuple[Household, ...] = field(default=(), hash=False, compare=False)
+
+    @property
+    def sheet_spec(self):
+        return self.sheets[0]
+
+    @property
+    def household_ids(self) -> tuple[str, ...]:
+        return tuple(r.code for r in self.sheets[0].rows)
+
+    def households_sha256(self) -> str:
+        return ids_digest(self.household_ids)
+
+    def meta(self) -> dict[str, str]:
+        meta = super().meta()
+        meta.update(
+            family=ROSTER_FAMILY,
+            generator=f"hbreport {__version__}",
+            roster_sha256=self.roster_sha256,
+            households=str(len(self.household_ids)),
+            households_sha256=self.households_sha256(),
+            prefill_sha256=prefill_digest(self.households),
+        )
+        return meta
+
+    def meta_id_chunks(self) -> list[tuple[str, str]]:
+        """The household ids as (key, comma-joined ids) pairs, each fitting one Excel cell."""
+        ids = self.household_ids
+        return [
+            (f"households.{i // IDS_PER_META_CELL + 1}", ",".join(ids[i : i + IDS_PER_META_CELL]))
+            for i in range(0, len(ids), IDS_PER_META_CELL)
+        ]
+
+    def file_name(self) -> str:
+        return f"{self.unit_code[:9]}_{self.unit_name}_{self.period}_台账.xlsx"
+
+
+def ids_digest(ids: Iterable[str]) -> str:
+    """sha256 of the household ids in roster order (one per line)."""
+    return hashlib.sha256("\n".join(ids).encode("utf-8")).hexdigest()
+
+
+def prefill_digest(households: Iterable[Household]) -> str:
+    """sha256 of what the export put into the roster (户编号, 户主姓名 and the prefilled columns)."""
+    lines = []
+    for h in households:
+        size = "" if h.household_size is None else str(h.household_size)
+        parts = (h.household_id, h.head_name, h.id_number or "", size, h.village_code, h.village_name)
+        lines.append("\t".join(parts))
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def household_fields(path: str | Path | None = None) -> dict[str, Field]:
+    """The roster's data elements (templates/household_fields.yaml)."""
+    return load_fields(path or HOUSEHOLD_FIELDS)
+
+
+# ---------------------------------------------------------------- the template's config section
+
+
+@cache
+def _env(forms_dir: Path) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(forms_dir)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # renders YAML, not HTML
+        keep_trailing_newline=True,
+    )
+
+
+@lru_cache(maxsize=64)
+def _parse(text: str) -> Any:
+    """The rendered template parsed once per distinct text (shared: callers must not change it)."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def roster_config(period: int, *, catalog=None, forms_dir: Path | None = None) -> RosterConfig:
+    """The ``config`` section of the roster template rendered for ``period``."""
+    from ..catalog import load_catalog
+    from ..spec import _context  # the same template context the form specs get
+
+    catalog = catalog or load_catalog()
+    forms_dir = Path(forms_dir or paths.FORMS).resolve()
+    name = f"{ROSTER_FORM}.yaml.j2"
+    where = forms_dir / name
+    try:
+        text = _env(forms_dir).get_template(name).render(**_context(catalog, "township", period, None, []))
+        raw = _parse(text) or {}
+    except jinja2.TemplateError as exc:
+        raise HBError(f"台账模板渲染失败：{exc}", file=where, hint="检查模板中的变量与参数") from exc
+    except yaml.YAMLError as exc:
+        raise HBError(f"台账模板渲染后的 YAML 有误：{exc}", file=where) from exc
+    cfg = raw.get("config")
+    if not isinstance(cfg, dict):
+        raise HBError("台账模板缺少 config 一节", file=where, hint="按模板说明补上 config")
+    try:
+        return RosterConfig(
+            checklist=tuple(str(k) for k in cfg["checklist"]),
+            exited_statuses=tuple(str(s) for s in cfg["exited_statuses"]),
+            remaining_statuses=tuple(str(s) for s in cfg["remaining_statuses"]),
+            returned_status=str(cfg["returned_status"]),
+            not_exited_status=str(cfg["not_exited_status"]),
+            poverty_line=float(cfg["poverty_line"]),
+            plausibility={k: float(v) for k, v in (cfg.get("plausibility") or {}).items()},
+            county_exit=tuple(dict(c) for c in cfg.get("county_exit") or ()),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise HBError(f"台账模板的 config 一节不完整或有误：{exc}", file=where) from None
+
+
+# ---------------------------------------------------------------- building the spec
+
+
+def build_roster_spec(
+    township_code: str,
+    period: int,
+    households: Sequence[Household],
+    *,
+    registry=None,
+    catalog=None,
+    roster_sha256: str = "",
+    forms_dir: Path | None = None,
+) -> RosterSpec:
+    """The roster of one township for ``period``: a row per household, in the order given."""
+    from ..catalog import load_catalog
+    from ..registry import load_registry
+
+    registry = registry or load_registry()
+    catalog = catalog or load_catalog()
+    unit = registry.get(township_code)
+    if unit.level != "township":
+        raise HBError(
+            f"「{unit.name}」({unit.short_code}) 不是乡镇级单位，台账按乡镇生成",
+            hint="给出乡镇（9 位）代码",
+        )
+    seen: set[str] = set()
+    for h in households:
+        if not h.household_id or len(h.household_id) > MAX_HOUSEHOLD_ID or "," in h.household_id:
+            raise HBError(
+                f"户编号「{h.household_id}」无效：应为 1—{MAX_HOUSEHOLD_ID} 个字符，不含逗号",
+                hint="检查建档立卡导出文件的户编号列",
+            )
+        if h.household_id in seen:
+            raise HBError(f"户编号「{h.household_id}」重复", hint="每户只能有一行，检查建档立卡导出文件")
+        seen.add(h.household_id)
+    rows = [RowUnit(h.household_id, h.head_name) for h in households]
+    sheet = render_form(
+        ROSTER_FORM,
+        unit=unit,
+        level="township",
+        period=period,
+        rows=rows,
+        poor_rows=rows,
+        catalog=catalog,
+        fields=household_fields(),
+        forms_dir=forms_dir,
+    )
+    parent = registry.reporting_parent(unit.code)
+    villages = tuple(RowUnit(v.code, v.name) for v in registry.children(unit.code))
+    return RosterSpec(
+        unit_code=unit.code,
+        unit_name=unit.name,
+        level=unit.level,
+        parent_code=parent.code if parent else None,
+        parent_name=parent.name if parent else None,
+        period=period,
+        sheets=(sheet,),
+        instructions=ROSTER_INSTRUCTIONS,
+        roster_sha256=roster_sha256,
+        villages=villages,
+        config=roster_config(period, catalog=catalog, forms_dir=forms_dir),
+        households=tuple(households),
+    )

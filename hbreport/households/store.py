@@ -1,0 +1,313 @@
+"""The embedded household store: consolidated roster rows in one SQLite file (stdlib, no server).
+
+A province holds about 1.3 million households a period; rosters stay per township in Excel, their
+rows come here. Every row carries its period and the sha256 of the roster file it came from; one
+township has one roster per period in the store:
+
+- loading a file whose sha256 is already stored for that township and period changes nothing;
+- loading another version of a township's roster replaces that township's rows (in one transaction)
+  and records which file replaced which.
+
+Tables: ``sources`` (one row per township and period: file, sha256, counts, when) and ``households``
+(one row per household: identity, every roster column, the rule ids that fail on it). Parquet would
+need pyarrow, which the project does not depend on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import HBError
+from ..layout import FIRST_DATA_ROW
+
+SCHEMA_VERSION = 1
+IDENTITY_COLUMNS = (
+    "period",
+    "township_code",
+    "household_id",
+    "row_number",
+    "head_name",
+    "source_sha256",
+    "problems",
+)
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_CELL_ROW = re.compile(r"^[A-Z]+(\d+)$")
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What loading one roster did: ``status`` inserted | replaced | unchanged."""
+
+    township_code: str
+    period: int
+    sha256: str
+    status: str
+    households: int
+    replaced_sha256: str | None = None
+
+
+class RosterStore:
+    """An SQLite file of household rows. Use as a context manager, or call :meth:`close`."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path)
+        except (OSError, sqlite3.Error) as exc:
+            raise HBError(f"无法打开户数据库：{exc}", file=self.path, hint="检查路径和写权限") from None
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self._init_schema()
+
+    def __enter__(self) -> RosterStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- schema
+
+    def _init_schema(self) -> None:
+        with self.db:
+            self.db.execute("CREATE TABLE IF NOT EXISTS store_info (key TEXT PRIMARY KEY, value TEXT)")
+            self.db.execute(
+                "INSERT OR IGNORE INTO store_info VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+            self.db.execute(
+                """CREATE TABLE IF NOT EXISTS sources (
+                    period INTEGER NOT NULL,
+                    township_code TEXT NOT NULL,
+                    township_name TEXT,
+                    sha256 TEXT NOT NULL,
+                    file TEXT,
+                    households INTEGER NOT NULL,
+                    errors INTEGER NOT NULL,
+                    warnings INTEGER NOT NULL,
+                    roster_sha256 TEXT,
+                    layout_hash TEXT,
+                    loaded_at TEXT NOT NULL,
+                    replaced_sha256 TEXT,
+                    PRIMARY KEY (period, township_code))"""
+            )
+            self.db.execute(
+                """CREATE TABLE IF NOT EXISTS households (
+                    period INTEGER NOT NULL,
+                    township_code TEXT NOT NULL,
+                    household_id TEXT NOT NULL,
+                    row_number INTEGER NOT NULL,
+                    head_name TEXT,
+                    source_sha256 TEXT NOT NULL,
+                    problems TEXT,
+                    PRIMARY KEY (period, township_code, household_id)) WITHOUT ROWID"""
+            )
+        self._columns = {row[1] for row in self.db.execute("PRAGMA table_info(households)")}
+
+    def _ensure_columns(self, keys: Iterable[str]) -> None:
+        with self.db:
+            for key in keys:
+                if key in self._columns:
+                    continue
+                if not _NAME.match(key):
+                    raise HBError(
+                        f"字段名「{key}」不能用作数据库列名", hint="字段名只能由小写字母、数字和下划线组成"
+                    )
+                self.db.execute(f'ALTER TABLE households ADD COLUMN "{key}"')
+                self._columns.add(key)
+            if "id_number" in self._columns:
+                self.db.execute("CREATE INDEX IF NOT EXISTS households_id ON households (period, id_number)")
+            if "village_code" in self._columns:
+                self.db.execute(
+                    "CREATE INDEX IF NOT EXISTS households_village ON households (period, village_code)"
+                )
+
+    # -- loading
+
+    def load(self, roster) -> LoadResult:
+        """Store one roster (RosterData); idempotent for the same file, replacing for a new version."""
+        spec = roster.spec
+        code, period = spec.unit_code, spec.period
+        if not roster.sha256:
+            raise HBError("台账没有文件指纹（sha256），不能入库", hint="从文件读取的台账才能入库")
+        keys = list(spec.sheets[0].column_keys)
+        self._ensure_columns(keys)
+        old = self.db.execute(
+            "SELECT sha256 FROM sources WHERE period = ? AND township_code = ?", (period, code)
+        ).fetchone()
+        n = len(roster.rows)
+        if old is not None and old[0] == roster.sha256:
+            return LoadResult(code, period, roster.sha256, "unchanged", n)
+        problems = problems_by_household(roster)
+        names = {r.code: r.name for r in spec.sheets[0].rows}
+        columns = list(IDENTITY_COLUMNS) + keys
+        quoted = ", ".join(_quote(c) for c in columns)
+        sql = f"INSERT INTO households ({quoted}) VALUES ({', '.join('?' for _ in columns)})"
+        order = {r.code: FIRST_DATA_ROW + i for i, r in enumerate(spec.sheets[0].rows)}
+        rows = (
+            (period, code, hid, order[hid], names.get(hid), roster.sha256, ",".join(problems.get(hid, ())))
+            + tuple(_sql_value(row.get(k)) for k in keys)
+            for hid, row in roster.rows.items()
+        )
+        errors = sum(1 for f in roster.findings if f.importance == "error")
+        warnings = sum(1 for f in roster.findings if f.importance == "warning")
+        with self.db:
+            self.db.execute("DELETE FROM households WHERE period = ? AND township_code = ?", (period, code))
+            self.db.executemany(sql, rows)
+            self.db.execute(
+                "INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    period,
+                    code,
+                    spec.unit_name,
+                    roster.sha256,
+                    str(roster.path) if roster.path else None,
+                    n,
+                    errors,
+                    warnings,
+                    spec.roster_sha256,
+                    spec.layout_hash,
+                    dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    old[0] if old else None,
+                ),
+            )
+        return LoadResult(
+            code, period, roster.sha256, "replaced" if old else "inserted", n, old[0] if old else None
+        )
+
+    # -- reading
+
+    def count(self, period: int | None = None, *, under: str | None = None) -> int:
+        """Households stored (for a period, under a unit code prefix)."""
+        where, args = _where(period, under)
+        return self.db.execute(f"SELECT COUNT(*) FROM households{where}", args).fetchone()[0]
+
+    def sources(self, period: int | None = None, *, under: str | None = None) -> list[dict[str, Any]]:
+        where, args = _where(period, under)
+        cur = self.db.execute(f"SELECT * FROM sources{where} ORDER BY period, township_code", args)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur]
+
+    def households(self, period: int, *, under: str | None = None) -> Iterator[dict[str, Any]]:
+        """Household rows as dicts (every roster column, plus the identity columns)."""
+        where, args = _where(period, under)
+        cur = self.db.execute(f"SELECT * FROM households{where} ORDER BY township_code, household_id", args)
+        names = [d[0] for d in cur.description]
+        for row in cur:
+            yield dict(zip(names, row, strict=True))
+
+    def id_places(
+        self, period: int, numbers: Iterable[str], *, exclude_townships: Iterable[str] = ()
+    ) -> dict[str, list[tuple[str, str, str, int]]]:
+        """For each ID number already stored for ``period`` (outside ``exclude_townships``): where it is,
+        as (township code, household id, roster file, row number on the roster sheet)."""
+        if "id_number" not in self._columns:
+            return {}
+        excluded = set(exclude_townships)
+        wanted = list(dict.fromkeys(n for n in numbers if n))
+        out: dict[str, list[tuple[str, str, str, int]]] = defaultdict(list)
+        files = {s["township_code"]: s["file"] or "" for s in self.sources(period)}
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            cur = self.db.execute(
+                "SELECT id_number, township_code, household_id, row_number FROM households "
+                f"WHERE period = ? AND id_number IN ({', '.join('?' for _ in chunk)})",
+                (period, *chunk),
+            )
+            for number, township, hid, row in cur:
+                if township not in excluded:
+                    out[number].append((township, hid, files.get(township, ""), row))
+        return out
+
+    def duplicate_ids(
+        self, period: int, *, under: str | None = None
+    ) -> list[tuple[str, list[tuple[str, str]]]]:
+        """ID numbers stored on more than one household: (id, [(township, household id), …])."""
+        if "id_number" not in self._columns:
+            return []
+        where, args = _where(period, under)
+        cur = self.db.execute(
+            f"SELECT id_number, township_code, household_id FROM households{where} AND id_number IN ("
+            f"SELECT id_number FROM households{where} AND id_number IS NOT NULL "
+            "GROUP BY id_number HAVING COUNT(*) > 1) ORDER BY id_number, township_code, household_id",
+            args + args,
+        )
+        grouped: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for number, township, hid in cur:
+            grouped[number].append((township, hid))
+        return list(grouped.items())
+
+
+def _where(period: int | None, under: str | None) -> tuple[str, tuple]:
+    clauses, args = [], []
+    if period is not None:
+        clauses.append("period = ?")
+        args.append(int(period))
+    else:
+        clauses.append("1 = 1")
+    if under:
+        from ..registry import normalize_code
+
+        clauses.append("township_code LIKE ?")
+        args.append(_prefix(normalize_code(under)) + "%")
+    return " WHERE " + " AND ".join(clauses), tuple(args)
+
+
+def _prefix(code: str) -> str:
+    """The code prefix every descendant's code starts with (省 2, 市州 4, 县 6, 乡镇 9 digits)."""
+    if code[2:] == "0" * 10:
+        return code[:2]
+    if code[4:] == "0" * 8:
+        return code[:4]
+    if code[6:] == "0" * 6:
+        return code[:6]
+    return code[:9] if code[9:] == "000" else code
+
+
+def _quote(name: str) -> str:
+    if not _NAME.match(name):
+        raise HBError(f"字段名「{name}」不能用作数据库列名", hint="字段名只能由小写字母、数字和下划线组成")
+    return f'"{name}"'
+
+
+def _sql_value(value: Any) -> Any:
+    if value is None or isinstance(value, int | float | str):
+        return value
+    return str(value)
+
+
+def problems_by_household(roster) -> dict[str, list[str]]:
+    """{household id: rule ids of the findings on its row} (findings on the roster sheet with a cell)."""
+    sheet = roster.spec.sheets[0]
+    by_row = {FIRST_DATA_ROW + i: r.code for i, r in enumerate(sheet.rows)}
+    out: dict[str, list[str]] = defaultdict(list)
+    for f in roster.findings:
+        if f.sheet != sheet.sheet or not f.cell:
+            continue
+        m = _CELL_ROW.match(f.cell)
+        hid = by_row.get(int(m.group(1))) if m else None
+        if hid and f.rule not in out[hid]:
+            out[hid].append(f.rule)
+    return out
+
+
+def metrics_from_store(
+    store: RosterStore, period: int, config, *, under: str | None = None
+) -> Mapping[str, Any]:
+    """Village metrics of a stored period (for the period-over-period comparison)."""
+    from .plausibility import metrics_of
+
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in store.households(period, under=under):
+        if row.get("village_code"):
+            groups[row["village_code"]].append(row)
+    return {code: metrics_of(code, rows, config) for code, rows in groups.items()}

@@ -1,0 +1,779 @@
+"""Household rosters: the form, its checks on real files, the store, exits, reconciliation, synthesis."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import random
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import openpyxl
+import pytest
+from household_cases import (
+    CASES,
+    CHECKLIST,
+    LINE,
+    OTHER_TOWNSHIP,
+    PERIOD,
+    TOWNSHIP,
+    clean_inputs,
+    crafted,
+    households,
+    id_number,
+)
+
+from hbreport.baseline import load_baseline
+from hbreport.catalog import load_catalog
+from hbreport.errors import HBError
+from hbreport.households import (
+    RosterData,
+    RosterStore,
+    assess_county_exit,
+    assess_village_exits,
+    build_roster_spec,
+    consolidate_rosters,
+    generate_rosters,
+    read_export,
+    read_roster,
+    reconcile,
+    write_export,
+    write_roster,
+)
+from hbreport.households.plausibility import identical_incomes, near_line_exits, robust_z
+from hbreport.households.spec import ROSTER_FAMILY, roster_config
+from hbreport.households.summary import SUMMARY_COLUMNS, SUMMARY_SHEET
+from hbreport.households.synth import Province
+from hbreport.registry import load_registry
+from hbreport.rules import fn_idcheck
+from hbreport.spec import build_workbook_spec
+from hbreport.values import FormData
+from hbreport.writer import write_workbook
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return load_registry()
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog()
+
+
+def write(tmp_path: Path, spec, values, name: str | None = None) -> Path:
+    return write_roster(spec, tmp_path / (name or spec.file_name()), values=values)
+
+
+# ---------------------------------------------------------------- the form
+
+
+def test_roster_spec_rows_are_households_and_identity_is_the_roster_family(registry, catalog):
+    spec, _ = crafted(registry, catalog)
+    sheet = spec.sheets[0]
+    assert [r.code for r in sheet.rows] == [h.household_id for h in spec.households]
+    assert [r.name for r in sheet.rows] == [h.head_name for h in spec.households]
+    meta = spec.meta()
+    assert meta["family"] == ROSTER_FAMILY and meta["households"] == str(len(spec.households))
+    assert spec.file_name() == "421122100_城关镇_2017_台账.xlsx"
+    roles = {c.key: c.role for c in sheet.columns}
+    assert all(roles[k] == "prefill" for k in ("id_number", "household_size", "village_code", "village_name"))
+    assert roles["meets_exit_standard"] == "derived"
+    assert [k for k in CHECKLIST if roles.get(k) == "input"] == list(CHECKLIST)
+
+
+def test_checklist_is_configuration_in_the_template(registry, catalog, tmp_path):
+    """Dropping an item from the template's checklist drops its column, its part of the standard and rules."""
+    from hbreport import paths
+
+    text = (paths.FORMS / "household_roster.yaml.j2").read_text(encoding="utf-8")
+    shorter = text.replace('"housing_secure", "pension_secure"]', '"housing_secure"]')
+    assert shorter != text
+    (tmp_path / "household_roster.yaml.j2").write_text(shorter, encoding="utf-8")
+    hh = households(registry, TOWNSHIP)
+    full = build_roster_spec(TOWNSHIP, PERIOD, hh, registry=registry, catalog=catalog)
+    short = build_roster_spec(TOWNSHIP, PERIOD, hh, registry=registry, catalog=catalog, forms_dir=tmp_path)
+    assert "pension_secure" in full.sheets[0].column_keys
+    assert "pension_secure" not in short.sheets[0].column_keys
+    assert "pension_secure" not in short.sheets[0].column("meets_exit_standard").formula
+    assert short.config.checklist == CHECKLIST[:-1]
+    assert short.layout_hash != full.layout_hash
+
+
+def test_poverty_line_in_the_standard_comes_from_the_catalog(registry, catalog):
+    spec, _ = crafted(registry, catalog)
+    line = catalog.poverty_line(PERIOD)
+    assert spec.config.poverty_line == line
+    assert f"> {int(line)}" in spec.sheets[0].column("meets_exit_standard").formula
+    with pytest.raises(HBError, match="2018"):  # the sample catalog sets no 2018 line: say so, never guess
+        roster_config(2018, catalog=catalog)
+
+
+def test_exit_rules_fire_exactly_when_an_exited_household_misses_the_standard(registry, catalog):
+    """HR10–HR13 together are the derived 达到脱贫标准 column: one fails iff an exited row shows 否."""
+    spec, base = crafted(registry, catalog)
+    sheet = spec.sheets[0]
+    exit_rules = [r for r in sheet.rules if r.id in ("HR10", "HR11", "HR12", "HR13")]
+    rng = random.Random(7)
+    template = next(iter(base.values()))
+    seen = {True: 0, False: 0}
+    for _ in range(400):
+        row = dict(template)
+        for key in (*CHECKLIST, "dilapidated_house", "safe_water"):
+            row[key] = rng.choice(["是", "否", None])
+        row["income_per_capita"] = rng.choice([None, 0, LINE - 1, LINE, LINE + 1, LINE * 3, "abc"])
+        row["exit_status"] = rng.choice(["未脱贫", "已脱贫(享受政策)", "已脱贫(不再享受政策)", "返贫", None])
+        data = RosterData.from_values(spec, {spec.households[0].household_id: row})
+        computed = data.rows[spec.households[0].household_id]
+        exited = computed["exit_status"] in spec.config.exited_statuses
+        broken = any(r.check(computed) == "fail" for r in exit_rules)
+        assert broken == (exited and computed["meets_exit_standard"] == "否"), row
+        seen[broken] += 1
+    assert seen[True] > 20 and seen[False] > 20
+
+
+# ---------------------------------------------------------------- checks on real files
+
+
+def test_clean_roster_reads_back_with_no_findings(registry, catalog, tmp_path):
+    spec, values = crafted(registry, catalog)
+    roster = read_roster(write(tmp_path, spec, values), registry=registry, catalog=catalog)
+    assert roster.findings == []
+    assert roster.sha256 == hashlib.sha256(roster.path.read_bytes()).hexdigest()
+    for h in spec.households:
+        row = roster.rows[h.household_id]
+        assert row["id_number"] == h.id_number and row["household_size"] == h.household_size
+        for key, value in values[h.household_id].items():
+            assert row[key] == value, (h.household_id, key)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_each_check_fires_on_its_mistake_and_nothing_else(registry, catalog, tmp_path, case):
+    spec, values = crafted(registry, catalog, case)
+    roster = read_roster(write(tmp_path, spec, values), registry=registry, catalog=catalog)
+    assert {f.rule for f in roster.findings} == set(case.rules), [f.text() for f in roster.findings]
+    target = spec.households[case.household].household_id
+    cell = roster.cell(target, case.field)
+    assert any(
+        f.cell == cell or f"{cell}、" in f.message or f"{cell}）" in f.message for f in roster.findings
+    ), (
+        cell,
+        [f.text() for f in roster.findings],
+    )
+    assert all(f.file == str(roster.path) and f.unit_code == TOWNSHIP for f in roster.findings)
+    warnings_only = set(case.rules) <= {"HR15", "HR18", "HR19"}
+    assert all((f.importance == "warning") == warnings_only for f in roster.findings)
+
+
+def test_duplicate_id_names_both_cells(registry, catalog, tmp_path):
+    case = next(c for c in CASES if c.name == "duplicate id")
+    spec, values = crafted(registry, catalog, case)
+    roster = read_roster(write(tmp_path, spec, values), registry=registry, catalog=catalog)
+    cells = {roster.cell(spec.households[i].household_id, "id_number") for i in (0, 6)}
+    assert {f.cell for f in roster.findings} == cells
+    for f in roster.findings:
+        assert all(c in f.message for c in cells)
+
+
+# ---------------------------------------------------------------- identity
+
+
+def test_reader_refuses_what_is_not_this_roster(registry, catalog, tmp_path):
+    spec, values = crafted(registry, catalog)
+    path = write(tmp_path, spec, values)
+    with pytest.raises(HBError, match="本次收取的是2018年"):
+        read_roster(path, registry=registry, catalog=catalog, expect_period=2018)
+    with pytest.raises(HBError, match="不是应报的"):
+        read_roster(path, registry=registry, catalog=catalog, expect_unit=OTHER_TOWNSHIP)
+    # a statistical form is not a roster
+    form = write_workbook(build_workbook_spec(TOWNSHIP, PERIOD, registry=registry), tmp_path / "form.xlsx")
+    with pytest.raises(HBError, match="不是建档立卡台账"):
+        read_roster(form, registry=registry, catalog=catalog)
+    # an export other than the one the roster was made from
+    other = write_export(tmp_path / "other.csv", spec.households[:-1])
+    with pytest.raises(HBError, match="不是由这份建档立卡导出文件生成的"):
+        read_roster(path, registry=registry, catalog=catalog, export=read_export(other, registry=registry))
+
+
+def _edit(path: Path, out: Path, edit) -> Path:
+    book = openpyxl.load_workbook(path)
+    edit(book)
+    book.save(out)
+    return out
+
+
+def test_reader_refuses_a_changed_household_list(registry, catalog, tmp_path):
+    spec, values = crafted(registry, catalog)
+    path = write(tmp_path, spec, values)
+
+    def drop_one_id(book):
+        ws = book["_meta"]
+        for row in ws.iter_rows():
+            if row[0].value == "households.1":
+                row[1].value = ",".join(row[1].value.split(",")[:-1])
+
+    with pytest.raises(HBError, match="户编号清单"):
+        read_roster(_edit(path, tmp_path / "a.xlsx", drop_one_id), registry=registry, catalog=catalog)
+
+    def swap_rows(book):
+        ws = book["建档立卡台账"]
+        for col in range(1, 4):
+            a, b = ws.cell(9, col), ws.cell(10, col)
+            a.value, b.value = b.value, a.value
+
+    with pytest.raises(HBError, match="插入、删除或调换了行") as err:
+        read_roster(_edit(path, tmp_path / "b.xlsx", swap_rows), registry=registry, catalog=catalog)
+    assert err.value.cell == "B9"
+
+
+def test_changed_prefill_is_found_by_digest_and_by_cell_with_the_export(registry, catalog, tmp_path):
+    spec0, values = crafted(registry, catalog)
+    export_path = write_export(tmp_path / "export.csv", spec0.households)
+    export = read_export(export_path, registry=registry)
+    spec = build_roster_spec(
+        TOWNSHIP,
+        PERIOD,
+        export.township(TOWNSHIP),
+        registry=registry,
+        catalog=catalog,
+        roster_sha256=export.sha256,
+    )
+    path = write(tmp_path, spec, values)
+    cell = spec.sheets[0]
+    from hbreport.layout import SheetLayout
+
+    where = SheetLayout(cell).cell(spec.households[3].household_id, "household_size")
+    changed = _edit(path, tmp_path / "changed.xlsx", lambda b: b["建档立卡台账"].__setitem__(where, 9))
+    plain = read_roster(changed, registry=registry, catalog=catalog)
+    assert [f.rule for f in plain.findings] == ["PREFILL_CHANGED"] and plain.findings[0].cell is None
+    held = read_roster(changed, registry=registry, catalog=catalog, export=export)
+    assert [(f.rule, f.cell) for f in held.findings] == [("PREFILL_CHANGED", where)]
+    assert held.rows[spec.households[3].household_id]["household_size"] == spec.households[3].household_size
+
+
+# ---------------------------------------------------------------- export and generation
+
+
+def test_export_reading_names_the_line(registry, tmp_path):
+    hh = households(registry, TOWNSHIP)
+    good = write_export(tmp_path / "good.csv", hh)
+    export = read_export(good, registry=registry)
+    assert export.township(TOWNSHIP) == hh and export.households == len(hh)
+    assert export.sha256 == hashlib.sha256(good.read_bytes()).hexdigest()
+    lines = good.read_text(encoding="utf-8-sig").splitlines()
+    (tmp_path / "dup.csv").write_text("\n".join([*lines, lines[1]]), encoding="utf-8")
+    with pytest.raises(HBError, match=f"第 {len(lines) + 1} 行：户编号 .* 重复（第 2 行已有）"):
+        read_export(tmp_path / "dup.csv", registry=registry)
+    bad_village = lines[1].replace(hh[0].village_code, "421122100999")
+    (tmp_path / "village.csv").write_text("\n".join([lines[0], bad_village]), encoding="utf-8")
+    with pytest.raises(HBError, match="第 2 行：村代码「421122100999」不在单位名册中"):
+        read_export(tmp_path / "village.csv", registry=registry)
+    english = "household_id,head_name,id_number,household_size,village_code\n" + ",".join(
+        [hh[0].household_id, hh[0].head_name, hh[0].id_number, str(hh[0].household_size), hh[0].village_code]
+    )
+    (tmp_path / "en.csv").write_bytes(english.encode("gb18030"))
+    assert read_export(tmp_path / "en.csv", registry=registry).township(TOWNSHIP)[0] == hh[0]
+    (tmp_path / "short.csv").write_text("户编号,户主姓名\n1,张三\n", encoding="utf-8")
+    with pytest.raises(HBError, match="缺少列：证件号码、家庭人口、村代码"):
+        read_export(tmp_path / "short.csv", registry=registry)
+
+
+def test_generate_rosters_prefills_from_the_export(registry, catalog, tmp_path):
+    hh = households(registry, TOWNSHIP) + households(registry, OTHER_TOWNSHIP, start=100)
+    export_path = write_export(tmp_path / "export.csv", hh)
+    paths = generate_rosters(
+        PERIOD,
+        under="421122",
+        roster_csv=export_path,
+        out_dir=tmp_path / "out",
+        registry=registry,
+        catalog=catalog,
+    )
+    assert [p.name for p in paths] == ["421122100_城关镇_2017_台账.xlsx", "421122101_梅塘镇_2017_台账.xlsx"]
+    export = read_export(export_path, registry=registry)
+    roster = read_roster(paths[1], registry=registry, catalog=catalog, export=export)
+    assert roster.meta["roster_sha256"] == export.sha256
+    assert [roster.rows[h.household_id]["id_number"] for h in hh[12:]] == [h.id_number for h in hh[12:]]
+    # blank inputs: every household is asked for its required fields, no prefill is disputed
+    rules = {f.rule for f in roster.findings}
+    assert {"HR04", "HR05", "HR06", "HR07", "HR08"} <= rules and "PREFILL_CHANGED" not in rules
+    only = generate_rosters(
+        PERIOD,
+        under=OTHER_TOWNSHIP,
+        roster_csv=export_path,
+        out_dir=tmp_path / "one",
+        registry=registry,
+        catalog=catalog,
+    )
+    assert [p.name for p in only] == ["421122101_梅塘镇_2017_台账.xlsx"]
+    with pytest.raises(HBError, match="没有「"):
+        generate_rosters(
+            PERIOD, under="420102", roster_csv=export_path, out_dir=tmp_path / "x", registry=registry
+        )
+
+
+# ---------------------------------------------------------------- consolidation and the store
+
+
+def _two_townships(registry, catalog, tmp_path: Path, *, shared_id: bool):
+    a = households(registry, TOWNSHIP)
+    b = households(registry, OTHER_TOWNSHIP, start=100)
+    if shared_id:
+        b[2] = replace(b[2], id_number=a[5].id_number)
+    folder = tmp_path / "in"
+    paths = []
+    for township, hh in ((TOWNSHIP, a), (OTHER_TOWNSHIP, b)):
+        spec = build_roster_spec(township, PERIOD, hh, registry=registry, catalog=catalog)
+        paths.append(write(folder, spec, clean_inputs(hh)))
+    return folder, paths, a, b
+
+
+def test_consolidation_finds_an_id_in_two_townships_and_loads_the_store(registry, catalog, tmp_path):
+    folder, paths, a, b = _two_townships(registry, catalog, tmp_path, shared_id=True)
+    store_path = tmp_path / "store.sqlite"
+    summary = consolidate_rosters(folder, "421122", PERIOD, store_path, registry=registry, catalog=catalog)
+    across = [f for f in summary.findings if f.rule == "HH_DUP_ACROSS"]
+    assert len(across) == 2 and {Path(f.file).name for f in across} == {p.name for p in paths}
+    for f in across:
+        assert all(p.name in f.message for p in paths) and a[5].id_number in f.message
+    assert {f.rule for f in summary.findings} == {"HH_DUP_ACROSS"}
+    assert summary.households_loaded == summary.households_in_store == len(a) + len(b)
+    with sqlite3.connect(store_path) as db:
+        assert db.execute("SELECT COUNT(*) FROM households WHERE period = ?", (PERIOD,)).fetchone()[0] == 24
+        shas = dict(db.execute("SELECT township_code, sha256 FROM sources"))
+        per_row = dict(
+            db.execute("SELECT township_code, COUNT(DISTINCT source_sha256) FROM households GROUP BY 1")
+        )
+        problems = db.execute("SELECT household_id, problems FROM households WHERE problems != ''").fetchall()
+    assert shas == {
+        TOWNSHIP: hashlib.sha256(paths[0].read_bytes()).hexdigest(),
+        OTHER_TOWNSHIP: hashlib.sha256(paths[1].read_bytes()).hexdigest(),
+    }
+    assert per_row == {TOWNSHIP: 1, OTHER_TOWNSHIP: 1}
+    assert sorted(problems) == sorted(
+        [(a[5].household_id, "HH_DUP_ACROSS"), (b[2].household_id, "HH_DUP_ACROSS")]
+    )
+    assert summary.exit_code == 1 and "错误 2 项" in summary.render()
+
+
+def test_reconsolidating_does_not_duplicate_and_a_new_version_replaces(registry, catalog, tmp_path):
+    folder, paths, a, b = _two_townships(registry, catalog, tmp_path, shared_id=False)
+    store_path = tmp_path / "store.sqlite"
+    first = consolidate_rosters(folder, "421122", PERIOD, store_path, registry=registry, catalog=catalog)
+    assert first.findings == [] and {f.stored for f in first.files} == {"inserted"}
+    assert first.missing and first.exit_code == 1  # the county's other townships have not reported
+    again = consolidate_rosters(folder, "421122", PERIOD, store_path, registry=registry, catalog=catalog)
+    assert {f.stored for f in again.files} == {"unchanged"} and again.households_loaded == 0
+    assert again.households_in_store == len(a) + len(b)
+    # a corrected roster for one township replaces its rows
+    values = clean_inputs(a)
+    values[a[0].household_id]["income_per_capita"] = LINE * 5
+    spec = build_roster_spec(TOWNSHIP, PERIOD, a, registry=registry, catalog=catalog)
+    write(folder, spec, values)
+    third = consolidate_rosters(folder, "421122", PERIOD, store_path, registry=registry, catalog=catalog)
+    stored = {f.township_code: f.stored for f in third.files}
+    assert stored == {TOWNSHIP: "replaced", OTHER_TOWNSHIP: "unchanged"}
+    with RosterStore(store_path) as store:
+        assert store.count(PERIOD) == len(a) + len(b)
+        assert store.count(PERIOD, under="421122101") == len(b)
+        rows = {r["household_id"]: r for r in store.households(PERIOD, under=TOWNSHIP)}
+        assert rows[a[0].household_id]["income_per_capita"] == LINE * 5
+        source = next(s for s in store.sources(PERIOD) if s["township_code"] == TOWNSHIP)
+        assert source["sha256"] == hashlib.sha256(paths[0].read_bytes()).hexdigest()
+        assert source["replaced_sha256"] == next(f.sha256 for f in first.files if f.township_code == TOWNSHIP)
+    # the other township alone: its ID is still checked against what the store holds for the first
+    b2 = [replace(h, id_number=a[3].id_number) if i == 0 else h for i, h in enumerate(b)]
+    lone = tmp_path / "lone"
+    write(
+        lone,
+        build_roster_spec(OTHER_TOWNSHIP, PERIOD, b2, registry=registry, catalog=catalog),
+        clean_inputs(b2),
+    )
+    fourth = consolidate_rosters(lone, "421122", PERIOD, store_path, registry=registry, catalog=catalog)
+    dup = [f for f in fourth.findings if f.rule == "HH_DUP_ACROSS"]
+    assert len(dup) == 1 and "已入库" in dup[0].message and paths[0].name in dup[0].message
+
+
+def test_consolidation_refuses_files_and_lists_missing_townships(registry, catalog, tmp_path):
+    folder, paths, a, b = _two_townships(registry, catalog, tmp_path, shared_id=False)
+    (folder / "notes.xlsx").write_bytes(b"not a workbook")
+    other = households(registry, "420102001000", start=300)  # 江岸区: not under 红安县
+    write(
+        folder,
+        build_roster_spec("420102001000", PERIOD, other, registry=registry, catalog=catalog),
+        clean_inputs(other),
+    )
+    summary = consolidate_rosters(
+        folder, "421122", PERIOD, tmp_path / "s.sqlite", registry=registry, catalog=catalog
+    )
+    statuses = {Path(f.file).name: f.status for f in summary.files}
+    assert statuses["notes.xlsx"] == "拒收"
+    assert statuses["420102001_" + registry.get("420102001000").name + "_2017_台账.xlsx"] == "拒收"
+    assert {statuses[p.name] for p in paths} == {"已入库"}
+    missing = {code for code, _ in summary.missing}
+    baseline = load_baseline()
+    expected = {
+        t.code
+        for t in registry.descendants("421122", "township")
+        if any(baseline.villages[v.code].poor_households for v in registry.children(t.code))
+    }
+    assert missing == expected - {TOWNSHIP, OTHER_TOWNSHIP}
+
+
+# ---------------------------------------------------------------- plausibility
+
+
+def _village_roster(registry, catalog, incomes: list[float], *, status="已脱贫(享受政策)", year=PERIOD):
+    hh = households(registry, TOWNSHIP, per_village=len(incomes), villages=1)
+    values = clean_inputs(hh)
+    for h, income in zip(hh, incomes, strict=True):
+        values[h.household_id].update(
+            dict.fromkeys(CHECKLIST, "是"),
+            income_per_capita=income,
+            exit_status=status,
+            exit_year=year,
+            dilapidated_house="否",
+            safe_water="是",
+        )
+    spec = build_roster_spec(TOWNSHIP, PERIOD, hh, registry=registry, catalog=catalog)
+    return RosterData.from_values(spec, values)
+
+
+def test_near_line_village_is_flagged_and_a_spread_one_is_not(registry, catalog):
+    near = _village_roster(
+        registry, catalog, [LINE * 1.02, LINE * 1.05, LINE * 1.08, LINE * 1.03, LINE * 1.09, LINE * 2]
+    )
+    found = near_line_exits(near)
+    assert [f.rule for f in found] == ["HP_NEAR_LINE"] and found[0].importance == "warning"
+    assert found[0].sheet == SUMMARY_SHEET and "6 户全部" in found[0].message and "5 户" in found[0].message
+    spread = _village_roster(
+        registry, catalog, [LINE * 1.02, LINE * 1.05, LINE * 1.5, LINE * 1.7, LINE * 2, LINE * 2.2]
+    )
+    assert near_line_exits(spread) == []
+    earlier = _village_roster(registry, catalog, [LINE * 1.02] * 6, year=PERIOD - 1)
+    assert near_line_exits(earlier) == []
+
+
+def test_identical_incomes_are_flagged(registry, catalog):
+    same = _village_roster(registry, catalog, [5000, 5000, 5000, 5000, 5000, 6100, 7200, 8300])
+    found = identical_incomes(same)
+    assert [f.rule for f in found] == ["HP_IDENTICAL_INCOME"] and "5 户人均纯收入都是 5000 元" in found[
+        0
+    ].message
+    varied = _village_roster(registry, catalog, [5000, 5000, 5100, 5200, 5300, 6100, 7200, 8300])
+    assert identical_incomes(varied) == []
+
+
+def test_robust_z_uses_median_and_mad():
+    values = [10, 12, 11, 13, 12, 11, 40]
+    z = robust_z(values)
+    assert round(z[-1], 2) == round(0.6745 * (40 - 12) / 1, 2)  # median 12, MAD 1
+    assert max(abs(x) for x in z[:-1]) < 3.5
+    assert robust_z([5, 5, 5, 5]) == [0.0] * 4
+    # MAD 0: the mean absolute deviation (here 0.4) stands in, scaled by 1.2533
+    assert robust_z([5] * 9 + [9])[-1] == pytest.approx(4 / (1.253314 * 0.4))
+
+
+def test_period_jump_against_the_store(registry, catalog, tmp_path):
+    """Eight villages grow about 5% a year; one triples its income: only that one is flagged."""
+    hh = households(registry, TOWNSHIP, per_village=3, villages=8)
+    store_path = tmp_path / "store.sqlite"
+    folder16, folder17 = tmp_path / "2016", tmp_path / "2017"
+    rng = random.Random(3)
+    base = {h.household_id: LINE * rng.uniform(1.5, 2.5) for h in hh}
+    jumped = hh[-1].village_code
+    for period, folder in ((2016, folder16), (2017, folder17)):
+        values = clean_inputs(hh, period=period)
+        for h in hh:
+            growth = (
+                (3.0 if h.village_code == jumped else 1.04 + 0.01 * rng.random()) if period == 2017 else 1.0
+            )
+            values[h.household_id]["income_per_capita"] = round(base[h.household_id] * growth)
+        spec = build_roster_spec(TOWNSHIP, period, hh, registry=registry, catalog=catalog)
+        write(folder, spec, values)
+    first = consolidate_rosters(folder16, "421122", 2016, store_path, registry=registry, catalog=catalog)
+    assert not [f for f in first.findings if f.rule == "HP_JUMP"]  # nothing to compare with yet
+    second = consolidate_rosters(folder17, "421122", 2017, store_path, registry=registry, catalog=catalog)
+    jumps = [f for f in second.findings if f.rule == "HP_JUMP"]
+    name = registry.get(jumped).name
+    assert len(jumps) == 1 and name in jumps[0].message and jumps[0].importance == "warning"
+
+
+# ---------------------------------------------------------------- dynamic adjustment and exits
+
+
+def _township_form(registry, roster, *, changes=None):
+    """The township's 01 and 02 forms filled from the roster's 村汇总 (what an honest clerk types)."""
+    spec = build_workbook_spec(
+        TOWNSHIP, PERIOD, registry=registry, forms=("poverty_progress", "village_exit")
+    )
+    people, villages = {}, {}
+    for village in spec.sheet("poverty_progress").rows:
+        counts = roster.summary[village.code]
+        people[village.code] = {
+            c.form_field[1]: counts[c.key]
+            for c in SUMMARY_COLUMNS
+            if c.form_field and c.form_field[0] == "poverty_progress"
+        }
+    for village in spec.sheet("village_exit").rows:
+        villages[village.code] = {
+            "remaining_poor_households": roster.summary[village.code]["remaining_households"],
+            "village_population": 1000,
+            "village_income": 12000,
+            "collective_income": 6,
+            "infrastructure_ok": "是",
+            "services_ok": "是",
+            "exited_before": "否",
+            "apply_exit": "否",
+        }
+    inputs = {"poverty_progress": people, "village_exit": villages}
+    for form, code, key, value in changes or ():
+        inputs[form][code][key] = value
+    return FormData.from_inputs(spec, inputs, source="421122100_城关镇_2017.xlsx")
+
+
+def _poor_village_roster(registry, catalog):
+    baseline = load_baseline()
+    poor = [v for v in registry.children(TOWNSHIP) if baseline.villages[v.code].poor_village]
+    hh = []
+    for i, village in enumerate(poor[:2]):
+        for seq in range(1, 6):
+            hh.append(
+                replace(
+                    households(registry, TOWNSHIP, per_village=1, villages=1, start=10 * i + seq)[0],
+                    household_id=f"{village.code}{seq:04d}",
+                    village_code=village.code,
+                    village_name=village.name,
+                )
+            )
+    values = clean_inputs(hh)
+    spec = build_roster_spec(TOWNSHIP, PERIOD, hh, registry=registry, catalog=catalog)
+    return RosterData.from_values(spec, values, path=Path("421122100_城关镇_2017_台账.xlsx")), poor
+
+
+def test_reconcile_names_both_cells_where_counts_differ(registry, catalog):
+    roster, poor = _poor_village_roster(registry, catalog)
+    assert reconcile(roster, _township_form(registry, roster)) == []
+    counts = roster.summary[poor[0].code]
+    assert counts["returned_people"] > 0 and counts["new_people"] > 0 and counts["exited_people"] > 0
+    form = _township_form(
+        registry,
+        roster,
+        changes=[
+            ("poverty_progress", poor[0].code, "returned_people", 0),
+            ("poverty_progress", poor[1].code, "new_people", None),
+        ],
+    )
+    found = reconcile(roster, form)
+    assert len(found) == 2 and {f.rule for f in found} == {"HA_RECONCILE"}
+    from hbreport.households.summary import summary_cell
+    from hbreport.layout import SheetLayout
+
+    layout = SheetLayout(form.spec.sheet("poverty_progress"))
+    first = found[0]
+    assert first.cell == layout.cell(poor[0].code, "returned_people")
+    assert (
+        first.cell in first.message
+        and summary_cell(roster.spec, poor[0].code, "returned_people") in first.message
+    )
+    assert f"台账统计为 {counts['returned_people']}人" in first.message
+    assert "未填" in found[1].message
+    other = build_roster_spec(OTHER_TOWNSHIP, PERIOD, households(registry, OTHER_TOWNSHIP), registry=registry)
+    with pytest.raises(HBError, match="不是同一乡镇同一报告期"):
+        reconcile(RosterData.from_values(other, {}), form)
+
+
+def test_village_exit_cross_checks_the_roster(registry, catalog):
+    roster, poor = _poor_village_roster(registry, catalog)
+    honest = assess_village_exits(roster, _township_form(registry, roster), catalog)
+    assert honest.findings == []
+    by_code = {v.village_code: v for v in honest.villages}
+    assert (
+        by_code[poor[0].code].remaining_households == roster.summary[poor[0].code]["remaining_households"] > 0
+    )
+    assert not by_code[poor[0].code].meets
+    form = _township_form(
+        registry,
+        roster,
+        changes=[
+            ("village_exit", poor[0].code, "apply_exit", "是"),  # applies with households not yet exited
+            ("village_exit", poor[0].code, "remaining_poor_households", 0),  # and hides them on the form
+        ],
+    )
+    found = assess_village_exits(roster, form, catalog).findings
+    assert sorted(f.rule for f in found) == ["HX_REMAINING", "HX_VILLAGE"]
+    village_finding = next(f for f in found if f.rule == "HX_VILLAGE")
+    assert "户未脱贫" in village_finding.message and poor[0].name in village_finding.message
+
+
+def test_village_exit_income_and_collective_thresholds_come_from_the_catalog(registry, catalog):
+    roster, poor = _poor_village_roster(registry, catalog)
+    hh = [h for h in roster.spec.households if h.village_code == poor[1].code]
+    values = clean_inputs(roster.spec.households)
+    for h in hh:
+        values[h.household_id].update(
+            exit_status="已脱贫(享受政策)",
+            exit_year=PERIOD,
+            income_per_capita=LINE * 2,
+            food_secure="是",
+            newly_identified="否",
+        )
+    roster = RosterData.from_values(roster.spec, values)
+    provincial = catalog.parameter("provincial_rural_income", PERIOD)
+    ratio = catalog.number("VILLAGE_EXIT_INCOME_RATIO", "ratio")
+    minimum = catalog.number("VILLAGE_EXIT_COLLECTIVE_INCOME", "万元")
+    ok = [
+        ("village_exit", poor[1].code, "apply_exit", "是"),
+        ("village_exit", poor[1].code, "village_income", provincial * ratio + 1),
+        ("village_exit", poor[1].code, "collective_income", minimum),
+    ]
+    assert assess_village_exits(roster, _township_form(registry, roster, changes=ok), catalog).findings == []
+    low = [
+        *ok,
+        ("village_exit", poor[1].code, "village_income", provincial * ratio - 1),
+        ("village_exit", poor[1].code, "collective_income", minimum - 0.01),
+    ]
+    found = assess_village_exits(roster, _township_form(registry, roster, changes=low), catalog).findings
+    assert [f.rule for f in found] == ["HX_VILLAGE"]
+    assert "未达 70%" in found[0].message and "未达 5 万元" in found[0].message
+
+
+def test_county_exit_uses_the_configured_threshold(registry, catalog):
+    rows = [{"household_size": 4, "exit_status": "未脱贫"}] * 5 + [
+        {"household_size": 3, "exit_status": "已脱贫(享受政策)"}
+    ] * 10
+    threshold = catalog.parameter("county_exit_poverty_incidence", PERIOD)
+    remaining = 20
+    high = assess_county_exit(
+        "421122",
+        PERIOD,
+        rows,
+        figures={"rural_population": remaining * 100 / (threshold + 1)},
+        applying=True,
+        registry=registry,
+        catalog=catalog,
+    )
+    assert high.meets is False
+    errors = [f for f in high.findings if f.importance == "error"]
+    assert [f.rule for f in errors] == ["HX_COUNTY"] and "贫困发生率" in errors[0].message
+    low = assess_county_exit(
+        "421122",
+        PERIOD,
+        rows,
+        figures={"rural_population": remaining * 100 / (threshold - 1)},
+        applying=True,
+        registry=registry,
+        catalog=catalog,
+    )
+    incidence = next(c for c in low.criteria if c.id == "CX01")
+    assert incidence.met is True and incidence.figure == pytest.approx(threshold - 1)
+    # criteria with no configured standard are never counted as met
+    assert low.meets is None and {f.rule for f in low.findings} == {"HX_COUNTY_UNASSESSED"}
+    quiet = assess_county_exit(
+        "421122", PERIOD, rows, figures={}, applying=False, registry=registry, catalog=catalog
+    )
+    assert quiet.findings == [] and next(c for c in quiet.criteria if c.id == "CX01").met is None
+    # by default a county applies in its 摘帽 year from the baseline (红安县: 2017)
+    assert assess_county_exit("421122", 2017, rows, registry=registry, catalog=catalog).applying is True
+    assert assess_county_exit("421122", 2016, rows, registry=registry, catalog=catalog).applying is False
+
+
+# ---------------------------------------------------------------- the synthetic province
+
+
+def test_synthetic_township_is_deterministic_valid_and_planted(registry, catalog):
+    baseline = load_baseline()
+    one = Province(registry, baseline, catalog, mistakes=0.05)
+    two = Province(registry, baseline, catalog, mistakes=0.05)
+    a, b = one.township(TOWNSHIP, PERIOD), two.township(TOWNSHIP, PERIOD)
+    assert a.households == b.households and a.values == b.values and a.planted == b.planted
+    poor = [v for v in registry.children(TOWNSHIP) if baseline.villages[v.code].poor_households]
+    assert len(a.households) == sum(baseline.villages[v.code].poor_households for v in poor)
+    assert sum(h.household_size for h in a.households) == sum(
+        baseline.villages[v.code].poor_people for v in poor
+    )
+    planted = {p.household_id: p.kind for p in a.planted if p.household_id}
+    assert set(planted.values()) >= {"id_check", "income_zero", "exited_below_line"}
+    bad = [h.household_id for h in a.households if not fn_idcheck(h.id_number)]
+    assert set(bad) == {hid for hid, kind in planted.items() if kind == "id_check"}
+    honest = [h.id_number for h in a.households if h.household_id not in planted]
+    assert len(honest) == len(set(honest))  # unique by construction
+
+
+@pytest.mark.slow
+def test_synthetic_ids_are_unique_across_the_province(registry, catalog):
+    baseline = load_baseline()
+    province = Province(registry, baseline, catalog, mistakes=0)
+    villages = [v for v in baseline.villages.values() if v.poor_households]
+    numbers = {province.id_number(v.code, seq) for v in villages for seq in range(1, v.poor_households + 1)}
+    assert len(numbers) == sum(v.poor_households for v in villages) > 1_300_000
+    assert all(fn_idcheck(n) for n in list(numbers)[::997])
+
+
+@pytest.mark.slow
+def test_synthetic_rosters_consolidate_with_their_planted_mistakes_found(registry, catalog, tmp_path):
+    from hbreport.households.synth import write_synthetic
+
+    result = write_synthetic(tmp_path, PERIOD, under=TOWNSHIP, mistakes=0.03, village_mistakes=0.3)
+    assert len(result.rosters) == 1
+    summary = consolidate_rosters(
+        tmp_path / "rosters",
+        TOWNSHIP,
+        PERIOD,
+        tmp_path / "s.sqlite",
+        roster_csv=result.export,
+        registry=registry,
+        catalog=catalog,
+    )
+    assert summary.households_in_store == result.households
+    expected_rule = {
+        "id_check": "HR02",
+        "income_zero": "HR09",
+        "income_high": "HR09",
+        "exited_below_line": "HR10",
+        "exited_dilapidated": "HR11",
+        "exited_no_water": "HR12",
+        "missing_cause": "HR04",
+        "sick_inconsistent": "HR18",
+        "id_dup_within": "HH_DUP",
+    }
+    roster = read_roster(result.rosters[0], registry=registry, catalog=catalog)
+    rules_at = {}
+    for f in summary.findings:
+        rules_at.setdefault(f.cell, set()).add(f.rule)
+    for p in result.planted:
+        if p.kind in expected_rule:
+            column = (
+                "id_number"
+                if p.kind.startswith("id_")
+                else {
+                    "income_zero": "income_per_capita",
+                    "income_high": "income_per_capita",
+                    "missing_cause": "poverty_cause",
+                    "sick_inconsistent": "poverty_cause",
+                }.get(p.kind, "exit_status")
+            )
+            assert expected_rule[p.kind] in rules_at.get(roster.cell(p.household_id, column), set()), p
+        if p.kind == "near_line":
+            assert any(
+                f.rule == "HP_NEAR_LINE" and registry.get(p.village_code).name in f.message
+                for f in summary.findings
+            )
+    assert copy.deepcopy(summary.to_dict())["households_in_store"] == result.households
+
+
+def test_idcheck_is_one_rule_language_primitive():
+    from hbreport.rules import Expr
+
+    expr = Expr.parse("IDCHECK(id_number)", condition=True)
+    assert expr.fields == {"id_number"}
+    assert expr.evaluate({"id_number": id_number("421122", 5)}) is True
+    assert expr.evaluate({"id_number": id_number("421122", 5)[:17] + "Z"}) is False
+    assert "SUMPRODUCT" in expr.to_excel(lambda k: "C9") and "IDCHECK" not in expr.to_excel(lambda k: "C9")
+    with pytest.raises(HBError, match="IDCHECK 需要 1 个参数"):
+        Expr.parse("IDCHECK(a, b)")
+
+
+def test_id_helper_makes_valid_ids():
+    assert all(fn_idcheck(id_number("421122", s)) for s in range(200))

@@ -1,0 +1,179 @@
+"""Rosters computed by a real spreadsheet engine: LibreOffice must agree with the Python side.
+
+- IDCHECK's native formula (MID/SUMPRODUCT with the ISO 7064 weights) against ``rules.fn_idcheck``;
+- a roster with a deterministic mix of good, wrong, blank and text values: every 达到脱贫标准 cell,
+  every 校验结果 cell and every 村汇总 count (COUNTIFS/SUMIFS) as LibreOffice recalculates them,
+  against the engine and ``summary.village_summary``;
+- the LibreOffice-saved roster still reads back, with the same findings.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import openpyxl
+import pytest
+from household_cases import CHECKLIST, LINE, PERIOD, TOWNSHIP, clean_inputs, households, id_number
+
+from hbreport import engine, office
+from hbreport.catalog import load_catalog
+from hbreport.households import RosterData, build_roster_spec, read_roster, write_roster
+from hbreport.households.summary import FIRST_COL, FIRST_ROW, SUMMARY_COLUMNS, SUMMARY_SHEET, TOTAL_ROW
+from hbreport.idcard import check_char
+from hbreport.layout import SheetLayout
+from hbreport.registry import load_registry
+from hbreport.rules import Expr, fn_idcheck
+
+pytestmark = pytest.mark.libreoffice
+
+
+def _id_samples() -> list:
+    rng = random.Random(11643)
+    good = [id_number("421122", s) for s in range(40)]
+    with_x = []
+    serial = 0
+    while len(with_x) < 5:  # IDs whose check character is X
+        body = f"42112219800101{serial:03d}"
+        serial += 1
+        if check_char(body) == "X":
+            with_x.append(body + "X")
+    wrong = [n[:17] + str((int(n[17]) + 1) % 10) if n[17] != "X" else n[:17] + "0" for n in good[:10]]
+    odd = [
+        with_x[0][:17] + "x",  # lower-case x
+        good[0][:17],  # 17 characters
+        good[0] + "1",  # 19 characters
+        good[1][:5] + "A" + good[1][6:],  # a letter inside
+        "４２１１２２" + good[2][6:],  # full-width digits
+        " " + good[3][1:],
+        good[4][:10] + "." + good[4][11:],
+        good[5][:10] + "-" + good[5][11:],
+        "",
+        "身份证号码未登记",
+        float(good[6]),  # stored as a number: precision already lost
+        421122198001010011,
+        True,
+        None,
+    ]
+    shuffled = good + with_x + wrong + odd
+    for _ in range(30):  # random 18-character strings of digits, some valid by chance
+        body = "".join(rng.choice("0123456789") for _ in range(17))
+        shuffled.append(body + rng.choice("0123456789X"))
+    return shuffled
+
+
+def test_idcheck_formula_agrees_with_python(tmp_path: Path) -> None:
+    samples = _id_samples()
+    book = openpyxl.Workbook()
+    ws = book.active
+    formula = Expr.parse("IDCHECK(x)", condition=True)
+    for r, value in enumerate(samples, start=1):
+        cell = ws.cell(r, 1)
+        if isinstance(value, str):
+            cell.value = value
+            cell.data_type = "s"  # keep "=…", digits and the like as text
+        elif value is not None:
+            cell.value = value
+        ws.cell(r, 2).value = "=" + formula.to_excel(lambda _k, r=r: f"A{r}")
+    src = tmp_path / "ids.xlsx"
+    book.save(src)
+    out = office.recalculate(src, tmp_path / "lo")
+    got = openpyxl.load_workbook(out, data_only=True).active
+    mismatches = []
+    for r, value in enumerate(samples, start=1):
+        python = formula.evaluate({"x": value})
+        assert python == fn_idcheck(value)
+        if got.cell(r, 2).value is not python:
+            mismatches.append((value, got.cell(r, 2).value, python))
+    assert not mismatches, mismatches
+    valid = sum(1 for v in samples if fn_idcheck(v))
+    assert 45 <= valid < len(samples) - 20  # both outcomes well represented
+
+
+def _messy_values(spec, rng: random.Random) -> dict:
+    values = clean_inputs(list(spec.households))
+    choices = {c.key: c.field.choices for c in spec.sheets[0].columns if c.field.type == "choice"}
+    for h in spec.households:
+        row = values[h.household_id]
+        for key in list(row):
+            roll = rng.random()
+            if roll < 0.06:
+                row[key] = None
+            elif roll < 0.16 and key in choices:
+                row[key] = rng.choice(choices[key])
+        if rng.random() < 0.3:
+            row["income_per_capita"] = rng.choice(
+                [0, LINE - 1, LINE, LINE + 0.5, 99_999, 150_000, "三千", None]
+            )
+        if rng.random() < 0.2:
+            row["exit_year"] = rng.choice([PERIOD - 2, PERIOD, PERIOD + 1, None])
+        if rng.random() < 0.15:
+            row["sick_members"] = rng.choice([0, 2, 12])
+    return values
+
+
+def _value(cell):
+    return "" if cell is None else cell
+
+
+def test_roster_formulas_agree_with_python_in_libreoffice(tmp_path: Path) -> None:
+    registry, catalog = load_registry(), load_catalog()
+    hh = households(registry, TOWNSHIP, per_village=12, villages=5)
+    rng = random.Random(2017)
+    hh[3] = hh[3].__class__(**{**hh[3].__dict__, "id_number": hh[3].id_number[:17] + "Y"})
+    hh[7] = hh[7].__class__(**{**hh[7].__dict__, "id_number": None})
+    spec = build_roster_spec(TOWNSHIP, PERIOD, hh, registry=registry, catalog=catalog)
+    values = _messy_values(spec, rng)
+    path = write_roster(spec, tmp_path / spec.file_name(), values=values)
+    out = office.recalculate(path, tmp_path / "lo")
+    book = openpyxl.load_workbook(out, data_only=True)
+    ws = book[spec.sheets[0].sheet]
+    layout = SheetLayout(spec.sheets[0])
+    data = RosterData.from_values(spec, values)
+    derived_col = layout.col_index["meets_exit_standard"]
+    problems = []
+    seen_texts = set()
+    for household in spec.households:
+        r = layout.row_index[household.household_id]
+        row = data.rows[household.household_id]
+        if ws.cell(r, derived_col).value != row["meets_exit_standard"]:
+            problems.append((household.household_id, "derived", ws.cell(r, derived_col).value, row))
+        text = engine.check_text(spec.sheets[0], row)
+        seen_texts.add(text)
+        if _value(ws.cell(r, layout.check_col).value) != text:
+            problems.append((household.household_id, "check", ws.cell(r, layout.check_col).value, text))
+    assert not problems, problems[:5]
+    fired = {rule.id for rule in spec.sheets[0].rules if any(rule.fail_text in t for t in seen_texts)}
+    assert {"HR01", "HR02", "HR09", "HR10", "HR13", "HR14", "HR16"} <= fired, fired
+    assert {"是", "否"} == {data.rows[h.household_id]["meets_exit_standard"] for h in spec.households}
+
+    summary = book[SUMMARY_SHEET]
+    counts = data.summary
+    for i, village in enumerate(spec.villages):
+        for j, col in enumerate(SUMMARY_COLUMNS):
+            got = summary.cell(FIRST_ROW + i, FIRST_COL + j).value
+            assert got == counts[village.code][col.key], (village.name, col.label, got)
+    for j, col in enumerate(SUMMARY_COLUMNS):
+        assert summary.cell(TOTAL_ROW, FIRST_COL + j).value == sum(c[col.key] for c in counts.values())
+    assert sum(c["households"] for c in counts.values()) == len(hh)
+    assert all(
+        sum(c[k] for c in counts.values()) > 0 for k in ("exited_people", "returned_people", "new_people")
+    )
+
+
+def test_libreoffice_saved_roster_reads_back_the_same(tmp_path: Path) -> None:
+    registry, catalog = load_registry(), load_catalog()
+    hh = households(registry, TOWNSHIP, per_village=4, villages=3)
+    values = clean_inputs(hh)
+    values[hh[0].household_id]["income_per_capita"] = LINE - 10  # exited below the line
+    values[hh[2].household_id]["poverty_cause"] = None
+    for key in CHECKLIST:
+        values[hh[5].household_id][key] = "是"
+    spec = build_roster_spec(TOWNSHIP, PERIOD, hh, registry=registry, catalog=catalog)
+    path = write_roster(spec, tmp_path / spec.file_name(), values=values)
+    saved = office.recalculate(path, tmp_path / "lo")
+    before = read_roster(path, registry=registry, catalog=catalog)
+    after = read_roster(saved, registry=registry, catalog=catalog)
+    assert [(f.rule, f.cell) for f in after.findings] == [(f.rule, f.cell) for f in before.findings]
+    assert {f.rule for f in before.findings} == {"HR10", "HR04"}
+    assert after.rows == before.rows and after.sha256 != before.sha256
