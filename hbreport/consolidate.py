@@ -335,28 +335,36 @@ def _hash_or_blank(path: str, sha256_file) -> str:
 
 
 def _read_all(files: list[Path], workers: int, context: tuple, progress: Progress | None) -> list[_Read]:
+    """Read every file: the first one here, the rest in ``workers`` processes.
+
+    Reading the first file in this process fills the per-process caches (parsed form specs, formula
+    texts, rule guards) before the workers are forked, so each of them starts warm."""
     total = len(files)
     if progress:
         progress(0, total)
-    if workers <= 1 or total <= 1:
-        _init_worker(*context)
-        out = []
-        for i, f in enumerate(files, 1):
-            out.append(_read_one(str(f)))
-            if progress:
-                progress(i, total)
+    _init_worker(*context)
+    out: list[_Read] = []
+
+    def done(r: _Read) -> None:
+        out.append(r)
+        if progress:
+            progress(len(out), total)
+
+    rest = files
+    if files:
+        done(_read_one(str(files[0])))
+        rest = files[1:]
+    if workers <= 1 or len(rest) <= 1:
+        for f in rest:
+            done(_read_one(str(f)))
         return out
+    chunk = max(1, len(rest) // (workers * 4))
     with ProcessPoolExecutor(
-        max_workers=min(workers, total), initializer=_init_worker, initargs=context
+        max_workers=min(workers, len(rest)), initializer=_init_worker, initargs=context
     ) as pool:
-        out = []
-        for i, r in enumerate(
-            pool.map(_read_one, [str(f) for f in files], chunksize=max(1, total // (workers * 4))), 1
-        ):
-            out.append(r)
-            if progress:
-                progress(i, total)
-        return out
+        for r in pool.map(_read_one, [str(f) for f in rest], chunksize=chunk):
+            done(r)
+    return out
 
 
 # ---------------------------------------------------------------- consolidate

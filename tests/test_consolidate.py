@@ -291,3 +291,17 @@ def test_output_and_copies_stay_out_of_the_inbox(folder, context, tmp_path):
     with pytest.raises(HBError, match="覆盖原件"):
         consolidate(inbox, COUNTY, PERIOD, tmp_path / "out.xlsx", annotate_dir=inbox, **context)
     assert {p.name: sha256_file(p) for p in inbox.iterdir()} == folder["hashes"]
+
+
+def test_command_line(folder, tmp_path, capsys):
+    from hbreport.cli import run as cli
+
+    out = tmp_path / "cli" / "梁子湖区_2017.xlsx"
+    argv = ["consolidate", str(folder["inbox"]), "--parent", COUNTY, "--period", "2017", "--out", str(out)]
+    assert cli([*argv, "--json"]) == 1  # units missing and files returned: findings, exit 1
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["completeness"]["received"] == 2 and payload["output"] == str(out)
+    assert cli(argv) == 2  # the output exists: refused, exit 2
+    assert "--force" in capsys.readouterr().err
+    assert cli([*argv, "--force"]) == 1
+    assert "未报" in capsys.readouterr().out
