@@ -5,15 +5,14 @@ household below the line, in a dilapidated house or without safe water, 因病/�
 in the workbook and in the reader. Here are the checks across rows and files:
 
 - an ID that passes the check digit but names no province or no real birth date (idcard.validate_id);
-- the same ID on two households of one roster, and across the rosters being consolidated (and the
-  rosters already in the store for the same period).
+- the same ID on two households of one roster (here); the same ID in two townships is found when
+  rosters are consolidated, in the store, across the batch and what is already stored for the period
+  (``RosterStore.shared_ids``, rule :data:`RULE_DUPLICATE_ACROSS`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 
 from ..findings import Finding
 from ..idcard import validate_id
@@ -74,49 +73,6 @@ def screen_roster(roster) -> list[Finding]:
                     roster.cell(hid, "id_number"),
                     f"证件号码 {number} 在本台账中出现 {len(hids)} 次：{cells}",
                     RULE_DUPLICATE,
-                    DUPLICATE_HINT,
-                )
-            )
-    return findings
-
-
-def duplicates_across(
-    rosters: Sequence, stored: Mapping[str, Iterable[tuple[str, str, str, int]]] | None = None
-) -> list[Finding]:
-    """IDs that appear in more than one roster of the batch, or in a roster and in the store.
-
-    ``stored`` maps an ID number to (township code, household id, file, row number) of households
-    already in the store for the same period (other townships, see ``RosterStore.id_places``). Each
-    finding names every place the ID occurs, file and cell.
-    """
-    if not rosters:
-        return []
-    letter = rosters[0].layout.col_letter("id_number")
-    places: dict[str, list[tuple[object, str]]] = defaultdict(list)
-    for roster in rosters:
-        for hid, row in roster.rows.items():
-            number = row.get("id_number")
-            if number:
-                places[number].append((roster, hid))
-    findings: list[Finding] = []
-    for number, where in places.items():
-        townships = {r.spec.unit_code for r, _ in where}
-        extra = list((stored or {}).get(number, ()))
-        extra = [e for e in extra if e[0] not in townships]
-        if len(townships) + len({e[0] for e in extra}) < 2:
-            continue
-        described = [
-            f"{Path(r.file_label).name} {r.cell(h, 'id_number')}（{r.spec.unit_name}，户编号 {h}）"
-            for r, h in where
-        ] + [f"{Path(file).name} {letter}{row}（已入库，户编号 {h}）" for _, h, file, row in extra]
-        text = "；".join(described)
-        for roster, hid in where:
-            findings.append(
-                _finding(
-                    roster,
-                    roster.cell(hid, "id_number"),
-                    f"证件号码 {number} 同时出现在 {len(described)} 处：{text}",
-                    RULE_DUPLICATE_ACROSS,
                     DUPLICATE_HINT,
                 )
             )

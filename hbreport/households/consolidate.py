@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +24,10 @@ from typing import Any
 
 from ..errors import EXIT_FINDINGS, EXIT_OK, HBError
 from ..findings import Finding, count_by_importance
-from .checks import duplicates_across
-from .plausibility import period_jumps, plausibility_findings
-from .store import RosterStore, metrics_from_store
+from .checks import DUPLICATE_HINT, RULE_DUPLICATE_ACROSS
+from .plausibility import HINT as PLAUSIBILITY_HINT
+from .plausibility import RULE_JUMP, period_jumps, plausibility_findings
+from .store import RosterStore
 
 Progress = Callable[[int, int], None]
 LOADED, RETURNED, REJECTED, DUPLICATE, MISSING = "已入库", "退回", "拒收", "重复", "未报"
@@ -156,6 +157,7 @@ def _read(path: str):
             expect_period=_CONTEXT["period"],
             check_formulas=_CONTEXT["check_formulas"],
         )
+        roster.findings.extend(plausibility_findings(roster))
         return path, roster.sha256, roster, None
     except HBError as exc:
         error = exc.to_dict()
@@ -168,27 +170,25 @@ def _read(path: str):
     return path, digest, None, error  # the error as a dict: HBError's keyword fields do not pickle
 
 
-def _read_all(files: list[Path], workers: int, context: tuple, progress: Progress | None) -> list[tuple]:
+def _read_all(files: list[Path], workers: int, context: tuple, progress: Progress | None) -> Iterator[tuple]:
+    """Read every file (in worker processes when ``workers`` > 1), yielding results in file order."""
     if progress:
         progress(0, len(files))
     registry, catalog, export, check_formulas, period = context
     if workers <= 1 or len(files) <= 1:
         _init(*context)
-        out = []
         for i, f in enumerate(files, 1):
-            out.append(_read(str(f)))
+            yield _read(str(f))
             if progress:
                 progress(i, len(files))
-        return out
+        return
     if export is not None:
         context = (registry, catalog, str(export.path), check_formulas, period)
     with ProcessPoolExecutor(min(workers, len(files)), initializer=_init, initargs=context) as pool:
-        out = []
         for i, item in enumerate(pool.map(_read, [str(f) for f in files], chunksize=1), 1):
-            out.append(item)
+            yield item
             if progress:
                 progress(i, len(files))
-        return out
 
 
 def _scan(folder: Path) -> list[Path]:
@@ -245,101 +245,101 @@ def consolidate_rosters(
 
         export = read_export(roster_csv, registry=registry)
     files = _scan(folder)
-    reads = _read_all(files, workers, (registry, catalog, export, check_formulas, period), progress)
-
     results: list[RosterFile] = []
     findings: list[Finding] = []
-    candidates: dict[str, list[tuple[str, str, Any]]] = defaultdict(list)
-    for path, digest, roster, error in reads:
-        if roster is None:
-            error = HBError(
-                error["message"],
-                file=error["file"],
-                sheet=error["sheet"],
-                cell=error["cell"],
-                hint=error["hint"],
-            )
-            results.append(RosterFile(path, digest, REJECTED, reason=error.message))
-            findings.append(_file_finding(path, error))
-            continue
-        code = roster.spec.unit_code
-        if code not in inside:
-            reason = f"「{roster.spec.unit_name}」不是{top.name}所辖的乡镇"
-            results.append(RosterFile(path, digest, REJECTED, code, roster.spec.unit_name, reason=reason))
-            findings.append(_file_finding(path, HBError(reason, hint="检查文件是否放错了文件夹")))
-            continue
-        candidates[code].append((path, digest, roster))
-
-    accepted = []
-    for code, items in candidates.items():
-        digests = {d for _, d, _ in items}
-        if len(items) > 1 and len(digests) > 1:
-            names = "、".join(Path(p).name for p, _, _ in items)
-            for path, digest, roster in items:
-                reason = f"{roster.spec.unit_name}有 {len(items)} 份内容不同的台账（{names}），全部拒收"
-                results.append(
-                    RosterFile(path, digest, DUPLICATE, code, roster.spec.unit_name, reason=reason)
-                )
-            findings.append(
-                Finding(
-                    message=f"{items[0][2].spec.unit_name}报送了 {len(items)} 份内容不同的台账：{names}",
-                    importance="error",
-                    rule="DUPLICATE",
-                    unit_code=code,
-                    unit_name=items[0][2].spec.unit_name,
-                    hint="请确认哪一份是最终版本，只保留那一份",
-                )
-            )
-            continue
-        for path, digest, roster in items[1:]:
-            results.append(
-                RosterFile(
-                    path,
-                    digest,
-                    DUPLICATE,
-                    code,
-                    roster.spec.unit_name,
-                    reason=f"与「{Path(items[0][0]).name}」内容完全相同，只入库一份",
-                )
-            )
-        accepted.append(items[0][2])
-    accepted.sort(key=lambda r: r.spec.unit_code)
-
+    staged: dict[str, list[tuple[str, str, Any]]] = defaultdict(list)  # township → (file, sha256, summary)
     with RosterStore(store_path) as store:
-        # the same person in two townships: across this batch, and against the store's other townships
-        numbers = [row.get("id_number") for r in accepted for row in r.rows.values()]
-        stored = store.id_places(period, numbers, exclude_townships=[r.spec.unit_code for r in accepted])
-        by_file = {r.file_label: r for r in accepted}
-        for f in duplicates_across(accepted, stored):
-            by_file[f.file].findings.append(f)
-        # plausibility: this period's villages, and their change since the previous period
-        for roster in accepted:
-            roster.findings.extend(plausibility_findings(roster))
-        if accepted:
-            previous = metrics_from_store(store, period - 1, accepted[0].spec.config, under=top.code)
-            for f in period_jumps(accepted, previous):
-                by_file[f.file].findings.append(f)
-        loaded = 0
-        for roster in accepted:
-            result = store.load(roster)
-            counts = count_by_importance(roster.findings)
-            status = RETURNED if counts.get("error", 0) else LOADED
-            results.append(
-                RosterFile(
-                    str(roster.path),
-                    roster.sha256,
-                    status,
-                    roster.spec.unit_code,
-                    roster.spec.unit_name,
-                    households=len(roster.rows),
-                    errors=counts.get("error", 0),
-                    warnings=counts.get("warning", 0),
-                    stored=result.status,
+        # 1. read and check every file; stage each usable roster in the store (rows kept aside, memory freed)
+        for path, digest, roster, error in _read_all(
+            files, workers, (registry, catalog, export, check_formulas, period), progress
+        ):
+            if roster is None:
+                error = HBError(
+                    error["message"],
+                    file=error["file"],
+                    sheet=error["sheet"],
+                    cell=error["cell"],
+                    hint=error["hint"],
                 )
+                results.append(RosterFile(path, digest, REJECTED, reason=error.message))
+                findings.append(_file_finding(path, error))
+                continue
+            code, name = roster.spec.unit_code, roster.spec.unit_name
+            if code not in inside:
+                reason = f"「{name}」不是{top.name}所辖的乡镇"
+                results.append(RosterFile(path, digest, REJECTED, code, name, reason=reason))
+                findings.append(_file_finding(path, HBError(reason, hint="检查文件是否放错了文件夹")))
+                continue
+            if any(d == digest for _, d, _ in staged[code]):  # the same file twice: keep one
+                first = next(p for p, d, _ in staged[code] if d == digest)
+                results.append(
+                    RosterFile(
+                        path,
+                        digest,
+                        DUPLICATE,
+                        code,
+                        name,
+                        reason=f"与「{Path(first).name}」内容完全相同，只入库一份",
+                    )
+                )
+                continue
+            counts = count_by_importance(roster.findings)
+            status = store.stage(roster).status
+            entry = RosterFile(
+                path,
+                digest,
+                RETURNED if counts.get("error", 0) else LOADED,
+                code,
+                name,
+                households=len(roster.rows),
+                errors=counts.get("error", 0),
+                warnings=counts.get("warning", 0),
+                stored=status,
             )
-            if result.status != "unchanged":
-                loaded += result.households
-            findings.extend(roster.findings)
+            staged[code].append((path, digest, (entry, roster.findings)))
+            del roster
+
+        # 2. one roster per township: different files for one township are all refused
+        loaded = 0
+        batch = []
+        for code, items in staged.items():
+            if len(items) > 1:
+                names = "、".join(Path(p).name for p, _, _ in items)
+                for _path, digest, (entry, _) in items:
+                    store.discard(digest)
+                    entry.status, entry.stored = DUPLICATE, None
+                    entry.reason = (
+                        f"{entry.township_name}有 {len(items)} 份内容不同的台账（{names}），全部拒收"
+                    )
+                    results.append(entry)
+                findings.append(
+                    Finding(
+                        message=f"{items[0][2][0].township_name}报送了 {len(items)} 份内容不同的台账：{names}",
+                        importance="error",
+                        rule="DUPLICATE",
+                        unit_code=code,
+                        unit_name=items[0][2][0].township_name,
+                        hint="请确认哪一份是最终版本，只保留那一份",
+                    )
+                )
+                continue
+            path, digest, (entry, own) = items[0]
+            if entry.stored == "staged":
+                entry.stored = store.commit(digest).status
+                loaded += entry.households
+            results.append(entry)
+            findings.extend(own)
+            batch.append(entry)
+
+        # 3. across files, in the store: one person in two townships; jumps since the previous period
+        by_code = {e.township_code: e for e in batch}
+        for f in _shared_ids(store, period, list(by_code), registry, catalog):
+            entry = by_code.get(f.unit_code)
+            if entry is not None:
+                entry.errors += 1
+                entry.status = RETURNED
+            findings.append(f)
+        findings.extend(_jumps(store, period, top, by_code, registry, catalog))
         in_store = store.count(period, under=top.code)
         stored_townships = {s["township_code"] for s in store.sources(period, under=top.code)}
 
@@ -358,6 +358,95 @@ def consolidate_rosters(
         households_in_store=in_store,
         seconds=time.perf_counter() - started,
     )
+
+
+def _shared_ids(store: RosterStore, period: int, townships: list[str], registry, catalog) -> list[Finding]:
+    """The same ID number in two townships (this batch against itself and the store): one finding per
+    household of the batch that holds it, naming every place, file and cell; rows marked in the store."""
+    from openpyxl.utils import get_column_letter
+
+    from ..layout import FIRST_FIELD_COL
+    from .spec import build_roster_spec
+
+    sheet = (
+        build_roster_spec(townships[0], period, [], registry=registry, catalog=catalog).sheets[0]
+        if townships
+        else None
+    )
+    if sheet is None:
+        return []
+    letter = get_column_letter(FIRST_FIELD_COL + sheet.column_keys.index("id_number"))
+    ours = set(townships)
+    findings, marks = [], []
+    for number, places in store.shared_ids(period, townships).items():
+        described = "；".join(
+            f"{Path(p['file']).name} {letter}{p['row_number']}（{p['township_name']}，户编号 {p['household_id']}"
+            + ("）" if p["township_code"] in ours else "，已入库）")
+            for p in places
+        )
+        for p in places:
+            if p["township_code"] not in ours:
+                continue
+            marks.append((p["township_code"], p["household_id"]))
+            findings.append(
+                Finding(
+                    message=f"证件号码 {number} 同时出现在 {len(places)} 处：{described}",
+                    importance="error",
+                    rule=RULE_DUPLICATE_ACROSS,
+                    file=p["file"],
+                    unit_code=p["township_code"],
+                    unit_name=p["township_name"],
+                    sheet=sheet.sheet,
+                    cell=f"{letter}{p['row_number']}",
+                    hint=DUPLICATE_HINT,
+                )
+            )
+    store.add_problem(period, marks, RULE_DUPLICATE_ACROSS)
+    return findings
+
+
+def _jumps(
+    store: RosterStore, period: int, top, by_code: dict[str, RosterFile], registry, catalog
+) -> list[Finding]:
+    """Villages of this batch whose figures jumped since the previous period, among all villages compared."""
+    from openpyxl.utils import get_column_letter
+
+    from .spec import roster_config
+    from .summary import FIRST_COL, FIRST_ROW, SUMMARY_COLUMNS, SUMMARY_SHEET
+
+    if not by_code:
+        return []
+    config = roster_config(period, catalog=catalog)
+    previous = store.village_metrics(period - 1, config.exited_statuses, under=top.code)
+    if not previous:
+        return []
+    current = store.village_metrics(period, config.exited_statuses, under=top.code)
+    p = config.plausibility
+    bound = p["outlier_z"]
+    column = {"mean_income": "households", "exited_share": "exited_households"}
+    findings = []
+    for jump in period_jumps(current, previous, bound=bound, least=p["outlier_min_villages"]):
+        village = registry.get(jump.village_code)
+        entry = by_code.get(village.parent)
+        if entry is None:
+            continue  # a village of a township not in this batch
+        siblings = [v.code for v in registry.children(village.parent)]
+        col = FIRST_COL + [c.key for c in SUMMARY_COLUMNS].index(column[jump.metric])
+        findings.append(
+            Finding(
+                message=jump.describe(village.name, bound),
+                importance="warning",
+                rule=RULE_JUMP,
+                file=entry.file,
+                unit_code=entry.township_code,
+                unit_name=entry.township_name,
+                sheet=SUMMARY_SHEET,
+                cell=f"{get_column_letter(col)}{FIRST_ROW + siblings.index(village.code)}",
+                hint=PLAUSIBILITY_HINT,
+            )
+        )
+        entry.warnings += 1
+    return findings
 
 
 def _expected(townships, baseline, export, registry) -> set[str]:

@@ -185,61 +185,56 @@ def identical_incomes(roster) -> list[Finding]:
     return findings
 
 
+@dataclass(frozen=True)
+class Jump:
+    """A village whose change since the previous period is an outlier among the villages compared."""
+
+    village_code: str
+    metric: str  # mean_income | exited_share
+    before: float
+    after: float
+    change: float  # relative for income, absolute for shares
+    z: float
+    compared: int
+
+    def describe(self, village_name: str, bound: float) -> str:
+        if self.metric == "mean_income":
+            how = f"由 {self.before:,.0f} 元变为 {self.after:,.0f} 元（{self.change:+.0%}）"
+        else:
+            how = f"由 {self.before:.0%} 变为 {self.after:.0%}（{self.change * 100:+.0f} 个百分点）"
+        return (
+            f"「{village_name}」{METRIC_LABELS[self.metric]}{how}，与其他 {self.compared - 1} 个村的变化相比异常"
+            f"（稳健 z 分数 {self.z:+.1f}，界限 ±{bound:g}）"
+        )
+
+
 def period_jumps(
-    rosters: Sequence,
+    current: Mapping[str, VillageMetrics],
     previous: Mapping[str, VillageMetrics],
     *,
+    bound: float,
+    least: float,
     metrics: Sequence[str] = ("mean_income", "exited_share"),
-) -> list[Finding]:
-    """Villages whose change since the previous period is an outlier among all villages compared.
-
-    ``rosters`` are this period's rosters (RosterData); ``previous`` the villages' metrics of the
-    period before (from the store). Changes: relative for income, absolute for shares."""
-    if not rosters:
-        return []
-    cfg = rosters[0].spec.config
-    bound, least = cfg.plausibility["outlier_z"], cfg.plausibility["outlier_min_villages"]
-    current: list[tuple[object, VillageMetrics]] = []
-    for roster in rosters:
-        for m in village_metrics(roster.rows, roster.spec.config).values():
-            current.append((roster, m))
-    findings = []
+) -> list[Jump]:
+    """Villages whose change from ``previous`` to ``current`` has |robust z| > ``bound`` among all the
+    villages present in both (at least ``least`` of them)."""
+    jumps = []
     for key in metrics:
-        changes: list[tuple[object, VillageMetrics, float, float, float]] = []
-        for roster, now in current:
-            before = previous.get(now.village_code)
+        changes: list[tuple[str, float, float, float]] = []
+        for code, now in current.items():
+            before = previous.get(code)
             if before is None:
                 continue
             a, b = before.value(key), now.value(key)
-            if a is None or b is None:
+            if a is None or b is None or (key == "mean_income" and a <= 0):
                 continue
-            if key == "mean_income":
-                if a <= 0:
-                    continue
-                change = (b - a) / a
-            else:
-                change = b - a
-            changes.append((roster, now, a, b, change))
+            changes.append((code, a, b, (b - a) / a if key == "mean_income" else b - a))
         if len(changes) < least:
             continue
-        for (roster, now, a, b, change), z in zip(changes, robust_z([c[4] for c in changes]), strict=True):
-            if abs(z) <= bound:
-                continue
-            if key == "mean_income":
-                how = f"由 {a:,.0f} 元变为 {b:,.0f} 元（{change:+.0%}）"
-            else:
-                how = f"由 {a:.0%} 变为 {b:.0%}（{change * 100:+.0f} 个百分点）"
-            findings.append(
-                _finding(
-                    roster,
-                    now.village_code,
-                    "households",
-                    f"「{_village_name(roster, now.village_code)}」{METRIC_LABELS[key]}{how}，"
-                    f"与其他 {len(changes) - 1} 个村的变化相比异常（稳健 z 分数 {z:+.1f}，界限 ±{bound:g}）",
-                    RULE_JUMP,
-                )
-            )
-    return findings
+        for (code, a, b, change), z in zip(changes, robust_z([c[3] for c in changes]), strict=True):
+            if abs(z) > bound:
+                jumps.append(Jump(code, key, a, b, change, z, len(changes)))
+    return jumps
 
 
 def plausibility_findings(roster) -> list[Finding]:

@@ -19,7 +19,7 @@ import datetime as dt
 import re
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,6 +112,7 @@ class RosterStore:
                     PRIMARY KEY (period, township_code, household_id)) WITHOUT ROWID"""
             )
         self._columns = {row[1] for row in self.db.execute("PRAGMA table_info(households)")}
+        self._staging = False
 
     def _ensure_columns(self, keys: Iterable[str]) -> None:
         with self.db:
@@ -133,25 +134,35 @@ class RosterStore:
 
     # -- loading
 
+    def stored_sha256(self, period: int, township_code: str) -> str | None:
+        row = self.db.execute(
+            "SELECT sha256 FROM sources WHERE period = ? AND township_code = ?", (period, township_code)
+        ).fetchone()
+        return row[0] if row else None
+
     def load(self, roster) -> LoadResult:
         """Store one roster (RosterData); idempotent for the same file, replacing for a new version."""
+        staged = self.stage(roster)
+        return staged if staged.status == "unchanged" else self.commit(roster.sha256)
+
+    def stage(self, roster) -> LoadResult:
+        """Put a roster's rows aside (a temporary table) without touching the stored ones; ``status`` is
+        ``staged``, or ``unchanged`` when this very file is already stored for its township and period."""
         spec = roster.spec
         code, period = spec.unit_code, spec.period
         if not roster.sha256:
             raise HBError("台账没有文件指纹（sha256），不能入库", hint="从文件读取的台账才能入库")
+        n = len(roster.rows)
+        if self.stored_sha256(period, code) == roster.sha256:
+            return LoadResult(code, period, roster.sha256, "unchanged", n)
         keys = list(spec.sheets[0].column_keys)
         self._ensure_columns(keys)
-        old = self.db.execute(
-            "SELECT sha256 FROM sources WHERE period = ? AND township_code = ?", (period, code)
-        ).fetchone()
-        n = len(roster.rows)
-        if old is not None and old[0] == roster.sha256:
-            return LoadResult(code, period, roster.sha256, "unchanged", n)
+        self._ensure_staging()
         problems = problems_by_household(roster)
         names = {r.code: r.name for r in spec.sheets[0].rows}
         columns = list(IDENTITY_COLUMNS) + keys
         quoted = ", ".join(_quote(c) for c in columns)
-        sql = f"INSERT INTO households ({quoted}) VALUES ({', '.join('?' for _ in columns)})"
+        sql = f"INSERT INTO temp.staging ({quoted}) VALUES ({', '.join('?' for _ in columns)})"
         order = {r.code: FIRST_DATA_ROW + i for i, r in enumerate(spec.sheets[0].rows)}
         rows = (
             (period, code, hid, order[hid], names.get(hid), roster.sha256, ",".join(problems.get(hid, ())))
@@ -160,29 +171,97 @@ class RosterStore:
         )
         errors = sum(1 for f in roster.findings if f.importance == "error")
         warnings = sum(1 for f in roster.findings if f.importance == "warning")
+        source = (
+            period,
+            code,
+            spec.unit_name,
+            roster.sha256,
+            str(roster.path) if roster.path else None,
+            n,
+            errors,
+            warnings,
+            spec.roster_sha256,
+            spec.layout_hash,
+        )
         with self.db:
-            self.db.execute("DELETE FROM households WHERE period = ? AND township_code = ?", (period, code))
+            self.db.execute("DELETE FROM temp.staging WHERE source_sha256 = ?", (roster.sha256,))
+            self.db.execute("DELETE FROM temp.staging_sources WHERE sha256 = ?", (roster.sha256,))
             self.db.executemany(sql, rows)
             self.db.execute(
-                "INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    period,
-                    code,
-                    spec.unit_name,
-                    roster.sha256,
-                    str(roster.path) if roster.path else None,
-                    n,
-                    errors,
-                    warnings,
-                    spec.roster_sha256,
-                    spec.layout_hash,
-                    dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                    old[0] if old else None,
-                ),
+                f"INSERT INTO temp.staging_sources VALUES ({', '.join('?' for _ in source)})", source
             )
-        return LoadResult(
-            code, period, roster.sha256, "replaced" if old else "inserted", n, old[0] if old else None
-        )
+        return LoadResult(code, period, roster.sha256, "staged", n)
+
+    def commit(self, sha256: str) -> LoadResult:
+        """Move a staged roster into the store, replacing its township's rows for its period."""
+        staged = self.db.execute(
+            "SELECT period, township_code, households FROM temp.staging_sources WHERE sha256 = ?", (sha256,)
+        ).fetchone()
+        if staged is None:
+            raise HBError(f"没有待入库的台账（sha256 {sha256[:12]}…）", hint="先读取并暂存该台账")
+        period, code, n = staged
+        old = self.stored_sha256(period, code)
+        columns = ", ".join(_quote(c) for c in self._columns_in_order())
+        with self.db:
+            self.db.execute("DELETE FROM households WHERE period = ? AND township_code = ?", (period, code))
+            self.db.execute(
+                f"INSERT INTO households ({columns}) SELECT {columns} FROM temp.staging WHERE source_sha256 = ?",
+                (sha256,),
+            )
+            self.db.execute(
+                "INSERT OR REPLACE INTO sources SELECT period, township_code, township_name, sha256, file, "
+                "households, errors, warnings, roster_sha256, layout_hash, ?, ? FROM temp.staging_sources "
+                "WHERE sha256 = ?",
+                (dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), old, sha256),
+            )
+            self.discard(sha256)
+        return LoadResult(code, period, sha256, "replaced" if old else "inserted", n, old)
+
+    def discard(self, sha256: str) -> None:
+        """Drop a staged roster."""
+        if self._staging:
+            self.db.execute("DELETE FROM temp.staging WHERE source_sha256 = ?", (sha256,))
+            self.db.execute("DELETE FROM temp.staging_sources WHERE sha256 = ?", (sha256,))
+
+    def _columns_in_order(self) -> list[str]:
+        return [row[1] for row in self.db.execute("PRAGMA main.table_info(households)")]
+
+    def _ensure_staging(self) -> None:
+        if not self._staging:
+            self.db.execute("CREATE TEMP TABLE staging AS SELECT * FROM main.households WHERE 0")
+            self.db.execute(
+                """CREATE TEMP TABLE staging_sources (period INTEGER, township_code TEXT, township_name TEXT,
+                    sha256 TEXT PRIMARY KEY, file TEXT, households INTEGER, errors INTEGER, warnings INTEGER,
+                    roster_sha256 TEXT, layout_hash TEXT)"""
+            )
+            self._staging = True
+        have = {row[1] for row in self.db.execute("PRAGMA temp.table_info(staging)")}
+        for column in self._columns_in_order():
+            if column not in have:
+                self.db.execute(f"ALTER TABLE temp.staging ADD COLUMN {_quote(column)}")
+
+    def add_problem(self, period: int, places: Iterable[tuple[str, str]], rule: str) -> None:
+        """Record ``rule`` on the stored households at (township code, household id), counting it once as
+        an error of their township (again and again consolidating the same files changes nothing)."""
+        with self.db:
+            for township, household in places:
+                row = self.db.execute(
+                    "SELECT problems FROM households WHERE period = ? AND township_code = ? AND household_id = ?",
+                    (period, township, household),
+                ).fetchone()
+                if row is None:
+                    continue
+                rules = [r for r in (row[0] or "").split(",") if r]
+                if rule in rules:
+                    continue
+                self.db.execute(
+                    "UPDATE households SET problems = ? WHERE period = ? AND township_code = ? AND household_id = ?",
+                    (",".join([*rules, rule]), period, township, household),
+                )
+                self.db.execute(
+                    "UPDATE sources SET errors = errors + 1 WHERE period = ? AND township_code = ?",
+                    (period, township),
+                )
 
     # -- reading
 
@@ -205,46 +284,69 @@ class RosterStore:
         for row in cur:
             yield dict(zip(names, row, strict=True))
 
-    def id_places(
-        self, period: int, numbers: Iterable[str], *, exclude_townships: Iterable[str] = ()
-    ) -> dict[str, list[tuple[str, str, str, int]]]:
-        """For each ID number already stored for ``period`` (outside ``exclude_townships``): where it is,
-        as (township code, household id, roster file, row number on the roster sheet)."""
+    def shared_ids(self, period: int, townships: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        """ID numbers held by households of more than one township in ``period``, at least one of them in
+        ``townships``: {id: [{township_code, township_name, household_id, row_number, file}, …]}."""
         if "id_number" not in self._columns:
             return {}
-        excluded = set(exclude_townships)
-        wanted = list(dict.fromkeys(n for n in numbers if n))
-        out: dict[str, list[tuple[str, str, str, int]]] = defaultdict(list)
-        files = {s["township_code"]: s["file"] or "" for s in self.sources(period)}
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i : i + 500]
-            cur = self.db.execute(
-                "SELECT id_number, township_code, household_id, row_number FROM households "
-                f"WHERE period = ? AND id_number IN ({', '.join('?' for _ in chunk)})",
-                (period, *chunk),
-            )
-            for number, township, hid, row in cur:
-                if township not in excluded:
-                    out[number].append((township, hid, files.get(township, ""), row))
-        return out
-
-    def duplicate_ids(
-        self, period: int, *, under: str | None = None
-    ) -> list[tuple[str, list[tuple[str, str]]]]:
-        """ID numbers stored on more than one household: (id, [(township, household id), …])."""
-        if "id_number" not in self._columns:
-            return []
-        where, args = _where(period, under)
+        batch = list(dict.fromkeys(townships))
+        if not batch:
+            return {}
+        marks = ", ".join("?" for _ in batch)
         cur = self.db.execute(
-            f"SELECT id_number, township_code, household_id FROM households{where} AND id_number IN ("
-            f"SELECT id_number FROM households{where} AND id_number IS NOT NULL "
-            "GROUP BY id_number HAVING COUNT(*) > 1) ORDER BY id_number, township_code, household_id",
-            args + args,
+            f"""SELECT h.id_number, h.township_code, s.township_name, h.household_id, h.row_number, s.file
+                FROM households h LEFT JOIN sources s ON s.period = h.period AND s.township_code = h.township_code
+                WHERE h.period = ? AND h.id_number IN (
+                    SELECT id_number FROM households WHERE period = ? AND id_number IS NOT NULL
+                    AND id_number IN (SELECT id_number FROM households WHERE period = ? AND township_code IN ({marks}))
+                    GROUP BY id_number HAVING COUNT(DISTINCT township_code) > 1)
+                ORDER BY h.id_number, h.township_code, h.row_number""",
+            (period, period, period, *batch),
         )
-        grouped: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        for number, township, hid in cur:
-            grouped[number].append((township, hid))
-        return list(grouped.items())
+        out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for number, township, name, household, row, file in cur:
+            out[number].append(
+                {
+                    "township_code": township,
+                    "township_name": name,
+                    "household_id": household,
+                    "row_number": row,
+                    "file": file or "",
+                }
+            )
+        return dict(out)
+
+    def village_metrics(self, period: int, exited_statuses: Iterable[str], *, under: str | None = None):
+        """Per village of ``period`` (under a unit): households, people, 家庭人口-weighted mean 人均纯收入 and
+        the share of households exited — the same figures as ``plausibility.metrics_of``, in SQL."""
+        from .plausibility import VillageMetrics
+
+        if not {"village_code", "household_size", "income_per_capita", "exit_status"} <= self._columns:
+            return {}
+        statuses = list(exited_statuses)
+        where, args = _where(period, under)
+        number = "typeof({0}) IN ('integer', 'real')"
+        sized = f"{number.format('household_size')} AND household_size > 0 AND {number.format('income_per_capita')}"
+        cur = self.db.execute(
+            f"""SELECT village_code, COUNT(*),
+                    SUM(CASE WHEN {number.format("household_size")} THEN household_size ELSE 0 END),
+                    SUM(CASE WHEN {sized} THEN income_per_capita * household_size END),
+                    SUM(CASE WHEN {sized} THEN household_size END),
+                    SUM(exit_status IN ({", ".join("?" for _ in statuses)}))
+                FROM households{where} AND village_code IS NOT NULL AND village_code != ''
+                GROUP BY village_code""",
+            (*statuses, *args),
+        )
+        return {
+            code: VillageMetrics(
+                code,
+                n,
+                int(people or 0),
+                weighted / weight if weight else None,
+                (exited or 0) / n if n else None,
+            )
+            for code, n, people, weighted, weight, exited in cur
+        }
 
 
 def _where(period: int | None, under: str | None) -> tuple[str, tuple]:
@@ -298,16 +400,3 @@ def problems_by_household(roster) -> dict[str, list[str]]:
         if hid and f.rule not in out[hid]:
             out[hid].append(f.rule)
     return out
-
-
-def metrics_from_store(
-    store: RosterStore, period: int, config, *, under: str | None = None
-) -> Mapping[str, Any]:
-    """Village metrics of a stored period (for the period-over-period comparison)."""
-    from .plausibility import metrics_of
-
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in store.households(period, under=under):
-        if row.get("village_code"):
-            groups[row["village_code"]].append(row)
-    return {code: metrics_of(code, rows, config) for code, rows in groups.items()}
