@@ -189,7 +189,6 @@ def _write(spec: RosterSpec, rows: dict[str, dict[str, Any]], target: Path) -> N
         FONT_SIZE,
         INSTRUCTIONS_SHEET,
         META_SHEET,
-        _FormSheet,
         _InstructionsSheet,
         _MetaRefs,
         _Styles,
@@ -223,7 +222,7 @@ def _write(spec: RosterSpec, rows: dict[str, dict[str, Any]], target: Path) -> N
     meta_ws = book.add_worksheet(META_SHEET)
     _write_meta(spec, book, meta_ws)
     _InstructionsSheet(spec, instructions, styles).write()
-    _FormSheet(spec, sheet, form_ws, styles, rows, False, _MetaRefs({})).write()
+    _roster_sheet_class()(spec, sheet, form_ws, styles, rows, False, _MetaRefs({})).write()
     _write_summary(spec, rows, summary_ws, styles)
     form_ws.activate()
     book.close()
@@ -256,6 +255,47 @@ def _book_class():
         worksheet_class = RosterSheet
 
     return RosterBook
+
+
+# What the form writer's generic headings and formats become on a roster.
+_HEADINGS = {"单位名称": "户主姓名", "单位代码": "户编号"}
+_WIDTHS = {"id_number": 21, "village_code": 15, "village_name": 12, "helper_name": 10}
+_PLAIN_NUMBER = {"exit_year": "0"}  # a year, not 2,017
+
+
+@cache
+def _roster_sheet_class():
+    """The form writer's sheet, with household headings (户主姓名, 户编号), an ID column wide enough for
+    18 digits, and the year written without a thousands separator."""
+    from ..layout import CODE_COL, HEADER_ROW
+    from ..writer import _FormSheet
+
+    class RosterFormSheet(_FormSheet):
+        def put(self, row: int, col: int, value: Any, fmt) -> None:
+            if row == HEADER_ROW and col <= CODE_COL and value in _HEADINGS:
+                value = _HEADINGS[value]
+            elif row >= FIRST_DATA_ROW and col in self._plain_formats:
+                fmt = self._plain_formats[col]
+            super().put(row, col, value, fmt)
+
+        def set_widths(self) -> None:
+            index = self.layout.col_index
+            self._plain_formats = {
+                index[key]: self.st(
+                    border=1, valign="vcenter", align="center", num_format=number, locked=False
+                )
+                for key, number in _PLAIN_NUMBER.items()
+                if key in index
+            }
+            super().set_widths()
+            for key, width in _WIDTHS.items():
+                if key in index:
+                    self.widths[index[key]] = width
+                    self.ws.set_column(index[key] - 1, index[key] - 1, width)
+            self.widths[CODE_COL] = 18
+            self.ws.set_column(CODE_COL - 1, CODE_COL - 1, 18)
+
+    return RosterFormSheet
 
 
 def meta_rows(spec: RosterSpec) -> list[tuple[str, str]]:
