@@ -201,7 +201,7 @@ CATEGORIES = {
 }
 
 
-# ---------------------------------------------------------------- fixtures and helpers
+# ---------------------------------------------------------------- fixtures and shared checks
 
 
 @pytest.fixture(scope="module")
