@@ -106,8 +106,12 @@ def test_poverty_line_in_the_standard_comes_from_the_catalog(registry, catalog):
     line = catalog.poverty_line(PERIOD)
     assert spec.config.poverty_line == line
     assert f"> {int(line)}" in spec.sheets[0].column("meets_exit_standard").formula
-    with pytest.raises(HBError, match="2018"):  # the sample catalog sets no 2018 line: say so, never guess
-        roster_config(2018, catalog=catalog)
+    # a year the office has not set a line for: refused with the year named, never guessed
+    line_param = dict(catalog.parameters["poverty_line"])
+    line_param["by_year"] = {y: v for y, v in line_param["by_year"].items() if y != PERIOD}
+    without = replace(catalog, parameters={**catalog.parameters, "poverty_line": line_param})
+    with pytest.raises(HBError, match=f"poverty_line.*{PERIOD}"):
+        roster_config(PERIOD, catalog=without)
 
 
 def test_exit_rules_fire_exactly_when_an_exited_household_misses_the_standard(registry, catalog):
