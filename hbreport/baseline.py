@@ -250,3 +250,17 @@ def load_baseline(path: str | Path | None = None, counties_path: str | Path | No
     )
     _CACHE[key] = (stamp, baseline)
     return baseline
+
+
+def baseline_for(registry: Registry | None) -> Baseline:
+    """The baseline that belongs to ``registry``.
+
+    The embedded sample's village baseline describes the sample's (synthetic) villages only; another
+    registry — the real statistical tree loaded with ``--units`` — gets the county attributes (poor
+    counties, regions: real codes) and no village baseline, so its forms leave the base columns for the
+    clerk to fill instead of inventing figures for villages whose codes happen to coincide."""
+    sample = load_baseline()
+    source = getattr(registry, "source", None)
+    if registry is None or source is None or Path(source).resolve() == paths.SAMPLE_UNITS.resolve():
+        return sample
+    return Baseline({}, sample.counties, None, sample.counties_source)

@@ -22,13 +22,13 @@ def check_files(
     paths: Iterable[str | Path], *, registry=None, expect_period: int | None = None
 ) -> tuple[list[Finding], list[ReadResult]]:
     """Read and check each file; (all findings in file order, the results of the files that could be read)."""
-    from .baseline import load_baseline
+    from .baseline import baseline_for
     from .catalog import load_catalog
     from .registry import load_registry
 
     registry = registry or load_registry()
     catalog = load_catalog()
-    baseline = load_baseline()
+    baseline = baseline_for(registry)
     findings: list[Finding] = []
     results: list[ReadResult] = []
     seen: dict[tuple[str, int], Path] = {}

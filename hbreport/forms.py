@@ -83,14 +83,14 @@ def generate_forms(
 
     Runs in one process: writing is fast (see docs/forms.md) and the spec rendering shares the
     loaded registry, catalog and baseline."""
-    from .baseline import load_baseline
+    from .baseline import baseline_for
     from .catalog import load_catalog
     from .registry import load_registry
 
     year = parse_period(period)
     registry = registry or load_registry()
     catalog = catalog or load_catalog()
-    baseline = baseline or load_baseline()
+    baseline = baseline or baseline_for(registry)
     units = units_to_generate(registry, level, under)
     out_dir = Path(out_dir)
     try:

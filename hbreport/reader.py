@@ -101,7 +101,7 @@ def read_workbook(
     expect_period: int | None = None,
 ) -> ReadResult:
     """Read, recompute and check one filled workbook; HBError when the file cannot be used at all."""
-    from .baseline import load_baseline
+    from .baseline import baseline_for
     from .catalog import load_catalog
     from .registry import load_registry
 
@@ -110,7 +110,7 @@ def read_workbook(
     data = _read_bytes(path, inspection.sha256)
     registry = registry or load_registry()
     catalog = catalog or load_catalog()
-    baseline = baseline or load_baseline()
+    baseline = baseline or baseline_for(registry)
 
     book = _open_calamine(path, data)
     try:

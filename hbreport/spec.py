@@ -419,7 +419,7 @@ def build_workbook_spec(
     forms: tuple[str, ...] | None = None,
 ) -> WorkbookSpec:
     """The form family for one unit of a form level (township, county, prefecture, province)."""
-    from .baseline import load_baseline
+    from .baseline import baseline_for
     from .catalog import load_catalog
     from .registry import load_registry
 
@@ -438,7 +438,7 @@ def build_workbook_spec(
     # statistical tree) lists every village, and the clerk fills the poor ones.
     poor_rows = rows
     if level == "township":
-        baseline = baseline or load_baseline()
+        baseline = baseline or baseline_for(registry)
         known = [r for r in rows if r.code in baseline.villages]
         if known:
             poor_rows = [r for r in known if baseline.villages[r.code].poor_village]

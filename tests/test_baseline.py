@@ -189,3 +189,19 @@ def test_missing_column_in_baseline(tmp_path):
     villages.write_text("code,poor_village,poor_people\n421122100201,1,31\n", encoding="utf-8")
     with pytest.raises(HBError, match="poor_households"):
         load_baseline(villages, tmp_path / "counties.csv")
+
+
+def test_sample_baseline_stays_with_the_sample_registry():
+    """The sample's synthetic villages must not leak into another registry whose codes coincide."""
+    from hbreport.baseline import baseline_for
+    from hbreport.registry import load_registry
+
+    real = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "hubei-divisions-2016.csv"
+    if not real.exists():
+        pytest.skip("the real division tree is not beside the repository")
+    sample = baseline_for(load_registry())
+    assert sample.villages, "the sample registry keeps its village baseline"
+    foreign = baseline_for(load_registry(real))
+    assert foreign.villages == {}
+    assert foreign.counties == sample.counties  # county attributes use real codes and carry over
+    assert foreign.is_poor_county("421122")

@@ -160,13 +160,13 @@ def build_context(
     issuer: str | None = None,
 ) -> dict[str, Any]:
     """Everything the report template shows, as plain values (numbers unformatted)."""
-    from ..baseline import load_baseline
+    from ..baseline import baseline_for
     from ..catalog import load_catalog
     from ..registry import load_registry
 
     catalog = catalog or load_catalog()
     registry = registry or load_registry()
-    baseline = baseline or load_baseline()
+    baseline = baseline or baseline_for(registry)
     spec = data.spec
     year = spec.period
     if PEOPLE_FORM not in data.rows:
