@@ -630,9 +630,33 @@ FUNCTIONS: dict[str, tuple[Any, int, int | None, bool]] = {
 # ──────────────────── hbreport/rules.py
 # The rule language: short expressions over field names, compiled to Python evaluation and Excel formulas.
 
+def fn_idcheck(value: Value | Ref) -> bool:
+    """IDCHECK(x): TRUE when x is text of 18 characters, 17 digits and the ISO 7064 MOD 11-2 check
+    character (uppercase X for 10), as the native formula of :func:`idcheck_excel` computes it."""
+
+    text = scalar(value)
+    if not isinstance(text, str) or len(text.encode("utf-16-le")) // 2 != 18:
+        return False
+    body = text[:17]
+    return all(c in "0123456789" for c in body) and check_char(body) == text[17]
+
+
+def idcheck_excel(x: str) -> str:
+    """IDCHECK(x) as a native formula: MID over the 17 digits, SUMPRODUCT with the weights, EXACT."""
+
+    places = "{" + ",".join(str(i) for i in range(1, 18)) + "}"
+    weights = "{" + ",".join(str(w) for w in WEIGHTS) + "}"
+    digits = f'SUMPRODUCT(--ISNUMBER(FIND(MID({x},{places},1),"0123456789")))=17'
+    total = f"SUMPRODUCT(--MID({x},{places},1),{weights})"
+    check = f'EXACT(MID("{CHECK_CHARS}",MOD({total},11)+1,1),RIGHT({x},1))'
+    return f"IF(ISTEXT({x}),IF(LEN({x})=18,IF({digits},{check},FALSE),FALSE),FALSE)"
+
+
+# IDCHECK: the one domain primitive (resident ID check digit); errors in its argument give FALSE.
+FUNCTIONS = {**FUNCTIONS, "IDCHECK": (fn_idcheck, 1, 1, False)}
 FUNCTION_NAMES = (*FUNCTIONS, "IF", "IFERROR")
 AGGREGATES = ("SUM", "COUNT", "COUNTIF")  # field names given to these may stand for a column
-CONDITION_FUNCTIONS = ("AND", "OR", "NOT", "ISBLANK", "ISNUMBER")
+CONDITION_FUNCTIONS = ("AND", "OR", "NOT", "ISBLANK", "ISNUMBER", "IDCHECK")
 MAX_TEXT_LENGTH = 2000
 MAX_DEPTH = 100  # nested operations, well inside what Python and the spreadsheets handle
 MAX_STRING = 255  # longest text constant a formula may hold
@@ -976,6 +1000,8 @@ def _excel(node: Node, ref: Callable[[str], str]) -> str:
         return "TRUE" if node.value else "FALSE"
     if kind == "field":
         return ref(node.value)
+    if kind == "call" and node.value == "IDCHECK":
+        return idcheck_excel(_excel(node.args[0], ref))
     if kind == "call":
         return f"{node.value}({','.join(_excel(arg, ref) for arg in node.args)})"
     own = _precedence(node)
@@ -1062,6 +1088,18 @@ def _compiled(text: str) -> Expr:
     return Expr.parse(text, condition=True)
 
 
+@lru_cache(maxsize=4096)
+def _guard_fields(expr: str, missing: str) -> tuple[str, ...]:
+    """A rule's guard fields, worked out once per rule text (rules are checked on every row of every file)."""
+    if missing == "never_skip":
+        return ()
+    compiled = _compiled(expr)
+    cells = compiled.cell_fields
+    return tuple(
+        dict.fromkeys(n.value for n in _walk(compiled.root) if n.value in cells and n.kind == "field")
+    )
+
+
 @dataclass(frozen=True)
 class Rule:
     """A validation rule: ``expr`` states what must hold; ``message`` (Chinese, literal) says what is wrong.
@@ -1135,14 +1173,7 @@ class Rule:
 
     def _guard_fields(self) -> list[str]:
         """The cell fields whose blanks make the rule skip, in the order they appear."""
-        if self.missing == "never_skip":
-            return []
-        cells = self.compiled().cell_fields
-        return list(
-            dict.fromkeys(
-                n.value for n in _walk(self.compiled().root) if n.value in cells and n.kind == "field"
-            )
-        )
+        return list(_guard_fields(self.expr, self.missing))
 
     def check(self, env: Mapping[str, Any]) -> str:
         """ "pass", "fail", "skip" (blank inputs, per ``missing``) or "invalid" (error / not TRUE or FALSE)."""
