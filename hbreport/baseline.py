@@ -255,12 +255,20 @@ def load_baseline(path: str | Path | None = None, counties_path: str | Path | No
 def baseline_for(registry: Registry | None) -> Baseline:
     """The baseline that belongs to ``registry``.
 
-    The embedded sample's village baseline describes the sample's (synthetic) villages only; another
-    registry — the real statistical tree loaded with ``--units`` — gets the county attributes (poor
-    counties, regions: real codes) and no village baseline, so its forms leave the base columns for the
-    clerk to fill instead of inventing figures for villages whose codes happen to coincide."""
+    The embedded sample's village baseline describes the sample's (synthetic) villages. It applies to
+    a registry that holds exactly those villages (the sample, or a copy of it with other names: codes,
+    not names, are the identity). Another registry — the real statistical tree loaded with
+    ``--units`` — gets the county attributes (poor counties, regions: real codes) and no village
+    baseline, so its forms leave the base columns for the clerk instead of inventing figures for
+    villages whose codes happen to coincide."""
     sample = load_baseline()
-    source = getattr(registry, "source", None)
-    if registry is None or source is None or Path(source).resolve() == paths.SAMPLE_UNITS.resolve():
+    if registry is None:
+        return sample
+    applies = getattr(registry, "_sample_baseline_applies", None)
+    if applies is None:
+        villages = {u.code for u in registry.at_level("village")}
+        applies = villages == set(sample.villages)
+        registry._sample_baseline_applies = applies
+    if applies:
         return sample
     return Baseline({}, sample.counties, None, sample.counties_source)
