@@ -19,6 +19,7 @@ import hashlib
 import io
 import math
 import re
+import sys
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -278,8 +279,40 @@ def _spec_for(path, meta, registry, catalog, baseline, expect_unit, expect_perio
 # ---------------------------------------------------------------- formulas (openpyxl, read-only)
 
 
+def _shape(sheet: SheetSpec) -> tuple:
+    """What a sheet's formulas and cell checks depend on: its columns, rules and number of rows (not which
+    units the rows are), so every workbook of a form and size shares one worked-out plan."""
+    return (
+        sheet.form,
+        tuple(
+            (c.field, c.role, c.number, c.formula, c.prefill) for c in sheet.columns
+        ),  # fields carry type, bounds, choices and aggregation
+        sheet.rules,
+        len(sheet.rows),
+    )
+
+
+_PLANS: dict[tuple, Any] = {}
+_MAX_PLANS = 512
+
+
+def _planned(kind: str, sheet: SheetSpec, make) -> Any:
+    """``make(sheet)`` worked out once per sheet shape (see :func:`_shape`) and kind of plan."""
+    key = (kind, _shape(sheet))
+    plan = _PLANS.get(key)
+    if plan is None:
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()
+        plan = _PLANS[key] = make(sheet)
+    return plan
+
+
 def _formula_positions(sheet: SheetSpec) -> dict[tuple[int, int], str]:
     """Every cell that must hold a formula → its formula text (no '='): derived, 合计 and 校验结果."""
+    return _planned("formulas", sheet, _make_formula_positions)
+
+
+def _make_formula_positions(sheet: SheetSpec) -> dict[tuple[int, int], str]:
     from .engine import check_formula
 
     layout = SheetLayout(sheet)
@@ -297,7 +330,7 @@ def _formula_positions(sheet: SheetSpec) -> dict[tuple[int, int], str]:
 
 def _formula_cells(
     path: Path, data: bytes, spec: WorkbookSpec, grids: Mapping[str, Any] | None = None
-) -> dict[str, dict[tuple[int, int], Any]]:
+) -> dict[str, Mapping[tuple[int, int], Any]]:
     """Per sheet: (row, col) → what the table area holds as written (formula text starts with '=').
 
     Fast path: formula cells found in the sheet XML (sheet_formulas), every other cell's value from the
@@ -312,16 +345,10 @@ def _formula_cells(
         areas[sheet.sheet] = (TOTAL_ROW, layout.last_data_row, 1, layout.check_col)
     fast = formula_cells(data, areas) if grids is not None else None
     if fast is not None:
-        out_fast: dict[str, dict[tuple[int, int], Any]] = {}
-        for sheet in spec.sheets:
-            top, bottom, left, right = areas[sheet.sheet]
-            values = grids[sheet.form].values
-            cells = {
-                (r, c): _at(values, r, c) for r in range(top, bottom + 1) for c in range(left, right + 1)
-            }
-            cells.update(fast[sheet.sheet])
-            out_fast[sheet.sheet] = cells
-        return out_fast
+        return {
+            sheet.sheet: _HeldCells(fast[sheet.sheet], grids[sheet.form].values, areas[sheet.sheet])
+            for sheet in spec.sheets
+        }
 
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
@@ -353,6 +380,42 @@ def _formula_cells(
     finally:
         book.close()
     return out
+
+
+class _HeldCells(Mapping):
+    """(row, col) → what a cell of the table area holds: its formula text ('=…') when it holds a formula,
+    else its value from the calamine grid (None for an empty cell). Looked up, never copied."""
+
+    def __init__(
+        self, formulas: dict[tuple[int, int], str], values: list[list[Any]], area: tuple[int, int, int, int]
+    ) -> None:
+        self.formulas = formulas
+        self.values = values
+        self.area = area
+
+    def __getitem__(self, key: tuple[int, int]) -> Any:
+        formula = self.formulas.get(key)
+        if formula is not None:
+            return formula
+        r, c = key
+        top, bottom, left, right = self.area
+        if not (top <= r <= bottom and left <= c <= right):
+            raise KeyError(key)
+        return _at(self.values, r, c)
+
+    def __iter__(self):
+        top, bottom, left, right = self.area
+        return ((r, c) for r in range(top, bottom + 1) for c in range(left, right + 1))
+
+    def __len__(self) -> int:
+        top, bottom, left, right = self.area
+        return max(0, bottom - top + 1) * max(0, right - left + 1)
+
+    def get(self, key: tuple[int, int], default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
 
 
 @lru_cache(maxsize=1 << 15)  # the same formula texts recur in every workbook of a form
@@ -397,6 +460,7 @@ class _SheetReader:
         self.spec = spec
         self.registry = registry
         self.findings: list[Finding] = []
+        self.row_names: dict[str, dict[str, str]] = {}
 
     # -- findings
 
@@ -429,8 +493,10 @@ class _SheetReader:
     def row_label(self, sheet: SheetSpec, row_key: str) -> str:
         if row_key == TOTAL:
             return "合计行"
-        name = next((r.name for r in sheet.rows if r.code == row_key), "")
-        return f"「{name}」（{self.short_code(row_key)}）行"
+        names = self.row_names.get(sheet.form)
+        if names is None:
+            names = self.row_names[sheet.form] = {r.code: r.name for r in reversed(sheet.rows)}
+        return f"「{names.get(row_key, '')}」（{self.short_code(row_key)}）行"
 
     # -- reading
 
@@ -538,32 +604,45 @@ class _SheetReader:
 
     def check_formulas(self, sheet: SheetSpec, cells: Mapping[tuple[int, int], Any]) -> None:
         """Derived, 合计 and 校验结果 cells must still hold their formulas."""
-        layout = SheetLayout(sheet)
-        names = {layout.col_index[c.key]: c.field.label for c in sheet.columns}
-        names[layout.check_col] = "校验结果"
+        get = cells.get
         for (r, c), formula in _formula_positions(sheet).items():
-            held = cells.get((r, c))
-            cell = f"{get_column_letter(c)}{r}"
-            what = f"{self.row_label(sheet, TOTAL if r == TOTAL_ROW else sheet.rows[r - FIRST_DATA_ROW].code)}的「{names[c]}」"
-            if isinstance(held, str) and held.startswith("="):
-                if _normal_formula(formula) not in _normal_formula(held):
-                    self.add(
-                        sheet,
-                        cell,
-                        f"{what}是公式单元格，公式被改成了「{_clip(held)}」（汇总时按原公式重新计算）",
-                        FORMULA_CHANGED,
-                        "请使用上级下发的原报表重新填报，不要修改公式",
-                    )
-                continue
-            shown = "空白" if held in (None, "") else f"数值「{_cell_text(held)}」"
+            held = get((r, c))
+            if type(held) is str and held[1:] == formula and held[:1] == "=":
+                continue  # exactly the formula written (the common case)
+            self.check_formula(sheet, r, c, formula, held)
+
+    def check_formula(self, sheet: SheetSpec, r: int, c: int, formula: str, held: Any) -> None:
+        """One cell that must hold ``formula``: a finding when it was changed or overwritten."""
+        layout = SheetLayout(sheet)
+        names = {layout.col_index[col.key]: col.field.label for col in sheet.columns}
+        names[layout.check_col] = "校验结果"
+        cell = f"{get_column_letter(c)}{r}"
+        if isinstance(held, str) and held.startswith("="):
+            if _normal_formula(formula) in _normal_formula(held):
+                return
+            what = self.cell_label(sheet, r, names[c])
             self.add(
                 sheet,
                 cell,
-                f"{what}应由公式自动计算，公式却被{'删除' if held in (None, '') else '改成了直接键入的' + shown}"
-                "（汇总时按公式重新计算，不采用表中的值）",
-                FORMULA_OVERWRITTEN,
-                "请使用上级下发的原报表重新填报，或从相邻行复制该公式恢复；不要在公式单元格中键入数字",
+                f"{what}是公式单元格，公式被改成了「{_clip(held)}」（汇总时按原公式重新计算）",
+                FORMULA_CHANGED,
+                "请使用上级下发的原报表重新填报，不要修改公式",
             )
+            return
+        what = self.cell_label(sheet, r, names[c])
+        shown = "空白" if held in (None, "") else f"数值「{_cell_text(held)}」"
+        self.add(
+            sheet,
+            cell,
+            f"{what}应由公式自动计算，公式却被{'删除' if held in (None, '') else '改成了直接键入的' + shown}"
+            "（汇总时按公式重新计算，不采用表中的值）",
+            FORMULA_OVERWRITTEN,
+            "请使用上级下发的原报表重新填报，或从相邻行复制该公式恢复；不要在公式单元格中键入数字",
+        )
+
+    def cell_label(self, sheet: SheetSpec, r: int, label: str) -> str:
+        row_key = TOTAL if r == TOTAL_ROW else sheet.rows[r - FIRST_DATA_ROW].code
+        return f"{self.row_label(sheet, row_key)}的「{label}」"
 
     def read_values(
         self,
@@ -575,46 +654,91 @@ class _SheetReader:
         """Input and prefill cells of each row, validated; values that cannot be used become None.
 
         A formula a clerk typed into an input cell (=120+30) counts with the result the spreadsheet
-        saved; a file saved without results (by a script) cannot be read there and says so."""
-        layout = SheetLayout(sheet)
+        saved; a file saved without results (by a script) cannot be read there and says so.
+
+        A cell whose value is plainly usable (a number within the field's bounds, a listed choice, text)
+        is taken at once; every other cell goes through :meth:`read_cell`, which says what is wrong."""
+        plan = _planned("inputs", sheet, _input_plan)
+        no_prefill: Mapping[str, Any] = {}
         out: dict[str, dict[str, Any]] = {}
-        for unit in sheet.rows:
-            r = layout.row_index[unit.code]
+        for i, unit in enumerate(sheet.rows):
+            r = FIRST_DATA_ROW + i
+            line = values[r - 1] if r - 1 < len(values) else ()
+            width = len(line)
+            expected_row = prefill.get(unit.code, no_prefill)
             row: dict[str, Any] = {}
-            for column in sheet.columns:
-                if column.role == "derived":
-                    continue
-                c = layout.col_index[column.key]
-                cell = f"{get_column_letter(c)}{r}"
-                before = len(self.findings)
-                raw = _at(values, r, c)
-                typed = held.get((r, c))
-                if raw is None and isinstance(typed, str) and typed.startswith("="):
-                    self.add(
-                        sheet,
-                        cell,
-                        f"{self.row_label(sheet, unit.code)}的「{column.field.label}」是公式「{_clip(typed)}」，"
-                        "文件中没有保存它的计算结果，无法读取",
-                        FORMULA_IN_INPUT,
-                        "请直接填写数值；或用 Excel/WPS 打开后重新保存，让公式结果一并保存",
-                    )
-                value = self.value(sheet, unit.code, column, cell, raw)
-                if column.role == "prefill":
-                    expected = prefill.get(unit.code, {}).get(column.key)
-                    if len(self.findings) > before and expected is not None:
-                        value = expected  # already reported as unusable; the baseline is what counts
+            for column, c, kind, low, high, whole, choices in plan:
+                raw = line[c - 1] if c - 1 < width else None
+                if kind is _NUMBER:
+                    # a finite float within bounds (NaN and infinity fail the comparison), whole for counts
+                    if type(raw) is float and low <= raw <= high and (not whole or raw.is_integer()):
+                        value = int(raw) if raw.is_integer() and -(2**53) < raw < 2**53 else raw
                     else:
+                        value = _UNREAD
+                elif kind is _CHOICE:
+                    value = raw.strip() if type(raw) is str and raw.strip() in choices else _UNREAD
+                else:
+                    value = raw.strip() if type(raw) is str and raw.strip() else _UNREAD
+                if value is _UNREAD:
+                    if (raw is None or raw == "") and column.role == "input":
+                        typed = held.get((r, c))
+                        if not (type(typed) is str and typed[:1] == "="):
+                            row[column.key] = None
+                            continue
+                    row[column.key] = self.read_cell(sheet, unit.code, column, r, c, raw, held, expected_row)
+                    continue
+                if column.role == "prefill":
+                    expected = expected_row.get(column.key)
+                    if expected is not None and not (type(value) is type(expected) and value == expected):
+                        cell = f"{get_column_letter(c)}{r}"
                         value = self.check_prefill(sheet, unit.code, column, cell, value, expected)
+                    elif expected is not None:
+                        value = expected
                 row[column.key] = value
             out[unit.code] = row
         return out
 
+    def read_cell(
+        self,
+        sheet: SheetSpec,
+        row_key: str,
+        column: Column,
+        r: int,
+        c: int,
+        raw: Any,
+        held: Mapping[tuple[int, int], Any],
+        expected_row: Mapping[str, Any],
+    ) -> Any:
+        """One input or prefill cell, with a finding for everything that makes its value unusable."""
+        cell = f"{get_column_letter(c)}{r}"
+        before = len(self.findings)
+        if raw == "":
+            raw = None
+        typed = held.get((r, c)) if raw is None else None
+        if raw is None and isinstance(typed, str) and typed.startswith("="):
+            self.add(
+                sheet,
+                cell,
+                f"{self.row_label(sheet, row_key)}的「{column.field.label}」是公式「{_clip(typed)}」，"
+                "文件中没有保存它的计算结果，无法读取",
+                FORMULA_IN_INPUT,
+                "请直接填写数值；或用 Excel/WPS 打开后重新保存，让公式结果一并保存",
+            )
+        value = self.value(sheet, row_key, column, cell, raw)
+        if column.role == "prefill":
+            expected = expected_row.get(column.key)
+            if len(self.findings) > before and expected is not None:
+                value = expected  # already reported as unusable; the baseline is what counts
+            else:
+                value = self.check_prefill(sheet, row_key, column, cell, value, expected)
+        return value
+
     def value(self, sheet: SheetSpec, row_key: str, column: Column, cell: str, raw: Any) -> Any:
         """One cell's value as the field's type, or None (with a finding) when it cannot be used."""
         f = column.field
-        what = f"{self.row_label(sheet, row_key)}的「{f.label}」"
         if raw is None:
             return None
+        what = f"{self.row_label(sheet, row_key)}的「{f.label}」"
         if isinstance(raw, str) and not raw.strip():
             self.add(
                 sheet,
@@ -753,6 +877,34 @@ class _SheetReader:
                     RULE_HINTS.get(rule.importance, RULE_HINTS["error"]),
                     importance=rule.importance,
                 )
+
+
+_NUMBER, _CHOICE, _TEXT = "number", "choice", "text"
+_UNREAD = object()  # a cell the quick path leaves to ``_SheetReader.read_cell``
+
+
+def _input_plan(sheet: SheetSpec) -> tuple[tuple[Column, int, str, float, float, bool, frozenset[str]], ...]:
+    """Per input and prefill column: (column, sheet column, kind, low, high, whole, choices). A number
+    in [low, high] (whole for counts) is what ``_SheetReader.check_number`` accepts without a finding."""
+    from .writer import DEFAULT_MAX
+
+    layout = SheetLayout(sheet)
+    plan = []
+    for column in sheet.columns:
+        if column.role == "derived":
+            continue
+        f = column.field
+        c = layout.col_index[column.key]
+        if f.type == "choice":
+            plan.append((column, c, _CHOICE, 0.0, 0.0, False, frozenset(ch for ch in f.choices if ch)))
+        elif f.type == "text":
+            plan.append((column, c, _TEXT, 0.0, 0.0, False, frozenset()))
+        else:
+            high = f.max if f.max is not None else DEFAULT_MAX if f.type == "integer" else 2**53
+            low = -sys.float_info.max if f.min is None else f.min
+            high = min(float(high), sys.float_info.max)
+            plan.append((column, c, _NUMBER, float(low), high, f.type == "integer", frozenset()))
+    return tuple(plan)
 
 
 def _fields_in_order(rule) -> list[str]:

@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
 from hbreport.errors import HBError
@@ -33,6 +33,7 @@ from hbreport.xlsemantics import (
     Ref,
     Value,
     XLError,
+    approx_equal,
     compare,
     convert_numbers,
     from_python,
@@ -344,53 +345,187 @@ def _parse(text: str, condition: bool) -> Node:
 # --- evaluation ----------------------------------------------------------------------
 
 
-def _cell(env: Mapping[str, Any], name: str) -> Ref:
-    raw = env.get(name)
-    try:
-        return Ref(tuple(from_python(v) for v in (raw if isinstance(raw, list | tuple) else [raw])))
-    except TypeError:
-        raise HBError(
-            f"字段「{name}」的值 {raw!r} 不是表格能保存的值", hint="只能是数字、文字、日期或空"
-        ) from None
+# Each node is compiled once into a Python closure (no text is ever executed): evaluating an expression
+# on a row is then a chain of calls, not a walk over the tree deciding what every node is.
+
+Program = Callable[[Mapping[str, Any]], Value | Ref]
+_BLANK = Ref((None,))
+_CELL_TYPES = (str, bool, XLError)
 
 
-def _value(node: Node, env: Mapping[str, Any]) -> Value | Ref:
-    """Evaluate ``node``; a field gives a Ref to its cell (or column), as IF passes references on."""
-    kind = node.kind
-    if kind in ("num", "text", "bool"):
-        return node.value
-    if kind == "field":
-        return _cell(env, node.value)
-    if kind == "neg":
-        operand = to_number(_value(node.args[0], env))
-        return operand if isinstance(operand, XLError) else -operand
-    if kind == "call" and node.value in ("IF", "IFERROR"):
-        return _branch(node, env)
-    args = [_value(arg, env) for arg in node.args]
-    if kind != "call" or FUNCTIONS[node.value][3]:
-        for value in args:
+def _as_cell_value(raw: Any) -> Value:
+    """One value given for a field as a cell value (:func:`from_python`, with the common types first)."""
+    kind = type(raw)
+    if kind is float:
+        return raw if raw - raw == 0.0 else (None if raw != raw else from_python(raw))
+    if kind in _CELL_TYPES:
+        return raw
+    if kind is int and -(2**1023) < raw < 2**1023:
+        return float(raw)
+    return from_python(raw)
+
+
+def _compile_field(name: str) -> Program:
+    """A field as its cell (or column): a :class:`Ref`, as functions and IF receive it."""
+
+    def field(env: Mapping[str, Any]) -> Ref:
+        raw = env.get(name)
+        if raw is None:
+            return _BLANK
+        try:
+            if isinstance(raw, list | tuple):
+                return Ref(tuple(_as_cell_value(v) for v in raw))
+            return Ref((_as_cell_value(raw),))
+        except TypeError:
+            raise HBError(
+                f"字段「{name}」的值 {raw!r} 不是表格能保存的值", hint="只能是数字、文字、日期或空"
+            ) from None
+
+    return field
+
+
+def _compile_operand(node: Node) -> tuple[Program, bool]:
+    """An operand of an operator, and whether it is a cell. A cell holding a plain number, text, a
+    boolean or nothing is given as that value (no Ref is built); anything else as its Ref."""
+    if node.kind != "field":
+        return _compile(node), False
+    as_ref = _compile_field(node.value)
+    name = node.value
+
+    def cell(env: Mapping[str, Any]) -> Value | Ref:
+        raw = env.get(name)
+        kind = type(raw)
+        if kind is float:
+            if raw - raw == 0.0:
+                return raw
+        elif raw is None or kind is str or kind is bool:
+            return raw
+        elif kind is int and -(2**1023) < raw < 2**1023:
+            return float(raw)
+        return as_ref(env)
+
+    return cell, True
+
+
+def _compile_constant(value: Value) -> Program:
+    def constant(env: Mapping[str, Any]) -> Value:
+        return value
+
+    return constant
+
+
+def _compile_neg(operand: Program) -> Program:
+    def neg(env: Mapping[str, Any]) -> Value:
+        value = to_number(operand(env))
+        return value if isinstance(value, XLError) else -value
+
+    return neg
+
+
+def _as_cell(value: Value | Ref, is_cell: bool) -> Value | Ref:
+    return Ref((value,)) if is_cell and not isinstance(value, Ref) else value
+
+
+def _compile_arith(op: str, left_node: Node, right_node: Node) -> Program:
+    apply = ARITHMETIC[op]
+    left, left_cell = _compile_operand(left_node)
+    right, right_cell = _compile_operand(right_node)
+
+    def arith(env: Mapping[str, Any]) -> Value:
+        a, b = left(env), right(env)
+        if type(a) is float and type(b) is float:
+            return apply(a, b)
+        a, b = _as_cell(a, left_cell), _as_cell(b, right_cell)
+        if isinstance(a, XLError):
+            return a
+        if isinstance(b, XLError):
+            return b
+        numbers = convert_numbers((a, b))
+        return numbers if isinstance(numbers, XLError) else apply(*numbers)
+
+    return arith
+
+
+def _compile_compare(op: str, left_node: Node, right_node: Node) -> Program:
+    test = COMPARISONS[op]
+    equality = op in ("=", "<>")
+    left, left_cell = _compile_operand(left_node)
+    right, right_cell = _compile_operand(right_node)
+
+    def comparison(env: Mapping[str, Any]) -> Value:
+        a, b = left(env), right(env)
+        if type(a) is float and type(b) is float:
+            return test(0 if a == b or approx_equal(a, b) else (-1 if a < b else 1))
+        if not left_cell and isinstance(a, XLError):
+            return a  # computed errors pass through; an error read from a cell is compare's to return
+        if not right_cell and isinstance(b, XLError):
+            return b
+        order = compare(scalar(a), scalar(b), equality=equality)
+        return order if isinstance(order, XLError) else test(order)
+
+    return comparison
+
+
+def _compile_if(test: Program, yes: Program, no: Program | None) -> Program:
+    def if_(env: Mapping[str, Any]) -> Value | Ref:
+        truth = test(env)
+        if type(truth) is not bool:
+            truth = to_bool(truth)
+        if isinstance(truth, XLError):
+            return truth
+        if truth:
+            return yes(env)
+        return no(env) if no is not None else False
+
+    return if_
+
+
+def _compile_iferror(first: Program, fallback: Program) -> Program:
+    def iferror(env: Mapping[str, Any]) -> Value | Ref:
+        value = first(env)
+        return fallback(env) if isinstance(scalar(value), XLError) else value
+
+    return iferror
+
+
+def _compile_call(name: str, args: tuple[Program, ...]) -> Program:
+    function, _, _, errors_pass = FUNCTIONS[name]
+    if not errors_pass:
+
+        def plain(env: Mapping[str, Any]) -> Value:
+            return function(*[arg(env) for arg in args])
+
+        return plain
+
+    def call(env: Mapping[str, Any]) -> Value:
+        values = [arg(env) for arg in args]
+        for value in values:
             if isinstance(value, XLError):
                 return value  # an error computed inside an argument wins over one read from a cell
+        return function(*values)
+
+    return call
+
+
+def _compile(node: Node) -> Program:
+    """The closure computing ``node`` from a row's values, as the spreadsheet would."""
+    kind = node.kind
+    if kind in ("num", "text", "bool"):
+        return _compile_constant(node.value)
+    if kind == "field":
+        return _compile_field(node.value)
     if kind == "arith":
-        numbers = convert_numbers(args)
-        return numbers if isinstance(numbers, XLError) else ARITHMETIC[node.value](*numbers)
+        return _compile_arith(node.value, *node.args)
     if kind == "compare":
-        order = compare(scalar(args[0]), scalar(args[1]), equality=node.value in ("=", "<>"))
-        return order if isinstance(order, XLError) else COMPARISONS[node.value](order)
-    return FUNCTIONS[node.value][0](*args)
-
-
-def _branch(node: Node, env: Mapping[str, Any]) -> Value | Ref:
-    """IF and IFERROR: only the chosen branch is evaluated."""
-    first = _value(node.args[0], env)
+        return _compile_compare(node.value, *node.args)
+    args = tuple(_compile(arg) for arg in node.args)
+    if kind == "neg":
+        return _compile_neg(args[0])
+    if node.value == "IF":
+        return _compile_if(args[0], args[1], args[2] if len(args) == 3 else None)
     if node.value == "IFERROR":
-        return _value(node.args[1], env) if isinstance(scalar(first), XLError) else first
-    truth = to_bool(first)
-    if isinstance(truth, XLError):
-        return truth
-    if truth:
-        return _value(node.args[1], env)
-    return _value(node.args[2], env) if len(node.args) == 3 else False
+        return _compile_iferror(*args)
+    return _compile_call(node.value, args)
 
 
 # --- Excel formula text ----------------------------------------------------------------
@@ -500,7 +635,15 @@ class Expr:
         stands for a column (for SUM / COUNT / COUNTIF). A blank result shows as 0, whole numbers
         come back as ``int``.
         """
-        return to_python(scalar(_value(self.root, env)))
+        return to_python(scalar(self.program(env)))
+
+    @cached_property
+    def program(self) -> Program:
+        """The expression compiled once into a closure: ``program(env)`` is the value, a Ref for a field."""
+        return _compile(self.root)
+
+    def __reduce__(self) -> tuple:
+        return (Expr, (self.text, self.root))  # the compiled closure is made again where it is needed
 
     def to_excel(self, ref: Callable[[str], str]) -> str:
         """Formula text without the leading ``=``; ``ref`` maps a field name to a cell or range."""
@@ -525,6 +668,24 @@ def _guard_fields(expr: str, missing: str) -> tuple[str, ...]:
     return tuple(
         dict.fromkeys(n.value for n in _walk(compiled.root) if n.value in cells and n.kind == "field")
     )
+
+
+@lru_cache(maxsize=4096)
+def _checker(expr: str, missing: str) -> Callable[[Mapping[str, Any]], str]:
+    """A rule's check as one closure, made once per rule text and missing-value strategy."""
+    guard = _guard_fields(expr, missing)
+    blanks_skip = any if missing == "skip_if_any" else all
+    program = _compiled(expr).program
+
+    def check(env: Mapping[str, Any]) -> str:
+        if guard and blanks_skip([is_blank(env.get(name)) for name in guard]):
+            return "skip"
+        result = scalar(program(env))
+        if result is True:
+            return "pass"
+        return "fail" if result is False else "invalid"
+
+    return check
 
 
 @dataclass(frozen=True)
@@ -604,15 +765,7 @@ class Rule:
 
     def check(self, env: Mapping[str, Any]) -> str:
         """ "pass", "fail", "skip" (blank inputs, per ``missing``) or "invalid" (error / not TRUE or FALSE)."""
-        guard = self._guard_fields()
-        if guard:
-            blanks = [is_blank(env.get(name)) for name in guard]
-            if (any if self.missing == "skip_if_any" else all)(blanks):
-                return "skip"
-        result = self.compiled().evaluate(env)
-        if not isinstance(result, bool):
-            return "invalid"
-        return "pass" if result else "fail"
+        return _checker(self.expr, self.missing)(env)
 
     def python_status(self, env: Mapping[str, Any]) -> str:
         """The text :meth:`excel_status` shows for these inputs: "", :attr:`fail_text` or :attr:`invalid_text`."""

@@ -8,7 +8,10 @@ What the tests established about LibreOffice, and where Excel differs:
 
 - Text in arithmetic is converted when it is an unambiguous number: ``"12"``, ``" 12 "``,
   ``"1,000"``, ``"1e3"``, ``"50%"``, ``"TRUE"`` (1), ISO dates ``"2016-01-01"`` (a day serial).
-  ``"12a"``, ``"  "``, ``""`` and full-width digits ``"１２"`` give ``#VALUE!``. LibreOffice also
+  ``"12a"``, ``"  "``, ``""``, full-width digits ``"１２"`` and an exponent with a percent sign
+  (``"1e3%"``) give ``#VALUE!``. Text beyond the largest number (``"1e999"``, ``"-1e999"`` too)
+  reads as the largest number, 1.7976931348623157e308; text below the smallest normal number
+  (``"1e-310"``) reads as 0. LibreOffice also
   reads locale forms (``"$5"``, ``"(5)"``, ``"5-"``, ``"12:30"``, ``"1 1/2"``, ``"01/02/2016"``);
   here those give ``#VALUE!``.
 - Booleans are numbers: ``TRUE = 1`` is TRUE, ``ISNUMBER(TRUE)`` is TRUE, MIN/SUM/COUNT count
@@ -146,11 +149,13 @@ def text_to_number(text: str) -> float | None:
     match = _NUMBER.fullmatch(stripped)
     if match:
         body = match["body"].replace(",", "")
-        if "," in match["body"] and match["exp"]:
+        if match["exp"] and ("," in match["body"] or match["pct"]):
             return None
         value = float(body + (match["exp"] or ""))
         if math.isinf(value):
-            value = sys.float_info.max
+            return sys.float_info.max  # LibreOffice 7.4: the largest number, whatever the sign
+        if value < sys.float_info.min:
+            value = 0.0  # below the smallest normal number: LibreOffice reads 0
         if match["pct"]:
             value /= 100
         return -value if match["sign"] == "-" else value
@@ -223,6 +228,8 @@ def approx_value(x: float) -> float:
     if _is_representable_integer(magnitude) or fraction_bits <= 11:
         return x
     exponent = 14 - math.floor(math.log10(magnitude))
+    if abs(exponent) > 308:
+        return x  # near the smallest normal number: 10^exponent is infinite, as LibreOffice bails out
     scale = 10.0 ** abs(exponent)
     scaled = magnitude * scale if exponent >= 0 else magnitude / scale
     if not math.isfinite(scaled):
