@@ -15,7 +15,6 @@ formulas). The input file is read once into memory and never written.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import math
 import re
@@ -107,8 +106,8 @@ def read_workbook(
     from .registry import load_registry
 
     path = Path(path)
-    inspection = safety.inspect_workbook(path)
-    data = _read_bytes(path, inspection.sha256)
+    checked = safety.inspect_and_read(path)  # the bytes checked are the bytes parsed: read once
+    inspection, data = checked.inspection, checked.data
     registry = registry or load_registry()
     catalog = catalog or load_catalog()
     baseline = baseline or baseline_for(registry)
@@ -124,7 +123,7 @@ def read_workbook(
             reader.check_structure(sheet, grids[sheet.form].values)
     finally:
         book.close()
-    formulas = _formula_cells(path, data, spec, grids)
+    formulas = _formula_cells(path, data, spec, grids, checked.parts)
 
     from .forms import prefill_values
 
@@ -145,23 +144,6 @@ def read_workbook(
 
 
 # ---------------------------------------------------------------- file and identity
-
-
-def _read_bytes(path: Path, sha256: str) -> bytes:
-    """The file's bytes, read once; they must be the bytes the safety gate checked."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise HBError(
-            f"无法读取文件（{exc.strerror}）", file=path, hint="请检查文件权限或是否被其他程序占用"
-        ) from None
-    if hashlib.sha256(data).hexdigest() != sha256:
-        raise HBError(
-            "文件在读取过程中被改动（可能正被 Excel/WPS 保存或仍在拷贝）",
-            file=path,
-            hint="请关闭正在编辑该文件的程序，等拷贝完成后重新检查",
-        )
-    return data
 
 
 def _open_calamine(path: Path, data: bytes):
@@ -280,56 +262,87 @@ def _spec_for(path, meta, registry, catalog, baseline, expect_unit, expect_perio
 
 
 def _shape(sheet: SheetSpec) -> tuple:
-    """What a sheet's formulas and cell checks depend on: its columns, rules and number of rows (not which
-    units the rows are), so every workbook of a form and size shares one worked-out plan."""
+    """What a sheet's formulas and cell checks depend on besides its number of rows: its columns (their
+    fields carry type, bounds, choices and aggregation) and rules, not which units the rows are."""
     return (
         sheet.form,
-        tuple(
-            (c.field, c.role, c.number, c.formula, c.prefill) for c in sheet.columns
-        ),  # fields carry type, bounds, choices and aggregation
+        tuple((c.field, c.role, c.number, c.formula, c.prefill) for c in sheet.columns),
         sheet.rules,
-        len(sheet.rows),
     )
 
 
-_PLANS: dict[tuple, Any] = {}
-_MAX_PLANS = 512
+_SHAPES: dict[tuple, int] = {}  # sheet shape → a small number naming it in _PLANS
+_PLANS: dict[tuple, Any] = {}  # (kind, shape number, …) → plan
+_MAX_PLANS = 4096
 
 
-def _planned(kind: str, sheet: SheetSpec, make) -> Any:
-    """``make(sheet)`` worked out once per sheet shape (see :func:`_shape`) and kind of plan."""
-    key = (kind, _shape(sheet))
+def _planned(kind: str, sheet: SheetSpec, make, *extra: Any) -> Any:
+    """``make(sheet, *extra)``, worked out once per sheet shape (see :func:`_shape`), kind and ``extra``:
+    every workbook of a form shares the plans, whichever units its rows are."""
+    shape = _shape(sheet)
+    number = _SHAPES.get(shape)
+    if number is None:
+        if len(_SHAPES) >= 64 or len(_PLANS) >= _MAX_PLANS:
+            _SHAPES.clear()
+            _PLANS.clear()
+        number = _SHAPES[shape] = len(_SHAPES)
+    key = (kind, number, *extra)
     plan = _PLANS.get(key)
     if plan is None:
         if len(_PLANS) >= _MAX_PLANS:
             _PLANS.clear()
-        plan = _PLANS[key] = make(sheet)
+        plan = _PLANS[key] = make(sheet, *extra)
     return plan
 
 
-def _formula_positions(sheet: SheetSpec) -> dict[tuple[int, int], str]:
-    """Every cell that must hold a formula → its formula text (no '='): derived, 合计 and 校验结果."""
-    return _planned("formulas", sheet, _make_formula_positions)
+def _formulas_as_written(sheet: SheetSpec) -> dict[tuple[int, int], tuple[bytes, str]]:
+    """(row, col) → (the formula as the sheet XML holds it, '=' + the formula) for every cell that must
+    hold a formula: derived, 合计 and 校验结果 (made from the per-row texts, shared by every sheet size)."""
+    return _planned("written", sheet, _make_formulas_as_written, len(sheet.rows))
 
 
-def _make_formula_positions(sheet: SheetSpec) -> dict[tuple[int, int], str]:
-    from .engine import check_formula
-
-    layout = SheetLayout(sheet)
-    out: dict[tuple[int, int], str] = {}
-    for col in sheet.columns:
-        c = layout.col_index[col.key]
-        out[(TOTAL_ROW, c)] = total_formula(layout, col)
-        if col.role == "derived":
-            for r in range(FIRST_DATA_ROW, layout.last_data_row + 1):
-                out[(r, c)] = derived_formula(layout, col, r)
-    for r in range(FIRST_DATA_ROW, layout.last_data_row + 1):
-        out[(r, layout.check_col)] = check_formula(layout, r)
+def _make_formulas_as_written(sheet: SheetSpec, n_rows: int) -> dict[tuple[int, int], tuple[bytes, str]]:
+    out = dict(_total_formulas(sheet))
+    for r in range(FIRST_DATA_ROW, FIRST_DATA_ROW + n_rows):
+        out.update(_planned("row", sheet, _make_row_formulas, r))
     return out
 
 
+def _total_formulas(sheet: SheetSpec) -> tuple[tuple[tuple[int, int], tuple[bytes, str]], ...]:
+    def make(sheet: SheetSpec, n_rows: int) -> tuple:
+        layout = SheetLayout(sheet)
+        texts = ((layout.col_index[col.key], total_formula(layout, col)) for col in sheet.columns)
+        return tuple(((TOTAL_ROW, c), _as_written(text)) for c, text in texts)
+
+    return _planned("total", sheet, make, len(sheet.rows))
+
+
+def _make_row_formulas(sheet: SheetSpec, r: int) -> tuple[tuple[tuple[int, int], tuple[bytes, str]], ...]:
+    """The formulas of data row ``r`` (derived cells, then 校验结果); the same whatever the sheet's size."""
+    from .engine import check_formula
+
+    layout = SheetLayout(sheet)
+    out = [
+        ((r, layout.col_index[col.key]), _as_written(derived_formula(layout, col, r)))
+        for col in sheet.columns
+        if col.role == "derived"
+    ]
+    out.append(((r, layout.check_col), _as_written(check_formula(layout, r))))
+    return tuple(out)
+
+
+def _as_written(text: str) -> tuple[bytes, str]:
+    from .sheet_formulas import escaped
+
+    return escaped(text), "=" + text
+
+
 def _formula_cells(
-    path: Path, data: bytes, spec: WorkbookSpec, grids: Mapping[str, Any] | None = None
+    path: Path,
+    data: bytes,
+    spec: WorkbookSpec,
+    grids: Mapping[str, Any] | None = None,
+    parts: Mapping[str, bytes] | None = None,
 ) -> dict[str, Mapping[tuple[int, int], Any]]:
     """Per sheet: (row, col) → what the table area holds as written (formula text starts with '=').
 
@@ -343,7 +356,8 @@ def _formula_cells(
     for sheet in spec.sheets:
         layout = SheetLayout(sheet)
         areas[sheet.sheet] = (TOTAL_ROW, layout.last_data_row, 1, layout.check_col)
-    fast = formula_cells(data, areas) if grids is not None else None
+    expected = {sheet.sheet: _formulas_as_written(sheet) for sheet in spec.sheets}
+    fast = formula_cells(data, areas, expected, parts) if grids is not None else None
     if fast is not None:
         return {
             sheet.sheet: _HeldCells(fast[sheet.sheet], grids[sheet.form].values, areas[sheet.sheet])
@@ -605,11 +619,11 @@ class _SheetReader:
     def check_formulas(self, sheet: SheetSpec, cells: Mapping[tuple[int, int], Any]) -> None:
         """Derived, 合计 and 校验结果 cells must still hold their formulas."""
         get = cells.get
-        for (r, c), formula in _formula_positions(sheet).items():
+        for (r, c), (_, written) in _formulas_as_written(sheet).items():
             held = get((r, c))
-            if type(held) is str and held[1:] == formula and held[:1] == "=":
+            if held is written or held == written:
                 continue  # exactly the formula written (the common case)
-            self.check_formula(sheet, r, c, formula, held)
+            self.check_formula(sheet, r, c, written[1:], held)
 
     def check_formula(self, sheet: SheetSpec, r: int, c: int, formula: str, held: Any) -> None:
         """One cell that must hold ``formula``: a finding when it was changed or overwritten."""

@@ -45,7 +45,7 @@ import stat
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from xml.etree.ElementTree import Element
@@ -133,9 +133,28 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A workbook the gate let through, with what it read: the bytes it checked (parse these, not the
+    file again) and the XML parts it inflated while checking them, by lower-cased part name."""
+
+    inspection: Inspection
+    data: bytes = field(repr=False)
+    parts: Mapping[str, bytes] = field(repr=False)
+
+
 def inspect_workbook(path: Path, *, allow_macros: bool = False) -> Inspection:
     """Check an incoming workbook without changing it; raise ``HBError`` on anything unsafe."""
-    path = Path(path)
+    return _inspect(Path(path), allow_macros, keep_xml=False).inspection
+
+
+def inspect_and_read(path: Path, *, allow_macros: bool = False) -> Checked:
+    """:func:`inspect_workbook`, keeping the checked bytes and every inflated XML part of at most
+    ``MAX_PARSED_XML_BYTES`` (worksheets, workbook, relationships …), so a reader inflates nothing twice."""
+    return _inspect(Path(path), allow_macros, keep_xml=True)
+
+
+def _inspect(path: Path, allow_macros: bool, keep_xml: bool) -> Checked:
     data = _read_once(path)
     sha256 = hashlib.sha256(data).hexdigest()
     if not data.startswith(_ZIP_MAGICS):
@@ -144,8 +163,9 @@ def inspect_workbook(path: Path, *, allow_macros: bool = False) -> Inspection:
     _check_is_workbook(package)
     _check_declared_sizes(package)
     for info in package.parts.values():
-        _verify_entry(package, info)
-    return _read_structure(package, sha256, allow_macros)
+        _verify_entry(package, info, keep_xml)
+    inspection = _read_structure(package, sha256, allow_macros)
+    return Checked(inspection, data, package.kept)
 
 
 # ---------------------------------------------------------------- reading the file once
@@ -283,9 +303,13 @@ class _Package:
     path: Path
     data: bytes
     parts: dict[str, zipfile.ZipInfo]
+    kept: dict[str, bytes] = field(default_factory=dict)  # parts already inflated and verified
 
     def read(self, name: str) -> bytes | None:
         """A part's bytes, inflated here (never by zipfile), or None when there is no such part."""
+        kept = self.kept.get(name.lower())
+        if kept is not None:
+            return kept
         info = self.parts.get(name.lower())
         return None if info is None else b"".join(_inflate(self, info))
 
@@ -389,16 +413,25 @@ def _check_declared_sizes(package: _Package) -> None:
             )
 
 
-def _verify_entry(package: _Package, info: zipfile.ZipInfo) -> None:
+def _verify_entry(package: _Package, info: zipfile.ZipInfo, keep_xml: bool = False) -> None:
     """Inflate one part (checked by ``_inflate``); scan XML parts for DTD declarations as they pass,
-    and follow the cells of worksheets to their farthest value."""
-    if not info.filename.lower().endswith(_XML_SUFFIXES):
+    and follow the cells of worksheets to their farthest value. The relationships, content types and
+    workbook parts parsed afterwards are kept (inflated once), every XML part with ``keep_xml``;
+    only parts of at most ``MAX_PARSED_XML_BYTES``, and only once they have passed every check."""
+    name = info.filename.lower()
+    if not name.endswith(_XML_SUFFIXES):
         for _ in _inflate(package, info):
             pass
         return
-    extent = _SheetExtent() if info.filename.lower().startswith("xl/worksheets/") else None
+    extent = _SheetExtent() if name.startswith("xl/worksheets/") else None
+    keep = info.file_size <= MAX_PARSED_XML_BYTES and (
+        keep_xml or name.endswith(".rels") or name in ("[content_types].xml", "xl/workbook.xml")
+    )
+    chunks: list[bytes] = []
     tail = b""
     for chunk in _inflate(package, info):
+        if keep:
+            chunks.append(chunk)
         window = (tail + chunk).lower()
         if any(needle in window for needle in _DTD_NEEDLES):
             raise HBError(
@@ -411,6 +444,8 @@ def _verify_entry(package: _Package, info: zipfile.ZipInfo) -> None:
             extent.feed(chunk)
     if extent is not None:
         _check_extent(package, info, extent)
+    if keep:
+        package.kept[name] = b"".join(chunks)
 
 
 _QUICK_REF = re.compile(rb' r="([A-Z]{1,3})([0-9]{1,7})"')

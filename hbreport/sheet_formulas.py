@@ -19,6 +19,7 @@ import posixpath
 import re
 import zipfile
 from collections.abc import Mapping
+from functools import lru_cache
 from html import unescape
 
 from defusedxml import ElementTree
@@ -33,19 +34,56 @@ _DOC_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships
 _OFFICE_DOCUMENT = "/officeDocument"
 
 # A cell whose first child is its formula (the schema's order: f, v, is): start tag, then <f …>text</f> or <f …/>.
-_FORMULA_CELL = re.compile(rb"<c(\s[^>]*)?>\s*<f(\s[^>]*?)?(?:/>|>(.*?)</f>)", re.S)
+# The formula text holds no '<' (XML escapes it), so it ends at the first '<', which must be '</f>'.
+_FORMULA_CELL = re.compile(rb"<c(\s[^>]*)?>\s*<f(\s[^>]*?)?(?:/>|>([^<]*)</f>)")
 _F_OPEN = re.compile(rb"<f[\s>/]")
 _REF = re.compile(rb'\sr="([A-Z]{1,3})([0-9]{1,7})"')
 _ATTR = re.compile(rb'\s(t|si|ref)="([^"]*)"')
 _PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:worksheet|sheetData|c|f)[\s>/]")
 
 
-def formula_cells(data: bytes, areas: Mapping[str, Area]) -> dict[str, dict[tuple[int, int], str]] | None:
+Expected = Mapping[tuple[int, int], tuple[bytes, str]]
+
+
+def escaped(text: str) -> bytes:
+    """``text`` as an element's content in the sheet XML (UTF-8; & < > escaped, as XlsxWriter writes it)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").encode("utf-8")
+
+
+class _Inflated:
+    """Parts the safety gate already inflated (``safety.Checked.parts``), read like a zip by name."""
+
+    def __init__(self, parts: Mapping[str, bytes]) -> None:
+        self.parts = parts
+
+    def read(self, name: str) -> bytes:
+        return self.parts[name.lower()]  # KeyError when the gate did not keep it: the caller falls back
+
+    def __enter__(self) -> _Inflated:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def formula_cells(
+    data: bytes,
+    areas: Mapping[str, Area],
+    expected: Mapping[str, Expected] | None = None,
+    parts: Mapping[str, bytes] | None = None,
+) -> dict[str, dict[tuple[int, int], str]] | None:
     """For each sheet name in ``areas``: (row, col) → formula text with a leading '=' for every formula
     cell inside that sheet's area. A sheet the workbook does not have maps to {}. None when the package
-    is not written the common way (the caller then falls back to a full parser)."""
+    is not written the common way (the caller then falls back to a full parser).
+
+    ``expected`` (optional, per sheet): (row, col) → (the formula as :func:`escaped` writes it, the
+    formula text with '='). A cell whose XML holds exactly those bytes maps to that text without
+    decoding it again: the result is the same, the formulas of an unchanged form cost a comparison.
+
+    ``parts`` (optional): the parts the safety gate inflated from ``data`` (``safety.inspect_and_read``),
+    read instead of inflating them again."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as package:
+        with _Inflated(parts) if parts is not None else zipfile.ZipFile(io.BytesIO(data)) as package:
             parts = _sheet_parts(package)
             out: dict[str, dict[tuple[int, int], str]] = {}
             for name, area in areas.items():
@@ -53,7 +91,7 @@ def formula_cells(data: bytes, areas: Mapping[str, Area]) -> dict[str, dict[tupl
                 if part is None:
                     out[name] = {}
                     continue
-                cells = _scan(package.read(part), area)
+                cells = _scan(package.read(part), area, (expected or {}).get(name) or {})
                 if cells is None:
                     return None
                 out[name] = cells
@@ -62,7 +100,7 @@ def formula_cells(data: bytes, areas: Mapping[str, Area]) -> dict[str, dict[tupl
         return None
 
 
-def _rels(package: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
+def _rels(package: zipfile.ZipFile | _Inflated, part: str) -> dict[str, tuple[str, str]]:
     """Relationship id → (type, target part) of ``part``."""
     folder, name = posixpath.split(part)
     root = ElementTree.fromstring(package.read(posixpath.join(folder, "_rels", name + ".rels")))
@@ -78,7 +116,7 @@ def _rels(package: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _sheet_parts(package: zipfile.ZipFile) -> dict[str, str]:
+def _sheet_parts(package: zipfile.ZipFile | _Inflated) -> dict[str, str]:
     """Sheet name → the zip part holding that worksheet."""
     workbook = next(t for kind, t in _rels(package, "").values() if kind.endswith(_OFFICE_DOCUMENT))
     targets = _rels(package, workbook)
@@ -91,7 +129,30 @@ def _sheet_parts(package: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
-def _scan(xml: bytes, area: Area) -> dict[tuple[int, int], str] | None:
+_XML_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))
+_OTHER_ENTITY = re.compile(r"&(?!(?:lt|gt|amp|quot|apos);)")
+
+
+def _text(raw: bytes) -> str:
+    """Element text as the XML means it: the five XML entities replaced in one pass (``html.unescape``
+    for anything else, such as character references)."""
+    text = raw.decode("utf-8")
+    if "&" not in text:
+        return text
+    if _OTHER_ENTITY.search(text):
+        return unescape(text)
+    # '&amp;' last: any other entity left in the text before that is a real one
+    for entity, char in _XML_ENTITIES:
+        text = text.replace(entity, char)
+    return text
+
+
+@lru_cache(maxsize=4096)
+def _column(letters: bytes) -> int:
+    return column_index_from_string(letters.decode())
+
+
+def _scan(xml: bytes, area: Area, expected: Expected) -> dict[tuple[int, int], str] | None:
     if _PREFIXED.search(xml):
         return None
     min_row, max_row, min_col, max_col = area
@@ -101,22 +162,26 @@ def _scan(xml: bytes, area: Area) -> dict[tuple[int, int], str] | None:
     seen = 0
     for cell in _FORMULA_CELL.finditer(xml):
         seen += 1
-        ref = _REF.search(cell.group(1) or b"")
+        start, tag, body = cell.groups()
+        ref = _REF.search(start or b"")
         if ref is None:  # a cell without its reference: only a full parser can place it
             return None
-        letters = ref.group(1).decode()
-        row, col = int(ref.group(2)), column_index_from_string(letters)
-        attrs = dict(_ATTR.findall(cell.group(2) or b""))
-        text = unescape((cell.group(3) or b"").decode("utf-8"))
+        row, col = int(ref.group(2)), _column(ref.group(1))
+        attrs = dict(_ATTR.findall(tag)) if tag else {}
         if attrs.get(b"t") == b"shared":
             index = attrs.get(b"si", b"")
+            text = _text(body or b"")
             if text:
-                masters[index] = (text, f"{letters}{row}")
+                masters[index] = (text, f"{ref.group(1).decode()}{row}")
             else:
                 dependents.append((row, col, index))
                 continue
         if min_row <= row <= max_row and min_col <= col <= max_col:
-            found[(row, col)] = "=" + text
+            known = expected.get((row, col))
+            if known is not None and body == known[0]:
+                found[(row, col)] = known[1]
+            else:
+                found[(row, col)] = "=" + _text(body or b"")
     if seen != len(_F_OPEN.findall(xml)):  # a formula element not placed right after its cell's start tag
         return None
     for row, col, index in dependents:

@@ -211,7 +211,7 @@ def _short_len(level: str) -> int:
 @cache
 def _load_fields(path: Path) -> dict[str, Field]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise HBError(f"无法读取字段定义：{exc}", file=path, hint="检查 YAML 语法") from exc
     fields: dict[str, Field] = {}

@@ -936,8 +936,11 @@ def _as_cell_value(raw: Any) -> Value:
         return raw if raw - raw == 0.0 else (None if raw != raw else from_python(raw))
     if kind in _CELL_TYPES:
         return raw
-    if kind is int and -(2**1023) < raw < 2**1023:
-        return float(raw)
+    if kind is int:
+        try:
+            return float(raw)
+        except OverflowError:
+            return NUM
     return from_python(raw)
 
 
@@ -976,8 +979,11 @@ def _compile_operand(node: Node) -> tuple[Program, bool]:
                 return raw
         elif raw is None or kind is str or kind is bool:
             return raw
-        elif kind is int and -(2**1023) < raw < 2**1023:
-            return float(raw)
+        elif kind is int:
+            try:
+                return float(raw)
+            except OverflowError:
+                pass  # past the largest number: its Ref holds #NUM!
         return as_ref(env)
 
     return cell, True
@@ -1171,7 +1177,10 @@ class Expr:
 
         ``condition=True`` is for rules: the expression must be a condition and may not use IFERROR.
         """
-        expr = cls(text.strip() if isinstance(text, str) else text, _parse(text, condition))
+        if cls is Expr and isinstance(text, str):
+            expr = _parsed(text, condition)  # an expression is immutable: parsed (and compiled) once
+        else:
+            expr = cls(text.strip() if isinstance(text, str) else text, _parse(text, condition))
         if allowed is not None:
             expr.check_fields(allowed)
         return expr
@@ -1230,6 +1239,11 @@ class Expr:
 
 
 @lru_cache(maxsize=4096)
+def _parsed(text: str, condition: bool) -> Expr:
+    return Expr(text.strip(), _parse(text, condition))
+
+
+@lru_cache(maxsize=4096)
 def _compiled(text: str) -> Expr:
     return Expr.parse(text, condition=True)
 
@@ -1250,13 +1264,21 @@ def _guard_fields(expr: str, missing: str) -> tuple[str, ...]:
 def _checker(expr: str, missing: str) -> Callable[[Mapping[str, Any]], str]:
     """A rule's check as one closure, made once per rule text and missing-value strategy."""
     guard = _guard_fields(expr, missing)
-    blanks_skip = any if missing == "skip_if_any" else all
+    skip_if_any = missing == "skip_if_any"
     program = _compiled(expr).program
 
     def check(env: Mapping[str, Any]) -> str:
-        if guard and blanks_skip([is_blank(env.get(name)) for name in guard]):
-            return "skip"
-        result = scalar(program(env))
+        if guard:
+            blanks = 0
+            for name in guard:
+                value = env.get(name)
+                if value is None or (isinstance(value, float) and value != value):  # is_blank
+                    blanks += 1
+            if blanks and (skip_if_any or blanks == len(guard)):
+                return "skip"
+        result = program(env)
+        if type(result) is Ref:
+            result = scalar(result)
         if result is True:
             return "pass"
         return "fail" if result is False else "invalid"
