@@ -134,11 +134,7 @@ _CONTEXT: dict[str, Any] = {}
 
 
 def _init(registry, catalog, export, check_formulas: bool, period: int) -> None:
-    """``export``: a RosterExport, or the path of one (read here, once per worker process)."""
-    from .export import read_export
-
-    if isinstance(export, str):
-        export = read_export(export, registry=registry)
+    """``export``: None, or an ExportIndex (one township read at a time from the store)."""
     _CONTEXT.update(
         registry=registry, catalog=catalog, export=export, check_formulas=check_formulas, period=period
     )
@@ -174,7 +170,6 @@ def _read_all(files: list[Path], workers: int, context: tuple, progress: Progres
     """Read every file (in worker processes when ``workers`` > 1), yielding results in file order."""
     if progress:
         progress(0, len(files))
-    registry, catalog, export, check_formulas, period = context
     if workers <= 1 or len(files) <= 1:
         _init(*context)
         for i, f in enumerate(files, 1):
@@ -182,8 +177,6 @@ def _read_all(files: list[Path], workers: int, context: tuple, progress: Progres
             if progress:
                 progress(i, len(files))
         return
-    if export is not None:
-        context = (registry, catalog, str(export.path), check_formulas, period)
     with ProcessPoolExecutor(min(workers, len(files)), initializer=_init, initargs=context) as pool:
         for i, item in enumerate(pool.map(_read, [str(f) for f in files], chunksize=1), 1):
             yield item
@@ -239,11 +232,16 @@ def consolidate_rosters(
     townships = [top] if top.level == "township" else registry.descendants(top.code, "township")
     inside = {t.code: t for t in townships}
 
-    export = None
+    export, expected = None, None
     if roster_csv:
-        from .export import read_export
+        from .export import ExportIndex, read_export
 
-        export = read_export(roster_csv, registry=registry)
+        full = read_export(roster_csv, registry=registry)
+        expected = set(full.by_township)
+        with RosterStore(store_path) as store:
+            store.index_export(full)
+        export = ExportIndex(store_path, full.sha256, full.path)
+        del full  # readers take one township at a time from the store
     files = _scan(folder)
     results: list[RosterFile] = []
     findings: list[Finding] = []
@@ -343,7 +341,8 @@ def consolidate_rosters(
         in_store = store.count(period, under=top.code)
         stored_townships = {s["township_code"] for s in store.sources(period, under=top.code)}
 
-    expected = _expected(townships, baseline, export, registry)
+    if expected is None:
+        expected = _expected(townships, baseline, registry)
     missing = [(t.code, t.name) for t in townships if t.code in expected and t.code not in stored_townships]
     results.sort(key=lambda f: (f.township_code or "", f.file))
     return RosterSummary(
@@ -449,10 +448,8 @@ def _jumps(
     return findings
 
 
-def _expected(townships, baseline, export, registry) -> set[str]:
-    """Townships that must send a roster: those with households in the export, else in the baseline."""
-    if export is not None:
-        return set(export.by_township)
+def _expected(townships, baseline, registry) -> set[str]:
+    """Without an export: the townships with poor households in the baseline must send a roster."""
     out = set()
     for t in townships:
         villages = registry.children(t.code)

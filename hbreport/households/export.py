@@ -51,6 +51,32 @@ class RosterExport:
         return self.by_township.get(normalize_code(code), [])
 
 
+class ExportIndex:
+    """An export kept in the household store (``RosterStore.index_export``) and read one township at a
+    time: what a worker process needs of a 1.3-million-row export without holding all of it."""
+
+    def __init__(self, store_path: str | Path, sha256: str, path: str | Path) -> None:
+        self.store_path = Path(store_path)
+        self.sha256 = sha256
+        self.path = Path(path)
+        self._db = None
+
+    def __getstate__(self) -> dict:
+        return {"store_path": self.store_path, "sha256": self.sha256, "path": self.path, "_db": None}
+
+    def township(self, code: str) -> list[Household]:
+        import sqlite3
+
+        if self._db is None:
+            self._db = sqlite3.connect(f"file:{self.store_path}?mode=ro", uri=True)
+        cur = self._db.execute(
+            "SELECT household_id, head_name, village_code, village_name, id_number, household_size "
+            "FROM export_households WHERE sha256 = ? AND township_code = ? ORDER BY position",
+            (self.sha256, normalize_code(code)),
+        )
+        return [Household(*row) for row in cur]
+
+
 def read_export(path: str | Path, *, registry=None) -> RosterExport:
     """Read and check a registration export; HBError naming the line for identity problems."""
     from ..registry import load_registry

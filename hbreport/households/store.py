@@ -132,6 +132,52 @@ class RosterStore:
                     "CREATE INDEX IF NOT EXISTS households_village ON households (period, village_code)"
                 )
 
+    # -- the registration export
+
+    def index_export(self, export) -> None:
+        """Keep a registration export (RosterExport) in the store, once per sha256, for ExportIndex."""
+        with self.db:
+            self.db.execute(
+                """CREATE TABLE IF NOT EXISTS export_households (
+                    sha256 TEXT NOT NULL, township_code TEXT NOT NULL, position INTEGER NOT NULL,
+                    household_id TEXT NOT NULL, head_name TEXT, village_code TEXT, village_name TEXT,
+                    id_number TEXT, household_size INTEGER,
+                    PRIMARY KEY (sha256, township_code, position)) WITHOUT ROWID"""
+            )
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS exports (sha256 TEXT PRIMARY KEY, file TEXT, households INTEGER, "
+                "indexed_at TEXT)"
+            )
+            if self.db.execute("SELECT 1 FROM exports WHERE sha256 = ?", (export.sha256,)).fetchone():
+                return
+            self.db.executemany(
+                "INSERT INTO export_households VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (
+                        export.sha256,
+                        code,
+                        i,
+                        h.household_id,
+                        h.head_name,
+                        h.village_code,
+                        h.village_name,
+                        h.id_number,
+                        h.household_size,
+                    )
+                    for code, households in export.by_township.items()
+                    for i, h in enumerate(households)
+                ),
+            )
+            self.db.execute(
+                "INSERT INTO exports VALUES (?, ?, ?, ?)",
+                (
+                    export.sha256,
+                    str(export.path),
+                    export.households,
+                    dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                ),
+            )
+
     # -- loading
 
     def stored_sha256(self, period: int, township_code: str) -> str | None:
