@@ -448,7 +448,11 @@ def _verify_entry(package: _Package, info: zipfile.ZipInfo, keep_xml: bool = Fal
         package.kept[name] = b"".join(chunks)
 
 
-_QUICK_REF = re.compile(rb' r="([A-Z]{1,3})([0-9]{1,7})"')
+# A cell start tag (<c followed by a space, '>' or '/'), capturing its reference when r="A1" is its first
+# attribute. Cells whose reference is written otherwise (not first, other quotes, a prefix) leave the
+# quick pass unsure, and the sheet is walked tag by tag.
+_QUICK_CELL = re.compile(rb'<c(?:\s+r="([A-Z]{1,3})([0-9]{1,7})"|[\s>/])')
+_NO_REF = (b"", b"")
 _PREFIXED_CELL = re.compile(rb"<[A-Za-z_][\w.-]*:c[\s>/]")
 _SHEET_TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.-]*:)?(row|c|v|is)(?=[\s/>])([^<>]*)>")
 _REF_ATTR = re.compile(rb"""(?:^|\s)r\s*=\s*["']([A-Za-z]{0,3})([0-9]{0,7})["']""")
@@ -460,8 +464,8 @@ class _SheetExtent:
     """How far a worksheet's cells reach, from every cell reference, taken as the part inflates.
 
     This quick pass counts every cell, formatted-only ones too. When it cannot be sure (a cell
-    without a plain ``r="B12"`` reference) or the sheet looks too large, ``_CellWalker`` walks the
-    sheet again tag by tag."""
+    whose first attribute is not a plain ``r="B12"`` reference) or the sheet looks too large,
+    ``_CellWalker`` walks the sheet again tag by tag."""
 
     def __init__(self) -> None:
         self.rows = 0
@@ -486,15 +490,18 @@ class _SheetExtent:
 
     def feed(self, chunk: bytes) -> None:
         data = self.whole_tags(chunk)
-        refs = _QUICK_REF.findall(data)
-        self.refs += len(refs)
-        self.tags += data.count(b"<c ") + data.count(b"<c>") + data.count(b"<c/>")
+        cells = _QUICK_CELL.findall(data)  # every cell start tag, with its reference when that comes first
+        self.tags += len(cells)
+        self.refs += len(cells) - cells.count(_NO_REF)
         if b":c" in data:
             self.tags += len(_PREFIXED_CELL.findall(data))
-        if refs:
-            letters, rows = zip(*refs, strict=True)
-            self.rows = max(self.rows, max(map(int, rows)))
-            self.cols = max(self.cols, max(map(_column_number, set(letters))))
+        if cells:
+            letters, rows = (set(part) for part in zip(*cells, strict=True))
+            letters.discard(b"")
+            rows.discard(b"")
+            if rows:
+                self.rows = max(self.rows, max(map(int, rows)))
+                self.cols = max(self.cols, max(map(_column_number, letters)))
 
     @property
     def sure(self) -> bool:

@@ -77,6 +77,30 @@ def test_the_gate_still_refuses_what_it_refused(tmp_path, filled):
             inspect(doctype)
 
 
+@pytest.mark.parametrize(
+    ("cell", "elsewhere"),
+    [
+        (b'<c\tr="XFD1048576">', b""),
+        (b'<c\nr="XFD1048576">', b""),
+        (b'<c\r\n  r="XFD1048576">', b""),
+        (b'<c s="0" r="XFD1048576">', b""),
+        # single quotes hide the reference from a quick look; another element's r="A1" must not make up for it
+        (b"<c r='XFD1048576'>", b'<x r="A1"/>'),
+    ],
+    ids=["tab", "newline", "crlf", "not-first", "single-quotes"],
+)
+def test_a_far_cell_written_another_way_is_refused(filled, tmp_path, cell, elsewhere):
+    """A value at XFD1048576 asks a reader for 17 billion cells (python-calamine aborts the process);
+    the gate must see the cell however its tag is written."""
+    part = _sheet_part(filled, "_meta")
+    far = b'<row r="1048576">' + cell + b"<v>1</v></c></row>" + elsewhere + b"</sheetData>"
+    odd = _rewrite(filled, tmp_path / "far.xlsx", part, lambda xml: xml.replace(b"</sheetData>", far))
+    for inspect in (safety.inspect_workbook, safety.inspect_and_read):
+        with pytest.raises(HBError) as caught:
+            inspect(odd)
+        assert caught.value.cell == "XFD1048576" and caught.value.sheet == "_meta"
+
+
 def test_formula_cells_with_expected_texts_and_kept_parts_are_the_same(filled):
     data, areas = filled.read_bytes(), _areas()
     expected = {s.sheet: _formulas_as_written(s) for s in SPEC.sheets}
