@@ -47,6 +47,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from xml.etree.ElementTree import Element
 
@@ -75,6 +76,7 @@ this size takes about 130 MB; the largest township roster (20,000 × 25) is 500,
 MAX_PARSED_XML_BYTES = 16 * MiB
 """Largest part parsed whole here (workbook.xml, content types, relationships)."""
 INFLATE_CHUNK_BYTES = 1 * MiB
+_SMALL_XML_BYTES = 64 * 1024  # parsed parts up to this size are remembered by their bytes
 """Most bytes inflated at a time; bounds memory on any input."""
 
 SPREADSHEET_HINT = "请用 Excel 或 WPS 打开后“另存为”Excel 工作簿（.xlsx）再报送"
@@ -752,9 +754,20 @@ def _parse(package: _Package, part: str, *, required: bool) -> Element | None:
             hint=DANGER_HINT,
         )
     try:
-        return SafeET.fromstring(package.read(part), forbid_dtd=True)
+        return _parsed(package.read(part))
     except (SafeET.ParseError, DefusedXmlException) as exc:
         raise _corrupt(path, f"内部部件「{info.filename}」不是有效的 XML：{exc}") from None
+
+
+def _parsed(data: bytes) -> Element:
+    """``data`` parsed with defusedxml (no DTD); the small structural parts, the same bytes in every
+    workbook one program writes, are parsed once per process (the result is only read)."""
+    return _parsed_small(data) if len(data) <= _SMALL_XML_BYTES else SafeET.fromstring(data, forbid_dtd=True)
+
+
+@lru_cache(maxsize=256)
+def _parsed_small(data: bytes) -> Element:
+    return SafeET.fromstring(data, forbid_dtd=True)
 
 
 def _relationships(root: Element | None) -> list[tuple[str, str, str]]:

@@ -21,6 +21,7 @@ import zipfile
 from collections.abc import Mapping
 from functools import lru_cache
 from html import unescape
+from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree
 from openpyxl.formula.translate import Translator
@@ -39,6 +40,7 @@ _FORMULA_CELL = re.compile(rb"<c(\s[^>]*)?>\s*<f(\s[^>]*?)?(?:/>|>([^<]*)</f>)")
 _F_OPEN = re.compile(rb"<f[\s>/]")
 _REF = re.compile(rb'\sr="([A-Z]{1,3})([0-9]{1,7})"')
 _ATTR = re.compile(rb'\s(t|si|ref)="([^"]*)"')
+_SMALL_XML = 64 * 1024
 _PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:worksheet|sheetData|c|f)[\s>/]")
 
 
@@ -100,10 +102,21 @@ def formula_cells(
         return None
 
 
+@lru_cache(maxsize=256)
+def _small_xml(data: bytes) -> Element:
+    return ElementTree.fromstring(data)
+
+
+def _xml(data: bytes) -> Element:
+    """A parsed part (read only): the relationships and workbook parts of the forms of one family are
+    the same bytes from file to file, so small ones are parsed once."""
+    return _small_xml(data) if len(data) <= _SMALL_XML else ElementTree.fromstring(data)
+
+
 def _rels(package: zipfile.ZipFile | _Inflated, part: str) -> dict[str, tuple[str, str]]:
     """Relationship id → (type, target part) of ``part``."""
     folder, name = posixpath.split(part)
-    root = ElementTree.fromstring(package.read(posixpath.join(folder, "_rels", name + ".rels")))
+    root = _xml(package.read(posixpath.join(folder, "_rels", name + ".rels")))
     out = {}
     for rel in root.iter(_REL):
         target = rel.get("Target", "")
@@ -120,7 +133,7 @@ def _sheet_parts(package: zipfile.ZipFile | _Inflated) -> dict[str, str]:
     """Sheet name → the zip part holding that worksheet."""
     workbook = next(t for kind, t in _rels(package, "").values() if kind.endswith(_OFFICE_DOCUMENT))
     targets = _rels(package, workbook)
-    root = ElementTree.fromstring(package.read(workbook))
+    root = _xml(package.read(workbook))
     out = {}
     for sheet in root.iter(f"{_MAIN}sheet"):
         rel = targets.get(sheet.get(_DOC_REL, ""))

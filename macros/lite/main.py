@@ -1185,12 +1185,12 @@ class Expr:
             expr.check_fields(allowed)
         return expr
 
-    @property
+    @cached_property
     def fields(self) -> frozenset[str]:
         """All field names the expression refers to."""
         return frozenset(n.value for n in _walk(self.root) if n.kind == "field")
 
-    @property
+    @cached_property
     def cell_fields(self) -> frozenset[str]:
         """Field names used as single cells (not only inside SUM / COUNT / COUNTIF)."""
         aggregated = {
