@@ -425,6 +425,34 @@ def test_consolidation_refuses_files_and_lists_missing_townships(registry, catal
     assert missing == expected - {TOWNSHIP, OTHER_TOWNSHIP}
 
 
+def test_consolidation_holds_prefill_to_the_export_kept_in_the_store(registry, catalog, tmp_path):
+    hh = households(registry, TOWNSHIP)
+    export_path = write_export(tmp_path / "export.csv", hh)
+    folder = tmp_path / "in"
+    (path,) = generate_rosters(
+        PERIOD, under=TOWNSHIP, roster_csv=export_path, out_dir=folder, registry=registry
+    )
+    from hbreport.layout import SheetLayout
+
+    spec = build_roster_spec(TOWNSHIP, PERIOD, hh, registry=registry, catalog=catalog)
+    where = SheetLayout(spec.sheets[0]).cell(hh[4].household_id, "id_number")
+    _edit(path, path, lambda b: b["建档立卡台账"].__setitem__(where, id_number("421122", 999)))
+    store_path = tmp_path / "s.sqlite"
+    for _ in range(2):  # the export is kept once, and used again
+        summary = consolidate_rosters(
+            folder, TOWNSHIP, PERIOD, store_path, roster_csv=export_path, registry=registry, catalog=catalog
+        )
+        changed = [f for f in summary.findings if f.rule == "PREFILL_CHANGED"]
+        assert [(f.cell, Path(f.file).name) for f in changed] == [(where, path.name)]
+    with sqlite3.connect(store_path) as db:
+        assert db.execute("SELECT COUNT(*) FROM exports").fetchone()[0] == 1
+        assert db.execute("SELECT COUNT(*) FROM export_households").fetchone()[0] == len(hh)
+        stored = db.execute(
+            "SELECT id_number FROM households WHERE household_id = ?", (hh[4].household_id,)
+        ).fetchone()[0]
+    assert stored == hh[4].id_number  # the export's value is what is kept
+
+
 # ---------------------------------------------------------------- plausibility
 
 

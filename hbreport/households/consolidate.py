@@ -234,14 +234,11 @@ def consolidate_rosters(
 
     export, expected = None, None
     if roster_csv:
-        from .export import ExportIndex, read_export
+        from .export import ExportIndex
 
-        full = read_export(roster_csv, registry=registry)
-        expected = set(full.by_township)
-        with RosterStore(store_path) as store:
-            store.index_export(full)
-        export = ExportIndex(store_path, full.sha256, full.path)
-        del full  # readers take one township at a time from the store
+        with RosterStore(store_path) as store:  # readers take one township at a time from the store
+            sha256, expected = store.index_export(roster_csv, registry=registry)
+        export = ExportIndex(store_path, sha256, roster_csv)
     files = _scan(folder)
     results: list[RosterFile] = []
     findings: list[Finding] = []

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import HBError
-from ..registry import decode_csv_bytes, normalize_code
+from ..registry import normalize_code
 from .spec import MAX_HOUSEHOLD_ID, Household
 
 COLUMNS = {
@@ -79,36 +78,88 @@ class ExportIndex:
 
 def read_export(path: str | Path, *, registry=None) -> RosterExport:
     """Read and check a registration export; HBError naming the line for identity problems."""
-    from ..registry import load_registry
+    sha256, rows = iter_export(path, registry=registry)
+    by_township: dict[str, list[Household]] = {}
+    for township, household in rows:
+        by_township.setdefault(township, []).append(household)
+    return RosterExport(Path(path), sha256, by_township)
 
-    registry = registry or load_registry()
-    path = Path(path)
+
+def export_sha256(path: str | Path) -> str:
+    """The sha256 of an export file, read in chunks."""
+    digest = hashlib.sha256()
     try:
-        data = path.read_bytes()
+        with Path(path).open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
     except FileNotFoundError:
         raise HBError("找不到建档立卡导出文件", file=path, hint="检查文件路径") from None
     except OSError as exc:
         raise HBError(f"无法读取建档立卡导出文件（{exc.strerror}）", file=path, hint="检查文件权限") from None
-    sha256 = hashlib.sha256(data).hexdigest()
-    reader = csv.reader(io.StringIO(decode_csv_bytes(data, path), newline=""))
-    header = next(reader, None)
-    if header is None:
-        raise HBError("建档立卡导出文件是空的", file=path, hint="第 1 行应为表头：" + ",".join(HEADER_ZH))
-    names = [h.strip().lower() for h in header]
-    index: dict[str, int] = {}
-    for key, aliases in COLUMNS.items():
-        for alias in aliases:
-            if alias.lower() in names:
-                index[key] = names.index(alias.lower())
-                break
-    missing = [COLUMNS[k][0] for k in REQUIRED if k not in index]
-    if missing:
-        raise HBError(
-            f"第 1 行（表头）缺少列：{'、'.join(missing)}",
-            file=path,
-            hint="表头应包含 " + "、".join(HEADER_ZH[:5]) + "（所在村可省略）",
-        )
-    by_township: dict[str, list[Household]] = {}
+    return digest.hexdigest()
+
+
+def iter_export(path: str | Path, *, registry=None) -> tuple[str, Iterator[tuple[str, Household]]]:
+    """(sha256, the checked (township code, household) pairs in file order), read as they are used; the
+    header is checked at once, each row when it is reached (HBError naming the line)."""
+    from ..registry import load_registry
+
+    registry = registry or load_registry()
+    path = Path(path)
+    sha256 = export_sha256(path)
+    fh = _open_text(path)
+    try:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is None:
+            raise HBError("建档立卡导出文件是空的", file=path, hint="第 1 行应为表头：" + ",".join(HEADER_ZH))
+        names = [h.strip().lower() for h in header]
+        index: dict[str, int] = {}
+        for key, aliases in COLUMNS.items():
+            for alias in aliases:
+                if alias.lower() in names:
+                    index[key] = names.index(alias.lower())
+                    break
+        missing = [COLUMNS[k][0] for k in REQUIRED if k not in index]
+        if missing:
+            raise HBError(
+                f"第 1 行（表头）缺少列：{'、'.join(missing)}",
+                file=path,
+                hint="表头应包含 " + "、".join(HEADER_ZH[:5]) + "（所在村可省略）",
+            )
+    except BaseException:
+        fh.close()
+        raise
+    return sha256, _rows(path, fh, reader, names, index, registry)
+
+
+def _open_text(path: Path):
+    """The file as text, decoded as it is read: UTF-8 (with or without BOM) when it all decodes so, else
+    GB18030 (Excel's "CSV" on Chinese Windows) — the rule of ``registry.decode_csv_bytes``, in chunks."""
+    import codecs
+
+    encoding = "utf-8-sig"
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    with path.open("rb") as fh:
+        try:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            encoding = "gb18030"
+    return path.open(encoding=encoding, newline="", errors="strict")
+
+
+def _rows(
+    path: Path, fh, reader, names: list[str], index: dict[str, int], registry
+) -> Iterator[tuple[str, Household]]:
+    with fh:
+        yield from _checked(path, reader, names, index, registry)
+
+
+def _checked(
+    path: Path, reader, names: list[str], index: dict[str, int], registry
+) -> Iterator[tuple[str, Household]]:
     seen: dict[str, int] = {}
     villages: dict[str, tuple[str, str]] = {}  # village code → (township code, name)
     for row in reader:
@@ -140,19 +191,17 @@ def read_export(path: str | Path, *, registry=None) -> RosterExport:
             village = _village(registry, code_text, path, line)
             villages[code_text] = village
         township, registry_name = village
-        size_text = cell("household_size")
-        size = _size(size_text)
-        by_township.setdefault(township, []).append(
+        yield (
+            township,
             Household(
                 household_id=household_id,
                 head_name=cell("head_name"),
                 village_code=normalize_code(code_text),
                 village_name=cell("village_name") or registry_name,
                 id_number=cell("id_number") or None,
-                household_size=size,
-            )
+                household_size=_size(cell("household_size")),
+            ),
         )
-    return RosterExport(path, sha256, by_township)
 
 
 def _village(registry, code_text: str, path: Path, line: int) -> tuple[str, str]:

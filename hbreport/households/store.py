@@ -134,8 +134,11 @@ class RosterStore:
 
     # -- the registration export
 
-    def index_export(self, export) -> None:
-        """Keep a registration export (RosterExport) in the store, once per sha256, for ExportIndex."""
+    def index_export(self, path: str | Path, *, registry=None) -> tuple[str, set[str]]:
+        """Keep a registration export in the store (once per sha256, streamed, checked as it is read) for
+        ExportIndex; return its sha256 and the townships it lists."""
+        from .export import export_sha256, iter_export
+
         with self.db:
             self.db.execute(
                 """CREATE TABLE IF NOT EXISTS export_households (
@@ -148,15 +151,18 @@ class RosterStore:
                 "CREATE TABLE IF NOT EXISTS exports (sha256 TEXT PRIMARY KEY, file TEXT, households INTEGER, "
                 "indexed_at TEXT)"
             )
-            if self.db.execute("SELECT 1 FROM exports WHERE sha256 = ?", (export.sha256,)).fetchone():
-                return
-            self.db.executemany(
-                "INSERT INTO export_households VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    (
-                        export.sha256,
+        sha256 = export_sha256(path)
+        if not self.db.execute("SELECT 1 FROM exports WHERE sha256 = ?", (sha256,)).fetchone():
+            sha256, rows = iter_export(path, registry=registry)
+            positions: dict[str, int] = defaultdict(int)
+
+            def numbered():
+                for code, h in rows:
+                    positions[code] += 1
+                    yield (
+                        sha256,
                         code,
-                        i,
+                        positions[code],
                         h.household_id,
                         h.head_name,
                         h.village_code,
@@ -164,19 +170,27 @@ class RosterStore:
                         h.id_number,
                         h.household_size,
                     )
-                    for code, households in export.by_township.items()
-                    for i, h in enumerate(households)
-                ),
+
+            with self.db:  # one transaction: an export that fails a check half way leaves nothing behind
+                self.db.executemany(
+                    "INSERT INTO export_households VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", numbered()
+                )
+                self.db.execute(
+                    "INSERT INTO exports VALUES (?, ?, ?, ?)",
+                    (
+                        sha256,
+                        str(path),
+                        sum(positions.values()),
+                        dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    ),
+                )
+        townships = {
+            row[0]
+            for row in self.db.execute(
+                "SELECT DISTINCT township_code FROM export_households WHERE sha256 = ?", (sha256,)
             )
-            self.db.execute(
-                "INSERT INTO exports VALUES (?, ?, ?, ?)",
-                (
-                    export.sha256,
-                    str(export.path),
-                    export.households,
-                    dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                ),
-            )
+        }
+        return sha256, townships
 
     # -- loading
 
