@@ -8,8 +8,11 @@ inserted) raise :class:`HBError`; problems with content become :class:`Finding` 
 sheet and cell and what to do.
 
 Bulk values come from python-calamine (fast; it reads hidden sheets). Which cells hold formulas is
-read with openpyxl in read-only mode, for the table area only (python-calamine 0.9 does not expose
-formulas). The input file is read once into memory and never written.
+read from the sheet XML the safety gate already inflated (``sheet_formulas``; openpyxl in read-only
+mode when a package is written an unusual way), for the table area only (python-calamine 0.9 does not
+expose formulas). The input file is read once into memory, checked, parsed from those same bytes, and
+never written. What is the same for every workbook of a form (formula texts, column bounds) is worked
+out once per sheet shape; texts for findings are made only when there is a finding.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ exited_people / poor_people, "")`` is parsed with :mod:`ast` (never evaluated by
 small tree of :class:`Node` values. The same tree gives
 
 - :meth:`Expr.evaluate`: the value a spreadsheet would compute (see :mod:`hbreport.xlsemantics`),
+  through a chain of Python closures made once from the tree (no text is ever executed),
 - :meth:`Expr.to_excel`: the formula text, using only functions that Excel 2010, WPS and
   LibreOffice all have.
 
