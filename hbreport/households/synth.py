@@ -338,11 +338,11 @@ class SynthResult:
 _WORKER: dict[str, Any] = {}
 
 
-def _init(seed: int, mistakes: float, village_mistakes: float, export_path: str) -> None:
+def _init(seed: int, mistakes: float, village_mistakes: float, export) -> None:
+    """``export``: an ExportIndex (each worker reads one township at a time)."""
     from ..baseline import load_baseline
     from ..catalog import load_catalog
     from ..registry import load_registry
-    from .export import read_export
 
     registry = load_registry()
     _WORKER["province"] = Province(
@@ -353,7 +353,7 @@ def _init(seed: int, mistakes: float, village_mistakes: float, export_path: str)
         mistakes=mistakes,
         village_mistakes=village_mistakes,
     )
-    _WORKER["export"] = read_export(export_path, registry=registry)
+    _WORKER["export"] = export
 
 
 def _write_one(args: tuple[str, int, str]) -> tuple[str, list[Planted]]:
@@ -412,7 +412,13 @@ def write_synthetic(
         for t in townships
     )
     jobs = [(t, period, str(out / "rosters")) for t in townships]
-    init = (seed, mistakes, village_mistakes, str(export_path))
+    from .export import ExportIndex
+    from .store import RosterStore
+
+    index_path = out / "export.sqlite"  # the export by township, for the workers
+    with RosterStore(index_path) as store:
+        sha256, _ = store.index_export(export_path)
+    init = (seed, mistakes, village_mistakes, ExportIndex(index_path, sha256, export_path))
     if workers > 1:
         with ProcessPoolExecutor(workers, initializer=_init, initargs=init) as pool:
             done = list(pool.map(_write_one, jobs, chunksize=4))
