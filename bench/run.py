@@ -81,8 +81,15 @@ def stage_generate(work: Path, quick: bool) -> dict[str, Any]:
     n = 0
     for county in _scope(registry, quick):
         if registry.children(county.code):
-            n += len(generate_forms("township", PERIOD, under=county.code, out_dir=work / "blank" / county.code,
-                                    registry=registry))
+            n += len(
+                generate_forms(
+                    "township",
+                    PERIOD,
+                    under=county.code,
+                    out_dir=work / "blank" / county.code,
+                    registry=registry,
+                )
+            )
     return {"seconds": round(time.perf_counter() - started, 2), "workbooks": n}
 
 
@@ -96,14 +103,27 @@ def _filled_values(spec, rng) -> dict:
             prior = base * rng.randint(30, 40) // 100  # on the plan's schedule for 2017 (35% + 35%)
             exited = base * rng.randint(30, 40) // 100
             r = {
-                "base_people": base, "base_households": base // 3, "prior_exited_people": prior,
-                "exited_people": exited, "exited_households": exited // 3 if exited >= 3 else min(exited, 1),
-                "returned_people": 0, "new_people": rng.randint(0, 3),
-                "remaining_poor_households": rng.randint(0, 20), "village_population": rng.randint(500, 3000),
-                "village_income": round(rng.uniform(6000, 15000), 2), "collective_income": round(rng.uniform(0, 20), 2),
-                "infrastructure_ok": "是", "services_ok": rng.choice(["是", "否"]), "exited_before": "否",
-                "apply_exit": "否", "reloc_households": 0, "reloc_people": 0, "loan_households": 0, "loan_amount": 0,
-                "dilapidated_renovated": rng.randint(0, 9), "training_person_times": rng.randint(0, 99),
+                "base_people": base,
+                "base_households": base // 3,
+                "prior_exited_people": prior,
+                "exited_people": exited,
+                "exited_households": exited // 3 if exited >= 3 else min(exited, 1),
+                "returned_people": 0,
+                "new_people": rng.randint(0, 3),
+                "remaining_poor_households": rng.randint(0, 20),
+                "village_population": rng.randint(500, 3000),
+                "village_income": round(rng.uniform(6000, 15000), 2),
+                "collective_income": round(rng.uniform(0, 20), 2),
+                "infrastructure_ok": "是",
+                "services_ok": rng.choice(["是", "否"]),
+                "exited_before": "否",
+                "apply_exit": "否",
+                "reloc_households": 0,
+                "reloc_people": 0,
+                "loan_households": 0,
+                "loan_amount": 0,
+                "dilapidated_renovated": rng.randint(0, 9),
+                "training_person_times": rng.randint(0, 99),
             }
             rows[row.code] = {k: v for k, v in r.items() if k in sheet.column_keys}
         values[sheet.form] = rows
@@ -143,8 +163,14 @@ def stage_consolidate(work: Path, quick: bool) -> dict[str, Any]:
         target_dir = up / "prefectures" if parent.code == PROVINCE else up / "counties" / parent.code
         target_dir.mkdir(parents=True, exist_ok=True)
         if (work / "filled" / county.code).is_dir():
-            consolidate(work / "filled" / county.code, county.code, PERIOD, target_dir / f"{county.code}.xlsx",
-                        registry=registry, force=True)
+            consolidate(
+                work / "filled" / county.code,
+                county.code,
+                PERIOD,
+                target_dir / f"{county.code}.xlsx",
+                registry=registry,
+                force=True,
+            )
         if parent.code != PROVINCE:
             tops[parent.code] = target_dir
     for code, folder in tops.items():
@@ -164,8 +190,12 @@ def stage_report(work: Path, quick: bool) -> dict[str, Any]:
     return {"seconds": round(time.perf_counter() - started, 2)}
 
 
-STAGES = {"generate": stage_generate, "prepare": prepare_filled, "consolidate": stage_consolidate,
-          "report": stage_report}
+STAGES = {
+    "generate": stage_generate,
+    "prepare": prepare_filled,
+    "consolidate": stage_consolidate,
+    "report": stage_report,
+}
 
 
 def _in_child(stage: str, work: Path, quick: bool) -> dict[str, Any]:
@@ -217,14 +247,23 @@ def main() -> None:
     print(f"bench_households:  {households}", flush=True)
 
     result = {
-        "generate": {"seconds": gen["seconds"], "peak_mib": gen["peak_mib"],
-                     "ratio_to_raw_writer": peers_gen.get("ratio_ours_raw")},
-        "consolidate": {"seconds": cons["seconds"], "peak_mib": cons["peak_mib"],
-                        "speedup_vs_pandas_openpyxl": peers_cons.get("speedup_vs_pandas_openpyxl"),
-                        "ratio_to_raw_calamine": peers_cons.get("ratio_to_raw_calamine")},
+        "generate": {
+            "seconds": gen["seconds"],
+            "peak_mib": gen["peak_mib"],
+            "ratio_to_raw_writer": peers_gen.get("ratio_ours_raw"),
+        },
+        "consolidate": {
+            "seconds": cons["seconds"],
+            "peak_mib": cons["peak_mib"],
+            "speedup_vs_pandas_openpyxl": peers_cons.get("speedup_vs_pandas_openpyxl"),
+            "ratio_to_raw_calamine": peers_cons.get("ratio_to_raw_calamine"),
+        },
         "report": {"seconds": rep["seconds"], "peak_mib": rep["peak_mib"]},
-        "scale": {"townships": scale["townships"], "villages": scale["villages"],
-                  "households": (households or {}).get("households")},
+        "scale": {
+            "townships": scale["townships"],
+            "villages": scale["villages"],
+            "households": (households or {}).get("households"),
+        },
         "registry": "hubei-divisions-2016.csv" if DIVISIONS.exists() else "embedded sample",
         "quick": args.quick,
         "total_seconds": round(time.perf_counter() - started, 1),

@@ -61,8 +61,12 @@ def _progress(description: str, enabled: bool = True):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=_console(stderr=True), transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=_console(stderr=True),
+        transient=True,
     ) as progress:
         task = progress.add_task(description, total=None)
 
@@ -123,12 +127,15 @@ def main() -> None:
 @click.option("--period", required=True, help="报告期（年份），例如 2017")
 @click.option("--level", required=True, type=click.Choice(LEVEL_CHOICES), help="生成哪一级的表")
 @click.option("--under", default=None, help="只生成该单位（6位或12位代码）下属的表")
-@click.option("--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）")
+@click.option(
+    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
+)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="输出目录")
 @click.option("--xlwings", is_flag=True, help="加入调用 xlwings 函数的单元格（IFERROR 回退到原生公式）")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
-def forms(period: str, level: str, under: str | None, units: str | None, out_dir: str, xlwings: bool,
-          as_json: bool) -> None:
+def forms(
+    period: str, level: str, under: str | None, units: str | None, out_dir: str, xlwings: bool, as_json: bool
+) -> None:
     """按级别生成填报工作簿：每个单位一个文件。"""
     with _user_errors():
         from .forms import generate_forms
@@ -136,8 +143,15 @@ def forms(period: str, level: str, under: str | None, units: str | None, out_dir
         registry = _registry(units)
         year = _period(period)
         with _progress("生成表式", not as_json) as progress:
-            paths = generate_forms(level, year, under=under, out_dir=Path(out_dir), registry=registry,
-                                   xlwings=xlwings, progress=progress)
+            paths = generate_forms(
+                level,
+                year,
+                under=under,
+                out_dir=Path(out_dir),
+                registry=registry,
+                xlwings=xlwings,
+                progress=progress,
+            )
         if as_json:
             _emit_json({"period": year, "level": level, "under": under, "files": [str(p) for p in paths]})
         else:
@@ -147,7 +161,9 @@ def forms(period: str, level: str, under: str | None, units: str | None, out_dir
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）")
+@click.option(
+    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
+)
 @click.option("--period", default=None, help="只接受该报告期的报表")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
 def check(files: tuple[str, ...], units: str | None, period: str | None, as_json: bool) -> None:
@@ -170,11 +186,14 @@ def check(files: tuple[str, ...], units: str | None, period: str | None, as_json
 @click.option("--parent", required=True, help="汇总到的上级单位代码（6位或12位）")
 @click.option("--period", required=True, help="报告期（年份）")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="汇总工作簿路径")
-@click.option("--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）")
+@click.option(
+    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
+)
 @click.option("--force", is_flag=True, help="覆盖已存在的输出文件")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出汇总情况")
-def consolidate(folder: str, parent: str, period: str, out_path: str, units: str | None, force: bool,
-                as_json: bool) -> None:
+def consolidate(
+    folder: str, parent: str, period: str, out_path: str, units: str | None, force: bool, as_json: bool
+) -> None:
     """汇总下级报表：说明谁未报、谁被退回及原因，输出同一表式的上级工作簿。"""
     with _user_errors():
         from .consolidate import consolidate as run
@@ -184,8 +203,15 @@ def consolidate(folder: str, parent: str, period: str, out_path: str, units: str
         if not folder_path.is_dir():
             raise HBError(f"找不到目录「{folder}」", hint="给出存放下级报表的文件夹")
         with _progress("汇总下级报表", not as_json) as progress:
-            summary = run(folder_path, parent, _period(period), Path(out_path), registry=registry, force=force,
-                          progress=progress)
+            summary = run(
+                folder_path,
+                parent,
+                _period(period),
+                Path(out_path),
+                registry=registry,
+                force=force,
+                progress=progress,
+            )
         if as_json:
             _emit_json(summary.to_dict())
         else:
@@ -196,26 +222,44 @@ def consolidate(folder: str, parent: str, period: str, out_path: str, units: str
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="输出 .docx 路径")
-@click.option("--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）")
-@click.option("--history", multiple=True, type=click.Path(dir_okay=False),
-              help="往年的汇总工作簿（可多次给出），用于画趋势图")
+@click.option(
+    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
+)
+@click.option(
+    "--history",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="往年的汇总工作簿（可多次给出），用于画趋势图",
+)
 def report(file: str, out_path: str, units: str | None, history: tuple[str, ...]) -> None:
     """由汇总工作簿生成 Word 进展报告（公文格式，含表格、图表和文字分析）。"""
     with _user_errors():
         from .report import report_from_workbook
 
         registry = _registry(units)
-        path = report_from_workbook(Path(file), Path(out_path), registry=registry,
-                                    history_files=[Path(h) for h in history])
+        path = report_from_workbook(
+            Path(file), Path(out_path), registry=registry, history_files=[Path(h) for h in history]
+        )
         _console().print(f"已生成报告：{path}")
     sys.exit(EXIT_OK)
 
 
 @main.command()
-@click.option("--out", "out_dir", default="hbreport-demo", show_default=True, type=click.Path(file_okay=False),
-              help="输出目录")
-@click.option("--scope", type=click.Choice(["prefecture", "province"]), default="prefecture", show_default=True,
-              help="prefecture：一个市州（约一分钟）；province：全省")
+@click.option(
+    "--out",
+    "out_dir",
+    default="hbreport-demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="输出目录",
+)
+@click.option(
+    "--scope",
+    type=click.Choice(["prefecture", "province"]),
+    default="prefecture",
+    show_default=True,
+    help="prefecture：一个市州（约一分钟）；province：全省",
+)
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出摘要")
 def demo(out_dir: str, scope: str, as_json: bool) -> None:
     """在内置湖北样例上跑通全流程：生成、模拟填报（含常见错误）、逐级汇总、退回件、Word 报告。"""
@@ -251,14 +295,20 @@ def catalog(as_json: bool, section: str | None) -> None:
             for col in ("code", "name", "value", "unit", "deadline", "section"):
                 table.add_column(col)
             for r in rows:
-                table.add_row(*(str(r.get(c, "") if r.get(c) is not None else "") for c in
-                                ("code", "name", "value", "unit", "deadline", "section")))
+                table.add_row(
+                    *(
+                        str(r.get(c, "") if r.get(c) is not None else "")
+                        for c in ("code", "name", "value", "unit", "deadline", "section")
+                    )
+                )
             _console().print(table)
     sys.exit(EXIT_OK)
 
 
 @main.command()
-@click.option("--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）")
+@click.option(
+    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
+)
 @click.option("--under", default=None, help="列出该单位的下级（6位或12位代码）")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
 def units(units: str | None, under: str | None, as_json: bool) -> None:
@@ -288,7 +338,6 @@ def run(argv: list[str]) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0
-
 
 
 if __name__ == "__main__":

@@ -67,7 +67,8 @@ class DemoResult:
 
     def render(self) -> str:
         rates = "，".join(
-            f"{y}年 {r * 100:.1f}%" if isinstance(r, int | float) else f"{y}年 —" for y, r in self.rates.items()
+            f"{y}年 {r * 100:.1f}%" if isinstance(r, int | float) else f"{y}年 —"
+            for y, r in self.rates.items()
         )
         lines = [
             f"演示完成（范围：{'全省' if self.scope == 'province' else '一个市州'}，报告期 {self.periods[0]}—{self.periods[-1]} 年，"
@@ -125,9 +126,16 @@ class _Demo:
             self.top = [self.registry.get(DEMO_PREFECTURE)]
         self.periods = list(range(self.catalog.start, self.story.last_year + 1))
         self.result = DemoResult(out_dir=out_dir, scope=scope, periods=self.periods)
-        self.counties = [c for t in self.top for c in (self.registry.children(t.code) if t.level == "prefecture" else [t])]
+        self.counties = [
+            c for t in self.top for c in (self.registry.children(t.code) if t.level == "prefecture" else [t])
+        ]
         n_towns = sum(len(self.registry.children(c.code)) for c in self.counties)
-        self.total_steps = len(self.periods) * (n_towns + 2 * len(self.counties) + len(self.top) + 1) + len(self.counties) + len(self.top) + 1
+        self.total_steps = (
+            len(self.periods) * (n_towns + 2 * len(self.counties) + len(self.top) + 1)
+            + len(self.counties)
+            + len(self.top)
+            + 1
+        )
         self.done = 0
 
     def step(self, n: int = 1) -> None:
@@ -146,8 +154,9 @@ class _Demo:
         from .writer import write_workbook
 
         folder = self.township_folder(year, county)
-        spec = build_workbook_spec(town.code, year, registry=self.registry, catalog=self.catalog,
-                                   baseline=self.baseline)
+        spec = build_workbook_spec(
+            town.code, year, registry=self.registry, catalog=self.catalog, baseline=self.baseline
+        )
         values = self.story.township_values(spec, prefill_values(spec, self.registry, self.baseline))
         _break_values(spec, values, mistake)
         path = write_workbook(spec, folder / spec.file_name(), values=values)
@@ -180,8 +189,9 @@ class _Demo:
                     self.result.duplicates.append(f"{year}年{town.name}")
                 self.write_town(year, county, town, mistake)
             # the county office fills its own form (infrastructure) and puts it with the townships'
-            spec = build_workbook_spec(county.code, year, registry=self.registry, catalog=self.catalog,
-                                       baseline=self.baseline)
+            spec = build_workbook_spec(
+                county.code, year, registry=self.registry, catalog=self.catalog, baseline=self.baseline
+            )
             values = prefill_values(spec, self.registry, self.baseline)
             values.update(self.story.county_own_values(spec))
             write_workbook(spec, folder / f"本级_{spec.file_name()}", values=values)
@@ -212,8 +222,10 @@ class _Demo:
         for top in self.top:
             county_dir = base / "县级汇总" / _dir_name(top)
             county_dir.mkdir(parents=True, exist_ok=True)
-            for county in (self.registry.children(top.code) if top.level == "prefecture" else [top]):
-                target = (top_dir if top.level != "prefecture" else county_dir) / f"{_dir_name(county)}_{year}.xlsx"
+            for county in self.registry.children(top.code) if top.level == "prefecture" else [top]:
+                target = (
+                    top_dir if top.level != "prefecture" else county_dir
+                ) / f"{_dir_name(county)}_{year}.xlsx"
                 folder = self.township_folder(year, county)
                 returns = base / "退回" / _dir_name(county)
                 self._run(consolidate, folder, county.code, year, target, returns)
@@ -221,8 +233,14 @@ class _Demo:
                     self._run(consolidate, folder, county.code, year, target, returns, count=False)
                 self.step()
             if top.level == "prefecture":
-                self._run(consolidate, county_dir, top.code, year, top_dir / f"{_dir_name(top)}_{year}.xlsx",
-                          base / "退回" / _dir_name(top))
+                self._run(
+                    consolidate,
+                    county_dir,
+                    top.code,
+                    year,
+                    top_dir / f"{_dir_name(top)}_{year}.xlsx",
+                    base / "退回" / _dir_name(top),
+                )
             self.step()
         province = self.registry.get(PROVINCE)
         out = base / "省级汇总" / f"{_dir_name(province)}_{year}.xlsx"
@@ -235,11 +253,20 @@ class _Demo:
         self.result.rates[year] = _cum_exit_rate(shown, self.registry)
         return out
 
-    def _run(self, consolidate, folder: Path, code: str, year: int, out: Path, returns: Path,
-             *, count: bool = True):
-        summary = consolidate(folder, code, year, out, registry=self.registry, catalog=self.catalog,
-                              baseline=self.baseline, force=True,
-                              annotate_dir=returns)
+    def _run(
+        self, consolidate, folder: Path, code: str, year: int, out: Path, returns: Path, *, count: bool = True
+    ):
+        summary = consolidate(
+            folder,
+            code,
+            year,
+            out,
+            registry=self.registry,
+            catalog=self.catalog,
+            baseline=self.baseline,
+            force=True,
+            annotate_dir=returns,
+        )
         if not count:
             return summary
         self.result.consolidated.append(out)
@@ -274,11 +301,17 @@ class _Demo:
             top = self.registry.reporting_parent(unit.code)
             return base / "县级汇总" / _dir_name(top) / f"{_dir_name(unit)}_{year}.xlsx"
 
-        units = [self.registry.get(PROVINCE), *[t for t in self.top if t.level == "prefecture"], *self.counties]
+        units = [
+            self.registry.get(PROVINCE),
+            *[t for t in self.top if t.level == "prefecture"],
+            *self.counties,
+        ]
         for unit in units:
             history = [consolidated(unit, y) for y in self.periods[:-1] if consolidated(unit, y).exists()]
             target = out / f"{unit.name}{last}年脱贫攻坚进展情况报告.docx"
-            report_from_workbook(consolidated(unit, last), target, registry=self.registry, history_files=history)
+            report_from_workbook(
+                consolidated(unit, last), target, registry=self.registry, history_files=history
+            )
             self.result.reports.append(target)
             self.step()
 

@@ -66,8 +66,10 @@ class Field:
         return self.rollup_to or self.key
 
     def header(self) -> str:
-        return f"{self.label}({self.unit})" if self.unit and self.unit != "%" else (
-            f"{self.label}(%)" if self.unit == "%" else self.label
+        return (
+            f"{self.label}({self.unit})"
+            if self.unit and self.unit != "%"
+            else (f"{self.label}(%)" if self.unit == "%" else self.label)
         )
 
 
@@ -195,7 +197,7 @@ class WorkbookSpec:
         """``<code>_<name>_<period>.xlsx``; characters a file name cannot hold (``/ \\ : * ? " < > |``,
         control characters) become ``_``, so a unit name never points outside the output folder."""
         name = "".join("_" if ch in _UNSAFE_FILE_CHARS or ord(ch) < 32 else ch for ch in self.unit_name)
-        return f"{self.unit_code[:_short_len(self.level)]}_{name}_{self.period}.xlsx"
+        return f"{self.unit_code[: _short_len(self.level)]}_{name}_{self.period}.xlsx"
 
 
 _UNSAFE_FILE_CHARS = frozenset('/\\:*?"<>|')
@@ -216,6 +218,7 @@ def _load_fields(path: Path) -> dict[str, Field]:
         raise HBError(f"无法读取字段定义：{exc}", file=path, hint="检查 YAML 语法") from exc
     fields: dict[str, Field] = {}
     for key, raw in (data or {}).get("fields", {}).items():
+
         def bad(what: str, key: str = key) -> HBError:
             return HBError(f"字段「{key}」{what}", file=path, hint="按文件开头的说明改正该字段")
 
@@ -329,7 +332,9 @@ def render_form(
         text = _jinja_env(forms_dir).get_template(name).render(**_context(catalog, level, period, unit, rows))
         raw = _parse_rendered(text)
     except jinja2.TemplateError as exc:
-        raise HBError(f"表式模板渲染失败：{exc}", file=forms_dir / name, hint="检查模板中的变量与指标代码") from exc
+        raise HBError(
+            f"表式模板渲染失败：{exc}", file=forms_dir / name, hint="检查模板中的变量与指标代码"
+        ) from exc
     except yaml.YAMLError as exc:
         raise HBError(f"表式模板渲染后的 YAML 有误：{exc}", file=forms_dir / name) from exc
 
@@ -348,7 +353,11 @@ def render_form(
     for number, col in enumerate(raw.get("columns") or [], start=1):
         key = col.get("field")
         if key not in fields:
-            raise HBError(f"第 {number} 列引用了未定义的字段「{key}」", file=where, hint="先在 templates/fields.yaml 中定义")
+            raise HBError(
+                f"第 {number} 列引用了未定义的字段「{key}」",
+                file=where,
+                hint="先在 templates/fields.yaml 中定义",
+            )
         role = col.get("role", "input")
         if role not in ROLES:
             raise HBError(f"字段「{key}」的 role「{role}」无效", file=where)
@@ -356,8 +365,13 @@ def render_form(
         if role == "derived" and formula is None:
             raise HBError(f"派生列「{key}」没有 formula", file=where)
         columns.append(
-            Column(field=fields[key], role=role, number=number, formula=None if formula is None else str(formula),
-                   prefill=col.get("prefill"))
+            Column(
+                field=fields[key],
+                role=role,
+                number=number,
+                formula=None if formula is None else str(formula),
+                prefill=col.get("prefill"),
+            )
         )
     keys = {c.key for c in columns}
     rules = []
@@ -379,7 +393,9 @@ def render_form(
 
             unknown = set(Expr.parse(col.formula).fields) - keys
             if unknown:
-                raise HBError(f"派生列「{col.key}」的公式引用了本表没有的字段：{'、'.join(sorted(unknown))}", file=where)
+                raise HBError(
+                    f"派生列「{col.key}」的公式引用了本表没有的字段：{'、'.join(sorted(unknown))}", file=where
+                )
     return SheetSpec(
         form=str(raw["id"]),
         version=str(raw["version"]),

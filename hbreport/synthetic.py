@@ -134,8 +134,12 @@ class Story:
             "pv_household_kw": round(pv_h * (3 + 2 * r.random()), 1),
             "pv_stations": stations,
             "pv_station_kw": round(stations * (50 + 50 * r.random()), 1),
-            "ecommerce_villages": 1 if (vb and vb.poor_village and r.random() < 0.5 + 0.15 * (year - 2016)) else 0,
-            "network_villages": 1 if (vb and vb.poor_village and r.random() < 0.7 + 0.1 * (year - 2016)) else 0,
+            "ecommerce_villages": 1
+            if (vb and vb.poor_village and r.random() < 0.5 + 0.15 * (year - 2016))
+            else 0,
+            "network_villages": 1
+            if (vb and vb.poor_village and r.random() < 0.7 + 0.1 * (year - 2016))
+            else 0,
             "tourism_villages": 1 if (vb and vb.poor_village and r.random() < 0.05) else 0,
             "training_person_times": r.randint(0, max(0, poor_h // 2)),
         }

@@ -57,11 +57,21 @@ class FormData:
         for form, rows in self.rows.items():
             for row_code, values in list(rows.items()) + [(TOTAL, self.totals.get(form, {}))]:
                 for key, value in values.items():
-                    out.append({"unit": self.unit_code, "period": self.period, "form": form,
-                                "row": row_code, "field": key, "value": value})
+                    out.append(
+                        {
+                            "unit": self.unit_code,
+                            "period": self.period,
+                            "form": form,
+                            "row": row_code,
+                            "field": key,
+                            "value": value,
+                        }
+                    )
         return out
 
     def to_frame(self):
         import pandas as pd
 
-        return pd.DataFrame.from_records(self.records(), columns=["unit", "period", "form", "row", "field", "value"])
+        return pd.DataFrame.from_records(
+            self.records(), columns=["unit", "period", "form", "row", "field", "value"]
+        )

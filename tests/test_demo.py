@@ -21,7 +21,10 @@ def demo(tmp_path_factory) -> tuple[Path, dict, subprocess.CompletedProcess]:
     out = tmp_path_factory.mktemp("demo") / "run"
     done = subprocess.run(
         [sys.executable, "-m", "hbreport.cli", "demo", "--out", str(out), "--json"],
-        capture_output=True, text=True, check=False, timeout=900,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
     )
     payload = json.loads(done.stdout) if done.returncode == 0 else {}
     return out, payload, done
@@ -65,5 +68,7 @@ def test_demo_writes_every_output(demo):
         assert list((out / str(year) / "退回").rglob("*.xlsx"))
     reports = sorted((out / "报告").glob("*.docx"))
     assert len(reports) == len(payload["reports"]) == 8  # province, 咸宁市, its six counties
-    text = "\n".join(p.text for p in Document(str(out / "报告" / "咸宁市2019年脱贫攻坚进展情况报告.docx")).paragraphs)
+    text = "\n".join(
+        p.text for p in Document(str(out / "报告" / "咸宁市2019年脱贫攻坚进展情况报告.docx")).paragraphs
+    )
     assert "咸宁市" in text and "2019年" in text
