@@ -275,6 +275,102 @@ def demo(out_dir: str, scope: str, as_json: bool) -> None:
     sys.exit(EXIT_OK)
 
 
+@main.group()
+def roster() -> None:
+    """建档立卡台账：按乡镇生成户级台账，汇总入库（SQLite）。"""
+
+
+@roster.command("forms")
+@click.option("--period", required=True, help="报告期（年份），例如 2017")
+@click.option(
+    "--roster",
+    "roster_csv",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="建档立卡系统导出的户名单 CSV（户编号、户主姓名、证件号码、家庭人口、村代码）",
+)
+@click.option("--under", default=None, help="只生成该单位（6位或12位代码）下属乡镇的台账")
+@click.option(
+    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
+)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="输出目录")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
+def roster_forms(
+    period: str, roster_csv: str, under: str | None, units: str | None, out_dir: str, as_json: bool
+) -> None:
+    """每个乡镇一个台账工作簿，预填户名单，表内即时校验脱贫标准。"""
+    with _user_errors():
+        from .households import generate_rosters
+
+        registry = _registry(units)
+        with _progress("生成台账", not as_json) as progress:
+            paths = generate_rosters(
+                _period(period),
+                under=under,
+                roster_csv=Path(roster_csv),
+                out_dir=Path(out_dir),
+                registry=registry,
+                progress=progress,
+            )
+        if as_json:
+            _emit_json({"files": [str(p) for p in paths]})
+        else:
+            _console().print(f"已生成 {len(paths)} 个台账，保存在 {out_dir}")
+    sys.exit(EXIT_OK)
+
+
+@roster.command("consolidate")
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--parent", required=True, help="汇总到的上级单位代码（6位或12位）")
+@click.option("--period", required=True, help="报告期（年份）")
+@click.option(
+    "--store", "store_path", required=True, type=click.Path(dir_okay=False), help="户级数据库（SQLite）路径"
+)
+@click.option(
+    "--roster",
+    "roster_csv",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="建档立卡系统导出的户名单 CSV（核对预填内容）",
+)
+@click.option(
+    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
+)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出汇总情况")
+def roster_consolidate(
+    folder: str,
+    parent: str,
+    period: str,
+    store_path: str,
+    roster_csv: str | None,
+    units: str | None,
+    as_json: bool,
+) -> None:
+    """检查各乡镇台账（身份证号、重复人员、脱贫标准、数字脱贫迹象），入库并说明问题所在。"""
+    with _user_errors():
+        from .households import consolidate_rosters
+
+        registry = _registry(units)
+        if not Path(folder).is_dir():
+            raise HBError(f"找不到目录「{folder}」", hint="给出存放各乡镇台账的文件夹")
+        with _progress("汇总台账", not as_json) as progress:
+            summary = consolidate_rosters(
+                Path(folder),
+                parent,
+                _period(period),
+                Path(store_path),
+                roster_csv=Path(roster_csv) if roster_csv else None,
+                registry=registry,
+                workers=os.cpu_count() or 1,
+                progress=progress,
+            )
+        if as_json:
+            _emit_json(summary.to_dict())
+        else:
+            _console().print(summary.render(), markup=False)
+    sys.exit(summary.exit_code)
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
 @click.option("--section", default=None, help="只列出该规划章节的指标，例如 四(二)")
