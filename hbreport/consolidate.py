@@ -28,9 +28,14 @@ from typing import Any
 from .engine import parent_values
 from .errors import EXIT_FINDINGS, EXIT_OK, HBError
 from .findings import Finding, count_by_importance
+from .forms import prefill_values
+from .heap import frozen_heap
 from .layout import SheetLayout
+from .reader import read_workbook
+from .safety import sha256_file
 from .spec import LEVEL_FORMS, TOTAL, SheetSpec, WorkbookSpec, build_workbook_spec
 from .values import FormData
+from .writer import write_workbook
 
 #: file types a clerk may send; all but .xlsx are refused by the reader with its reason
 SUBMISSION_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".ods")
@@ -301,9 +306,6 @@ def _init_worker(registry, catalog, baseline) -> None:
 
 
 def _read_one(path: str) -> _Read:
-    from .reader import read_workbook
-    from .safety import sha256_file
-
     try:
         result = read_workbook(
             Path(path),
@@ -335,10 +337,8 @@ def _hash_or_blank(path: str, sha256_file) -> str:
 
 
 def _read_all(files: list[Path], workers: int, context: tuple, progress: Progress | None) -> list[_Read]:
-    """Read every file: the first one here, the rest in ``workers`` processes.
-
-    Reading the first file in this process fills the per-process caches (parsed form specs, formula
-    texts, rule guards) before the workers are forked, so each of them starts warm."""
+    """Read every file, in ``workers`` processes forked from this one (so they share what is loaded:
+    registry, catalog, parsed form specs), results in the order of ``files``."""
     total = len(files)
     if progress:
         progress(0, total)
@@ -350,19 +350,15 @@ def _read_all(files: list[Path], workers: int, context: tuple, progress: Progres
         if progress:
             progress(len(out), total)
 
-    rest = files
-    if files:
-        done(_read_one(str(files[0])))
-        rest = files[1:]
-    if workers <= 1 or len(rest) <= 1:
-        for f in rest:
+    if workers <= 1 or total <= 2:
+        for f in files:
             done(_read_one(str(f)))
         return out
-    chunk = max(1, len(rest) // (workers * 4))
+    chunk = max(1, total // (workers * 4))
     with ProcessPoolExecutor(
-        max_workers=min(workers, len(rest)), initializer=_init_worker, initargs=context
+        max_workers=min(workers, total), initializer=_init_worker, initargs=context
     ) as pool:
-        for r in pool.map(_read_one, [str(f) for f in rest], chunksize=chunk):
+        for r in pool.map(_read_one, [str(f) for f in files], chunksize=chunk):
             done(r)
     return out
 
@@ -390,9 +386,7 @@ def consolidate(
     or unit, a unit that does not consolidate, an output that exists without ``force``)."""
     from .baseline import load_baseline
     from .catalog import load_catalog
-    from .forms import prefill_values
     from .registry import load_registry
-    from .writer import write_workbook
 
     folder, out_path = Path(folder), Path(out_path)
     if not folder.is_dir():
@@ -429,6 +423,15 @@ def consolidate(
         )
     files = _scan(folder, exclude=[out_path, annotate_dir])
 
+    with frozen_heap():
+        return _run(
+            spec, files, out_path, annotate_dir, registry, catalog, baseline, period, workers, progress
+        )
+
+
+def _run(
+    spec, files, out_path, annotate_dir, registry, catalog, baseline, period, workers, progress
+) -> Summary:
     reads = _read_all(files, workers or os.cpu_count() or 1, (registry, catalog, baseline), progress)
     job = _Job(spec=spec, registry=registry, period=period, prefill=prefill_values(spec, registry, baseline))
     job.classify(reads)

@@ -136,25 +136,56 @@ def _letters(column_keys: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple((key, get_column_letter(FIRST_FIELD_COL + i)) for i, key in enumerate(column_keys))
 
 
-@lru_cache(maxsize=1 << 16)
-def _formula_on_row(formula: str, letters: tuple[tuple[str, str], ...], row_number: int) -> str:
+_ROW = "\x00"  # stands for the row number in a row template; no formula text holds it
+
+
+@lru_cache(maxsize=4096)
+def _formula_template(formula: str, letters: tuple[tuple[str, str], ...]) -> str:
     cols = dict(letters)
-    return _expr(formula).to_excel(lambda key: f"{cols[key]}{row_number}")
+    return _no_marker(_expr(formula).to_excel(lambda key: f"{cols[key]}{_ROW}"), formula.count(_ROW))
 
 
-@lru_cache(maxsize=1 << 16)
-def _checks_on_row(rules: tuple, letters: tuple[tuple[str, str], ...], row_number: int) -> str:
+@lru_cache(maxsize=4096)
+def _checks_template(rules: tuple, letters: tuple[tuple[str, str], ...]) -> str:
     from .rules import row_check_formula
 
     cols = dict(letters)
-    return row_check_formula(rules, lambda key: f"{cols[key]}{row_number}")
+    text = row_check_formula(rules, lambda key: f"{cols[key]}{_ROW}")
+    return _no_marker(text, sum(r.expr.count(_ROW) + r.message.count(_ROW) for r in rules))
+
+
+def _no_marker(template: str, in_source: int) -> str:
+    if in_source:
+        raise ValueError("a formula or rule text holds the NUL character")
+    return template
+
+
+def _on_row(template: str, row_number: int) -> str:
+    """A row template's formula on ``row_number``: compiled once per form, made per row by replacing."""
+    return template.replace(_ROW, str(row_number))
+
+
+def _formula_on_row(formula: str, letters: tuple[tuple[str, str], ...], row_number: int) -> str:
+    return _on_row(_formula_template(formula, letters), row_number)
+
+
+def _checks_on_row(rules: tuple, letters: tuple[tuple[str, str], ...], row_number: int) -> str:
+    return _on_row(_checks_template(rules, letters), row_number)
+
+
+ROW_MARK = _ROW
+
+
+def derived_template(layout: SheetLayout, col: Column) -> str:
+    """A derived cell's data-row formula with :data:`ROW_MARK` where the row number goes."""
+    return _formula_template(col.formula, _letters(layout.spec.column_keys))
 
 
 def derived_formula(layout: SheetLayout, col: Column, row_number: int) -> str:
     """Formula text (no '=') of a derived cell on a data row or the 合计 row."""
     if row_number == TOTAL_ROW and col.field.aggregation != "derived":
         return total_formula(layout, col)
-    return _formula_on_row(col.formula, _letters(layout.spec.column_keys), row_number)
+    return _on_row(derived_template(layout, col), row_number)
 
 
 def total_formula(layout: SheetLayout, col: Column) -> str:
@@ -180,8 +211,13 @@ def total_formula(layout: SheetLayout, col: Column) -> str:
     return '""'
 
 
-def check_formula(layout: SheetLayout, row_number: int) -> str:
-    """Formula text (no '=') of the 校验结果 cell of a data row."""
+def check_template(layout: SheetLayout) -> str:
+    """The 校验结果 formula of a data row with :data:`ROW_MARK` where the row number goes."""
     if not layout.spec.rules:
         return '""'
-    return _checks_on_row(tuple(layout.spec.rules), _letters(layout.spec.column_keys), row_number)
+    return _checks_template(tuple(layout.spec.rules), _letters(layout.spec.column_keys))
+
+
+def check_formula(layout: SheetLayout, row_number: int) -> str:
+    """Formula text (no '=') of the 校验结果 cell of a data row."""
+    return _on_row(check_template(layout), row_number)

@@ -32,9 +32,10 @@ from typing import Any
 from openpyxl.utils import get_column_letter
 
 from . import safety
-from .engine import check_row, derived_formula, total_formula
+from .engine import ROW_MARK, check_row, check_template, derived_template, total_formula
 from .errors import HBError
 from .findings import Finding
+from .forms import prefill_values
 from .layout import (
     CODE_COL,
     CODE_ROW,
@@ -45,7 +46,9 @@ from .layout import (
     TOTAL_ROW,
     SheetLayout,
 )
-from .period import period_label
+from .period import parse_period, period_label
+from .registry import normalize_code
+from .sheet_formulas import escaped, formula_cells
 from .spec import FORM_FAMILY, TOTAL, Column, SheetSpec, WorkbookSpec, build_workbook_spec
 from .values import FormData
 
@@ -128,8 +131,6 @@ def read_workbook(
         book.close()
     formulas = _formula_cells(path, data, spec, grids, checked.parts)
 
-    from .forms import prefill_values
-
     expected_prefill = prefill_values(spec, registry, baseline)
     inputs: dict[str, dict[str, dict[str, Any]]] = {}
     for sheet in spec.sheets:
@@ -206,9 +207,6 @@ def _read_meta(path: Path, book) -> dict[str, str]:
 
 def _spec_for(path, meta, registry, catalog, baseline, expect_unit, expect_period) -> WorkbookSpec:
     """Rebuild the spec the workbook claims to be and compare identity, version and layout."""
-    from .period import parse_period
-    from .registry import normalize_code
-
     claimed_name = meta.get("unit_name", "")
     try:
         unit_code = normalize_code(meta["unit_code"])
@@ -306,9 +304,27 @@ def _formulas_as_written(sheet: SheetSpec) -> dict[tuple[int, int], tuple[bytes,
 
 def _make_formulas_as_written(sheet: SheetSpec, n_rows: int) -> dict[tuple[int, int], tuple[bytes, str]]:
     out = dict(_total_formulas(sheet))
-    for r in range(FIRST_DATA_ROW, FIRST_DATA_ROW + n_rows):
-        out.update(_planned("row", sheet, _make_row_formulas, r))
+    for c, written, text in _planned("row templates", sheet, _row_templates):
+        for r in range(FIRST_DATA_ROW, FIRST_DATA_ROW + n_rows):
+            digits = str(r)
+            out[(r, c)] = (written.replace(_MARK_BYTES, digits.encode()), text.replace(ROW_MARK, digits))
     return out
+
+
+_MARK_BYTES = ROW_MARK.encode()
+
+
+def _row_templates(sheet: SheetSpec) -> tuple[tuple[int, bytes, str], ...]:
+    """Per formula column of a data row (derived cells, then 校验结果): (column, the formula as the XML
+    holds it, '=' + the formula), with the row number left as ROW_MARK: made once per form."""
+    layout = SheetLayout(sheet)
+    texts = [
+        (layout.col_index[col.key], derived_template(layout, col))
+        for col in sheet.columns
+        if col.role == "derived"
+    ]
+    texts.append((layout.check_col, check_template(layout)))
+    return tuple((c, escaped(text), "=" + text) for c, text in texts)
 
 
 def _total_formulas(sheet: SheetSpec) -> tuple[tuple[tuple[int, int], tuple[bytes, str]], ...]:
@@ -320,23 +336,7 @@ def _total_formulas(sheet: SheetSpec) -> tuple[tuple[tuple[int, int], tuple[byte
     return _planned("total", sheet, make, len(sheet.rows))
 
 
-def _make_row_formulas(sheet: SheetSpec, r: int) -> tuple[tuple[tuple[int, int], tuple[bytes, str]], ...]:
-    """The formulas of data row ``r`` (derived cells, then 校验结果); the same whatever the sheet's size."""
-    from .engine import check_formula
-
-    layout = SheetLayout(sheet)
-    out = [
-        ((r, layout.col_index[col.key]), _as_written(derived_formula(layout, col, r)))
-        for col in sheet.columns
-        if col.role == "derived"
-    ]
-    out.append(((r, layout.check_col), _as_written(check_formula(layout, r))))
-    return tuple(out)
-
-
 def _as_written(text: str) -> tuple[bytes, str]:
-    from .sheet_formulas import escaped
-
     return escaped(text), "=" + text
 
 
@@ -352,8 +352,6 @@ def _formula_cells(
     Fast path: formula cells found in the sheet XML (sheet_formulas), every other cell's value from the
     calamine grid already read; openpyxl (read-only) when the package is not written the common way."""
     from openpyxl import load_workbook
-
-    from .sheet_formulas import formula_cells
 
     areas = {}
     for sheet in spec.sheets:
@@ -935,8 +933,6 @@ def _fields_in_order(rule) -> list[str]:
 
 
 def _same_code(found: str, code: str) -> bool:
-    from .registry import normalize_code
-
     if found == code:
         return True
     try:

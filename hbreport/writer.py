@@ -275,7 +275,9 @@ class _Sheet(xlsxwriter.worksheet.Worksheet):
     COUNTA, FIND, N and the HB_ functions), which need no prefix; anything else takes the slow path."""
 
     def _prepare_formula(self, formula, expand_future_functions=False):
-        if expand_future_functions or _NEEDS_PREFIX.search(formula):
+        # _NEEDS_PREFIX lists the functions of both of XlsxWriter's passes (the dynamic-array ones and,
+        # for conditional formats, the future ones): a formula it does not match comes back unchanged
+        if _NEEDS_PREFIX.search(formula):
             return super()._prepare_formula(formula, expand_future_functions)
         return formula[1:] if formula.startswith("=") else formula
 
@@ -284,7 +286,7 @@ class _Sheet(xlsxwriter.worksheet.Worksheet):
 _NEEDS_PREFIX = re.compile(
     r"[{}]|_xlfn\.|\b(?:ANCHORARRAY|BYCOL|BYROW|CHOOSECOLS|CHOOSEROWS|DROP|EXPAND|FILTER|HSTACK|LAMBDA|"
     r"MAKEARRAY|MAP|RANDARRAY|REDUCE|SCAN|SINGLE|SEQUENCE|SORT|SORTBY|SWITCH|TAKE|TEXTSPLIT|TOCOL|TOROW|"
-    r"UNIQUE|VSTACK|WRAPCOLS|WRAPROWS|XLOOKUP|[A-Z]+\.[A-Z.]+|ACOTH?|AGGREGATE|ARABIC|ARRAYTOTEXT|BASE|"
+    r"UNIQUE|VSTACK|WRAPCOLS|WRAPROWS|XLOOKUP|IMAGE|ISOMITTED|[A-Z]+\.[A-Z0-9.]+|ACOTH?|AGGREGATE|ARABIC|ARRAYTOTEXT|BASE|"
     r"BITAND|BITLSHIFT|BITOR|BITRSHIFT|BITXOR|CEILING|COMBINA|CONCAT|COTH?|CSCH?|DAYS|DECIMAL|ERF|FLOOR|"
     r"FORMULATEXT|GAMMA|GAUSS|IFNA|IFS|IMCOSH|IMCOT|IMCSCH?|IMSECH?|IMSINH|IMTAN|ISFORMULA|ISOWEEKNUM|"
     r"LET|MAXIFS|MINIFS|MUNIT|NUMBERVALUE|PDURATION|PERMUTATIONA|PHI|QUERYSTRING|RRI|SECH?|SHEETS?|SKEW|"
