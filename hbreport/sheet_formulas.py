@@ -165,9 +165,87 @@ def _column(letters: bytes) -> int:
     return column_index_from_string(letters.decode())
 
 
+# The common writing (Excel, WPS, LibreOffice, XlsxWriter): r="A1" first in the cell's start tag, the
+# formula right after it. One pass gives (column letters, row digits, <f> attributes, formula text).
+_FAST_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*>\s*<f(\s[^>]*?)?(?:/>|>([^<]*)</f>)')
+_BY_REF: dict[int, tuple[Expected, dict[bytes, tuple[bytes, str, tuple[int, int]]]]] = {}
+
+
+def _by_ref(expected: Expected) -> dict[bytes, tuple[bytes, str, tuple[int, int]]]:
+    """``expected`` keyed by the cell reference as the XML writes it (b"M9"), made once per mapping."""
+    held = _BY_REF.get(id(expected))
+    if held is not None and held[0] is expected:
+        return held[1]
+    if len(_BY_REF) > 1024:
+        _BY_REF.clear()
+    table = {
+        f"{get_column_letter(c)}{r}".encode(): (written, text, (r, c))
+        for (r, c), (written, text) in expected.items()
+    }
+    _BY_REF[id(expected)] = (expected, table)  # the mapping is kept alive with its id
+    return table
+
+
 def _scan(xml: bytes, area: Area, expected: Expected) -> dict[tuple[int, int], str] | None:
     if _PREFIXED.search(xml):
         return None
+    formulas = len(_F_OPEN.findall(xml))
+    cells = _FAST_CELL.findall(xml)
+    if len(cells) != formulas:  # a cell written another way, or a formula not placed right after its cell
+        return _scan_general(xml, area, expected, formulas)
+    min_row, max_row, min_col, max_col = area
+    known = _by_ref(expected) if expected else {}
+    found: dict[tuple[int, int], str] = {}
+    masters: dict[bytes, tuple[str, str]] = {}
+    dependents: list[tuple[int, int, bytes]] = []
+    for letters, digits, tag, body in cells:
+        if not tag:
+            hit = known.get(letters + digits)
+            if hit is not None and body == hit[0]:
+                found[hit[2]] = hit[1]  # the formula written, unchanged (the common case)
+                continue
+        row, col = int(digits), _column(letters)
+        if tag:
+            attrs = dict(_ATTR.findall(tag))
+            if attrs.get(b"t") == b"shared":
+                index = attrs.get(b"si", b"")
+                text = _text(body)
+                if text:
+                    masters[index] = (text, f"{letters.decode()}{row}")
+                else:
+                    dependents.append((row, col, index))
+                    continue
+        if min_row <= row <= max_row and min_col <= col <= max_col:
+            hit = expected.get((row, col))
+            found[(row, col)] = hit[1] if hit is not None and body == hit[0] else "=" + _text(body)
+    return _shared(found, masters, dependents, area)
+
+
+def _shared(
+    found: dict[tuple[int, int], str],
+    masters: dict[bytes, tuple[str, str]],
+    dependents: list[tuple[int, int, bytes]],
+    area: Area,
+) -> dict[tuple[int, int], str] | None:
+    """Shared formulas translated to the cells that only point at them (None: a master is missing)."""
+    min_row, max_row, min_col, max_col = area
+    for row, col, index in dependents:
+        if not (min_row <= row <= max_row and min_col <= col <= max_col):
+            continue
+        if index not in masters:
+            return None
+        text, origin = masters[index]
+        found[(row, col)] = Translator("=" + text, origin=origin).translate_formula(
+            f"{get_column_letter(col)}{row}"
+        )
+    return found
+
+
+def _scan_general(
+    xml: bytes, area: Area, expected: Expected, formulas: int
+) -> dict[tuple[int, int], str] | None:
+    """Any attribute order; None when a formula is not right after its cell's start tag or a cell has
+    no reference (only a full parser can place those)."""
     min_row, max_row, min_col, max_col = area
     found: dict[tuple[int, int], str] = {}
     masters: dict[bytes, tuple[str, str]] = {}  # shared-formula index → (text, the cell it is written for)
@@ -195,15 +273,6 @@ def _scan(xml: bytes, area: Area, expected: Expected) -> dict[tuple[int, int], s
                 found[(row, col)] = known[1]
             else:
                 found[(row, col)] = "=" + _text(body or b"")
-    if seen != len(_F_OPEN.findall(xml)):  # a formula element not placed right after its cell's start tag
+    if seen != formulas:  # a formula element not placed right after its cell's start tag
         return None
-    for row, col, index in dependents:
-        if not (min_row <= row <= max_row and min_col <= col <= max_col):
-            continue
-        if index not in masters:
-            return None
-        text, origin = masters[index]
-        found[(row, col)] = Translator("=" + text, origin=origin).translate_formula(
-            f"{get_column_letter(col)}{row}"
-        )
-    return found
+    return _shared(found, masters, dependents, area)

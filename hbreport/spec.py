@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import Any
@@ -323,30 +323,68 @@ def render_form(
     forms_dir: Path | None = None,
 ) -> SheetSpec:
     """Render templates/forms/<form>.yaml.j2 for a unit and period into a SheetSpec."""
-    from .rules import Rule
-
     fields = fields or load_fields()
     forms_dir = Path(forms_dir or paths.FORMS).resolve()
     name = f"{form}.yaml.j2"
     try:
-        text = _jinja_env(forms_dir).get_template(name).render(**_context(catalog, level, period, unit, rows))
-        raw = _parse_rendered(text)
+        template = _jinja_env(forms_dir).get_template(name)  # reloaded when the file changes
     except jinja2.TemplateError as exc:
         raise HBError(
             f"表式模板渲染失败：{exc}", file=forms_dir / name, hint="检查模板中的变量与指标代码"
         ) from exc
-    except yaml.YAMLError as exc:
-        raise HBError(f"表式模板渲染后的 YAML 有误：{exc}", file=forms_dir / name) from exc
-
-    where = forms_dir / name
-    row_mode = raw.get("rows", "children")
+    # A template that does not use the unit or its rows renders alike for every unit of a level and
+    # period: it is rendered and checked once, and each unit gets the result with its own rows.
+    per_unit = _uses_unit(template)
+    key = (forms_dir, name, level, period, unit.code if per_unit else None, tuple(rows) if per_unit else None)
+    held = _RENDERED.get(key)
+    if held is None or held[0] is not template or held[1] is not catalog or held[2] is not fields:
+        if len(_RENDERED) > 512:
+            _RENDERED.clear()
+        sheet, row_mode = _render_form(template, forms_dir / name, unit, level, period, rows, catalog, fields)
+        held = _RENDERED[key] = (template, catalog, fields, sheet, row_mode)
+    sheet, row_mode = held[3], held[4]
     if row_mode == "children":
         row_units = tuple(rows)
     elif row_mode == "poor_villages":
         row_units = tuple(poor_rows)
-    elif row_mode == "self":
-        row_units = (RowUnit(unit.code, unit.name),)
     else:
+        row_units = (RowUnit(unit.code, unit.name),)
+    return replace(sheet, rows=row_units)
+
+
+_RENDERED: dict[tuple, tuple] = {}
+_UNIT_NAMES = frozenset({"unit", "rows"})
+
+
+def _uses_unit(template: jinja2.Template) -> bool:
+    """Whether a form template refers to the unit or its rows (found once per loaded template)."""
+    uses = getattr(template, "_hb_uses_unit", None)
+    if uses is None:
+        from jinja2 import meta
+
+        source = template.environment.loader.get_source(template.environment, template.name)[0]
+        names = meta.find_undeclared_variables(template.environment.parse(source))
+        uses = bool(names & _UNIT_NAMES)
+        template._hb_uses_unit = uses
+    return uses
+
+
+def _render_form(
+    template: jinja2.Template, where: Path, unit, level: str, period: int, rows, catalog, fields
+) -> tuple[SheetSpec, str]:
+    """The rendered form with no rows yet, and its row mode (children, poor_villages or self)."""
+    from .rules import Rule
+
+    try:
+        text = template.render(**_context(catalog, level, period, unit, rows))
+        raw = _parse_rendered(text)
+    except jinja2.TemplateError as exc:
+        raise HBError(f"表式模板渲染失败：{exc}", file=where, hint="检查模板中的变量与指标代码") from exc
+    except yaml.YAMLError as exc:
+        raise HBError(f"表式模板渲染后的 YAML 有误：{exc}", file=where) from exc
+
+    row_mode = raw.get("rows", "children")
+    if row_mode not in ("children", "poor_villages", "self"):
         raise HBError(f"rows「{row_mode}」无效，应为 children、poor_villages 或 self", file=where)
 
     columns = []
@@ -396,7 +434,7 @@ def render_form(
                 raise HBError(
                     f"派生列「{col.key}」的公式引用了本表没有的字段：{'、'.join(sorted(unknown))}", file=where
                 )
-    return SheetSpec(
+    sheet = SheetSpec(
         form=str(raw["id"]),
         version=str(raw["version"]),
         sheet=str(raw["sheet"]),
@@ -406,12 +444,13 @@ def render_form(
         approval=str(raw.get("approval", "")),
         valid_until=str(raw.get("valid_until", "")),
         measure_unit=str(raw.get("measure_unit", "")),
-        rows=row_units,
+        rows=(),
         columns=tuple(columns),
         rules=tuple(rules),
         notes=tuple(str(n) for n in raw.get("notes") or ()),
         count_rows_as=raw.get("count_rows_as"),
     )
+    return sheet, row_mode
 
 
 INSTRUCTIONS = (

@@ -17,7 +17,7 @@ from hbreport.errors import HBError
 from hbreport.forms import generate_forms, prefill_values
 from hbreport.layout import CODE_ROW, FIRST_DATA_ROW, HEADER_ROW, TITLE_ROW, TOTAL_ROW, SheetLayout
 from hbreport.registry import load_registry
-from hbreport.spec import LEVEL_FORMS, TOTAL, build_workbook_spec
+from hbreport.spec import LEVEL_FORMS, TOTAL, RowUnit, build_workbook_spec
 from hbreport.writer import (
     FORM_ID_NAME,
     INSTRUCTIONS_SHEET,
@@ -476,3 +476,41 @@ def test_formula_fast_path_knows_every_function_xlsxwriter_would_prefix():
     assert missed == []
     assert _NEEDS_PREFIX.search("=SINGLE(A1)")
     assert not _NEEDS_PREFIX.search('=IF(ISBLANK($D9),"",SUMPRODUCT($D9:$D20,$E9:$E20))')
+
+
+def test_a_form_template_using_the_unit_renders_per_unit_others_once(sample, tmp_path):
+    """Forms render once per level and period and are shared by every unit — unless the template
+    names the unit or its rows, which an office may do; then each unit gets its own rendering, and an
+    edited template file is picked up at once."""
+    import os
+    import shutil
+
+    from hbreport import paths
+    from hbreport.spec import render_form
+
+    registry, catalog, _ = sample
+    shutil.copy(paths.FORMS / "poverty_progress.yaml.j2", tmp_path / "poverty_progress.yaml.j2")
+    a, b = registry.children(SAMPLE_UNITS["county"])[:2]
+
+    def title(unit) -> str:
+        rows = [RowUnit(c.code, c.name) for c in registry.children(unit.code)]
+        sheet = render_form(
+            "poverty_progress",
+            unit=unit,
+            level=unit.level,
+            period=2017,
+            rows=rows,
+            poor_rows=rows,
+            catalog=catalog,
+            forms_dir=tmp_path,
+        )
+        assert [r.code for r in sheet.rows] == [r.code for r in rows]
+        return sheet.title
+
+    assert title(a) == title(b)
+    template = tmp_path / "poverty_progress.yaml.j2"
+    text = template.read_text(encoding="utf-8")
+    assert "\ntitle: " in text
+    template.write_text(text.replace("\ntitle: ", "\ntitle: {{ unit.name }}", 1), encoding="utf-8")
+    os.utime(template, (template.stat().st_atime, template.stat().st_mtime + 5))
+    assert title(a).startswith(a.name) and title(b).startswith(b.name)
