@@ -42,10 +42,10 @@ def _expr(text: str):
 
 def compute_row(sheet: SheetSpec, values: Mapping[str, Any]) -> dict[str, Any]:
     """Inputs (and prefilled values) of one row → all columns, derived ones computed."""
-    row: dict[str, Any] = {c.key: values.get(c.key) for c in sheet.columns if c.role != "derived"}
-    for col in sheet.columns:
-        if col.role == "derived":
-            row[col.key] = _clean(_expr(col.formula).evaluate(row))
+    get = values.get
+    row: dict[str, Any] = {key: get(key) for key in sheet.given_keys}
+    for col in sheet.derived_columns:
+        row[col.key] = _clean(_expr(col.formula).evaluate(row))
     return row
 
 

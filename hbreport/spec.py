@@ -83,7 +83,7 @@ class Column:
     formula: str | None = None
     prefill: str | None = None
 
-    @property
+    @cached_property
     def key(self) -> str:
         return self.field.key
 
@@ -136,6 +136,11 @@ class SheetSpec:
     @cached_property
     def derived_columns(self) -> tuple[Column, ...]:
         return tuple(c for c in self.columns if c.role == "derived")
+
+    @cached_property
+    def given_keys(self) -> tuple[str, ...]:
+        """The keys of the columns a row is given (inputs and prefill), in column order."""
+        return tuple(c.key for c in self.columns if c.role != "derived")
 
     def structure(self) -> dict:
         """What the layout depends on (hashed into the workbook's identity)."""

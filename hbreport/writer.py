@@ -537,6 +537,7 @@ class _FormSheet:
         self.status = status_columns(sheet)
         self.widths: dict[int, float] = {}
         self.templates: dict[str, str] = {}
+        self.check_texts: dict[str, str] = {}  # row code → the 校验结果 text (worked out once per row)
 
     # -- coordinates (XlsxWriter counts from 0; the layout from 1)
 
@@ -572,8 +573,7 @@ class _FormSheet:
         self.write_heading()
         self.write_table(rows, computed)
         self.write_footer()
-        summary_texts = [engine.check_text(self.sheet, computed[r.code]) for r in self.sheet.rows]
-        self.write_summary(rows, computed, summary_texts)
+        self.write_summary(rows, computed, [self.check_texts[r.code] for r in self.sheet.rows])
         if self.sheet.rows:
             self.write_validation()
             self.write_conditional_formats()
@@ -587,6 +587,7 @@ class _FormSheet:
             given[r.code] = {c.key: row.get(c.key) for c in self.sheet.columns if c.role != "derived"}
         computed = {code: engine.compute_row(self.sheet, row) for code, row in given.items()}
         computed[TOTAL] = engine.total_row(self.sheet, [given[r.code] for r in self.sheet.rows])
+        self.check_texts = {r.code: engine.check_text(self.sheet, computed[r.code]) for r in self.sheet.rows}
         return given, computed
 
     def set_widths(self) -> None:
@@ -697,7 +698,7 @@ class _FormSheet:
                 value = row_given.get(col.key)
                 locked = col.role == "prefill" and value is not None
                 self.put(r, c, value, st.cell("locked" if locked else "input", ftype))
-            self.formula(r, L.check_col, self.check(r), check_fmt, engine.check_text(sheet, row_computed))
+            self.formula(r, L.check_col, self.check(r), check_fmt, self.check_texts[unit.code])
 
     def per_row(self, key: str, make: Callable[[Any], str], row: int) -> str:
         """``make(row)`` for a data row, compiled once per sheet: the rule compiler runs on a row token
