@@ -262,9 +262,15 @@ def _load_fields(path: Path) -> dict[str, Field]:
     return fields
 
 
+@lru_cache(maxsize=64)
+def _resolved(path: str | Path) -> Path:
+    """``path`` made absolute (asked for on every form of every workbook read)."""
+    return Path(path).resolve()
+
+
 def load_fields(path: str | Path | None = None) -> dict[str, Field]:
     """All data elements, keyed by field name (templates/fields.yaml by default)."""
-    return _load_fields(Path(path or paths.FIELDS).resolve())
+    return _load_fields(_resolved(path or paths.FIELDS))
 
 
 # ---------------------------------------------------------------- rendering
@@ -329,7 +335,7 @@ def render_form(
 ) -> SheetSpec:
     """Render templates/forms/<form>.yaml.j2 for a unit and period into a SheetSpec."""
     fields = fields or load_fields()
-    forms_dir = Path(forms_dir or paths.FORMS).resolve()
+    forms_dir = _resolved(forms_dir or paths.FORMS)
     name = f"{form}.yaml.j2"
     try:
         template = _jinja_env(forms_dir).get_template(name)  # reloaded when the file changes
