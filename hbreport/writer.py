@@ -79,6 +79,7 @@ FORBIDDEN_SHEET_CHARS = set("[]:*?/\\")
 MAX_SHEET_NAME = 31
 ROW_HEIGHT = 13.5  # points per line of 10-point text
 CJK_WIDTH = 1.55  # column-width units one 10-point CJK character takes (LibreOffice, Excel alike)
+CHECK_KEY = "\0check"  # the 校验结果 column's key among the row templates
 ROW_TOKEN = "\x01"  # stands for the row number while a row's formula is compiled once per sheet
 COLUMN_WIDTHS = {"integer": 10, "decimal": 11, "percent": 8, "choice": 8, "text": 8}
 CHECK_WIDTH = 44  # one line of a typical rule message at 9 points
@@ -273,6 +274,16 @@ class _Sheet(xlsxwriter.worksheet.Worksheet):
 
     Our formulas use only functions Excel 2010 already has (the rule compiler's list, SUMPRODUCT,
     COUNTA, FIND, N and the HB_ functions), which need no prefix; anything else takes the slow path."""
+
+    def put_formula(self, row: int, col: int, formula: str, cell_format, value) -> None:
+        """Store a formula (no leading '=') that :data:`_NEEDS_PREFIX` was checked against as a row
+        template: XlsxWriter's two regex passes per formula (dynamic arrays, prefixes) are skipped."""
+        if self.constant_memory:
+            self.write_formula(row, col, "=" + formula, cell_format, value)
+            return
+        if self._check_dimensions(row, col):
+            raise HBError(f"单元格 ({row + 1}, {col + 1}) 超出工作表范围", sheet=self.name)
+        self.table[row][col] = xlsxwriter.worksheet.CellFormulaTuple(formula, cell_format, value)
 
     def _prepare_formula(self, formula, expand_future_functions=False):
         # _NEEDS_PREFIX lists the functions of both of XlsxWriter's passes (the dynamic-array ones and,
@@ -537,6 +548,7 @@ class _FormSheet:
         self.status = status_columns(sheet)
         self.widths: dict[int, float] = {}
         self.templates: dict[str, str] = {}
+        self.plain: dict[str, bool] = {}  # template key → needs no _xlfn. prefix (checked once)
         self.check_texts: dict[str, str] = {}  # row code → the 校验结果 text (worked out once per row)
 
     # -- coordinates (XlsxWriter counts from 0; the layout from 1)
@@ -556,8 +568,12 @@ class _FormSheet:
         else:
             self.ws.write_string(r, c, str(value), fmt)  # "=…", "+…", "@…" stay text
 
-    def formula(self, row: int, col: int, text: str, fmt, cached: Any) -> None:
-        self.ws.write_formula(row - 1, col - 1, "=" + text, fmt, _cached(cached))
+    def formula(self, row: int, col: int, text: str, fmt, cached: Any, plain: bool = False) -> None:
+        """Write a formula (no leading '='); ``plain``: made from a row template that needs no prefix."""
+        if plain:
+            self.ws.put_formula(row - 1, col - 1, text, fmt, _cached(cached))
+        else:
+            self.ws.write_formula(row - 1, col - 1, "=" + text, fmt, _cached(cached))
 
     def merge(self, row: int, first: int, last: int, text: str, fmt) -> None:
         if last > first:
@@ -691,14 +707,16 @@ class _FormSheet:
                 c = L.col_index[col.key]
                 ftype = col.field.type
                 if col.role == "derived":
-                    self.formula(
-                        r, c, self.derived(col, r), st.cell("locked", ftype), row_computed.get(col.key)
-                    )
+                    text = self.derived(col, r)
+                    plain = not self.xlwings and self.plain.get(col.key, False)
+                    self.formula(r, c, text, st.cell("locked", ftype), row_computed.get(col.key), plain)
                     continue
                 value = row_given.get(col.key)
                 locked = col.role == "prefill" and value is not None
                 self.put(r, c, value, st.cell("locked" if locked else "input", ftype))
-            self.formula(r, L.check_col, self.check(r), check_fmt, self.check_texts[unit.code])
+            text = self.check(r)
+            plain = not self.xlwings and self.plain.get(CHECK_KEY, False)
+            self.formula(r, L.check_col, text, check_fmt, self.check_texts[unit.code], plain)
 
     def per_row(self, key: str, make: Callable[[Any], str], row: int) -> str:
         """``make(row)`` for a data row, compiled once per sheet: the rule compiler runs on a row token
@@ -706,6 +724,7 @@ class _FormSheet:
         template = self.templates.get(key)
         if template is None:
             template = self.templates[key] = make(ROW_TOKEN)
+            self.plain[key] = not _NEEDS_PREFIX.search(template)
         formula = template.replace(ROW_TOKEN, str(row))
         if len(formula) >= MAX_FORMULA:
             raise HBError(
@@ -731,7 +750,7 @@ class _FormSheet:
         return native
 
     def check(self, row: int) -> str:
-        native = self.per_row("\0check", lambda r: engine.check_formula(self.layout, r), row)
+        native = self.per_row(CHECK_KEY, lambda r: engine.check_formula(self.layout, r), row)
         if not self.xlwings:
             return native
         L = self.layout
