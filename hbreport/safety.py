@@ -434,14 +434,16 @@ def _verify_entry(package: _Package, info: zipfile.ZipInfo, keep_xml: bool = Fal
     for chunk in _inflate(package, info):
         if keep:
             chunks.append(chunk)
-        window = (tail + chunk).lower()
-        if any(needle in window for needle in _DTD_NEEDLES):
+        # a declaration inside this chunk, or one begun in the tail of what came before
+        if _declares_dtd(chunk) or (tail and _declares_dtd(tail + chunk[:_NEEDLE_OVERLAP])):
             raise HBError(
                 f"内部部件「{info.filename}」含 DOCTYPE/ENTITY 声明（可能是恶意构造的“实体膨胀”或外部实体文件）",
                 file=package.path,
                 hint=DANGER_HINT,
             )
-        tail = window[-_NEEDLE_OVERLAP:]
+        tail = (
+            chunk[-_NEEDLE_OVERLAP:] if len(chunk) >= _NEEDLE_OVERLAP else (tail + chunk)[-_NEEDLE_OVERLAP:]
+        )
         if extent is not None:
             extent.feed(chunk)
     if extent is not None:
@@ -450,16 +452,31 @@ def _verify_entry(package: _Package, info: zipfile.ZipInfo, keep_xml: bool = Fal
         package.kept[name] = b"".join(chunks)
 
 
+def _declares_dtd(window: bytes) -> bool:
+    """Whether ``window`` holds a DOCTYPE or ENTITY declaration, in any letter case, UTF-8 or UTF-16.
+    Each needle holds ``!`` and ``<!`` or ``<\\0!``, so most windows are cleared by a byte search."""
+    if b"!" not in window or (b"<!" not in window and b"<\x00!" not in window):
+        return False
+    lowered = window.lower()
+    return any(needle in lowered for needle in _DTD_NEEDLES)
+
+
 # A cell start tag (<c followed by a space, '>' or '/'), capturing its reference when r="A1" is its first
 # attribute. Cells whose reference is written otherwise (not first, other quotes, a prefix) leave the
 # quick pass unsure, and the sheet is walked tag by tag.
 _QUICK_CELL = re.compile(rb'<c(?:\s+r="([A-Z]{1,3})([0-9]{1,7})"|[\s>/])')
 _NO_REF = (b"", b"")
 _PREFIXED_CELL = re.compile(rb"<[A-Za-z_][\w.-]*:c[\s>/]")
+_PREFIX_HINT = re.compile(rb":c[\s>/]")  # in every prefixed cell start tag, rarely anywhere else
 _SHEET_TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.-]*:)?(row|c|v|is)(?=[\s/>])([^<>]*)>")
 _REF_ATTR = re.compile(rb"""(?:^|\s)r\s*=\s*["']([A-Za-z]{0,3})([0-9]{0,7})["']""")
 _ROW_OR_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:row|c)\s")
 _MAX_TAG_BYTES = 4096
+# Where a sheet's cells may reach, to guess a bound from: its <dimension> near the start, its last cell.
+_DIMENSION = re.compile(rb'<dimension\s+ref="(?:[A-Z]{1,3}[0-9]{1,7}:)?([A-Z]{1,3})([0-9]{1,7})"')
+_DIMENSION_WITHIN = 16 * 1024
+_LAST_CELL = b'<c r="'
+_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
 
 
 class _SheetExtent:
@@ -467,15 +484,23 @@ class _SheetExtent:
 
     This quick pass counts every cell, formatted-only ones too. When it cannot be sure (a cell
     whose first attribute is not a plain ``r="B12"`` reference) or the sheet looks too large,
-    ``_CellWalker`` walks the sheet again tag by tag."""
+    ``_CellWalker`` walks the sheet again tag by tag.
 
-    def __init__(self) -> None:
+    ``rows`` and ``cols`` are never less than the farthest reference. Unless ``exact``, each chunk is
+    first matched against a loose bound guessed from the sheet's ``<dimension>``, its last cell and the
+    chunks before: when every cell start tag holds a plain reference within it, the bound stands for
+    the chunk (``bounded``) and no reference is taken apart; otherwise the chunk's references are read
+    one by one. A bound over the limits is counted again exactly (``_check_extent``) before it counts."""
+
+    def __init__(self, exact: bool = False) -> None:
         self.rows = 0
         self.cols = 0
-        self.refs = 0
-        self.tags = 0
+        self.unsure = False  # a cell start tag without a plain reference first, or with a prefix
         self.carry = b""
         self.malformed = False
+        self.guess = not exact
+        self.bounded = False
+        self.hinted = False  # the <dimension> was looked for
 
     def whole_tags(self, chunk: bytes) -> bytes:
         """``chunk`` after what was held back, minus a tag cut at its end (held back for next time)."""
@@ -491,23 +516,98 @@ class _SheetExtent:
         return data
 
     def feed(self, chunk: bytes) -> None:
+        if not self.sure:  # the walker decides; nothing counted here matters any more
+            return
         data = self.whole_tags(chunk)
+        if _PREFIX_HINT.search(data) and _PREFIXED_CELL.search(data):
+            self.unsure = True
+            return
+        if self.guess and self._within_guess(data):
+            return
         cells = _QUICK_CELL.findall(data)  # every cell start tag, with its reference when that comes first
-        self.tags += len(cells)
-        self.refs += len(cells) - cells.count(_NO_REF)
-        if b":c" in data:
-            self.tags += len(_PREFIXED_CELL.findall(data))
-        if cells:
+        if _NO_REF in cells:
+            self.unsure = True
+        elif cells:
             letters, rows = (set(part) for part in zip(*cells, strict=True))
-            letters.discard(b"")
-            rows.discard(b"")
-            if rows:
-                self.rows = max(self.rows, max(map(int, rows)))
-                self.cols = max(self.cols, max(map(_column_number, letters)))
+            self.rows = max(self.rows, max(map(int, rows)))
+            self.cols = max(self.cols, max(map(_column_number, letters)))
+
+    def _within_guess(self, data: bytes) -> bool:
+        """Settle ``data`` by a guessed bound if every cell start tag in it holds a plain reference
+        within the bound, or if one holds no plain reference (unsure); False to read the references."""
+        cols, rows = self.cols, self.rows
+        if not self.hinted:
+            self.hinted = True
+            hint = _DIMENSION.search(data, 0, _DIMENSION_WITHIN)
+            if hint is not None:
+                cols, rows = max(cols, _column_number(hint[1])), max(rows, int(hint[2]))
+        last = data.rfind(_LAST_CELL)
+        hint = _CELL_REF.match(data, last) if last != -1 else None
+        if hint is not None:
+            cols, rows = max(cols, _column_number(hint[1])), max(rows, int(hint[2]))
+        if cols < 1 or not 1 <= rows <= 9_999_999 or not _fits(rows, cols):  # 7 digits, as _QUICK_CELL
+            return False
+        rows, cols = _loose_bound(rows, cols)
+        stray = _cells_beyond(cols, rows).search(data)
+        if stray is None:
+            self.cols, self.rows, self.bounded = cols, rows, True
+            return True
+        if not _QUICK_CELL.match(data, stray.start())[1]:
+            self.unsure = True
+            return True
+        return False
 
     @property
     def sure(self) -> bool:
-        return not self.malformed and self.refs == self.tags
+        return not self.malformed and not self.unsure
+
+
+def _loose_bound(rows: int, cols: int) -> tuple[int, int]:
+    """A bound at or beyond ``rows`` × ``cols`` and within the limits, loose so that few are ever used:
+    every numeral as long as theirs (999 rows, ZZ columns), else the rows rounded up, else as it is."""
+    whole = (10 ** len(str(rows)) - 1, _column_number(b"Z" * len(_column_letters(cols))))
+    rounded = (_round_up(rows), cols)
+    for bound in (whole, rounded):
+        if _fits(*bound):
+            return bound
+    return rows, cols
+
+
+def _round_up(rows: int) -> int:
+    """``rows`` rounded up to a power of two or three times one."""
+    power = 1 << (rows - 1).bit_length()
+    return power * 3 // 4 if power >= 4 and power * 3 // 4 >= rows else power
+
+
+@lru_cache(maxsize=256)
+def _cells_beyond(cols: int, rows: int) -> re.Pattern[bytes]:
+    """Cell start tags other than ``<c r="B12"`` (one space, no leading zeros) within ``cols`` columns
+    and ``rows`` rows: every tag that ``_QUICK_CELL`` might not read as a reference within them."""
+    columns = (
+        _numerals_up_to(_column_letters(cols), "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "A")
+        if cols <= 18278
+        else "[A-Z]{1,3}"
+    )
+    numbers = _numerals_up_to(str(rows), "0123456789", "1")
+    return re.compile(rf'<c(?! r="(?:{columns})(?:{numbers})")[\s>/]'.encode("ascii"))
+
+
+def _numerals_up_to(bound: str, digits: str, first: str) -> str:
+    """A regular expression for the numerals over ``digits`` (ordered, the first digit at least ``first``)
+    that come at most to ``bound``: shorter ones, and those of its length not above it."""
+    low, high = digits[0], digits[-1]
+    size = len(bound)
+    if bound == high * size:
+        return f"[{first}-{high}][{low}-{high}]{{0,{size - 1}}}"
+    alternatives = [f"[{first}-{high}][{low}-{high}]{{0,{size - 2}}}"] if size > 1 else []
+    for at, digit in enumerate(bound):
+        lowest = first if at == 0 else low
+        if digit > lowest:
+            alternatives.append(
+                f"{bound[:at]}[{lowest}-{chr(ord(digit) - 1)}][{low}-{high}]{{{size - 1 - at}}}"
+            )
+    alternatives.append(bound)
+    return "|".join(alternatives)
 
 
 class _CellWalker(_SheetExtent):
@@ -559,11 +659,19 @@ def _column_letters(number: int) -> str:
     return letters
 
 
+def _fits(rows: int, cols: int) -> bool:
+    return rows <= MAX_ROWS and rows * cols <= MAX_CELLS
+
+
 def _within_limits(extent: _SheetExtent) -> bool:
-    return extent.rows <= MAX_ROWS and extent.rows * extent.cols <= MAX_CELLS
+    return _fits(extent.rows, extent.cols)
 
 
 def _check_extent(package: _Package, info: zipfile.ZipInfo, quick: _SheetExtent) -> None:
+    if quick.sure and quick.bounded and not _within_limits(quick):  # a guessed bound: count exactly
+        quick = _SheetExtent(exact=True)
+        for chunk in _inflate(package, info):
+            quick.feed(chunk)
     if quick.sure and _within_limits(quick):
         return
     extent = _CellWalker()
@@ -794,6 +902,8 @@ def _external_links(package: _Package) -> list[str]:
     """Targets of the workbook's external links (files, DDE), one entry per link part."""
     links: list[str] = []
     for name in sorted(package.parts):
+        if "externallinks" not in name:  # in every name whose folder is xl/externallinks
+            continue
         pure = PurePosixPath(name)
         if pure.parent != PurePosixPath("xl/externallinks") or pure.suffix != ".xml":
             continue
