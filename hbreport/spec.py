@@ -368,14 +368,13 @@ _UNIT_NAMES = frozenset({"unit", "rows"})
 
 
 def _uses_unit(template: jinja2.Template) -> bool:
-    """Whether a form template refers to the unit or its rows (found once per loaded template)."""
+    """Whether a form template names the unit or its rows anywhere in its tags (found once per loaded
+    template, from its tokens; a name in a comment does not count, an attribute of that name does)."""
     uses = getattr(template, "_hb_uses_unit", None)
     if uses is None:
-        from jinja2 import meta
-
-        source = template.environment.loader.get_source(template.environment, template.name)[0]
-        names = meta.find_undeclared_variables(template.environment.parse(source))
-        uses = bool(names & _UNIT_NAMES)
+        env = template.environment
+        source = env.loader.get_source(env, template.name)[0]
+        uses = any(kind == "name" and value in _UNIT_NAMES for _, kind, value in env.lex(source))
         template._hb_uses_unit = uses
     return uses
 
