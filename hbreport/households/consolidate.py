@@ -24,9 +24,12 @@ from typing import Any
 
 from ..errors import EXIT_FINDINGS, EXIT_OK, HBError
 from ..findings import Finding, count_by_importance
+from ..heap import frozen_heap
+from ..safety import sha256_file
 from .checks import DUPLICATE_HINT, RULE_DUPLICATE_ACROSS
 from .plausibility import HINT as PLAUSIBILITY_HINT
 from .plausibility import RULE_JUMP, period_jumps, plausibility_findings
+from .roster import read_roster
 from .store import RosterStore
 
 Progress = Callable[[int, int], None]
@@ -141,9 +144,6 @@ def _init(registry, catalog, export, check_formulas: bool, period: int) -> None:
 
 
 def _read(path: str):
-    from ..safety import sha256_file
-    from .roster import read_roster
-
     try:
         roster = read_roster(
             path,
@@ -177,7 +177,11 @@ def _read_all(files: list[Path], workers: int, context: tuple, progress: Progres
             if progress:
                 progress(i, len(files))
         return
-    with ProcessPoolExecutor(min(workers, len(files)), initializer=_init, initargs=context) as pool:
+    # workers are forked with what is loaded (registry, catalog, specs) frozen out of the collector's way
+    with (
+        frozen_heap(),
+        ProcessPoolExecutor(min(workers, len(files)), initializer=_init, initargs=context) as pool,
+    ):
         for i, item in enumerate(pool.map(_read, [str(f) for f in files], chunksize=1), 1):
             yield item
             if progress:
