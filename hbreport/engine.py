@@ -51,8 +51,10 @@ def compute_row(sheet: SheetSpec, values: Mapping[str, Any]) -> dict[str, Any]:
 
 def aggregate(field: Field, column_values: list[Any], weights: list[Any] | None = None) -> Any:
     """One column's 合计 by the field's aggregation type (derived columns are not aggregated)."""
-    nums = [float(v) for v in column_values if _is_number(v)]
     agg = field.aggregation
+    if agg in ("sum", "min", "max"):
+        # numbers only, as SUM/MIN/MAX skip text and logical values (bool is an int in Python)
+        nums = [float(v) for v in column_values if isinstance(v, int | float) and not isinstance(v, bool)]
     if agg == "sum":
         return _clean(sum(nums))
     if agg == "weighted_mean":

@@ -427,10 +427,14 @@ class _HeldCells(Mapping):
         return max(0, bottom - top + 1) * max(0, right - left + 1)
 
     def get(self, key: tuple[int, int], default: Any = None) -> Any:
-        try:
-            return self[key]
-        except KeyError:
+        formula = self.formulas.get(key)
+        if formula is not None:
+            return formula
+        r, c = key
+        top, bottom, left, right = self.area
+        if not (top <= r <= bottom and left <= c <= right):
             return default
+        return _at(self.values, r, c)
 
 
 @lru_cache(maxsize=1 << 15)  # the same formula texts recur in every workbook of a form
