@@ -28,8 +28,10 @@ from typing import Any, NamedTuple
 
 from hbreport.errors import HBError
 from hbreport.xlsemantics import (
+    _E48,
     ARITHMETIC,
     COMPARISONS,
+    DIV0,
     FUNCTIONS,
     NUM,
     Ref,
@@ -347,11 +349,15 @@ def _parse(text: str, condition: bool) -> Node:
 
 
 # Each node is compiled once into a Python closure (no text is ever executed): evaluating an expression
-# on a row is then a chain of calls, not a walk over the tree deciding what every node is.
+# on a row is then a chain of calls, not a walk over the tree deciding what every node is. An operator
+# reads a field's cell or a constant operand in place (no closure call for it) and handles two plain
+# numbers itself; everything else goes to the general semantics of :mod:`hbreport.xlsemantics`.
 
 Program = Callable[[Mapping[str, Any]], Value | Ref]
 _BLANK = Ref((None,))
 _CELL_TYPES = (str, bool, XLError)
+_INT_LOW, _INT_HIGH = -(2**1023), 2**1023  # integers inside these convert to float without overflowing
+_WHOLE_LIMIT = 2.0**53  # to_python: whole numbers inside this come back as int
 
 
 def _as_cell_value(raw: Any) -> Value:
@@ -369,49 +375,106 @@ def _as_cell_value(raw: Any) -> Value:
     return from_python(raw)
 
 
+def _field_ref(raw: Any, name: str) -> Ref:
+    """A field given a value (not None) as its cell, or its column for a list: a :class:`Ref`."""
+    try:
+        if isinstance(raw, list | tuple):
+            return Ref(tuple(_as_cell_value(v) for v in raw))
+        return Ref((_as_cell_value(raw),))
+    except TypeError:
+        raise HBError(
+            f"字段「{name}」的值 {raw!r} 不是表格能保存的值", hint="只能是数字、文字、日期或空"
+        ) from None
+
+
+def _cell(raw: Any, name: str) -> Value | Ref:
+    """A field's value as an operand of an operator: a plain number, text, boolean or blank as that
+    value (no Ref is built), anything else as its Ref."""
+    kind = type(raw)
+    if kind is float:
+        if raw - raw == 0.0:
+            return raw
+    elif raw is None or kind is str or kind is bool:
+        return raw
+    elif kind is int:
+        try:
+            return float(raw)
+        except OverflowError:
+            pass  # past the largest number: its Ref holds #NUM!
+    return _field_ref(raw, name)
+
+
+def _as_cell(value: Value | Ref, is_cell: bool) -> Value | Ref:
+    return Ref((value,)) if is_cell and not isinstance(value, Ref) else value
+
+
+def _arith(apply: Callable, a: Value | Ref, b: Value | Ref, left_cell: bool, right_cell: bool) -> Value:
+    """An operator on operands that are not both plain numbers."""
+    a, b = _as_cell(a, left_cell), _as_cell(b, right_cell)
+    if isinstance(a, XLError):
+        return a
+    if isinstance(b, XLError):
+        return b
+    numbers = convert_numbers((a, b))
+    return numbers if isinstance(numbers, XLError) else apply(*numbers)
+
+
+def _compare(
+    test: Callable[[int], bool],
+    equality: bool,
+    a: Value | Ref,
+    b: Value | Ref,
+    left_cell: bool,
+    right_cell: bool,
+) -> Value:
+    """A comparison of operands that are not both plain numbers."""
+    if not left_cell and isinstance(a, XLError):
+        return a  # computed errors pass through; an error read from a cell is compare's to return
+    if not right_cell and isinstance(b, XLError):
+        return b
+    order = compare(scalar(a), scalar(b), equality=equality)
+    return order if isinstance(order, XLError) else test(order)
+
+
+def _call(function: Callable, values: Sequence[Value | Ref]) -> Value:
+    """A function that errors pass through: the first error computed inside an argument wins over one
+    read from a cell."""
+    for value in values:
+        if isinstance(value, XLError):
+            return value
+    return function(*values)
+
+
+# How a node reads an operand (or an IF branch, a function argument) without calling a closure for it:
+# a field's cell by name, a constant's value; anything else is computed by its closure.
+_CELL, _CONSTANT, _COMPUTED = 0, 1, 2
+
+
+def _operand(node: Node) -> tuple[int, Any]:
+    """An operand of an operator: a field's cell (by name), a constant (a negated number folded) or
+    its closure."""
+    if node.kind == "field":
+        return _CELL, node.value
+    return _argument(node)
+
+
+def _argument(node: Node) -> tuple[int, Any]:
+    """A function argument or an IF branch: a constant, or its closure (a field gives its Ref)."""
+    if node.kind in ("num", "text", "bool"):
+        return _CONSTANT, node.value
+    if node.kind == "neg" and node.args[0].kind == "num":
+        return _CONSTANT, -node.args[0].value
+    return _COMPUTED, _compile(node)
+
+
 def _compile_field(name: str) -> Program:
     """A field as its cell (or column): a :class:`Ref`, as functions and IF receive it."""
 
     def field(env: Mapping[str, Any]) -> Ref:
         raw = env.get(name)
-        if raw is None:
-            return _BLANK
-        try:
-            if isinstance(raw, list | tuple):
-                return Ref(tuple(_as_cell_value(v) for v in raw))
-            return Ref((_as_cell_value(raw),))
-        except TypeError:
-            raise HBError(
-                f"字段「{name}」的值 {raw!r} 不是表格能保存的值", hint="只能是数字、文字、日期或空"
-            ) from None
+        return _BLANK if raw is None else _field_ref(raw, name)
 
     return field
-
-
-def _compile_operand(node: Node) -> tuple[Program, bool]:
-    """An operand of an operator, and whether it is a cell. A cell holding a plain number, text, a
-    boolean or nothing is given as that value (no Ref is built); anything else as its Ref."""
-    if node.kind != "field":
-        return _compile(node), False
-    as_ref = _compile_field(node.value)
-    name = node.value
-
-    def cell(env: Mapping[str, Any]) -> Value | Ref:
-        raw = env.get(name)
-        kind = type(raw)
-        if kind is float:
-            if raw - raw == 0.0:
-                return raw
-        elif raw is None or kind is str or kind is bool:
-            return raw
-        elif kind is int:
-            try:
-                return float(raw)
-            except OverflowError:
-                pass  # past the largest number: its Ref holds #NUM!
-        return as_ref(env)
-
-    return cell, True
 
 
 def _compile_constant(value: Value) -> Program:
@@ -421,68 +484,235 @@ def _compile_constant(value: Value) -> Program:
     return constant
 
 
-def _compile_neg(operand: Program) -> Program:
-    def neg(env: Mapping[str, Any]) -> Value:
-        value = to_number(operand(env))
-        return value if isinstance(value, XLError) else -value
-
-    return neg
-
-
-def _as_cell(value: Value | Ref, is_cell: bool) -> Value | Ref:
-    return Ref((value,)) if is_cell and not isinstance(value, Ref) else value
+def _negative(value: Value | Ref) -> Value:
+    """Unary minus of a value (a field's cell as :func:`_cell` gives it)."""
+    if type(value) is float:
+        return -value
+    value = to_number(value)
+    return value if isinstance(value, XLError) else -value
 
 
-def _compile_arith(op: str, left_node: Node, right_node: Node) -> Program:
-    apply = ARITHMETIC[op]
-    left, left_cell = _compile_operand(left_node)
-    right, right_cell = _compile_operand(right_node)
-
-    def arith(env: Mapping[str, Any]) -> Value:
-        a, b = left(env), right(env)
-        if type(a) is float and type(b) is float:
-            return apply(a, b)
-        a, b = _as_cell(a, left_cell), _as_cell(b, right_cell)
-        if isinstance(a, XLError):
-            return a
-        if isinstance(b, XLError):
-            return b
-        numbers = convert_numbers((a, b))
-        return numbers if isinstance(numbers, XLError) else apply(*numbers)
-
-    return arith
+def _compile_neg(node: Node) -> Program:
+    kind, operand = _operand(node.args[0])
+    if kind == _CONSTANT:
+        return _compile_constant(_negative(operand))
+    if kind == _CELL:
+        return lambda env: _negative(_cell(env.get(operand), operand))
+    return lambda env: _negative(operand(env))
 
 
-def _compile_compare(op: str, left_node: Node, right_node: Node) -> Program:
+def _read(node: Node) -> tuple[bool, bool, Any]:
+    """How an operator reads an operand: whether it is a cell, whether a constant, and the field's
+    name, the constant or the closure."""
+    kind, operand = _operand(node)
+    return kind == _CELL, kind == _CONSTANT, operand
+
+
+def _compile_compare(node: Node) -> Program:
+    """A comparison. It reads its operands (a field as its cell, see :func:`_cell`; a whole number as
+    float, as its cell holds it) and compares two plain numbers itself, as :func:`compare` does
+    (tests/test_rules.py checks that they agree); anything else goes to :func:`_compare`."""
+    op = node.value
     test = COMPARISONS[op]
     equality = op in ("=", "<>")
-    left, left_cell = _compile_operand(left_node)
-    right, right_cell = _compile_operand(right_node)
+    left_cell, left_constant, left = _read(node.args[0])
+    right_cell, right_constant, right = _read(node.args[1])
+    constants = [v for v, constant in ((left, left_constant), (right, right_constant)) if constant]
+    if equality and len(constants) == 1 and type(constants[0]) is str:
+        return _compile_text_equality(node, constants[0])
+    equal, less, greater = test(0), test(-1), test(1)  # what compare()'s orders 0, -1 and 1 give
+    less_sure, greater_sure = less == equal, greater == equal  # approx_equal does not matter
+    # approx_equal(a, b) is called only for numbers within its tolerance of both: of a constant's,
+    # worked out here when there is one (none for 0: no other number is approximately equal to it)
+    bound = abs(constants[0]) * _E48 if constants and type(constants[0]) is float else None
+    if left_cell and right_constant and type(right) is float:  # the commonest: a field against a number
+        b = right
+
+        def cell_number(env: Mapping[str, Any]) -> Value:
+            a = env.get(left)
+            kind = type(a)
+            if kind is int:
+                try:
+                    a = float(a)
+                except OverflowError:
+                    return _compare(test, equality, _cell(a, left), b, True, False)
+            elif kind is not float or a - a != 0.0:
+                return _compare(test, equality, _cell(a, left), b, True, False)
+            if a < b:
+                if less_sure:
+                    return less
+            elif a > b:
+                if greater_sure:
+                    return greater
+            else:
+                return equal
+            if bound != 0.0 and abs(a - b) < bound and approx_equal(a, b):
+                return equal
+            return less if a < b else greater
+
+        return cell_number
 
     def comparison(env: Mapping[str, Any]) -> Value:
-        a, b = left(env), right(env)
-        if type(a) is float and type(b) is float:
-            return test(0 if a == b or approx_equal(a, b) else (-1 if a < b else 1))
-        if not left_cell and isinstance(a, XLError):
-            return a  # computed errors pass through; an error read from a cell is compare's to return
-        if not right_cell and isinstance(b, XLError):
-            return b
-        order = compare(scalar(a), scalar(b), equality=equality)
-        return order if isinstance(order, XLError) else test(order)
+        if left_cell:
+            a = env.get(left)
+            kind = type(a)
+            if kind is int:
+                try:
+                    a = float(a)
+                except OverflowError:
+                    a = _cell(a, left)  # past the largest number
+            elif kind is float:
+                if a - a != 0.0:
+                    a = _cell(a, left)
+            elif not (a is None or kind is str or kind is bool):
+                a = _cell(a, left)
+        else:
+            a = left if left_constant else left(env)
+        if right_cell:
+            b = env.get(right)
+            kind = type(b)
+            if kind is int:
+                try:
+                    b = float(b)
+                except OverflowError:
+                    b = _cell(b, right)  # past the largest number
+            elif kind is float:
+                if b - b != 0.0:
+                    b = _cell(b, right)
+            elif not (b is None or kind is str or kind is bool):
+                b = _cell(b, right)
+        else:
+            b = right if right_constant else right(env)
+        if type(a) is not float or type(b) is not float:
+            return _compare(test, equality, a, b, left_cell, right_cell)
+        if a < b:
+            if less_sure:
+                return less
+        elif a > b:
+            if greater_sure:
+                return greater
+        else:
+            return equal if a == b else greater  # NaN is neither less nor approximately equal
+        if bound != 0.0 and abs(a - b) < (_E48 * abs(a) if bound is None else bound) and approx_equal(a, b):
+            return equal
+        return less if a < b else greater
 
     return comparison
 
 
-def _compile_if(test: Program, yes: Program, no: Program | None) -> Program:
+def _compile_arith(node: Node) -> Program:
+    """An arithmetic operator. It reads its operands as :func:`_compile_compare` does and works on two
+    plain numbers itself: xlsemantics' add, subtract, multiply and divide written out
+    (tests/test_rules.py checks that they agree); anything else goes to :func:`_arith`."""
+    op = node.value
+    apply = ARITHMETIC[op]
+    add, subtract, multiply = op == "+", op == "-", op == "*"
+    left_cell, left_constant, left = _read(node.args[0])
+    right_cell, right_constant, right = _read(node.args[1])
+    constants = [v for v, constant in ((left, left_constant), (right, right_constant)) if constant]
+    bound = abs(constants[0]) * _E48 if constants and type(constants[0]) is float else None  # as above
+
+    def arith(env: Mapping[str, Any]) -> Value:
+        if left_cell:
+            a = env.get(left)
+            kind = type(a)
+            if kind is int:
+                try:
+                    a = float(a)
+                except OverflowError:
+                    a = _cell(a, left)  # past the largest number
+            elif kind is float:
+                if a - a != 0.0:
+                    a = _cell(a, left)
+            elif not (a is None or kind is str or kind is bool):
+                a = _cell(a, left)
+        else:
+            a = left if left_constant else left(env)
+        if right_cell:
+            b = env.get(right)
+            kind = type(b)
+            if kind is int:
+                try:
+                    b = float(b)
+                except OverflowError:
+                    b = _cell(b, right)  # past the largest number
+            elif kind is float:
+                if b - b != 0.0:
+                    b = _cell(b, right)
+            elif not (b is None or kind is str or kind is bool):
+                b = _cell(b, right)
+        else:
+            b = right if right_constant else right(env)
+        if type(a) is not float or type(b) is not float:
+            return _arith(apply, a, b, left_cell, right_cell)
+        if add:
+            if (a < 0.0 < b or b < 0.0 < a) and (
+                a == -b or abs(a + b) < (_E48 * abs(a) if bound is None else bound) and approx_equal(a, -b)
+            ):
+                return 0.0
+            result = a + b
+        elif subtract:
+            if (a < 0.0 and b < 0.0 or a > 0.0 and b > 0.0) and (
+                a == b or abs(a - b) < (_E48 * abs(a) if bound is None else bound) and approx_equal(a, b)
+            ):
+                return 0.0
+            result = a - b
+        elif multiply:
+            result = a * b
+        elif b == 0.0:
+            return DIV0
+        else:
+            result = a / b
+        return result if result - result == 0.0 else NUM
+
+    return arith
+
+
+def _compile_text_equality(node: Node, text: str) -> Program:
+    """``x = "text"`` or ``<>`` (either side): equal text but for case; a number or a boolean is never
+    equal to text, a blank is equal to the empty text; anything else goes to :func:`_compare`."""
+    op = node.value
+    test = COMPARISONS[op]
+    text_left = node.args[0].kind == "text"
+    kind, other = _operand(node.args[1] if text_left else node.args[0])
+    cell = kind == _CELL
+    lower, is_equal = text.lower(), op == "="
+    blank = (text == "") == is_equal
+
+    def text_equality(env: Mapping[str, Any]) -> Value:
+        x = env.get(other) if cell else other(env)
+        kind_of_x = type(x)
+        if kind_of_x is str:
+            return (x.lower() == lower) == is_equal
+        if x is None:
+            return blank
+        if kind_of_x is bool or kind_of_x is float and x - x == 0.0 or cell and kind_of_x is int:
+            if kind_of_x is not int or _INT_LOW < x < _INT_HIGH:
+                return not is_equal
+        if cell:
+            x = _cell(x, other)
+        if text_left:
+            return _compare(test, True, text, x, False, cell)
+        return _compare(test, True, x, text, cell, False)
+
+    return text_equality
+
+
+def _compile_if(node: Node) -> Program:
+    test = _compile(node.args[0])
+    yes_kind, yes = _argument(node.args[1])
+    no_kind, no = _argument(node.args[2]) if len(node.args) == 3 else (_CONSTANT, False)
+    yes_constant, no_constant = yes_kind == _CONSTANT, no_kind == _CONSTANT
+
     def if_(env: Mapping[str, Any]) -> Value | Ref:
         truth = test(env)
         if type(truth) is not bool:
             truth = to_bool(truth)
-        if isinstance(truth, XLError):
-            return truth
+            if isinstance(truth, XLError):
+                return truth
         if truth:
-            return yes(env)
-        return no(env) if no is not None else False
+            return yes if yes_constant else yes(env)
+        return no if no_constant else no(env)
 
     return if_
 
@@ -490,28 +720,112 @@ def _compile_if(test: Program, yes: Program, no: Program | None) -> Program:
 def _compile_iferror(first: Program, fallback: Program) -> Program:
     def iferror(env: Mapping[str, Any]) -> Value | Ref:
         value = first(env)
-        return fallback(env) if isinstance(scalar(value), XLError) else value
+        return fallback(env) if type(value) is not float and isinstance(scalar(value), XLError) else value
 
     return iferror
 
 
-def _compile_call(name: str, args: tuple[Program, ...]) -> Program:
+def _compile_cell_test(name: str, field: str) -> Program:
+    """ISBLANK or ISNUMBER of a field: what the function finds in its one cell."""
+    function = FUNCTIONS[name][0]
+    blank = name == "ISBLANK"
+
+    def cell_test(env: Mapping[str, Any]) -> bool:
+        value = env.get(field)
+        kind = type(value)
+        if kind is float or kind is str or kind is bool or value is None:
+            if kind is not float or value - value == 0.0:
+                return value is None if blank else kind is float or kind is bool
+        elif kind is int and _INT_LOW < value < _INT_HIGH:
+            return not blank
+        return function(_BLANK if value is None else _field_ref(value, field))
+
+    return cell_test
+
+
+def _compile_call(node: Node) -> Program:
+    name = node.value
     function, _, _, errors_pass = FUNCTIONS[name]
+    if name in ("ISBLANK", "ISNUMBER") and node.args[0].kind == "field":
+        return _compile_cell_test(name, node.args[0].value)
+    args = tuple(_compile(arg) for arg in node.args)
     if not errors_pass:
-
-        def plain(env: Mapping[str, Any]) -> Value:
-            return function(*[arg(env) for arg in args])
-
-        return plain
+        if len(args) == 1:
+            (only,) = args
+            return lambda env: function(only(env))
+        return lambda env: function(*[arg(env) for arg in args])
+    if name in ("AND", "OR", "NOT"):
+        return _compile_logical(name, function, args)
+    if name in ("ABS", "INT", "ROUND"):
+        return _compile_numeric(node, function)
 
     def call(env: Mapping[str, Any]) -> Value:
-        values = [arg(env) for arg in args]
-        for value in values:
-            if isinstance(value, XLError):
-                return value  # an error computed inside an argument wins over one read from a cell
-        return function(*values)
+        values = []
+        for arg in args:
+            values.append(arg(env))
+        return _call(function, values)
 
     return call
+
+
+def _compile_logical(name: str, function: Callable, args: tuple[Program, ...]) -> Program:
+    """AND, OR and NOT: plainly on booleans, else by the function."""
+    if name == "NOT":
+        (only,) = args
+
+        def not_(env: Mapping[str, Any]) -> Value:
+            value = only(env)
+            if type(value) is bool:
+                return not value
+            return value if isinstance(value, XLError) else function(value)
+
+        return not_
+    conjunction = name == "AND"
+    if len(args) == 2:
+        first, second = args
+
+        def logical(env: Mapping[str, Any]) -> Value:
+            a, b = first(env), second(env)
+            if type(a) is bool and type(b) is bool:
+                return (a and b) if conjunction else (a or b)
+            return _call(function, (a, b))
+
+        return logical
+
+    def logical_n(env: Mapping[str, Any]) -> Value:
+        values = []
+        plain = True
+        for arg in args:
+            value = arg(env)
+            values.append(value)
+            if type(value) is not bool:
+                plain = False
+        if plain:
+            return all(values) if conjunction else any(values)
+        return _call(function, values)
+
+    return logical_n
+
+
+def _compile_numeric(node: Node, function: Callable) -> Program:
+    """ABS, INT, ROUND: on plain numbers the function itself, else with its arguments converted."""
+    plain = function.__wrapped__
+    (first_kind, first), *rest = (_argument(arg) for arg in node.args)
+    if not rest:
+
+        def numeric(env: Mapping[str, Any]) -> Value:
+            x = first if first_kind == _CONSTANT else first(env)
+            return plain(x) if type(x) is float else _call(function, (x,))
+
+        return numeric
+    ((second_kind, second),) = rest
+
+    def numeric2(env: Mapping[str, Any]) -> Value:
+        x = first if first_kind == _CONSTANT else first(env)
+        y = second if second_kind == _CONSTANT else second(env)
+        return plain(x, y) if type(x) is float and type(y) is float else _call(function, (x, y))
+
+    return numeric2
 
 
 def _compile(node: Node) -> Program:
@@ -522,17 +836,16 @@ def _compile(node: Node) -> Program:
     if kind == "field":
         return _compile_field(node.value)
     if kind == "arith":
-        return _compile_arith(node.value, *node.args)
+        return _compile_arith(node)
     if kind == "compare":
-        return _compile_compare(node.value, *node.args)
-    args = tuple(_compile(arg) for arg in node.args)
+        return _compile_compare(node)
     if kind == "neg":
-        return _compile_neg(args[0])
+        return _compile_neg(node)
     if node.value == "IF":
-        return _compile_if(args[0], args[1], args[2] if len(args) == 3 else None)
+        return _compile_if(node)
     if node.value == "IFERROR":
-        return _compile_iferror(*args)
-    return _compile_call(node.value, args)
+        return _compile_iferror(*(_compile(arg) for arg in node.args))
+    return _compile_call(node)
 
 
 # --- Excel formula text ----------------------------------------------------------------
@@ -645,7 +958,13 @@ class Expr:
         stands for a column (for SUM / COUNT / COUNTIF). A blank result shows as 0, whole numbers
         come back as ``int``.
         """
-        return to_python(scalar(self.program(env)))
+        value = self.program(env)
+        kind = type(value)
+        if kind is float and value - value == 0.0:
+            return int(value) if value.is_integer() and -_WHOLE_LIMIT < value < _WHOLE_LIMIT else value
+        if kind is str or kind is bool:
+            return value
+        return to_python(scalar(value))  # a blank, an error, a Ref, a number that is not finite
 
     @cached_property
     def program(self) -> Program:
@@ -686,29 +1005,11 @@ def _guard_fields(expr: str, missing: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=4096)
-def _checker(expr: str, missing: str) -> Callable[[Mapping[str, Any]], str]:
-    """A rule's check as one closure, made once per rule text and missing-value strategy."""
-    guard = _guard_fields(expr, missing)
-    skip_if_any = missing == "skip_if_any"
-    program = _compiled(expr).program
-
-    def check(env: Mapping[str, Any]) -> str:
-        if guard:
-            blanks = 0
-            for name in guard:
-                value = env.get(name)
-                if value is None or (isinstance(value, float) and value != value):  # is_blank
-                    blanks += 1
-            if blanks and (skip_if_any or blanks == len(guard)):
-                return "skip"
-        result = program(env)
-        if type(result) is Ref:
-            result = scalar(result)
-        if result is True:
-            return "pass"
-        return "fail" if result is False else "invalid"
-
-    return check
+def _check_plan(expr: str, missing: str) -> tuple[tuple[str, ...], bool, Program]:
+    """What a rule's check needs, worked out once per rule text and missing-value strategy: the guard
+    fields, whether one blank among them skips the rule (else all must be blank) and the compiled
+    expression."""
+    return _guard_fields(expr, missing), missing == "skip_if_any", _compiled(expr).program
 
 
 @dataclass(frozen=True)
@@ -788,7 +1089,33 @@ class Rule:
 
     def check(self, env: Mapping[str, Any]) -> str:
         """ "pass", "fail", "skip" (blank inputs, per ``missing``) or "invalid" (error / not TRUE or FALSE)."""
-        return _checker(self.expr, self.missing)(env)
+        guard, skip_if_any, program = self._plan
+        if skip_if_any:
+            for name in guard:
+                value = env.get(name)
+                if value is None or (isinstance(value, float) and value != value):  # is_blank
+                    return "skip"
+        elif guard:
+            for name in guard:
+                value = env.get(name)
+                if not (value is None or (isinstance(value, float) and value != value)):
+                    break
+            else:
+                return "skip"
+        result = program(env)
+        if type(result) is Ref:
+            result = scalar(result)
+        if result is True:
+            return "pass"
+        return "fail" if result is False else "invalid"
+
+    @cached_property
+    def _plan(self) -> tuple[tuple[str, ...], bool, Program]:
+        return _check_plan(self.expr, self.missing)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the compiled expression, which is made again where it is needed."""
+        return {key: value for key, value in self.__dict__.items() if key != "_plan"}
 
     def python_status(self, env: Mapping[str, Any]) -> str:
         """The text :meth:`excel_status` shows for these inputs: "", :attr:`fail_text` or :attr:`invalid_text`."""

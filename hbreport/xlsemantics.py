@@ -219,9 +219,12 @@ def approx_equal(a: float, b: float) -> bool:
     return not (_is_representable_integer(a) and _is_representable_integer(b))
 
 
+_APPROX_LIMIT = 2.0**41  # approx_value leaves numbers above this as they are
+
+
 def approx_value(x: float) -> float:
     """``x`` rounded to 15 significant digits, as LibreOffice's ``rtl::math::approxValue``."""
-    if x == 0.0 or not math.isfinite(x) or x > 2.0**41:
+    if x == 0.0 or not math.isfinite(x) or x > _APPROX_LIMIT:
         return x
     magnitude = abs(x)
     fraction_bits = magnitude.as_integer_ratio()[1].bit_length() - 1
@@ -240,6 +243,13 @@ def approx_value(x: float) -> float:
 
 
 def approx_floor(x: float) -> float:
+    """``floor(approx_value(x))``."""
+    if 0.0 < x <= _APPROX_LIMIT:
+        whole = math.floor(x)
+        # approx_value moves x by less than 1e-14 of it (15 significant digits, then float rounding)
+        # and never below the integer under it: with the next integer further away, nothing to do
+        if whole + 1 - x > x * 1e-13:
+            return float(whole)
     return float(math.floor(approx_value(x)))
 
 
@@ -489,6 +499,7 @@ def _numeric(function):
 
     wrapped.__name__ = function.__name__
     wrapped.__doc__ = function.__doc__
+    wrapped.__wrapped__ = function  # for callers that have plain numbers already
     return wrapped
 
 

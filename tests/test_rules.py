@@ -8,15 +8,28 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import pickle
 import re
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from hbreport.errors import HBError
 from hbreport.rules import IMPORTANCE, MISSING, Expr, Rule, XLError, row_check_formula, row_check_python
+from hbreport.xlsemantics import (
+    ARITHMETIC,
+    COMPARISONS,
+    Ref,
+    approx_floor,
+    approx_value,
+    compare,
+    fn_isblank,
+    fn_isnumber,
+    from_python,
+    to_python,
+)
 
 COLUMNS = {"poor_people": "B", "exited_people": "C", "income": "D", "answer": "E", "id_number": "F"}
 
@@ -529,3 +542,107 @@ def test_rule_status_is_always_one_of_three_texts(env: dict) -> None:
     rule = Rule("r", "a <= b and c in ('是', '否')", "不对", missing="skip_if_all")
     assert rule.python_status(env) in ("", rule.fail_text, rule.invalid_text)
     assert rule.check(env) in ("pass", "fail", "skip", "invalid")
+
+
+# --- the compiled fast paths against the xlsemantics functions they write out ------------------
+
+NUMBERS = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.sampled_from([0.0, -0.0, 0.1, 0.2, 0.3, 0.1 + 0.2, 1e-300, 5e-324, 2.0**53, 1e308, -1e308, 7, -3]),
+)
+OPERATORS = {
+    "+": "+",
+    "-": "-",
+    "*": "*",
+    "/": "/",
+    "<": "<",
+    "<=": "<=",
+    ">": ">",
+    ">=": ">=",
+    "==": "=",
+    "!=": "<>",
+}
+
+
+def _literal(number: float) -> str:
+    return ("-" if math.copysign(1, number) < 0 else "") + repr(abs(float(number)))
+
+
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    a=NUMBERS,
+    other=NUMBERS,
+    units=st.integers(min_value=-300, max_value=300),
+    near=st.sampled_from([None, 1, -1]),
+)
+def test_operators_on_numbers_agree_with_xlsemantics(a, other, units: int, near: int | None) -> None:
+    """Cells, constants and computed operands on both sides, numbers close to each other (or to the
+    other's negative) included: where approx_equal decides."""
+    fa = float(a)
+    fb = float(other) if near is None else near * (fa + units * math.ulp(fa))
+    assume(math.isfinite(fb))
+    for op, xl_op in OPERATORS.items():
+        if xl_op in ARITHMETIC:
+            expected = to_python(ARITHMETIC[xl_op](fa, fb))
+        else:
+            expected = COMPARISONS[xl_op](compare(fa, fb))
+        for text in (
+            f"a {op} b",
+            f"a {op} {_literal(fb)}",
+            f"{_literal(fa)} {op} b",
+            f"(a * 1) {op} (b * 1)",
+        ):
+            assert value(text, a=a, b=fb) == expected, text
+            assert type(value(text, a=a, b=fb)) is type(expected), text
+        if xl_op not in ARITHMETIC:
+            assert Rule("r", f"a {op} b", "m").check({"a": a, "b": fb}) == ("pass" if expected else "fail")
+
+
+@settings(max_examples=500)
+@given(
+    st.one_of(
+        st.floats(min_value=-1e15, max_value=1e15),
+        st.builds(
+            lambda whole, half, units: whole + half + units * math.ulp(whole + half + 1.0),
+            st.integers(min_value=0, max_value=2**41),
+            st.sampled_from([0.0, 0.5]),
+            st.integers(min_value=-(2**12), max_value=2**12),
+        ),
+    )
+)
+def test_approx_floor_is_the_floor_of_approx_value(x: float) -> None:
+    assert approx_floor(x) == float(math.floor(approx_value(x)))
+
+
+@settings(max_examples=300)
+@given(
+    cell=st.one_of(CELL_VALUES, st.sampled_from(["是", "否", "ABC", "abc", " 是"])),
+    text=st.sampled_from(["", "是", "abc", "ABC", "12", "TRUE"]),
+    op=st.sampled_from(["==", "!="]),
+    text_first=st.booleans(),
+)
+def test_text_equality_agrees_with_compare(cell, text: str, op: str, text_first: bool) -> None:
+    quoted = repr(text)
+    formula = f"{quoted} {op} a" if text_first else f"a {op} {quoted}"
+    stored = from_python(cell)
+    order = compare(text, stored, equality=True) if text_first else compare(stored, text, equality=True)
+    expected = order if isinstance(order, XLError) else COMPARISONS[OPERATORS[op]](order)
+    assert value(formula, a=cell) == expected
+
+
+@settings(max_examples=300)
+@given(cell=CELL_VALUES)
+def test_isblank_and_isnumber_of_a_field_read_its_cell(cell) -> None:
+    stored = Ref((from_python(cell),))
+    assert value("ISBLANK(a)", a=cell) is fn_isblank(stored)
+    assert value("ISNUMBER(a)", a=cell) is fn_isnumber(stored)
+
+
+def test_rule_pickles_without_its_compiled_check() -> None:
+    env = {"exited_people": 6, "poor_people": 5}
+    assert EXITED.check(env) == "fail"
+    copy = pickle.loads(pickle.dumps(EXITED))
+    assert copy == EXITED
+    assert copy.check(env) == "fail"
+    assert pickle.loads(pickle.dumps(Expr.parse("a + 1"))).evaluate({"a": 2}) == 3

@@ -78,6 +78,15 @@ class FormVariant:
     def headers(self) -> tuple[str, ...]:
         return tuple(c.header for c in self.columns)
 
+    @property
+    def given_keys(self) -> tuple[str, ...]:
+        """What :func:`hbreport.engine.compute_row` reads as given: the non-derived columns' keys."""
+        return tuple(c.key for c in self.columns if c.role != "derived")
+
+    @property
+    def derived_columns(self) -> tuple[FormColumn, ...]:
+        return tuple(c for c in self.columns if c.role == "derived")
+
     def column(self, key: str) -> FormColumn:
         for col in self.columns:
             if col.key == key:
