@@ -283,7 +283,34 @@ def _jinja_env(forms_dir: Path) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # renders YAML, not HTML
         keep_trailing_newline=True,
+        bytecode_cache=_bytecode_cache(),
     )
+
+
+class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's compiled-template cache in the user's private temporary folder (like Python's .pyc:
+    keyed by the template's source, so an edited template is compiled again). A cache that cannot be
+    read or written is skipped, never an error."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # a damaged cache file: compile again
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiling the form templates is most of the first form's cost in a new process (~11 ms)."""
+    try:
+        return _QuietBytecodeCache()  # a folder only this user can write, checked by Jinja
+    except (OSError, RuntimeError):
+        return None
 
 
 def _context(catalog, level: str, period: int, unit, rows) -> dict[str, Any]:

@@ -518,3 +518,21 @@ def test_a_form_template_using_the_unit_renders_per_unit_others_once(sample, tmp
     template.write_text(text.replace("\ntitle: ", "\ntitle: {{ unit.name }}", 1), encoding="utf-8")
     os.utime(template, (template.stat().st_atime, template.stat().st_mtime + 5))
     assert title(a).startswith(a.name) and title(b).startswith(b.name)
+
+
+def test_compiled_form_templates_are_cached_and_a_damaged_cache_is_ignored(sample, tmp_path):
+    """The form templates' compiled code is kept between runs (keyed by each template's source); a
+    damaged cache file is compiled again, never an error, and the rendering is the same."""
+    import jinja2
+
+    from hbreport.spec import _QuietBytecodeCache
+
+    cache = _QuietBytecodeCache(str(tmp_path))
+    env = jinja2.Environment(loader=jinja2.DictLoader({"t.j2": "a: {{ 1 + 1 }}"}), bytecode_cache=cache)
+    assert env.get_template("t.j2").render() == "a: 2"
+    stored = list(tmp_path.glob("__jinja2_*.cache"))
+    assert len(stored) == 1
+    for damage in (b"", b"\x00" * 40, stored[0].read_bytes()[:20] + b"garbage"):
+        stored[0].write_bytes(damage)
+        fresh = jinja2.Environment(loader=env.loader, bytecode_cache=cache)
+        assert fresh.get_template("t.j2").render() == "a: 2"
