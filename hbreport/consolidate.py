@@ -17,6 +17,7 @@ unit's own workbook when it lies in the folder.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -337,30 +338,84 @@ def _hash_or_blank(path: str, sha256_file) -> str:
 
 
 def _read_all(files: list[Path], workers: int, context: tuple, progress: Progress | None) -> list[_Read]:
-    """Read every file, in ``workers`` processes forked from this one (so they share what is loaded:
-    registry, catalog, parsed form specs), results in the order of ``files``."""
-    total = len(files)
-    if progress:
-        progress(0, total)
+    """Read every file, results in the order of ``files``, in this process and ``workers`` − 1 others.
+
+    Where processes can be forked (Linux), the others share what this one has loaded (registry, catalog,
+    parsed form specs, compiled rules) and the files are dealt from both ends of the list: the forked
+    processes take from the front, this one from the back, one file at a time, until they meet — no
+    process waits while another has files left. Elsewhere a process pool reads them."""
     _init_worker(*context)
-    out: list[_Read] = []
+    paths = [str(f) for f in files]
+    counter = _Progress(len(paths), progress)
+    helpers = min(workers - 1, len(paths) - 1)
+    if helpers < 1:
+        return [counter.done(_read_one(p)) for p in paths]
+    if "fork" in multiprocessing.get_all_start_methods():
+        return _read_forked(paths, helpers, counter)
+    with ProcessPoolExecutor(max_workers=helpers + 1, initializer=_init_worker, initargs=context) as pool:
+        return [counter.done(r) for r in pool.map(_read_one, paths)]
 
-    def done(r: _Read) -> None:
-        out.append(r)
+
+class _Progress:
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self.total, self.count, self.progress = total, 0, progress
         if progress:
-            progress(len(out), total)
+            progress(0, total)
 
-    if workers <= 1 or total <= 2:
-        for f in files:
-            done(_read_one(str(f)))
-        return out
-    chunk = max(1, total // (workers * 4))
-    with ProcessPoolExecutor(
-        max_workers=min(workers, total), initializer=_init_worker, initargs=context
-    ) as pool:
-        for r in pool.map(_read_one, [str(f) for f in files], chunksize=chunk):
-            done(r)
-    return out
+    def done(self, r: _Read, n: int = 1) -> _Read:
+        self.count += n
+        if self.progress:
+            self.progress(min(self.count, self.total), self.total)
+        return r
+
+
+def _read_forked(paths: list[str], helpers: int, counter: _Progress) -> list[_Read]:
+    fork = multiprocessing.get_context("fork")
+    ends = fork.RawArray("i", [0, len(paths)])  # [next from the front, one past the next from the back]
+    lock = fork.Lock()
+    procs = []
+    for _ in range(helpers):
+        receive, send = fork.Pipe(duplex=False)
+        proc = fork.Process(target=_helper, args=(paths, ends, lock, send), daemon=True)
+        proc.start()
+        send.close()
+        procs.append((proc, receive))
+    results: dict[int, _Read] = {}
+    while True:
+        with lock:
+            if ends[0] >= ends[1]:
+                break
+            ends[1] -= 1
+            i = ends[1]
+        results[i] = counter.done(_read_one(paths[i]))
+    for proc, receive in procs:
+        try:
+            for i, r in receive.recv():
+                results[i] = counter.done(r)
+        except (EOFError, OSError):
+            pass  # the process ended without sending: what it took is read again below
+        finally:
+            receive.close()
+            proc.join()
+    for i, p in enumerate(paths):
+        if i not in results:
+            results[i] = counter.done(_read_one(p))
+    return [results[i] for i in range(len(paths))]
+
+
+def _helper(paths: list[str], ends, lock, send) -> None:
+    """In a forked process: read files from the front of the list until the two ends meet, then send
+    (index, result) for every file read, in one message."""
+    out = []
+    while True:
+        with lock:
+            if ends[0] >= ends[1]:
+                break
+            i = ends[0]
+            ends[0] += 1
+        out.append((i, _read_one(paths[i])))
+    send.send(out)
+    send.close()
 
 
 # ---------------------------------------------------------------- consolidate

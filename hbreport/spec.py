@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field, replace
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
@@ -391,17 +392,21 @@ def render_form(
 
 
 _RENDERED: dict[tuple, tuple] = {}
-_UNIT_NAMES = frozenset({"unit", "rows"})
+
+
+_COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
+_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+_UNIT_NAME = re.compile(r"(?<![\w.])(?:unit|rows)(?!\w)")
 
 
 def _uses_unit(template: jinja2.Template) -> bool:
-    """Whether a form template names the unit or its rows anywhere in its tags (found once per loaded
-    template, from its tokens; a name in a comment does not count, an attribute of that name does)."""
+    """Whether a form template names the unit or its rows inside a tag (found once per loaded template;
+    comments do not count; a quoted "unit" in a tag does, which only costs a rendering per unit)."""
     uses = getattr(template, "_hb_uses_unit", None)
     if uses is None:
         env = template.environment
-        source = env.loader.get_source(env, template.name)[0]
-        uses = any(kind == "name" and value in _UNIT_NAMES for _, kind, value in env.lex(source))
+        source = _COMMENT.sub("", env.loader.get_source(env, template.name)[0])
+        uses = any(_UNIT_NAME.search(tag) for tag in _TAG.findall(source))
         template._hb_uses_unit = uses
     return uses
 
