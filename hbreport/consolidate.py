@@ -24,7 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .engine import parent_values
 from .errors import EXIT_FINDINGS, EXIT_OK, HBError
@@ -58,6 +58,7 @@ _TOLERANCE = 1e-6
 _FINDINGS_SHOWN = 50  # findings listed in the text summary; all of them are in the workbook and the JSON
 
 Progress = Callable[[int, int], None]
+T = TypeVar("T")
 
 
 # ---------------------------------------------------------------- the summary
@@ -337,8 +338,11 @@ def _hash_or_blank(path: str, sha256_file) -> str:
         return ""
 
 
-def _read_all(files: list[Path], workers: int, context: tuple, progress: Progress | None) -> list[_Read]:
-    """Read every file, results in the order of ``files``, in this process and ``workers`` − 1 others.
+def _read_all(
+    files: list[Path], workers: int, context: tuple, progress: Progress | None, meanwhile: Callable[[], T]
+) -> tuple[list[_Read], T]:
+    """Read every file, results in the order of ``files``, in this process and ``workers`` − 1 others;
+    ``meanwhile()`` runs here once the others have started (its result is returned beside the reads).
 
     Where processes can be forked (Linux), the others share what this one has loaded (registry, catalog,
     parsed form specs, compiled rules) and the files are dealt from both ends of the list: the forked
@@ -349,11 +353,13 @@ def _read_all(files: list[Path], workers: int, context: tuple, progress: Progres
     counter = _Progress(len(paths), progress)
     helpers = min(workers - 1, len(paths) - 1)
     if helpers < 1:
-        return [counter.done(_read_one(p)) for p in paths]
+        extra = meanwhile()
+        return [counter.done(_read_one(p)) for p in paths], extra
     if "fork" in multiprocessing.get_all_start_methods():
-        return _read_forked(paths, helpers, counter)
+        return _read_forked(paths, helpers, counter, meanwhile)
+    extra = meanwhile()
     with ProcessPoolExecutor(max_workers=helpers + 1, initializer=_init_worker, initargs=context) as pool:
-        return [counter.done(r) for r in pool.map(_read_one, paths)]
+        return [counter.done(r) for r in pool.map(_read_one, paths)], extra
 
 
 class _Progress:
@@ -369,7 +375,9 @@ class _Progress:
         return r
 
 
-def _read_forked(paths: list[str], helpers: int, counter: _Progress) -> list[_Read]:
+def _read_forked(
+    paths: list[str], helpers: int, counter: _Progress, meanwhile: Callable[[], T]
+) -> tuple[list[_Read], T]:
     fork = multiprocessing.get_context("fork")
     ends = fork.RawArray("i", [0, len(paths)])  # [next from the front, one past the next from the back]
     lock = fork.Lock()
@@ -380,6 +388,14 @@ def _read_forked(paths: list[str], helpers: int, counter: _Progress) -> list[_Re
         proc.start()
         send.close()
         procs.append((proc, receive))
+    try:
+        extra = meanwhile()
+    except BaseException:
+        for proc, receive in procs:
+            proc.terminate()
+            receive.close()
+            proc.join()
+        raise
     results: dict[int, _Read] = {}
     while True:
         with lock:
@@ -400,7 +416,7 @@ def _read_forked(paths: list[str], helpers: int, counter: _Progress) -> list[_Re
     for i, p in enumerate(paths):
         if i not in results:
             results[i] = counter.done(_read_one(p))
-    return [results[i] for i in range(len(paths))]
+    return [results[i] for i in range(len(paths))], extra
 
 
 def _helper(paths: list[str], ends, lock, send) -> None:
@@ -469,7 +485,6 @@ def consolidate(
             f"「{parent.name}」({parent.code}) 是{parent.level_zh}级单位，不汇总下级报表",
             hint="乡镇表由乡镇直接填报；汇总对县、市州、省进行",
         )
-    spec = build_workbook_spec(parent.code, period, registry=registry, catalog=catalog, baseline=baseline)
     annotate_dir = Path(annotate_dir) if annotate_dir else out_path.parent / RETURN_DIR
     if annotate_dir.resolve() == inputs_dir:
         raise HBError(
@@ -478,16 +493,17 @@ def consolidate(
         )
     files = _scan(folder, exclude=[out_path, annotate_dir])
 
+    def parent_spec() -> WorkbookSpec:  # built while the forked processes start reading
+        return build_workbook_spec(parent.code, period, registry=registry, catalog=catalog, baseline=baseline)
+
     with frozen_heap():
-        return _run(
-            spec, files, out_path, annotate_dir, registry, catalog, baseline, period, workers, progress
+        reads, spec = _read_all(
+            files, workers or os.cpu_count() or 1, (registry, catalog, baseline), progress, parent_spec
         )
+        return _run(spec, reads, out_path, annotate_dir, registry, baseline, period)
 
 
-def _run(
-    spec, files, out_path, annotate_dir, registry, catalog, baseline, period, workers, progress
-) -> Summary:
-    reads = _read_all(files, workers or os.cpu_count() or 1, (registry, catalog, baseline), progress)
+def _run(spec, reads, out_path, annotate_dir, registry, baseline, period) -> Summary:
     job = _Job(spec=spec, registry=registry, period=period, prefill=prefill_values(spec, registry, baseline))
     job.classify(reads)
     values = job.parent_values()
