@@ -305,3 +305,29 @@ def test_command_line(folder, tmp_path, capsys):
     assert "--force" in capsys.readouterr().err
     assert cli([*argv, "--force"]) == 1
     assert "未报" in capsys.readouterr().out
+
+
+def test_parallel_reading_gives_the_serial_result_even_when_a_reader_dies(
+    folder, run, context, tmp_path, monkeypatch
+):
+    """Files are dealt between this process and a forked one; the output is byte-identical to reading
+    them all here, and when the forked process dies without answering, what it took is read again."""
+    import os
+
+    import hbreport.consolidate as consolidation
+
+    serial = consolidate(folder["inbox"], COUNTY, PERIOD, tmp_path / "serial.xlsx", workers=1, **context)
+    parallel = consolidate(folder["inbox"], COUNTY, PERIOD, tmp_path / "parallel.xlsx", workers=2, **context)
+    assert (tmp_path / "serial.xlsx").read_bytes() == (tmp_path / "parallel.xlsx").read_bytes()
+    assert parallel.received == serial.received
+
+    def dies(paths, ends, lock, send):  # takes three files, then ends without sending anything
+        with lock:
+            ends[0] += 3
+        os._exit(1)
+
+    monkeypatch.setattr(consolidation, "_helper", dies)
+    survived = consolidate(folder["inbox"], COUNTY, PERIOD, tmp_path / "after.xlsx", workers=2, **context)
+    assert (tmp_path / "after.xlsx").read_bytes() == (tmp_path / "serial.xlsx").read_bytes()
+    assert survived.received == serial.received
+    assert {p.name: sha256_file(p) for p in folder["inbox"].iterdir()} == folder["hashes"]
