@@ -957,13 +957,13 @@ def _extra_sheets(summary: Summary) -> list[tuple[str, list[list[Any]]]]:
 def _annotate(job: _Job, annotate_dir: Path) -> list[str]:
     """An annotated copy of every readable file with findings, for return to sender (a file the copier
     cannot open gets none: its findings are in the summary and the 汇总校验 sheet all the same)."""
-    from .annotate import annotate_copy
-
     out = []
     for r in job.reads:
         findings = job.findings_by_file.get(r.path) or []
         if r.data is None or not findings:
             continue
+        from .annotate import annotate_copy  # openpyxl's writer: loaded only when a copy is made
+
         annotate_dir.mkdir(parents=True, exist_ok=True)
         try:
             out.append(str(annotate_copy(Path(r.path), findings, annotate_dir / Path(r.path).name)))
