@@ -397,6 +397,9 @@ def _formula_cells(
     return out
 
 
+_OUTSIDE = object()  # a cell outside the table area
+
+
 class _HeldCells(Mapping):
     """(row, col) → what a cell of the table area holds: its formula text ('=…') when it holds a formula,
     else its value from the calamine grid (None for an empty cell). Looked up, never copied."""
@@ -409,14 +412,10 @@ class _HeldCells(Mapping):
         self.area = area
 
     def __getitem__(self, key: tuple[int, int]) -> Any:
-        formula = self.formulas.get(key)
-        if formula is not None:
-            return formula
-        r, c = key
-        top, bottom, left, right = self.area
-        if not (top <= r <= bottom and left <= c <= right):
+        held = self.get(key, _OUTSIDE)
+        if held is _OUTSIDE:
             raise KeyError(key)
-        return _at(self.values, r, c)
+        return held
 
     def __iter__(self):
         top, bottom, left, right = self.area
