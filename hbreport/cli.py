@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import traceback
 from contextlib import contextmanager
@@ -92,6 +93,36 @@ def _emit_json(payload: Any) -> None:
     click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
 
 
+_USAGE_ZH = (  # click's most common messages, in the user's language (the rest stay as click says them)
+    (
+        re.compile(r"^Invalid value for '([^']+)': '?([^']*?)'? is not in the range x>=(\S+?)\.?$"),
+        r"参数 \1 的值 \2 无效，应不小于 \3",
+    ),
+    (
+        re.compile(r"^Invalid value for '([^']+)': '([^']*)' is not a valid integer(?: range)?\.?$"),
+        r"参数 \1 的值「\2」不是整数",
+    ),
+    (re.compile(r"^Invalid value for '([^']+)': (.*)$"), r"参数 \1 的值无效（\2）"),
+    (re.compile(r"^Missing option '([^']+)'.*$"), r"缺少参数 \1"),
+    (re.compile(r"^Missing argument '([^']+)'.*$"), r"缺少参数 \1"),
+    (
+        re.compile(r"^No such option:? '?([^'\s]+?)'?\.? Did you mean '?([^'?]+)'?\?$"),
+        r"没有参数 \1，是否要用 \2？",
+    ),
+    (re.compile(r"^No such option:? '?([^'\s]+?)'?\.?$"), r"没有参数 \1"),
+    (re.compile(r"^No such command '([^']+)'\.?$"), r"没有命令「\1」"),
+    (re.compile(r"^Option '([^']+)' requires an argument\.?$"), r"参数 \1 需要一个值"),
+    (re.compile(r"^Got unexpected extra arguments? \((.*)\)$"), r"多余的参数：\1"),
+)
+
+
+def _zh_usage(message: str) -> str:
+    for pattern, text in _USAGE_ZH:
+        if pattern.match(message):
+            return pattern.sub(text, message)
+    return message
+
+
 class _Group(click.Group):
     def main(self, *args, **kwargs):  # Chinese for argument errors too
         try:
@@ -101,7 +132,7 @@ class _Group(click.Group):
                 click.echo(exc.ctx.get_help() if exc.ctx else "")
                 sys.exit(EXIT_OK)
             hint = f"；运行 `{exc.ctx.command_path if exc.ctx else 'hbreport'} --help` 查看用法"
-            _fail(f"命令参数有误：{exc.format_message()}{hint}".replace("[", r"\["), EXIT_UNUSABLE)
+            _fail(f"命令参数有误：{_zh_usage(exc.format_message())}{hint}".replace("[", r"\["), EXIT_UNUSABLE)
         except click.Abort:
             _fail("已中断", EXIT_UNUSABLE)
         except click.exceptions.Exit as exc:
@@ -190,9 +221,22 @@ def check(files: tuple[str, ...], units: str | None, period: str | None, as_json
     "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
 )
 @click.option("--force", is_flag=True, help="覆盖已存在的输出文件")
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(min=1),
+    help="同时读取报表的进程数（默认为 CPU 核数；1 表示只用本进程）",
+)
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出汇总情况")
 def consolidate(
-    folder: str, parent: str, period: str, out_path: str, units: str | None, force: bool, as_json: bool
+    folder: str,
+    parent: str,
+    period: str,
+    out_path: str,
+    units: str | None,
+    force: bool,
+    workers: int | None,
+    as_json: bool,
 ) -> None:
     """汇总下级报表：说明谁未报、谁被退回及原因，输出同一表式的上级工作簿。"""
     with _user_errors():
@@ -210,6 +254,7 @@ def consolidate(
                 Path(out_path),
                 registry=registry,
                 force=force,
+                workers=workers,
                 progress=progress,
             )
         if as_json:

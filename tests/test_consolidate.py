@@ -305,6 +305,11 @@ def test_command_line(folder, tmp_path, capsys):
     assert "--force" in capsys.readouterr().err
     assert cli([*argv, "--force"]) == 1
     assert "未报" in capsys.readouterr().out
+    one = tmp_path / "one" / "梁子湖区_2017.xlsx"
+    assert cli([*argv[:-1], str(one), "--workers", "1"]) == 1
+    assert one.read_bytes() == out.read_bytes()  # one process or several: the same workbook
+    assert cli([*argv, "--force", "--workers", "0"]) == 2  # a usage error, in Chinese
+    assert "--workers" in capsys.readouterr().err
 
 
 def test_parallel_reading_gives_the_serial_result_even_when_a_reader_dies(
