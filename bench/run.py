@@ -1,6 +1,6 @@
 """The whole province at scale: generation, consolidation to the province, report — one script.
 
-    python bench/run.py [--quick]
+    python bench/run.py [--quick] [--no-households]
 
 Scale: every township of Hubei (the real division tree at ../shared/data/hubei-divisions-2016.csv
 when it is there — about 1,480 townships and 29,700 village rows — else the embedded sample);
@@ -220,6 +220,11 @@ def _peer_bench(name: str, quick: bool) -> dict[str, Any] | None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="one prefecture instead of the whole province")
+    ap.add_argument(
+        "--no-households",
+        action="store_true",
+        help="leave out bench_households (with the whole province it runs for over half an hour)",
+    )
     ap.add_argument("--stage", choices=sorted(STAGES), help=argparse.SUPPRESS)
     ap.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -243,7 +248,7 @@ def main() -> None:
     print(f"bench_generate:    {peers_gen}", flush=True)
     peers_cons = _peer_bench("bench_consolidate", args.quick) or {}
     print(f"bench_consolidate: {peers_cons}", flush=True)
-    households = _peer_bench("bench_households", args.quick)
+    households = None if args.no_households else _peer_bench("bench_households", args.quick)
     print(f"bench_households:  {households}", flush=True)
 
     result = {
