@@ -6,6 +6,7 @@ JSON for machines (``--json``), Chinese text for people; exit codes 0 clean, 1 f
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -87,6 +88,22 @@ def _period(value: str) -> int:
     from .period import parse_period
 
     return parse_period(value)
+
+
+_DATE = re.compile(r"^\s*(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*(?:-|/|\.|月)\s*(\d{1,2})\s*日?\s*$")
+
+
+def _date(text: str, option: str) -> dt.date:
+    """A date as offices write it: 2018-01-15, 2018/1/15, 2018.1.15 or 2018年1月15日."""
+    match = _DATE.match(text)
+    try:
+        if match is None:
+            raise ValueError
+        return dt.date(*(int(part) for part in match.groups()))
+    except ValueError:
+        raise HBError(
+            f"{option} 的日期「{text}」无法识别", hint="写成 2018-01-15 或 2018年1月15日 的形式"
+        ) from None
 
 
 def _emit_json(payload: Any) -> None:
@@ -276,14 +293,31 @@ def consolidate(
     type=click.Path(dir_okay=False),
     help="往年的汇总工作簿（可多次给出），用于画趋势图",
 )
-def report(file: str, out_path: str, units: str | None, history: tuple[str, ...]) -> None:
+@click.option("--issuer", default=None, help="落款（发文机关署名），默认为“<单位>扶贫攻坚领导小组办公室”")
+@click.option("--issued", default=None, help="成文日期，如 2018-01-15 或 2018年1月15日（默认今天）")
+def report(
+    file: str,
+    out_path: str,
+    units: str | None,
+    history: tuple[str, ...],
+    issuer: str | None,
+    issued: str | None,
+) -> None:
     """由汇总工作簿生成 Word 进展报告（公文格式，含表格、图表和文字分析）。"""
     with _user_errors():
         from .report import report_from_workbook
 
         registry = _registry(units)
+        when = _date(issued, "--issued") if issued else None
+        if issuer is not None and not issuer.strip():
+            raise HBError("--issuer 不能为空", hint="写发文机关的全称，或不给出该参数使用默认落款")
         path = report_from_workbook(
-            Path(file), Path(out_path), registry=registry, history_files=[Path(h) for h in history]
+            Path(file),
+            Path(out_path),
+            registry=registry,
+            history_files=[Path(h) for h in history],
+            issuer=issuer.strip() if issuer else None,
+            issued=when,
         )
         _console().print(f"已生成报告：{path}")
     sys.exit(EXIT_OK)

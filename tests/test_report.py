@@ -476,3 +476,15 @@ def test_report_from_a_consolidated_workbook(tmp_path, registry, baseline, catal
     assert f"未报1个：{late.name}" in text and f"退回1个：{wrong.name}" in text
     errors = sum(f.importance == "error" for f in summary.findings)
     assert errors >= 1 and f"校验发现错误{errors}条" in text
+
+    # the command line: the issuing office and the date as an office writes them
+    from hbreport.cli import run as cli
+
+    by_cli = tmp_path / "命令行.docx"
+    argv = ["report", str(summary.output), "--out", str(by_cli)]
+    assert cli([*argv, "--issuer", "红安县人民政府扶贫开发办公室", "--issued", "2018年1月15日"]) == 0
+    signed = docx_text(by_cli)
+    assert "红安县人民政府扶贫开发办公室" in signed and "2018年1月15日" in signed
+    assert "红安县扶贫攻坚领导小组办公室" in text and "红安县扶贫攻坚领导小组办公室" not in signed
+    assert cli([*argv, "--issued", "2018-02-30"]) == 2  # no such day: refused, nothing written over
+    assert docx_text(by_cli) == signed
