@@ -5,8 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES = ROOT / "templates"
-SAMPLES = ROOT / "samples"
+# In the source tree (and an editable install) templates/ and samples/ sit beside the package; an
+# installed wheel carries copies inside it (pyproject.toml maps them to hbreport/_data/).
+_INSTALLED = Path(__file__).resolve().parent / "_data"
+TEMPLATES = (
+    ROOT / "templates" if (ROOT / "templates" / "indicators.yaml").is_file() else _INSTALLED / "templates"
+)
+SAMPLES = ROOT / "samples" if (ROOT / "samples" / "hubei").is_dir() else _INSTALLED / "samples"
 SAMPLE_DIR = SAMPLES / "hubei"
 INDICATORS = TEMPLATES / "indicators.yaml"
 FIELDS = TEMPLATES / "fields.yaml"

@@ -1,0 +1,39 @@
+"""An installed (non-editable) package carries the templates and the sample: pyproject.toml maps
+templates/ and samples/ into the package, and its package-data patterns must cover every file the
+code reads from them."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from hbreport import paths
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _shipped() -> set[Path]:
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    shipped: set[Path] = set()
+    for package, folder in setuptools["package-dir"].items():
+        assert package in setuptools["packages"]
+        for pattern in setuptools["package-data"][package]:
+            shipped |= {p.resolve() for p in (ROOT / folder).glob(pattern) if p.is_file()}
+    return shipped
+
+
+def test_every_template_and_sample_file_is_in_the_wheel():
+    shipped = _shipped()
+    needed = {
+        p.resolve()
+        for p in [*paths.TEMPLATES.rglob("*"), *paths.SAMPLE_DIR.rglob("*")]
+        if p.is_file() and p.suffix != ".py" and "__pycache__" not in p.parts
+    }
+    assert len(needed) >= 13
+    assert needed - shipped == set()
+
+
+def test_the_source_tree_is_used_where_it_is():
+    assert paths.TEMPLATES == ROOT / "templates"
+    assert paths.SAMPLES == ROOT / "samples"
+    assert paths.INDICATORS.is_file() and paths.SAMPLE_UNITS.is_file()
