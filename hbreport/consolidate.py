@@ -388,22 +388,22 @@ def _read_forked(
         proc.start()
         send.close()
         procs.append((proc, receive))
+    results: dict[int, _Read] = {}
     try:
         extra = meanwhile()
-    except BaseException:
+        while True:
+            with lock:
+                if ends[0] >= ends[1]:
+                    break
+                ends[1] -= 1
+                i = ends[1]
+            results[i] = counter.done(_read_one(paths[i]))
+    except BaseException:  # an error here, or Ctrl-C: the other processes stop too
         for proc, receive in procs:
             proc.terminate()
             receive.close()
             proc.join()
         raise
-    results: dict[int, _Read] = {}
-    while True:
-        with lock:
-            if ends[0] >= ends[1]:
-                break
-            ends[1] -= 1
-            i = ends[1]
-        results[i] = counter.done(_read_one(paths[i]))
     for proc, receive in procs:
         try:
             for i, r in receive.recv():
