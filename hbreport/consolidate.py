@@ -368,18 +368,24 @@ class _Progress:
         if progress:
             progress(0, total)
 
-    def done(self, r: _Read, n: int = 1) -> _Read:
-        self.count += n
+    def done(self, r: _Read, elsewhere: int = 0) -> _Read:
+        """One more file read here (``elsewhere``: how many the other processes have read so far)."""
+        self.count += 1
         if self.progress:
-            self.progress(min(self.count, self.total), self.total)
+            self.progress(min(self.count + elsewhere, self.total), self.total)
         return r
+
+    def finish(self) -> None:
+        if self.progress:
+            self.progress(self.total, self.total)
 
 
 def _read_forked(
     paths: list[str], helpers: int, counter: _Progress, meanwhile: Callable[[], T]
 ) -> tuple[list[_Read], T]:
     fork = multiprocessing.get_context("fork")
-    ends = fork.RawArray("i", [0, len(paths)])  # [next from the front, one past the next from the back]
+    # [next from the front, one past the next from the back, files the other processes have read]
+    ends = fork.RawArray("i", [0, len(paths), 0])
     lock = fork.Lock()
     procs = []
     for _ in range(helpers):
@@ -397,7 +403,7 @@ def _read_forked(
                     break
                 ends[1] -= 1
                 i = ends[1]
-            results[i] = counter.done(_read_one(paths[i]))
+            results[i] = counter.done(_read_one(paths[i]), ends[2])
     except BaseException:  # an error here, or Ctrl-C: the other processes stop too
         for proc, receive in procs:
             proc.terminate()
@@ -407,7 +413,7 @@ def _read_forked(
     for proc, receive in procs:
         try:
             for i, r in receive.recv():
-                results[i] = counter.done(r)
+                results[i] = r
         except (EOFError, OSError):
             pass  # the process ended without sending: what it took is read again below
         finally:
@@ -415,16 +421,18 @@ def _read_forked(
             proc.join()
     for i, p in enumerate(paths):
         if i not in results:
-            results[i] = counter.done(_read_one(p))
+            results[i] = _read_one(p)
+    counter.finish()
     return [results[i] for i in range(len(paths))], extra
 
 
 def _helper(paths: list[str], ends, lock, send) -> None:
     """In a forked process: read files from the front of the list until the two ends meet, then send
     (index, result) for every file read, in one message."""
-    out = []
+    out: list[tuple[int, _Read]] = []
     while True:
         with lock:
+            ends[2] += 1 if out else 0  # the file just read counts in this process's progress display
             if ends[0] >= ends[1]:
                 break
             i = ends[0]
