@@ -536,3 +536,23 @@ def test_compiled_form_templates_are_cached_and_a_damaged_cache_is_ignored(sampl
         stored[0].write_bytes(damage)
         fresh = jinja2.Environment(loader=env.loader, bytecode_cache=cache)
         assert fresh.get_template("t.j2").render() == "a: 2"
+
+
+def test_parsed_yaml_is_kept_between_runs_only_when_json_gives_it_back(tmp_path, monkeypatch):
+    """fields.yaml and the rendered forms are parsed once per text and kept as JSON beside the
+    compiled templates; what JSON would change (an integer key) is not kept; a damaged copy is parsed
+    again from the YAML."""
+    import yaml
+
+    from hbreport import paths, spec
+
+    monkeypatch.setattr(spec, "_bytecode_cache_dir", lambda: str(tmp_path))
+    text = paths.FIELDS.read_text(encoding="utf-8")
+    expected = yaml.safe_load(text)
+    assert spec._load_yaml(text) == expected
+    (stored,) = tmp_path.glob("hbreport-yaml-*.json")
+    assert spec._load_yaml(text) == expected  # now from the JSON copy
+    stored.write_bytes(b'{"broken": ')
+    assert spec._load_yaml(text) == expected
+    assert spec._load_yaml("1: one\n") == {1: "one"}
+    assert len(list(tmp_path.glob("hbreport-yaml-*.json"))) == 1
