@@ -18,20 +18,28 @@ out once per sheet shape; texts for findings are made only when there is a findi
 from __future__ import annotations
 
 import datetime as dt
-import io
 import math
 import re
 import sys
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from openpyxl.utils import get_column_letter
 
 from . import safety
+from .cells import (
+    at,
+    calamine_sheet,
+    cell_text,
+    fields_in_order,
+    normal_formula,
+    open_calamine,
+    open_openpyxl,
+    plain,
+)
 from .engine import ROW_MARK, check_row, check_template, derived_template, total_formula
 from .errors import HBError
 from .findings import Finding
@@ -118,7 +126,7 @@ def read_workbook(
     catalog = catalog or load_catalog()
     baseline = baseline or baseline_for(registry)
 
-    book = _open_calamine(path, data)
+    book = open_calamine(path, data)
     try:
         meta = _read_meta(path, book)
         spec = _spec_for(path, meta, registry, catalog, baseline, expect_unit, expect_period)
@@ -150,28 +158,6 @@ def read_workbook(
 # ---------------------------------------------------------------- file and identity
 
 
-def _open_calamine(path: Path, data: bytes):
-    import python_calamine
-
-    try:
-        return python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except python_calamine.PasswordError:
-        raise HBError(
-            "工作簿设置了打开密码，无法读取", file=path, hint="请取消打开密码后重新保存再报送"
-        ) from None
-    except (python_calamine.CalamineError, ValueError) as exc:
-        raise HBError(f"工作簿内容无法解析（{exc}）", file=path, hint=safety.RESEND_HINT) from None
-
-
-def _cell_text(value: Any) -> str:
-    """A cell value as text; whole numbers without '.0' (codes and years are often stored as numbers)."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 def _read_meta(path: Path, book) -> dict[str, str]:
     """The identity in the `_meta` sheet, found by name (never by visibility: LibreOffice un-hides it)."""
     names = {name.strip().casefold(): name for name in book.sheet_names}
@@ -189,7 +175,7 @@ def _read_meta(path: Path, book) -> dict[str, str]:
     meta: dict[str, str] = {}
     for row in sheet.to_python(skip_empty_area=False):
         if len(row) >= 2:
-            key, value = _cell_text(row[0]), _cell_text(row[1])
+            key, value = cell_text(row[0]), cell_text(row[1])
             if key and key != "key" and key not in meta:
                 meta[key] = value
     if meta.get("family") != FORM_FAMILY:
@@ -351,8 +337,6 @@ def _formula_cells(
 
     Fast path: formula cells found in the sheet XML (sheet_formulas), every other cell's value from the
     calamine grid already read; openpyxl (read-only) when the package is not written the common way."""
-    from openpyxl import load_workbook
-
     areas = {}
     for sheet in spec.sheets:
         layout = SheetLayout(sheet)
@@ -365,12 +349,7 @@ def _formula_cells(
             for sheet in spec.sheets
         }
 
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
-    except Exception as exc:  # openpyxl raises many types on malformed parts
-        raise HBError(
-            f"工作簿内容无法解析（{type(exc).__name__}: {exc}）", file=path, hint=safety.RESEND_HINT
-        ) from None
+    book = open_openpyxl(path, data)
     out: dict[str, dict[tuple[int, int], Any]] = {}
     try:
         for sheet in spec.sheets:
@@ -433,17 +412,7 @@ class _HeldCells(Mapping):
         top, bottom, left, right = self.area
         if not (top <= r <= bottom and left <= c <= right):
             return default
-        return _at(self.values, r, c)
-
-
-@lru_cache(maxsize=1 << 15)  # the same formula texts recur in every workbook of a form
-def _normal_formula(text: str) -> str:
-    """Formula text compared loosely: no '=', no _xlfn. prefixes, no blanks, upper case, TRUE() as TRUE
-    (LibreOffice writes TRUE() and FALSE(), and lower-cases unknown function names)."""
-    text = text.lstrip("=")
-    text = re.sub(r"_xlfn\.|_xlws\.", "", text, flags=re.IGNORECASE)
-    text = re.sub(r"\s+", "", text).upper()
-    return text.replace("TRUE()", "TRUE").replace("FALSE()", "FALSE")
+        return at(self.values, r, c)
 
 
 def _clip(text: str, limit: int = 40) -> str:
@@ -457,17 +426,6 @@ def _clip(text: str, limit: int = 40) -> str:
 class _Grid:
     values: list[list[Any]]
     merged: list[tuple[tuple[int, int], tuple[int, int]]]
-
-
-def _at(values: list[list[Any]], row: int, col: int) -> Any:
-    """The value at 1-based (row, col) of a calamine grid; None for an empty cell."""
-    if row - 1 >= len(values):
-        return None
-    line = values[row - 1]
-    if col - 1 >= len(line):
-        return None
-    value = line[col - 1]
-    return None if value == "" else value
 
 
 class _SheetReader:
@@ -519,8 +477,6 @@ class _SheetReader:
     # -- reading
 
     def grid(self, book, sheet: SheetSpec) -> _Grid:
-        import python_calamine
-
         if sheet.sheet not in book.sheet_names:
             from .writer import INSTRUCTIONS_SHEET, XLWINGS_SHEET
 
@@ -533,17 +489,9 @@ class _SheetReader:
                 f"找不到工作表「{sheet.sheet}」（{sheet.table_no} {sheet.title}），可能被改名或删除{seen}",
                 f"请把工作表名改回「{sheet.sheet}」；如已删除，请使用上级下发的原报表重新填报",
             )
-        try:
-            ws = book.get_sheet_by_name(sheet.sheet)
-        except python_calamine.CalamineError as exc:
-            raise self.fail(sheet, None, f"工作表无法读取（{exc}）", safety.RESEND_HINT) from None
-        if ws.height > safety.MAX_ROWS:
-            raise self.fail(
-                sheet,
-                None,
-                f"工作表有 {ws.height} 行，超过上限 {safety.MAX_ROWS} 行",
-                "请删除表格下方多余的行后重新保存；表格本身不应有这么多行",
-            )
+        ws = calamine_sheet(
+            self.path, book, sheet.sheet, "请删除表格下方多余的行后重新保存；表格本身不应有这么多行"
+        )
         layout = SheetLayout(sheet)
         values = ws.to_python(skip_empty_area=False, nrows=layout.last_data_row + 2)
         return _Grid(values, list(ws.merged_cell_ranges or []))
@@ -553,7 +501,7 @@ class _SheetReader:
         layout = SheetLayout(sheet)
         hint = "请勿增删行列；请使用上级下发的原报表重新填报，或把改动恢复原样"
         for col, code in ((NAME_COL, LETTER_CODES[0]), (CODE_COL, LETTER_CODES[1])):
-            found = _cell_text(_at(values, CODE_ROW, col))
+            found = cell_text(at(values, CODE_ROW, col))
             if found != code:
                 cell = f"{get_column_letter(col)}{CODE_ROW}"
                 raise self.fail(
@@ -561,7 +509,7 @@ class _SheetReader:
                 )
         for column in sheet.columns:
             c = layout.col_index[column.key]
-            found = _cell_text(_at(values, CODE_ROW, c))
+            found = cell_text(at(values, CODE_ROW, c))
             if found != str(column.number):
                 cell = f"{get_column_letter(c)}{CODE_ROW}"
                 raise self.fail(
@@ -570,7 +518,7 @@ class _SheetReader:
                     f"栏目代码应为「{column.number}」（{column.field.label}），表中为「{found}」：插入、删除或移动了列",
                     hint,
                 )
-            heading = _cell_text(_at(values, HEADER_ROW, c))
+            heading = cell_text(at(values, HEADER_ROW, c))
             if column.field.label not in heading:
                 cell = f"{get_column_letter(c)}{HEADER_ROW}"
                 raise self.fail(
@@ -579,18 +527,18 @@ class _SheetReader:
                     f"栏目名称应为「{column.field.header()}」，表中为「{heading}」：表头被改动",
                     hint,
                 )
-        total = _cell_text(_at(values, TOTAL_ROW, NAME_COL))
+        total = cell_text(at(values, TOTAL_ROW, NAME_COL))
         if "合计" not in total.replace(" ", "").replace("\u3000", ""):
             raise self.fail(sheet, f"A{TOTAL_ROW}", f"第 {TOTAL_ROW} 行应为「合计」，表中为「{total}」", hint)
         for i, unit in enumerate(sheet.rows):
             r = FIRST_DATA_ROW + i
-            found = _cell_text(_at(values, r, CODE_COL))
+            found = cell_text(at(values, r, CODE_COL))
             if _same_code(found, unit.code):
                 continue
-            where = f"第 {r} 行应为「{unit.name}」（{self.short_code(unit.code)}），表中为「{_cell_text(_at(values, r, NAME_COL))}」（{found or '空'}）"
+            where = f"第 {r} 行应为「{unit.name}」（{self.short_code(unit.code)}），表中为「{cell_text(at(values, r, NAME_COL))}」（{found or '空'}）"
             raise self.fail(sheet, f"B{r}", f"{where}：表格中插入、删除或调换了行", hint)
         after = layout.last_data_row + 1
-        extra = _cell_text(_at(values, after, CODE_COL)) or _cell_text(_at(values, after, NAME_COL))
+        extra = cell_text(at(values, after, CODE_COL)) or cell_text(at(values, after, NAME_COL))
         if extra:
             raise self.fail(
                 sheet,
@@ -636,7 +584,7 @@ class _SheetReader:
         names[layout.check_col] = "校验结果"
         cell = f"{get_column_letter(c)}{r}"
         if isinstance(held, str) and held.startswith("="):
-            if _normal_formula(formula) in _normal_formula(held):
+            if normal_formula(formula) in normal_formula(held):
                 return
             what = self.cell_label(sheet, r, names[c])
             self.add(
@@ -648,7 +596,7 @@ class _SheetReader:
             )
             return
         what = self.cell_label(sheet, r, names[c])
-        shown = "空白" if held in (None, "") else f"数值「{_cell_text(held)}」"
+        shown = "空白" if held in (None, "") else f"数值「{cell_text(held)}」"
         self.add(
             sheet,
             cell,
@@ -768,9 +716,9 @@ class _SheetReader:
             )
             return None
         if f.type == "text":
-            return _cell_text(raw)
+            return cell_text(raw)
         if f.type == "choice":
-            text = _cell_text(raw) if not isinstance(raw, bool) else str(raw).upper()
+            text = cell_text(raw) if not isinstance(raw, bool) else str(raw).upper()
             if text in f.choices:
                 return text
             self.add(
@@ -844,16 +792,16 @@ class _SheetReader:
                 "请填整数（户数、人数等不能有小数）",
             )
         elif (f.min is not None and value < f.min) or value > high_bound:
-            low = "" if f.min is None else _plain(f.min)
+            low = "" if f.min is None else plain(f.min)
             allowed = (
-                f"允许范围（{low}—{_plain(high_bound)}{f.unit}）"
+                f"允许范围（{low}—{plain(high_bound)}{f.unit}）"
                 if high_bound < 2**53
                 else "数值能精确表示的范围"
             )
             self.add(
                 sheet,
                 cell,
-                f"{what}为 {_plain(value)}，超出{allowed}",
+                f"{what}为 {plain(value)}，超出{allowed}",
                 OUT_OF_RANGE,
                 "请核对数值和计量单位（如元与万元）后改正",
             )
@@ -862,14 +810,14 @@ class _SheetReader:
         self, sheet: SheetSpec, row_key: str, column: Column, cell: str, value: Any, expected: Any
     ) -> Any:
         """A prefilled baseline cell must still hold the baseline; the baseline is what gets used."""
-        if expected is None or _plain(value) == _plain(expected):
+        if expected is None or plain(value) == plain(expected):
             return value if expected is None else expected
-        shown = "空白" if value is None else _plain(value)
+        shown = "空白" if value is None else plain(value)
         self.add(
             sheet,
             cell,
-            f"{self.row_label(sheet, row_key)}的「{column.field.label}」是预填的基数 {_plain(expected)}，"
-            f"表中被改成了 {shown}（该单元格已锁定，须撤销工作表保护才能改动）；汇总按基数 {_plain(expected)} 计算",
+            f"{self.row_label(sheet, row_key)}的「{column.field.label}」是预填的基数 {plain(expected)}，"
+            f"表中被改成了 {shown}（该单元格已锁定，须撤销工作表保护才能改动）；汇总按基数 {plain(expected)} 计算",
             PREFILL_CHANGED,
             "请恢复为预填的基数；基数确有错误的，请另行书面报告上级扶贫部门，不要在表中修改",
         )
@@ -880,7 +828,7 @@ class _SheetReader:
         for unit in sheet.rows:
             r = layout.row_index[unit.code]
             for rule, status in check_row(sheet, rows[unit.code]):
-                keys = _fields_in_order(rule)
+                keys = fields_in_order(rule)
                 cells = [f"{layout.col_letter(k)}{r}" for k in keys if k in layout.col_index]
                 label = self.row_label(sheet, unit.code)
                 if status == "invalid":
@@ -925,16 +873,6 @@ def _input_plan(sheet: SheetSpec) -> tuple[tuple[Column, int, str, float, float,
     return tuple(plan)
 
 
-def _fields_in_order(rule) -> list[str]:
-    """The rule's fields in the order they first appear in its expression."""
-    text = rule.expr
-    positions = {}
-    for key in rule.compiled().fields:
-        m = re.search(rf"(?<![\w.]){re.escape(key)}(?!\w)", text)
-        positions[key] = m.start() if m else len(text)
-    return sorted(positions, key=lambda k: (positions[k], k))
-
-
 def _same_code(found: str, code: str) -> bool:
     if found == code:
         return True
@@ -951,10 +889,3 @@ def _as_number(text: str) -> float | None:
         return float(text.rstrip("%"))
     except ValueError:
         return None
-
-
-def _plain(value: Any) -> str:
-    """A number as a person writes it: 12 not 12.0."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return str(int(value))
-    return "" if value is None else str(value)

@@ -269,7 +269,7 @@ def rows_with(check_texts: Iterable[str], rules: Iterable) -> int:
     return sum(1 for text in check_texts if text and any(s in text for s in stems))
 
 
-class _Sheet(xlsxwriter.worksheet.Worksheet):
+class Sheet(xlsxwriter.worksheet.Worksheet):
     """XlsxWriter's Worksheet without the ~30 regex passes per formula that add ``_xlfn.`` prefixes.
 
     Our formulas use only functions Excel 2010 already has (the rule compiler's list, SUMPRODUCT,
@@ -306,11 +306,11 @@ _NEEDS_PREFIX = re.compile(
 )
 
 
-class _Book(xlsxwriter.Workbook):
+class Book(xlsxwriter.Workbook):
     """XlsxWriter's Workbook plus workbook structure protection (which XlsxWriter does not offer)."""
 
     lock_structure = True
-    worksheet_class = _Sheet
+    worksheet_class = Sheet
 
     def _write_book_views(self) -> None:  # workbookProtection goes right before bookViews
         if self.lock_structure:
@@ -318,7 +318,7 @@ class _Book(xlsxwriter.Workbook):
         super()._write_book_views()
 
 
-class _Styles:
+class Styles:
     """XlsxWriter formats made once per workbook, keyed by their properties."""
 
     def __init__(self, book: xlsxwriter.Workbook) -> None:
@@ -358,7 +358,7 @@ class _Styles:
 
 
 @dataclass
-class _MetaRefs:
+class MetaRefs:
     """Where each form's field keys sit on the _meta sheet (HB_CHECK's header range)."""
 
     header: dict[str, str]
@@ -378,29 +378,9 @@ class _Writer:
         self.created = created
 
     def write(self, target: Path) -> None:
-        book = _Book(
-            str(target),
-            {
-                "strings_to_formulas": False,
-                "strings_to_numbers": False,
-                "strings_to_urls": False,
-                "in_memory": True,
-                "default_format_properties": {"font_name": BODY_FONT, "font_size": FONT_SIZE},
-            },
-        )
-        styles = _Styles(book)
         spec = self.spec
-        book.set_properties(
-            {
-                "title": f"{spec.unit_name}{spec.period}年脱贫攻坚统计报表",
-                "subject": "湖北省脱贫攻坚规划(2016—2020年)",
-                "author": spec.unit_name,
-                "company": "湖北省扶贫攻坚领导小组办公室",
-                "keywords": f"{spec.meta()['family']} {spec.layout_hash}",
-                "comments": f"{spec.meta()['generator']}; layout {spec.layout_hash}",
-            }
-            | ({"created": self.created} if self.created else {})
-        )
+        title = f"{spec.unit_name}{spec.period}年脱贫攻坚统计报表"
+        book, styles = new_book(target, spec, title, created=self.created)
         instructions = book.add_worksheet(INSTRUCTIONS_SHEET)
         forms = [(s, book.add_worksheet(s.sheet)) for s in spec.sheets]
         extra_ws = [(rows, book.add_worksheet(name)) for name, rows in self.extras]
@@ -408,9 +388,9 @@ class _Writer:
         meta = book.add_worksheet(META_SHEET)
 
         refs = self._write_meta(book, meta)
-        _InstructionsSheet(spec, instructions, styles).write()
+        InstructionsSheet(spec, instructions, styles).write()
         for sheet, ws in forms:
-            _FormSheet(spec, sheet, ws, styles, self.values.get(sheet.form, {}), self.xlwings, refs).write()
+            FormSheet(spec, sheet, ws, styles, self.values.get(sheet.form, {}), self.xlwings, refs).write()
         for rows, ws in extra_ws:
             _write_table(ws, rows, styles)
         if conf is not None:
@@ -424,7 +404,7 @@ class _Writer:
             forms[0][1].activate()
         book.close()
 
-    def _write_meta(self, book: xlsxwriter.Workbook, ws) -> _MetaRefs:
+    def _write_meta(self, book: xlsxwriter.Workbook, ws) -> MetaRefs:
         spec = self.spec
         rows: list[list[str]] = [["key", "value"]]
         rows += [[k, v] for k, v in spec.meta().items()]
@@ -440,17 +420,62 @@ class _Writer:
             rows.append([f"header.{f}", *sheet.column_keys])
             last = xl_col_to_name(len(sheet.column_keys))
             header[f] = f"'{META_SHEET}'!$B${row_number}:${last}${row_number}"
-        for r, row in enumerate(rows):
-            for c, text in enumerate(row):
-                ws.write_string(r, c, str(text))
-        ws.set_column(0, 0, 24)
-        ws.set_column(1, 1, 40)
-        ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
-        ws.very_hidden()
-        book.define_name(FORM_ID_NAME, "=" + excel_text(spec.layout_hash))
-        book.define_name(UNIT_NAME, "=" + excel_text(spec.unit_code))
-        book.define_name(PERIOD_NAME, f"={int(spec.period)}")
-        return _MetaRefs(header)
+        write_meta_sheet(book, ws, spec, rows)
+        return MetaRefs(header)
+
+
+def new_book(
+    target: Path,
+    spec: WorkbookSpec,
+    title: str,
+    *,
+    created: datetime | None = None,
+    book_class: type[Book] = Book,
+) -> tuple[Book, Styles]:
+    """A workbook as every hbreport workbook is written (text never turned into formulas, numbers or
+    links; in memory; the body font), with ``title`` and the identity of ``spec`` among its document
+    properties (``created``: the creation time, default now), and the maker of its formats."""
+    book = book_class(
+        str(target),
+        {
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+            "in_memory": True,
+            "default_format_properties": {"font_name": BODY_FONT, "font_size": FONT_SIZE},
+        },
+    )
+    styles = Styles(book)
+    meta = spec.meta()
+    book.set_properties(
+        {
+            "title": title,
+            "subject": "湖北省脱贫攻坚规划(2016—2020年)",
+            "author": spec.unit_name,
+            "company": "湖北省扶贫攻坚领导小组办公室",
+            "keywords": f"{meta['family']} {spec.layout_hash}",
+            "comments": f"{meta['generator']}; layout {spec.layout_hash}",
+        }
+        | ({"created": created} if created else {})
+    )
+    return book, styles
+
+
+def write_meta_sheet(
+    book: xlsxwriter.Workbook, ws, spec: WorkbookSpec, rows: Sequence[Sequence[str]]
+) -> None:
+    """The ``_meta`` sheet: ``rows`` (a key | value heading, then key, value …) as text from A1, protected
+    and very hidden, and the defined names that carry the workbook's identity (layout, unit, period)."""
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            ws.write_string(r, c, str(text))
+    ws.set_column(0, 0, 24)
+    ws.set_column(1, 1, 40)
+    ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
+    ws.very_hidden()
+    book.define_name(FORM_ID_NAME, "=" + excel_text(spec.layout_hash))
+    book.define_name(UNIT_NAME, "=" + excel_text(spec.unit_code))
+    book.define_name(PERIOD_NAME, f"={int(spec.period)}")
 
 
 def meta_rows_expected(spec: WorkbookSpec) -> dict[str, str]:
@@ -468,10 +493,10 @@ def meta_rows_expected(spec: WorkbookSpec) -> dict[str, str]:
 # ---------------------------------------------------------------- 填表说明
 
 
-class _InstructionsSheet:
+class InstructionsSheet:
     WIDTH = 84
 
-    def __init__(self, spec: WorkbookSpec, ws, styles: _Styles) -> None:
+    def __init__(self, spec: WorkbookSpec, ws, styles: Styles) -> None:
         self.spec, self.ws, self.styles = spec, ws, styles
 
     def line(self, r: int, text: str, fmt, *, url: str | None = None) -> None:
@@ -529,16 +554,16 @@ class _InstructionsSheet:
 # ---------------------------------------------------------------- a form sheet
 
 
-class _FormSheet:
+class FormSheet:
     def __init__(
         self,
         spec: WorkbookSpec,
         sheet: SheetSpec,
         ws,
-        styles: _Styles,
+        styles: Styles,
         values: Mapping[str, Mapping[str, Any]],
         xlwings: bool,
-        refs: _MetaRefs,
+        refs: MetaRefs,
     ) -> None:
         self.spec, self.sheet, self.ws, self.st = spec, sheet, ws, styles
         self.values = values
@@ -983,7 +1008,7 @@ def validation_options(col: Column) -> dict[str, Any] | None:
     }
 
 
-def _write_table(ws, rows: Sequence[Sequence[Any]], styles: _Styles) -> None:
+def _write_table(ws, rows: Sequence[Sequence[Any]], styles: Styles) -> None:
     """A read-only table: first row headings, then values (text is never turned into formulas)."""
     head = styles(
         bold=True, border=1, align="center", valign="vcenter", text_wrap=True, bg_color=FILLS["header"]

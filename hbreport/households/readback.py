@@ -8,6 +8,7 @@ every rule runs on every row in Python. Kept lean because a province reads 1.3 m
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ from typing import Any
 
 from openpyxl.utils import get_column_letter
 
+from ..cells import at, cell_text, fields_in_order, normal_formula, plain
 from ..engine import check_formula, check_row, derived_formula, total_formula
 from ..errors import HBError
 from ..findings import Finding
@@ -46,42 +48,9 @@ RULE_HINTS = {
     "error": "请核对该户数据并改正后重新报送",
     "warning": "请核实；确属实际情况的，在表下“说明”处写明原因",
 }
+# roster messages write every whole float in digits, however large (``plain`` stops at 2**53)
+ANY_SIZE = math.inf
 STRUCTURE_HINT = "请勿增删行列、调换行序；请使用上级下发的原台账重新填报，或把改动恢复原样"
-
-
-def cell_text(value: Any) -> str:
-    """A cell value as text; whole numbers without '.0'."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def at(values: list[list[Any]], row: int, col: int) -> Any:
-    """The value at 1-based (row, col) of a calamine grid; None for an empty cell."""
-    if row - 1 >= len(values):
-        return None
-    line = values[row - 1]
-    if col - 1 >= len(line):
-        return None
-    value = line[col - 1]
-    return None if value == "" else value
-
-
-def plain(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value)
-
-
-def normal_formula(text: str) -> str:
-    """Formula text compared loosely: no '=', no _xlfn. prefixes, no blanks, upper case, TRUE() as TRUE
-    (LibreOffice writes TRUE() and FALSE() when it saves)."""
-    text = text.lstrip("=")
-    text = re.sub(r"_xlfn\.|_xlws\.", "", text, flags=re.IGNORECASE)
-    text = re.sub(r"\s+", "", text).upper()
-    return text.replace("TRUE()", "TRUE").replace("FALSE()", "FALSE")
 
 
 class RosterSheetReader:
@@ -291,15 +260,15 @@ class RosterSheetReader:
             return None
         value = int(raw) if isinstance(raw, float) and raw.is_integer() and abs(raw) < 2**53 else raw
         if f.min is not None and f.min >= 0 and value < 0:
-            self.add(cell, f"{what}是负数 {plain(value)}，不能为负", NEGATIVE, "请核对后改正")
+            self.add(cell, f"{what}是负数 {plain(value, ANY_SIZE)}，不能为负", NEGATIVE, "请核对后改正")
         elif f.type == "integer" and isinstance(value, float):
             self.add(cell, f"{what}应为整数，表中是小数 {value}", NOT_INTEGER, "请填整数")
         elif (f.min is not None and value < f.min) or (f.max is not None and value > f.max):
-            low = "" if f.min is None else plain(f.min)
-            high = "" if f.max is None else plain(f.max)
+            low = "" if f.min is None else plain(f.min, ANY_SIZE)
+            high = "" if f.max is None else plain(f.max, ANY_SIZE)
             self.add(
                 cell,
-                f"{what}为 {plain(value)}，超出允许范围（{low}—{high}{f.unit}）",
+                f"{what}为 {plain(value, ANY_SIZE)}，超出允许范围（{low}—{high}{f.unit}）",
                 OUT_OF_RANGE,
                 "请核对数值和计量单位后改正",
             )
@@ -307,12 +276,12 @@ class RosterSheetReader:
 
     def check_prefill(self, household_id: str, column: Column, cell: str, value: Any, expected: Any) -> Any:
         """A prefilled cell must still hold what the export gave; the export is what counts."""
-        if plain(value) == plain(expected):
+        if plain(value, ANY_SIZE) == plain(expected, ANY_SIZE):
             return expected
-        shown = "空白" if value is None else plain(value)
+        shown = "空白" if value is None else plain(value, ANY_SIZE)
         self.add(
             cell,
-            f"{self.row_label(household_id)}的「{column.field.label}」是预填的「{plain(expected) or '空白'}」，"
+            f"{self.row_label(household_id)}的「{column.field.label}」是预填的「{plain(expected, ANY_SIZE) or '空白'}」，"
             f"表中被改成了「{shown}」（该单元格已锁定）；汇总按预填值计算",
             PREFILL_CHANGED,
             "请恢复预填值；确有错误的，请在建档立卡系统中更正后由上级重新下发台账",
@@ -336,7 +305,7 @@ class RosterSheetReader:
 
     def check_rules(self, rows: Mapping[str, Mapping[str, Any]]) -> None:
         L = self.layout
-        order = {rule.id: _fields_in_order(rule) for rule in self.sheet.rules}
+        order = {rule.id: fields_in_order(rule) for rule in self.sheet.rules}
         for i, household in enumerate(self.sheet.rows):
             r = FIRST_DATA_ROW + i
             for rule, status in check_row(self.sheet, rows[household.code]):
@@ -353,13 +322,3 @@ class RosterSheetReader:
                     RULE_HINTS[rule.importance],
                     rule.importance,
                 )
-
-
-def _fields_in_order(rule) -> list[str]:
-    """The rule's fields in the order they first appear in its expression."""
-    text = rule.expr
-    positions = {}
-    for key in rule.compiled().fields:
-        m = re.search(rf"(?<![\w.]){re.escape(key)}(?!\w)", text)
-        positions[key] = m.start() if m else len(text)
-    return sorted(positions, key=lambda k: (positions[k], k))

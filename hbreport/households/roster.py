@@ -26,13 +26,14 @@ from typing import Any
 from openpyxl.utils import get_column_letter
 
 from .. import safety
+from ..cells import at, calamine_sheet, cell_text, open_calamine, open_openpyxl
 from ..errors import HBError
 from ..findings import Finding
 from ..layout import FIRST_DATA_ROW, NAME_COL, SheetLayout
 from ..layout import TOTAL_ROW as FORM_TOTAL_ROW
 from ..spec import FORM_FAMILY
 from ..values import FormData
-from .readback import RosterSheetReader, at, cell_text
+from .readback import RosterSheetReader
 from .spec import (
     ROSTER_FAMILY,
     ROSTER_FORM,
@@ -185,44 +186,24 @@ def write_roster(spec: RosterSpec, path: str | Path, *, values: HouseholdValues 
 
 def _write(spec: RosterSpec, rows: dict[str, dict[str, Any]], target: Path) -> None:
     from ..writer import (
-        BODY_FONT,
-        FONT_SIZE,
         INSTRUCTIONS_SHEET,
         META_SHEET,
-        _InstructionsSheet,
-        _MetaRefs,
-        _Styles,
+        InstructionsSheet,
+        MetaRefs,
+        new_book,
+        write_meta_sheet,
     )
 
-    book = _book_class()(
-        str(target),
-        {
-            "strings_to_formulas": False,
-            "strings_to_numbers": False,
-            "strings_to_urls": False,
-            "in_memory": True,
-            "default_format_properties": {"font_name": BODY_FONT, "font_size": FONT_SIZE},
-        },
-    )
-    styles = _Styles(book)
-    book.set_properties(
-        {
-            "title": f"{spec.unit_name}{spec.period}年建档立卡贫困户台账",
-            "subject": "湖北省脱贫攻坚规划(2016—2020年)",
-            "author": spec.unit_name,
-            "company": "湖北省扶贫攻坚领导小组办公室",
-            "keywords": f"{ROSTER_FAMILY} {spec.layout_hash}",
-            "comments": f"{spec.meta()['generator']}; layout {spec.layout_hash}",
-        }
-    )
+    title = f"{spec.unit_name}{spec.period}年建档立卡贫困户台账"
+    book, styles = new_book(target, spec, title, book_class=_book_class())
     sheet = spec.sheets[0]
     instructions = book.add_worksheet(INSTRUCTIONS_SHEET)
     form_ws = book.add_worksheet(sheet.sheet)
     summary_ws = book.add_worksheet(SUMMARY_SHEET)
     meta_ws = book.add_worksheet(META_SHEET)
-    _write_meta(spec, book, meta_ws)
-    _InstructionsSheet(spec, instructions, styles).write()
-    _roster_sheet_class()(spec, sheet, form_ws, styles, rows, False, _MetaRefs({})).write()
+    write_meta_sheet(book, meta_ws, spec, [("key", "value"), *meta_rows(spec)])
+    InstructionsSheet(spec, instructions, styles).write()
+    _roster_sheet_class()(spec, sheet, form_ws, styles, rows, False, MetaRefs({})).write()
     _write_summary(spec, rows, summary_ws, styles)
     form_ws.activate()
     book.close()
@@ -241,9 +222,9 @@ def _book_class():
     """The form writer's workbook class, whose sheets pass formulas naming only :data:`_PLAIN_FUNCTIONS`
     straight through: XlsxWriter's ~150 regex passes per formula (which the form writer skips unless a
     formula holds braces, as IDCHECK's array constants do) cost more than the rest of a roster."""
-    from ..writer import _Book, _Sheet
+    from ..writer import Book, Sheet
 
-    class RosterSheet(_Sheet):
+    class RosterSheet(Sheet):
         def _prepare_formula(self, formula, expand_future_functions=False):
             body = formula[1:] if formula.startswith("=") else formula
             plain = not (expand_future_functions or body.startswith("{") or body.endswith("}"))
@@ -251,7 +232,7 @@ def _book_class():
                 return body
             return super()._prepare_formula(formula, expand_future_functions)
 
-    class RosterBook(_Book):
+    class RosterBook(Book):
         worksheet_class = RosterSheet
 
     return RosterBook
@@ -268,9 +249,9 @@ def _roster_sheet_class():
     """The form writer's sheet, with household headings (户主姓名, 户编号), an ID column wide enough for
     18 digits, and the year written without a thousands separator."""
     from ..layout import CODE_COL, HEADER_ROW
-    from ..writer import _FormSheet
+    from ..writer import FormSheet
 
-    class RosterFormSheet(_FormSheet):
+    class RosterFormSheet(FormSheet):
         def put(self, row: int, col: int, value: Any, fmt) -> None:
             if row == HEADER_ROW and col <= CODE_COL and value in _HEADINGS:
                 value = _HEADINGS[value]
@@ -309,24 +290,6 @@ def meta_rows(spec: RosterSpec) -> list[tuple[str, str]]:
         ("summary_sheet", SUMMARY_SHEET),
     ]
     return rows + spec.meta_id_chunks()
-
-
-def _write_meta(spec: RosterSpec, book, ws) -> None:
-    from ..rules import excel_text
-    from ..writer import FORM_ID_NAME, PERIOD_NAME, UNIT_NAME
-
-    ws.write_string(0, 0, "key")
-    ws.write_string(0, 1, "value")
-    for r, (key, value) in enumerate(meta_rows(spec), start=1):
-        ws.write_string(r, 0, key)
-        ws.write_string(r, 1, value)
-    ws.set_column(0, 0, 24)
-    ws.set_column(1, 1, 40)
-    ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
-    ws.very_hidden()
-    book.define_name(FORM_ID_NAME, "=" + excel_text(spec.layout_hash))
-    book.define_name(UNIT_NAME, "=" + excel_text(spec.unit_code))
-    book.define_name(PERIOD_NAME, f"={int(spec.period)}")
 
 
 def _write_summary(spec: RosterSpec, rows: dict[str, dict[str, Any]], ws, st) -> None:
@@ -425,7 +388,7 @@ def read_roster(
     data = _read_bytes(path, inspection.sha256)
     registry = registry or load_registry()
     catalog = catalog or load_catalog()
-    book = _open_calamine(path, data)
+    book = open_calamine(path, data)
     try:
         meta, ids = _read_meta(path, book)
         unit, period = _identity(path, meta, registry, expect_unit, expect_period)
@@ -480,30 +443,11 @@ def _read_bytes(path: Path, sha256: str) -> bytes:
     return data
 
 
-def _open_calamine(path: Path, data: bytes):
-    import io
-
-    import python_calamine
-
-    try:
-        return python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except python_calamine.PasswordError:
-        raise HBError(
-            "工作簿设置了打开密码，无法读取", file=path, hint="请取消打开密码后重新保存再报送"
-        ) from None
-    except (python_calamine.CalamineError, ValueError) as exc:
-        raise HBError(f"工作簿内容无法解析（{exc}）", file=path, hint=safety.RESEND_HINT) from None
-
-
 def _formula_cells(
     path: Path, data: bytes, spec: RosterSpec, values: list[list[Any]]
 ) -> dict[tuple[int, int], Any]:
     """(row, col) → what the formula cells of the roster sheet hold as written: formula text ('=…') from
     the sheet XML (``hbreport.sheet_formulas``), else the value; openpyxl for packages written otherwise."""
-    import io
-
-    from openpyxl import load_workbook
-
     from ..sheet_formulas import formula_cells
 
     sheet = spec.sheets[0]
@@ -523,12 +467,7 @@ def _formula_cells(
                 cells[(r, c)] = at(values, r, c)
         cells.update(found)
         return cells
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
-    except Exception as exc:  # openpyxl raises many types on malformed parts
-        raise HBError(
-            f"工作簿内容无法解析（{type(exc).__name__}: {exc}）", file=path, hint=safety.RESEND_HINT
-        ) from None
+    book = open_openpyxl(path, data)
     cells: dict[tuple[int, int], Any] = {}
     try:
         if sheet.sheet not in book.sheetnames:
@@ -639,27 +578,13 @@ def _identity(path: Path, meta, registry, expect_unit, expect_period):
 
 
 def _sheet_values(path: Path, book, sheet_name: str, n_households: int) -> list[list[Any]]:
-    import python_calamine
-
     if sheet_name not in book.sheet_names:
         raise HBError(
             f"找不到台账工作表「{sheet_name}」，可能被改名或删除",
             file=path,
             hint=f"请把工作表名改回「{sheet_name}」，或使用下发的原台账重新填报",
         )
-    try:
-        ws = book.get_sheet_by_name(sheet_name)
-    except python_calamine.CalamineError as exc:
-        raise HBError(
-            f"工作表无法读取（{exc}）", file=path, sheet=sheet_name, hint=safety.RESEND_HINT
-        ) from None
-    if ws.height > safety.MAX_ROWS:
-        raise HBError(
-            f"工作表有 {ws.height} 行，超过上限 {safety.MAX_ROWS} 行",
-            file=path,
-            sheet=sheet_name,
-            hint="请删除表格下方多余的行后重新保存",
-        )
+    ws = calamine_sheet(path, book, sheet_name, "请删除表格下方多余的行后重新保存")
     return ws.to_python(skip_empty_area=False, nrows=FIRST_DATA_ROW + n_households + 1)
 
 
