@@ -384,8 +384,8 @@ def read_roster(
     from ..registry import load_registry
 
     path = Path(path)
-    inspection = safety.inspect_workbook(path)
-    data = _read_bytes(path, inspection.sha256)
+    checked = safety.inspect_and_read(path)  # the bytes checked are the bytes parsed: read once
+    inspection, data = checked.inspection, checked.data
     registry = registry or load_registry()
     catalog = catalog or load_catalog()
     book = open_calamine(path, data)
@@ -402,7 +402,7 @@ def read_roster(
     reader = RosterSheetReader(path, spec.sheets[0], spec.unit_code, spec.unit_name)
     reader.check_structure(values)
     if check_formulas:
-        reader.check_formulas(_formula_cells(path, data, spec, values))
+        reader.check_formulas(_formula_cells(path, data, spec, values, checked.parts))
     if export is not None:
         inputs = reader.read_values(values, {h.household_id: h.prefill() for h in spec.households})
         reader.check_names(values, {h.household_id: h.head_name for h in spec.households})
@@ -426,25 +426,8 @@ def read_roster(
     return roster
 
 
-def _read_bytes(path: Path, sha256: str) -> bytes:
-    """The file's bytes, read once; they must be the bytes the safety gate checked."""
-    import hashlib
-
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise HBError(
-            f"无法读取文件（{exc.strerror}）", file=path, hint="请检查文件权限或是否被其他程序占用"
-        ) from None
-    if hashlib.sha256(data).hexdigest() != sha256:
-        raise HBError(
-            "文件在读取过程中被改动", file=path, hint="请关闭正在编辑该文件的程序，等拷贝完成后重试"
-        )
-    return data
-
-
 def _formula_cells(
-    path: Path, data: bytes, spec: RosterSpec, values: list[list[Any]]
+    path: Path, data: bytes, spec: RosterSpec, values: list[list[Any]], parts: Mapping[str, bytes]
 ) -> dict[tuple[int, int], Any]:
     """(row, col) → what the formula cells of the roster sheet hold as written: formula text ('=…') from
     the sheet XML (``hbreport.sheet_formulas``), else the value; openpyxl for packages written otherwise."""
@@ -455,7 +438,7 @@ def _formula_cells(
     wanted = sorted({layout.col_index[c.key] for c in sheet.derived_columns} | {layout.check_col})
     first_col = min(layout.col_index.values())
     fast = formula_cells(
-        data, {sheet.sheet: (FORM_TOTAL_ROW, layout.last_data_row, first_col, layout.check_col)}
+        data, {sheet.sheet: (FORM_TOTAL_ROW, layout.last_data_row, first_col, layout.check_col)}, None, parts
     )
     if fast is not None:
         found = fast[sheet.sheet]
