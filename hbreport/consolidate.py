@@ -522,7 +522,7 @@ def _run(spec, reads, out_path, annotate_dir, registry, baseline, period) -> Sum
     # the document date is the end of the reporting period, not the clock: the same inputs give the same bytes
     as_of = datetime(period, 12, 31, tzinfo=UTC)
     written = write_workbook(
-        spec, out_path, values=values, extra_sheets=_extra_sheets(summary), created=as_of
+        spec, out_path, values=values, extra_sheets=_extra_sheets(summary), created=as_of, data=summary.data
     )
     summary.output = str(written)
     summary.annotated = _annotate(job, annotate_dir)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import xlsxwriter
 import xlsxwriter.worksheet
@@ -44,6 +44,9 @@ from .layout import (
 )
 from .rules import MAX_FORMULA, excel_text
 from .spec import TOTAL, Column, SheetSpec, WorkbookSpec
+
+if TYPE_CHECKING:
+    from .values import FormData
 
 Values = Mapping[str, Mapping[str, Mapping[str, Any]]]
 """{form: {row_code: {field: value}}}: what input and prefill cells hold."""
@@ -93,6 +96,7 @@ def write_workbook(
     xlwings: bool = False,
     extra_sheets: ExtraSheets | None = None,
     created: datetime | None = None,
+    data: FormData | None = None,
 ) -> Path:
     """Write the fill-in workbook for ``spec`` to ``path`` (atomically) and return the path.
 
@@ -100,7 +104,9 @@ def write_workbook(
     never as a formula); derived cells and the 合计 row stay formulas. ``xlwings=True`` adds an
     ``xlwings.conf`` sheet and wraps check and status cells as ``IFERROR(HB_…(…), <native>)``.
     ``extra_sheets`` are (name, rows) tables written after the forms, read-only. ``created`` fixes the
-    document's creation time (default: now), so that the same inputs give byte-identical files."""
+    document's creation time (default: now), so that the same inputs give byte-identical files.
+    ``data``: ``FormData.from_inputs(spec, values)`` when the caller has it already (the rows and 合计
+    are then not computed a second time)."""
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise HBError(
@@ -122,7 +128,7 @@ def write_workbook(
         ) from None
     tmp = Path(tmp_name)
     try:
-        _Writer(spec, values, xlwings, extras, created).write(tmp)
+        _Writer(spec, values, xlwings, extras, created, data).write(tmp)
         os.replace(tmp, path)
     except PermissionError:
         raise HBError(
@@ -369,8 +375,15 @@ class MetaRefs:
 
 class _Writer:
     def __init__(
-        self, spec: WorkbookSpec, values: Values, xlwings: bool, extras: list, created: datetime | None = None
+        self,
+        spec: WorkbookSpec,
+        values: Values,
+        xlwings: bool,
+        extras: list,
+        created: datetime | None = None,
+        data: FormData | None = None,
     ) -> None:
+        self.data = data
         self.spec = spec
         self.values = values
         self.xlwings = xlwings
@@ -390,7 +403,10 @@ class _Writer:
         refs = self._write_meta(book, meta)
         InstructionsSheet(spec, instructions, styles).write()
         for sheet, ws in forms:
-            FormSheet(spec, sheet, ws, styles, self.values.get(sheet.form, {}), self.xlwings, refs).write()
+            known = (self.data.rows[sheet.form], self.data.totals[sheet.form]) if self.data else None
+            FormSheet(
+                spec, sheet, ws, styles, self.values.get(sheet.form, {}), self.xlwings, refs, known
+            ).write()
         for rows, ws in extra_ws:
             _write_table(ws, rows, styles)
         if conf is not None:
@@ -564,9 +580,11 @@ class FormSheet:
         values: Mapping[str, Mapping[str, Any]],
         xlwings: bool,
         refs: MetaRefs,
+        known: tuple[Mapping[str, dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         self.spec, self.sheet, self.ws, self.st = spec, sheet, ws, styles
         self.values = values
+        self.known = known  # (computed rows, 合计) when the caller computed them already
         self.xlwings = xlwings
         self.refs = refs
         self.layout = SheetLayout(sheet)
@@ -626,8 +644,12 @@ class FormSheet:
         for r in self.sheet.rows:
             row = self.values.get(r.code, {})
             given[r.code] = {c.key: row.get(c.key) for c in self.sheet.columns if c.role != "derived"}
-        computed = {code: engine.compute_row(self.sheet, row) for code, row in given.items()}
-        computed[TOTAL] = engine.total_row(self.sheet, [given[r.code] for r in self.sheet.rows])
+        if self.known is not None:
+            computed = {r.code: self.known[0][r.code] for r in self.sheet.rows}
+            computed[TOTAL] = self.known[1]
+        else:
+            computed = {code: engine.compute_row(self.sheet, row) for code, row in given.items()}
+            computed[TOTAL] = engine.total_row(self.sheet, [given[r.code] for r in self.sheet.rows])
         self.check_texts = {r.code: engine.check_text(self.sheet, computed[r.code]) for r in self.sheet.rows}
         return given, computed
 

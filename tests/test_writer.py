@@ -556,3 +556,39 @@ def test_parsed_yaml_is_kept_between_runs_only_when_json_gives_it_back(tmp_path,
     assert spec._load_yaml(text) == expected
     assert spec._load_yaml("1: one\n") == {1: "one"}
     assert len(list(tmp_path.glob("hbreport-yaml-*.json"))) == 1
+
+
+def test_rows_computed_by_the_caller_give_the_same_workbook(sample, tmp_path):
+    """write_workbook(data=FormData.from_inputs(spec, values)) takes the rows and 合计 from ``data``
+    instead of computing them again: the file is byte for byte the one written without it."""
+    from datetime import UTC, datetime
+
+    from hbreport.synthetic import Story
+    from hbreport.values import FormData
+
+    registry, catalog, baseline = sample
+    spec = build_workbook_spec(
+        SAMPLE_UNITS["county"], PERIOD, registry=registry, catalog=catalog, baseline=baseline
+    )
+    values = Story(registry, baseline, catalog).county_own_values(spec)
+    for sheet in spec.sheets:  # every child row filled the way a consolidation fills them
+        rows = values.setdefault(sheet.form, {})
+        for i, unit in enumerate(sheet.rows):
+            rows.setdefault(
+                unit.code, {c.key: i + 1 for c in sheet.input_columns if c.field.type == "integer"}
+            )
+    when = datetime(PERIOD, 12, 31, tzinfo=UTC)
+    plain = write_workbook(spec, tmp_path / "a.xlsx", values=values, created=when)
+    given = write_workbook(
+        spec, tmp_path / "b.xlsx", values=values, created=when, data=FormData.from_inputs(spec, values)
+    )
+    assert plain.read_bytes() == given.read_bytes()
+    # and the cached results do come from ``data``: other data, other cached values
+    other = {form: {code: dict(row) for code, row in rows.items()} for form, rows in values.items()}
+    first = spec.sheets[0]
+    number = next(c.key for c in first.input_columns if c.field.type == "integer")
+    other[first.form][first.rows[0].code][number] = 99999
+    changed = write_workbook(
+        spec, tmp_path / "c.xlsx", values=values, created=when, data=FormData.from_inputs(spec, other)
+    )
+    assert changed.read_bytes() != plain.read_bytes()
