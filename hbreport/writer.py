@@ -556,15 +556,7 @@ class InstructionsSheet:
         ws.set_paper(9)
         ws.fit_to_pages(1, 0)
         ws.set_margins(left=0.6, right=0.6, top=0.7, bottom=0.7)
-        ws.protect(
-            "",
-            {
-                "select_locked_cells": True,
-                "select_unlocked_cells": True,
-                "format_columns": True,
-                "format_rows": True,
-            },
-        )
+        protect_sheet(ws)
 
 
 # ---------------------------------------------------------------- a form sheet
@@ -948,15 +940,20 @@ class FormSheet:
         ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
         ws.center_horizontally()
         ws.set_footer("&C第 &P 页，共 &N 页")
-        ws.protect(
-            "",
-            {
-                "format_columns": True,
-                "format_rows": True,
-                "select_locked_cells": True,
-                "select_unlocked_cells": True,
-            },
-        )
+        protect_sheet(ws)
+
+
+def protect_sheet(ws) -> None:
+    """Protect a sheet without a password: locked cells stay selectable, columns and rows resizable."""
+    ws.protect(
+        "",
+        {
+            "format_columns": True,
+            "format_rows": True,
+            "select_locked_cells": True,
+            "select_unlocked_cells": True,
+        },
+    )
 
 
 def rows_with_formula(rules: Sequence, check_range: str) -> str:
@@ -1056,15 +1053,7 @@ def _write_table(ws, rows: Sequence[Sequence[Any]], styles: Styles) -> None:
     ws.set_landscape()
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
-    ws.protect(
-        "",
-        {
-            "format_columns": True,
-            "format_rows": True,
-            "select_locked_cells": True,
-            "select_unlocked_cells": True,
-        },
-    )
+    protect_sheet(ws)
 
 
 __all__ = [

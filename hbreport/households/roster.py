@@ -294,6 +294,8 @@ def meta_rows(spec: RosterSpec) -> list[tuple[str, str]]:
 
 def _write_summary(spec: RosterSpec, rows: dict[str, dict[str, Any]], ws, st) -> None:
     """村汇总: one row per village of the township, every count a COUNTIFS/SUMIFS over the roster."""
+    from ..writer import protect_sheet
+
     counts = village_summary(spec, rows)
     total = summary_total(counts)
     last_col = FIRST_COL + len(SUMMARY_COLUMNS) - 1
@@ -350,15 +352,7 @@ def _write_summary(spec: RosterSpec, rows: dict[str, dict[str, Any]], ws, st) ->
     ws.set_landscape()
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
-    ws.protect(
-        "",
-        {
-            "format_columns": True,
-            "format_rows": True,
-            "select_locked_cells": True,
-            "select_unlocked_cells": True,
-        },
-    )
+    protect_sheet(ws)
 
 
 # ---------------------------------------------------------------- reading
