@@ -17,10 +17,8 @@ unit's own workbook when it lies in the folder.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +30,7 @@ from .findings import Finding, count_by_importance
 from .forms import prefill_values
 from .heap import frozen_heap
 from .layout import SheetLayout
+from .parallel import read_files
 from .reader import read_workbook
 from .safety import sha256_file
 from .spec import LEVEL_FORMS, TOTAL, SheetSpec, WorkbookSpec, build_workbook_spec
@@ -338,110 +337,6 @@ def _hash_or_blank(path: str, sha256_file) -> str:
         return ""
 
 
-def _read_all(
-    files: list[Path], workers: int, context: tuple, progress: Progress | None, meanwhile: Callable[[], T]
-) -> tuple[list[_Read], T]:
-    """Read every file, results in the order of ``files``, in this process and ``workers`` − 1 others;
-    ``meanwhile()`` runs here once the others have started (its result is returned beside the reads).
-
-    Where processes can be forked (Linux), the others share what this one has loaded (registry, catalog,
-    parsed form specs, compiled rules) and the files are dealt from both ends of the list: the forked
-    processes take from the front, this one from the back, one file at a time, until they meet — no
-    process waits while another has files left. Elsewhere a process pool reads them."""
-    _init_worker(*context)
-    paths = [str(f) for f in files]
-    counter = _Progress(len(paths), progress)
-    helpers = min(workers - 1, len(paths) - 1)
-    if helpers < 1:
-        extra = meanwhile()
-        return [counter.done(_read_one(p)) for p in paths], extra
-    if "fork" in multiprocessing.get_all_start_methods():
-        return _read_forked(paths, helpers, counter, meanwhile)
-    extra = meanwhile()
-    with ProcessPoolExecutor(max_workers=helpers + 1, initializer=_init_worker, initargs=context) as pool:
-        return [counter.done(r) for r in pool.map(_read_one, paths)], extra
-
-
-class _Progress:
-    def __init__(self, total: int, progress: Progress | None) -> None:
-        self.total, self.count, self.progress = total, 0, progress
-        if progress:
-            progress(0, total)
-
-    def done(self, r: _Read, elsewhere: int = 0) -> _Read:
-        """One more file read here (``elsewhere``: how many the other processes have read so far)."""
-        self.count += 1
-        if self.progress:
-            self.progress(min(self.count + elsewhere, self.total), self.total)
-        return r
-
-    def finish(self) -> None:
-        if self.progress:
-            self.progress(self.total, self.total)
-
-
-def _read_forked(
-    paths: list[str], helpers: int, counter: _Progress, meanwhile: Callable[[], T]
-) -> tuple[list[_Read], T]:
-    fork = multiprocessing.get_context("fork")
-    # [next from the front, one past the next from the back, files the other processes have read]
-    ends = fork.RawArray("i", [0, len(paths), 0])
-    lock = fork.Lock()
-    procs = []
-    for _ in range(helpers):
-        receive, send = fork.Pipe(duplex=False)
-        proc = fork.Process(target=_helper, args=(paths, ends, lock, send), daemon=True)
-        proc.start()
-        send.close()
-        procs.append((proc, receive))
-    results: dict[int, _Read] = {}
-    try:
-        extra = meanwhile()
-        while True:
-            with lock:
-                if ends[0] >= ends[1]:
-                    break
-                ends[1] -= 1
-                i = ends[1]
-            results[i] = counter.done(_read_one(paths[i]), ends[2])
-    except BaseException:  # an error here, or Ctrl-C: the other processes stop too
-        for proc, receive in procs:
-            proc.terminate()
-            receive.close()
-            proc.join()
-        raise
-    for proc, receive in procs:
-        try:
-            for i, r in receive.recv():
-                results[i] = r
-        except (EOFError, OSError):
-            pass  # the process ended without sending: what it took is read again below
-        finally:
-            receive.close()
-            proc.join()
-    for i, p in enumerate(paths):
-        if i not in results:
-            results[i] = _read_one(p)
-    counter.finish()
-    return [results[i] for i in range(len(paths))], extra
-
-
-def _helper(paths: list[str], ends, lock, send) -> None:
-    """In a forked process: read files from the front of the list until the two ends meet, then send
-    (index, result) for every file read, in one message."""
-    out: list[tuple[int, _Read]] = []
-    while True:
-        with lock:
-            ends[2] += 1 if out else 0  # the file just read counts in this process's progress display
-            if ends[0] >= ends[1]:
-                break
-            i = ends[0]
-            ends[0] += 1
-        out.append((i, _read_one(paths[i])))
-    send.send(out)
-    send.close()
-
-
 # ---------------------------------------------------------------- consolidate
 
 
@@ -505,10 +400,16 @@ def consolidate(
         return build_workbook_spec(parent.code, period, registry=registry, catalog=catalog, baseline=baseline)
 
     with frozen_heap():
-        reads, spec = _read_all(
-            files, workers or os.cpu_count() or 1, (registry, catalog, baseline), progress, parent_spec
+        reading = read_files(
+            [str(f) for f in files],
+            _read_one,
+            workers=workers or os.cpu_count() or 1,
+            setup=_init_worker,
+            context=(registry, catalog, baseline),
+            progress=progress,
+            meanwhile=parent_spec,
         )
-        return _run(spec, reads, out_path, annotate_dir, registry, baseline, period)
+        return _run(reading.meanwhile, reading.results, out_path, annotate_dir, registry, baseline, period)
 
 
 def _run(spec, reads, out_path, annotate_dir, registry, baseline, period) -> Summary:

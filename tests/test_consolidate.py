@@ -319,19 +319,21 @@ def test_parallel_reading_gives_the_serial_result_even_when_a_reader_dies(
     them all here, and when the forked process dies without answering, what it took is read again."""
     import os
 
-    import hbreport.consolidate as consolidation
+    import hbreport.parallel as dealing
 
     serial = consolidate(folder["inbox"], COUNTY, PERIOD, tmp_path / "serial.xlsx", workers=1, **context)
     parallel = consolidate(folder["inbox"], COUNTY, PERIOD, tmp_path / "parallel.xlsx", workers=2, **context)
     assert (tmp_path / "serial.xlsx").read_bytes() == (tmp_path / "parallel.xlsx").read_bytes()
     assert parallel.received == serial.received
 
-    def dies(paths, ends, lock, send):  # takes three files, then ends without sending anything
+    def dies(job, shared, k, send):  # takes three files, then ends without sending anything
+        ends, claimed, lock = shared
         with lock:
             ends[0] += 3
+            claimed[k] += 3
         os._exit(1)
 
-    monkeypatch.setattr(consolidation, "_helper", dies)
+    monkeypatch.setattr(dealing, "_helper", dies)
     survived = consolidate(folder["inbox"], COUNTY, PERIOD, tmp_path / "after.xlsx", workers=2, **context)
     assert (tmp_path / "after.xlsx").read_bytes() == (tmp_path / "serial.xlsx").read_bytes()
     assert survived.received == serial.received

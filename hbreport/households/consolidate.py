@@ -25,6 +25,7 @@ from typing import Any
 from ..errors import EXIT_FINDINGS, EXIT_OK, HBError
 from ..findings import Finding, count_by_importance
 from ..heap import frozen_heap
+from ..parallel import portable, restore
 from ..safety import sha256_file
 from .checks import DUPLICATE_HINT, RULE_DUPLICATE_ACROSS
 from .plausibility import HINT as PLAUSIBILITY_HINT
@@ -137,9 +138,14 @@ _CONTEXT: dict[str, Any] = {}
 
 
 def _init(registry, catalog, export, check_formulas: bool, period: int) -> None:
-    """``export``: None, or an ExportIndex (one township read at a time from the store)."""
+    """``export``: None, or an ExportIndex (one township read at a time from the store). A spawned
+    worker gets the registry and catalog as where to load them (:func:`hbreport.parallel.portable`)."""
     _CONTEXT.update(
-        registry=registry, catalog=catalog, export=export, check_formulas=check_formulas, period=period
+        registry=restore(registry),
+        catalog=restore(catalog),
+        export=export,
+        check_formulas=check_formulas,
+        period=period,
     )
 
 
@@ -180,12 +186,16 @@ def _read_all(files: list[Path], workers: int, context: tuple, progress: Progres
     # workers are forked with what is loaded (registry, catalog, specs) frozen out of the collector's way
     with (
         frozen_heap(),
-        ProcessPoolExecutor(min(workers, len(files)), initializer=_init, initargs=context) as pool,
+        ProcessPoolExecutor(min(workers, len(files)), initializer=_init, initargs=_portable(context)) as pool,
     ):
         for i, item in enumerate(pool.map(_read, [str(f) for f in files], chunksize=1), 1):
             yield item
             if progress:
                 progress(i, len(files))
+
+
+def _portable(context: tuple) -> tuple:
+    return tuple(portable(v) for v in context)
 
 
 def _scan(folder: Path) -> list[Path]:

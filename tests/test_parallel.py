@@ -1,0 +1,99 @@
+"""Reading files on several processes (hbreport.parallel): the results are those of reading them all
+in one process, whether the others are forked or spawned (the Windows way), and spawned ones are
+only started when there is enough work left for them."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+
+import pytest
+from consolidation_inputs import write_filled
+from slow_reads import read_slowly
+
+import hbreport.parallel as dealing
+from hbreport.baseline import load_baseline
+from hbreport.catalog import load_catalog
+from hbreport.consolidate import _init_worker, _read_one, consolidate
+from hbreport.registry import Registry, load_registry
+
+COUNTY, PERIOD = "420702", 2017  # 梁子湖区: 7 townships
+
+
+@pytest.fixture(scope="module")
+def context():
+    return load_registry(), load_catalog(), load_baseline()
+
+
+@pytest.fixture(scope="module")
+def inbox(tmp_path_factory, context):
+    registry, catalog, baseline = context
+    folder = tmp_path_factory.mktemp("inbox")
+    for unit in registry.children(COUNTY):
+        write_filled(unit.code, PERIOD, folder, registry=registry, catalog=catalog, baseline=baseline)
+    (folder / "坏文件.xlsx").write_bytes(b"not a workbook")  # an unusable file comes back as its reason
+    return folder
+
+
+def _seen(r) -> tuple:
+    """What a read says about its file, in a form that compares across processes."""
+    rows = r.data.rows if r.data is not None else None
+    return (r.path, r.sha256, r.error, r.hint, [(f.rule, f.cell, f.message) for f in r.findings], rows)
+
+
+def _paths(inbox, times: int = 1) -> list[str]:
+    return [str(p) for p in sorted(inbox.iterdir())] * times
+
+
+def test_spawned_readers_join_when_work_is_left_and_give_the_serial_result(inbox, context):
+    paths = _paths(inbox, 3)  # 24 reads of ~0.15 s: 3.6 s alone, so spawned readers arrive in time
+    serial = dealing.read_files(paths, _read_one, workers=1, setup=_init_worker, context=context)
+    assert serial.helpers == 0 and serial.read_elsewhere == 0
+    spread = dealing.read_files(
+        paths, read_slowly, workers=3, setup=_init_worker, context=context, method="spawn"
+    )
+    assert spread.helpers == 2
+    assert 1 <= spread.read_elsewhere < len(paths)  # they read some, this process the others
+    assert [_seen(r) for r in spread.results] == [_seen(r) for r in serial.results]
+    assert spread.results[-1].error and "坏文件" in spread.results[-1].path
+
+
+def test_a_small_job_is_read_here_without_waiting_for_spawned_readers(inbox, context):
+    paths = _paths(inbox)
+    shown: list[tuple[int, int]] = []
+    reading = dealing.read_files(
+        paths,
+        _read_one,
+        workers=2,
+        setup=_init_worker,
+        context=context,
+        method="spawn",
+        progress=lambda done, total: shown.append((done, total)),
+        meanwhile=lambda: "built meanwhile",
+    )
+    assert reading.helpers == 0 and reading.meanwhile == "built meanwhile"
+    assert [r.path for r in reading.results] == paths
+    assert shown[0] == (0, len(paths)) and shown[-1] == (len(paths), len(paths))
+
+
+def test_consolidation_the_windows_way_writes_the_same_workbook(inbox, context, tmp_path, monkeypatch):
+    """Spawned readers that start and find every file taken are stopped; the output is unchanged."""
+    registry, catalog, baseline = context
+    inputs = tmp_path / "in"
+    shutil.copytree(inbox, inputs)
+    kw = {"registry": registry, "catalog": catalog, "baseline": baseline, "force": True}
+    consolidate(inputs, COUNTY, PERIOD, tmp_path / "serial.xlsx", workers=1, **kw)
+    monkeypatch.setattr(dealing, "START_METHOD", "spawn")
+    monkeypatch.setattr(dealing, "SPAWN_SECONDS", 0.0)  # start them after the first file
+    consolidate(inputs, COUNTY, PERIOD, tmp_path / "spawned.xlsx", workers=2, **kw)
+    assert (tmp_path / "spawned.xlsx").read_bytes() == (tmp_path / "serial.xlsx").read_bytes()
+
+
+def test_the_loaded_registry_is_sent_as_where_to_load_it(context):
+    registry, catalog, baseline = context
+    for loaded in context:
+        sent = dealing.portable(loaded)
+        assert len(pickle.dumps(sent)) < 1_000 < len(pickle.dumps(loaded))
+        assert dealing.restore(pickle.loads(pickle.dumps(sent))) is loaded  # this process: its cache
+    made_here = Registry({code: registry.get(code) for code in (COUNTY + "000000",)}, source=None)
+    assert dealing.portable(made_here) is made_here  # not what a loader gives: sent as it is
