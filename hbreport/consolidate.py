@@ -18,17 +18,18 @@ unit's own workbook when it lies in the folder.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from .engine import parent_values
 from .errors import EXIT_FINDINGS, EXIT_OK, HBError
 from .findings import Finding, count_by_importance
 from .forms import prefill_values
 from .heap import frozen_heap
+from .inbox import scan
 from .layout import SheetLayout
 from .parallel import read_files
 from .reader import read_workbook
@@ -37,8 +38,6 @@ from .spec import LEVEL_FORMS, TOTAL, SheetSpec, WorkbookSpec, build_workbook_sp
 from .values import FormData
 from .writer import write_workbook
 
-#: file types a clerk may send; all but .xlsx are refused by the reader with its reason
-SUBMISSION_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".ods")
 DETAIL_SHEET = "下级明细"
 CHECK_SHEET = "汇总校验"
 RETURN_DIR = "退回"
@@ -57,7 +56,6 @@ _TOLERANCE = 1e-6
 _FINDINGS_SHOWN = 50  # findings listed in the text summary; all of them are in the workbook and the JSON
 
 Progress = Callable[[int, int], None]
-T = TypeVar("T")
 
 
 # ---------------------------------------------------------------- the summary
@@ -394,14 +392,14 @@ def consolidate(
             "批注副本不能写回下级报表所在的文件夹（会覆盖原件）",
             hint="另给一个文件夹，或不指定（默认写到输出文件旁的「退回」文件夹）",
         )
-    files = _scan(folder, exclude=[out_path, annotate_dir])
+    inbox = scan(folder, exclude=[out_path, annotate_dir])
 
     def parent_spec() -> WorkbookSpec:  # built while the forked processes start reading
         return build_workbook_spec(parent.code, period, registry=registry, catalog=catalog, baseline=baseline)
 
     with frozen_heap():
         reading = read_files(
-            [str(f) for f in files],
+            [str(f) for f in inbox.files],
             _read_one,
             workers=workers or os.cpu_count() or 1,
             setup=_init_worker,
@@ -409,11 +407,13 @@ def consolidate(
             progress=progress,
             meanwhile=parent_spec,
         )
-        return _run(reading.meanwhile, reading.results, out_path, annotate_dir, registry, baseline, period)
+        job = _Job(spec=reading.meanwhile, registry=registry, period=period, not_read=inbox.not_read)
+        return _run(job, reading.results, out_path, annotate_dir, baseline)
 
 
-def _run(spec, reads, out_path, annotate_dir, registry, baseline, period) -> Summary:
-    job = _Job(spec=spec, registry=registry, period=period, prefill=prefill_values(spec, registry, baseline))
+def _run(job: _Job, reads: list[_Read], out_path: Path, annotate_dir: Path, baseline) -> Summary:
+    spec, period = job.spec, job.period
+    job.prefill = prefill_values(spec, job.registry, baseline)
     job.classify(reads)
     values = job.parent_values()
 
@@ -430,19 +430,6 @@ def _run(spec, reads, out_path, annotate_dir, registry, baseline, period) -> Sum
     return summary
 
 
-def _scan(folder: Path, exclude: Iterable[Path]) -> list[Path]:
-    """The files in ``folder`` (not its subfolders) that look like submissions, sorted by name."""
-    skip = {p.resolve() for p in exclude}
-    out = []
-    for p in folder.iterdir():
-        if p.name.startswith(("~$", ".")) or p.suffix.lower() not in SUBMISSION_SUFFIXES:
-            continue
-        if p.resolve() in skip or not p.is_file():
-            continue
-        out.append(p)
-    return sorted(out, key=lambda p: p.name)
-
-
 @dataclass
 class _Job:
     """The state of one consolidation while files are classified and values aggregated."""
@@ -450,7 +437,8 @@ class _Job:
     spec: WorkbookSpec
     registry: Any
     period: int
-    prefill: Mapping[str, Mapping[str, Mapping[str, Any]]]
+    prefill: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+    not_read: list[Finding] = field(default_factory=list)  # what lay in the folder besides submissions
     accepted: dict[str, _Read] = field(default_factory=dict)
     returned: dict[str, _Read] = field(default_factory=dict)
     own: _Read | None = None
@@ -728,7 +716,7 @@ class _Job:
         for code, unit in self.expected.items():
             children.append(self._child_status(code, unit.name, named.get(code, []), dup_by_unit.get(code)))
         findings = [f for r in self.reads for f in self.findings_by_file.get(r.path, [])]
-        findings += self._own_missing()
+        findings += self._own_missing() + self.not_read
         return Summary(
             parent_code=self.spec.unit_code,
             parent_name=self.spec.unit_name,

@@ -253,6 +253,43 @@ def test_summary_for_people_and_machines(folder, run):
     assert folder["garbage"] in text and "退回" in text
 
 
+def test_what_was_not_read_is_said(folder, context, tmp_path):
+    """A township's workbook saved in a subfolder, sent zipped, or open in Excel is not silently
+    missing: each is a warning saying why it was not read; the output's own folder is passed over."""
+    import zipfile
+
+    from hbreport.inbox import RULE_NOT_READ
+
+    inbox, t = tmp_path / "收件", folder["townships"]
+    inbox.mkdir()
+    good = inbox / folder["good"]
+    shutil.copy(folder["inbox"] / folder["good"], good)
+    (inbox / "旧文件").mkdir()
+    shutil.copy(folder["inbox"] / folder["identical"][0], inbox / "旧文件" / folder["identical"][0])
+    with zipfile.ZipFile(inbox / "长港镇报表.zip", "w") as z:
+        z.write(folder["inbox"] / folder["different"][0], folder["different"][0])
+    owner = inbox / ("~$" + good.name[2:])  # Excel's owner file of an open workbook with a long name
+    owner.write_bytes(b"\x07clerk")
+    (inbox / "说明.docx").write_bytes(b"PK")
+    (inbox / ".DS_Store").write_bytes(b"")
+    out = inbox / "汇总" / "梁子湖区.xlsx"  # the output beside the inputs, in a subfolder
+
+    first = consolidate(inbox, COUNTY, PERIOD, out, **context)
+    again = consolidate(inbox, COUNTY, PERIOD, out, force=True, **context)  # its own output is not "unread"
+    assert [f.text() for f in again.findings] == [f.text() for f in first.findings]
+    unread = {Path(f.file).name: f for f in first.findings if f.rule == RULE_NOT_READ}
+    assert set(unread) == {"旧文件", "长港镇报表.zip", owner.name, inbox.name}
+    assert all(f.importance == "warning" and f.hint for f in unread.values())
+    assert "1 个报表文件" in unread["旧文件"].message
+    assert "压缩包" in unread["长港镇报表.zip"].message and "解压" in unread["长港镇报表.zip"].hint
+    assert good.name in unread[owner.name].message and "保存并关闭" in unread[owner.name].hint
+    assert "说明.docx" in unread[inbox.name].message and ".DS_Store" not in unread[inbox.name].message
+    assert _status(first)[t[3]] == MISSING  # the workbook in the subfolder was not read
+    assert [Path(f).name for f, _ in first.inputs] == [good.name]
+    listed = [r[8] for r in openpyxl.load_workbook(out)[CHECK_SHEET].iter_rows(values_only=True) if len(r) > 8]
+    assert unread["长港镇报表.zip"].message in listed
+
+
 def test_same_inputs_give_byte_identical_output(folder, run, context, tmp_path):
     again = tmp_path / "again.xlsx"
     consolidate(folder["inbox"], COUNTY, PERIOD, again, workers=1, annotate_dir=tmp_path / "back", **context)

@@ -25,6 +25,7 @@ from typing import Any
 from ..errors import EXIT_FINDINGS, EXIT_OK, HBError
 from ..findings import Finding, count_by_importance
 from ..heap import frozen_heap
+from ..inbox import scan
 from ..parallel import portable, restore
 from ..safety import sha256_file
 from .checks import DUPLICATE_HINT, RULE_DUPLICATE_ACROSS
@@ -198,16 +199,6 @@ def _portable(context: tuple) -> tuple:
     return tuple(portable(v) for v in context)
 
 
-def _scan(folder: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_file()
-        and p.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".et", ".ods")
-        and not p.name.startswith(("~$", "."))
-    )
-
-
 # ---------------------------------------------------------------- consolidate
 
 
@@ -253,9 +244,11 @@ def consolidate_rosters(
         with RosterStore(store_path) as store:  # readers take one township at a time from the store
             sha256, expected = store.index_export(roster_csv, registry=registry)
         export = ExportIndex(store_path, sha256, roster_csv)
-    files = _scan(folder)
+    store_files = [Path(f"{store_path}{end}") for end in ("", "-wal", "-shm", "-journal")]
+    inbox = scan(folder, exclude=[*store_files, *([roster_csv] if roster_csv else [])])
+    files = inbox.files
     results: list[RosterFile] = []
-    findings: list[Finding] = []
+    findings: list[Finding] = list(inbox.not_read)
     staged: dict[str, list[tuple[str, str, Any]]] = defaultdict(list)  # township → (file, sha256, summary)
     with RosterStore(store_path) as store:
         # 1. read and check every file; stage each usable roster in the store (rows kept aside, memory freed)

@@ -1,0 +1,136 @@
+"""What lies in the folder of received files: the files to read, and what is left unread and why.
+
+Only the folder's own files are read, not its subfolders (they tend to hold last year's files or an
+earlier consolidation). Whatever is not read is still accounted for, as a warning, so that a unit
+shown as 未报 is not missing only because its workbook came zipped, was saved into a subfolder, or
+is still open in Excel:
+
+* a subfolder holding workbooks — how many, and that they were not read;
+* an archive (.zip, .rar, .7z …) — to be unpacked first;
+* an Excel/WPS owner file ``~$…`` — its workbook is open in Excel/WPS, unsaved edits are not read;
+* any other file — listed together, once.
+
+Hidden files (a leading dot: .DS_Store and the like) are passed over in silence.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .findings import Finding
+
+SUBMISSION_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".ods")
+"""File types a clerk may send; all but .xlsx are refused by the reader with its reason."""
+ARCHIVE_SUFFIXES = (".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz")
+RULE_NOT_READ = "未读取"
+OWNER_PREFIX = "~$"  # Excel and WPS: the "owner file" of a workbook that is open for editing
+_LOOK_AT_MOST = 10_000  # entries looked at inside one subfolder (a whole drive dropped in is not walked)
+_NAMES_SHOWN = 10
+
+
+@dataclass
+class Inbox:
+    folder: Path
+    files: list[Path]  # the submissions to read, sorted by name
+    not_read: list[Finding] = field(default_factory=list)
+
+
+def scan(folder: Path, exclude: Iterable[Path] = ()) -> Inbox:
+    """The submissions in ``folder`` and a warning for everything else in it (``exclude``: this run's
+    own outputs — files, or folders holding them — which are passed over)."""
+    skip = [Path(p).resolve() for p in exclude]
+    files: list[Path] = []
+    archives: list[Path] = []
+    owners: list[Path] = []
+    others: list[Path] = []
+    subfolders: list[tuple[Path, int]] = []
+    for p in sorted(folder.iterdir(), key=lambda p: p.name):
+        name = p.name
+        if name.startswith("."):
+            continue
+        resolved = p.resolve()
+        if any(resolved == s or resolved in s.parents for s in skip):
+            continue  # this run's output, or the folder it is written to
+        if p.is_dir():
+            count = _workbooks_under(p)
+            if count:
+                subfolders.append((p, count))
+        elif not p.is_file():
+            continue
+        elif name.startswith(OWNER_PREFIX):
+            owners.append(p)
+        elif p.suffix.lower() in SUBMISSION_SUFFIXES:
+            files.append(p)
+        elif p.suffix.lower() in ARCHIVE_SUFFIXES or name.lower().endswith(".tar.gz"):
+            archives.append(p)
+        else:
+            others.append(p)
+    inbox = Inbox(folder, files)
+    inbox.not_read += [_subfolder(folder, d, n) for d, n in subfolders]
+    inbox.not_read += [_archive(p) for p in archives]
+    inbox.not_read += [_owner(p, files) for p in owners]
+    if others:
+        inbox.not_read.append(_others(folder, others))
+    return inbox
+
+
+def _workbooks_under(directory: Path) -> int:
+    count = looked = 0
+    for _root, _dirs, names in os.walk(directory):
+        for name in names:
+            looked += 1
+            if not name.startswith((".", OWNER_PREFIX)) and Path(name).suffix.lower() in SUBMISSION_SUFFIXES:
+                count += 1
+        if looked >= _LOOK_AT_MOST:
+            break
+    return count
+
+
+def _subfolder(folder: Path, directory: Path, count: int) -> Finding:
+    return Finding(
+        message=f"子文件夹「{directory.name}」中有 {count} 个报表文件，没有读取",
+        importance="warning",
+        rule=RULE_NOT_READ,
+        file=str(directory),
+        hint=f"汇总只读取「{folder.name}」这一层的文件；要汇总的报表请移到这一层，往年或已汇总的文件请放在别处",
+    )
+
+
+def _archive(path: Path) -> Finding:
+    return Finding(
+        message=f"「{path.name}」是压缩包，其中的报表没有读取",
+        importance="warning",
+        rule=RULE_NOT_READ,
+        file=str(path),
+        hint="请解压，把其中的 .xlsx 报表放到本文件夹后重新汇总",
+    )
+
+
+def _owner(path: Path, files: list[Path]) -> Finding:
+    """Excel names the owner file ``~$`` + the workbook's name, or puts ``~$`` over its first two
+    characters when the name is long; WPS does the former."""
+    tail = path.name[len(OWNER_PREFIX) :]
+    open_one = next((f for f in files if f.name == tail or f.name[2:] == tail), None)
+    which = f"「{open_one.name}」" if open_one else "某个报表"
+    return Finding(
+        message=f"「{path.name}」是 Excel/WPS 打开报表时留下的临时文件：{which}可能正在编辑，未保存的修改不会被汇总",
+        importance="warning",
+        rule=RULE_NOT_READ,
+        file=str(path),
+        hint="请在 Excel/WPS 中保存并关闭该报表后重新汇总；若报表早已关闭，可删去这个临时文件",
+    )
+
+
+def _others(folder: Path, paths: list[Path]) -> Finding:
+    names = "、".join(p.name for p in paths[:_NAMES_SHOWN])
+    more = f"等 {len(paths)} 个" if len(paths) > _NAMES_SHOWN else ""
+    return Finding(
+        message=f"文件夹「{folder.name}」中另有 {len(paths)} 个不是报表的文件，没有读取：{names}{more}",
+        importance="warning",
+        rule=RULE_NOT_READ,
+        file=str(folder),
+        hint="报表须是 .xlsx 工作簿；若其中有报表被存成了别的格式，请在 Excel/WPS 中另存为 .xlsx",
+    )
