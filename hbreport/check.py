@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, HBError
 from .findings import Finding, count_by_importance
+from .inbox import scan
 from .reader import ReadResult, read_workbook
 
 FILE_RULE = "FILE"
@@ -21,7 +22,10 @@ DUPLICATE_RULE = "DUPLICATE"
 def check_files(
     paths: Iterable[str | Path], *, registry=None, expect_period: int | None = None
 ) -> tuple[list[Finding], list[ReadResult]]:
-    """Read and check each file; (all findings in file order, the results of the files that could be read)."""
+    """Read and check each file; (all findings in file order, the results of the files that could be read).
+
+    A folder among ``paths`` stands for the workbooks in it (:func:`hbreport.inbox.scan`: what else
+    lies there, such as subfolders, archives or files still open in Excel, gets a 未读取 warning)."""
     from .baseline import baseline_for
     from .catalog import load_catalog
     from .registry import load_registry
@@ -32,8 +36,7 @@ def check_files(
     findings: list[Finding] = []
     results: list[ReadResult] = []
     seen: dict[tuple[str, int], Path] = {}
-    for path in paths:
-        path = Path(path)
+    for path in _expand(paths, findings):
         try:
             result = read_workbook(
                 path, registry=registry, catalog=catalog, baseline=baseline, expect_period=expect_period
@@ -70,6 +73,19 @@ def check_files(
         findings.extend(result.findings)
         results.append(result)
     return findings, results
+
+
+def _expand(paths: Iterable[str | Path], findings: list[Finding]) -> list[Path]:
+    """The files to read: each folder replaced by its workbooks, what else it holds said in ``findings``."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            inbox = scan(path)
+            files += inbox.files
+            findings += inbox.not_read
+        else:
+            files.append(path)
+    return files
 
 
 def file_finding(path: Path, exc: HBError) -> Finding:

@@ -215,7 +215,7 @@ def forms(
 @click.option("--period", default=None, help="只接受该报告期的报表")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
 def check(files: tuple[str, ...], units: str | None, period: str | None, as_json: bool) -> None:
-    """检查填好的工作簿：列出每个问题所在的文件、工作表、单元格、规则、重要性和处理办法。"""
+    """检查填好的工作簿（可给出文件或文件夹）：列出每个问题所在的文件、工作表、单元格、规则、重要性和处理办法。"""
     with _user_errors():
         from .check import check_files, exit_code, findings_to_json, render_findings
 

@@ -88,6 +88,27 @@ def test_expect_period_rejects_other_years(batch):
     assert "2018" in findings[0].hint
 
 
+def test_a_folder_stands_for_the_workbooks_in_it(batch, tmp_path):
+    import shutil
+    import zipfile
+
+    folder = tmp_path / "收到的报表"
+    folder.mkdir()
+    for p in (batch.bad, batch.other):
+        shutil.copy(p, folder / p.name)
+    with zipfile.ZipFile(folder / "打包.zip", "w") as z:
+        z.write(batch.clean, batch.clean.name)
+    from_folder, results = check_files([folder])
+    names = sorted([batch.bad.name, batch.other.name])  # a folder's workbooks are read in name order
+    from_files, _ = check_files([folder / name for name in names])
+    assert [r.path.name for r in results] == names
+    (unread,) = [f for f in from_folder if f.rule == "未读取"]
+    assert unread.importance == "warning" and "打包.zip" in unread.message and "解压" in unread.hint
+    assert [f for f in from_folder if f is not unread] == from_files
+    assert "打包.zip" in render_findings(from_folder, results)
+    assert exit_code(from_folder) == exit_code(from_files) == EXIT_FINDINGS
+
+
 def test_json_and_text_renderings(batch):
     findings, results = check_files([batch.junk, batch.bad, batch.other])
     payload = json.loads(findings_to_json(findings))
