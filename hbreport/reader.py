@@ -236,6 +236,7 @@ def _spec_for(path, meta, registry, catalog, baseline, expect_unit, expect_perio
             hint=NEW_FORM_HINT.format(year=period),
         )
     if meta["layout_hash"] != spec.layout_hash:
+        _rows_against_registry(path, meta, spec, registry)
         raise HBError(
             f"表式结构与当前表式不一致（版本号同为 {spec.version}，但布局指纹为 {meta['layout_hash']}，"
             f"当前应为 {spec.layout_hash}）：可能是单位名册或表式调整前生成的旧表",
@@ -243,6 +244,49 @@ def _spec_for(path, meta, registry, catalog, baseline, expect_unit, expect_perio
             hint=NEW_FORM_HINT.format(year=period),
         )
     return spec
+
+
+def _rows_against_registry(path: Path, meta: dict[str, str], spec: WorkbookSpec, registry) -> None:
+    """When the layout differs because the workbook's rows are other units than the registry's children
+    (a workbook made from another registry, or before the registry changed), say so, with examples."""
+    for sheet in spec.sheets:
+        claimed = [c for c in meta.get(f"rows.{sheet.form}", "").split(",") if c]
+        current = [r.code for r in sheet.rows]
+        if not claimed or claimed == current:
+            continue
+        only_book = [c for c in claimed if c not in set(current)]
+        only_registry = [r for r in sheet.rows if r.code not in set(claimed)]
+        parts = []
+        if only_book:
+            codes = "、".join(_short_code(c) for c in only_book[:3])
+            parts.append(f"表中有 {len(only_book)} 行的单位不在名册的下级中（如 {codes}）")
+        if only_registry:
+            names = "、".join(f"{r.name}（{_short_code(r.code)}）" for r in only_registry[:3])
+            parts.append(f"名册中有 {len(only_registry)} 个下级不在表中（如 {names}）")
+        if not parts:
+            parts.append("行的顺序与名册不同")
+        named = meta.get("unit_name", "")
+        renamed = (
+            f"报表的填报单位「{named}」在所用名册中名为「{spec.unit_name}」；"
+            if named and named != spec.unit_name
+            else ""
+        )
+        raise HBError(
+            f"{renamed}表中的行（{len(claimed)} 个单位）与单位名册中「{spec.unit_name}」的下级"
+            f"（{len(current)} 个）不一致：{'；'.join(parts)}",
+            file=path,
+            sheet=sheet.sheet,
+            hint="报表与所用的单位名册不是同一份：若报表是按另一份名册生成的（例如完整的区划表），"
+            "检查和汇总时请用 --units 指定同一份名册；若名册已调整，请向上级扶贫部门索取按新名册生成的报表",
+        )
+
+
+def _short_code(code: str) -> str:
+    """12 digits as people write them: trailing zero groups dropped (6 digits for a county, 9 for a township)."""
+    for keep in (6, 9):
+        if code[keep:] == "0" * (len(code) - keep):
+            return code[:keep]
+    return code
 
 
 # ---------------------------------------------------------------- formulas (openpyxl, read-only)

@@ -328,10 +328,27 @@ def test_a_workbook_of_another_unit_than_expected(township, tmp_path):
     claimed = spoiled(township, tmp_path, set_meta("unit_code", "421122102000"))
     error = read_fails(claimed, expect_unit=rb.TOWNSHIP)
     assert "石坪镇" in error.message and "梅塘镇" in error.message
-    # … and without, its rows cannot match the other unit's layout
-    assert "布局指纹" in read_fails(claimed).message
+    # … and without, its rows are not the other unit's villages, which is said with examples
+    error = read_fails(claimed)
+    assert "与单位名册中「石坪镇」的下级" in error.message and "不一致" in error.message
+    assert "--units" in error.hint
     unknown = rb.spoil(township.filled, tmp_path / "unknown.xlsx", set_meta("unit_code", "421122199000"))
     assert "不在单位名册中" in read_fails(unknown).message
+
+
+def test_a_workbook_made_from_another_registry_says_which_rows_differ(township, tmp_path):
+    """Read with a registry that lacks one of the township's villages (another registry, or one changed
+    since the forms were made): the finding names the village and suggests --units."""
+    sample = load_registry()
+    gone = township.spec.sheet(PP).rows[0]
+    units = tmp_path / "units.csv"
+    lines = Path(sample.source).read_text(encoding="utf-8").splitlines(keepends=True)
+    units.write_text("".join(line for line in lines if not line.startswith(gone.code)), encoding="utf-8")
+    other = load_registry(units)
+    error = read_fails(township.filled, registry=other)
+    assert "表中有 1 行的单位不在名册的下级中" in error.message and gone.code in error.message
+    assert error.sheet == township.spec.sheet(PP).sheet and "--units" in error.hint
+    assert read(township.filled, registry=sample).findings == []
 
 
 def test_wrong_period(township):
