@@ -152,14 +152,23 @@ class _Dealer:
         self.claimed = self.ctx.RawArray("i", helpers)  # files each other process has taken
         self.lock = self.ctx.Lock()
         self.procs: list[tuple[Any, Any]] = []
+        self.started = False
 
     def start(self, count: int) -> None:
+        """Start ``count`` other processes; where the system refuses one (out of memory or processes),
+        this process goes on with those that started, or alone."""
+        self.started = True
         for k in range(count):
             receive, send = self.ctx.Pipe(duplex=False)
             job = (self.paths, self.read, self.setup, self.context)
             shared = (self.ends, self.claimed, self.lock)
             proc = self.ctx.Process(target=_helper, args=(job, shared, k, send), daemon=True)
-            proc.start()
+            try:
+                proc.start()
+            except OSError:
+                receive.close()
+                send.close()
+                return
             send.close()
             self.procs.append((proc, receive))
 
@@ -182,7 +191,7 @@ class _Dealer:
                     i = self.ends[1]
                 results[i] = self.counter.done(self.read(self.paths[i]), self.ends[2])
                 read_here += 1
-                if not self.procs and self.worth_spawning(began, read_here):
+                if not self.started and self.worth_spawning(began, read_here):
                     self.start(min(self.helpers, self.ends[1] - self.ends[0] - 1))
             with self.lock:  # every file is taken: a process that has taken none never will
                 idle = [self.claimed[k] == 0 for k in range(len(self.procs))]

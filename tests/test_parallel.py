@@ -76,6 +76,22 @@ def test_a_small_job_is_read_here_without_waiting_for_spawned_readers(inbox, con
     assert shown[0] == (0, len(paths)) and shown[-1] == (len(paths), len(paths))
 
 
+def test_when_the_system_refuses_another_process_this_one_reads_alone(inbox, context, monkeypatch):
+    import errno
+    import multiprocessing.context
+
+    def refused(self):
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", refused)
+    paths = _paths(inbox)
+    alone = dealing.read_files(
+        paths, _read_one, workers=4, setup=_init_worker, context=context, method="fork"
+    )
+    serial = dealing.read_files(paths, _read_one, workers=1, setup=_init_worker, context=context)
+    assert alone.helpers == 0 and [_seen(r) for r in alone.results] == [_seen(r) for r in serial.results]
+
+
 def test_consolidation_the_windows_way_writes_the_same_workbook(inbox, context, tmp_path, monkeypatch):
     """Spawned readers that start and find every file taken are stopped; the output is unchanged."""
     registry, catalog, baseline = context
