@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import xlsxwriter
 import xlsxwriter.worksheet
-from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell_fast
 
 from . import engine
 from .errors import HBError
@@ -291,6 +291,33 @@ class Sheet(xlsxwriter.worksheet.Worksheet):
             raise HBError(f"单元格 ({row + 1}, {col + 1}) 超出工作表范围", sheet=self.name)
         self.table[row][col] = xlsxwriter.worksheet.CellFormulaTuple(formula, cell_format, value)
 
+    def _write_cell(self, row: int, col: int, cell) -> None:
+        """XlsxWriter's innermost loop, for the cells forms hold (formatted numbers, shared strings,
+        blanks and formulas with their cached results): the same XML, written in one piece instead of
+        through an attribute list and a chain of type-name comparisons. Anything else takes XlsxWriter's
+        own path; ``tests/test_writer.py`` holds both to the same bytes."""
+        kind, fmt = type(cell), cell.format
+        if fmt is None or kind not in _FAST_CELLS or self.constant_memory:
+            super()._write_cell(row, col, cell)
+            return
+        xf = fmt.xf_index
+        head = f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index() if xf is None else xf}"'
+        if kind is _NUMBER:
+            self.fh.write(f"{head}><v>{cell.number:.16G}</v></c>")
+        elif kind is _STRING:
+            self.fh.write(f'{head} t="s"><v>{cell.string}</v></c>')
+        elif kind is _BLANK:
+            self.fh.write(f"{head}/>")
+        else:
+            value = cell.value
+            if isinstance(value, bool):
+                head, value = f'{head} t="b"', int(value)
+            elif isinstance(value, str) and value:
+                head += ' t="e"' if value in _ERROR_CODES else ' t="str"'
+            self.fh.write(
+                f"{head}><f>{self._escape_data(cell.formula)}</f><v>{self._escape_data(value)}</v></c>"
+            )
+
     def _prepare_formula(self, formula, expand_future_functions=False):
         # _NEEDS_PREFIX lists the functions of both of XlsxWriter's passes (the dynamic-array ones and,
         # for conditional formats, the future ones): a formula it does not match comes back unchanged
@@ -298,6 +325,12 @@ class Sheet(xlsxwriter.worksheet.Worksheet):
             return super()._prepare_formula(formula, expand_future_functions)
         return formula[1:] if formula.startswith("=") else formula
 
+
+_NUMBER = xlsxwriter.worksheet.CellNumberTuple
+_STRING = xlsxwriter.worksheet.CellStringTuple
+_BLANK = xlsxwriter.worksheet.CellBlankTuple
+_FAST_CELLS = frozenset({_NUMBER, _STRING, _BLANK, xlsxwriter.worksheet.CellFormulaTuple})
+_ERROR_CODES = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"})
 
 # Names XlsxWriter would prefix with _xlfn. (dynamic-array and post-2010 functions), and "{" / "}".
 _NEEDS_PREFIX = re.compile(

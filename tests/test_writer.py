@@ -592,3 +592,63 @@ def test_rows_computed_by_the_caller_give_the_same_workbook(sample, tmp_path):
         spec, tmp_path / "c.xlsx", values=values, created=when, data=FormData.from_inputs(spec, other)
     )
     assert changed.read_bytes() != plain.read_bytes()
+
+
+def test_fast_cell_writer_writes_the_bytes_xlsxwriter_writes(sample, tmp_path, monkeypatch):
+    """Sheet._write_cell (formatted numbers, shared strings, blanks, formulas with cached results in
+    one piece) against XlsxWriter's own _write_cell: every level, filled, with the xlwings variant and
+    extra tables holding text that needs escaping, booleans and awkward numbers."""
+    from datetime import UTC, datetime
+
+    import xlsxwriter.worksheet
+
+    from hbreport.synthetic import Story
+    from hbreport.writer import Sheet
+
+    registry, catalog, baseline = sample
+    story = Story(registry, baseline, catalog)
+    when = datetime(PERIOD, 12, 31, tzinfo=UTC)
+    extra = [
+        (
+            "下级明细",
+            [
+                ["说明", "数值", "是否"],
+                ['a<b & "c" > d', 1e-7, True],
+                ["_x0041_\t", 12345678901234567, False],
+            ],
+        )
+    ]
+    jobs = []
+    for level, code in SAMPLE_UNITS.items():
+        spec = build_workbook_spec(code, PERIOD, registry=registry, catalog=catalog, baseline=baseline)
+        values = prefill_values(spec, registry, baseline)
+        if level == "township":
+            values = story.township_values(spec, values)
+        for sheet in spec.sheets:  # rows filled, some beyond the rules, so statuses and checks vary
+            rows = values.setdefault(sheet.form, {})
+            for i, unit in enumerate(sheet.rows):
+                row = rows.setdefault(unit.code, {})
+                for c in sheet.input_columns:
+                    if c.field.type == "integer" and row.get(c.key) is None:
+                        row[c.key] = (i * 37) % 11
+        jobs.append((level, spec, values, {"extra_sheets": extra}))
+        if level == "township":
+            jobs.append(("township-xlwings", spec, values, {"xlwings": True}))
+
+    def write_all(folder):
+        return [
+            write_workbook(spec, tmp_path / folder / f"{name}.xlsx", values=values, created=when, **kw)
+            for name, spec, values, kw in jobs
+        ]
+
+    fast = write_all("fast")
+    monkeypatch.setattr(Sheet, "_write_cell", xlsxwriter.worksheet.Worksheet._write_cell)
+    plain = write_all("plain")
+    for a, b in zip(fast, plain, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    import zipfile
+
+    with zipfile.ZipFile(fast[0]) as z:  # the comparison covered formulas with text and number results
+        sheets = b"".join(z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/sheet"))
+    for kind in (b' t="str"><f>', b' t="s"><v>', b"</f><v>0.", b'"/><c r='):  # text, shared, number, blank
+        assert kind in sheets, kind
