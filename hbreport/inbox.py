@@ -77,6 +77,10 @@ def scan(folder: Path, exclude: Iterable[Path] = ()) -> Inbox:
     return inbox
 
 
+def _unread(message: str, file: Path, hint: str) -> Finding:
+    return Finding(message, importance="warning", rule=RULE_NOT_READ, file=str(file), hint=hint)
+
+
 def _workbooks_under(directory: Path) -> int:
     count = looked = 0
     for _root, _dirs, names in os.walk(directory):
@@ -90,22 +94,18 @@ def _workbooks_under(directory: Path) -> int:
 
 
 def _subfolder(folder: Path, directory: Path, count: int) -> Finding:
-    return Finding(
-        message=f"子文件夹「{directory.name}」中有 {count} 个报表文件，没有读取",
-        importance="warning",
-        rule=RULE_NOT_READ,
-        file=str(directory),
-        hint=f"汇总只读取「{folder.name}」这一层的文件；要汇总的报表请移到这一层，往年或已汇总的文件请放在别处",
+    return _unread(
+        f"子文件夹「{directory.name}」中有 {count} 个报表文件，没有读取",
+        directory,
+        f"汇总只读取「{folder.name}」这一层的文件；要汇总的报表请移到这一层，往年或已汇总的文件请放在别处",
     )
 
 
 def _archive(path: Path) -> Finding:
-    return Finding(
-        message=f"「{path.name}」是压缩包，其中的报表没有读取",
-        importance="warning",
-        rule=RULE_NOT_READ,
-        file=str(path),
-        hint="请解压，把其中的 .xlsx 报表放到本文件夹后重新汇总",
+    return _unread(
+        f"「{path.name}」是压缩包，其中的报表没有读取",
+        path,
+        "请解压，把其中的 .xlsx 报表放到本文件夹后重新汇总",
     )
 
 
@@ -115,22 +115,18 @@ def _owner(path: Path, files: list[Path]) -> Finding:
     tail = path.name[len(OWNER_PREFIX) :]
     open_one = next((f for f in files if f.name == tail or f.name[2:] == tail), None)
     which = f"「{open_one.name}」" if open_one else "某个报表"
-    return Finding(
-        message=f"「{path.name}」是 Excel/WPS 打开报表时留下的临时文件：{which}可能正在编辑，未保存的修改不会被汇总",
-        importance="warning",
-        rule=RULE_NOT_READ,
-        file=str(path),
-        hint="请在 Excel/WPS 中保存并关闭该报表后重新汇总；若报表早已关闭，可删去这个临时文件",
+    return _unread(
+        f"「{path.name}」是 Excel/WPS 打开报表时留下的临时文件：{which}可能正在编辑，未保存的修改不会被汇总",
+        path,
+        "请在 Excel/WPS 中保存并关闭该报表后重新汇总；若报表早已关闭，可删去这个临时文件",
     )
 
 
 def _others(folder: Path, paths: list[Path]) -> Finding:
     names = "、".join(p.name for p in paths[:_NAMES_SHOWN])
     more = f"等 {len(paths)} 个" if len(paths) > _NAMES_SHOWN else ""
-    return Finding(
-        message=f"文件夹「{folder.name}」中另有 {len(paths)} 个不是报表的文件，没有读取：{names}{more}",
-        importance="warning",
-        rule=RULE_NOT_READ,
-        file=str(folder),
-        hint="报表须是 .xlsx 工作簿；若其中有报表被存成了别的格式，请在 Excel/WPS 中另存为 .xlsx",
+    return _unread(
+        f"文件夹「{folder.name}」中另有 {len(paths)} 个不是报表的文件，没有读取：{names}{more}",
+        folder,
+        "报表须是 .xlsx 工作簿；若其中有报表被存成了别的格式，请在 Excel/WPS 中另存为 .xlsx",
     )
