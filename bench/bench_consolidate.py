@@ -10,6 +10,9 @@ same files:
            on every file, then a groupby sum (no identity, structure or rule checks);
 * limit  — python-calamine parsing every sheet of every file, nothing else.
 
+``ours`` also runs with one process (``ours_one_process_s``) and the Windows way, where other
+processes are spawned instead of forked (``ours_spawn_s``: ``hbreport.parallel.START_METHOD``).
+
 Each timed run happens in a fresh Python process, as a command would: imports and loading the
 registry are done first and not timed, so every job starts with cold caches. Printed:
 speedup_vs_pandas_openpyxl = peer / ours (goal ≥ 6) and ratio_to_raw_calamine = ours / limit
@@ -127,8 +130,13 @@ def _child(job: str, folder: str, county: str, out: str, workers: str) -> None:
     import hbreport.reader  # noqa: F401
     import hbreport.writer  # noqa: F401
 
+    if job == "ours-spawn":  # the Windows way: other processes are spawned, not forked
+        import hbreport.parallel
+
+        hbreport.parallel.START_METHOD = "spawn"
     jobs = {
         "ours": lambda: ours(Path(folder), county, Path(out), int(workers) or None),
+        "ours-spawn": lambda: ours(Path(folder), county, Path(out), int(workers) or None),
         "peer": lambda: peer(files),
         "limit": lambda: limit(files),
     }
@@ -165,6 +173,7 @@ def run(quick: bool = False) -> dict:
         summary = ours(folder, county, out)  # a check that the job works on these files
         t_ours = _timed("ours", folder, county, out, repeats)
         t_serial = _timed("ours", folder, county, out, repeats, workers=1)
+        t_spawn = _timed("ours-spawn", folder, county, out, repeats)
         t_peer = _timed("peer", folder, county, out, repeats)
         t_limit = _timed("limit", folder, county, out, repeats)
         size = sum(f.stat().st_size for f in files)
@@ -178,6 +187,7 @@ def run(quick: bool = False) -> dict:
         "findings": len(summary.findings),
         "ours_s": round(t_ours[0], 3),
         "ours_one_process_s": round(t_serial[0], 3),
+        "ours_spawn_s": round(t_spawn[0], 3),
         "pandas_openpyxl_s": round(t_peer[0], 3),
         "raw_calamine_s": round(t_limit[0], 3),
         "speedup_vs_pandas_openpyxl": round(t_peer[0] / t_ours[0], 2),
