@@ -29,7 +29,7 @@ from .errors import EXIT_FINDINGS, EXIT_OK, HBError
 from .findings import Finding, count_by_importance
 from .forms import prefill_values
 from .heap import frozen_heap
-from .inbox import scan
+from .inbox import RULE_NOT_READ, scan
 from .layout import SheetLayout
 from .parallel import read_files
 from .reader import read_workbook
@@ -191,6 +191,9 @@ class Summary:
             return EXIT_FINDINGS
         return EXIT_OK
 
+    def _unread(self) -> list[Finding]:
+        return [f for f in self.findings if f.rule == RULE_NOT_READ]
+
     def to_dict(self) -> dict:
         def unit(c: ChildStatus) -> dict:
             return {"code": c.code, "name": c.name}
@@ -234,6 +237,7 @@ class Summary:
                     f"{_short(m.code)} {m.name}" + ("" if m.status == MISSING else f"（{m.status}）")
                     for m in self.missing
                 )
+                + ("（文件夹中有没有读取的文件，见下面的“未读取”警告）" if self._unread() else "")
             )
         if self.returned:
             lines.append("退回（有错误，未汇总，请改正后重报）：")

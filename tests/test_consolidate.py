@@ -285,6 +285,7 @@ def test_what_was_not_read_is_said(folder, context, tmp_path):
     assert good.name in unread[owner.name].message and "保存并关闭" in unread[owner.name].hint
     assert "说明.docx" in unread[inbox.name].message and ".DS_Store" not in unread[inbox.name].message
     assert _status(first)[t[3]] == MISSING  # the workbook in the subfolder was not read
+    assert "见下面的“未读取”警告" in first.render()
     assert [Path(f).name for f, _ in first.inputs] == [good.name]
     listed = [
         r[8] for r in openpyxl.load_workbook(out)[CHECK_SHEET].iter_rows(values_only=True) if len(r) > 8
