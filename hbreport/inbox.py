@@ -41,7 +41,7 @@ class Inbox:
 def scan(folder: Path, exclude: Iterable[Path] = ()) -> Inbox:
     """The submissions in ``folder`` and a warning for everything else in it (``exclude``: this run's
     own outputs — files, or folders holding them — which are passed over)."""
-    skip = [Path(p).resolve() for p in exclude]
+    skip = _names_to_skip(folder, exclude)
     files: list[Path] = []
     archives: list[Path] = []
     owners: list[Path] = []
@@ -51,8 +51,7 @@ def scan(folder: Path, exclude: Iterable[Path] = ()) -> Inbox:
         name = p.name
         if name.startswith("."):
             continue
-        resolved = p.resolve()
-        if any(resolved == s or resolved in s.parents for s in skip):
+        if name in skip:
             continue  # this run's output, or the folder it is written to
         if p.is_dir():
             count = _workbooks_under(p)
@@ -75,6 +74,18 @@ def scan(folder: Path, exclude: Iterable[Path] = ()) -> Inbox:
     if others:
         inbox.not_read.append(_others(folder, others))
     return inbox
+
+
+def _names_to_skip(folder: Path, exclude: Iterable[Path]) -> set[str]:
+    """The names in ``folder`` that are, or hold, one of ``exclude`` (one path resolved per exclusion,
+    not one per file)."""
+    here = folder.resolve()
+    names = set()
+    for path in exclude:
+        target = Path(path).resolve()
+        if target.parent == here or here in target.parents:
+            names.add(target.relative_to(here).parts[0])
+    return names
 
 
 def _unread(message: str, file: Path, hint: str) -> Finding:

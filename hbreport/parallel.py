@@ -15,6 +15,7 @@ then read here without waiting for helpers that would arrive after the work is d
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.sharedctypes  # noqa: F401  (RawArray would import it on first use)
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
