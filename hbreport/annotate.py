@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-import os
-import tempfile
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +24,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.properties import PageSetupProperties
 
 from . import safety
+from .atomic import atomic_output
 from .errors import HBError
 from .findings import Finding
 
@@ -157,12 +156,5 @@ def _lines(text: str, width: int) -> int:
 
 
 def _save_atomically(book, out_path: Path) -> None:
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=".hb-", suffix=".xlsx", dir=out_path.parent)
-    os.close(handle)
-    try:
-        book.save(temp_name)
-        os.replace(temp_name, out_path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    with atomic_output(out_path) as tmp:
+        book.save(tmp)

@@ -52,6 +52,7 @@ RULE_FILE, RULE_UNIT, RULE_PERIOD, RULE_DUPLICATE, RULE_BASELINE, RULE_OWN = (
     "基数",
     "本级",
 )
+RULE_RETURN_COPY = "退回件"
 _TOLERANCE = 1e-6
 _FINDINGS_SHOWN = 50  # findings listed in the text summary; all of them are in the workbook and the JSON
 
@@ -430,7 +431,8 @@ def _run(job: _Job, reads: list[_Read], out_path: Path, annotate_dir: Path, base
         spec, out_path, values=values, extra_sheets=_extra_sheets(summary), created=as_of, data=summary.data
     )
     summary.output = str(written)
-    summary.annotated = _annotate(job, annotate_dir)
+    summary.annotated, not_annotated = _annotate(job, annotate_dir)
+    summary.findings += not_annotated  # after the workbook: about this run's outputs, not the inputs
     return summary
 
 
@@ -855,19 +857,31 @@ def _extra_sheets(summary: Summary) -> list[tuple[str, list[list[Any]]]]:
     return [(DETAIL_SHEET, detail), (CHECK_SHEET, check)]
 
 
-def _annotate(job: _Job, annotate_dir: Path) -> list[str]:
-    """An annotated copy of every readable file with findings, for return to sender (a file the copier
-    cannot open gets none: its findings are in the summary and the 汇总校验 sheet all the same)."""
-    out = []
+def _annotate(job: _Job, annotate_dir: Path) -> tuple[list[str], list[Finding]]:
+    """An annotated copy of every readable file with findings, for return to sender; a copy that cannot
+    be made (the source not readable by openpyxl, the old copy open in Excel, no room) is a warning
+    saying why — the findings themselves are in the summary and the 汇总校验 sheet all the same."""
+    out: list[str] = []
+    problems: list[Finding] = []
     for r in job.reads:
         findings = job.findings_by_file.get(r.path) or []
         if r.data is None or not findings:
             continue
         from .annotate import annotate_copy  # openpyxl's writer: loaded only when a copy is made
 
-        annotate_dir.mkdir(parents=True, exist_ok=True)
+        name = Path(r.path).name
         try:
-            out.append(str(annotate_copy(Path(r.path), findings, annotate_dir / Path(r.path).name)))
-        except HBError:
-            continue
-    return out
+            out.append(str(annotate_copy(Path(r.path), findings, annotate_dir / name)))
+        except HBError as exc:
+            problems.append(
+                Finding(
+                    message=f"未能写出「{name}」的退回批注件：{exc.message}",
+                    importance="warning",
+                    rule=RULE_RETURN_COPY,
+                    file=str(annotate_dir / name),
+                    unit_code=r.data.unit_code,
+                    unit_name=r.data.spec.unit_name,
+                    hint=exc.hint or "问题清单见汇总输出的“汇总校验”表，可据此通知报送单位",
+                )
+            )
+    return out, problems

@@ -13,9 +13,7 @@ XlsxWriter does the writing (see docs/forms.md for the measurement against openp
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ import xlsxwriter.worksheet
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell_fast
 
 from . import engine
+from .atomic import atomic_output
 from .errors import HBError
 from .layout import (
     CODE_COL,
@@ -116,31 +115,8 @@ def write_workbook(
     _check_values(spec, values, path)
     extras = list(extra_sheets.items() if isinstance(extra_sheets, Mapping) else extra_sheets or ())
     _check_sheet_names(spec, [name for name, _ in extras], xlwings, path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".xlsx.tmp", dir=path.parent)
-        os.close(fd)
-    except OSError as exc:
-        raise HBError(
-            f"无法在输出文件夹中写文件：{exc.strerror or exc}",
-            file=path,
-            hint="检查文件夹是否存在、是否有写权限",
-        ) from None
-    tmp = Path(tmp_name)
-    try:
+    with atomic_output(path) as tmp:
         _Writer(spec, values, xlwings, extras, created, data).write(tmp)
-        os.replace(tmp, path)
-    except PermissionError:
-        raise HBError(
-            "文件被占用或没有写权限，未能保存",
-            file=path,
-            hint="先在 Excel/WPS 中关闭该文件，或换一个输出位置",
-        ) from None
-    except OSError as exc:
-        raise HBError(f"保存失败：{exc.strerror or exc}", file=path, hint="检查磁盘空间与写权限") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 

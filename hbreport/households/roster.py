@@ -14,9 +14,7 @@ checks are recomputed in Python with the same engine.
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -26,6 +24,7 @@ from typing import Any
 from openpyxl.utils import get_column_letter
 
 from .. import safety
+from ..atomic import atomic_output
 from ..cells import at, calamine_sheet, cell_text, open_calamine, open_openpyxl
 from ..errors import HBError
 from ..findings import Finding
@@ -160,27 +159,8 @@ def write_roster(spec: RosterSpec, path: str | Path, *, values: HouseholdValues 
             f"输出文件「{path.name}」应以 .xlsx 结尾", file=path, hint="换一个以 .xlsx 结尾的文件名"
         )
     rows = merged_values(spec, values)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".xlsx.tmp", dir=path.parent)
-        os.close(fd)
-    except OSError as exc:
-        raise HBError(
-            f"无法在输出文件夹中写文件：{exc.strerror or exc}", file=path, hint="检查写权限"
-        ) from None
-    tmp = Path(tmp_name)
-    try:
+    with atomic_output(path) as tmp:
         _write(spec, rows, tmp)
-        os.replace(tmp, path)
-    except PermissionError:
-        raise HBError(
-            "文件被占用或没有写权限，未能保存", file=path, hint="先关闭该文件，或换一个输出位置"
-        ) from None
-    except OSError as exc:
-        raise HBError(f"保存失败：{exc.strerror or exc}", file=path, hint="检查磁盘空间与写权限") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 

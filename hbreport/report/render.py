@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 
 from .. import paths
+from ..atomic import atomic_output
 from ..errors import HBError
 from ..findings import Finding
 from ..values import FormData
@@ -111,13 +112,8 @@ def render_report(
                 hint="检查模板中 {{ }} 与 {% %} 标记是否成对、变量名是否拼写正确（见 templates/reports/README.md）",
             ) from None
         _set_properties(doc, context)
-        out_docx.parent.mkdir(parents=True, exist_ok=True)
-        partial = out_docx.with_name(f".{out_docx.name}.{os.getpid()}.part")
-        try:
+        with atomic_output(out_docx) as partial:
             doc.save(str(partial))
-            os.replace(partial, out_docx)
-        finally:
-            partial.unlink(missing_ok=True)
     return out_docx
 
 
