@@ -107,7 +107,27 @@ def _date(text: str, option: str) -> dt.date:
 
 
 def _emit_json(payload: Any) -> None:
-    click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+    _echo_json(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+
+
+def _echo_json(text: str) -> None:
+    """JSON is UTF-8 whatever the console's or the redirected file's encoding (GBK on a Chinese
+    Windows), so a rare character in a village name cannot stop the output."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        click.echo(text)
+        return
+    sys.stdout.flush()
+    buffer.write((text + "\n").encode("utf-8"))
+    buffer.flush()
+
+
+def _safe_streams() -> None:
+    """Text for people that the stream's encoding cannot hold (a rare character of a village name on a
+    GBK console or in a redirected file) is shown as '?' instead of stopping the command."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure") and (getattr(stream, "errors", None) or "strict") == "strict":
+            stream.reconfigure(errors="replace")
 
 
 _USAGE_ZH = (  # click's most common messages, in the user's language (the rest stay as click says them)
@@ -142,6 +162,7 @@ def _zh_usage(message: str) -> str:
 
 class _Group(click.Group):
     def main(self, *args, **kwargs):  # Chinese for argument errors too
+        _safe_streams()
         try:
             return super().main(*args, standalone_mode=False, **kwargs)
         except click.UsageError as exc:
@@ -223,7 +244,7 @@ def check(files: tuple[str, ...], units: str | None, period: str | None, as_json
         year = _period(period) if period else None
         findings, results = check_files([Path(f) for f in files], registry=registry, expect_period=year)
         if as_json:
-            click.echo(findings_to_json(findings))
+            _echo_json(findings_to_json(findings))
         else:
             _console().print(render_findings(findings, results), markup=False)
     sys.exit(exit_code(findings))

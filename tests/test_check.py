@@ -178,3 +178,22 @@ def test_annotate_refuses_to_overwrite_its_source(batch):
     with pytest.raises(HBError):
         annotate_copy(batch.bad, [], batch.bad)
     assert rb.sha256(batch.bad) == before
+
+
+def test_a_rare_character_on_a_gbk_console_does_not_stop_the_command(tmp_path):
+    """A Chinese Windows writes redirected output in GBK, which lacks rare characters found in village
+    names: the text shows '?' for them, JSON stays UTF-8, and the command ends with its own exit code."""
+    import os
+    import subprocess
+    import sys
+
+    junk = tmp_path / "村𠀀.xlsx"  # U+20000 is not in GBK
+    junk.write_text("not a workbook", encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "gbk"}
+    run = [sys.executable, "-m", "hbreport", "check", str(junk)]
+    text = subprocess.run(run, capture_output=True, env=env, cwd=tmp_path)
+    assert text.returncode == EXIT_UNUSABLE
+    assert "村?.xlsx：无法使用" in text.stdout.decode("gbk") and not text.stderr
+    machine = subprocess.run([*run, "--json"], capture_output=True, env=env, cwd=tmp_path)
+    assert machine.returncode == EXIT_UNUSABLE
+    assert json.loads(machine.stdout.decode("utf-8"))["findings"][0]["file"] == str(junk)
