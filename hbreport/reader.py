@@ -248,37 +248,44 @@ def _spec_for(path, meta, registry, catalog, baseline, expect_unit, expect_perio
 
 def _rows_against_registry(path: Path, meta: dict[str, str], spec: WorkbookSpec, registry) -> None:
     """When the layout differs because the workbook's rows are other units than the registry's children
-    (a workbook made from another registry, or before the registry changed), say so, with examples."""
-    for sheet in spec.sheets:
-        claimed = [c for c in meta.get(f"rows.{sheet.form}", "").split(",") if c]
-        current = [r.code for r in sheet.rows]
-        if not claimed or claimed == current:
-            continue
-        only_book = [c for c in claimed if c not in set(current)]
-        only_registry = [r for r in sheet.rows if r.code not in set(claimed)]
-        parts = []
-        if only_book:
-            codes = "、".join(_short_code(c) for c in only_book[:3])
-            parts.append(f"表中有 {len(only_book)} 行的单位不在名册的下级中（如 {codes}）")
-        if only_registry:
-            names = "、".join(f"{r.name}（{_short_code(r.code)}）" for r in only_registry[:3])
-            parts.append(f"名册中有 {len(only_registry)} 个下级不在表中（如 {names}）")
-        if not parts:
-            parts.append("行的顺序与名册不同")
-        named = meta.get("unit_name", "")
-        renamed = (
-            f"报表的填报单位「{named}」在所用名册中名为「{spec.unit_name}」；"
-            if named and named != spec.unit_name
-            else ""
-        )
-        raise HBError(
-            f"{renamed}表中的行（{len(claimed)} 个单位）与单位名册中「{spec.unit_name}」的下级"
-            f"（{len(current)} 个）不一致：{'；'.join(parts)}",
-            file=path,
-            sheet=sheet.sheet,
-            hint="报表与所用的单位名册不是同一份：若报表是按另一份名册生成的（例如完整的区划表），"
-            "检查和汇总时请用 --units 指定同一份名册；若名册已调整，请向上级扶贫部门索取按新名册生成的报表",
-        )
+    (a workbook made from another registry, or before the registry changed), say so, with examples.
+
+    The workbook lists its rows per form in ``_meta``. Units there that are not this unit's children
+    in the registry, or children that no form of the workbook lists, mean the registries differ; rows
+    that differ otherwise (which villages are poor comes from the baseline) are left to the layout
+    message."""
+    claimed = {s.form: [c for c in meta.get(f"rows.{s.form}", "").split(",") if c] for s in spec.sheets}
+    listed = {c for rows in claimed.values() for c in rows}
+    if not listed:
+        return
+    children = registry.children(spec.unit_code)
+    known = {u.code for u in children} | {spec.unit_code}
+    only_book = sorted(listed - known)
+    only_registry = [u for u in children if u.code not in listed]
+    if not only_book and not only_registry:
+        return
+    parts = []
+    if only_book:
+        codes = "、".join(_short_code(c) for c in only_book[:3])
+        parts.append(f"表中有 {len(only_book)} 个单位不是名册中「{spec.unit_name}」的下级（如 {codes}）")
+    if only_registry:
+        names = "、".join(f"{u.name}（{_short_code(u.code)}）" for u in only_registry[:3])
+        parts.append(f"名册中有 {len(only_registry)} 个下级不在表中（如 {names}）")
+    named = meta.get("unit_name", "")
+    renamed = (
+        f"报表的填报单位「{named}」在所用名册中名为「{spec.unit_name}」；"
+        if named and named != spec.unit_name
+        else ""
+    )
+    differs = [s for s in spec.sheets if set(claimed[s.form]) != {r.code for r in s.rows}]
+    sheet = (differs or spec.sheets)[0]
+    raise HBError(
+        f"{renamed}表中的单位与单位名册不一致：{'；'.join(parts)}",
+        file=path,
+        sheet=sheet.sheet,
+        hint="报表与所用的单位名册不是同一份：若报表是按另一份名册生成的（例如完整的区划表），"
+        "检查和汇总时请用 --units 指定同一份名册；若名册已调整，请向上级扶贫部门索取按新名册生成的报表",
+    )
 
 
 def _short_code(code: str) -> str:

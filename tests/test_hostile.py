@@ -94,7 +94,7 @@ def expectations() -> dict[str, Expect]:
     expect = {name: _unusable(*words) for name, words in GATE_MESSAGES.items()}
     expect |= {
         "form_no_meta": _unusable("不是 hbreport 生成的报表", "_meta"),
-        "form_meta_other_unit": _unusable("与单位名册中「石坪镇」的下级", "不一致", sheet="01脱贫进展"),
+        "form_meta_other_unit": _unusable("名册中「石坪镇」的下级", "不一致", sheet="01脱贫进展"),
         "form_meta_forged": _unusable(
             "插入、删除或调换了行", sheet=_sheet(PP), cell=f"{get_column_letter(CODE_COL)}{FIRST_DATA_ROW}"
         ),

@@ -330,7 +330,7 @@ def test_a_workbook_of_another_unit_than_expected(township, tmp_path):
     assert "石坪镇" in error.message and "梅塘镇" in error.message
     # … and without, its rows are not the other unit's villages, which is said with examples
     error = read_fails(claimed)
-    assert "与单位名册中「石坪镇」的下级" in error.message and "不一致" in error.message
+    assert "名册中「石坪镇」的下级" in error.message and "不一致" in error.message
     assert "--units" in error.hint
     unknown = rb.spoil(township.filled, tmp_path / "unknown.xlsx", set_meta("unit_code", "421122199000"))
     assert "不在单位名册中" in read_fails(unknown).message
@@ -346,8 +346,15 @@ def test_a_workbook_made_from_another_registry_says_which_rows_differ(township, 
     units.write_text("".join(line for line in lines if not line.startswith(gone.code)), encoding="utf-8")
     other = load_registry(units)
     error = read_fails(township.filled, registry=other)
-    assert "表中有 1 行的单位不在名册的下级中" in error.message and gone.code in error.message
+    assert "表中有 1 个单位不是名册中" in error.message and gone.code in error.message
     assert error.sheet == township.spec.sheet(PP).sheet and "--units" in error.hint
+    # a registry that has gained a village since the forms were made
+    township_code = township.spec.unit_code
+    grown = tmp_path / "grown.csv"
+    new_village = f"{township_code[:9]}998,{township_code},新建村,village,f,f\n"
+    grown.write_text("".join(lines) + new_village, encoding="utf-8")
+    error = read_fails(township.filled, registry=load_registry(grown))
+    assert "名册中有 1 个下级不在表中（如 新建村" in error.message and "--units" in error.hint
     assert read(township.filled, registry=sample).findings == []
 
 
