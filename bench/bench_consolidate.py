@@ -44,7 +44,9 @@ def _registry_path() -> Path | None:
 
 
 def make_inputs(county: str, folder: Path) -> list[Path]:
-    """Generate and fill the township workbooks of ``county`` (the synthetic clerks' data)."""
+    """Generate and fill the township workbooks of ``county`` (the synthetic clerks' data). The forms
+    carry the sample's village baseline where its codes meet the division tree's, so that the clerks'
+    figures have baselines to work with; ``ours`` consolidates with the same baseline."""
     from hbreport.baseline import load_baseline
     from hbreport.catalog import load_catalog
     from hbreport.forms import prefill_values, units_to_generate
@@ -67,6 +69,7 @@ def make_inputs(county: str, folder: Path) -> list[Path]:
 
 
 def ours(folder: Path, county: str, out: Path, workers: int | None = None):
+    from hbreport.baseline import load_baseline
     from hbreport.consolidate import consolidate
     from hbreport.registry import load_registry
 
@@ -77,6 +80,7 @@ def ours(folder: Path, county: str, out: Path, workers: int | None = None):
         PERIOD,
         out,
         registry=registry,
+        baseline=load_baseline(),  # the baseline the inputs were made with (make_inputs)
         force=True,
         workers=workers,
         annotate_dir=out.parent / "back",

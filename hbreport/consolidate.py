@@ -361,7 +361,7 @@ def consolidate(
 
     Returns a :class:`Summary`; raises HBError only when the job itself cannot be done (no such folder
     or unit, a unit that does not consolidate, an output that exists without ``force``)."""
-    from .baseline import load_baseline
+    from .baseline import baseline_for
     from .catalog import load_catalog
     from .registry import load_registry
 
@@ -384,7 +384,7 @@ def consolidate(
         )
     registry = registry or load_registry()
     catalog = catalog or load_catalog()
-    baseline = baseline or load_baseline()
+    baseline = baseline or baseline_for(registry)  # as the forms were made
     parent = registry.get(parent_code)
     if parent.level not in LEVEL_FORMS or parent.level == "township":
         raise HBError(

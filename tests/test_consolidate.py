@@ -293,6 +293,24 @@ def test_what_was_not_read_is_said(folder, context, tmp_path):
     assert unread["长港镇报表.zip"].message in listed
 
 
+def test_forms_made_from_another_registry_consolidate_with_that_registry_alone(context, tmp_path):
+    """An office that loads its own registry (--units) generates forms without the sample's village
+    baseline; consolidating them with that registry, and nothing else given, must use the same
+    baseline, not refuse townships whose villages happen to carry sample codes."""
+    from hbreport.forms import generate_forms
+
+    sample = context["registry"]
+    elsewhere = next(u for u in sample.at_level("village") if not u.code.startswith(COUNTY))
+    units = tmp_path / "units.csv"
+    lines = Path(sample.source).read_text(encoding="utf-8").splitlines(keepends=True)
+    units.write_text("".join(line for line in lines if not line.startswith(elsewhere.code)), encoding="utf-8")
+    own = load_registry(units)  # the sample's tree but one village: not the sample any more
+    made = generate_forms("township", PERIOD, under=COUNTY, out_dir=tmp_path / "inbox", registry=own)
+    summary = consolidate(tmp_path / "inbox", COUNTY, PERIOD, tmp_path / "out.xlsx", registry=own)
+    assert len(made) == 7 and summary.rejected == []
+    assert len(summary.received) + len(summary.returned) == 7
+
+
 def test_same_inputs_give_byte_identical_output(folder, run, context, tmp_path):
     again = tmp_path / "again.xlsx"
     consolidate(folder["inbox"], COUNTY, PERIOD, again, workers=1, annotate_dir=tmp_path / "back", **context)

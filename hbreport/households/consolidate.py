@@ -222,7 +222,7 @@ def consolidate_rosters(
     ``roster_csv`` (the registration export the rosters were made from) lets the reader hold every
     prefilled cell to it; ``workers`` > 1 reads files in parallel processes. HBError only when the job
     cannot be done (no folder, no such unit)."""
-    from ..baseline import load_baseline
+    from ..baseline import baseline_for
     from ..catalog import load_catalog
     from ..registry import load_registry
 
@@ -232,7 +232,7 @@ def consolidate_rosters(
         raise HBError(f"找不到存放台账的文件夹「{folder}」", hint="给出收到的乡镇台账所在的文件夹")
     registry = registry or load_registry()
     catalog = catalog or load_catalog()
-    baseline = baseline or load_baseline()
+    baseline = baseline or baseline_for(registry)  # as the forms were made
     top = registry.get(parent)
     townships = [top] if top.level == "township" else registry.descendants(top.code, "township")
     inside = {t.code: t for t in townships}
