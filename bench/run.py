@@ -158,12 +158,13 @@ def stage_consolidate(work: Path, quick: bool) -> dict[str, Any]:
     up = work / "up"
     counties = _scope(registry, quick)
     tops = {}
+    townships = {"received": 0, "returned": 0, "refused_files": 0}  # a check that the inputs were taken
     for county in counties:
         parent = registry.reporting_parent(county.code)
         target_dir = up / "prefectures" if parent.code == PROVINCE else up / "counties" / parent.code
         target_dir.mkdir(parents=True, exist_ok=True)
         if (work / "filled" / county.code).is_dir():
-            consolidate(
+            done = consolidate(
                 work / "filled" / county.code,
                 county.code,
                 PERIOD,
@@ -171,6 +172,9 @@ def stage_consolidate(work: Path, quick: bool) -> dict[str, Any]:
                 registry=registry,
                 force=True,
             )
+            townships["received"] += len(done.received)
+            townships["returned"] += len(done.returned)
+            townships["refused_files"] += len(done.rejected)
         if parent.code != PROVINCE:
             tops[parent.code] = target_dir
     for code, folder in tops.items():
@@ -178,7 +182,11 @@ def stage_consolidate(work: Path, quick: bool) -> dict[str, Any]:
         consolidate(folder, code, PERIOD, up / "prefectures" / f"{code}.xlsx", registry=registry, force=True)
     out = up / "province.xlsx"
     summary = consolidate(up / "prefectures", PROVINCE, PERIOD, out, registry=registry, force=True)
-    return {"seconds": round(time.perf_counter() - started, 2), "province_received": len(summary.received)}
+    return {
+        "seconds": round(time.perf_counter() - started, 2),
+        "province_received": len(summary.received),
+        "townships": townships,
+    }
 
 
 def stage_report(work: Path, quick: bool) -> dict[str, Any]:
