@@ -403,20 +403,23 @@ def consolidate(
         return build_workbook_spec(parent.code, period, registry=registry, catalog=catalog, baseline=baseline)
 
     with frozen_heap():
+        workers = workers or os.cpu_count() or 1
         reading = read_files(
             [str(f) for f in inbox.files],
             _read_one,
-            workers=workers or os.cpu_count() or 1,
+            workers=workers,
             setup=_init_worker,
             context=(registry, catalog, baseline),
             progress=progress,
             meanwhile=parent_spec,
         )
         job = _Job(spec=reading.meanwhile, registry=registry, period=period, not_read=inbox.not_read)
-        return _run(job, reading.results, out_path, annotate_dir, baseline)
+        return _run(job, reading.results, out_path, annotate_dir, baseline, workers)
 
 
-def _run(job: _Job, reads: list[_Read], out_path: Path, annotate_dir: Path, baseline) -> Summary:
+def _run(
+    job: _Job, reads: list[_Read], out_path: Path, annotate_dir: Path, baseline, workers: int
+) -> Summary:
     spec, period = job.spec, job.period
     job.prefill = prefill_values(spec, job.registry, baseline)
     job.classify(reads)
@@ -431,7 +434,7 @@ def _run(job: _Job, reads: list[_Read], out_path: Path, annotate_dir: Path, base
         spec, out_path, values=values, extra_sheets=_extra_sheets(summary), created=as_of, data=summary.data
     )
     summary.output = str(written)
-    summary.annotated, not_annotated = _annotate(job, annotate_dir)
+    summary.annotated, not_annotated = _annotate(job, annotate_dir, workers)
     summary.findings += not_annotated  # after the workbook: about this run's outputs, not the inputs
     return summary
 
@@ -857,31 +860,61 @@ def _extra_sheets(summary: Summary) -> list[tuple[str, list[list[Any]]]]:
     return [(DETAIL_SHEET, detail), (CHECK_SHEET, check)]
 
 
-def _annotate(job: _Job, annotate_dir: Path) -> tuple[list[str], list[Finding]]:
-    """An annotated copy of every readable file with findings, for return to sender; a copy that cannot
-    be made (the source not readable by openpyxl, the old copy open in Excel, no room) is a warning
-    saying why — the findings themselves are in the summary and the 汇总校验 sheet all the same."""
+def _annotate(job: _Job, annotate_dir: Path, workers: int) -> tuple[list[str], list[Finding]]:
+    """An annotated copy of every readable file with findings, for return to sender, made on several
+    processes as the files were read (openpyxl loads and saves each, ~0.1 s for a county workbook); a
+    copy that cannot be made (the source not readable by openpyxl, the old copy open in Excel, no room)
+    is a warning saying why — the findings themselves are in the summary and 汇总校验 all the same."""
+    todo = [r for r in job.reads if r.data is not None and job.findings_by_file.get(r.path)]
+    if not todo:
+        return [], []
+    findings = {r.path: job.findings_by_file[r.path] for r in todo}
+    made = read_files(
+        [r.path for r in todo],
+        _copy_one,
+        workers=workers,
+        setup=_init_copier,
+        context=(findings, str(annotate_dir)),
+    )
     out: list[str] = []
     problems: list[Finding] = []
-    for r in job.reads:
-        findings = job.findings_by_file.get(r.path) or []
-        if r.data is None or not findings:
+    for r, (written, message, hint) in zip(todo, made.results, strict=True):
+        if written is not None:
+            out.append(written)
             continue
-        from .annotate import annotate_copy  # openpyxl's writer: loaded only when a copy is made
-
         name = Path(r.path).name
-        try:
-            out.append(str(annotate_copy(Path(r.path), findings, annotate_dir / name)))
-        except HBError as exc:
-            problems.append(
-                Finding(
-                    message=f"未能写出「{name}」的退回批注件：{exc.message}",
-                    importance="warning",
-                    rule=RULE_RETURN_COPY,
-                    file=str(annotate_dir / name),
-                    unit_code=r.data.unit_code,
-                    unit_name=r.data.spec.unit_name,
-                    hint=exc.hint or "问题清单见汇总输出的“汇总校验”表，可据此通知报送单位",
-                )
+        problems.append(
+            Finding(
+                message=f"未能写出「{name}」的退回批注件：{message}",
+                importance="warning",
+                rule=RULE_RETURN_COPY,
+                file=str(annotate_dir / name),
+                unit_code=r.data.unit_code,
+                unit_name=r.data.spec.unit_name,
+                hint=hint or "问题清单见汇总输出的“汇总校验”表，可据此通知报送单位",
             )
+        )
     return out, problems
+
+
+_COPIES: dict[str, Any] = {}
+
+
+def _init_copier(findings: dict[str, list[Finding]], annotate_dir: str) -> None:
+    _COPIES.update(findings=findings, folder=Path(annotate_dir))
+
+
+def _copy_one(path: str) -> tuple[str | None, str | None, str | None]:
+    """(the annotated copy of ``path``, None, None), or (None, why not, what to do)."""
+    from .annotate import annotate_copy  # openpyxl's writer: loaded only when a copy is made
+
+    try:
+        return (
+            str(annotate_copy(Path(path), _COPIES["findings"][path], _COPIES["folder"] / Path(path).name)),
+            None,
+            None,
+        )
+    except HBError as exc:
+        return None, exc.message, exc.hint
+    except Exception as exc:  # one copy must not stop the others, nor the consolidation
+        return None, f"意外错误（{type(exc).__name__}: {exc}）", None

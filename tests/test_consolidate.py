@@ -379,10 +379,31 @@ def test_parallel_reading_gives_the_serial_result_even_when_a_reader_dies(
 
     import hbreport.parallel as dealing
 
-    serial = consolidate(folder["inbox"], COUNTY, PERIOD, tmp_path / "serial.xlsx", workers=1, **context)
-    parallel = consolidate(folder["inbox"], COUNTY, PERIOD, tmp_path / "parallel.xlsx", workers=2, **context)
+    serial = consolidate(
+        folder["inbox"],
+        COUNTY,
+        PERIOD,
+        tmp_path / "serial.xlsx",
+        workers=1,
+        annotate_dir=tmp_path / "s",
+        **context,
+    )
+    parallel = consolidate(
+        folder["inbox"],
+        COUNTY,
+        PERIOD,
+        tmp_path / "parallel.xlsx",
+        workers=2,
+        annotate_dir=tmp_path / "p",
+        **context,
+    )
     assert (tmp_path / "serial.xlsx").read_bytes() == (tmp_path / "parallel.xlsx").read_bytes()
     assert parallel.received == serial.received
+    # the annotated copies, made on two processes too, say the same (openpyxl stamps the time: not bytes)
+    assert [Path(p).name for p in parallel.annotated] == [Path(p).name for p in serial.annotated]
+    for name in (Path(p).name for p in serial.annotated):
+        listed = [list(openpyxl.load_workbook(tmp_path / d / name)["问题清单"].values) for d in ("s", "p")]
+        assert listed[0] == listed[1] and len(listed[0]) > 2
 
     def dies(job, shared, k, send):  # takes three files, then ends without sending anything
         ends, claimed, lock = shared
