@@ -680,7 +680,7 @@ class _Job:
         if sheet.form not in data.totals:
             return {}
         child_sheet = data.spec.sheet(sheet.form)
-        rolled = parent_values(child_sheet, data.totals[sheet.form], len(child_sheet.rows))
+        rolled = parent_values(child_sheet, data.totals[sheet.form], _rows_counted(child_sheet, data))
         source = {c.field.parent_key: c.key for c in child_sheet.columns}
         cells: dict[str, Any] = {}
         for col in sheet.columns:
@@ -794,6 +794,16 @@ class _Job:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _rows_counted(sheet: SheetSpec, data: FormData) -> int:
+    """How many of a child's rows count (as poor villages, say): all of them, or, where the form lists
+    every village because the baseline does not say which are poor, those with something filled."""
+    if not sheet.count_filled_rows:
+        return len(sheet.rows)
+    keys = [c.key for c in sheet.input_columns]
+    rows = data.rows.get(sheet.form, {})
+    return sum(1 for r in sheet.rows if any(rows.get(r.code, {}).get(k) not in (None, "") for k in keys))
 
 
 def _plain(value: Any) -> Any:

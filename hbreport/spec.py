@@ -121,6 +121,9 @@ class SheetSpec:
     rules: tuple[Any, ...]  # tuple[rules.Rule, ...]
     notes: tuple[str, ...]
     count_rows_as: str | None = None
+    # True when the rows are every child because the baseline does not say which are poor villages:
+    # the clerk fills the poor ones, and only rows with something filled count as ``count_rows_as``
+    count_filled_rows: bool = False
 
     def column(self, key: str) -> Column:
         for col in self.columns:
@@ -389,7 +392,7 @@ def render_form(
     level: str,
     period: int,
     rows: list[RowUnit],
-    poor_rows: list[RowUnit],
+    poor_rows: list[RowUnit] | None,
     catalog,
     fields: dict[str, Field] | None = None,
     forms_dir: Path | None = None,
@@ -417,6 +420,10 @@ def render_form(
     sheet, row_mode = held[3], held[4]
     if row_mode == "children":
         row_units = tuple(rows)
+    elif row_mode == "poor_villages" and poor_rows is None:  # the baseline does not say which are poor
+        return replace(
+            sheet, rows=tuple(rows), count_filled_rows=True, notes=(*sheet.notes, EVERY_VILLAGE_NOTE)
+        )
     elif row_mode == "poor_villages":
         row_units = tuple(poor_rows)
     else:
@@ -425,6 +432,11 @@ def render_form(
 
 
 _RENDERED: dict[tuple, tuple] = {}
+
+EVERY_VILLAGE_NOTE = (
+    "单位名册未标明哪些村是建档立卡贫困村，本表列出全部村：只填建档立卡贫困村，其他村整行留空；"
+    "汇总时按填了数据的行数计贫困村个数。"
+)
 
 
 _COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
@@ -565,8 +577,8 @@ def build_workbook_spec(
     children = registry.children(unit.code)
     rows = [RowUnit(c.code, c.name) for c in children]
     # Poor villages come from the baseline. A registry the baseline does not cover (e.g. the full
-    # statistical tree) lists every village, and the clerk fills the poor ones.
-    poor_rows = rows
+    # statistical tree) lists every village, and the clerk fills the poor ones (poor_rows None).
+    poor_rows = None
     if level == "township":
         baseline = baseline or baseline_for(registry)
         known = [r for r in rows if r.code in baseline.villages]

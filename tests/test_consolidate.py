@@ -35,11 +35,14 @@ from hbreport.layout import SheetLayout
 from hbreport.reader import read_workbook
 from hbreport.registry import load_registry
 from hbreport.safety import sha256_file
+from hbreport.spec import build_workbook_spec
+from hbreport.writer import write_workbook
 
 PERIOD = 2017
 COUNTY = "420702"  # 梁子湖区
 OTHER_COUNTY = "420703"  # 华容区
 PP = "poverty_progress"
+VE = "village_exit"
 
 
 @pytest.fixture(scope="module")
@@ -306,9 +309,19 @@ def test_forms_made_from_another_registry_consolidate_with_that_registry_alone(c
     units.write_text("".join(line for line in lines if not line.startswith(elsewhere.code)), encoding="utf-8")
     own = load_registry(units)  # the sample's tree but one village: not the sample any more
     made = generate_forms("township", PERIOD, under=COUNTY, out_dir=tmp_path / "inbox", registry=own)
+    # without a village baseline the 02 form lists every village; the clerk fills the poor ones
+    first = made[0]
+    spec = build_workbook_spec(first.name[:9], PERIOD, registry=own)
+    villages = spec.sheet(VE)
+    assert villages.count_filled_rows and len(villages.rows) == len(own.children(spec.unit_code))
+    assert any("本表列出全部村" in note for note in villages.notes)
+    filled = {r.code: {"remaining_poor_households": 0, "village_population": 900} for r in villages.rows[:2]}
+    write_workbook(spec, first, values={VE: filled})
     summary = consolidate(tmp_path / "inbox", COUNTY, PERIOD, tmp_path / "out.xlsx", registry=own)
     assert len(made) == 7 and summary.rejected == []
     assert len(summary.received) + len(summary.returned) == 7
+    counted = {code: row["poor_villages"] for code, row in summary.data.rows[VE].items()}
+    assert counted[spec.unit_code] == 2 and sum(counted.values()) == 2  # filled rows only
 
 
 def test_same_inputs_give_byte_identical_output(folder, run, context, tmp_path):
