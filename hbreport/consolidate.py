@@ -18,6 +18,7 @@ unit's own workbook when it lies in the folder.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +34,7 @@ from .inbox import RULE_NOT_READ, scan
 from .layout import SheetLayout
 from .parallel import read_files
 from .reader import read_workbook
+from .registry import LEVEL_ZH
 from .safety import sha256_file
 from .spec import LEVEL_FORMS, TOTAL, SheetSpec, WorkbookSpec, build_workbook_spec
 from .values import FormData
@@ -147,6 +149,7 @@ class Summary:
     own_file: str | None = None
     annotated: list[str] = field(default_factory=list)
     data: FormData | None = None  # the parent's values as written (derived and 合计 recomputed)
+    levels: list[tuple[str, int, int]] = field(default_factory=list)  # (level, expected, received) below
 
     def _with(self, *statuses: str) -> list[ChildStatus]:
         return [c for c in self.children if c.status in statuses]
@@ -213,6 +216,7 @@ class Summary:
             ],
             "children": [c.to_dict() for c in self.children],
             "completeness": self.completeness,
+            "levels": [{"level": lv, "expected": n, "received": got} for lv, n, got in self.levels],
             "findings": [f.to_dict() for f in self.findings],
             "inputs": [{"file": f, "sha256": s} for f, s in self.inputs],
             "own_file": self.own_file,
@@ -231,6 +235,12 @@ class Summary:
             f"拒收文件 {c['rejected_files']} 个，重复 {c['duplicate_sets']} 组。"
             f"报送率 {c['reporting_rate']:.1%}，汇总率 {c['consolidated_rate']:.1%}。",
         ]
+        if len(self.levels) > 1:  # the units below the children, as the children's workbooks say
+            lines.append(
+                "各级已汇总/应报："
+                + "，".join(f"{LEVEL_ZH[lv]} {got}/{n}" for lv, n, got in self.levels)
+                + "（下级以下的单位按各下级报表的汇总校验计）"
+            )
         if self.missing:
             lines.append(
                 "未报（没有可用的报表）："
@@ -300,6 +310,7 @@ class _Read:
     hint: str | None = None  # … and what to do
     sheet: str | None = None  # … and where, when the HBError says
     cell: str | None = None
+    levels: dict[str, int] = field(default_factory=dict)  # a consolidated child's 各级报送: level → received
 
 
 _CONTEXT: dict[str, Any] = {}
@@ -330,7 +341,8 @@ def _read_one(path: str) -> _Read:
             f"读取时发生意外错误（{type(exc).__name__}: {exc}），该文件未汇总",
             "请报送单位重新保存为 .xlsx 后再报；问题仍在时把该文件交维护人员检查",
         )
-    return _Read(path, result.sha256, result.data, list(result.findings))
+    levels = read_levels(path) if result.data.spec.level != "township" else {}
+    return _Read(path, result.sha256, result.data, list(result.findings), levels=levels)
 
 
 def _hash_or_blank(path: str, sha256_file) -> str:
@@ -726,6 +738,12 @@ class _Job:
             children.append(self._child_status(code, unit.name, named.get(code, []), dup_by_unit.get(code)))
         findings = [f for r in self.reads for f in self.findings_by_file.get(r.path, [])]
         findings += self._own_missing() + self.not_read
+        received: Counter[str] = Counter()
+        for r in self.accepted.values():
+            received[self.registry.get(r.data.unit_code).level] += 1
+            received.update(r.levels)
+        expected = expected_by_level(self.registry, self.spec.unit_code)
+        levels = [(lv, expected[lv], received[lv]) for lv in LEVEL_ORDER if expected[lv]]
         return Summary(
             parent_code=self.spec.unit_code,
             parent_name=self.spec.unit_name,
@@ -737,6 +755,7 @@ class _Job:
             findings=findings,
             inputs=[(r.path, r.sha256) for r in self.reads],
             own_file=self.own.path if self.own else None,
+            levels=levels,
         )
 
     def _own_missing(self) -> list[Finding]:
@@ -796,6 +815,62 @@ class _Job:
 # ---------------------------------------------------------------- helpers
 
 
+LEVEL_ORDER = ("prefecture", "county", "township")
+LEVEL_HEADINGS = ("层级", "应报（按名册）", "已汇总", "未汇总")
+
+
+def expected_by_level(registry, code: str) -> Counter[str]:
+    """How many units at each level report, directly or through others, to ``code`` (by the registry)."""
+    counts: Counter[str] = Counter()
+    stack = [code]
+    while stack:
+        for child in registry.children(stack.pop()):
+            if child.level in LEVEL_ORDER:
+                counts[child.level] += 1
+                if child.level != "township":
+                    stack.append(child.code)
+    return counts
+
+
+def read_levels(path: str) -> dict[str, int]:
+    """The 已汇总 column of a consolidated workbook's 各级报送 table (汇总校验 sheet): level → units;
+    empty when there is none (a unit's own form, or a workbook from before the table)."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_path(path)
+        try:
+            if CHECK_SHEET not in book.sheet_names:
+                return {}
+            rows = book.get_sheet_by_name(CHECK_SHEET).to_python(skip_empty_area=False)
+        finally:
+            book.close()
+    except Exception:  # the form sheets were read already; a table that cannot be read is only left out
+        return {}
+    return {level: received for level, _expected, received in level_table(rows)}
+
+
+def level_table(rows: list[list[Any]]) -> list[tuple[str, int, int]]:
+    """(level, expected, received) from the 各级报送 table among a 汇总校验 sheet's rows."""
+    by_name = {zh: level for level, zh in LEVEL_ZH.items()}
+    out: list[tuple[str, int, int]] = []
+    inside = False
+    for row in rows:
+        cells = [str(c).strip() if c is not None else "" for c in row]
+        if cells[: len(LEVEL_HEADINGS)] == list(LEVEL_HEADINGS):
+            inside = True
+        elif (
+            inside
+            and len(row) > 2
+            and cells[0] in by_name
+            and all(isinstance(v, int | float) for v in row[1:3])
+        ):
+            out.append((by_name[cells[0]], int(row[1]), int(row[2])))
+        elif inside:
+            break
+    return out
+
+
 def _rows_counted(sheet: SheetSpec, data: FormData) -> int:
     """How many of a child's rows count (as poor villages, say): all of them, or, where the form lists
     every village because the baseline does not say which are poor, those with something filled."""
@@ -849,6 +924,9 @@ def _extra_sheets(summary: Summary) -> list[tuple[str, list[list[Any]]]]:
         ["报送率", f"{comp['reporting_rate']:.1%}"],
         ["汇总率", f"{comp['consolidated_rate']:.1%}"],
         ["未报单位", "、".join(f"{_short(m.code)} {m.name}" for m in summary.missing)],
+        [],
+        [*LEVEL_HEADINGS],
+        *([LEVEL_ZH[lv], n, got, n - got] for lv, n, got in summary.levels),
         [],
         ["序号", "文件", "单位代码", "单位名称", "工作表", "单元格", "规则", "重要性", "问题", "处理办法"],
     ]

@@ -254,3 +254,52 @@ def test_province_workbook_shows_the_same_totals_in_libreoffice(chain, tmp_path)
                 assert shown in ("", None), (sheet.form, col.key, shown)
             else:
                 assert _close(shown, want), (sheet.form, col.key, shown, want)
+
+
+def test_each_level_says_how_many_units_below_it_were_consolidated(chain):
+    """Every consolidated workbook's 汇总校验 holds a 各级报送 table; the level above adds its children's
+    tables up, so the province knows how many of the townships its figures contain. The sample's other
+    children send workbooks of their own level (no table): their units below are not counted."""
+    from hbreport.consolidate import expected_by_level, read_levels
+
+    registry, summaries = chain["registry"], chain["summaries"]
+    ezhou = registry.children(PREFECTURE)
+    towns = {c.code: len(registry.children(c.code)) for c in [*ezhou, registry.get(DIRECT)]}
+    for county in ezhou:
+        assert summaries[county.code[:6]].levels == [("township", towns[county.code], towns[county.code])]
+    ezhou_towns = sum(towns[c.code] for c in ezhou)
+    assert summaries[PREFECTURE].levels == [("county", 3, 3), ("township", ezhou_towns, ezhou_towns)]
+    assert read_levels(str(chain["root"] / "province" / "鄂州市.xlsx")) == {
+        "county": 3,
+        "township": ezhou_towns,
+    }
+
+    expected = expected_by_level(registry, PROVINCE)
+    direct = [c for c in registry.children(PROVINCE) if c.level == "county"]
+    got = {lv: (n, received) for lv, n, received in summaries[PROVINCE].levels}
+    assert got["prefecture"] == (expected["prefecture"], expected["prefecture"])
+    assert got["county"] == (expected["county"], 3 + len(direct))
+    assert got["township"] == (expected["township"], ezhou_towns + towns[registry.get(DIRECT).code])
+    assert "各级已汇总/应报：" in summaries[PROVINCE].render()
+
+
+def test_the_province_report_says_how_many_townships_its_figures_contain(chain, tmp_path):
+    import docx
+
+    from hbreport.consolidate import expected_by_level
+    from hbreport.report import report_from_workbook
+
+    registry = chain["registry"]
+    kw = {"registry": registry, "catalog": chain["catalog"], "baseline": chain["baseline"]}
+    out = report_from_workbook(chain["out"], tmp_path / "省.docx", **kw)
+    text = "".join(p.text for p in docx.Document(str(out)).paragraphs)
+    expected = expected_by_level(registry, PROVINCE)
+    got = {lv: received for lv, _n, received in chain["summaries"][PROVINCE].levels}
+    assert (
+        f"所辖县市区应报{expected['county']}个，已汇总{got['county']}个；"
+        f"所辖乡镇应报{expected['township']}个，已汇总{got['township']}个。"
+    ) in text
+    county = report_from_workbook(
+        chain["root"] / "prefecture" / "420702_2017.xlsx", tmp_path / "县.docx", **kw
+    )
+    assert "所辖" not in "".join(p.text for p in docx.Document(str(county)).paragraphs)  # no level below

@@ -231,7 +231,10 @@ def test_detail_and_check_sheets(folder, run):
     # text from inputs never becomes a formula: the file named "=1+1.xlsx" is written as text
     cells = [c for row in book[CHECK_SHEET].iter_rows() for c in row if c.value == folder["stranger"]]
     assert cells and all(c.data_type == "s" for c in cells)
-    assert len(rows) - 14 == len(run["summary"].findings)
+    head = next(i for i, r in enumerate(rows) if r[0] == "序号")
+    assert len(rows) - head - 1 == len(run["summary"].findings)
+    levels = rows[rows.index(next(r for r in rows if r[0] == "层级")) + 1]  # a county: its townships
+    assert levels[:4] == ("乡镇", 7, 2, 5)
 
 
 def test_returned_children_get_an_annotated_copy(folder, run):

@@ -158,8 +158,10 @@ def build_context(
     baseline=None,
     issued: dt.date | None = None,
     issuer: str | None = None,
+    levels: Iterable[tuple[str, int, int]] = (),
 ) -> dict[str, Any]:
-    """Everything the report template shows, as plain values (numbers unformatted)."""
+    """Everything the report template shows, as plain values (numbers unformatted). ``levels``: the
+    consolidation's (level, expected, received) per level below the unit (its 汇总校验 table)."""
     from ..baseline import baseline_for
     from ..catalog import load_catalog
     from ..registry import load_registry
@@ -249,6 +251,11 @@ def build_context(
         "infrastructure": infrastructure,
         "infrastructure_failing": [p for p in infrastructure if p["failing"]],
         "quality": quality,
+        # the levels below the children, as the children's own consolidations say (the first is the children)
+        "coverage": [
+            {"level_zh": LEVEL_ZH.get(lv, lv), "expected": n, "received": got}
+            for lv, n, got in list(levels)[1:]
+        ],
         "trend": ctx.trend(people, villages),
         "charts": {},
     }

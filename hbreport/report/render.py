@@ -53,6 +53,7 @@ def render_report(
     template: str | Path | None = None,
     issued: dt.date | None = None,
     issuer: str | None = None,
+    levels: Iterable[tuple[str, int, int]] = (),
 ) -> Path:
     """Write the 脱贫攻坚进展情况报告 of ``data``'s unit and period to ``out_docx``; return its path.
 
@@ -81,6 +82,7 @@ def render_report(
         baseline=baseline,
         issued=issued,
         issuer=issuer,
+        levels=levels,
     )
     doc = DocxTemplate(str(template))
     with tempfile.TemporaryDirectory(prefix="hb-report-") as scratch:
@@ -170,6 +172,7 @@ def report_from_workbook(
         findings=findings,
         missing=summary["missing"],
         returned=summary["returned"],
+        levels=summary["levels"],
         history=history,
         registry=registry,
         catalog=catalog,
@@ -183,10 +186,10 @@ def read_consolidation_sheets(path: str | Path) -> dict[str, list]:
     下级明细 and 汇总校验 sheets; empty lists when the workbook has no such sheets (a unit's own form)."""
     from python_calamine import CalamineWorkbook
 
-    from ..consolidate import CHECK_SHEET, DETAIL_SHEET, MISSING, REJECTED, RETURNED
+    from ..consolidate import CHECK_SHEET, DETAIL_SHEET, MISSING, REJECTED, RETURNED, level_table
     from ..consolidate import DUPLICATE as DUPLICATED
 
-    out: dict[str, list] = {"missing": [], "returned": [], "findings": []}
+    out: dict[str, list] = {"missing": [], "returned": [], "findings": [], "levels": []}
     book = CalamineWorkbook.from_path(str(path))
     try:
         names = set(book.sheet_names)
@@ -212,9 +215,9 @@ def read_consolidation_sheets(path: str | Path) -> dict[str, list]:
                 elif status in (MISSING, DUPLICATED, REJECTED):
                     out["missing"].append((code, name, note))
         if CHECK_SHEET in names:
-            out["findings"] = _findings_table(
-                book.get_sheet_by_name(CHECK_SHEET).to_python(skip_empty_area=False)
-            )
+            rows = book.get_sheet_by_name(CHECK_SHEET).to_python(skip_empty_area=False)
+            out["findings"] = _findings_table(rows)
+            out["levels"] = level_table(rows)
     finally:
         close = getattr(book, "close", None)
         if close:

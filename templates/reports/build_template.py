@@ -128,6 +128,9 @@ REPORTING = (
     "{% for r in quality.returned %}{{ r.name }}{% if r.reason %}（{{ r.reason }}）{% endif %}"
     "{% if not loop.last %}、{% endif %}{% endfor %}{% endif %}。"
     "{% if quality.missing or quality.returned %}这些单位的数据未计入本报告，表2中标为“未报”或“退回”。{% endif %}"
+    "{% for c in coverage %}{% if loop.first %}据各{{ child_level_zh }}的汇总表，{% endif %}"
+    "所辖{{ c.level_zh }}应报{{ c.expected }}个，已汇总{{ c.received }}个{% if loop.last %}。{% else %}；{% endif %}"
+    "{% endfor %}"
     "{% else %}本报告数据为{{ unit.name }}本级填报。{% endif %}"
 )
 
