@@ -55,6 +55,7 @@ RULE_FILE, RULE_UNIT, RULE_PERIOD, RULE_DUPLICATE, RULE_BASELINE, RULE_OWN = (
     "本级",
 )
 RULE_RETURN_COPY = "退回件"
+RULE_BLANK = "空表"
 _TOLERANCE = 1e-6
 _FINDINGS_SHOWN = 50  # findings listed in the text summary; all of them are in the workbook and the JSON
 
@@ -311,6 +312,7 @@ class _Read:
     sheet: str | None = None  # … and where, when the HBError says
     cell: str | None = None
     levels: dict[str, int] = field(default_factory=dict)  # a consolidated child's 各级报送: level → received
+    consolidated: bool = False  # the workbook is a consolidation's output (it has 汇总校验)
 
 
 _CONTEXT: dict[str, Any] = {}
@@ -341,8 +343,10 @@ def _read_one(path: str) -> _Read:
             f"读取时发生意外错误（{type(exc).__name__}: {exc}），该文件未汇总",
             "请报送单位重新保存为 .xlsx 后再报；问题仍在时把该文件交维护人员检查",
         )
-    levels = read_levels(path) if result.data.spec.level != "township" else {}
-    return _Read(path, result.sha256, result.data, list(result.findings), levels=levels)
+    consolidated, levels = read_levels(path) if result.data.spec.level != "township" else (False, {})
+    return _Read(
+        path, result.sha256, result.data, list(result.findings), levels=levels, consolidated=consolidated
+    )
 
 
 def _hash_or_blank(path: str, sha256_file) -> str:
@@ -559,8 +563,48 @@ class _Job:
                 self._reject(chosen, reason, "not_child", RULE_UNIT, self.registry.get(code), hint)
                 continue
             self.rolled[code] = self._roll_up(chosen)
+            self._blank_check(chosen)
             errors = [f for f in self.findings_by_file[chosen.path] if f.importance == "error"]
             (self.returned if errors else self.accepted)[code] = chosen
+
+    def _blank_check(self, r: _Read) -> None:
+        """A child's workbook with nothing typed in it (a blank form sent by mistake), or, above the
+        township, a unit's own form sent instead of its consolidation: warned, never silently taken as
+        reported figures."""
+        spec, rows = r.data.spec, r.data.rows
+        blank = [
+            s
+            for s in spec.sheets
+            if s.rows
+            and not any(
+                rows[s.form].get(row.code, {}).get(c.key) not in (None, "")
+                for row in s.rows
+                for c in s.input_columns
+            )
+        ]
+        if not blank:
+            return
+        name = spec.unit_name
+        if len(blank) == len([s for s in spec.sheets if s.rows]):
+            message = f"「{name}」的报表中没有填报任何数据（各表的填报格全为空），可能报送了空白表"
+            hint = f"请{name}填好后重新报送；数据为零的格请填 0，不要空着"
+        elif spec.level != "township" and not r.consolidated:
+            sheets = "、".join(f"「{s.sheet}」" for s in blank)
+            message = f"「{name}」报送的是本级自填的报表，不是汇总表：{sheets}没有数据"
+            hint = f"请{name}先用 hbreport consolidate 汇总其下级报表，报送汇总输出的工作簿（含“下级明细”“汇总校验”）"
+        else:
+            return
+        self.findings_by_file[r.path].append(
+            Finding(
+                message=message,
+                importance="warning",
+                rule=RULE_BLANK,
+                file=r.path,
+                unit_code=r.data.unit_code,
+                unit_name=name,
+                hint=hint,
+            )
+        )
 
     def _named(self, path: str, expected: Mapping[str, Any]):
         """The expected child a file's name points to (``<code>_<name>_<year>.xlsx``), if any: an unusable
@@ -832,22 +876,22 @@ def expected_by_level(registry, code: str) -> Counter[str]:
     return counts
 
 
-def read_levels(path: str) -> dict[str, int]:
-    """The 已汇总 column of a consolidated workbook's 各级报送 table (汇总校验 sheet): level → units;
-    empty when there is none (a unit's own form, or a workbook from before the table)."""
+def read_levels(path: str) -> tuple[bool, dict[str, int]]:
+    """Whether a workbook is a consolidation's output (it has a 汇总校验 sheet), and the 已汇总 column of
+    its 各级报送 table: level → units (empty for a unit's own form, or a workbook from before the table)."""
     from python_calamine import CalamineWorkbook
 
     try:
         book = CalamineWorkbook.from_path(path)
         try:
             if CHECK_SHEET not in book.sheet_names:
-                return {}
+                return False, {}
             rows = book.get_sheet_by_name(CHECK_SHEET).to_python(skip_empty_area=False)
         finally:
             book.close()
     except Exception:  # the form sheets were read already; a table that cannot be read is only left out
-        return {}
-    return {level: received for level, _expected, received in level_table(rows)}
+        return False, {}
+    return True, {level: received for level, _expected, received in level_table(rows)}
 
 
 def level_table(rows: list[list[Any]]) -> list[tuple[str, int, int]]:

@@ -327,6 +327,27 @@ def test_forms_made_from_another_registry_consolidate_with_that_registry_alone(c
     assert counted[spec.unit_code] == 2 and sum(counted.values()) == 2  # filled rows only
 
 
+def test_a_blank_form_or_an_own_form_instead_of_a_consolidation_is_warned(folder, context, tmp_path):
+    """Figures never silently taken from nothing: a township's blank form, and a county's own form
+    (only its 04 filled) sent to the prefecture instead of the county's consolidated workbook."""
+    from hbreport.consolidate import RULE_BLANK
+    from hbreport.forms import generate_forms
+
+    t = folder["townships"]
+    blank = generate_forms("township", PERIOD, under=t[1], out_dir=tmp_path / "in", **context)
+    shutil.copy(folder["inbox"] / folder["good"], tmp_path / "in" / folder["good"])
+    summary = consolidate(tmp_path / "in", COUNTY, PERIOD, tmp_path / "county.xlsx", **context)
+    (warned,) = [f for f in summary.findings if f.rule == RULE_BLANK]
+    assert Path(warned.file).name == blank[0].name and "没有填报任何数据" in warned.message
+    assert warned.importance == "warning" and _status(summary)[t[1]] == ACCEPTED
+
+    own, _, _ = write_filled(COUNTY, PERIOD, tmp_path / "pref", only=("infrastructure",), **context)
+    summary = consolidate(tmp_path / "pref", "420700", PERIOD, tmp_path / "prefecture.xlsx", **context)
+    (warned,) = [f for f in summary.findings if f.rule == RULE_BLANK]
+    assert Path(warned.file).name == own.name and "不是汇总表" in warned.message
+    assert "01脱贫进展" in warned.message and "04" not in warned.message and "consolidate" in warned.hint
+
+
 def test_same_inputs_give_byte_identical_output(folder, run, context, tmp_path):
     again = tmp_path / "again.xlsx"
     consolidate(folder["inbox"], COUNTY, PERIOD, again, workers=1, annotate_dir=tmp_path / "back", **context)
