@@ -155,7 +155,11 @@ def consolidate_into(
             "所选文件夹就是本工作簿所在的文件夹，汇总结果会与下级报表混在一起",
             hint="把下级报表放在单独的文件夹中，再选那个文件夹",
         )
-    return consolidate(folder, unit_code, period, out, registry=registry, force=True, progress=progress)
+    # one process: inside Excel, Python runs as a COM server, where starting more processes is not worth
+    # the risk (a county's folder reads in a fraction of a second anyway)
+    return consolidate(
+        folder, unit_code, period, out, registry=registry, force=True, progress=progress, workers=1
+    )
 
 
 def report_path(book_path: str | Path) -> Path:
