@@ -31,7 +31,7 @@ from .findings import Finding, count_by_importance
 from .forms import prefill_values
 from .heap import frozen_heap
 from .inbox import RULE_NOT_READ, scan
-from .layout import SheetLayout
+from .layout import CHECK_SHEET, DETAIL_SHEET, SheetLayout
 from .parallel import read_files
 from .reader import read_workbook
 from .registry import LEVEL_ZH
@@ -40,8 +40,6 @@ from .spec import LEVEL_FORMS, TOTAL, SheetSpec, WorkbookSpec, build_workbook_sp
 from .values import FormData
 from .writer import write_workbook
 
-DETAIL_SHEET = "下级明细"
-CHECK_SHEET = "汇总校验"
 RETURN_DIR = "退回"
 
 ACCEPTED, MISSING, RETURNED, DUPLICATE, REJECTED = "已报", "未报", "退回", "重复", "拒收"
@@ -343,7 +341,8 @@ def _read_one(path: str) -> _Read:
             f"读取时发生意外错误（{type(exc).__name__}: {exc}），该文件未汇总",
             "请报送单位重新保存为 .xlsx 后再报；问题仍在时把该文件交维护人员检查",
         )
-    consolidated, levels = read_levels(path) if result.data.spec.level != "township" else (False, {})
+    consolidated = result.check_rows is not None  # a consolidation's output, with its 各级报送 table
+    levels = {level: got for level, _n, got in level_table(result.check_rows)} if consolidated else {}
     return _Read(
         path, result.sha256, result.data, list(result.findings), levels=levels, consolidated=consolidated
     )
@@ -874,24 +873,6 @@ def expected_by_level(registry, code: str) -> Counter[str]:
                 if child.level != "township":
                     stack.append(child.code)
     return counts
-
-
-def read_levels(path: str) -> tuple[bool, dict[str, int]]:
-    """Whether a workbook is a consolidation's output (it has a 汇总校验 sheet), and the 已汇总 column of
-    its 各级报送 table: level → units (empty for a unit's own form, or a workbook from before the table)."""
-    from python_calamine import CalamineWorkbook
-
-    try:
-        book = CalamineWorkbook.from_path(path)
-        try:
-            if CHECK_SHEET not in book.sheet_names:
-                return False, {}
-            rows = book.get_sheet_by_name(CHECK_SHEET).to_python(skip_empty_area=False)
-        finally:
-            book.close()
-    except Exception:  # the form sheets were read already; a table that cannot be read is only left out
-        return False, {}
-    return True, {level: received for level, _expected, received in level_table(rows)}
 
 
 def level_table(rows: list[list[Any]]) -> list[tuple[str, int, int]]:

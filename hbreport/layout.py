@@ -100,3 +100,8 @@ class SheetLayout:
     @property
     def print_area(self) -> str:
         return f"A1:{get_column_letter(self.last_col)}{self.summary_row + 3}"
+
+
+# the sheets a consolidation writes beside the forms (the next level up reads 汇总校验 too)
+DETAIL_SHEET = "下级明细"
+CHECK_SHEET = "汇总校验"

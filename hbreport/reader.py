@@ -45,6 +45,7 @@ from .errors import HBError
 from .findings import Finding
 from .forms import prefill_values
 from .layout import (
+    CHECK_SHEET,
     CODE_COL,
     CODE_ROW,
     FIRST_DATA_ROW,
@@ -91,6 +92,7 @@ class ReadResult:
     sha256: str
     path: Path
     meta: dict[str, str] = field(default_factory=dict)
+    check_rows: list[list[Any]] | None = None  # the 汇总校验 sheet of a consolidation's output, as read
 
     @property
     def spec(self) -> WorkbookSpec:
@@ -135,6 +137,9 @@ def read_workbook(
         for sheet in spec.sheets:
             grids[sheet.form] = reader.grid(book, sheet)
             reader.check_structure(sheet, grids[sheet.form].values)
+        check_rows = None
+        if CHECK_SHEET in book.sheet_names:  # the bytes the gate passed, not the file read again
+            check_rows = book.get_sheet_by_name(CHECK_SHEET).to_python(skip_empty_area=False)
     finally:
         book.close()
     formulas = _formula_cells(path, data, spec, grids, checked.parts)
@@ -152,7 +157,7 @@ def read_workbook(
     form_data = FormData.from_inputs(spec, inputs, source=str(path), sha256=inspection.sha256)
     for sheet in spec.sheets:
         reader.check_rules(sheet, form_data.rows[sheet.form])
-    return ReadResult(form_data, reader.findings, inspection.sha256, path, meta)
+    return ReadResult(form_data, reader.findings, inspection.sha256, path, meta, check_rows)
 
 
 # ---------------------------------------------------------------- file and identity
