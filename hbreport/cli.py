@@ -110,6 +110,15 @@ def _emit_json(payload: Any) -> None:
     _echo_json(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
 
 
+def _finish(summary: Any, as_json: bool) -> None:
+    """Print a consolidation's summary (Chinese text, or JSON) and exit with its code."""
+    if as_json:
+        _emit_json(summary.to_dict())
+    else:
+        _console().print(summary.render(), markup=False)
+    sys.exit(summary.exit_code)
+
+
 def _echo_json(text: str) -> None:
     """JSON is UTF-8 whatever the console's or the redirected file's encoding (GBK on a Chinese
     Windows), so a rare character in a village name cannot stop the output."""
@@ -295,11 +304,7 @@ def consolidate(
                 workers=workers,
                 progress=progress,
             )
-        if as_json:
-            _emit_json(summary.to_dict())
-        else:
-            _console().print(summary.render(), markup=False)
-    sys.exit(summary.exit_code)
+        _finish(summary, as_json)
 
 
 @main.command()
@@ -464,11 +469,7 @@ def roster_consolidate(
                 workers=os.cpu_count() or 1,
                 progress=progress,
             )
-        if as_json:
-            _emit_json(summary.to_dict())
-        else:
-            _console().print(summary.render(), markup=False)
-    sys.exit(summary.exit_code)
+        _finish(summary, as_json)
 
 
 @main.command()

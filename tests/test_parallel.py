@@ -53,7 +53,7 @@ def test_spawned_readers_join_when_work_is_left_and_give_the_serial_result(inbox
         paths, read_slowly, workers=3, setup=_init_worker, context=context, method="spawn"
     )
     assert spread.helpers == 2
-    assert 1 <= spread.read_elsewhere < len(paths)  # they read some, this process the others
+    assert 0 < spread.read_elsewhere < len(paths)  # they read some, this process the others
     assert [_seen(r) for r in spread.results] == [_seen(r) for r in serial.results]
     assert spread.results[-1].error and "坏文件" in spread.results[-1].path
 
