@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .engine import parent_values
+from .engine import parent_values, row_filled
 from .errors import EXIT_FINDINGS, EXIT_OK, HBError
 from .findings import Finding, count_by_importance
 from .forms import prefill_values
@@ -574,12 +574,7 @@ class _Job:
         blank = [
             s
             for s in spec.sheets
-            if s.rows
-            and not any(
-                rows[s.form].get(row.code, {}).get(c.key) not in (None, "")
-                for row in s.rows
-                for c in s.input_columns
-            )
+            if s.rows and not any(row_filled(s, rows[s.form].get(u.code)) for u in s.rows)
         ]
         if not blank:
             return
@@ -901,9 +896,8 @@ def _rows_counted(sheet: SheetSpec, data: FormData) -> int:
     every village because the baseline does not say which are poor, those with something filled."""
     if not sheet.count_filled_rows:
         return len(sheet.rows)
-    keys = [c.key for c in sheet.input_columns]
     rows = data.rows.get(sheet.form, {})
-    return sum(1 for r in sheet.rows if any(rows.get(r.code, {}).get(k) not in (None, "") for k in keys))
+    return sum(1 for r in sheet.rows if row_filled(sheet, rows.get(r.code)))
 
 
 def _plain(value: Any) -> Any:

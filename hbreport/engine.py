@@ -97,6 +97,11 @@ def total_row(
     return total
 
 
+def row_filled(sheet: SheetSpec, row: Mapping[str, Any] | None) -> bool:
+    """A row holds reported data when any input cell is filled (prefilled baselines do not count)."""
+    return bool(row) and any(row.get(c.key) not in (None, "") for c in sheet.input_columns)
+
+
 def parent_values(sheet: SheetSpec, total: Mapping[str, Any], n_rows: int) -> dict[str, Any]:
     """A child's 合计 as the values of its row on the parent's form (rollup_to, count_rows_as)."""
     out: dict[str, Any] = {}

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..baseline import POOR_COUNTY_ZH
 from ..catalog import convert
-from ..engine import compute_row, parent_values
+from ..engine import compute_row, parent_values, row_filled
 from ..errors import HBError
 from ..findings import Finding, count_by_importance
 from ..registry import LEVEL_ZH
@@ -122,13 +122,6 @@ def status_of(sheet: SheetSpec, rate: float | None, expected: float) -> str:
     column = sheet.column("progress_status")
     value = Expr.parse(column.formula).evaluate({"cum_exit_rate": rate, "expected_rate": expected})
     return str(value) if value not in (None, "") else N.BLANK
-
-
-def _reported(sheet: SheetSpec, row: Mapping[str, Any] | None) -> bool:
-    """A row holds reported data when any input cell is filled (prefilled baselines do not count)."""
-    if not row:
-        return False
-    return any(row.get(c.key) not in (None, "") for c in sheet.input_columns)
 
 
 def robust_z(values: Mapping[str, float], *, min_mad: float = MIN_MAD) -> dict[str, float]:
@@ -290,7 +283,7 @@ class _Context:
     def people(self) -> dict[str, Any]:
         total = self.data.totals.get(PEOPLE_FORM, {})
         rows = self.data.rows.get(PEOPLE_FORM, {})
-        reported = any(_reported(self.people_sheet, r) for r in rows.values())
+        reported = any(row_filled(self.people_sheet, r) for r in rows.values())
         if self.is_province:
             target = self.catalog.number("BASE_POOR_PEOPLE", "人")
         else:
@@ -345,7 +338,7 @@ class _Context:
         total = self._village_totals() or {}
         sheet = self.spec.sheet(VILLAGE_FORM) if VILLAGE_FORM in self.data.rows else None
         reported = sheet is not None and any(
-            _reported(sheet, r) for r in self.data.rows[VILLAGE_FORM].values()
+            row_filled(sheet, r) for r in self.data.rows[VILLAGE_FORM].values()
         )
         if self.is_province:
             target = self.catalog.number("BASE_POOR_VILLAGES", "个")
@@ -452,7 +445,7 @@ class _Context:
             values = rows.get(unit.code, {})
             was_returned = any(_same_unit(r.code, unit.code) for r in self.returned)
             listed_missing = was_returned or any(_same_unit(m.code, unit.code) for m in self.missing)
-            reported = not listed_missing and _reported(sheet, values)
+            reported = not listed_missing and row_filled(sheet, values)
             absent = RETURNED if was_returned else NOT_REPORTED
             vrow = village_rows.get(unit.code, {}) if not per_village else {}
             vrate = _num(vrow.get("village_exit_rate")) if reported else None
@@ -509,7 +502,7 @@ class _Context:
         """Poor villages (baseline) of the rows that reported on ``form``: the base of a coverage rate."""
         sheet = self.spec.sheet(form)
         rows = self.data.rows.get(form, {})
-        codes = [r.code for r in sheet.rows if _reported(sheet, rows.get(r.code))]
+        codes = [r.code for r in sheet.rows if row_filled(sheet, rows.get(r.code))]
         if not codes:
             return None
         total = 0
@@ -525,7 +518,7 @@ class _Context:
             return []
         sheet = self.spec.sheet(form)
         total = self.data.totals[form]
-        reported = any(_reported(sheet, r) for r in self.data.rows.get(form, {}).values())
+        reported = any(row_filled(sheet, r) for r in self.data.rows.get(form, {}).values())
         denominator = _num(total.get("poor_villages_total")) if reported else None
         if not denominator:
             denominator = self._reported_poor_villages(form)
