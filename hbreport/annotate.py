@@ -16,10 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from openpyxl import load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import coordinate_from_string
+from openpyxl.utils.escape import escape
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.properties import PageSetupProperties
 
@@ -55,10 +57,21 @@ def annotate_copy(src: str | Path, findings: Sequence[Finding], out_path: str | 
             f"工作簿无法打开以标注问题（{type(exc).__name__}: {exc}）", file=src, hint=safety.RESEND_HINT
         ) from None
 
+    _keep_escapes(book)
     marked = _mark_cells(book, findings)
     _issues_sheet(book, findings, marked)
     _save_atomically(book, out_path)
     return out_path
+
+
+def _keep_escapes(book) -> None:
+    """Text cells holding characters XML cannot carry (a cell written ``_x000B_`` is read as the control
+    character U+000B) are written back as the same escapes: the copy holds what the original held."""
+    for ws in book.worksheets:
+        for cell in ws._cells.values():
+            value = cell._value
+            if type(value) is str and ILLEGAL_CHARACTERS_RE.search(value):
+                cell._value = escape(value)
 
 
 def _mark_cells(book, findings: Sequence[Finding]) -> set[tuple[str, str]]:
@@ -81,7 +94,7 @@ def _mark_cells(book, findings: Sequence[Finding]) -> set[tuple[str, str]]:
 
 
 def _comment_line(f: Finding) -> str:
-    line = f"【{f.importance_zh}{('·' + f.rule) if f.rule else ''}】{f.message}"
+    line = f"【{f.importance_zh}{('·' + f.code) if f.rule else ''}】{f.message}"
     return line + (f"。处理办法：{f.hint}" if f.hint else "")
 
 
@@ -119,7 +132,7 @@ def _issues_sheet(book, findings: Sequence[Finding], marked: set[tuple[str, str]
     ordered = sorted(findings, key=lambda f: f.importance != "error")
     for i, f in enumerate(ordered, start=1):
         r = i + 2
-        values = (i, f.importance_zh, f.rule, f.sheet or "", f.cell or "", f.message, f.hint or "")
+        values = (i, f.importance_zh, f.code, f.sheet or "", f.cell or "", f.message, f.hint or "")
         for c, value in enumerate(values, start=1):
             cell = ws.cell(row=r, column=c, value=value)
             cell.border = border

@@ -1,7 +1,7 @@
 """Check a batch of returned workbooks: every problem as a Finding, for people and for machines.
 
 A file that cannot be used at all (not a workbook, not an hbreport form, another period, an old
-template, …) becomes one Finding of importance 错误 with rule ``FILE``; the other files go on.
+template, …) becomes one Finding of importance 错误 with check 文件; the other files go on.
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from .checks.files import UNUSABLE, Submission, one_per_unit, unusable_finding
 from .errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, HBError
 from .findings import Finding, count_by_importance
 from .inbox import scan
 from .reader import ReadResult, read_workbook
 
-FILE_RULE = "FILE"
-DUPLICATE_RULE = "DUPLICATE"
+FILE_RULE = UNUSABLE
 
 
 def check_files(
@@ -25,7 +25,9 @@ def check_files(
     """Read and check each file; (all findings in file order, the results of the files that could be read).
 
     A folder among ``paths`` stands for the workbooks in it (:func:`hbreport.inbox.scan`: what else
-    lies there, such as subfolders, archives or files still open in Excel, gets a 未读取 warning)."""
+    lies there, such as subfolders, archives or files still open in Excel, gets a 未读取 warning).
+    Several files of one unit and period are judged as consolidation judges them
+    (:func:`hbreport.checks.files.one_per_unit`)."""
     from .baseline import baseline_for
     from .catalog import load_catalog
     from .registry import load_registry
@@ -35,43 +37,35 @@ def check_files(
     baseline = baseline_for(registry)
     findings: list[Finding] = []
     results: list[ReadResult] = []
-    seen: dict[tuple[str, int], Path] = {}
-    for path in _expand(paths, findings):
+    by_file: dict[str, list[Finding]] = {}
+    files = _expand(paths, findings)
+    for path in files:
         try:
             result = read_workbook(
                 path, registry=registry, catalog=catalog, baseline=baseline, expect_period=expect_period
             )
         except HBError as exc:
-            findings.append(file_finding(path, exc))
+            by_file[str(path)] = [file_finding(path, exc)]
             continue
         except Exception as exc:  # one broken file must not stop the others
-            findings.append(
-                Finding(
-                    message=f"读取时发生意外错误（{type(exc).__name__}: {exc}），该文件未检查",
-                    importance="error",
-                    rule=FILE_RULE,
-                    file=str(path),
-                    hint="请用 Excel/WPS 打开后重新保存再试；仍不行请把该文件和这条信息反馈给维护人员",
-                )
-            )
+            reason = f"读取时发生意外错误（{type(exc).__name__}: {exc}），该文件未检查"
+            hint = "请用 Excel/WPS 打开后重新保存再试；仍不行请把该文件和这条信息反馈给维护人员"
+            by_file[str(path)] = [unusable_finding(str(path), reason, hint)]
             continue
-        key = (result.data.unit_code, result.data.period)
-        if key in seen:
-            findings.append(
-                Finding(
-                    message=f"与「{seen[key].name}」是同一单位同一报告期（{result.spec.unit_name} {key[1]}年）的报表，重复报送",
-                    importance="error",
-                    rule=DUPLICATE_RULE,
-                    file=str(path),
-                    unit_code=result.data.unit_code,
-                    unit_name=result.spec.unit_name,
-                    hint="请确认哪一份是最终版本，只保留那一份",
-                )
-            )
-        else:
-            seen[key] = path
-        findings.extend(result.findings)
+        by_file[str(path)] = list(result.findings)
         results.append(result)
+    units: dict[tuple[str, int], list[ReadResult]] = {}
+    for result in results:
+        units.setdefault((result.data.unit_code, result.data.period), []).append(result)
+    for (code, _), group in units.items():
+        if len(group) > 1:
+            submissions = [
+                Submission(str(r.path), r.sha256, r.path.name == r.spec.file_name()) for r in group
+            ]
+            for finding in one_per_unit(code, group[0].spec.unit_name, submissions)[1]:
+                by_file[finding.file].insert(0, finding)
+    for path in files:
+        findings += by_file.get(str(path), [])
     return findings, results
 
 
@@ -89,16 +83,8 @@ def _expand(paths: Iterable[str | Path], findings: list[Finding]) -> list[Path]:
 
 
 def file_finding(path: Path, exc: HBError) -> Finding:
-    """An unusable file as one Finding of importance 错误 (rule FILE) carrying the HBError's text."""
-    return Finding(
-        message=exc.message,
-        importance="error",
-        rule=FILE_RULE,
-        file=str(exc.file or path),
-        sheet=exc.sheet,
-        cell=exc.cell,
-        hint=exc.hint,
-    )
+    """An unusable file as one Finding of importance 错误 (check 文件) carrying the HBError's text."""
+    return unusable_finding(str(exc.file or path), exc.message, exc.hint, sheet=exc.sheet, cell=exc.cell)
 
 
 def exit_code(findings: Iterable[Finding]) -> int:
@@ -150,7 +136,7 @@ def render_findings(findings: Sequence[Finding], results: Sequence[ReadResult] =
         for f in sorted(items, key=lambda f: f.importance != "error"):
             body = f.message
             where = " ".join(p for p in (f"「{f.sheet}」" if f.sheet else "", f.cell or "") if p)
-            head = f"[{f.importance_zh}]" + (f"[{f.rule}]" if f.rule else "")
+            head = f"[{f.importance_zh}]" + (f"[{f.code}]" if f.rule else "")
             line = f"  {head} {where}：{body}" if where else f"  {head} {body}"
             if f.hint:
                 line += f"。处理办法：{f.hint}"

@@ -25,6 +25,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .checks import finding
+from .checks.consolidation import BASELINE, BLANK, OWN_ERRORS, OWN_MISSING, PERIOD, RETURN_COPY, UNIT
+from .checks.files import (
+    COPY,
+    DIFFERING,
+    UNUSABLE,
+    Submission,
+    one_per_unit,
+    original_first,
+    unusable_finding,
+)
 from .engine import parent_values, row_filled
 from .errors import EXIT_FINDINGS, EXIT_OK, HBError
 from .findings import Finding, count_by_importance
@@ -44,16 +55,9 @@ RETURN_DIR = "退回"
 
 ACCEPTED, MISSING, RETURNED, DUPLICATE, REJECTED = "已报", "未报", "退回", "重复", "拒收"
 #: rule ids of the findings consolidation itself raises (the reader's findings carry the form's rule ids)
-RULE_FILE, RULE_UNIT, RULE_PERIOD, RULE_DUPLICATE, RULE_BASELINE, RULE_OWN = (
-    "文件",
-    "单位",
-    "报告期",
-    "重复",
-    "基数",
-    "本级",
-)
-RULE_RETURN_COPY = "退回件"
-RULE_BLANK = "空表"
+RULE_FILE, RULE_DUPLICATE, RULE_COPY = UNUSABLE, DIFFERING, COPY
+RULE_UNIT, RULE_PERIOD, RULE_BASELINE = UNIT, PERIOD, BASELINE
+RULE_RETURN_COPY, RULE_BLANK = RETURN_COPY, BLANK
 _TOLERANCE = 1e-6
 _FINDINGS_SHOWN = 50  # findings listed in the text summary; all of them are in the workbook and the JSON
 
@@ -479,24 +483,29 @@ class _Job:
     def _reject(
         self, r: _Read, reason: str, kind: str, rule: str, unit=None, hint: str | None = None
     ) -> None:
+        """``r`` refused: a Rejection, and a finding of check ``rule`` (文件, 单位 or 报告期)."""
         name = Path(r.path).name
-        self.rejected.append(
-            Rejection(name, reason, kind, unit.code if unit else None, unit.name if unit else None)
-        )
-        self._add(
-            r,
-            Finding(
-                message=f"拒收：{reason}",
-                importance="error",
-                rule=rule,
+        code, unit_name = (unit.code, unit.name) if unit else (None, None)
+        self.rejected.append(Rejection(name, reason, kind, code, unit_name))
+        if rule == RULE_FILE:
+            made = unusable_finding(
+                r.path, reason, hint, sheet=r.sheet, cell=r.cell, unit_code=code, unit_name=unit_name
+            )
+        elif rule == RULE_PERIOD:
+            made = finding(
+                rule,
                 file=r.path,
-                unit_code=unit.code if unit else None,
-                unit_name=unit.name if unit else None,
-                sheet=r.sheet,
-                cell=r.cell,
-                hint=hint,
-            ),
-        )
+                unit_code=code,
+                unit_name=unit_name,
+                found=r.data.period,
+                period=self.period,
+                unit=unit_name,
+            )
+        else:
+            made = finding(
+                rule, file=r.path, unit_code=code, unit_name=unit_name, reason=reason, hint=hint or ""
+            )
+        self._add(r, made)
 
     def _add(self, r: _Read, finding: Finding) -> None:
         self.findings_by_file.setdefault(r.path, []).append(finding)
@@ -589,13 +598,12 @@ class _Job:
         else:
             return
         self.findings_by_file[r.path].append(
-            Finding(
-                message=message,
-                importance="warning",
-                rule=RULE_BLANK,
+            finding(
+                RULE_BLANK,
                 file=r.path,
                 unit_code=r.data.unit_code,
                 unit_name=name,
+                message=message,
                 hint=hint,
             )
         )
@@ -617,47 +625,29 @@ class _Job:
         return False
 
     def _one_of(self, code: str, group: list[_Read]) -> _Read | None:
-        """The one file of a unit; duplicates are refused unless byte-identical."""
+        """The one file of a unit (:func:`hbreport.checks.files.one_per_unit`, as ``check`` decides):
+        byte-identical copies give the original, files that differ are all refused."""
         if len(group) == 1:
             return group[0]
         unit = self.registry.get(code)
-        # the file under the name the form was issued with goes first (it is the one used if all are equal)
-        group = sorted(group, key=lambda r: Path(r.path).name != r.data.spec.file_name())
-        names = tuple(Path(r.path).name for r in group)
-        shas = tuple(r.sha256 for r in group)
-        identical = len(set(shas)) == 1
+        by_path = {r.path: r for r in group}
+        files = [Submission(r.path, r.sha256, Path(r.path).name == r.data.spec.file_name()) for r in group]
+        used, found = one_per_unit(unit.code, unit.name, files)
+        ordered = [by_path[s.path] for s in original_first(files)]
+        names = tuple(Path(r.path).name for r in ordered)
         self.duplicates.append(
-            DuplicateSet(unit.code, unit.name, names, shas, identical, names[0] if identical else None)
+            DuplicateSet(
+                unit.code,
+                unit.name,
+                names,
+                tuple(r.sha256 for r in ordered),
+                used is not None,
+                Path(used.path).name if used is not None else None,
+            )
         )
-        listed = "、".join(names)
-        if identical:
-            self._add(
-                group[0],
-                Finding(
-                    message=f"「{unit.name}」报送了 {len(group)} 份内容完全相同的文件（{listed}），只汇总「{names[0]}」",
-                    importance="warning",
-                    rule=RULE_DUPLICATE,
-                    file=group[0].path,
-                    unit_code=unit.code,
-                    unit_name=unit.name,
-                    hint="删去多余的副本",
-                ),
-            )
-            return group[0]
-        for r in group:
-            self._add(
-                r,
-                Finding(
-                    message=f"「{unit.name}」报送了 {len(group)} 份内容不同的文件（{listed}），全部拒收",
-                    importance="error",
-                    rule=RULE_DUPLICATE,
-                    file=r.path,
-                    unit_code=unit.code,
-                    unit_name=unit.name,
-                    hint="与报送单位确认哪一份有效，只在文件夹中保留那一份后重新汇总",
-                ),
-            )
-        return None
+        for f in found:
+            self._add(by_path[f.file], f)
+        return by_path[used.path] if used is not None else None
 
     def _self_sheets(self) -> list[SheetSpec]:
         code = self.spec.unit_code
@@ -672,14 +662,8 @@ class _Job:
         if any(f.importance == "error" for f in kept):
             self._add(
                 r,
-                Finding(
-                    message="本级自填表有错误，未采用",
-                    importance="error",
-                    rule=RULE_OWN,
-                    file=r.path,
-                    unit_code=self.spec.unit_code,
-                    unit_name=self.spec.unit_name,
-                    hint="改正后重新汇总",
+                finding(
+                    OWN_ERRORS, file=r.path, unit_code=self.spec.unit_code, unit_name=self.spec.unit_name
                 ),
             )
             return
@@ -750,16 +734,17 @@ class _Job:
         where = f"合计 {cell}" if cell else f"{child_sheet.sheet}的行数"
         self._add(
             r,
-            Finding(
-                message=f"「{col.field.label}」报送 {value}，与基数 {base} 不符（{where}）；汇总采用基数 {base}",
-                importance="error",
-                rule=RULE_BASELINE,
+            finding(
+                RULE_BASELINE,
                 file=r.path,
                 unit_code=r.data.unit_code,
                 unit_name=r.data.spec.unit_name,
                 sheet=child_sheet.sheet,
                 cell=cell,
-                hint="使用本年下发的表式重新填报，不要改动预填的基数",
+                label=col.field.label,
+                value=value,
+                base=base,
+                where=where,
             ),
         )
 
@@ -802,13 +787,13 @@ class _Job:
             return []
         names = "、".join(f"「{s.sheet}」" for s in sheets)
         return [
-            Finding(
-                message=f"{names}由本级自填，文件夹中没有{self.spec.unit_name}本级的报表，该表留空",
-                importance="warning",
-                rule=RULE_OWN,
+            finding(
+                OWN_MISSING,
                 unit_code=self.spec.unit_code,
                 unit_name=self.spec.unit_name,
-                hint=f"把{self.spec.unit_name}本级填好的报表（文件名以 {self.spec.unit_code[:6]} 开头）放入文件夹后重新汇总",
+                sheets=names,
+                unit=self.spec.unit_name,
+                prefix=self.spec.unit_code[:6],
             )
         ]
 
@@ -958,7 +943,7 @@ def _extra_sheets(summary: Summary) -> list[tuple[str, list[list[Any]]]]:
                 f.unit_name or "",
                 f.sheet or "",
                 f.cell or "",
-                f.rule,
+                f.code,
                 f.importance_zh,
                 f.message,
                 f.hint or "",
@@ -991,13 +976,13 @@ def _annotate(job: _Job, annotate_dir: Path, workers: int) -> tuple[list[str], l
             continue
         name = Path(r.path).name
         problems.append(
-            Finding(
-                message=f"未能写出「{name}」的退回批注件：{message}",
-                importance="warning",
-                rule=RULE_RETURN_COPY,
+            finding(
+                RULE_RETURN_COPY,
                 file=str(annotate_dir / name),
                 unit_code=r.data.unit_code,
                 unit_name=r.data.spec.unit_name,
+                name=name,
+                reason=message,
                 hint=hint or "问题清单见汇总输出的“汇总校验”表，可据此通知报送单位",
             )
         )

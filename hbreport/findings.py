@@ -23,6 +23,13 @@ class Finding:
     hint: str | None = None
 
     @property
+    def code(self) -> str:
+        """What the finding's check is called where a clerk reads it (a word: 文本、重复、表内审核)."""
+        from .checks.registry import shown_code
+
+        return shown_code(self.rule)
+
+    @property
     def importance_zh(self) -> str:
         return IMPORTANCE_ZH.get(self.importance, self.importance)
 
@@ -39,13 +46,14 @@ class Finding:
     def text(self) -> str:
         head = f"[{self.importance_zh}]"
         if self.rule:
-            head += f"[{self.rule}]"
+            head += f"[{self.code}]"
         body = f"{self.where()}：{self.message}" if self.where() else self.message
         return f"{head} {body}" + (f"。处理办法：{self.hint}" if self.hint else "")
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["importance_zh"] = self.importance_zh
+        d["code"] = self.code
         return d
 
 

@@ -17,11 +17,6 @@ out once per sheet shape; texts for findings are made only when there is a findi
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-import re
-import sys
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,15 +26,21 @@ from openpyxl.utils import get_column_letter
 
 from . import safety
 from .cells import (
+    CellContext,
+    InputPlan,
     at,
     calamine_sheet,
-    cell_text,
     fields_in_order,
+    input_plan,
     normal_formula,
     open_calamine,
     open_openpyxl,
-    plain,
+    read_cell,
+    read_rows,
 )
+from .checks import cells as cell_checks
+from .checks import quote, registered
+from .coerce import cell_text, plain
 from .engine import ROW_MARK, check_row, check_template, derived_template, total_formula
 from .errors import HBError
 from .findings import Finding
@@ -57,7 +58,7 @@ from .layout import (
 )
 from .period import parse_period, period_label
 from .registry import normalize_code
-from .sheet_formulas import escaped, formula_cells
+from .sheet_formulas import error_cells, escaped, formula_cells
 from .spec import FORM_FAMILY, TOTAL, Column, SheetSpec, WorkbookSpec, build_workbook_spec
 from .values import FormData
 
@@ -67,20 +68,6 @@ RULE_HINTS = {
     "error": "请核对本行数据并改正后重新报送",
     "warning": "请核实；确属实际情况的，在表下“说明”处写明原因",
 }
-
-# Finding rule ids for content problems found while reading (rule ids from the forms are separate).
-TEXT_IN_NUMBER = "VALUE_TEXT"
-DATE_IN_NUMBER = "VALUE_DATE"
-NEGATIVE = "VALUE_NEGATIVE"
-NOT_INTEGER = "VALUE_DECIMAL"
-OUT_OF_RANGE = "VALUE_RANGE"
-BAD_CHOICE = "VALUE_CHOICE"
-BLANK_TEXT = "VALUE_SPACES"
-MERGED = "MERGED_CELLS"
-PREFILL_CHANGED = "PREFILL_CHANGED"
-FORMULA_OVERWRITTEN = "FORMULA_OVERWRITTEN"
-FORMULA_CHANGED = "FORMULA_CHANGED"
-FORMULA_IN_INPUT = "VALUE_FORMULA"
 
 
 @dataclass
@@ -143,6 +130,7 @@ def read_workbook(
     finally:
         book.close()
     formulas = _formula_cells(path, data, spec, grids, checked.parts)
+    errors = error_cells(data, _table_areas(spec), checked.parts) or {}
 
     expected_prefill = prefill_values(spec, registry, baseline)
     inputs: dict[str, dict[str, dict[str, Any]]] = {}
@@ -151,7 +139,7 @@ def read_workbook(
         reader.check_merged(sheet, grid.merged)
         reader.check_formulas(sheet, held)
         inputs[sheet.form] = reader.read_values(
-            sheet, grid.values, held, expected_prefill.get(sheet.form, {})
+            sheet, grid.values, held, expected_prefill.get(sheet.form, {}), errors.get(sheet.sheet)
         )
 
     form_data = FormData.from_inputs(spec, inputs, source=str(path), sha256=inspection.sha256)
@@ -382,6 +370,15 @@ def _as_written(text: str) -> tuple[bytes, str]:
     return escaped(text), "=" + text
 
 
+def _table_areas(spec: WorkbookSpec) -> dict[str, tuple[int, int, int, int]]:
+    """Per sheet: the table's (first row, last row, first column, last column), 合计 row to 校验结果."""
+    areas = {}
+    for sheet in spec.sheets:
+        layout = SheetLayout(sheet)
+        areas[sheet.sheet] = (TOTAL_ROW, layout.last_data_row, 1, layout.check_col)
+    return areas
+
+
 def _formula_cells(
     path: Path,
     data: bytes,
@@ -393,10 +390,7 @@ def _formula_cells(
 
     Fast path: formula cells found in the sheet XML (sheet_formulas), every other cell's value from the
     calamine grid already read; openpyxl (read-only) when the package is not written the common way."""
-    areas = {}
-    for sheet in spec.sheets:
-        layout = SheetLayout(sheet)
-        areas[sheet.sheet] = (TOTAL_ROW, layout.last_data_row, 1, layout.check_col)
+    areas = _table_areas(spec)
     expected = {sheet.sheet: _formulas_as_written(sheet) for sheet in spec.sheets}
     fast = formula_cells(data, areas, expected, parts) if grids is not None else None
     if fast is not None:
@@ -471,10 +465,6 @@ class _HeldCells(Mapping):
         return at(self.values, r, c)
 
 
-def _clip(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 # ---------------------------------------------------------------- sheets
 
 
@@ -518,6 +508,11 @@ class _SheetReader:
                 hint=hint,
             )
         )
+
+    def report(self, sheet: SheetSpec, cell: str | None, code: str, **fields: Any) -> None:
+        """A finding of the registered check ``code``, its message and hint made from ``fields``."""
+        check = registered(code)
+        self.add(sheet, cell, check.message(**fields), code, check.hint_text(**fields), check.importance)
 
     def fail(self, sheet: SheetSpec, cell: str | None, message: str, hint: str) -> HBError:
         return HBError(message, file=self.path, sheet=sheet.sheet, cell=cell, hint=hint)
@@ -616,13 +611,7 @@ class _SheetReader:
             if bottom < TOTAL_ROW or top > layout.last_data_row or left > layout.check_col:
                 continue
             ref = f"{get_column_letter(left)}{top}:{get_column_letter(right)}{bottom}"
-            self.add(
-                sheet,
-                f"{get_column_letter(left)}{top}",
-                f"表格区域内有合并单元格 {ref}，合并后只保留左上角的值",
-                MERGED,
-                "请取消合并，每个单元格单独填写",
-            )
+            self.report(sheet, f"{get_column_letter(left)}{top}", cell_checks.MERGED, ref=ref)
 
     def check_formulas(self, sheet: SheetSpec, cells: Mapping[tuple[int, int], Any]) -> None:
         """Derived, 合计 and 校验结果 cells must still hold their formulas."""
@@ -639,28 +628,15 @@ class _SheetReader:
         names = {layout.col_index[col.key]: col.field.label for col in sheet.columns}
         names[layout.check_col] = "校验结果"
         cell = f"{get_column_letter(c)}{r}"
-        if isinstance(held, str) and held.startswith("="):
-            if normal_formula(formula) in normal_formula(held):
-                return
-            what = self.cell_label(sheet, r, names[c])
-            self.add(
-                sheet,
-                cell,
-                f"{what}是公式单元格，公式被改成了「{_clip(held)}」（汇总时按原公式重新计算）",
-                FORMULA_CHANGED,
-                "请使用上级下发的原报表重新填报，不要修改公式",
-            )
-            return
         what = self.cell_label(sheet, r, names[c])
-        shown = "空白" if held in (None, "") else f"数值「{cell_text(held)}」"
-        self.add(
-            sheet,
-            cell,
-            f"{what}应由公式自动计算，公式却被{'删除' if held in (None, '') else '改成了直接键入的' + shown}"
-            "（汇总时按公式重新计算，不采用表中的值）",
-            FORMULA_OVERWRITTEN,
-            "请使用上级下发的原报表重新填报，或从相邻行复制该公式恢复；不要在公式单元格中键入数字",
-        )
+        if isinstance(held, str) and held.startswith("="):
+            if normal_formula(formula) not in normal_formula(held):
+                self.report(
+                    sheet, cell, cell_checks.FORMULA_CHANGED, what=what, formula=quote(held), doc="报表"
+                )
+            return
+        how = "删除" if held in (None, "") else f"改成了直接键入的数值「{quote(cell_text(held))}」"
+        self.report(sheet, cell, cell_checks.FORMULA_REPLACED, what=what, how=how, doc="报表")
 
     def cell_label(self, sheet: SheetSpec, r: int, label: str) -> str:
         row_key = TOTAL if r == TOTAL_ROW else sheet.rows[r - FIRST_DATA_ROW].code
@@ -672,53 +648,36 @@ class _SheetReader:
         values: list[list[Any]],
         held: Mapping[tuple[int, int], Any],
         prefill: Mapping[str, Mapping[str, Any]],
+        errors: Mapping[tuple[int, int], str] | None = None,
     ) -> dict[str, dict[str, Any]]:
-        """Input and prefill cells of each row, validated; values that cannot be used become None.
+        """Input and prefill cells of each row (:func:`hbreport.cells.read_rows`); values that cannot be
+        used become None with a finding.
 
         A formula a clerk typed into an input cell (=120+30) counts with the result the spreadsheet
-        saved; a file saved without results (by a script) cannot be read there and says so.
-
-        A cell whose value is plainly usable (a number within the field's bounds, a listed choice, text)
-        is taken at once; every other cell goes through :meth:`read_cell`, which says what is wrong."""
+        saved; a file saved without results (by a script) cannot be read there and says so. ``errors``:
+        (row, col) → the error value (#N/A) a cell holds."""
         plan = _planned("inputs", sheet, _input_plan)
-        no_prefill: Mapping[str, Any] = {}
-        out: dict[str, dict[str, Any]] = {}
-        for i, unit in enumerate(sheet.rows):
-            r = FIRST_DATA_ROW + i
-            line = values[r - 1] if r - 1 < len(values) else ()
-            width = len(line)
-            expected_row = prefill.get(unit.code, no_prefill)
-            row: dict[str, Any] = {}
-            for column, c, kind, low, high, whole, choices in plan:
-                raw = line[c - 1] if c - 1 < width else None
-                if kind is _NUMBER:
-                    # a finite float within bounds (NaN and infinity fail the comparison), whole for counts
-                    if type(raw) is float and low <= raw <= high and (not whole or raw.is_integer()):
-                        value = int(raw) if raw.is_integer() and -(2**53) < raw < 2**53 else raw
-                    else:
-                        value = _UNREAD
-                elif kind is _CHOICE:
-                    value = raw.strip() if type(raw) is str and raw.strip() in choices else _UNREAD
-                else:
-                    value = raw.strip() if type(raw) is str and raw.strip() else _UNREAD
-                if value is _UNREAD:
-                    if (raw is None or raw == "") and column.role == "input":
-                        typed = held.get((r, c))
-                        if not (type(typed) is str and typed[:1] == "="):
-                            row[column.key] = None
-                            continue
-                    row[column.key] = self.read_cell(sheet, unit.code, column, r, c, raw, held, expected_row)
-                    continue
-                if column.role == "prefill":
-                    expected = expected_row.get(column.key)
-                    if expected is not None and not (type(value) is type(expected) and value == expected):
-                        cell = f"{get_column_letter(c)}{r}"
-                        value = self.check_prefill(sheet, unit.code, column, cell, value, expected)
-                    elif expected is not None:
-                        value = expected
-                row[column.key] = value
-            out[unit.code] = row
-        return out
+        codes = [unit.code for unit in sheet.rows]
+        return read_rows(values, FIRST_DATA_ROW, codes, plan, prefill, self.cells(sheet, held, errors))
+
+    def cells(
+        self,
+        sheet: SheetSpec,
+        held: Mapping[tuple[int, int], Any],
+        errors: Mapping[tuple[int, int], str] | None = None,
+    ) -> CellContext:
+        """How :mod:`hbreport.cells` reads this sheet's cells: findings and row names from this reader."""
+        return CellContext(
+            held,
+            errors or {},
+            lambda code: self.row_label(sheet, code),
+            lambda cell, message, code, hint, importance: self.add(
+                sheet, cell, message, code, hint, importance
+            ),
+            lambda code, column, cell, value, expected: self.check_prefill(
+                sheet, code, column, cell, value, expected
+            ),
+        )
 
     def read_cell(
         self,
@@ -729,138 +688,12 @@ class _SheetReader:
         c: int,
         raw: Any,
         held: Mapping[tuple[int, int], Any],
-        expected_row: Mapping[str, Any],
+        expected_row: Mapping[str, Any] | None,
+        error: str | None = None,
     ) -> Any:
-        """One input or prefill cell, with a finding for everything that makes its value unusable."""
-        cell = f"{get_column_letter(c)}{r}"
-        before = len(self.findings)
-        if raw == "":
-            raw = None
-        typed = held.get((r, c)) if raw is None else None
-        if raw is None and isinstance(typed, str) and typed.startswith("="):
-            self.add(
-                sheet,
-                cell,
-                f"{self.row_label(sheet, row_key)}的「{column.field.label}」是公式「{_clip(typed)}」，"
-                "文件中没有保存它的计算结果，无法读取",
-                FORMULA_IN_INPUT,
-                "请直接填写数值；或用 Excel/WPS 打开后重新保存，让公式结果一并保存",
-            )
-        value = self.value(sheet, row_key, column, cell, raw)
-        if column.role == "prefill":
-            expected = expected_row.get(column.key)
-            if len(self.findings) > before and expected is not None:
-                value = expected  # already reported as unusable; the baseline is what counts
-            else:
-                value = self.check_prefill(sheet, row_key, column, cell, value, expected)
-        return value
-
-    def value(self, sheet: SheetSpec, row_key: str, column: Column, cell: str, raw: Any) -> Any:
-        """One cell's value as the field's type, or None (with a finding) when it cannot be used."""
-        f = column.field
-        if raw is None:
-            return None
-        what = f"{self.row_label(sheet, row_key)}的「{f.label}」"
-        if isinstance(raw, str) and not raw.strip():
-            self.add(
-                sheet,
-                cell,
-                f"{what}只有空格，按空白处理",
-                BLANK_TEXT,
-                "请清除该单元格（按 Delete 键）或填写数值",
-                importance="warning",
-            )
-            return None
-        if f.type == "text":
-            return cell_text(raw)
-        if f.type == "choice":
-            text = cell_text(raw) if not isinstance(raw, bool) else str(raw).upper()
-            if text in f.choices:
-                return text
-            self.add(
-                sheet,
-                cell,
-                f"{what}填了「{text}」，不在可选项（{'、'.join(f.choices)}）之中，该值未被采用",
-                BAD_CHOICE,
-                f"请从下拉列表中选择{'或'.join(f'“{c}”' for c in f.choices)}",
-            )
-            return None
-        # numeric fields
-        unit = f"（{f.unit}）" if f.unit and f.unit != "%" else ""
-        if isinstance(raw, bool):
-            self.add(
-                sheet,
-                cell,
-                f"{what}应填数字{unit}，表中是逻辑值 {str(raw).upper()}，该值未被采用",
-                TEXT_IN_NUMBER,
-                "请删除后填写数字",
-            )
-            return None
-        if isinstance(raw, dt.date | dt.datetime | dt.time | dt.timedelta):
-            shown = raw.isoformat() if hasattr(raw, "isoformat") else str(raw)
-            self.add(
-                sheet,
-                cell,
-                f"{what}应填数量{unit}，表中是日期/时间 {shown}（单元格格式被设成了日期，或输入被识别为日期），该值未被采用",
-                DATE_IN_NUMBER,
-                "请把单元格格式改为“常规”或“数值”后重新输入数字",
-            )
-            return None
-        if isinstance(raw, str):
-            self.text_in_number(sheet, cell, what, unit, raw)
-            return None
-        value = int(raw) if isinstance(raw, float) and raw.is_integer() and abs(raw) < 2**53 else raw
-        self.check_number(sheet, cell, what, f, value)
-        return value
-
-    def text_in_number(self, sheet: SheetSpec, cell: str, what: str, unit: str, raw: str) -> None:
-        text = raw.strip()
-        ascii_text = unicodedata.normalize("NFKC", text).replace(",", "").strip()
-        number = _as_number(ascii_text)
-        if number is not None and ascii_text != text.replace(",", ""):
-            message = f"{what}填的是全角数字「{text}」（文本，不是数字），该值未被采用"
-            hint = "请把输入法切换到半角（英文）状态，删除后重新输入数字"
-        elif number is not None:
-            message = f"{what}的「{text}」是以文本形式存储的数字，公式和汇总不把它当数字，该值未被采用"
-            hint = "请选中该单元格，用“转换为数字”，或删除后重新输入（数字前不要加撇号 '）"
-        else:
-            message = f"{what}应填数字{unit}，表中是文本「{text}」，该值未被采用"
-            hint = "请只填数字；需要说明的情况写在表下“说明”处"
-        self.add(sheet, cell, message, TEXT_IN_NUMBER, hint)
-
-    def check_number(self, sheet: SheetSpec, cell: str, what: str, f, value: float | int) -> None:
-        from .writer import DEFAULT_MAX  # what the form's data validation allows where a field sets no max
-
-        # counts: as the form allows; amounts and areas: only what a number holds exactly (2**53)
-        high_bound = f.max if f.max is not None else DEFAULT_MAX if f.type == "integer" else 2**53
-        if isinstance(value, float) and not math.isfinite(value):
-            self.add(sheet, cell, f"{what}不是有效的数值（{value}）", OUT_OF_RANGE, "请删除后重新填写数字")
-        elif f.min is not None and f.min >= 0 and value < 0:
-            self.add(
-                sheet, cell, f"{what}是负数 {value}，不能为负", NEGATIVE, "请填 0 或正数；没有发生的填 0"
-            )
-        elif f.type == "integer" and isinstance(value, float) and not value.is_integer():
-            self.add(
-                sheet,
-                cell,
-                f"{what}应为整数（{f.unit or '个'}），表中是小数 {value}",
-                NOT_INTEGER,
-                "请填整数（户数、人数等不能有小数）",
-            )
-        elif (f.min is not None and value < f.min) or value > high_bound:
-            low = "" if f.min is None else plain(f.min)
-            allowed = (
-                f"允许范围（{low}—{plain(high_bound)}{f.unit}）"
-                if high_bound < 2**53
-                else "数值能精确表示的范围"
-            )
-            self.add(
-                sheet,
-                cell,
-                f"{what}为 {plain(value)}，超出{allowed}",
-                OUT_OF_RANGE,
-                "请核对数值和计量单位（如元与万元）后改正",
-            )
+        """One input or prefill cell, read as :meth:`read_values` reads the cells it cannot take at once."""
+        errors = {(r, c): error} if error is not None else {}
+        return read_cell(self.cells(sheet, held, errors), row_key, column, r, c, raw, expected_row)
 
     def check_prefill(
         self, sheet: SheetSpec, row_key: str, column: Column, cell: str, value: Any, expected: Any
@@ -868,14 +701,15 @@ class _SheetReader:
         """A prefilled baseline cell must still hold the baseline; the baseline is what gets used."""
         if expected is None or plain(value) == plain(expected):
             return value if expected is None else expected
-        shown = "空白" if value is None else plain(value)
-        self.add(
+        self.report(
             sheet,
             cell,
-            f"{self.row_label(sheet, row_key)}的「{column.field.label}」是预填的基数 {plain(expected)}，"
-            f"表中被改成了 {shown}（该单元格已锁定，须撤销工作表保护才能改动）；汇总按基数 {plain(expected)} 计算",
-            PREFILL_CHANGED,
-            "请恢复为预填的基数；基数确有错误的，请另行书面报告上级扶贫部门，不要在表中修改",
+            cell_checks.PREFILL_CHANGED,
+            what=f"{self.row_label(sheet, row_key)}的「{column.field.label}」",
+            kind="基数",
+            expected=plain(expected),
+            shown="空白" if value is None else quote(plain(value)),
+            fix="请另行书面报告上级扶贫部门",
         )
         return expected
 
@@ -901,32 +735,8 @@ class _SheetReader:
                 )
 
 
-_NUMBER, _CHOICE, _TEXT = "number", "choice", "text"
-_UNREAD = object()  # a cell the quick path leaves to ``_SheetReader.read_cell``
-
-
-def _input_plan(sheet: SheetSpec) -> tuple[tuple[Column, int, str, float, float, bool, frozenset[str]], ...]:
-    """Per input and prefill column: (column, sheet column, kind, low, high, whole, choices). A number
-    in [low, high] (whole for counts) is what ``_SheetReader.check_number`` accepts without a finding."""
-    from .writer import DEFAULT_MAX
-
-    layout = SheetLayout(sheet)
-    plan = []
-    for column in sheet.columns:
-        if column.role == "derived":
-            continue
-        f = column.field
-        c = layout.col_index[column.key]
-        if f.type == "choice":
-            plan.append((column, c, _CHOICE, 0.0, 0.0, False, frozenset(ch for ch in f.choices if ch)))
-        elif f.type == "text":
-            plan.append((column, c, _TEXT, 0.0, 0.0, False, frozenset()))
-        else:
-            high = f.max if f.max is not None else DEFAULT_MAX if f.type == "integer" else 2**53
-            low = -sys.float_info.max if f.min is None else f.min
-            high = min(float(high), sys.float_info.max)
-            plan.append((column, c, _NUMBER, float(low), high, f.type == "integer", frozenset()))
-    return tuple(plan)
+def _input_plan(sheet: SheetSpec) -> InputPlan:
+    return input_plan(sheet, SheetLayout(sheet).col_index)
 
 
 def _same_code(found: str, code: str) -> bool:
@@ -936,12 +746,3 @@ def _same_code(found: str, code: str) -> bool:
         return normalize_code(found) == code
     except HBError:
         return False
-
-
-def _as_number(text: str) -> float | None:
-    if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?%?", text):
-        return None
-    try:
-        return float(text.rstrip("%"))
-    except ValueError:
-        return None

@@ -276,3 +276,39 @@ def _scan_general(
     if seen != formulas:  # a formula element not placed right after its cell's start tag
         return None
     return _shared(found, masters, dependents, area)
+
+
+# A cell of type "e" (an error value, typed, pasted or a formula's result): start tag, then its content.
+_ERROR_CELL = re.compile(rb'<c(\s(?:[^>]*?\s)?t="e"[^>]*?)(?<!/)>(.*?)</c>', re.DOTALL)
+_ERROR_VALUE = re.compile(rb"<v>([^<]*)</v>")
+
+
+def error_cells(
+    data: bytes, areas: Mapping[str, Area], parts: Mapping[str, bytes] | None = None
+) -> dict[str, dict[tuple[int, int], str]] | None:
+    """For each sheet name in ``areas``: (row, col) → the error code (``#N/A``) of every cell inside that
+    sheet's area holding an error value, with or without a formula (python-calamine reads these cells
+    as empty). None when the package cannot be read this way (a sheet written with prefixes)."""
+    try:
+        with _Inflated(parts) if parts is not None else zipfile.ZipFile(io.BytesIO(data)) as package:
+            sheets = _sheet_parts(package)
+            out: dict[str, dict[tuple[int, int], str]] = {}
+            for name, (min_row, max_row, min_col, max_col) in areas.items():
+                part = sheets.get(name)
+                xml = package.read(part) if part is not None else b""
+                found: dict[tuple[int, int], str] = {}
+                if b't="e"' in xml:
+                    if _PREFIXED.search(xml):
+                        return None
+                    for start, body in _ERROR_CELL.findall(xml):
+                        ref = _REF.search(start)
+                        value = _ERROR_VALUE.search(body)
+                        if ref is None or value is None:
+                            continue
+                        row, col = int(ref.group(2)), _column(ref.group(1))
+                        if min_row <= row <= max_row and min_col <= col <= max_col:
+                            found[(row, col)] = _text(value.group(1)).strip().upper()
+                out[name] = found
+            return out
+    except (zipfile.BadZipFile, KeyError, ValueError, ElementTree.ParseError):
+        return None

@@ -27,6 +27,7 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell_fast
 
 from . import engine
 from .atomic import atomic_output
+from .coerce import COUNT_MAX
 from .errors import HBError
 from .layout import (
     CODE_COL,
@@ -70,7 +71,7 @@ XLWINGS_SETTINGS = (
 META_SHEET_KEYS = ("sheet", "version", "rows", "columns", "header")
 
 DEFAULT_MIN = 0
-DEFAULT_MAX = 99_999_999
+DEFAULT_MAX = COUNT_MAX  # what a count cell takes where its field sets no max (the reader too)
 NUMBER_FORMATS = {"integer": "#,##0", "decimal": "#,##0.00", "percent": "0.0%", "choice": "@", "text": "@"}
 BODY_FONT = "宋体"
 FONT_SIZE = 10

@@ -62,29 +62,55 @@ def test_unusable_files_become_one_finding_each_and_the_others_go_on(batch):
     findings, results = check_files(paths)
     assert [rb.sha256(p) for p in paths] == before
     assert [r.path for r in results] == [batch.clean, batch.bad]
-    unusable = [f for f in findings if f.rule == "FILE"]
+    unusable = [f for f in findings if f.rule == "文件"]
     assert [f.file for f in unusable] == [str(batch.junk), str(batch.foreign)]
     assert all(f.importance == "error" and f.message and f.hint for f in unusable)
     assert "不是 hbreport 生成的报表" in unusable[1].message
     by_rule = {f.rule: f for f in findings if f.file == str(batch.bad)}
-    assert by_rule["VALUE_TEXT"].cell == batch.text_cell
+    assert by_rule["文本"].cell == batch.text_cell
     assert by_rule["PP02"].cell == batch.rule_cell
-    assert not [f for f in findings if f.file == str(batch.clean)]
+    # two different files of one unit: both refused, as consolidation refuses them
+    assert [f.rule for f in findings if f.file == str(batch.clean)] == ["重复"]
     assert exit_code(findings) == EXIT_UNUSABLE
-    assert exit_code([f for f in findings if f.rule != "FILE"]) == EXIT_FINDINGS
+    assert exit_code([f for f in findings if f.rule != "文件"]) == EXIT_FINDINGS
     assert exit_code(check_files([batch.clean])[0]) == EXIT_OK
 
 
-def test_the_same_unit_twice_is_a_duplicate(batch):
+def test_the_same_unit_twice_is_a_duplicate_and_each_file_says_so(batch):
     findings, results = check_files([batch.clean, batch.bad])
-    duplicate = [f for f in findings if f.rule == "DUPLICATE"]
-    assert len(results) == 2 and len(duplicate) == 1
-    assert duplicate[0].file == str(batch.bad) and batch.clean.name in duplicate[0].message
+    duplicate = [f for f in findings if f.rule == "重复"]
+    assert len(results) == 2 and {f.file for f in duplicate} == {str(batch.clean), str(batch.bad)}
+    assert all(f.importance == "error" and batch.clean.name in f.message for f in duplicate)
+
+
+def test_check_and_consolidate_judge_byte_identical_copies_alike(batch, tmp_path):
+    """A "(1)" copy beside its original: the original is used and not flagged, the copy is a 副本 warning,
+    in check and in consolidate."""
+    import shutil
+
+    from hbreport.consolidate import consolidate
+
+    folder = tmp_path / "收到的报表"
+    folder.mkdir()
+    original = folder / rb.spec_of(rb.TOWNSHIP).file_name()
+    shutil.copy(batch.clean, original)
+    copy = folder / f"{original.stem} (1).xlsx"
+    shutil.copy(batch.clean, copy)
+    for order in ([original, copy], [copy, original]):
+        findings, _ = check_files(order)
+        assert [(f.rule, f.file, f.importance) for f in findings] == [("副本", str(copy), "warning")]
+        assert original.name in findings[0].message
+        assert exit_code(findings) == EXIT_OK
+    summary = consolidate(folder, rb.COUNTY, rb.PERIOD, tmp_path / "out" / "汇总.xlsx", workers=1)
+    said = [(f.rule, f.file, f.importance) for f in summary.findings if f.rule in ("副本", "重复")]
+    assert said == [("副本", str(copy), "warning")]
+    (dup,) = summary.duplicates
+    assert dup.identical and dup.used == original.name
 
 
 def test_expect_period_rejects_other_years(batch):
     findings, results = check_files([batch.clean], expect_period=2018)
-    assert results == [] and [f.rule for f in findings] == ["FILE"]
+    assert results == [] and [f.rule for f in findings] == ["文件"]
     assert "2018" in findings[0].hint
 
 
@@ -126,7 +152,7 @@ def test_json_and_text_renderings(batch):
     headings = [headings[batch.junk.name], headings[batch.bad.name], headings[batch.other.name]]
     assert "无法使用" in headings[0] and "错误 2 项" in headings[1] and "未发现问题" in headings[2]
     assert "（石坪镇 2017年）" in headings[2]
-    assert any(batch.text_cell in line and "[错误][VALUE_TEXT]" in line for line in lines)
+    assert any(batch.text_cell in line and "[错误][文本]" in line for line in lines)
     assert lines[-1].startswith("共 3 个文件")
     assert render_findings([]) == "未发现问题"
 

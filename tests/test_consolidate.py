@@ -188,8 +188,9 @@ def test_each_problem_gives_its_own_finding(folder, run):
         dup = [f for f in _findings(s, name) if f.rule == "重复"]
         assert dup and dup[0].importance == "error" and first in dup[0].message and second in dup[0].message
     original, copy = folder["identical"]
-    same = [f for f in _findings(s, original) if f.rule == "重复"]
-    assert same and same[0].importance == "warning" and copy in same[0].message
+    assert not [f for f in _findings(s, original) if f.rule in ("重复", "副本")]  # the original is used
+    same = [f for f in _findings(s, copy) if f.rule == "副本"]
+    assert same and same[0].importance == "warning" and original in same[0].message
     (identical,) = [d for d in s.duplicates if d.identical]
     assert identical.used == original and set(identical.files) == {original, copy}
 

@@ -77,7 +77,7 @@ def _at(form: str, field_key: str, row: int) -> tuple[str, str]:
 
 
 def _unusable(*words: str, sheet: str | None = None, cell: str | None = None) -> Expect:
-    return Expect(EXIT_UNUSABLE, (Told("FILE", words, sheet, cell),))
+    return Expect(EXIT_UNUSABLE, (Told("文件", words, sheet, cell),))
 
 
 def _content(*told: Told) -> Expect:
@@ -120,47 +120,39 @@ def expectations() -> dict[str, Expect]:
             sheet=_sheet(PP),
             cell=f"{get_column_letter(CODE_COL)}{FIRST_DATA_ROW + 3}",
         ),
-        "form_unprotected_prefill_changed": _content(
-            _value("PREFILL_CHANGED", PP, "base_people", 2, "预填的基数")
-        ),
+        "form_unprotected_prefill_changed": _content(_value("预填被改", PP, "base_people", 2, "预填的基数")),
         "form_macros": _unusable("含宏", "不含宏"),
         "form_external_link": _unusable("外部链接", "县汇总表.xlsx", "断开链接"),
         "form_far_corner_value": _unusable("XFD1048576", "Ctrl+End", sheet=_sheet(PP), cell="XFD1048576"),
-        "form_text_in_count": _content(_value("VALUE_TEXT", PP, "exited_people", 2, "约300")),
-        "form_date_in_count": _content(
-            _value("VALUE_DATE", PP, "exited_households", 2, "日期", "2017-05-01")
-        ),
-        "form_negative_count": _content(_value("VALUE_NEGATIVE", PP, "new_people", 2, "负数", "-5")),
-        "form_decimal_count": _content(_value("VALUE_DECIMAL", PP, "exited_households", 2, "整数", "3.5")),
+        "form_text_in_count": _content(_value("文本", PP, "exited_people", 2, "约300")),
+        "form_date_in_count": _content(_value("日期", PP, "exited_households", 2, "日期", "2017-05-01")),
+        "form_negative_count": _content(_value("负数", PP, "new_people", 2, "负数", "-5")),
+        "form_decimal_count": _content(_value("小数", PP, "exited_households", 2, "整数", "3.5")),
         "form_huge_count": _content(
-            _value("VALUE_RANGE", KP, "training_person_times", 2, "123456789012345", "超出"),
-            _value("VALUE_RANGE", KP, "reloc_area", 3, "1e+300", "超出"),
+            _value("超出范围", KP, "training_person_times", 2, "123456789012345", "超出"),
+            _value("超出范围", KP, "reloc_area", 3, "1e+300", "超出"),
         ),
         "form_nan_and_infinity": _content(
-            _value("VALUE_RANGE", VE, "village_income", 1, "不是有效的数值", "nan"),
-            _value("VALUE_RANGE", KP, "reloc_area", 1, "不是有效的数值", "inf"),
-            _value("VALUE_RANGE", PP, "exited_people", 1, "不是有效的数值", "-inf"),
+            _value("无效数值", VE, "village_income", 1, "不是有效的数值", "nan"),
+            _value("无效数值", KP, "reloc_area", 1, "不是有效的数值", "inf"),
+            _value("无效数值", PP, "exited_people", 1, "不是有效的数值", "-inf"),
         ),
         "form_merged_inputs": _content(
-            _value("MERGED_CELLS", PP, "exited_households", 2, "合并单元格", _at(PP, "exited_people", 2)[1])
+            _value("合并单元格", PP, "exited_households", 2, "合并单元格", _at(PP, "exited_people", 2)[1])
         ),
-        "form_value_over_formula": _content(
-            _value("FORMULA_OVERWRITTEN", PP, "cum_exited_people", 2, "公式", "999")
-        ),
+        "form_value_over_formula": _content(_value("公式被删", PP, "cum_exited_people", 2, "公式", "999")),
         "form_formula_text": _content(
             *(
-                _value("VALUE_TEXT", PP, "new_people", i, text)
+                # "+1" and "-1" are numbers stored as text, the rest plain text: neither is taken
+                _value("文本型数字" if text in ("+1", "-1") else "文本", PP, "new_people", i, text)
                 for i, text in enumerate(corpus.FORMULA_LIKE, 1)
             ),
-            *(
-                _value("VALUE_CHOICE", VE, "apply_exit", i, text)
-                for i, text in enumerate(corpus.FORMULA_LIKE, 1)
-            ),
+            *(_value("选项", VE, "apply_exit", i, text) for i, text in enumerate(corpus.FORMULA_LIKE, 1)),
         ),
         "form_formula_in_input": _content(
-            _value("VALUE_FORMULA", PP, "new_people", 1, "=cmd|' /C calc'!A0"),
-            _value("VALUE_FORMULA", PP, "new_people", 2, "HYPERLINK"),
-            _value("VALUE_FORMULA", VE, "apply_exit", 1, "HYPERLINK"),
+            _value("公式无结果", PP, "new_people", 1, "=cmd|' /C calc'!A0"),
+            _value("公式无结果", PP, "new_people", 2, "HYPERLINK"),
+            _value("公式无结果", VE, "apply_exit", 1, "HYPERLINK"),
         ),
     }
     return expect

@@ -250,9 +250,9 @@ def test_changed_prefill_is_found_by_digest_and_by_cell_with_the_export(registry
     where = SheetLayout(cell).cell(spec.households[3].household_id, "household_size")
     changed = _edit(path, tmp_path / "changed.xlsx", lambda b: b["建档立卡台账"].__setitem__(where, 9))
     plain = read_roster(changed, registry=registry, catalog=catalog)
-    assert [f.rule for f in plain.findings] == ["PREFILL_CHANGED"] and plain.findings[0].cell is None
+    assert [f.rule for f in plain.findings] == ["预填不符"] and plain.findings[0].cell is None
     held = read_roster(changed, registry=registry, catalog=catalog, export=export)
-    assert [(f.rule, f.cell) for f in held.findings] == [("PREFILL_CHANGED", where)]
+    assert [(f.rule, f.cell) for f in held.findings] == [("预填被改", where)]
     assert held.rows[spec.households[3].household_id]["household_size"] == spec.households[3].household_size
 
 
@@ -301,7 +301,7 @@ def test_generate_rosters_prefills_from_the_export(registry, catalog, tmp_path):
     assert [roster.rows[h.household_id]["id_number"] for h in hh[12:]] == [h.id_number for h in hh[12:]]
     # blank inputs: every household is asked for its required fields, no prefill is disputed
     rules = {f.rule for f in roster.findings}
-    assert {"HR04", "HR05", "HR06", "HR07", "HR08"} <= rules and "PREFILL_CHANGED" not in rules
+    assert {"HR04", "HR05", "HR06", "HR07", "HR08"} <= rules and "预填被改" not in rules
     only = generate_rosters(
         PERIOD,
         under=OTHER_TOWNSHIP,
@@ -337,11 +337,11 @@ def test_consolidation_finds_an_id_in_two_townships_and_loads_the_store(registry
     folder, paths, a, b = _two_townships(registry, catalog, tmp_path, shared_id=True)
     store_path = tmp_path / "store.sqlite"
     summary = consolidate_rosters(folder, "421122", PERIOD, store_path, registry=registry, catalog=catalog)
-    across = [f for f in summary.findings if f.rule == "HH_DUP_ACROSS"]
+    across = [f for f in summary.findings if f.rule == "跨乡镇重号"]
     assert len(across) == 2 and {Path(f.file).name for f in across} == {p.name for p in paths}
     for f in across:
         assert all(p.name in f.message for p in paths) and a[5].id_number in f.message
-    assert {f.rule for f in summary.findings} == {"HH_DUP_ACROSS"}
+    assert {f.rule for f in summary.findings} == {"跨乡镇重号"}
     assert summary.households_loaded == summary.households_in_store == len(a) + len(b)
     with sqlite3.connect(store_path) as db:
         assert db.execute("SELECT COUNT(*) FROM households WHERE period = ?", (PERIOD,)).fetchone()[0] == 24
@@ -355,9 +355,7 @@ def test_consolidation_finds_an_id_in_two_townships_and_loads_the_store(registry
         OTHER_TOWNSHIP: hashlib.sha256(paths[1].read_bytes()).hexdigest(),
     }
     assert per_row == {TOWNSHIP: 1, OTHER_TOWNSHIP: 1}
-    assert sorted(problems) == sorted(
-        [(a[5].household_id, "HH_DUP_ACROSS"), (b[2].household_id, "HH_DUP_ACROSS")]
-    )
+    assert sorted(problems) == sorted([(a[5].household_id, "跨乡镇重号"), (b[2].household_id, "跨乡镇重号")])
     assert summary.exit_code == 1 and "错误 2 项" in summary.render()
 
 
@@ -395,7 +393,7 @@ def test_reconsolidating_does_not_duplicate_and_a_new_version_replaces(registry,
         clean_inputs(b2),
     )
     fourth = consolidate_rosters(lone, "421122", PERIOD, store_path, registry=registry, catalog=catalog)
-    dup = [f for f in fourth.findings if f.rule == "HH_DUP_ACROSS"]
+    dup = [f for f in fourth.findings if f.rule == "跨乡镇重号"]
     assert len(dup) == 1 and "已入库" in dup[0].message and paths[0].name in dup[0].message
 
 
@@ -442,7 +440,7 @@ def test_consolidation_holds_prefill_to_the_export_kept_in_the_store(registry, c
         summary = consolidate_rosters(
             folder, TOWNSHIP, PERIOD, store_path, roster_csv=export_path, registry=registry, catalog=catalog
         )
-        changed = [f for f in summary.findings if f.rule == "PREFILL_CHANGED"]
+        changed = [f for f in summary.findings if f.rule == "预填被改"]
         assert [(f.cell, Path(f.file).name) for f in changed] == [(where, path.name)]
     with sqlite3.connect(store_path) as db:
         assert db.execute("SELECT COUNT(*) FROM exports").fetchone()[0] == 1
@@ -768,7 +766,7 @@ def test_synthetic_rosters_consolidate_with_their_planted_mistakes_found(registr
         "exited_no_water": "HR12",
         "missing_cause": "HR04",
         "sick_inconsistent": "HR18",
-        "id_dup_within": "HH_DUP",
+        "id_dup_within": "证件重号",
     }
     roster = read_roster(result.rosters[0], registry=registry, catalog=catalog)
     rules_at = {}

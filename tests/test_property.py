@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from hbreport.baseline import load_baseline
 from hbreport.catalog import load_catalog
+from hbreport.checks.values import VALUE_CHECKS
 from hbreport.consolidate import consolidate
 from hbreport.errors import HBError
 from hbreport.forms import generate_forms
@@ -139,7 +140,7 @@ def normal(value: Any) -> Any:
 
 def not_accepted(findings) -> set[tuple[str, str]]:
     """(sheet, cell) of every value the reader says it did not take as typed."""
-    return {(f.sheet, f.cell) for f in findings if f.rule.startswith("VALUE_") and f.cell}
+    return {(f.sheet, f.cell) for f in findings if f.rule in VALUE_CHECKS and f.cell}
 
 
 def read_child(path: Path, code: str, typed: dict, context: dict):

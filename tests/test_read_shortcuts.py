@@ -153,7 +153,7 @@ def test_a_changed_formula_and_another_escaping_are_read_as_written(filled, tmp_
     rules = {
         f.rule for f in read_workbook(odd).findings if f.cell == f"{SheetLayout(sheet).check_letter}{first}"
     }
-    assert rules == {"FORMULA_CHANGED"}
+    assert rules == {"公式被改"}
 
 
 # ---------------------------------------------------------------- quick path against read_cell

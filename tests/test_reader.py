@@ -132,12 +132,12 @@ def test_the_xlwings_variant_reads_the_same(township, tmp_path):
 # ---------------------------------------------------------------- content findings
 
 CELL_CASES = [
-    ("约300", "VALUE_TEXT", "文本「约300」", None),
-    ("１２", "VALUE_TEXT", "全角数字", None),
-    ("12", "VALUE_TEXT", "以文本形式存储", None),
-    (-5, "VALUE_NEGATIVE", "负数", -5),
-    (12.5, "VALUE_DECIMAL", "小数 12.5", 12.5),
-    (dt.date(2017, 3, 12), "VALUE_DATE", "2017-03-12", None),
+    ("约300", "文本", "文本「约300」", None),
+    ("１２", "全角数字", "全角数字", None),
+    ("12", "文本型数字", "以文本形式存储", None),
+    (-5, "负数", "负数", -5),
+    (12.5, "小数", "小数 12.5", 12.5),
+    (dt.date(2017, 3, 12), "日期", "2017-03-12", None),
 ]
 
 
@@ -165,11 +165,11 @@ def test_choice_outside_the_list_range_and_spaces(township, tmp_path):
     spaces, spaces_ref = set_cell(township, KP, row, "training_person_times", "  ")
     path = spoiled(township, tmp_path, lambda book: (choice(book), income(book), spaces(book)))
     findings = read(path).findings
-    bad_choice = only(findings, "VALUE_CHOICE")
+    bad_choice = only(findings, "选项")
     assert bad_choice.cell == choice_ref and "「有」" in bad_choice.message and "是、否" in bad_choice.message
-    out_of_range = only(findings, "VALUE_RANGE")
+    out_of_range = only(findings, "超出范围")
     assert out_of_range.cell == income_ref and "200000" in out_of_range.message
-    blank = only(findings, "VALUE_SPACES")
+    blank = only(findings, "空格")
     assert blank.cell == spaces_ref and blank.importance == "warning"
 
 
@@ -178,7 +178,7 @@ def test_merged_cells_in_the_table(township, tmp_path):
     row = township.spec.sheet(KP).rows[2].code
     first, second = layout.cell(row, "yulu_students"), layout.cell(row, "yulu_subsidy")
     path = spoiled(township, tmp_path, lambda book: book["03重点工程"].merge_cells(f"{first}:{second}"))
-    finding = only(read(path).findings, "MERGED_CELLS")
+    finding = only(read(path).findings, "合并单元格")
     assert finding.cell == first and f"{first}:{second}" in finding.message
 
 
@@ -186,7 +186,7 @@ def test_a_changed_prefilled_baseline_is_reported_and_the_baseline_used(township
     people = load_baseline().villages[township.row].poor_people
     change, ref = set_cell(township, PP, township.row, "base_people", people + 100)
     result = read(spoiled(township, tmp_path, change))
-    finding = only(result.findings, "PREFILL_CHANGED")
+    finding = only(result.findings, "预填被改")
     assert finding.cell == ref and str(people) in finding.message and str(people + 100) in finding.message
     assert result.data.rows[PP][township.row]["base_people"] == people
 
@@ -204,7 +204,7 @@ def test_a_value_typed_over_a_formula_is_reported_and_recomputed(township, tmp_p
         ws[check] = None  # "make the check pass" by clearing it
 
     result = read(spoiled(township, tmp_path, change))
-    overwritten = {f.cell: f for f in result.findings if f.rule == "FORMULA_OVERWRITTEN"}
+    overwritten = {f.cell: f for f in result.findings if f.rule == "公式被删"}
     assert set(overwritten) == {derived, total, check}
     assert "99999" in overwritten[derived].message and "删除" in overwritten[check].message
     typed = township.inputs[PP][township.row]
@@ -218,7 +218,7 @@ def test_a_value_typed_over_a_formula_is_reported_and_recomputed(township, tmp_p
 
 def test_a_formula_replaced_by_another_formula(township, tmp_path):
     change, ref = set_cell(township, PP, township.row, "progress_status", '="正常"')
-    finding = only(read(spoiled(township, tmp_path, change)).findings, "FORMULA_CHANGED")
+    finding = only(read(spoiled(township, tmp_path, change)).findings, "公式被改")
     assert finding.cell == ref and '="正常"' in finding.message
 
 
@@ -398,6 +398,6 @@ def test_total_row_label_checked(township, tmp_path):
 def test_a_formula_typed_into_an_input_cell_without_a_saved_result(township, tmp_path):
     change, ref = set_cell(township, PP, township.row, "new_people", "=100+20")
     result = read(spoiled(township, tmp_path, change))
-    finding = only(result.findings, "VALUE_FORMULA")
+    finding = only(result.findings, "公式无结果")
     assert finding.cell == ref and "=100+20" in finding.message
     assert result.data.rows[PP][township.row]["new_people"] is None

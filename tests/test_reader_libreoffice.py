@@ -121,7 +121,7 @@ def test_libreoffice_computes_what_the_reader_recomputes(saved, name):
 
 def test_findings_survive_a_libreoffice_save(saved):
     before = {f.cell: f.rule for f in saved.spoiled_result.findings}
-    assert before[saved.cells["formula_input"]] == "VALUE_FORMULA"
+    assert before[saved.cells["formula_input"]] == "公式无结果"
     again = read_workbook(saved.saved["spoiled"])
     # LibreOffice saved the typed formula's result, so that cell now reads; everything else stays
     assert sorted((f.rule, f.cell) for f in again.findings) == sorted(
@@ -130,9 +130,9 @@ def test_findings_survive_a_libreoffice_save(saved):
     code = rb.spec_of(rb.TOWNSHIP).sheet(PP).rows[3].code
     assert again.data.rows[PP][code]["new_people"] == 120
     rules = {f.cell: f.rule for f in again.findings}
-    assert rules[saved.cells["text"]] == "VALUE_TEXT"
-    assert rules[saved.cells["over_formula"]] == "FORMULA_OVERWRITTEN"
-    assert rules[saved.cells["prefill"]] == "PREFILL_CHANGED"
+    assert rules[saved.cells["text"]] == "文本"
+    assert rules[saved.cells["over_formula"]] == "公式被删"
+    assert rules[saved.cells["prefill"]] == "预填被改"
 
 
 def test_annotated_copy_opens_in_libreoffice_with_its_comments(saved):
@@ -149,5 +149,5 @@ def test_annotated_copy_opens_in_libreoffice_with_its_comments(saved):
     # and hbreport still reads it, finding the same problems (but the typed formula now has its result)
     again = read_workbook(path)
     assert sorted((f.rule, f.cell) for f in again.findings) == sorted(
-        (f.rule, f.cell) for f in saved.spoiled_result.findings if f.rule != "VALUE_FORMULA"
+        (f.rule, f.cell) for f in saved.spoiled_result.findings if f.rule != "公式无结果"
     )

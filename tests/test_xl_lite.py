@@ -23,6 +23,8 @@ from readback import PERIOD, TOWNSHIP, valid_inputs
 from hbreport import engine
 from hbreport.baseline import load_baseline
 from hbreport.check import check_files
+from hbreport.checks import FORM_RULE_CODE
+from hbreport.checks.values import VALUE_CHECKS
 from hbreport.forms import prefill_values
 from hbreport.registry import load_registry
 from hbreport.spec import build_workbook_spec
@@ -262,6 +264,10 @@ class _Book:
         )
 
 
+def _rule_of(messages: dict[str, str], text: str) -> str:
+    return next(rule for message, rule in messages.items() if text.startswith(message))
+
+
 def test_lite_script_finds_the_rule_breaches_the_reader_finds(tmp_path):
     path, spec = filled_workbook(tmp_path)
     findings, _ = check_files([path])
@@ -276,16 +282,29 @@ def test_lite_script_finds_the_rule_breaches_the_reader_finds(tmp_path):
     lite_script.validate_workbook(book)
     written = book.sheets[core.RESULTS_SHEET].written
     assert written[0] == list(core.RESULT_HEADINGS)
-    got = {(row[3], int("".join(ch for ch in row[4] if ch.isdigit())), row[2]) for row in written[1:]}
-    # The reader drops a value it cannot use (and says so, rule VALUE_…); the sheet's own check, like this
+    # a form's rule is shown as 表内审核 (not its internal id), its message says which rule it is
+    messages = {r.message.rstrip("。；;"): r.id for s in spec.sheets for r in s.rules}
+    got = {
+        (row[3], int("".join(ch for ch in row[4] if ch.isdigit())), _rule_of(messages, row[-1]))
+        for row in written[1:]
+        if row[2] == FORM_RULE_CODE
+    }
+    # The reader drops a value it cannot use (and says so, a value check); the sheet's own check, like this
     # script, reports the rules that cannot be judged on such a row as 数据无效. Elsewhere they agree.
     spoiled = {
         (f.sheet, int("".join(ch for ch in f.cell if ch.isdigit())))
         for f in findings
-        if f.rule.startswith("VALUE_")
+        if f.rule in VALUE_CHECKS
     }
     assert spoiled
     assert {g for g in got if g[:2] not in spoiled} == {w for w in want if w[:2] not in spoiled}
+    # and the value checks are the reader's: same cell, code and message
+    lite_values = {(row[3], row[4], row[2], row[-1]) for row in written[1:] if row[2] in VALUE_CHECKS}
+    reader_values = {(f.sheet, f.cell, f.rule, f.message) for f in findings if f.rule in VALUE_CHECKS}
+    assert {v[:3] for v in lite_values} == {v[:3] for v in reader_values}
+    for sheet, cell, code, message in lite_values:
+        said = next(m for s_, c_, r_, m in reader_values if (s_, c_, r_) == (sheet, cell, code))
+        assert message.split("的「", 1)[1] == said.split("的「", 1)[1]
     for where in spoiled:
         messages = [row[-1] for row in written[1:] if (row[3], int(row[4][1:])) == where]
         assert any("数据无效" in m for m in messages)

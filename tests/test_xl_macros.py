@@ -45,7 +45,7 @@ def test_validate_file_reports_what_the_next_level_up_will_see(spoiled_book):
     assert [f.to_dict() for f in result.findings] == [f.to_dict() for f in findings]
     assert result.errors >= 2 and "错误" in result.summary()
     rules = {f.rule for f in result.findings}
-    assert "PP02" in rules and "VALUE_TEXT" in rules
+    assert "PP02" in rules and "文本" in rules
     progress = SheetLayout(spec.sheet("poverty_progress"))
     cell = progress.cell(spec.sheet("poverty_progress").rows[0].code, "exited_households")
     assert (spec.sheet("poverty_progress").sheet, cell, "error") in result.marks

@@ -7,36 +7,32 @@ in the workbook and in the reader. Here are the checks across rows and files:
 - an ID that passes the check digit but names no province or no real birth date (idcard.validate_id);
 - the same ID on two households of one roster (here); the same ID in two townships is found when
   rosters are consolidated, in the store, across the batch and what is already stored for the period
-  (``RosterStore.shared_ids``, rule :data:`RULE_DUPLICATE_ACROSS`).
+  (``RosterStore.shared_ids``, check :data:`hbreport.checks.households.DUPLICATE_ACROSS`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
+from ..checks import quote, registered
+from ..checks.households import DUPLICATE_ID, ID_DETAIL
 from ..findings import Finding
 from ..idcard import validate_id
 from ..rules import fn_idcheck
 
-RULE_ID_DETAIL = "HH_ID"
-RULE_DUPLICATE = "HH_DUP"
-RULE_DUPLICATE_ACROSS = "HH_DUP_ACROSS"
-DUPLICATE_HINT = "同一人只能在一户中登记：请核实证件号码是否录错，或是否重复识别，在建档立卡系统中更正"
 
-
-def _finding(
-    roster, cell: str | None, message: str, rule: str, hint: str, importance: str = "error"
-) -> Finding:
+def _finding(roster, cell: str | None, code: str, **fields: object) -> Finding:
+    check = registered(code)
     return Finding(
-        message=message,
-        importance=importance,
-        rule=rule,
+        message=check.message(**fields),
+        importance=check.importance,
+        rule=code,
         file=roster.file_label,
         unit_code=roster.spec.unit_code,
         unit_name=roster.spec.unit_name,
         sheet=roster.spec.sheets[0].sheet,
         cell=cell,
-        hint=hint,
+        hint=check.hint_text(**fields),
     )
 
 
@@ -57,9 +53,9 @@ def screen_roster(roster) -> list[Finding]:
                     _finding(
                         roster,
                         roster.cell(hid, "id_number"),
-                        f"「{names[hid]}」户（户编号 {hid}）：{reason}",
-                        RULE_ID_DETAIL,
-                        "请核对证件号码，在建档立卡系统中更正",
+                        ID_DETAIL,
+                        who=f"「{names[hid]}」户（户编号 {hid}）",
+                        reason=reason,
                     )
                 )
     for number, hids in by_id.items():
@@ -71,9 +67,10 @@ def screen_roster(roster) -> list[Finding]:
                 _finding(
                     roster,
                     roster.cell(hid, "id_number"),
-                    f"证件号码 {number} 在本台账中出现 {len(hids)} 次：{cells}",
-                    RULE_DUPLICATE,
-                    DUPLICATE_HINT,
+                    DUPLICATE_ID,
+                    number=quote(number),
+                    times=len(hids),
+                    cells=cells,
                 )
             )
     return findings

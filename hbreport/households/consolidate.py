@@ -22,13 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..checks import registered
+from ..checks.files import copy_finding, differing_findings, unusable_finding
+from ..checks.households import DUPLICATE_ACROSS
 from ..errors import EXIT_FINDINGS, EXIT_OK, HBError
 from ..findings import Finding, count_by_importance
 from ..heap import frozen_heap
 from ..inbox import scan
 from ..parallel import portable, restore
 from ..safety import sha256_file
-from .checks import DUPLICATE_HINT, RULE_DUPLICATE_ACROSS
 from .plausibility import HINT as PLAUSIBILITY_HINT
 from .plausibility import RULE_JUMP, period_jumps, plausibility_findings
 from .roster import read_roster
@@ -36,7 +38,6 @@ from .store import RosterStore
 
 Progress = Callable[[int, int], None]
 LOADED, RETURNED, REJECTED, DUPLICATE, MISSING = "已入库", "退回", "拒收", "重复", "未报"
-RULE_FILE = "FILE"
 _SHOWN = 50
 
 
@@ -274,6 +275,7 @@ def consolidate_rosters(
                 continue
             if any(d == digest for _, d, _ in staged[code]):  # the same file twice: keep one
                 first = next(p for p, d, _ in staged[code] if d == digest)
+                findings.append(copy_finding(str(path), first, code, name))
                 results.append(
                     RosterFile(
                         path,
@@ -314,16 +316,7 @@ def consolidate_rosters(
                         f"{entry.township_name}有 {len(items)} 份内容不同的台账（{names}），全部拒收"
                     )
                     results.append(entry)
-                findings.append(
-                    Finding(
-                        message=f"{items[0][2][0].township_name}报送了 {len(items)} 份内容不同的台账：{names}",
-                        importance="error",
-                        rule="DUPLICATE",
-                        unit_code=code,
-                        unit_name=items[0][2][0].township_name,
-                        hint="请确认哪一份是最终版本，只保留那一份",
-                    )
-                )
+                findings += differing_findings([p for p, _, _ in items], code, items[0][2][0].township_name)
                 continue
             path, digest, (entry, own) = items[0]
             if entry.stored == "staged":
@@ -393,18 +386,20 @@ def _shared_ids(store: RosterStore, period: int, townships: list[str], registry,
             marks.append((p["township_code"], p["household_id"]))
             findings.append(
                 Finding(
-                    message=f"证件号码 {number} 同时出现在 {len(places)} 处：{described}",
-                    importance="error",
-                    rule=RULE_DUPLICATE_ACROSS,
+                    message=registered(DUPLICATE_ACROSS).message(
+                        number=number, times=len(places), places=described
+                    ),
+                    importance=registered(DUPLICATE_ACROSS).importance,
+                    rule=DUPLICATE_ACROSS,
                     file=p["file"],
                     unit_code=p["township_code"],
                     unit_name=p["township_name"],
                     sheet=sheet.sheet,
                     cell=f"{letter}{p['row_number']}",
-                    hint=DUPLICATE_HINT,
+                    hint=registered(DUPLICATE_ACROSS).hint,
                 )
             )
-    store.add_problem(period, marks, RULE_DUPLICATE_ACROSS)
+    store.add_problem(period, marks, DUPLICATE_ACROSS)
     return findings
 
 
@@ -463,12 +458,4 @@ def _expected(townships, baseline, registry) -> set[str]:
 
 
 def _file_finding(path: str, exc: HBError) -> Finding:
-    return Finding(
-        message=exc.message,
-        importance="error",
-        rule=RULE_FILE,
-        file=str(exc.file or path),
-        sheet=exc.sheet,
-        cell=exc.cell,
-        hint=exc.hint,
-    )
+    return unusable_finding(str(exc.file or path), exc.message, exc.hint, sheet=exc.sheet, cell=exc.cell)

@@ -7,17 +7,17 @@ every rule runs on every row in Python. Kept lean because a province reads 1.3 m
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-import re
-import unicodedata
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from openpyxl.utils import get_column_letter
 
-from ..cells import at, cell_text, fields_in_order, normal_formula, plain
+from ..cells import CellContext, InputPlan, at, fields_in_order, input_plan, normal_formula, read_rows
+from ..checks import cells as cell_checks
+from ..checks import quote, registered
+from ..coerce import cell_text, plain
 from ..engine import check_formula, check_row, derived_formula, total_formula
 from ..errors import HBError
 from ..findings import Finding
@@ -33,23 +33,10 @@ from ..layout import (
 )
 from ..spec import TOTAL, Column, SheetSpec
 
-# rule ids of content problems found while reading (the same ids the form reader uses)
-TEXT_IN_NUMBER = "VALUE_TEXT"
-DATE_IN_NUMBER = "VALUE_DATE"
-NEGATIVE = "VALUE_NEGATIVE"
-NOT_INTEGER = "VALUE_DECIMAL"
-OUT_OF_RANGE = "VALUE_RANGE"
-BAD_CHOICE = "VALUE_CHOICE"
-BLANK_TEXT = "VALUE_SPACES"
-PREFILL_CHANGED = "PREFILL_CHANGED"
-FORMULA_OVERWRITTEN = "FORMULA_OVERWRITTEN"
-FORMULA_CHANGED = "FORMULA_CHANGED"
 RULE_HINTS = {
     "error": "请核对该户数据并改正后重新报送",
     "warning": "请核实；确属实际情况的，在表下“说明”处写明原因",
 }
-# roster messages write every whole float in digits, however large (``plain`` stops at 2**53)
-ANY_SIZE = math.inf
 STRUCTURE_HINT = "请勿增删行列、调换行序；请使用上级下发的原台账重新填报，或把改动恢复原样"
 
 
@@ -79,6 +66,11 @@ class RosterSheetReader:
                 hint=hint,
             )
         )
+
+    def report(self, cell: str | None, code: str, **fields: Any) -> None:
+        """A finding of the registered check ``code``, its message and hint made from ``fields``."""
+        check = registered(code)
+        self.add(cell, check.message(**fields), code, check.hint_text(**fields), check.importance)
 
     def fail(self, cell: str | None, message: str, hint: str = STRUCTURE_HINT) -> HBError:
         return HBError(message, file=self.path, sheet=self.sheet.sheet, cell=cell, hint=hint)
@@ -153,138 +145,42 @@ class RosterSheetReader:
             what = f"{who}的「{names[c]}」"
             if isinstance(held, str) and held.startswith("="):
                 if held[1:] != formula and normal_formula(formula) != normal_formula(held):
-                    self.add(
-                        cell,
-                        f"{what}是公式单元格，公式被改动（应为 ={formula}，表中为 {held}）",
-                        FORMULA_CHANGED,
-                        "请使用上级下发的原台账重新填报，不要修改公式",
-                    )
+                    self.report(cell, cell_checks.FORMULA_CHANGED, what=what, formula=quote(held), doc="台账")
                 continue
-            shown = "删除" if held in (None, "") else f"改成了直接键入的「{cell_text(held)}」"
-            self.add(
-                cell,
-                f"{what}应由公式自动计算，公式却被{shown}（汇总时按公式重新计算）",
-                FORMULA_OVERWRITTEN,
-                "请使用上级下发的原台账重新填报，或从相邻行复制该公式恢复",
-            )
+            how = "删除" if held in (None, "") else f"改成了直接键入的「{quote(cell_text(held))}」"
+            self.report(cell, cell_checks.FORMULA_REPLACED, what=what, how=how, doc="台账")
 
     # -- values
 
     def read_values(
-        self, values: list[list[Any]], prefill: Mapping[str, Mapping[str, Any]]
+        self,
+        values: list[list[Any]],
+        prefill: Mapping[str, Mapping[str, Any]],
+        held: Mapping[tuple[int, int], Any] | None = None,
+        errors: Mapping[tuple[int, int], str] | None = None,
     ) -> dict[str, dict[str, Any]]:
-        """Input and prefilled cells of each household, typed; unusable values become None."""
-        L = self.layout
-        columns = [
-            (c, L.col_index[c.key], get_column_letter(L.col_index[c.key]))
-            for c in self.sheet.columns
-            if c.role != "derived"
-        ]
-        out: dict[str, dict[str, Any]] = {}
-        for i, household in enumerate(self.sheet.rows):
-            r = FIRST_DATA_ROW + i
-            line = values[r - 1] if r - 1 < len(values) else []
-            row: dict[str, Any] = {}
-            expected_row = prefill.get(household.code)
-            for column, c, letter in columns:
-                raw = line[c - 1] if c - 1 < len(line) else None
-                if raw == "":
-                    raw = None
-                value = self.value(household.code, column, letter, r, raw)
-                if column.role == "prefill" and expected_row is not None:
-                    value = self.check_prefill(
-                        household.code, column, f"{letter}{r}", value, expected_row.get(column.key)
-                    )
-                row[column.key] = value
-            out[household.code] = row
-        return out
+        """Input and prefilled cells of each household (:func:`hbreport.cells.read_rows`, as on a form);
+        unusable values become None with a finding."""
+        ctx = CellContext(held or {}, errors or {}, self.row_label, self.add, self.check_prefill)
+        codes = [household.code for household in self.sheet.rows]
+        return read_rows(values, FIRST_DATA_ROW, codes, self.plan, prefill, ctx)
 
-    def value(self, household_id: str, column: Column, letter: str, r: int, raw: Any) -> Any:
-        """One cell's value as the field's type, or None (with a finding) when it cannot be used."""
-        if raw is None:
-            return None
-        f = column.field
-        if f.type == "choice" and isinstance(raw, str) and raw in f.choices:
-            return raw  # the common case, first
-        cell = f"{letter}{r}"
-        what = f"{self.row_label(household_id)}的「{f.label}」"
-        if isinstance(raw, str) and not raw.strip():
-            self.add(
-                cell, f"{what}只有空格，按空白处理", BLANK_TEXT, "请清除该单元格（按 Delete 键）", "warning"
-            )
-            return None
-        if f.type == "text":
-            return cell_text(raw)
-        if f.type == "choice":
-            text = cell_text(raw) if not isinstance(raw, bool) else str(raw).upper()
-            if text in f.choices:
-                return text
-            self.add(
-                cell,
-                f"{what}填了「{text}」，不在可选项（{'、'.join(f.choices)}）之中，该值未被采用",
-                BAD_CHOICE,
-                "请从下拉列表中选择",
-            )
-            return None
-        unit = f"（{f.unit}）" if f.unit else ""
-        if isinstance(raw, bool):
-            self.add(
-                cell, f"{what}应填数字{unit}，表中是逻辑值，该值未被采用", TEXT_IN_NUMBER, "请删除后填写数字"
-            )
-            return None
-        if isinstance(raw, dt.date | dt.datetime | dt.time | dt.timedelta):
-            self.add(
-                cell,
-                f"{what}应填数字{unit}，表中是日期/时间（单元格格式被设成了日期），该值未被采用",
-                DATE_IN_NUMBER,
-                "请把单元格格式改为“常规”或“数值”后重新输入数字",
-            )
-            return None
-        if isinstance(raw, str):
-            text = raw.strip()
-            ascii_text = unicodedata.normalize("NFKC", text).replace(",", "")
-            if re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", ascii_text):
-                self.add(
-                    cell,
-                    f"{what}的「{text}」是以文本形式存储的数字（或全角数字），该值未被采用",
-                    TEXT_IN_NUMBER,
-                    "请删除后用半角数字重新输入（数字前不要加撇号 '）",
-                )
-            else:
-                self.add(
-                    cell,
-                    f"{what}应填数字{unit}，表中是文本「{text}」，该值未被采用",
-                    TEXT_IN_NUMBER,
-                    "请只填数字",
-                )
-            return None
-        value = int(raw) if isinstance(raw, float) and raw.is_integer() and abs(raw) < 2**53 else raw
-        if f.min is not None and f.min >= 0 and value < 0:
-            self.add(cell, f"{what}是负数 {plain(value, ANY_SIZE)}，不能为负", NEGATIVE, "请核对后改正")
-        elif f.type == "integer" and isinstance(value, float):
-            self.add(cell, f"{what}应为整数，表中是小数 {value}", NOT_INTEGER, "请填整数")
-        elif (f.min is not None and value < f.min) or (f.max is not None and value > f.max):
-            low = "" if f.min is None else plain(f.min, ANY_SIZE)
-            high = "" if f.max is None else plain(f.max, ANY_SIZE)
-            self.add(
-                cell,
-                f"{what}为 {plain(value, ANY_SIZE)}，超出允许范围（{low}—{high}{f.unit}）",
-                OUT_OF_RANGE,
-                "请核对数值和计量单位后改正",
-            )
-        return value
+    @cached_property
+    def plan(self) -> InputPlan:
+        return input_plan(self.sheet, self.layout.col_index)
 
     def check_prefill(self, household_id: str, column: Column, cell: str, value: Any, expected: Any) -> Any:
         """A prefilled cell must still hold what the export gave; the export is what counts."""
-        if plain(value, ANY_SIZE) == plain(expected, ANY_SIZE):
+        if plain(value) == plain(expected):
             return expected
-        shown = "空白" if value is None else plain(value, ANY_SIZE)
-        self.add(
+        self.report(
             cell,
-            f"{self.row_label(household_id)}的「{column.field.label}」是预填的「{plain(expected, ANY_SIZE) or '空白'}」，"
-            f"表中被改成了「{shown}」（该单元格已锁定）；汇总按预填值计算",
-            PREFILL_CHANGED,
-            "请恢复预填值；确有错误的，请在建档立卡系统中更正后由上级重新下发台账",
+            cell_checks.PREFILL_CHANGED,
+            what=f"{self.row_label(household_id)}的「{column.field.label}」",
+            kind="值",
+            expected=plain(expected) or "空白",
+            shown="空白" if value is None else quote(plain(value)),
+            fix="请在建档立卡系统中更正后由上级重新下发台账",
         )
         return expected
 
@@ -294,11 +190,14 @@ class RosterSheetReader:
             shown = cell_text(at(values, r, NAME_COL))
             want = expected.get(row.code)
             if want is not None and shown != want:
-                self.add(
+                self.report(
                     f"A{r}",
-                    f"户编号 {row.code} 的户主姓名是预填的「{want}」，表中被改成了「{shown}」",
-                    PREFILL_CHANGED,
-                    "请恢复预填的户主姓名；确有错误的，请在建档立卡系统中更正",
+                    cell_checks.PREFILL_CHANGED,
+                    what=f"户编号 {row.code} 的「户主姓名」",
+                    kind="户主姓名",
+                    expected=want,
+                    shown=quote(shown) or "空白",
+                    fix="请在建档立卡系统中更正后由上级重新下发台账",
                 )
 
     # -- rules

@@ -25,7 +25,10 @@ from openpyxl.utils import get_column_letter
 
 from .. import safety
 from ..atomic import atomic_output
-from ..cells import at, calamine_sheet, cell_text, open_calamine, open_openpyxl
+from ..cells import at, calamine_sheet, open_calamine, open_openpyxl
+from ..checks import quote
+from ..checks.households import PREFILL_DIGEST, VILLAGE
+from ..coerce import cell_text
 from ..errors import HBError
 from ..findings import Finding
 from ..layout import FIRST_DATA_ROW, NAME_COL, SheetLayout
@@ -57,8 +60,6 @@ from .summary import (
     village_summary,
 )
 
-RULE_PREFILL = "PREFILL_CHANGED"
-RULE_VILLAGE = "HH_VILLAGE"
 HouseholdValues = Mapping[str, Mapping[str, Any]]
 """{household id: {field: value}}: what the input cells hold."""
 
@@ -377,19 +378,16 @@ def read_roster(
     reader.check_structure(values)
     if check_formulas:
         reader.check_formulas(_formula_cells(path, data, spec, values, checked.parts))
+    errors = _error_cells(data, spec, checked.parts)
     if export is not None:
-        inputs = reader.read_values(values, {h.household_id: h.prefill() for h in spec.households})
+        prefill = {h.household_id: h.prefill() for h in spec.households}
+        inputs = reader.read_values(values, prefill, errors=errors)
         reader.check_names(values, {h.household_id: h.head_name for h in spec.households})
     else:
-        inputs = reader.read_values(values, {})
+        inputs = reader.read_values(values, {}, errors=errors)
         spec = dataclasses.replace(spec, households=tuple(_as_read(spec.households, inputs)))
         if prefill_digest(spec.households) != meta.get("prefill_sha256"):
-            reader.add(
-                None,
-                "预填栏目（户主姓名、证件号码、家庭人口、村代码、所在村）与下发时不一致：锁定的单元格被改动过",
-                RULE_PREFILL,
-                "请用建档立卡导出文件核对（汇总时给出导出文件可查出具体单元格），或使用下发的原台账重新填报",
-            )
+            reader.report(None, PREFILL_DIGEST)
     form = FormData.from_inputs(spec, {ROSTER_FORM: inputs}, source=str(path), sha256=inspection.sha256)
     _check_villages(reader, spec, form.rows[ROSTER_FORM])
     reader.check_rules(form.rows[ROSTER_FORM])
@@ -398,6 +396,16 @@ def read_roster(
 
     roster.findings.extend(screen_roster(roster))
     return roster
+
+
+def _error_cells(data: bytes, spec: RosterSpec, parts: Mapping[str, bytes]) -> dict[tuple[int, int], str]:
+    """(row, col) → the error value (#N/A) of every household cell holding one (calamine reads them as empty)."""
+    from ..sheet_formulas import error_cells
+
+    sheet = spec.sheets[0]
+    layout = SheetLayout(sheet)
+    area = (FIRST_DATA_ROW, layout.last_data_row, 1, layout.check_col)
+    return (error_cells(data, {sheet.sheet: area}, parts) or {}).get(sheet.sheet, {})
 
 
 def _formula_cells(
@@ -626,9 +634,10 @@ def _check_villages(
     for hid, row in rows.items():
         code = row.get("village_code")
         if code and code not in villages:
-            reader.add(
+            reader.report(
                 layout.cell(hid, "village_code"),
-                f"{reader.row_label(hid)}的村代码 {code} 不是{spec.unit_name}的村",
-                RULE_VILLAGE,
-                "核对建档立卡导出文件中的村代码",
+                VILLAGE,
+                who=reader.row_label(hid),
+                code=quote(code),
+                township=spec.unit_name,
             )

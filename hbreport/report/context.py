@@ -672,7 +672,7 @@ class _Context:
                 "where": " ".join(p for p in (f.sheet, f.cell) if p) or N.BLANK,
                 "importance": f.importance_zh,
                 "message": f.message,
-                "rule": f.rule,
+                "rule": f.code,
             }
             for f in ordered[:FINDINGS_SHOWN]
         ]

@@ -27,6 +27,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hbreport.checks.registry import shown_code
+from hbreport.coerce import coerce, error_code
 from hbreport.engine import check_row, check_text, compute_row
 from hbreport.errors import HBError
 from hbreport.idcard import validate_id
@@ -34,8 +36,20 @@ from hbreport.period import parse_period
 from hbreport.rules import Expr, Rule
 from hbreport.xlsemantics import ERROR_CODES, XLError
 
-SNAPSHOT_FORMAT = 1
-COLUMN_FIELDS = ("key", "role", "formula", "header", "label", "type", "indicator")
+SNAPSHOT_FORMAT = 2
+COLUMN_FIELDS = (
+    "key",
+    "role",
+    "formula",
+    "header",
+    "label",
+    "type",
+    "indicator",
+    "unit",
+    "min",
+    "max",
+    "choices",
+)
 RULE_FIELDS = ("id", "expr", "message", "importance", "missing")
 RESULTS_SHEET = "校验结果"
 META_SHEET_NAME = "_meta"
@@ -56,6 +70,10 @@ class FormColumn:
     label: str
     type: str
     indicator: str | None
+    unit: str = ""
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -214,10 +232,16 @@ def _load_variant(data: Mapping[str, Any]) -> FormVariant:
         sheet=data["sheet"],
         table_no=data.get("table_no", ""),
         levels=tuple(data.get("levels", ())),
-        columns=tuple(FormColumn(**dict(zip(COLUMN_FIELDS, c, strict=True))) for c in data["columns"]),
+        columns=tuple(_load_column(c) for c in data["columns"]),
         rules=tuple(Rule(**dict(zip(RULE_FIELDS, r, strict=True))) for r in data["rules"]),
         status=tuple(tuple(t) for t in data.get("status", ())),
     )
+
+
+def _load_column(data: Sequence[Any]) -> FormColumn:
+    fields = dict(zip(COLUMN_FIELDS, data, strict=True))
+    fields["choices"] = tuple(fields["choices"])
+    return FormColumn(**fields)
 
 
 def _find(texts: Sequence[str], names: Sequence[str]) -> int | None:
@@ -506,7 +530,7 @@ class Problem:
         return [
             number,
             "错误" if self.importance == "error" else "警告",
-            self.rule,
+            shown_code(self.rule),
             self.sheet,
             self.cell,
             self.unit,
@@ -574,8 +598,10 @@ def workbook_problems(
             cells = [
                 line[c] if c < len(line) else None for c in range(first_col - 1, first_col - 1 + len(keys))
             ]
-            computed = variant.computed(cells[offset : offset + len(variant.columns)])
+            given = cells[offset : offset + len(variant.columns)]
+            computed = variant.computed(given)
             unit = _header_text(line[0]) if line else code
+            problems += _value_problems(sheet, r, first_col + offset, variant, given, unit or code, code)
             for rule, outcome in check_row(variant, computed):
                 fields = [k for k in variant.keys if k in rule.compiled().fields]
                 col = first_col + offset + variant.keys.index(fields[0]) if fields else first_col
@@ -591,6 +617,24 @@ def workbook_problems(
                     )
                 )
     return problems
+
+
+def _value_problems(
+    sheet: str, r: int, first_col: int, variant: FormVariant, given: Sequence[Any], unit: str, code: str
+) -> list[Problem]:
+    """What the reader says of each input and prefilled cell of a row (:func:`hbreport.coerce.coerce`,
+    the same checks and messages); an error value comes from xlwings as its text (``#N/A``)."""
+    out = []
+    for number, (column, raw) in enumerate(zip(variant.columns, given, strict=False)):
+        if column.role == "derived":
+            continue
+        error = error_code(raw)
+        _, issue = coerce(XLError(error) if error is not None else raw, column)
+        if issue is not None:
+            what = f"「{unit}」（{code}）行的「{column.label}」"
+            cell = f"{column_letter(first_col + number)}{r}"
+            out.append(Problem(sheet, cell, unit, issue.code, issue.importance, issue.message(what)))
+    return out
 
 
 def problems_table(problems: Sequence[Problem]) -> list[list[Any]]:

@@ -44,6 +44,9 @@ class Part:
 PARTS_BEFORE_DATA = (
     Part("errors.py"),
     Part("xlsemantics.py"),
+    Part("checks/registry.py"),
+    Part("checks/values.py"),
+    Part("coerce.py"),
     Part("rules.py"),
     Part("period.py"),
     # The engine's row functions: they read .columns/.role/.formula/.key and .rules, which the bundle's

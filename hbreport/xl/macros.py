@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from hbreport.checks.files import UNUSABLE
 from hbreport.errors import HBError
 from hbreport.findings import Finding
 from hbreport.xl.core import meta_value, read_meta
@@ -96,7 +97,7 @@ def findings_rows(findings: Sequence[Finding]) -> list[list[Any]]:
     ordered = sorted(findings, key=lambda f: f.importance != "error")
     rows: list[list[Any]] = [list(RESULT_HEADINGS)]
     for i, f in enumerate(ordered, start=1):
-        rows.append([i, f.importance_zh, f.rule, f.sheet or "", f.cell or "", f.message, f.hint or "", ""])
+        rows.append([i, f.importance_zh, f.code, f.sheet or "", f.cell or "", f.message, f.hint or "", ""])
     if not findings:
         rows.append(["", "", "", "", "", "未发现问题", "", ""])
     return rows
@@ -116,7 +117,7 @@ def validate_file(path: str | Path, *, registry=None, annotate: bool = True) -> 
         findings, _results = check_files([checked], registry=registry)
         findings = [replace(f, file=str(path)) if f.file == str(checked) else f for f in findings]
         annotated = None
-        if annotate and findings and not any(f.rule == "FILE" for f in findings):
+        if annotate and findings and not any(f.rule == UNUSABLE for f in findings):
             out = path.with_name(f"{path.stem}{ANNOTATED_SUFFIX}.xlsx")
             annotated = annotate_copy(checked, findings, out)
     result = Validation(path=path, findings=list(findings), annotated=annotated)

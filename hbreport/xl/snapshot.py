@@ -27,7 +27,19 @@ def _variant(sheet) -> dict[str, Any]:
         "sheet": sheet.sheet,
         "table_no": sheet.table_no,
         "columns": [
-            [c.key, c.role, c.formula, c.field.header(), c.field.label, c.field.type, c.field.indicator]
+            [
+                c.key,
+                c.role,
+                c.formula,
+                c.field.header(),
+                c.field.label,
+                c.field.type,
+                c.field.indicator,
+                c.field.unit,
+                c.field.min,
+                c.field.max,
+                list(c.field.choices),
+            ]
             for c in sheet.columns
         ],
         "rules": [[r.id, r.expr, r.message, r.importance, r.missing] for r in sheet.rules],

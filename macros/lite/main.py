@@ -642,6 +642,351 @@ FUNCTIONS: dict[str, tuple[Any, int, int | None, bool]] = {
 }
 
 
+# ──────────────────── hbreport/checks/registry.py
+# The registry of checks: every problem the project reports has one entry here.
+
+ERROR, WARNING = "error", "warning"
+QUOTE_LIMIT = 60  # characters of a user's text quoted in a message
+FORM_RULE_CODE = "表内审核"  # what a form's own rule (PP01, IS08 …) is called where a clerk reads it
+
+
+@dataclass(frozen=True)
+class Check:
+    """One registered check: ``template`` and ``hint`` are ``str.format`` texts over named fields."""
+
+    code: str
+    importance: str
+    template: str
+    hint: str
+    about: str = ""  # one line for docs/customize.md: what the check finds
+
+    def message(self, **fields: object) -> str:
+        return self.template.format(**fields)
+
+    def hint_text(self, **fields: object) -> str:
+        return self.hint.format(**fields)
+
+
+CHECKS: dict[str, Check] = {}
+
+
+def register(code: str, importance: str, template: str, hint: str, about: str = "") -> str:
+    """Add a check to the registry and return its code; a code is registered once."""
+    if code in CHECKS:
+        raise ValueError(f"check code {code!r} is registered twice")
+    if importance not in (ERROR, WARNING):
+        raise ValueError(f"check {code!r}: importance must be error or warning, not {importance!r}")
+    CHECKS[code] = Check(code, importance, template, hint, about)
+    return code
+
+
+def registered(code: str) -> Check:
+    """The check registered under ``code`` (KeyError for a code nobody registered)."""
+    return CHECKS[code]
+
+
+def shown_code(rule: str) -> str:
+    """What a finding's rule is called where a clerk reads it: a registered code as it is, a form's
+    rule id (PP01) as :data:`FORM_RULE_CODE`."""
+    if not rule or rule in CHECKS:
+        return rule
+    return FORM_RULE_CODE
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """A user's text as a message quotes it: stripped, control characters written as ``\\x0b``, at most
+    ``limit`` characters (a cell holds 32,767; a message needs enough to find it)."""
+    text = "" if value is None else str(value).strip()
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 or ch in "\ufffe\uffff" for ch in text):
+        text = "".join(
+            f"\\x{ord(ch):02x}"
+            if ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0
+            else "?"
+            if ch in "\ufffe\uffff"
+            else ch
+            for ch in text
+        )
+    return text
+
+
+# ──────────────────── hbreport/checks/values.py
+# Checks of one cell's value, made while a cell is read (:mod:`hbreport.coerce`): the same codes,
+
+SPACES = register(
+    "空格",
+    WARNING,
+    "{what}只有空格，按空白处理",
+    "请清除该单元格（按 Delete 键）或填写数值",
+    "单元格只有空格",
+)
+ERROR_VALUE = register(
+    "错误值",
+    ERROR,
+    "{what}是错误值 {text}（不是数字），该值未被采用，本行和合计都不含这一格",
+    "请删除错误值后填写数字；从别处复制时请用“选择性粘贴—数值”，不要把 #N/A、#REF! 等粘贴进来",
+    "输入单元格里是 #N/A、#REF! 之类的错误值（粘贴进来的，或公式算出的）",
+)
+FORMULA_ERROR = register(
+    "公式出错",
+    ERROR,
+    "{what}是公式「{formula}」，算出的是错误值 {text}，该值未被采用，本行和合计都不含这一格",
+    "请改正公式，或删除公式直接填写数值",
+    "输入单元格里的公式算出错误值",
+)
+FORMULA_UNSAVED = register(
+    "公式无结果",
+    ERROR,
+    "{what}是公式「{formula}」，文件中没有保存它的计算结果，无法读取",
+    "请直接填写数值；或用 Excel/WPS 打开后重新保存，让公式结果一并保存",
+    "输入单元格里有公式，文件却没有保存它的结果（由程序写出、未经电子表格计算）",
+)
+BAD_CHOICE = register(
+    "选项",
+    ERROR,
+    "{what}填了「{text}」，不在可选项（{choices}）之中，该值未被采用",
+    "请从下拉列表中选择{options}",
+    "选择栏目填了下拉列表以外的内容",
+)
+LOGICAL = register(
+    "逻辑值",
+    ERROR,
+    "{what}应填数字{unit}，表中是逻辑值 {text}，该值未被采用",
+    "请删除后填写数字",
+    "数字栏目填了 TRUE/FALSE",
+)
+DATE = register(
+    "日期",
+    ERROR,
+    "{what}应填数量{unit}，表中是日期/时间 {text}（单元格格式被设成了日期，或输入被识别为日期），该值未被采用",
+    "请把单元格格式改为“常规”或“数值”后重新输入数字",
+    "数字栏目是日期或时间",
+)
+FULL_WIDTH = register(
+    "全角数字",
+    ERROR,
+    "{what}填的是全角数字「{text}」（文本，不是数字），该值未被采用",
+    "请把输入法切换到半角（英文）状态，删除后重新输入数字",
+    "数字用全角字符输入（１２），是文本",
+)
+NUMBER_AS_TEXT = register(
+    "文本型数字",
+    ERROR,
+    "{what}的「{text}」是以文本形式存储的数字，公式和汇总不把它当数字，该值未被采用",
+    "请选中该单元格，用“转换为数字”，或删除后重新输入（数字前不要加撇号 '）",
+    "数字以文本形式存储（'120、1e5 设成文本格式）",
+)
+TEXT = register(
+    "文本",
+    ERROR,
+    "{what}应填数字{unit}，表中是文本「{text}」，该值未被采用",
+    "请只填数字；需要说明的情况写在表下“说明”处",
+    "数字栏目填了文字",
+)
+NOT_FINITE = register(
+    "无效数值",
+    ERROR,
+    "{what}不是有效的数值（{text}）",
+    "请删除后重新填写数字",
+    "数值是无穷大或 NaN",
+)
+NEGATIVE = register(
+    "负数",
+    ERROR,
+    "{what}是负数 {text}，不能为负",
+    "请填 0 或正数；没有发生的填 0",
+    "不能为负的栏目填了负数",
+)
+DECIMAL = register(
+    "小数",
+    ERROR,
+    "{what}应为整数（{unit_word}），表中是小数 {text}",
+    "请填整数（户数、人数等不能有小数）",
+    "户数、人数等整数栏目填了小数",
+)
+OUT_OF_RANGE = register(
+    "超出范围",
+    ERROR,
+    "{what}为 {text}，超出{allowed}",
+    "请核对数值和计量单位（如元与万元）后改正",
+    "数值超出栏目允许的范围（与表中数据有效性一致）",
+)
+
+#: every code above: the findings that say a cell's value was not taken as typed
+VALUE_CHECKS = frozenset(
+    {
+        SPACES,
+        ERROR_VALUE,
+        FORMULA_ERROR,
+        FORMULA_UNSAVED,
+        BAD_CHOICE,
+        LOGICAL,
+        DATE,
+        FULL_WIDTH,
+        NUMBER_AS_TEXT,
+        TEXT,
+        NOT_FINITE,
+        NEGATIVE,
+        DECIMAL,
+        OUT_OF_RANGE,
+    }
+)
+
+
+# ──────────────────── hbreport/coerce.py
+# One coercion of a raw cell to a field's value, for every path that reads cells: the form reader
+
+EXACT = 2**53  # every whole number below this size is exact as a float
+COUNT_MAX = 99_999_999  # what a count cell takes where its field sets no max (the form's data validation too)
+KIND_NUMBER, KIND_CHOICE, KIND_TEXT = "number", "choice", "text"
+
+
+def cell_text(value: Any) -> str:
+    """A cell value as text; whole numbers without '.0' (codes and years are often stored as numbers)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def plain(value: Any, limit: float = EXACT) -> str:
+    """A number as a person writes it: 12 not 12.0 (a whole float of ``limit`` or more keeps 1e+17)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < limit:
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def error_code(value: Any) -> str | None:
+    """The spreadsheet error ``value`` stands for (``#N/A``): an XLError, or text that is exactly an
+    error code, as openpyxl and xlwings hand over an error cell; None for anything else."""
+    if isinstance(value, XLError):
+        return value.code
+    if isinstance(value, str) and value.strip().upper() in ERROR_CODES:
+        return value.strip().upper()
+    return None
+
+
+def bounds(field: Any) -> tuple[float | None, float]:
+    """(lowest, highest) value a numeric field takes: its own min/max; without a max, what the form's
+    data validation allows for a count, and what a float holds exactly for an amount."""
+    high = field.max if field.max is not None else COUNT_MAX if field.type == "integer" else EXACT
+    return field.min, high
+
+
+def plan(field: Any) -> tuple[str, float, float, bool, frozenset[str]]:
+    """(kind, low, high, whole, choices): a reader takes at once a float in [low, high] (whole for a
+    count), a listed choice or non-blank text; everything else goes through :func:`coerce`."""
+    if field.type == "choice":
+        return KIND_CHOICE, 0.0, 0.0, False, frozenset(c for c in field.choices if c)
+    if field.type == "text":
+        return KIND_TEXT, 0.0, 0.0, False, frozenset()
+    low, high = bounds(field)
+    low = -sys.float_info.max if low is None else float(low)
+    return KIND_NUMBER, low, min(float(high), sys.float_info.max), field.type == "integer", frozenset()
+
+
+class CellIssue:
+    """Why a cell's value cannot be used (or, for a warning, was taken as blank): a registered check
+    and the fields of its message."""
+
+    __slots__ = ("code", "fields")
+
+    def __init__(self, code: str, **fields: Any) -> None:
+        self.code = code
+        self.fields = fields
+
+    @property
+    def importance(self) -> str:
+        return registered(self.code).importance
+
+    def message(self, what: str) -> str:
+        """The message, ``what`` naming the cell as the reader does (「城关镇」（420102001）行的「…」)."""
+        return registered(self.code).message(what=what, **self.fields)
+
+    @property
+    def hint(self) -> str:
+        return registered(self.code).hint_text(**self.fields)
+
+    def __repr__(self) -> str:
+        return f"CellIssue({self.code!r}, {self.fields!r})"
+
+
+def coerce(raw: Any, field: Any, formula: str | None = None) -> tuple[Any, CellIssue | None]:
+    """``raw`` as ``field``'s value: (value, None), or (None, issue) when it cannot be used.
+
+    ``formula``: the formula the cell holds, when a clerk typed one into an input cell (its saved result
+    is ``raw``; None or "" means the file holds no result). ``field`` needs type, min, max, choices, unit."""
+    if isinstance(raw, XLError):
+        if formula:
+            return None, CellIssue(FORMULA_ERROR, formula=quote(formula), text=raw.code)
+        return None, CellIssue(ERROR_VALUE, text=raw.code)
+    if raw is None or raw == "":
+        if formula:
+            return None, CellIssue(FORMULA_UNSAVED, formula=quote(formula))
+        return None, None
+    if isinstance(raw, str) and not raw.strip():
+        return None, CellIssue(SPACES)
+    kind = field.type
+    if kind == "text":
+        return cell_text(raw), None
+    if kind == "choice":
+        text = str(raw).upper() if isinstance(raw, bool) else cell_text(raw)
+        if text in field.choices:
+            return text, None
+        choices = [c for c in field.choices if c]
+        return None, CellIssue(
+            BAD_CHOICE,
+            text=quote(text),
+            choices="、".join(choices),
+            options="或".join(f"“{c}”" for c in choices),
+        )
+    unit = f"（{field.unit}）" if field.unit and field.unit != "%" else ""
+    if isinstance(raw, bool):
+        return None, CellIssue(LOGICAL, unit=unit, text=str(raw).upper())
+    if isinstance(raw, dt.date | dt.datetime | dt.time | dt.timedelta):
+        shown = raw.isoformat() if hasattr(raw, "isoformat") else str(raw)
+        return None, CellIssue(DATE, unit=unit, text=shown)
+    if isinstance(raw, str):
+        return None, _text_in_number(raw, unit)
+    if not isinstance(raw, int | float):
+        return None, CellIssue(TEXT, unit=unit, text=quote(raw))
+    value = int(raw) if isinstance(raw, float) and raw.is_integer() and abs(raw) < EXACT else raw
+    return _checked_number(value, field)
+
+
+def _text_in_number(raw: str, unit: str) -> CellIssue:
+    text = raw.strip()
+    ascii_text = unicodedata.normalize("NFKC", text).replace(",", "").strip()
+    if _NUMBER_TEXT.fullmatch(ascii_text):
+        if ascii_text != text.replace(",", ""):
+            return CellIssue(FULL_WIDTH, text=quote(text))
+        return CellIssue(NUMBER_AS_TEXT, text=quote(text))
+    return CellIssue(TEXT, unit=unit, text=quote(text))
+
+
+_NUMBER_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?%?")
+
+
+def _checked_number(value: int | float, field: Any) -> tuple[Any, CellIssue | None]:
+    low, high = bounds(field)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None, CellIssue(NOT_FINITE, text=str(value))
+    if low is not None and low >= 0 and value < 0:
+        return value, CellIssue(NEGATIVE, text=plain(value))
+    if field.type == "integer" and isinstance(value, float) and not value.is_integer():
+        return value, CellIssue(DECIMAL, unit_word=field.unit or "个", text=str(value))
+    if (low is not None and value < low) or value > high:
+        allowed = (
+            f"允许范围（{'' if low is None else plain(low)}—{plain(high)}{field.unit}）"
+            if high < EXACT
+            else "数值能精确表示的范围"
+        )
+        return value, CellIssue(OUT_OF_RANGE, text=plain(value), allowed=allowed)
+    return value, None
+
+
 # ──────────────────── hbreport/rules.py
 # The rule language: short expressions over field names, compiled to Python evaluation and Excel formulas.
 
@@ -1877,8 +2222,20 @@ def validate_id(text: Any, *, today: dt.date | None = None) -> str | None:
 # ──────────────────── hbreport/xl/core.py
 # What the HB_ worksheet functions compute, with no Excel in sight.
 
-SNAPSHOT_FORMAT = 1
-COLUMN_FIELDS = ("key", "role", "formula", "header", "label", "type", "indicator")
+SNAPSHOT_FORMAT = 2
+COLUMN_FIELDS = (
+    "key",
+    "role",
+    "formula",
+    "header",
+    "label",
+    "type",
+    "indicator",
+    "unit",
+    "min",
+    "max",
+    "choices",
+)
 RULE_FIELDS = ("id", "expr", "message", "importance", "missing")
 RESULTS_SHEET = "校验结果"
 META_SHEET_NAME = "_meta"
@@ -1899,6 +2256,10 @@ class FormColumn:
     label: str
     type: str
     indicator: str | None
+    unit: str = ""
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -2057,10 +2418,16 @@ def _load_variant(data: Mapping[str, Any]) -> FormVariant:
         sheet=data["sheet"],
         table_no=data.get("table_no", ""),
         levels=tuple(data.get("levels", ())),
-        columns=tuple(FormColumn(**dict(zip(COLUMN_FIELDS, c, strict=True))) for c in data["columns"]),
+        columns=tuple(_load_column(c) for c in data["columns"]),
         rules=tuple(Rule(**dict(zip(RULE_FIELDS, r, strict=True))) for r in data["rules"]),
         status=tuple(tuple(t) for t in data.get("status", ())),
     )
+
+
+def _load_column(data: Sequence[Any]) -> FormColumn:
+    fields = dict(zip(COLUMN_FIELDS, data, strict=True))
+    fields["choices"] = tuple(fields["choices"])
+    return FormColumn(**fields)
 
 
 def _find(texts: Sequence[str], names: Sequence[str]) -> int | None:
@@ -2349,7 +2716,7 @@ class Problem:
         return [
             number,
             "错误" if self.importance == "error" else "警告",
-            self.rule,
+            shown_code(self.rule),
             self.sheet,
             self.cell,
             self.unit,
@@ -2417,8 +2784,10 @@ def workbook_problems(
             cells = [
                 line[c] if c < len(line) else None for c in range(first_col - 1, first_col - 1 + len(keys))
             ]
-            computed = variant.computed(cells[offset : offset + len(variant.columns)])
+            given = cells[offset : offset + len(variant.columns)]
+            computed = variant.computed(given)
             unit = _header_text(line[0]) if line else code
+            problems += _value_problems(sheet, r, first_col + offset, variant, given, unit or code, code)
             for rule, outcome in check_row(variant, computed):
                 fields = [k for k in variant.keys if k in rule.compiled().fields]
                 col = first_col + offset + variant.keys.index(fields[0]) if fields else first_col
@@ -2436,6 +2805,24 @@ def workbook_problems(
     return problems
 
 
+def _value_problems(
+    sheet: str, r: int, first_col: int, variant: FormVariant, given: Sequence[Any], unit: str, code: str
+) -> list[Problem]:
+    """What the reader says of each input and prefilled cell of a row (:func:`hbreport.coerce.coerce`,
+    the same checks and messages); an error value comes from xlwings as its text (``#N/A``)."""
+    out = []
+    for number, (column, raw) in enumerate(zip(variant.columns, given, strict=False)):
+        if column.role == "derived":
+            continue
+        error = error_code(raw)
+        _, issue = coerce(XLError(error) if error is not None else raw, column)
+        if issue is not None:
+            what = f"「{unit}」（{code}）行的「{column.label}」"
+            cell = f"{column_letter(first_col + number)}{r}"
+            out.append(Problem(sheet, cell, unit, issue.code, issue.importance, issue.message(what)))
+    return out
+
+
 def problems_table(problems: Sequence[Problem]) -> list[list[Any]]:
     """The 校验结果 sheet's rows: headings, then one row per problem (errors first), or 未发现问题."""
     ordered = sorted(problems, key=lambda p: p.importance != "error")
@@ -2447,7 +2834,7 @@ def problems_table(problems: Sequence[Problem]) -> list[list[Any]]:
 
 # ──────────────────── data: templates/ as of generation (hbreport.xl.snapshot.build_snapshot)
 
-SNAPSHOT = {'version': 1,
+SNAPSHOT = {'version': 2,
  'plan': {'title': '湖北省脱贫攻坚规划(2016—2020年)', 'start': 2016, 'end': 2020},
  'layout': {'first_data_row': 9, 'first_field_col': 3},
  'variants': [{'form': 'poverty_progress',
@@ -2455,29 +2842,33 @@ SNAPSHOT = {'version': 1,
                'sheet': '01脱贫进展',
                'table_no': '鄂扶贫01表',
                'columns': [['base_households', 'prefill', None, '建档立卡贫困户(户)', '建档立卡贫困户', 'integer',
-                            'BASE_POOR_PEOPLE'],
+                            'BASE_POOR_PEOPLE', '户', 0, None, []],
                            ['base_people', 'prefill', None, '建档立卡贫困人口(人)', '建档立卡贫困人口', 'integer',
-                            'BASE_POOR_PEOPLE'],
+                            'BASE_POOR_PEOPLE', '人', 0, None, []],
                            ['prior_exited_people', 'input', None, '上年末累计脱贫人口(人)', '上年末累计脱贫人口', 'integer',
-                            None],
-                           ['exited_households', 'input', None, '本年脱贫户数(户)', '本年脱贫户数', 'integer', None],
+                            None, '人', 0, None, []],
+                           ['exited_households', 'input', None, '本年脱贫户数(户)', '本年脱贫户数', 'integer', None, '户',
+                            0, None, []],
                            ['exited_people', 'input', None, '本年脱贫人口(人)', '本年脱贫人口', 'integer',
-                            'SCHED_PEOPLE_EXIT'],
-                           ['returned_people', 'input', None, '返贫人口(人)', '返贫人口', 'integer', None],
-                           ['new_people', 'input', None, '新识别贫困人口(人)', '新识别贫困人口', 'integer', None],
+                            'SCHED_PEOPLE_EXIT', '人', 0, None, []],
+                           ['returned_people', 'input', None, '返贫人口(人)', '返贫人口', 'integer', None, '人', 0,
+                            None, []],
+                           ['new_people', 'input', None, '新识别贫困人口(人)', '新识别贫困人口', 'integer', None, '人', 0,
+                            None, []],
                            ['cum_exited_people', 'derived', 'prior_exited_people + exited_people',
-                            '累计脱贫人口(人)', '累计脱贫人口', 'integer', None],
+                            '累计脱贫人口(人)', '累计脱贫人口', 'integer', None, '人', None, None, []],
                            ['remaining_people', 'derived',
                             'base_people + new_people + returned_people - cum_exited_people', '年末剩余贫困人口(人)',
-                            '年末剩余贫困人口', 'integer', None],
+                            '年末剩余贫困人口', 'integer', None, '人', None, None, []],
                            ['cum_exit_rate', 'derived',
                             'IF(base_people > 0, cum_exited_people / base_people, "")', '累计脱贫率(%)', '累计脱贫率',
-                            'percent', 'SCHED_PEOPLE_EXIT'],
-                           ['expected_rate', 'derived', '0.35', '规划进度(%)', '规划进度', 'percent', None],
+                            'percent', 'SCHED_PEOPLE_EXIT', '%', None, None, []],
+                           ['expected_rate', 'derived', '0.35', '规划进度(%)', '规划进度', 'percent', None, '%', None,
+                            None, []],
                            ['progress_status', 'derived',
                             'IF(cum_exit_rate == "", "", IF(cum_exit_rate >= expected_rate + 0.05, "超前", '
                             'IF(cum_exit_rate >= expected_rate, "正常", "滞后")))',
-                            '进度状态', '进度状态', 'text', None]],
+                            '进度状态', '进度状态', 'text', None, '', None, None, []]],
                'rules': [['PP01', 'cum_exited_people <= base_people + new_people + returned_people',
                           '累计脱贫人口超过建档立卡、新识别与返贫人口之和', 'error', 'skip_if_any'],
                          ['PP02', 'exited_households <= exited_people', '本年脱贫户数大于脱贫人口', 'error',
@@ -2499,29 +2890,33 @@ SNAPSHOT = {'version': 1,
                'sheet': '01脱贫进展',
                'table_no': '鄂扶贫01表',
                'columns': [['base_households', 'prefill', None, '建档立卡贫困户(户)', '建档立卡贫困户', 'integer',
-                            'BASE_POOR_PEOPLE'],
+                            'BASE_POOR_PEOPLE', '户', 0, None, []],
                            ['base_people', 'prefill', None, '建档立卡贫困人口(人)', '建档立卡贫困人口', 'integer',
-                            'BASE_POOR_PEOPLE'],
+                            'BASE_POOR_PEOPLE', '人', 0, None, []],
                            ['prior_exited_people', 'input', None, '上年末累计脱贫人口(人)', '上年末累计脱贫人口', 'integer',
-                            None],
-                           ['exited_households', 'input', None, '本年脱贫户数(户)', '本年脱贫户数', 'integer', None],
+                            None, '人', 0, None, []],
+                           ['exited_households', 'input', None, '本年脱贫户数(户)', '本年脱贫户数', 'integer', None, '户',
+                            0, None, []],
                            ['exited_people', 'input', None, '本年脱贫人口(人)', '本年脱贫人口', 'integer',
-                            'SCHED_PEOPLE_EXIT'],
-                           ['returned_people', 'input', None, '返贫人口(人)', '返贫人口', 'integer', None],
-                           ['new_people', 'input', None, '新识别贫困人口(人)', '新识别贫困人口', 'integer', None],
+                            'SCHED_PEOPLE_EXIT', '人', 0, None, []],
+                           ['returned_people', 'input', None, '返贫人口(人)', '返贫人口', 'integer', None, '人', 0,
+                            None, []],
+                           ['new_people', 'input', None, '新识别贫困人口(人)', '新识别贫困人口', 'integer', None, '人', 0,
+                            None, []],
                            ['cum_exited_people', 'derived', 'prior_exited_people + exited_people',
-                            '累计脱贫人口(人)', '累计脱贫人口', 'integer', None],
+                            '累计脱贫人口(人)', '累计脱贫人口', 'integer', None, '人', None, None, []],
                            ['remaining_people', 'derived',
                             'base_people + new_people + returned_people - cum_exited_people', '年末剩余贫困人口(人)',
-                            '年末剩余贫困人口', 'integer', None],
+                            '年末剩余贫困人口', 'integer', None, '人', None, None, []],
                            ['cum_exit_rate', 'derived',
                             'IF(base_people > 0, cum_exited_people / base_people, "")', '累计脱贫率(%)', '累计脱贫率',
-                            'percent', 'SCHED_PEOPLE_EXIT'],
-                           ['expected_rate', 'derived', '0.7', '规划进度(%)', '规划进度', 'percent', None],
+                            'percent', 'SCHED_PEOPLE_EXIT', '%', None, None, []],
+                           ['expected_rate', 'derived', '0.7', '规划进度(%)', '规划进度', 'percent', None, '%', None,
+                            None, []],
                            ['progress_status', 'derived',
                             'IF(cum_exit_rate == "", "", IF(cum_exit_rate >= expected_rate + 0.05, "超前", '
                             'IF(cum_exit_rate >= expected_rate, "正常", "滞后")))',
-                            '进度状态', '进度状态', 'text', None]],
+                            '进度状态', '进度状态', 'text', None, '', None, None, []]],
                'rules': [['PP01', 'cum_exited_people <= base_people + new_people + returned_people',
                           '累计脱贫人口超过建档立卡、新识别与返贫人口之和', 'error', 'skip_if_any'],
                          ['PP02', 'exited_households <= exited_people', '本年脱贫户数大于脱贫人口', 'error',
@@ -2543,29 +2938,33 @@ SNAPSHOT = {'version': 1,
                'sheet': '01脱贫进展',
                'table_no': '鄂扶贫01表',
                'columns': [['base_households', 'prefill', None, '建档立卡贫困户(户)', '建档立卡贫困户', 'integer',
-                            'BASE_POOR_PEOPLE'],
+                            'BASE_POOR_PEOPLE', '户', 0, None, []],
                            ['base_people', 'prefill', None, '建档立卡贫困人口(人)', '建档立卡贫困人口', 'integer',
-                            'BASE_POOR_PEOPLE'],
+                            'BASE_POOR_PEOPLE', '人', 0, None, []],
                            ['prior_exited_people', 'input', None, '上年末累计脱贫人口(人)', '上年末累计脱贫人口', 'integer',
-                            None],
-                           ['exited_households', 'input', None, '本年脱贫户数(户)', '本年脱贫户数', 'integer', None],
+                            None, '人', 0, None, []],
+                           ['exited_households', 'input', None, '本年脱贫户数(户)', '本年脱贫户数', 'integer', None, '户',
+                            0, None, []],
                            ['exited_people', 'input', None, '本年脱贫人口(人)', '本年脱贫人口', 'integer',
-                            'SCHED_PEOPLE_EXIT'],
-                           ['returned_people', 'input', None, '返贫人口(人)', '返贫人口', 'integer', None],
-                           ['new_people', 'input', None, '新识别贫困人口(人)', '新识别贫困人口', 'integer', None],
+                            'SCHED_PEOPLE_EXIT', '人', 0, None, []],
+                           ['returned_people', 'input', None, '返贫人口(人)', '返贫人口', 'integer', None, '人', 0,
+                            None, []],
+                           ['new_people', 'input', None, '新识别贫困人口(人)', '新识别贫困人口', 'integer', None, '人', 0,
+                            None, []],
                            ['cum_exited_people', 'derived', 'prior_exited_people + exited_people',
-                            '累计脱贫人口(人)', '累计脱贫人口', 'integer', None],
+                            '累计脱贫人口(人)', '累计脱贫人口', 'integer', None, '人', None, None, []],
                            ['remaining_people', 'derived',
                             'base_people + new_people + returned_people - cum_exited_people', '年末剩余贫困人口(人)',
-                            '年末剩余贫困人口', 'integer', None],
+                            '年末剩余贫困人口', 'integer', None, '人', None, None, []],
                            ['cum_exit_rate', 'derived',
                             'IF(base_people > 0, cum_exited_people / base_people, "")', '累计脱贫率(%)', '累计脱贫率',
-                            'percent', 'SCHED_PEOPLE_EXIT'],
-                           ['expected_rate', 'derived', '0.95', '规划进度(%)', '规划进度', 'percent', None],
+                            'percent', 'SCHED_PEOPLE_EXIT', '%', None, None, []],
+                           ['expected_rate', 'derived', '0.95', '规划进度(%)', '规划进度', 'percent', None, '%', None,
+                            None, []],
                            ['progress_status', 'derived',
                             'IF(cum_exit_rate == "", "", IF(cum_exit_rate >= expected_rate + 0.05, "超前", '
                             'IF(cum_exit_rate >= expected_rate, "正常", "滞后")))',
-                            '进度状态', '进度状态', 'text', None]],
+                            '进度状态', '进度状态', 'text', None, '', None, None, []]],
                'rules': [['PP01', 'cum_exited_people <= base_people + new_people + returned_people',
                           '累计脱贫人口超过建档立卡、新识别与返贫人口之和', 'error', 'skip_if_any'],
                          ['PP02', 'exited_households <= exited_people', '本年脱贫户数大于脱贫人口', 'error',
@@ -2587,29 +2986,33 @@ SNAPSHOT = {'version': 1,
                'sheet': '01脱贫进展',
                'table_no': '鄂扶贫01表',
                'columns': [['base_households', 'prefill', None, '建档立卡贫困户(户)', '建档立卡贫困户', 'integer',
-                            'BASE_POOR_PEOPLE'],
+                            'BASE_POOR_PEOPLE', '户', 0, None, []],
                            ['base_people', 'prefill', None, '建档立卡贫困人口(人)', '建档立卡贫困人口', 'integer',
-                            'BASE_POOR_PEOPLE'],
+                            'BASE_POOR_PEOPLE', '人', 0, None, []],
                            ['prior_exited_people', 'input', None, '上年末累计脱贫人口(人)', '上年末累计脱贫人口', 'integer',
-                            None],
-                           ['exited_households', 'input', None, '本年脱贫户数(户)', '本年脱贫户数', 'integer', None],
+                            None, '人', 0, None, []],
+                           ['exited_households', 'input', None, '本年脱贫户数(户)', '本年脱贫户数', 'integer', None, '户',
+                            0, None, []],
                            ['exited_people', 'input', None, '本年脱贫人口(人)', '本年脱贫人口', 'integer',
-                            'SCHED_PEOPLE_EXIT'],
-                           ['returned_people', 'input', None, '返贫人口(人)', '返贫人口', 'integer', None],
-                           ['new_people', 'input', None, '新识别贫困人口(人)', '新识别贫困人口', 'integer', None],
+                            'SCHED_PEOPLE_EXIT', '人', 0, None, []],
+                           ['returned_people', 'input', None, '返贫人口(人)', '返贫人口', 'integer', None, '人', 0,
+                            None, []],
+                           ['new_people', 'input', None, '新识别贫困人口(人)', '新识别贫困人口', 'integer', None, '人', 0,
+                            None, []],
                            ['cum_exited_people', 'derived', 'prior_exited_people + exited_people',
-                            '累计脱贫人口(人)', '累计脱贫人口', 'integer', None],
+                            '累计脱贫人口(人)', '累计脱贫人口', 'integer', None, '人', None, None, []],
                            ['remaining_people', 'derived',
                             'base_people + new_people + returned_people - cum_exited_people', '年末剩余贫困人口(人)',
-                            '年末剩余贫困人口', 'integer', None],
+                            '年末剩余贫困人口', 'integer', None, '人', None, None, []],
                            ['cum_exit_rate', 'derived',
                             'IF(base_people > 0, cum_exited_people / base_people, "")', '累计脱贫率(%)', '累计脱贫率',
-                            'percent', 'SCHED_PEOPLE_EXIT'],
-                           ['expected_rate', 'derived', '1.0', '规划进度(%)', '规划进度', 'percent', None],
+                            'percent', 'SCHED_PEOPLE_EXIT', '%', None, None, []],
+                           ['expected_rate', 'derived', '1.0', '规划进度(%)', '规划进度', 'percent', None, '%', None,
+                            None, []],
                            ['progress_status', 'derived',
                             'IF(cum_exit_rate == "", "", IF(cum_exit_rate >= expected_rate + 0.05, "超前", '
                             'IF(cum_exit_rate >= expected_rate, "正常", "滞后")))',
-                            '进度状态', '进度状态', 'text', None]],
+                            '进度状态', '进度状态', 'text', None, '', None, None, []]],
                'rules': [['PP01', 'cum_exited_people <= base_people + new_people + returned_people',
                           '累计脱贫人口超过建档立卡、新识别与返贫人口之和', 'error', 'skip_if_any'],
                          ['PP02', 'exited_households <= exited_people', '本年脱贫户数大于脱贫人口', 'error',
@@ -2630,22 +3033,30 @@ SNAPSHOT = {'version': 1,
                'version': '1.0',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
-               'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None],
-                           ['village_population', 'input', None, '村户籍人口(人)', '村户籍人口', 'integer', None],
-                           ['village_income', 'input', None, '村居民人均可支配收入(元)', '村居民人均可支配收入', 'decimal', None],
-                           ['collective_income', 'input', None, '村集体经济收入(万元)', '村集体经济收入', 'decimal', None],
-                           ['infrastructure_ok', 'input', None, '基础设施达标', '基础设施达标', 'choice', None],
-                           ['services_ok', 'input', None, '基本公共服务达标', '基本公共服务达标', 'choice', None],
-                           ['exited_before', 'input', None, '以前年度已出列', '以前年度已出列', 'choice', None],
-                           ['apply_exit', 'input', None, '本年申请出列', '本年申请出列', 'choice', None],
+               'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None,
+                            '户', 0, None, []],
+                           ['village_population', 'input', None, '村户籍人口(人)', '村户籍人口', 'integer', None, '人', 0,
+                            None, []],
+                           ['village_income', 'input', None, '村居民人均可支配收入(元)', '村居民人均可支配收入', 'decimal', None,
+                            '元', 0, 100000, []],
+                           ['collective_income', 'input', None, '村集体经济收入(万元)', '村集体经济收入', 'decimal', None,
+                            '万元', 0, 10000, []],
+                           ['infrastructure_ok', 'input', None, '基础设施达标', '基础设施达标', 'choice', None, '', None,
+                            None, ['是', '否']],
+                           ['services_ok', 'input', None, '基本公共服务达标', '基本公共服务达标', 'choice', None, '', None,
+                            None, ['是', '否']],
+                           ['exited_before', 'input', None, '以前年度已出列', '以前年度已出列', 'choice', None, '', None,
+                            None, ['是', '否']],
+                           ['apply_exit', 'input', None, '本年申请出列', '本年申请出列', 'choice', None, '', None, None,
+                            ['是', '否']],
                            ['income_ratio', 'derived',
                             'IF(AND(ISNUMBER(village_income), village_income > 0), village_income / 12725, '
                             '"")',
-                            '人均收入占全省平均(%)', '人均收入占全省平均', 'percent', None],
+                            '人均收入占全省平均(%)', '人均收入占全省平均', 'percent', None, '%', None, None, []],
                            ['meets_exit_standard', 'derived',
                             'IF(AND(remaining_poor_households == 0, income_ratio >= 0.7, collective_income '
                             '>= 5, infrastructure_ok == "是", services_ok == "是"), "是", "否")',
-                            '达到出列标准', '达到出列标准', 'text', None]],
+                            '达到出列标准', '达到出列标准', 'text', None, '', None, None, []]],
                'rules': [['VE01', 'IF(apply_exit == "是", meets_exit_standard == "是", True)',
                           '申请出列但未达到出列标准（贫困户全部脱贫、人均收入达全省平均70%以上、集体经济收入5万元以上、基础设施和公共服务达标）', 'error',
                           'never_skip'],
@@ -2662,25 +3073,29 @@ SNAPSHOT = {'version': 1,
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['poor_villages', 'prefill', None, '建档立卡贫困村(个)', '建档立卡贫困村', 'integer',
-                            'BASE_POOR_VILLAGES'],
+                            'BASE_POOR_VILLAGES', '个', 0, None, []],
                            ['villages_exited_prior', 'input', None, '以前年度已出列村(个)', '以前年度已出列村', 'integer',
-                            None],
-                           ['villages_applying', 'input', None, '本年申请出列村(个)', '本年申请出列村', 'integer', None],
-                           ['villages_meeting', 'input', None, '达到出列标准村(个)', '达到出列标准村', 'integer', None],
+                            None, '个', 0, None, []],
+                           ['villages_applying', 'input', None, '本年申请出列村(个)', '本年申请出列村', 'integer', None, '个',
+                            0, None, []],
+                           ['villages_meeting', 'input', None, '达到出列标准村(个)', '达到出列标准村', 'integer', None, '个',
+                            0, None, []],
                            ['villages_infrastructure_ok', 'input', None, '基础设施达标村(个)', '基础设施达标村', 'integer',
-                            None],
-                           ['villages_services_ok', 'input', None, '公共服务达标村(个)', '公共服务达标村', 'integer', None],
+                            None, '个', 0, None, []],
+                           ['villages_services_ok', 'input', None, '公共服务达标村(个)', '公共服务达标村', 'integer', None,
+                            '个', 0, None, []],
                            ['villages_exited_cum', 'derived',
                             'villages_exited_prior + MIN(villages_applying, villages_meeting)', '累计出列村(个)',
-                            '累计出列村', 'integer', 'SCHED_VILLAGE_EXIT'],
+                            '累计出列村', 'integer', 'SCHED_VILLAGE_EXIT', '个', None, None, []],
                            ['village_exit_rate', 'derived',
                             'IF(poor_villages > 0, villages_exited_cum / poor_villages, "")', '贫困村累计出列率(%)',
-                            '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
-                           ['village_expected_rate', 'derived', '0.3', '规划进度(%)', '规划进度', 'percent', None],
+                            '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT', '%', None, None, []],
+                           ['village_expected_rate', 'derived', '0.3', '规划进度(%)', '规划进度', 'percent', None,
+                            '%', None, None, []],
                            ['village_status', 'derived',
                             'IF(village_exit_rate == "", "", IF(village_exit_rate >= village_expected_rate + '
                             '0.05, "超前", IF(village_exit_rate >= village_expected_rate, "正常", "滞后")))',
-                            '进度状态', '进度状态', 'text', None]],
+                            '进度状态', '进度状态', 'text', None, '', None, None, []]],
                'rules': [['VE11', 'villages_exited_prior + villages_applying <= poor_villages',
                           '已出列村与本年申请出列村之和超过贫困村总数', 'error', 'skip_if_any'],
                          ['VE12', 'villages_applying <= villages_meeting', '申请出列村多于达到出列标准的村', 'error',
@@ -2693,22 +3108,30 @@ SNAPSHOT = {'version': 1,
                'version': '1.0',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
-               'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None],
-                           ['village_population', 'input', None, '村户籍人口(人)', '村户籍人口', 'integer', None],
-                           ['village_income', 'input', None, '村居民人均可支配收入(元)', '村居民人均可支配收入', 'decimal', None],
-                           ['collective_income', 'input', None, '村集体经济收入(万元)', '村集体经济收入', 'decimal', None],
-                           ['infrastructure_ok', 'input', None, '基础设施达标', '基础设施达标', 'choice', None],
-                           ['services_ok', 'input', None, '基本公共服务达标', '基本公共服务达标', 'choice', None],
-                           ['exited_before', 'input', None, '以前年度已出列', '以前年度已出列', 'choice', None],
-                           ['apply_exit', 'input', None, '本年申请出列', '本年申请出列', 'choice', None],
+               'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None,
+                            '户', 0, None, []],
+                           ['village_population', 'input', None, '村户籍人口(人)', '村户籍人口', 'integer', None, '人', 0,
+                            None, []],
+                           ['village_income', 'input', None, '村居民人均可支配收入(元)', '村居民人均可支配收入', 'decimal', None,
+                            '元', 0, 100000, []],
+                           ['collective_income', 'input', None, '村集体经济收入(万元)', '村集体经济收入', 'decimal', None,
+                            '万元', 0, 10000, []],
+                           ['infrastructure_ok', 'input', None, '基础设施达标', '基础设施达标', 'choice', None, '', None,
+                            None, ['是', '否']],
+                           ['services_ok', 'input', None, '基本公共服务达标', '基本公共服务达标', 'choice', None, '', None,
+                            None, ['是', '否']],
+                           ['exited_before', 'input', None, '以前年度已出列', '以前年度已出列', 'choice', None, '', None,
+                            None, ['是', '否']],
+                           ['apply_exit', 'input', None, '本年申请出列', '本年申请出列', 'choice', None, '', None, None,
+                            ['是', '否']],
                            ['income_ratio', 'derived',
                             'IF(AND(ISNUMBER(village_income), village_income > 0), village_income / 13812, '
                             '"")',
-                            '人均收入占全省平均(%)', '人均收入占全省平均', 'percent', None],
+                            '人均收入占全省平均(%)', '人均收入占全省平均', 'percent', None, '%', None, None, []],
                            ['meets_exit_standard', 'derived',
                             'IF(AND(remaining_poor_households == 0, income_ratio >= 0.7, collective_income '
                             '>= 5, infrastructure_ok == "是", services_ok == "是"), "是", "否")',
-                            '达到出列标准', '达到出列标准', 'text', None]],
+                            '达到出列标准', '达到出列标准', 'text', None, '', None, None, []]],
                'rules': [['VE01', 'IF(apply_exit == "是", meets_exit_standard == "是", True)',
                           '申请出列但未达到出列标准（贫困户全部脱贫、人均收入达全省平均70%以上、集体经济收入5万元以上、基础设施和公共服务达标）', 'error',
                           'never_skip'],
@@ -2725,25 +3148,29 @@ SNAPSHOT = {'version': 1,
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['poor_villages', 'prefill', None, '建档立卡贫困村(个)', '建档立卡贫困村', 'integer',
-                            'BASE_POOR_VILLAGES'],
+                            'BASE_POOR_VILLAGES', '个', 0, None, []],
                            ['villages_exited_prior', 'input', None, '以前年度已出列村(个)', '以前年度已出列村', 'integer',
-                            None],
-                           ['villages_applying', 'input', None, '本年申请出列村(个)', '本年申请出列村', 'integer', None],
-                           ['villages_meeting', 'input', None, '达到出列标准村(个)', '达到出列标准村', 'integer', None],
+                            None, '个', 0, None, []],
+                           ['villages_applying', 'input', None, '本年申请出列村(个)', '本年申请出列村', 'integer', None, '个',
+                            0, None, []],
+                           ['villages_meeting', 'input', None, '达到出列标准村(个)', '达到出列标准村', 'integer', None, '个',
+                            0, None, []],
                            ['villages_infrastructure_ok', 'input', None, '基础设施达标村(个)', '基础设施达标村', 'integer',
-                            None],
-                           ['villages_services_ok', 'input', None, '公共服务达标村(个)', '公共服务达标村', 'integer', None],
+                            None, '个', 0, None, []],
+                           ['villages_services_ok', 'input', None, '公共服务达标村(个)', '公共服务达标村', 'integer', None,
+                            '个', 0, None, []],
                            ['villages_exited_cum', 'derived',
                             'villages_exited_prior + MIN(villages_applying, villages_meeting)', '累计出列村(个)',
-                            '累计出列村', 'integer', 'SCHED_VILLAGE_EXIT'],
+                            '累计出列村', 'integer', 'SCHED_VILLAGE_EXIT', '个', None, None, []],
                            ['village_exit_rate', 'derived',
                             'IF(poor_villages > 0, villages_exited_cum / poor_villages, "")', '贫困村累计出列率(%)',
-                            '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
-                           ['village_expected_rate', 'derived', '0.6', '规划进度(%)', '规划进度', 'percent', None],
+                            '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT', '%', None, None, []],
+                           ['village_expected_rate', 'derived', '0.6', '规划进度(%)', '规划进度', 'percent', None,
+                            '%', None, None, []],
                            ['village_status', 'derived',
                             'IF(village_exit_rate == "", "", IF(village_exit_rate >= village_expected_rate + '
                             '0.05, "超前", IF(village_exit_rate >= village_expected_rate, "正常", "滞后")))',
-                            '进度状态', '进度状态', 'text', None]],
+                            '进度状态', '进度状态', 'text', None, '', None, None, []]],
                'rules': [['VE11', 'villages_exited_prior + villages_applying <= poor_villages',
                           '已出列村与本年申请出列村之和超过贫困村总数', 'error', 'skip_if_any'],
                          ['VE12', 'villages_applying <= villages_meeting', '申请出列村多于达到出列标准的村', 'error',
@@ -2756,22 +3183,30 @@ SNAPSHOT = {'version': 1,
                'version': '1.0',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
-               'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None],
-                           ['village_population', 'input', None, '村户籍人口(人)', '村户籍人口', 'integer', None],
-                           ['village_income', 'input', None, '村居民人均可支配收入(元)', '村居民人均可支配收入', 'decimal', None],
-                           ['collective_income', 'input', None, '村集体经济收入(万元)', '村集体经济收入', 'decimal', None],
-                           ['infrastructure_ok', 'input', None, '基础设施达标', '基础设施达标', 'choice', None],
-                           ['services_ok', 'input', None, '基本公共服务达标', '基本公共服务达标', 'choice', None],
-                           ['exited_before', 'input', None, '以前年度已出列', '以前年度已出列', 'choice', None],
-                           ['apply_exit', 'input', None, '本年申请出列', '本年申请出列', 'choice', None],
+               'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None,
+                            '户', 0, None, []],
+                           ['village_population', 'input', None, '村户籍人口(人)', '村户籍人口', 'integer', None, '人', 0,
+                            None, []],
+                           ['village_income', 'input', None, '村居民人均可支配收入(元)', '村居民人均可支配收入', 'decimal', None,
+                            '元', 0, 100000, []],
+                           ['collective_income', 'input', None, '村集体经济收入(万元)', '村集体经济收入', 'decimal', None,
+                            '万元', 0, 10000, []],
+                           ['infrastructure_ok', 'input', None, '基础设施达标', '基础设施达标', 'choice', None, '', None,
+                            None, ['是', '否']],
+                           ['services_ok', 'input', None, '基本公共服务达标', '基本公共服务达标', 'choice', None, '', None,
+                            None, ['是', '否']],
+                           ['exited_before', 'input', None, '以前年度已出列', '以前年度已出列', 'choice', None, '', None,
+                            None, ['是', '否']],
+                           ['apply_exit', 'input', None, '本年申请出列', '本年申请出列', 'choice', None, '', None, None,
+                            ['是', '否']],
                            ['income_ratio', 'derived',
                             'IF(AND(ISNUMBER(village_income), village_income > 0), village_income / 14978, '
                             '"")',
-                            '人均收入占全省平均(%)', '人均收入占全省平均', 'percent', None],
+                            '人均收入占全省平均(%)', '人均收入占全省平均', 'percent', None, '%', None, None, []],
                            ['meets_exit_standard', 'derived',
                             'IF(AND(remaining_poor_households == 0, income_ratio >= 0.7, collective_income '
                             '>= 5, infrastructure_ok == "是", services_ok == "是"), "是", "否")',
-                            '达到出列标准', '达到出列标准', 'text', None]],
+                            '达到出列标准', '达到出列标准', 'text', None, '', None, None, []]],
                'rules': [['VE01', 'IF(apply_exit == "是", meets_exit_standard == "是", True)',
                           '申请出列但未达到出列标准（贫困户全部脱贫、人均收入达全省平均70%以上、集体经济收入5万元以上、基础设施和公共服务达标）', 'error',
                           'never_skip'],
@@ -2788,25 +3223,29 @@ SNAPSHOT = {'version': 1,
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['poor_villages', 'prefill', None, '建档立卡贫困村(个)', '建档立卡贫困村', 'integer',
-                            'BASE_POOR_VILLAGES'],
+                            'BASE_POOR_VILLAGES', '个', 0, None, []],
                            ['villages_exited_prior', 'input', None, '以前年度已出列村(个)', '以前年度已出列村', 'integer',
-                            None],
-                           ['villages_applying', 'input', None, '本年申请出列村(个)', '本年申请出列村', 'integer', None],
-                           ['villages_meeting', 'input', None, '达到出列标准村(个)', '达到出列标准村', 'integer', None],
+                            None, '个', 0, None, []],
+                           ['villages_applying', 'input', None, '本年申请出列村(个)', '本年申请出列村', 'integer', None, '个',
+                            0, None, []],
+                           ['villages_meeting', 'input', None, '达到出列标准村(个)', '达到出列标准村', 'integer', None, '个',
+                            0, None, []],
                            ['villages_infrastructure_ok', 'input', None, '基础设施达标村(个)', '基础设施达标村', 'integer',
-                            None],
-                           ['villages_services_ok', 'input', None, '公共服务达标村(个)', '公共服务达标村', 'integer', None],
+                            None, '个', 0, None, []],
+                           ['villages_services_ok', 'input', None, '公共服务达标村(个)', '公共服务达标村', 'integer', None,
+                            '个', 0, None, []],
                            ['villages_exited_cum', 'derived',
                             'villages_exited_prior + MIN(villages_applying, villages_meeting)', '累计出列村(个)',
-                            '累计出列村', 'integer', 'SCHED_VILLAGE_EXIT'],
+                            '累计出列村', 'integer', 'SCHED_VILLAGE_EXIT', '个', None, None, []],
                            ['village_exit_rate', 'derived',
                             'IF(poor_villages > 0, villages_exited_cum / poor_villages, "")', '贫困村累计出列率(%)',
-                            '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
-                           ['village_expected_rate', 'derived', '0.8', '规划进度(%)', '规划进度', 'percent', None],
+                            '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT', '%', None, None, []],
+                           ['village_expected_rate', 'derived', '0.8', '规划进度(%)', '规划进度', 'percent', None,
+                            '%', None, None, []],
                            ['village_status', 'derived',
                             'IF(village_exit_rate == "", "", IF(village_exit_rate >= village_expected_rate + '
                             '0.05, "超前", IF(village_exit_rate >= village_expected_rate, "正常", "滞后")))',
-                            '进度状态', '进度状态', 'text', None]],
+                            '进度状态', '进度状态', 'text', None, '', None, None, []]],
                'rules': [['VE11', 'villages_exited_prior + villages_applying <= poor_villages',
                           '已出列村与本年申请出列村之和超过贫困村总数', 'error', 'skip_if_any'],
                          ['VE12', 'villages_applying <= villages_meeting', '申请出列村多于达到出列标准的村', 'error',
@@ -2819,22 +3258,30 @@ SNAPSHOT = {'version': 1,
                'version': '1.0',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
-               'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None],
-                           ['village_population', 'input', None, '村户籍人口(人)', '村户籍人口', 'integer', None],
-                           ['village_income', 'input', None, '村居民人均可支配收入(元)', '村居民人均可支配收入', 'decimal', None],
-                           ['collective_income', 'input', None, '村集体经济收入(万元)', '村集体经济收入', 'decimal', None],
-                           ['infrastructure_ok', 'input', None, '基础设施达标', '基础设施达标', 'choice', None],
-                           ['services_ok', 'input', None, '基本公共服务达标', '基本公共服务达标', 'choice', None],
-                           ['exited_before', 'input', None, '以前年度已出列', '以前年度已出列', 'choice', None],
-                           ['apply_exit', 'input', None, '本年申请出列', '本年申请出列', 'choice', None],
+               'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None,
+                            '户', 0, None, []],
+                           ['village_population', 'input', None, '村户籍人口(人)', '村户籍人口', 'integer', None, '人', 0,
+                            None, []],
+                           ['village_income', 'input', None, '村居民人均可支配收入(元)', '村居民人均可支配收入', 'decimal', None,
+                            '元', 0, 100000, []],
+                           ['collective_income', 'input', None, '村集体经济收入(万元)', '村集体经济收入', 'decimal', None,
+                            '万元', 0, 10000, []],
+                           ['infrastructure_ok', 'input', None, '基础设施达标', '基础设施达标', 'choice', None, '', None,
+                            None, ['是', '否']],
+                           ['services_ok', 'input', None, '基本公共服务达标', '基本公共服务达标', 'choice', None, '', None,
+                            None, ['是', '否']],
+                           ['exited_before', 'input', None, '以前年度已出列', '以前年度已出列', 'choice', None, '', None,
+                            None, ['是', '否']],
+                           ['apply_exit', 'input', None, '本年申请出列', '本年申请出列', 'choice', None, '', None, None,
+                            ['是', '否']],
                            ['income_ratio', 'derived',
                             'IF(AND(ISNUMBER(village_income), village_income > 0), village_income / 16391, '
                             '"")',
-                            '人均收入占全省平均(%)', '人均收入占全省平均', 'percent', None],
+                            '人均收入占全省平均(%)', '人均收入占全省平均', 'percent', None, '%', None, None, []],
                            ['meets_exit_standard', 'derived',
                             'IF(AND(remaining_poor_households == 0, income_ratio >= 0.7, collective_income '
                             '>= 5, infrastructure_ok == "是", services_ok == "是"), "是", "否")',
-                            '达到出列标准', '达到出列标准', 'text', None]],
+                            '达到出列标准', '达到出列标准', 'text', None, '', None, None, []]],
                'rules': [['VE01', 'IF(apply_exit == "是", meets_exit_standard == "是", True)',
                           '申请出列但未达到出列标准（贫困户全部脱贫、人均收入达全省平均70%以上、集体经济收入5万元以上、基础设施和公共服务达标）', 'error',
                           'never_skip'],
@@ -2851,25 +3298,29 @@ SNAPSHOT = {'version': 1,
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['poor_villages', 'prefill', None, '建档立卡贫困村(个)', '建档立卡贫困村', 'integer',
-                            'BASE_POOR_VILLAGES'],
+                            'BASE_POOR_VILLAGES', '个', 0, None, []],
                            ['villages_exited_prior', 'input', None, '以前年度已出列村(个)', '以前年度已出列村', 'integer',
-                            None],
-                           ['villages_applying', 'input', None, '本年申请出列村(个)', '本年申请出列村', 'integer', None],
-                           ['villages_meeting', 'input', None, '达到出列标准村(个)', '达到出列标准村', 'integer', None],
+                            None, '个', 0, None, []],
+                           ['villages_applying', 'input', None, '本年申请出列村(个)', '本年申请出列村', 'integer', None, '个',
+                            0, None, []],
+                           ['villages_meeting', 'input', None, '达到出列标准村(个)', '达到出列标准村', 'integer', None, '个',
+                            0, None, []],
                            ['villages_infrastructure_ok', 'input', None, '基础设施达标村(个)', '基础设施达标村', 'integer',
-                            None],
-                           ['villages_services_ok', 'input', None, '公共服务达标村(个)', '公共服务达标村', 'integer', None],
+                            None, '个', 0, None, []],
+                           ['villages_services_ok', 'input', None, '公共服务达标村(个)', '公共服务达标村', 'integer', None,
+                            '个', 0, None, []],
                            ['villages_exited_cum', 'derived',
                             'villages_exited_prior + MIN(villages_applying, villages_meeting)', '累计出列村(个)',
-                            '累计出列村', 'integer', 'SCHED_VILLAGE_EXIT'],
+                            '累计出列村', 'integer', 'SCHED_VILLAGE_EXIT', '个', None, None, []],
                            ['village_exit_rate', 'derived',
                             'IF(poor_villages > 0, villages_exited_cum / poor_villages, "")', '贫困村累计出列率(%)',
-                            '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
-                           ['village_expected_rate', 'derived', '1.0', '规划进度(%)', '规划进度', 'percent', None],
+                            '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT', '%', None, None, []],
+                           ['village_expected_rate', 'derived', '1.0', '规划进度(%)', '规划进度', 'percent', None,
+                            '%', None, None, []],
                            ['village_status', 'derived',
                             'IF(village_exit_rate == "", "", IF(village_exit_rate >= village_expected_rate + '
                             '0.05, "超前", IF(village_exit_rate >= village_expected_rate, "正常", "滞后")))',
-                            '进度状态', '进度状态', 'text', None]],
+                            '进度状态', '进度状态', 'text', None, '', None, None, []]],
                'rules': [['VE11', 'villages_exited_prior + villages_applying <= poor_villages',
                           '已出列村与本年申请出列村之和超过贫困村总数', 'error', 'skip_if_any'],
                          ['VE12', 'villages_applying <= villages_meeting', '申请出列村多于达到出列标准的村', 'error',
@@ -2882,22 +3333,30 @@ SNAPSHOT = {'version': 1,
                'version': '1.0',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
-               'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None],
-                           ['village_population', 'input', None, '村户籍人口(人)', '村户籍人口', 'integer', None],
-                           ['village_income', 'input', None, '村居民人均可支配收入(元)', '村居民人均可支配收入', 'decimal', None],
-                           ['collective_income', 'input', None, '村集体经济收入(万元)', '村集体经济收入', 'decimal', None],
-                           ['infrastructure_ok', 'input', None, '基础设施达标', '基础设施达标', 'choice', None],
-                           ['services_ok', 'input', None, '基本公共服务达标', '基本公共服务达标', 'choice', None],
-                           ['exited_before', 'input', None, '以前年度已出列', '以前年度已出列', 'choice', None],
-                           ['apply_exit', 'input', None, '本年申请出列', '本年申请出列', 'choice', None],
+               'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None,
+                            '户', 0, None, []],
+                           ['village_population', 'input', None, '村户籍人口(人)', '村户籍人口', 'integer', None, '人', 0,
+                            None, []],
+                           ['village_income', 'input', None, '村居民人均可支配收入(元)', '村居民人均可支配收入', 'decimal', None,
+                            '元', 0, 100000, []],
+                           ['collective_income', 'input', None, '村集体经济收入(万元)', '村集体经济收入', 'decimal', None,
+                            '万元', 0, 10000, []],
+                           ['infrastructure_ok', 'input', None, '基础设施达标', '基础设施达标', 'choice', None, '', None,
+                            None, ['是', '否']],
+                           ['services_ok', 'input', None, '基本公共服务达标', '基本公共服务达标', 'choice', None, '', None,
+                            None, ['是', '否']],
+                           ['exited_before', 'input', None, '以前年度已出列', '以前年度已出列', 'choice', None, '', None,
+                            None, ['是', '否']],
+                           ['apply_exit', 'input', None, '本年申请出列', '本年申请出列', 'choice', None, '', None, None,
+                            ['是', '否']],
                            ['income_ratio', 'derived',
                             'IF(AND(ISNUMBER(village_income), village_income > 0), village_income / 16306, '
                             '"")',
-                            '人均收入占全省平均(%)', '人均收入占全省平均', 'percent', None],
+                            '人均收入占全省平均(%)', '人均收入占全省平均', 'percent', None, '%', None, None, []],
                            ['meets_exit_standard', 'derived',
                             'IF(AND(remaining_poor_households == 0, income_ratio >= 0.7, collective_income '
                             '>= 5, infrastructure_ok == "是", services_ok == "是"), "是", "否")',
-                            '达到出列标准', '达到出列标准', 'text', None]],
+                            '达到出列标准', '达到出列标准', 'text', None, '', None, None, []]],
                'rules': [['VE01', 'IF(apply_exit == "是", meets_exit_standard == "是", True)',
                           '申请出列但未达到出列标准（贫困户全部脱贫、人均收入达全省平均70%以上、集体经济收入5万元以上、基础设施和公共服务达标）', 'error',
                           'never_skip'],
@@ -2914,53 +3373,62 @@ SNAPSHOT = {'version': 1,
                'sheet': '03重点工程',
                'table_no': '鄂扶贫03表',
                'columns': [['reloc_households', 'input', None, '易地搬迁户数(户)', '易地搬迁户数', 'integer',
-                            'RELOC_HOUSEHOLDS'],
-                           ['reloc_people', 'input', None, '易地搬迁人口(人)', '易地搬迁人口', 'integer', 'RELOC_PEOPLE'],
-                           ['reloc_area', 'input', None, '安置住房建设面积(平方米)', '安置住房建设面积', 'decimal', None],
+                            'RELOC_HOUSEHOLDS', '户', 0, None, []],
+                           ['reloc_people', 'input', None, '易地搬迁人口(人)', '易地搬迁人口', 'integer', 'RELOC_PEOPLE',
+                            '人', 0, None, []],
+                           ['reloc_area', 'input', None, '安置住房建设面积(平方米)', '安置住房建设面积', 'decimal', None, '平方米',
+                            0, None, []],
                            ['reloc_type_50', 'input', None, '50㎡户型(户)', '50㎡户型', 'integer',
-                            'RELOC_HOUSE_TYPES'],
+                            'RELOC_HOUSE_TYPES', '户', 0, None, []],
                            ['reloc_type_75', 'input', None, '75㎡户型(户)', '75㎡户型', 'integer',
-                            'RELOC_HOUSE_TYPES'],
+                            'RELOC_HOUSE_TYPES', '户', 0, None, []],
                            ['reloc_type_100', 'input', None, '100㎡户型(户)', '100㎡户型', 'integer',
-                            'RELOC_HOUSE_TYPES'],
+                            'RELOC_HOUSE_TYPES', '户', 0, None, []],
                            ['reloc_type_125', 'input', None, '125㎡户型(户)', '125㎡户型', 'integer',
-                            'RELOC_HOUSE_TYPES'],
+                            'RELOC_HOUSE_TYPES', '户', 0, None, []],
                            ['reloc_area_per_person', 'derived',
                             'IF(reloc_people > 0, ROUND(reloc_area / reloc_people, 2), "")', '人均住房面积(平方米)',
-                            '人均住房面积', 'decimal', 'RELOC_AREA_PER_PERSON'],
+                            '人均住房面积', 'decimal', 'RELOC_AREA_PER_PERSON', '平方米', None, None, []],
                            ['dilapidated_renovated', 'input', None, '危房改造户数(户)', '危房改造户数', 'integer',
-                            'DILAPIDATED_HOUSES'],
+                            'DILAPIDATED_HOUSES', '户', 0, None, []],
                            ['yulu_students', 'input', None, '雨露计划补助学生(人)', '雨露计划补助学生', 'integer',
-                            'YULU_TRAINED'],
-                           ['yulu_subsidy', 'input', None, '雨露计划补助资金(元)', '雨露计划补助资金', 'decimal', None],
+                            'YULU_TRAINED', '人', 0, None, []],
+                           ['yulu_subsidy', 'input', None, '雨露计划补助资金(元)', '雨露计划补助资金', 'decimal', None, '元', 0,
+                            None, []],
                            ['yulu_per_student', 'derived',
                             'IF(yulu_students > 0, ROUND(yulu_subsidy / yulu_students, 2), "")', '生均补助(元)',
-                            '生均补助', 'decimal', 'YULU_SUBSIDY'],
-                           ['loan_households', 'input', None, '小额信贷贷款户数(户)', '小额信贷贷款户数', 'integer', None],
+                            '生均补助', 'decimal', 'YULU_SUBSIDY', '元', None, None, []],
+                           ['loan_households', 'input', None, '小额信贷贷款户数(户)', '小额信贷贷款户数', 'integer', None, '户',
+                            0, None, []],
                            ['loan_amount', 'input', None, '小额信贷贷款金额(万元)', '小额信贷贷款金额', 'decimal',
-                            'MICROCREDIT_TOTAL'],
+                            'MICROCREDIT_TOTAL', '万元', 0, None, []],
                            ['loan_per_household', 'derived',
                             'IF(loan_households > 0, ROUND(loan_amount / loan_households, 2), "")',
-                            '户均贷款(万元)', '户均贷款', 'decimal', 'MICROCREDIT_LOAN'],
+                            '户均贷款(万元)', '户均贷款', 'decimal', 'MICROCREDIT_LOAN', '万元', None, None, []],
                            ['loan_max_term', 'input', None, '最长贷款期限(年)', '最长贷款期限', 'decimal',
-                            'MICROCREDIT_TERM'],
-                           ['pv_households', 'input', None, '户用光伏户数(户)', '户用光伏户数', 'integer', None],
-                           ['pv_household_kw', 'input', None, '户用光伏装机(千瓦)', '户用光伏装机', 'decimal', None],
+                            'MICROCREDIT_TERM', '年', 0, 30, []],
+                           ['pv_households', 'input', None, '户用光伏户数(户)', '户用光伏户数', 'integer', None, '户', 0,
+                            None, []],
+                           ['pv_household_kw', 'input', None, '户用光伏装机(千瓦)', '户用光伏装机', 'decimal', None, '千瓦',
+                            0, None, []],
                            ['pv_kw_per_household', 'derived',
                             'IF(pv_households > 0, ROUND(pv_household_kw / pv_households, 2), "")',
-                            '户均装机(千瓦)', '户均装机', 'decimal', 'PV_HOUSEHOLD_KW'],
-                           ['pv_stations', 'input', None, '村级光伏电站(个)', '村级光伏电站', 'integer', None],
-                           ['pv_station_kw', 'input', None, '村级电站装机(千瓦)', '村级电站装机', 'decimal', None],
+                            '户均装机(千瓦)', '户均装机', 'decimal', 'PV_HOUSEHOLD_KW', '千瓦', None, None, []],
+                           ['pv_stations', 'input', None, '村级光伏电站(个)', '村级光伏电站', 'integer', None, '个', 0,
+                            None, []],
+                           ['pv_station_kw', 'input', None, '村级电站装机(千瓦)', '村级电站装机', 'decimal', None, '千瓦', 0,
+                            None, []],
                            ['pv_kw_per_station', 'derived',
                             'IF(pv_stations > 0, ROUND(pv_station_kw / pv_stations, 2), "")', '站均装机(千瓦)',
-                            '站均装机', 'decimal', 'PV_VILLAGE_KW'],
+                            '站均装机', 'decimal', 'PV_VILLAGE_KW', '千瓦', None, None, []],
                            ['ecommerce_villages', 'input', None, '电商覆盖贫困村(个)', '电商覆盖贫困村', 'integer',
-                            'ECOMMERCE_COVERAGE'],
+                            'ECOMMERCE_COVERAGE', '个', 0, None, []],
                            ['network_villages', 'input', None, '网络覆盖贫困村(个)', '网络覆盖贫困村', 'integer',
-                            'NETWORK_COVERAGE'],
+                            'NETWORK_COVERAGE', '个', 0, None, []],
                            ['tourism_villages', 'input', None, '旅游扶贫村(个)', '旅游扶贫村', 'integer',
-                            'TOURISM_VILLAGES'],
-                           ['training_person_times', 'input', None, '实用技术培训(人次)', '实用技术培训', 'integer', None]],
+                            'TOURISM_VILLAGES', '个', 0, None, []],
+                           ['training_person_times', 'input', None, '实用技术培训(人次)', '实用技术培训', 'integer', None,
+                            '人次', 0, None, []]],
                'rules': [['KP01', 'IF(reloc_people > 0, reloc_area_per_person <= 25, True)',
                           '易地搬迁人均住房面积超过25平方米（规划四(二)）', 'error', 'skip_if_any'],
                          ['KP02',
@@ -2989,54 +3457,67 @@ SNAPSHOT = {'version': 1,
                'version': '1.0',
                'sheet': '04基础设施与公共服务',
                'table_no': '鄂扶贫04表',
-               'columns': [['highway_connected', 'input', None, '通高速公路', '通高速公路', 'choice', None],
-                           ['merged_villages', 'input', None, '撤并村总数(个)', '撤并村总数', 'integer', None],
+               'columns': [['highway_connected', 'input', None, '通高速公路', '通高速公路', 'choice', None, '', None,
+                            None, ['是', '否']],
+                           ['merged_villages', 'input', None, '撤并村总数(个)', '撤并村总数', 'integer', None, '个', 0,
+                            None, []],
                            ['merged_villages_paved', 'input', None, '撤并村通沥青(水泥)路(个)', '撤并村通沥青(水泥)路',
-                            'integer', None],
+                            'integer', None, '个', 0, None, []],
                            ['paved_rate', 'derived',
                             'IF(merged_villages > 0, merged_villages_paved / merged_villages, "")',
-                            '撤并村通畅率(%)', '撤并村通畅率', 'percent', 'MERGED_VILLAGE_ROADS'],
-                           ['rural_population', 'input', None, '农村户籍人口(人)', '农村户籍人口', 'integer', None],
-                           ['irrigated_area', 'input', None, '农田有效灌溉面积(亩)', '农田有效灌溉面积', 'decimal', None],
+                            '撤并村通畅率(%)', '撤并村通畅率', 'percent', 'MERGED_VILLAGE_ROADS', '%', None, None, []],
+                           ['rural_population', 'input', None, '农村户籍人口(人)', '农村户籍人口', 'integer', None, '人', 0,
+                            None, []],
+                           ['irrigated_area', 'input', None, '农田有效灌溉面积(亩)', '农田有效灌溉面积', 'decimal', None, '亩',
+                            0, None, []],
                            ['irrigation_per_capita', 'derived',
                             'IF(rural_population > 0, ROUND(irrigated_area / rural_population, 2), "")',
-                            '人均有效灌溉面积(亩)', '人均有效灌溉面积', 'decimal', 'IRRIGATION_PER_CAPITA'],
-                           ['poor_people_total', 'input', None, '贫困人口(人)', '贫困人口', 'integer', None],
-                           ['safe_water_people', 'input', None, '饮水安全贫困人口(人)', '饮水安全贫困人口', 'integer', None],
+                            '人均有效灌溉面积(亩)', '人均有效灌溉面积', 'decimal', 'IRRIGATION_PER_CAPITA', '亩', None, None,
+                            []],
+                           ['poor_people_total', 'input', None, '贫困人口(人)', '贫困人口', 'integer', None, '人', 0,
+                            None, []],
+                           ['safe_water_people', 'input', None, '饮水安全贫困人口(人)', '饮水安全贫困人口', 'integer', None,
+                            '人', 0, None, []],
                            ['safe_water_rate', 'derived',
                             'IF(poor_people_total > 0, safe_water_people / poor_people_total, "")',
-                            '饮水安全率(%)', '饮水安全率', 'percent', 'SAFE_WATER'],
-                           ['ncms_people', 'input', None, '参加新农合贫困人口(人)', '参加新农合贫困人口', 'integer', None],
+                            '饮水安全率(%)', '饮水安全率', 'percent', 'SAFE_WATER', '%', None, None, []],
+                           ['ncms_people', 'input', None, '参加新农合贫困人口(人)', '参加新农合贫困人口', 'integer', None, '人',
+                            0, None, []],
                            ['ncms_rate', 'derived',
                             'IF(poor_people_total > 0, ncms_people / poor_people_total, "")', '新农合参合率(%)',
-                            '新农合参合率', 'percent', 'NCMS_PARTICIPATION'],
-                           ['poor_villages_total', 'input', None, '贫困村(个)', '贫困村', 'integer', None],
+                            '新农合参合率', 'percent', 'NCMS_PARTICIPATION', '%', None, None, []],
+                           ['poor_villages_total', 'input', None, '贫困村(个)', '贫困村', 'integer', None, '个', 0,
+                            None, []],
                            ['power_living_villages', 'input', None, '解决生活用电贫困村(个)', '解决生活用电贫困村', 'integer',
-                            'POWER_LIVING'],
+                            'POWER_LIVING', '个', 0, None, []],
                            ['power_production_villages', 'input', None, '解决生产用电贫困村(个)', '解决生产用电贫困村',
-                            'integer', 'POWER_PRODUCTION'],
+                            'integer', 'POWER_PRODUCTION', '个', 0, None, []],
                            ['schools_renovated', 'input', None, '义务教育学校改造(所)', '义务教育学校改造', 'integer',
-                            'SCHOOLS_RENOVATED'],
+                            'SCHOOLS_RENOVATED', '所', 0, None, []],
                            ['kindergartens_built', 'input', None, '幼儿园建成(所)', '幼儿园建成', 'integer',
-                            'KINDERGARTENS_BUILT'],
-                           ['preschool_children', 'input', None, '学前三年适龄儿童(人)', '学前三年适龄儿童', 'integer', None],
-                           ['preschool_enrolled', 'input', None, '学前三年在园(人)', '学前三年在园', 'integer', None],
+                            'KINDERGARTENS_BUILT', '所', 0, None, []],
+                           ['preschool_children', 'input', None, '学前三年适龄儿童(人)', '学前三年适龄儿童', 'integer', None,
+                            '人', 0, None, []],
+                           ['preschool_enrolled', 'input', None, '学前三年在园(人)', '学前三年在园', 'integer', None, '人',
+                            0, None, []],
                            ['preschool_rate', 'derived',
                             'IF(preschool_children > 0, preschool_enrolled / preschool_children, "")',
-                            '学前三年毛入园率(%)', '学前三年毛入园率', 'percent', 'PRESCHOOL_ENROLMENT'],
-                           ['highschool_age', 'input', None, '贫困户高中阶段适龄人口(人)', '贫困户高中阶段适龄人口', 'integer',
-                            None],
+                            '学前三年毛入园率(%)', '学前三年毛入园率', 'percent', 'PRESCHOOL_ENROLMENT', '%', None, None,
+                            []],
+                           ['highschool_age', 'input', None, '贫困户高中阶段适龄人口(人)', '贫困户高中阶段适龄人口', 'integer', None,
+                            '人', 0, None, []],
                            ['highschool_enrolled', 'input', None, '贫困户高中阶段在校(人)', '贫困户高中阶段在校', 'integer',
-                            None],
+                            None, '人', 0, None, []],
                            ['highschool_rate', 'derived',
                             'IF(highschool_age > 0, highschool_enrolled / highschool_age, "")', '高中阶段毛入学率(%)',
-                            '高中阶段毛入学率', 'percent', 'HIGHSCHOOL_ENROLMENT'],
-                           ['households_total', 'input', None, '农村总户数(户)', '农村总户数', 'integer', None],
+                            '高中阶段毛入学率', 'percent', 'HIGHSCHOOL_ENROLMENT', '%', None, None, []],
+                           ['households_total', 'input', None, '农村总户数(户)', '农村总户数', 'integer', None, '户', 0,
+                            None, []],
                            ['broadcast_households', 'input', None, '广播电视户户通户数(户)', '广播电视户户通户数', 'integer',
-                            None],
+                            None, '户', 0, None, []],
                            ['broadcast_rate', 'derived',
                             'IF(households_total > 0, broadcast_households / households_total, "")',
-                            '户户通率(%)', '户户通率', 'percent', 'BROADCAST_COVERAGE']],
+                            '户户通率(%)', '户户通率', 'percent', 'BROADCAST_COVERAGE', '%', None, None, []]],
                'rules': [['IS01', 'merged_villages_paved <= merged_villages', '通沥青(水泥)路的撤并村多于撤并村总数', 'error',
                           'skip_if_any'],
                          ['IS02', 'safe_water_people <= poor_people_total', '饮水安全贫困人口多于贫困人口', 'error',
@@ -3059,54 +3540,66 @@ SNAPSHOT = {'version': 1,
                'sheet': '04基础设施与公共服务',
                'table_no': '鄂扶贫04表',
                'columns': [['counties_highway', 'input', None, '通高速公路县(个)', '通高速公路县', 'integer',
-                            'HIGHWAY_POOR_COUNTIES'],
-                           ['merged_villages', 'input', None, '撤并村总数(个)', '撤并村总数', 'integer', None],
+                            'HIGHWAY_POOR_COUNTIES', '个', 0, None, []],
+                           ['merged_villages', 'input', None, '撤并村总数(个)', '撤并村总数', 'integer', None, '个', 0,
+                            None, []],
                            ['merged_villages_paved', 'input', None, '撤并村通沥青(水泥)路(个)', '撤并村通沥青(水泥)路',
-                            'integer', None],
+                            'integer', None, '个', 0, None, []],
                            ['paved_rate', 'derived',
                             'IF(merged_villages > 0, merged_villages_paved / merged_villages, "")',
-                            '撤并村通畅率(%)', '撤并村通畅率', 'percent', 'MERGED_VILLAGE_ROADS'],
-                           ['rural_population', 'input', None, '农村户籍人口(人)', '农村户籍人口', 'integer', None],
-                           ['irrigated_area', 'input', None, '农田有效灌溉面积(亩)', '农田有效灌溉面积', 'decimal', None],
+                            '撤并村通畅率(%)', '撤并村通畅率', 'percent', 'MERGED_VILLAGE_ROADS', '%', None, None, []],
+                           ['rural_population', 'input', None, '农村户籍人口(人)', '农村户籍人口', 'integer', None, '人', 0,
+                            None, []],
+                           ['irrigated_area', 'input', None, '农田有效灌溉面积(亩)', '农田有效灌溉面积', 'decimal', None, '亩',
+                            0, None, []],
                            ['irrigation_per_capita', 'derived',
                             'IF(rural_population > 0, ROUND(irrigated_area / rural_population, 2), "")',
-                            '人均有效灌溉面积(亩)', '人均有效灌溉面积', 'decimal', 'IRRIGATION_PER_CAPITA'],
-                           ['poor_people_total', 'input', None, '贫困人口(人)', '贫困人口', 'integer', None],
-                           ['safe_water_people', 'input', None, '饮水安全贫困人口(人)', '饮水安全贫困人口', 'integer', None],
+                            '人均有效灌溉面积(亩)', '人均有效灌溉面积', 'decimal', 'IRRIGATION_PER_CAPITA', '亩', None, None,
+                            []],
+                           ['poor_people_total', 'input', None, '贫困人口(人)', '贫困人口', 'integer', None, '人', 0,
+                            None, []],
+                           ['safe_water_people', 'input', None, '饮水安全贫困人口(人)', '饮水安全贫困人口', 'integer', None,
+                            '人', 0, None, []],
                            ['safe_water_rate', 'derived',
                             'IF(poor_people_total > 0, safe_water_people / poor_people_total, "")',
-                            '饮水安全率(%)', '饮水安全率', 'percent', 'SAFE_WATER'],
-                           ['ncms_people', 'input', None, '参加新农合贫困人口(人)', '参加新农合贫困人口', 'integer', None],
+                            '饮水安全率(%)', '饮水安全率', 'percent', 'SAFE_WATER', '%', None, None, []],
+                           ['ncms_people', 'input', None, '参加新农合贫困人口(人)', '参加新农合贫困人口', 'integer', None, '人',
+                            0, None, []],
                            ['ncms_rate', 'derived',
                             'IF(poor_people_total > 0, ncms_people / poor_people_total, "")', '新农合参合率(%)',
-                            '新农合参合率', 'percent', 'NCMS_PARTICIPATION'],
-                           ['poor_villages_total', 'input', None, '贫困村(个)', '贫困村', 'integer', None],
+                            '新农合参合率', 'percent', 'NCMS_PARTICIPATION', '%', None, None, []],
+                           ['poor_villages_total', 'input', None, '贫困村(个)', '贫困村', 'integer', None, '个', 0,
+                            None, []],
                            ['power_living_villages', 'input', None, '解决生活用电贫困村(个)', '解决生活用电贫困村', 'integer',
-                            'POWER_LIVING'],
+                            'POWER_LIVING', '个', 0, None, []],
                            ['power_production_villages', 'input', None, '解决生产用电贫困村(个)', '解决生产用电贫困村',
-                            'integer', 'POWER_PRODUCTION'],
+                            'integer', 'POWER_PRODUCTION', '个', 0, None, []],
                            ['schools_renovated', 'input', None, '义务教育学校改造(所)', '义务教育学校改造', 'integer',
-                            'SCHOOLS_RENOVATED'],
+                            'SCHOOLS_RENOVATED', '所', 0, None, []],
                            ['kindergartens_built', 'input', None, '幼儿园建成(所)', '幼儿园建成', 'integer',
-                            'KINDERGARTENS_BUILT'],
-                           ['preschool_children', 'input', None, '学前三年适龄儿童(人)', '学前三年适龄儿童', 'integer', None],
-                           ['preschool_enrolled', 'input', None, '学前三年在园(人)', '学前三年在园', 'integer', None],
+                            'KINDERGARTENS_BUILT', '所', 0, None, []],
+                           ['preschool_children', 'input', None, '学前三年适龄儿童(人)', '学前三年适龄儿童', 'integer', None,
+                            '人', 0, None, []],
+                           ['preschool_enrolled', 'input', None, '学前三年在园(人)', '学前三年在园', 'integer', None, '人',
+                            0, None, []],
                            ['preschool_rate', 'derived',
                             'IF(preschool_children > 0, preschool_enrolled / preschool_children, "")',
-                            '学前三年毛入园率(%)', '学前三年毛入园率', 'percent', 'PRESCHOOL_ENROLMENT'],
-                           ['highschool_age', 'input', None, '贫困户高中阶段适龄人口(人)', '贫困户高中阶段适龄人口', 'integer',
-                            None],
+                            '学前三年毛入园率(%)', '学前三年毛入园率', 'percent', 'PRESCHOOL_ENROLMENT', '%', None, None,
+                            []],
+                           ['highschool_age', 'input', None, '贫困户高中阶段适龄人口(人)', '贫困户高中阶段适龄人口', 'integer', None,
+                            '人', 0, None, []],
                            ['highschool_enrolled', 'input', None, '贫困户高中阶段在校(人)', '贫困户高中阶段在校', 'integer',
-                            None],
+                            None, '人', 0, None, []],
                            ['highschool_rate', 'derived',
                             'IF(highschool_age > 0, highschool_enrolled / highschool_age, "")', '高中阶段毛入学率(%)',
-                            '高中阶段毛入学率', 'percent', 'HIGHSCHOOL_ENROLMENT'],
-                           ['households_total', 'input', None, '农村总户数(户)', '农村总户数', 'integer', None],
+                            '高中阶段毛入学率', 'percent', 'HIGHSCHOOL_ENROLMENT', '%', None, None, []],
+                           ['households_total', 'input', None, '农村总户数(户)', '农村总户数', 'integer', None, '户', 0,
+                            None, []],
                            ['broadcast_households', 'input', None, '广播电视户户通户数(户)', '广播电视户户通户数', 'integer',
-                            None],
+                            None, '户', 0, None, []],
                            ['broadcast_rate', 'derived',
                             'IF(households_total > 0, broadcast_households / households_total, "")',
-                            '户户通率(%)', '户户通率', 'percent', 'BROADCAST_COVERAGE']],
+                            '户户通率(%)', '户户通率', 'percent', 'BROADCAST_COVERAGE', '%', None, None, []]],
                'rules': [['IS01', 'merged_villages_paved <= merged_villages', '通沥青(水泥)路的撤并村多于撤并村总数', 'error',
                           'skip_if_any'],
                          ['IS02', 'safe_water_people <= poor_people_total', '饮水安全贫困人口多于贫困人口', 'error',

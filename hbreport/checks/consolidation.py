@@ -1,0 +1,57 @@
+"""Checks a consolidation makes of its children's files beyond reading them: which unit and period a
+file is for, the baseline a child reported, the parent's own forms, blank workbooks, return copies.
+(Several files of one unit: :mod:`hbreport.checks.files`.)"""
+
+from __future__ import annotations
+
+from .registry import ERROR, WARNING, register
+
+UNIT = register(
+    "单位",
+    ERROR,
+    "拒收：{reason}",
+    "{hint}",
+    "文件的填报单位不是本次汇总的下级（放错了文件夹、层级不对、本级自己的报表）",
+)
+PERIOD = register(
+    "报告期",
+    ERROR,
+    "拒收：这是 {found} 年的报表，本次汇总 {period} 年",
+    "请{unit}报送 {period} 年的报表；往年的文件不要放在本次汇总的文件夹里",
+    "文件的报告期不是本次汇总的报告期",
+)
+BASELINE = register(
+    "基数",
+    ERROR,
+    "「{label}」报送 {value}，与基数 {base} 不符（{where}）；汇总采用基数 {base}",
+    "使用本年下发的表式重新填报，不要改动预填的基数",
+    "下级合计行的基数与上级掌握的基数不符",
+)
+OWN_ERRORS = register(
+    "本级有错",
+    ERROR,
+    "本级自填表有错误，未采用",
+    "改正后重新汇总",
+    "本级自填的表（如县的 04 表）有错误，未采用",
+)
+OWN_MISSING = register(
+    "本级未填",
+    WARNING,
+    "{sheets}由本级自填，文件夹中没有{unit}本级的报表，该表留空",
+    "把{unit}本级填好的报表（文件名以 {prefix} 开头）放入文件夹后重新汇总",
+    "文件夹中没有本级自填的报表",
+)
+BLANK = register(
+    "空表",
+    WARNING,
+    "{message}",
+    "{hint}",
+    "下级报送的是空白表，或（乡镇以上）报送了本级自填表而不是汇总表",
+)
+RETURN_COPY = register(
+    "退回件",
+    WARNING,
+    "未能写出「{name}」的退回批注件：{reason}",
+    "{hint}",
+    "退回批注件未能写出（文件被占用、没有写权限……）；问题清单仍在“汇总校验”表中",
+)
