@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..atomic import refuse_existing
+from ..context import Context
 from ..errors import HBError
 from ..period import parse_period
 from .export import read_export
@@ -32,12 +33,9 @@ def generate_rosters(
     :mod:`.export`) can give: a roster is never made up without one. Files are named
     ``<乡镇代码>_<乡镇名>_<期>_台账.xlsx``; each carries the export's sha256.
     When any of those files exists, nothing is written unless ``force``; the export is never replaced."""
-    from ..catalog import load_catalog
-    from ..registry import load_registry
 
     year = parse_period(period)
-    registry = registry or load_registry()
-    catalog = catalog or load_catalog()
+    registry, catalog, _ = Context.of(registry, catalog).parts
     export = read_export(roster_csv, registry=registry)
     townships = list(export.by_township)
     if under is not None:
