@@ -554,32 +554,6 @@ def _compile_compare(node: Node) -> Program:
     # approx_equal(a, b) is called only for numbers within its tolerance of both: of a constant's,
     # worked out here when there is one (none for 0: no other number is approximately equal to it)
     bound = abs(constants[0]) * _E48 if constants and type(constants[0]) is float else None
-    if left_cell and right_constant and type(right) is float:  # the commonest: a field against a number
-        b = right
-
-        def cell_number(env: Mapping[str, Any]) -> Value:
-            a = env.get(left)
-            kind = type(a)
-            if kind is int:
-                try:
-                    a = float(a)
-                except OverflowError:
-                    return _compare(test, equality, _cell(a, left), b, True, False)
-            elif kind is not float or a - a != 0.0:
-                return _compare(test, equality, _cell(a, left), b, True, False)
-            if a < b:
-                if less_sure:
-                    return less
-            elif a > b:
-                if greater_sure:
-                    return greater
-            else:
-                return equal
-            if bound != 0.0 and abs(a - b) < bound and approx_equal(a, b):
-                return equal
-            return less if a < b else greater
-
-        return cell_number
 
     def comparison(env: Mapping[str, Any]) -> Value:
         a, b = read_left(env), read_right(env)
