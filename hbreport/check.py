@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .checks.files import UNUSABLE, Submission, one_per_unit, unusable_finding
+from .context import Context
 from .errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, HBError
 from .findings import Finding, count_by_importance
 from .inbox import scan
@@ -28,13 +29,7 @@ def check_files(
     lies there, such as subfolders, archives or files still open in Excel, gets a 未读取 warning).
     Several files of one unit and period are judged as consolidation judges them
     (:func:`hbreport.checks.files.one_per_unit`)."""
-    from .baseline import baseline_for
-    from .catalog import load_catalog
-    from .registry import load_registry
-
-    registry = registry or load_registry()
-    catalog = load_catalog()
-    baseline = baseline_for(registry)
+    registry, catalog, baseline = Context.of(registry).parts
     findings: list[Finding] = []
     results: list[ReadResult] = []
     by_file: dict[str, list[Finding]] = {}
