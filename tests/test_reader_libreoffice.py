@@ -130,7 +130,7 @@ def test_findings_survive_a_libreoffice_save(saved):
     code = rb.spec_of(rb.TOWNSHIP).sheet(PP).rows[3].code
     assert again.data.rows[PP][code]["new_people"] == 120
     rules = {f.cell: f.rule for f in again.findings}
-    assert rules[saved.cells["text"]] == "文本"
+    assert rules[saved.cells["text"]] == "全角数字"
     assert rules[saved.cells["over_formula"]] == "公式被删"
     assert rules[saved.cells["prefill"]] == "预填被改"
 
