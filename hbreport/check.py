@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from .blank import blank_form_finding
 from .errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, HBError
 from .findings import Finding, count_by_importance
 from .inbox import scan
@@ -71,6 +72,9 @@ def check_files(
         else:
             seen[key] = path
         findings.extend(result.findings)
+        blank = blank_form_finding(result.data, str(path))
+        if blank is not None:  # a blank form is not a clean report
+            findings.append(blank)
         results.append(result)
     return findings, results
 
