@@ -10,12 +10,13 @@ region,exit_year[,rural_population]``, one row per county-level unit; 农村户�
 from __future__ import annotations
 
 import os
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 from hbreport import paths
 from hbreport.errors import HBError
-from hbreport.registry import Registry, decode_csv_bytes, normalize_code, read_csv_rows
+from hbreport.registry import Registry, csv_records, decode_csv_bytes, normalize_code, read_csv_rows
 
 #: the four contiguous poverty regions (连片特困地区) the plan names as the main battlefield
 REGIONS = ("大别山", "武陵山", "秦巴山", "幕阜山")
@@ -160,11 +161,7 @@ def _parse_villages(path: Path) -> dict[str, VillageBaseline]:
     i_code, i_poor, i_households, i_people = (header.index(c) for c in BASELINE_COLUMNS)
     villages: dict[str, VillageBaseline] = {}
     line_of: dict[str, int] = {}
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        row = row + [""] * (len(header) - len(row))
+    for line, row in csv_records(reader, len(header)):
         code = _code_at(path, line, "code", row[i_code])
         if code in villages:
             raise HBError(
@@ -198,11 +195,7 @@ def _parse_counties(path: Path) -> dict[str, County]:
     i_rural = header.index("rural_population") if "rural_population" in header else None
     counties: dict[str, County] = {}
     line_of: dict[str, int] = {}
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        row = row + [""] * (len(header) - len(row))
+    for line, row in csv_records(reader, len(header)):
         code_text, name, prefecture_text, kind_text, region_text, year_text = (row[i].strip() for i in index)
         code = _code_at(path, line, "code", code_text)
         if code in counties:
@@ -269,6 +262,10 @@ def load_baseline(path: str | Path | None = None, counties_path: str | Path | No
     return baseline
 
 
+_SAMPLE_APPLIES: weakref.WeakKeyDictionary[Registry, bool] = weakref.WeakKeyDictionary()
+"""Whether the sample's village baseline applies to a registry, found once per registry object."""
+
+
 def baseline_for(registry: Registry | None) -> Baseline:
     """The baseline that belongs to ``registry``.
 
@@ -281,11 +278,10 @@ def baseline_for(registry: Registry | None) -> Baseline:
     sample = load_baseline()
     if registry is None:
         return sample
-    applies = getattr(registry, "_sample_baseline_applies", None)
+    applies = _SAMPLE_APPLIES.get(registry)
     if applies is None:
         villages = {u.code for u in registry.at_level("village")}
-        applies = villages == set(sample.villages)
-        registry._sample_baseline_applies = applies
+        applies = _SAMPLE_APPLIES[registry] = villages == set(sample.villages)
     if applies:
         return sample
     return Baseline({}, sample.counties, None, sample.counties_source)

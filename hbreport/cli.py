@@ -210,9 +210,17 @@ def main() -> None:
 )
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="输出目录")
 @click.option("--xlwings", is_flag=True, help="加入调用 xlwings 函数的单元格（IFERROR 回退到原生公式）")
+@click.option("--force", is_flag=True, help="覆盖输出目录中已存在的同名工作簿（默认一个也不写）")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
 def forms(
-    period: str, level: str, under: str | None, units: str | None, out_dir: str, xlwings: bool, as_json: bool
+    period: str,
+    level: str,
+    under: str | None,
+    units: str | None,
+    out_dir: str,
+    xlwings: bool,
+    force: bool,
+    as_json: bool,
 ) -> None:
     """按级别生成填报工作簿：每个单位一个文件。"""
     with _user_errors():
@@ -229,6 +237,7 @@ def forms(
                 registry=registry,
                 xlwings=xlwings,
                 progress=progress,
+                force=force,
             )
         if as_json:
             _emit_json({"period": year, "level": level, "under": under, "files": [str(p) for p in paths]})
@@ -267,7 +276,7 @@ def check(files: tuple[str, ...], units: str | None, period: str | None, as_json
 @click.option(
     "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
 )
-@click.option("--force", is_flag=True, help="覆盖已存在的输出文件")
+@click.option("--force", is_flag=True, help="覆盖已存在的输出文件（输入文件任何时候都不会被覆盖）")
 @click.option(
     "--workers",
     default=None,
@@ -327,6 +336,7 @@ def consolidate(
     default=None,
     help="成文日期，如 2018-01-15 或 2018年1月15日（默认为报告期的报表报送截止日，见 indicators.yaml 的 reporting_due）",
 )
+@click.option("--force", is_flag=True, help="覆盖已存在的输出文件（输入文件任何时候都不会被覆盖）")
 def report(
     file: str,
     out_path: str,
@@ -334,6 +344,7 @@ def report(
     history: tuple[str, ...],
     issuer: str | None,
     issued: str | None,
+    force: bool,
 ) -> None:
     """由汇总工作簿生成 Word 进展报告（公文格式，含表格、图表和文字分析）。"""
     with _user_errors():
@@ -350,6 +361,8 @@ def report(
             history_files=[Path(h) for h in history],
             issuer=issuer.strip() if issuer else None,
             issued=when,
+            force=force,
+            inputs=[Path(units)] if units else [],
         )
         _console().print(f"已生成报告：{path}")
     sys.exit(EXIT_OK)
@@ -405,9 +418,16 @@ def roster() -> None:
     "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
 )
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="输出目录")
+@click.option("--force", is_flag=True, help="覆盖输出目录中已存在的同名台账（默认一个也不写）")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
 def roster_forms(
-    period: str, roster_csv: str, under: str | None, units: str | None, out_dir: str, as_json: bool
+    period: str,
+    roster_csv: str,
+    under: str | None,
+    units: str | None,
+    out_dir: str,
+    force: bool,
+    as_json: bool,
 ) -> None:
     """每个乡镇一个台账工作簿，预填户名单，表内即时校验脱贫标准。"""
     with _user_errors():
@@ -422,6 +442,7 @@ def roster_forms(
                 out_dir=Path(out_dir),
                 registry=registry,
                 progress=progress,
+                force=force,
             )
         if as_json:
             _emit_json({"files": [str(p) for p in paths]})
@@ -481,11 +502,17 @@ def roster_consolidate(
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
 @click.option("--section", default=None, help="只列出该规划章节的指标，例如 四(二)")
-def catalog(as_json: bool, section: str | None) -> None:
+@click.option(
+    "--coverage", "show_coverage", is_flag=True, help="每条指标由哪张表哪一栏收集，或为何没有表收集"
+)
+def catalog(as_json: bool, section: str | None, show_coverage: bool) -> None:
     """列出规划指标目录（templates/indicators.yaml）。"""
     with _user_errors():
         from .catalog import catalog_table, load_catalog
 
+        if show_coverage:
+            _coverage(as_json, section)
+            sys.exit(EXIT_OK)
         rows = catalog_table(load_catalog())
         if section:
             rows = [r for r in rows if str(r.get("section", "")).startswith(section)]
@@ -506,6 +533,30 @@ def catalog(as_json: bool, section: str | None) -> None:
                 )
             _console().print(table)
     sys.exit(EXIT_OK)
+
+
+def _coverage(as_json: bool, section: str | None) -> None:
+    """``catalog --coverage``: each entry with the form columns that collect it, or the reason none does."""
+    from .coverage import coverage
+
+    result = coverage()
+    if section:
+        result.entries = [e for e in result.entries if e.indicator.section.startswith(section)]
+    if as_json:
+        _emit_json(result.to_dict())
+        return
+    for e in result.entries:
+        i = e.indicator
+        click.echo(f"{i.code}  {i.name}  [{i.section}]  ({','.join(i.levels)})")
+        for w in e.where:
+            click.echo(f"    收集于 {w.text()}  （{','.join(w.levels)}）")
+        if not e.collected:
+            click.echo(f"    未收集：{e.reason}")
+    s = result.summary()
+    click.echo(
+        f"共 {s['entries']} 条指标，{s['collected']} 条有表式收集；适用于县、乡镇的 {s['county_township_entries']} 条中"
+        f" {s['county_township_collected']} 条有表式收集（{s['county_township_share']:.1%}）"
+    )
 
 
 @main.command()
@@ -532,6 +583,9 @@ def units(units: str | None, under: str | None, as_json: bool) -> None:
             for level, n in payload.items():
                 click.echo(f"{level}\t{n}")
     sys.exit(EXIT_OK)
+
+
+from .tasks import cli as _tasks_cli  # noqa: E402,F401  (registers `hbreport tasks`)
 
 
 def run(argv: list[str]) -> int:

@@ -22,6 +22,7 @@ import jinja2
 import yaml
 
 from .. import __version__, paths
+from ..context import Context
 from ..errors import HBError
 from ..spec import Field, RowUnit, WorkbookSpec, load_fields, render_form
 
@@ -124,7 +125,14 @@ class RosterSpec(WorkbookSpec):
         ]
 
     def file_name(self) -> str:
-        return f"{self.unit_code[:9]}_{self.unit_name}_{self.period}_台账.xlsx"
+        return roster_file_name(self.unit_code, self.unit_name, self.period)
+
+
+def roster_file_name(code: str, name: str, period: int) -> str:
+    """``<乡镇代码>_<乡镇名>_<期>_台账.xlsx`` (a name's unsafe characters become ``_``)."""
+    from ..spec import safe_file_part
+
+    return f"{code[:9]}_{safe_file_part(name)}_{period}_台账.xlsx"
 
 
 def ids_digest(ids: Iterable[str]) -> str:
@@ -214,11 +222,8 @@ def build_roster_spec(
     forms_dir: Path | None = None,
 ) -> RosterSpec:
     """The roster of one township for ``period``: a row per household, in the order given."""
-    from ..catalog import load_catalog
-    from ..registry import load_registry
 
-    registry = registry or load_registry()
-    catalog = catalog or load_catalog()
+    registry, catalog, _ = Context.of(registry, catalog).parts
     unit = registry.get(township_code)
     if unit.level != "township":
         raise HBError(
