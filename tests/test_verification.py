@@ -158,7 +158,9 @@ def test_filled_verdicts_read_back_as_statuses_with_what_is_wrong(sources, tmp_p
     }
     ys02 = [f for f in result.findings if f.rule == "YS02"]
     assert len(ys02) == 1 and ys02[0].cell.endswith(str(row_of[missing_evidence]))
-    assert not [f for f in result.findings if f.importance == "error" and f.rule not in ("YS02", "抽查名单被改动")]
+    assert not [
+        f for f in result.findings if f.importance == "error" and f.rule not in ("YS02", "抽查名单被改动")
+    ]
     tampered = [f for f in result.findings if f.rule == "抽查名单被改动"]
     assert len(tampered) == 1 and tampered[0].cell == f"M{row_of[codes[-1]]}"
     assert run(["verify", "read", str(filled)]) == 1  # an error: exit 1
