@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from .blank import blank_form_finding
 from .checks.files import UNUSABLE, Submission, one_per_unit, unusable_finding
 from .context import Context
 from .errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, HBError
@@ -48,6 +49,9 @@ def check_files(
             by_file[str(path)] = [unusable_finding(str(path), reason, hint)]
             continue
         by_file[str(path)] = list(result.findings)
+        blank = blank_form_finding(result.data, str(path))
+        if blank is not None:  # a blank form is not a clean report
+            by_file[str(path)].append(blank)
         results.append(result)
     units: dict[tuple[str, int], list[ReadResult]] = {}
     for result in results:
