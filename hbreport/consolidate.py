@@ -30,7 +30,6 @@ from .blank import blank_form_finding, blank_sheets
 from .checks import finding
 from .checks.consolidation import (
     BASELINE,
-    BLANK,
     OWN_ERRORS,
     OWN_FORM,
     OWN_MISSING,
@@ -72,7 +71,7 @@ BLANK = "空表"  # a workbook received with nothing typed in it: not reported d
 #: rule ids of the findings consolidation itself raises (the reader's findings carry the form's rule ids)
 RULE_FILE, RULE_DUPLICATE, RULE_COPY = UNUSABLE, DIFFERING, COPY
 RULE_UNIT, RULE_PERIOD, RULE_BASELINE = UNIT, PERIOD, BASELINE
-RULE_RETURN_COPY, RULE_BLANK = RETURN_COPY, BLANK
+RULE_RETURN_COPY = RETURN_COPY
 NOT_WRITTEN = (
     "未写出汇总工作簿：没有一个下级报表可以汇总（全部未报、拒收或退回），"
     "一份没有下级数据的汇总表不应作为结果上报。请按上面的原因处理后重新汇总"

@@ -325,7 +325,8 @@ def test_forms_made_from_another_registry_consolidate_with_that_registry_alone(c
 def test_a_blank_form_or_an_own_form_instead_of_a_consolidation_is_warned(folder, context, tmp_path):
     """Figures never silently taken from nothing: a township's blank form, and a county's own form
     (only its 04 filled) sent to the prefecture instead of the county's consolidated workbook."""
-    from hbreport.consolidate import RULE_BLANK
+    from hbreport.blank import RULE_BLANK
+    from hbreport.checks.consolidation import OWN_FORM
     from hbreport.forms import generate_forms
 
     t = folder["townships"]
@@ -341,7 +342,7 @@ def test_a_blank_form_or_an_own_form_instead_of_a_consolidation_is_warned(folder
 
     own, _, _ = write_filled(COUNTY, PERIOD, tmp_path / "pref", only=("infrastructure",), **context)
     summary = consolidate(tmp_path / "pref", "420700", PERIOD, tmp_path / "prefecture.xlsx", **context)
-    (warned,) = [f for f in summary.findings if f.rule == RULE_BLANK]
+    (warned,) = [f for f in summary.findings if f.rule == OWN_FORM]
     assert Path(warned.file).name == own.name and "不是汇总表" in warned.message
     assert "01脱贫进展" in warned.message and "04" not in warned.message and "consolidate" in warned.hint
 
