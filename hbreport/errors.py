@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 EXIT_OK = 0
-EXIT_FINDINGS = (
-    1  # the inputs have problems: findings of importance 错误 (an unusable file is one), units missing
-)
+EXIT_FINDINGS = 1  # the inputs have problems: 错误 findings (an unusable file is one), units missing
 EXIT_UNUSABLE = 2  # the command cannot do its job: an argument, a missing path, an output it must not write
 
 
