@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from .blank import blank_form_finding
 from .context import Context
 from .errors import EXIT_FINDINGS, EXIT_OK, HBError
 from .findings import Finding, count_by_importance
@@ -67,6 +68,9 @@ def check_files(
         else:
             seen[key] = path
         findings.extend(result.findings)
+        blank = blank_form_finding(result.data, str(path))
+        if blank is not None:  # a blank form is not a clean report
+            findings.append(blank)
         results.append(result)
     return findings, results
 

@@ -370,7 +370,13 @@ def consolidate(
     help="往年的汇总工作簿（可多次给出），用于画趋势图",
 )
 @click.option("--issuer", default=None, help="落款（发文机关署名），默认为“<单位>扶贫攻坚领导小组办公室”")
-@click.option("--issued", default=None, help="成文日期，如 2018-01-15 或 2018年1月15日（默认今天）")
+@click.option(
+    "--date",
+    "--issued",
+    "issued",
+    default=None,
+    help="成文日期，如 2018-01-15 或 2018年1月15日（默认为报告期的报表报送截止日，见 indicators.yaml 的 reporting_due）",
+)
 @click.option("--force", is_flag=True, help="覆盖已存在的输出文件（输入文件任何时候都不会被覆盖）")
 def report(
     file: str,
@@ -386,7 +392,7 @@ def report(
         from .report import report_from_workbook
 
         registry = _registry(units)
-        when = _date(issued, "--issued") if issued else None
+        when = _date(issued, "--date") if issued else None
         if issuer is not None and not issuer.strip():
             raise HBError("--issuer 不能为空", hint="写发文机关的全称，或不给出该参数使用默认落款")
         path = report_from_workbook(
@@ -626,6 +632,7 @@ def units(units: str | None, under: str | None, as_json: bool) -> None:
 
 
 from .tasks import cli as _tasks_cli  # noqa: E402,F401  (registers `hbreport tasks`)
+from .verification import cli as _verify_cli  # noqa: E402,F401  (registers `hbreport verify`)
 
 
 def run(argv: list[str]) -> int:

@@ -81,6 +81,7 @@ FORBIDDEN_SHEET_CHARS = set("[]:*?/\\")
 MAX_SHEET_NAME = 31
 ROW_HEIGHT = 13.5  # points per line of 10-point text
 CJK_WIDTH = 1.55  # column-width units one 10-point CJK character takes (LibreOffice, Excel alike)
+STATUS_HEADING, REPORTED_WORD = "填报状态", "已报"
 CHECK_KEY = "\0check"  # the 校验结果 column's key among the row templates
 SEVERITY_KEY = "\0severity"  # the hidden severity column's key among the row templates
 ROW_TOKEN = "\x01"  # stands for the row number while a row's formula is compiled once per sheet
@@ -97,18 +98,21 @@ def write_workbook(
     extra_sheets: ExtraSheets | None = None,
     created: datetime | None = None,
     data: FormData | None = None,
+    row_status: Mapping[str, str] | None = None,
     force: bool = False,
     inputs: Iterable[str | Path] = (),
 ) -> Path:
     """Write the fill-in workbook for ``spec`` to ``path`` (atomically) and return the path.
 
-        ``values[form][row_code][field]`` fills input and prefill cells (text is always written as text,
-        never as a formula); derived cells and the 合计 row stay formulas. ``xlwings=True`` adds an
-        ``xlwings.conf`` sheet and wraps check and status cells as ``IFERROR(HB_…(…), <native>)``.
-        ``extra_sheets`` are (name, rows) tables written after the forms, read-only. ``created`` fixes the
-        document's creation time (default: now), so that the same inputs give byte-identical files.
-        ``data``: ``FormData.from_inputs(spec, values)`` when the caller has it already (the rows and 合计
-        are then not computed a second time). ``force`` and ``inputs``: see :func:`atomic.atomic_output`
+    ``values[form][row_code][field]`` fills input and prefill cells (text is always written as text,
+    never as a formula); derived cells and the 合计 row stay formulas. ``xlwings=True`` adds an
+    ``xlwings.conf`` sheet and wraps check and status cells as ``IFERROR(HB_…(…), <native>)``.
+    ``extra_sheets`` are (name, rows) tables written after the forms, read-only. ``created`` fixes the
+    document's creation time (default: now), so that the same inputs give byte-identical files.
+    ``data``: ``FormData.from_inputs(spec, values)`` when the caller has it already (the rows and 合计
+    are then not computed a second time). ``row_status`` (a consolidated workbook): child code → 已报 /
+    未报 / 退回 / 拒收 / 空表, shown in a 填报状态 column after 校验结果 on the forms whose rows are the
+    children, with 已报 X/Y on the 合计 row. ``force`` and ``inputs``: see :func:`atomic.atomic_output`
     (an existing file is replaced only with ``force``, one of ``inputs`` never)."""
     path = Path(path)
     check_target(path, suffix=".xlsx", force=force, inputs=inputs)
@@ -117,7 +121,7 @@ def write_workbook(
     extras = list(extra_sheets.items() if isinstance(extra_sheets, Mapping) else extra_sheets or ())
     _check_sheet_names(spec, [name for name, _ in extras], xlwings, path)
     with atomic_output(path, force=force, inputs=inputs, suffix=".xlsx") as tmp:
-        _Writer(spec, values, xlwings, extras, created, data).write(tmp)
+        _Writer(spec, values, xlwings, extras, created, data, row_status).write(tmp)
     return path
 
 
@@ -385,8 +389,10 @@ class _Writer:
         extras: list,
         created: datetime | None = None,
         data: FormData | None = None,
+        row_status: Mapping[str, str] | None = None,
     ) -> None:
         self.data = data
+        self.row_status = row_status
         self.spec = spec
         self.values = values
         self.xlwings = xlwings
@@ -407,9 +413,12 @@ class _Writer:
         InstructionsSheet(spec, instructions, styles).write()
         for sheet, ws in forms:
             known = (self.data.rows[sheet.form], self.data.totals[sheet.form]) if self.data else None
-            FormSheet(
+            form_sheet = FormSheet(
                 spec, sheet, ws, styles, self.values.get(sheet.form, {}), self.xlwings, refs, known
-            ).write()
+            )
+            form_sheet.write()
+            if self.row_status and any(r.code in self.row_status for r in sheet.rows):
+                form_sheet.write_row_status(self.row_status)
         for rows, ws in extra_ws:
             _write_table(ws, rows, styles)
         if conf is not None:
@@ -760,6 +769,30 @@ class FormSheet:
                 )
                 value = severity_value(self.check_texts[unit.code], sheet.rules)
                 self.formula(r, L.severity_col, severity, st.cell("locked", "integer"), value)
+
+    def write_row_status(self, row_status: Mapping[str, str]) -> None:
+        """The 填报状态 column right of 校验结果: each child's status in its row, 已报 X/Y on the 合计 row.
+        Outside the form's table (the reader and the formulas do not see it); rows not 已报 are greyed."""
+        L, st = self.layout, self.st
+        col = L.check_col + 1
+        head = st(
+            bold=True, border=1, align="center", valign="vcenter", text_wrap=True, bg_color=FILLS["header"]
+        )
+        self.put(HEADER_ROW, col, STATUS_HEADING, head)
+        self.put(CODE_ROW, col, None, st(border=1, bg_color=FILLS["header"]))
+        plain = st(border=1, align="center", valign="vcenter")
+        absent = st(
+            border=1, align="center", valign="vcenter", bold=True, font_color="#9C0006", bg_color="#FFC7CE"
+        )
+        reported = 0
+        for unit in self.sheet.rows:
+            word = row_status.get(unit.code, "")
+            reported += word == REPORTED_WORD
+            self.put(L.row_index[unit.code], col, word, plain if word == REPORTED_WORD else absent)
+        total = f"{REPORTED_WORD} {reported}/{len(self.sheet.rows)}"
+        self.put(TOTAL_ROW, col, total, st(bold=True, border=1, align="center", bg_color=FILLS["locked"]))
+        self.ws.set_column(col - 1, col - 1, 10)
+        self.ws.print_area(f"A1:{xl_col_to_name(col - 1)}{L.summary_row + 3}")
 
     def per_row(self, key: str, make: Callable[[Any], str], row: int) -> str:
         """``make(row)`` for a data row, compiled once per sheet: the rule compiler runs on a row token
