@@ -84,6 +84,7 @@ ROW_HEIGHT = 13.5  # points per line of 10-point text
 CJK_WIDTH = 1.55  # column-width units one 10-point CJK character takes (LibreOffice, Excel alike)
 STATUS_HEADING, REPORTED_WORD = "填报状态", "已报"
 CHECK_KEY = "\0check"  # the 校验结果 column's key among the row templates
+SEVERITY_KEY = "\0severity"  # the hidden severity column's key among the row templates
 ROW_TOKEN = "\x01"  # stands for the row number while a row's formula is compiled once per sheet
 COLUMN_WIDTHS = {"integer": 10, "decimal": 11, "percent": 8, "choice": 8, "text": 8}
 CHECK_WIDTH = 44  # one line of a typical rule message at 9 points
@@ -256,6 +257,30 @@ def rows_with(check_texts: Iterable[str], rules: Iterable) -> int:
     return sum(1 for text in check_texts if text and any(s in text for s in stems))
 
 
+SEVERITY = {"error": 2, "warning": 1}  # a row's hidden severity cell: the sum over the kinds it names
+
+
+def severity_formula(rules: Sequence, check_cell: str) -> str:
+    """The hidden severity cell of a row: 2 when its 校验结果 names an error rule, plus 1 when it names a
+    warning rule (plain per-cell FIND, which every engine computes alike)."""
+    terms = []
+    for importance, weight in SEVERITY.items():
+        stems = [rule_stem(r) for r in rules if (r.importance == "error") == (importance == "error")]
+        if stems:
+            test = ",".join(f"ISNUMBER(FIND({excel_text(s)},{check_cell}))" for s in stems)
+            terms.append(f"IF(OR({test}),{weight},0)")
+    return "+".join(terms) or "0"
+
+
+def severity_value(check_text: str, rules: Sequence) -> int:
+    """The Python side of :func:`severity_formula`."""
+    value = 0
+    for importance, weight in SEVERITY.items():
+        chosen = [r for r in rules if (r.importance == "error") == (importance == "error")]
+        value += weight if rows_with([check_text], chosen) else 0
+    return value
+
+
 XLSXWRITER_TESTED = ((3, 2), (3, 3))
 """The XlsxWriter releases (major, minor) whose private ``_prepare_formula`` and ``_write_book_views``
 :class:`Sheet` and :class:`Book` extend; with another release both are left alone (see below)."""
@@ -396,7 +421,7 @@ class _Writer:
             if self.row_status and any(r.code in self.row_status for r in sheet.rows):
                 form_sheet.write_row_status(self.row_status)
         for rows, ws in extra_ws:
-            _write_table(ws, rows, styles)
+            _write_table(ws, rows, styles, title=f"{spec.unit_name}{spec.period}年汇总　{ws.name}")
         if conf is not None:
             for r, (key, value) in enumerate(XLWINGS_SETTINGS):
                 conf.write_string(r, 0, key)
@@ -640,6 +665,7 @@ class FormSheet:
         self.widths[L.check_col] = CHECK_WIDTH
         for c, w in self.widths.items():
             self.ws.set_column(c - 1, c - 1, w)
+        self.ws.set_column(L.severity_col - 1, L.severity_col - 1, 4, None, {"hidden": True})
 
     def right_block_start(self, texts: list[str]) -> int:
         """First column of the 表号 … 有效期至 block, wide enough for its longest line."""
@@ -738,6 +764,12 @@ class FormSheet:
                 self.put(r, c, value, st.cell("locked" if locked else "input", ftype))
             text = self.check(r)
             self.formula(r, L.check_col, text, check_fmt, self.check_texts[unit.code])
+            if sheet.rules:
+                severity = self.per_row(
+                    SEVERITY_KEY, lambda n: severity_formula(sheet.rules, f"{L.check_letter}{n}"), r
+                )
+                value = severity_value(self.check_texts[unit.code], sheet.rules)
+                self.formula(r, L.severity_col, severity, st.cell("locked", "integer"), value)
 
     def write_row_status(self, row_status: Mapping[str, str]) -> None:
         """The 填报状态 column right of 校验结果: each child's status in its row, 已报 X/Y on the 合计 row.
@@ -833,8 +865,8 @@ class FormSheet:
         label = st(border=1, align="left", valign="vcenter", text_wrap=True)
         c_value = FIRST_FIELD_COL
         n_rows = len(sheet.rows)
-        check_range = (
-            f"{L.check_letter}{FIRST_DATA_ROW}:{L.check_letter}{max(L.last_data_row, FIRST_DATA_ROW)}"
+        severity_range = (
+            f"{L.severity_letter}{FIRST_DATA_ROW}:{L.severity_letter}{max(L.last_data_row, FIRST_DATA_ROW)}"
         )
         int_fmt = st(border=1, num_format="#,##0", bold=True, bg_color=FILLS["locked"])
         pct_fmt = st(border=1, num_format="0.0%", bold=True, bg_color=FILLS["locked"])
@@ -844,7 +876,7 @@ class FormSheet:
             self.formula(
                 s + offset,
                 c_value,
-                rows_with_formula(rules, check_range) if n_rows else "0",
+                rows_with_formula(importance, severity_range) if n_rows and rules else "0",
                 int_fmt,
                 rows_with(check_texts, rules),
             )
@@ -961,12 +993,12 @@ def protect_sheet(ws) -> None:
     )
 
 
-def rows_with_formula(rules: Sequence, check_range: str) -> str:
-    """Formula counting the rows whose 校验结果 names at least one of ``rules``."""
-    if not rules:
-        return "0"
-    terms = "+".join(f"ISNUMBER(FIND({excel_text(rule_stem(r))},{check_range}))" for r in rules)
-    return f"SUMPRODUCT(--(({terms})>0))"
+def rows_with_formula(importance: str, severity_range: str) -> str:
+    """Formula counting the rows whose 校验结果 names a rule of ``importance`` (error / warning), from
+    the hidden severity cells: COUNTIF, not an array formula, so every engine gives the same count."""
+    if importance == "error":
+        return f'COUNTIF({severity_range},">=2")'
+    return f"COUNTIF({severity_range},1)+COUNTIF({severity_range},3)"
 
 
 def completion_formula(rate_cell: str, expected_cell: str) -> str:
@@ -1032,17 +1064,34 @@ def validation_options(col: Column) -> dict[str, Any] | None:
     }
 
 
-def _write_table(ws, rows: Sequence[Sequence[Any]], styles: Styles) -> None:
-    """A read-only table: first row headings, then values (text is never turned into formulas)."""
+TABLE_MAX_WIDTH = 40  # widest column of a read-only table; longer text (a SHA-256, a finding) wraps
+DIGEST_WIDTH = 23  # a column holding SHA-256 digests: 32 hex digits a line at 7 points, two lines each
+DIGEST_LINE = 9.0  # points per line of 7-point text
+DIGEST = re.compile(r"^[0-9a-f]{64}(；[0-9a-f]{64})*$")
+
+
+def _write_table(ws, rows: Sequence[Sequence[Any]], styles: Styles, *, title: str = "") -> None:
+    """A read-only table: first row headings, then values (text is never turned into formulas).
+
+    On paper: ``title`` heads every page (a page header, so the table still starts at A1 for the readers
+    of 下级明细 / 汇总校验), the heading row repeats, columns are at most ``TABLE_MAX_WIDTH`` wide and
+    wrap, SHA-256 digests in a small font broken across lines, one page wide."""
     head = styles(
         bold=True, border=1, align="center", valign="vcenter", text_wrap=True, bg_color=FILLS["header"]
     )
     body = styles(border=1, valign="top", text_wrap=True)
+    digest = styles(border=1, valign="top", text_wrap=True, font_size=7, font_name="Consolas")
     widths: dict[int, int] = {}
+    digests: set[tuple[int, int]] = set()
     for r, row in enumerate(rows):
-        fmt = head if r == 0 else body
         for c, value in enumerate(row):
-            widths[c] = max(widths.get(c, 0), display_width(str(value)) if value is not None else 0)
+            fmt = head if r == 0 else body
+            if r and isinstance(value, str) and DIGEST.match(value):
+                fmt, shown = digest, DIGEST_WIDTH - 2
+                digests.add((r, c))
+            else:
+                shown = display_width(str(value)) if value is not None else 0
+            widths[c] = max(widths.get(c, 0), shown)
             if value is None:
                 ws.write_blank(r, c, None, fmt)
             elif isinstance(value, bool):
@@ -1051,14 +1100,37 @@ def _write_table(ws, rows: Sequence[Sequence[Any]], styles: Styles) -> None:
                 ws.write_number(r, c, value, fmt)
             else:
                 ws.write_string(r, c, str(value), fmt)
-    for c, w in widths.items():
-        ws.set_column(c, c, min(max(w + 2, 8), 60))
+    columns = {c: min(max(w + 2, 8), TABLE_MAX_WIDTH) for c, w in widths.items()}
+    for c, w in columns.items():
+        ws.set_column(c, c, w)
+    for r, row in enumerate(rows):  # wrapped text needs its rows' height set: no engine grows them on load
+        height = 0.0
+        for c, value in enumerate(row):
+            if value is None:
+                continue
+            if (r, c) in digests:
+                height = max(height, DIGEST_LINE * 2 * (str(value).count("；") + 1) + 4)
+            else:
+                lines = math.ceil(display_width(str(value)) / max(columns[c] - 1, 1)) or 1
+                height = max(height, ROW_HEIGHT * lines + 2)
+        if height > ROW_HEIGHT + 2:
+            ws.set_row(r, height)
     if rows:
         ws.freeze_panes(1, 0)
+        ws.repeat_rows(0)
+    if title:
+        ws.set_header(f'&C&"-,Bold"&14{_header_text(title)}')
+    ws.set_footer("&C第 &P 页，共 &N 页")
     ws.set_landscape()
     ws.set_paper(9)
+    ws.set_margins(left=0.4, right=0.4, top=0.9, bottom=0.6)
     ws.fit_to_pages(1, 0)
     protect_sheet(ws)
+
+
+def _header_text(text: str) -> str:
+    """``text`` safe inside an Excel page header (``&`` starts a code there)."""
+    return text[:100].replace("&", "&&")
 
 
 __all__ = [
