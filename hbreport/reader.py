@@ -23,7 +23,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -165,13 +165,14 @@ def read_workbook(
     for sheet in spec.sheets:
         reader.check_rules(sheet, form_data.rows[sheet.form])
     notes = {s.form: row_notes(s, grids[s.form].values) for s in spec.sheets}
+    findings = explained(spec, reader.findings, notes)
     signature: dict[str, str] = {}
     for sheet in spec.sheets:
         for label, text in signed(sheet, grids[sheet.form].values).items():
             signature.setdefault(label, text)
     return ReadResult(
         form_data,
-        reader.findings,
+        findings,
         inspection.sha256,
         path,
         meta,
@@ -179,6 +180,23 @@ def read_workbook(
         {f: n for f, n in notes.items() if n},
         signature,
     )
+
+
+def explained(spec: WorkbookSpec, findings: list[Finding], notes: dict[str, dict[str, str]]) -> list[Finding]:
+    """The findings, each 警告 on a row whose 说明 cell holds text carrying that text (已说明)."""
+    if not any(notes.values()):
+        return findings
+    rows: dict[tuple[str, int], str] = {}
+    for sheet in spec.sheets:
+        layout = SheetLayout(sheet)
+        for code, text in notes.get(sheet.form, {}).items():
+            rows[(sheet.sheet, layout.row_index[code])] = text
+    out = []
+    for f in findings:
+        number = "".join(ch for ch in f.cell or "" if ch.isdigit())
+        text = rows.get((f.sheet or "", int(number))) if number and f.importance == "warning" else None
+        out.append(replace(f, explanation=text) if text else f)
+    return out
 
 
 def _text_at(values: list[list[Any]], row: int, col: int) -> str:
