@@ -984,7 +984,19 @@ def _extra_sheets(summary: Summary) -> list[tuple[str, list[list[Any]]]]:
         [],
         ["已说明的警告", sum(f.explained for f in summary.findings)],
         [],
-        ["序号", "文件", "单位代码", "单位名称", "工作表", "单元格", "规则", "重要性", "问题", "处理办法", "填报单位的说明"],
+        [
+            "序号",
+            "文件",
+            "单位代码",
+            "单位名称",
+            "工作表",
+            "单元格",
+            "规则",
+            "重要性",
+            "问题",
+            "处理办法",
+            "填报单位的说明",
+        ],
     ]
     for i, f in enumerate(summary.findings, 1):
         check.append(
