@@ -18,7 +18,7 @@ from typing import Any
 from openpyxl.utils import get_column_letter
 
 from ..cells import at, cell_text, fields_in_order, normal_formula, plain
-from ..engine import check_formula, check_row, derived_formula, total_formula
+from ..engine import check_formula, derived_formula, total_formula
 from ..errors import HBError
 from ..findings import Finding
 from ..layout import (
@@ -32,6 +32,7 @@ from ..layout import (
     SheetLayout,
 )
 from ..spec import TOTAL, Column, SheetSpec
+from .columns import failures
 
 # rule ids of content problems found while reading (the same ids the form reader uses)
 TEXT_IN_NUMBER = "VALUE_TEXT"
@@ -306,19 +307,19 @@ class RosterSheetReader:
     def check_rules(self, rows: Mapping[str, Mapping[str, Any]]) -> None:
         L = self.layout
         order = {rule.id: fields_in_order(rule) for rule in self.sheet.rules}
-        for i, household in enumerate(self.sheet.rows):
+        for i, rule, status in failures(self.sheet, rows):  # every rule by column over the households
+            household = self.sheet.rows[i]
             r = FIRST_DATA_ROW + i
-            for rule, status in check_row(self.sheet, rows[household.code]):
-                cells = [f"{L.col_letter(k)}{r}" for k in order[rule.id] if k in L.col_index]
-                text = rule.message.rstrip("。；;")
-                if status == "invalid":
-                    message = f"{self.row_label(household.code)}：{text}——无法判断（涉及单元格的数据无效），涉及 {'、'.join(cells)}"
-                else:
-                    message = f"{self.row_label(household.code)}：{text}（涉及 {'、'.join(cells)}）"
-                self.add(
-                    cells[0] if cells else None,
-                    message,
-                    rule.id,
-                    RULE_HINTS[rule.importance],
-                    rule.importance,
-                )
+            cells = [f"{L.col_letter(k)}{r}" for k in order[rule.id] if k in L.col_index]
+            text = rule.message.rstrip("。；;")
+            if status == "invalid":
+                message = f"{self.row_label(household.code)}：{text}——无法判断（涉及单元格的数据无效），涉及 {'、'.join(cells)}"
+            else:
+                message = f"{self.row_label(household.code)}：{text}（涉及 {'、'.join(cells)}）"
+            self.add(
+                cells[0] if cells else None,
+                message,
+                rule.id,
+                RULE_HINTS[rule.importance],
+                rule.importance,
+            )

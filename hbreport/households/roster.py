@@ -32,6 +32,7 @@ from ..layout import FIRST_DATA_ROW, NAME_COL, SheetLayout
 from ..layout import TOTAL_ROW as FORM_TOTAL_ROW
 from ..spec import FORM_FAMILY
 from ..values import FormData
+from .columns import form_data
 from .readback import RosterSheetReader
 from .spec import (
     ROSTER_FAMILY,
@@ -390,7 +391,7 @@ def read_roster(
                 RULE_PREFILL,
                 "请用建档立卡导出文件核对（汇总时给出导出文件可查出具体单元格），或使用下发的原台账重新填报",
             )
-    form = FormData.from_inputs(spec, {ROSTER_FORM: inputs}, source=str(path), sha256=inspection.sha256)
+    form = form_data(spec, {ROSTER_FORM: inputs}, source=str(path), sha256=inspection.sha256)
     _check_villages(reader, spec, form.rows[ROSTER_FORM])
     reader.check_rules(form.rows[ROSTER_FORM])
     roster = RosterData(spec, form, reader.findings, inspection.sha256, path, meta)
