@@ -13,6 +13,7 @@ import json
 import os
 import re
 import tempfile
+import weakref
 from dataclasses import dataclass, field, replace
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
@@ -22,6 +23,7 @@ import jinja2
 import yaml
 
 from . import __version__, paths
+from .context import Context
 from .errors import HBError
 from .period import period_label
 
@@ -447,13 +449,15 @@ _UNIT_NAME = re.compile(r"(?<![\w.])(?:unit|rows)(?!\w)")
 def _uses_unit(template: jinja2.Template) -> bool:
     """Whether a form template names the unit or its rows inside a tag (found once per loaded template;
     comments do not count; a quoted "unit" in a tag does, which only costs a rendering per unit)."""
-    uses = getattr(template, "_hb_uses_unit", None)
+    uses = _USES_UNIT.get(template)
     if uses is None:
         env = template.environment
         source = _COMMENT.sub("", env.loader.get_source(env, template.name)[0])
-        uses = any(_UNIT_NAME.search(tag) for tag in _TAG.findall(source))
-        template._hb_uses_unit = uses
+        uses = _USES_UNIT[template] = any(_UNIT_NAME.search(tag) for tag in _TAG.findall(source))
     return uses
+
+
+_USES_UNIT: weakref.WeakKeyDictionary[jinja2.Template, bool] = weakref.WeakKeyDictionary()
 
 
 def _render_form(
@@ -561,12 +565,8 @@ def build_workbook_spec(
     forms: tuple[str, ...] | None = None,
 ) -> WorkbookSpec:
     """The form family for one unit of a form level (township, county, prefecture, province)."""
-    from .baseline import baseline_for
-    from .catalog import load_catalog
-    from .registry import load_registry
 
-    registry = registry or load_registry()
-    catalog = catalog or load_catalog()
+    registry, catalog, baseline = Context.of(registry, catalog, baseline).parts
     unit = registry.get(unit_code)
     level = unit.level
     if level not in LEVEL_FORMS:
@@ -580,7 +580,6 @@ def build_workbook_spec(
     # statistical tree) lists every village, and the clerk fills the poor ones (poor_rows None).
     poor_rows = None
     if level == "township":
-        baseline = baseline or baseline_for(registry)
         known = [r for r in rows if r.code in baseline.villages]
         if known:
             poor_rows = [r for r in known if baseline.villages[r.code].poor_village]

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..baseline import POOR_COUNTY_ZH
 from ..catalog import convert
+from ..context import Context
 from ..engine import compute_row, parent_values, row_filled
 from ..errors import HBError
 from ..findings import Finding, count_by_importance
@@ -155,13 +156,8 @@ def build_context(
 ) -> dict[str, Any]:
     """Everything the report template shows, as plain values (numbers unformatted). ``levels``: the
     consolidation's (level, expected, received) per level below the unit (its 汇总校验 table)."""
-    from ..baseline import baseline_for
-    from ..catalog import load_catalog
-    from ..registry import load_registry
 
-    catalog = catalog or load_catalog()
-    registry = registry or load_registry()
-    baseline = baseline or baseline_for(registry)
+    registry, catalog, baseline = Context.of(registry, catalog, baseline).parts
     spec = data.spec
     year = spec.period
     if PEOPLE_FORM not in data.rows:
