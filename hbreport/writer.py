@@ -688,26 +688,7 @@ class FormSheet:
 
     def write_table(self, given: dict[str, dict[str, Any]], computed: dict[str, dict[str, Any]]) -> None:
         sheet, st, L = self.sheet, self.st, self.layout
-        self.put(
-            TOTAL_ROW,
-            NAME_COL,
-            "合计",
-            st(bold=True, border=1, align="center", valign="vcenter", bg_color=FILLS["locked"]),
-        )
-        self.put(
-            TOTAL_ROW, CODE_COL, "—", st(border=1, align="center", valign="vcenter", bg_color=FILLS["locked"])
-        )
-        total = computed[TOTAL]
-        for col in sheet.columns:
-            c = L.col_index[col.key]
-            ftype = "integer" if col.field.aggregation == "count_if" else col.field.type
-            if col.role == "derived":
-                text = self.derived(col, TOTAL_ROW)
-            else:
-                text = engine.total_formula(L, col)
-            self.formula(TOTAL_ROW, c, text, st.cell("total", ftype), total.get(col.key))
-        self.put(TOTAL_ROW, L.check_col, None, st.cell("check", "text"))
-
+        self.write_total_row(computed[TOTAL])
         label = st.cell("label", "text")
         code_fmt = st.cell("code", "text")
         check_fmt = st.cell("check", "text")
@@ -728,6 +709,28 @@ class FormSheet:
                 self.put(r, c, value, st.cell("locked" if locked else "input", ftype))
             text = self.check(r)
             self.formula(r, L.check_col, text, check_fmt, self.check_texts[unit.code])
+
+    def write_total_row(self, total: dict[str, Any]) -> None:
+        """The 合计 row: label, and each column's total (or derived) formula with its value."""
+        sheet, st, L = self.sheet, self.st, self.layout
+        self.put(
+            TOTAL_ROW,
+            NAME_COL,
+            "合计",
+            st(bold=True, border=1, align="center", valign="vcenter", bg_color=FILLS["locked"]),
+        )
+        self.put(
+            TOTAL_ROW, CODE_COL, "—", st(border=1, align="center", valign="vcenter", bg_color=FILLS["locked"])
+        )
+        for col in sheet.columns:
+            c = L.col_index[col.key]
+            ftype = "integer" if col.field.aggregation == "count_if" else col.field.type
+            if col.role == "derived":
+                text = self.derived(col, TOTAL_ROW)
+            else:
+                text = engine.total_formula(L, col)
+            self.formula(TOTAL_ROW, c, text, st.cell("total", ftype), total.get(col.key))
+        self.put(TOTAL_ROW, L.check_col, None, st.cell("check", "text"))
 
     def per_row(self, key: str, make: Callable[[Any], str], row: int) -> str:
         """``make(row)`` for a data row, compiled once per sheet: the rule compiler runs on a row token

@@ -63,3 +63,13 @@ def failures(sheet: SheetSpec, rows: Mapping[str, Mapping[str, Any]]) -> list[tu
             found.append((i, order, rule, "fail" if status[i] == FAIL else "invalid"))
     found.sort(key=lambda f: (f[0], f[1]))
     return [(i, rule, outcome) for i, _, rule, outcome in found]
+
+
+def check_texts(sheet: SheetSpec, rows: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """{row code: what its 校验结果 cell shows} ('' when every rule passes), as
+    :func:`hbreport.engine.check_text` gives it row by row."""
+    codes = [r.code for r in sheet.rows]
+    parts: dict[int, list[str]] = {}
+    for i, rule, outcome in failures(sheet, rows):
+        parts.setdefault(i, []).append(rule.fail_text if outcome == "fail" else rule.invalid_text)
+    return {code: "".join(parts.get(i, ())) for i, code in enumerate(codes)}

@@ -14,6 +14,7 @@ checks are recomputed in Python with the same engine.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from ..errors import HBError
 from ..findings import Finding
 from ..layout import FIRST_DATA_ROW, NAME_COL, SheetLayout
 from ..layout import TOTAL_ROW as FORM_TOTAL_ROW
-from ..spec import FORM_FAMILY
+from ..spec import FORM_FAMILY, TOTAL
 from ..values import FormData
 from .columns import form_data
 from .readback import RosterSheetReader
@@ -257,6 +258,73 @@ def _roster_sheet_class():
                     self.ws.set_column(index[key] - 1, index[key] - 1, width)
             self.widths[CODE_COL] = 18
             self.ws.set_column(CODE_COL - 1, CODE_COL - 1, 18)
+
+        def computed_rows(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+            """The form writer's computed rows and 校验结果 texts, worked out by column."""
+            from ..engine import total_row
+            from .columns import check_texts, compute_rows
+
+            keys = [c.key for c in self.sheet.columns if c.role != "derived"]
+            empty: dict[str, Any] = {}
+            given = {}
+            for r in self.sheet.rows:
+                row = self.values.get(r.code, empty)
+                given[r.code] = {key: row.get(key) for key in keys}
+            computed = compute_rows(self.sheet, given)
+            computed[TOTAL] = total_row(
+                self.sheet, [computed[r.code] for r in self.sheet.rows], computed=True
+            )
+            self.check_texts = check_texts(self.sheet, computed)
+            return given, computed
+
+        def write_table(self, given: dict[str, dict[str, Any]], computed: dict[str, dict[str, Any]]) -> None:
+            """The form writer's table, households written cell by cell straight to XlsxWriter: one plan
+            per column (format, formula template), the row's number put into each template."""
+            from ..writer import _cached
+
+            self.write_total_row(computed[TOTAL])
+            st, L, ws = self.st, self.layout, self.ws
+            label, code_fmt, check_fmt = (
+                st.cell("label", "text"),
+                st.cell("code", "text"),
+                st.cell("check", "text"),
+            )
+            plan = []
+            for col in self.sheet.columns:
+                c = L.col_index[col.key]
+                plain = self._plain_formats.get(c)
+                locked = plain or st.cell("locked", col.field.type)
+                given_fmt = plain or st.cell("input", col.field.type)
+                plan.append((col, c - 1, col.key, col.role, locked, given_fmt))
+            check_col = L.check_col - 1
+            texts = self.check_texts
+            for i, unit in enumerate(self.sheet.rows):
+                r = FIRST_DATA_ROW + i
+                r0 = r - 1
+                ws.write_string(r0, NAME_COL - 1, unit.name, label)
+                ws.write_string(r0, CODE_COL - 1, unit.code, code_fmt)
+                row_given, row_computed = given[unit.code], computed[unit.code]
+                for col, c0, key, role, locked, given_fmt in plan:
+                    if role == "derived":
+                        ws.write_formula(
+                            r0, c0, "=" + self.derived(col, r), locked, _cached(row_computed[key])
+                        )
+                        continue
+                    value = row_given[key]
+                    kind = type(value)
+                    if value is None:
+                        ws.write_blank(r0, c0, None, given_fmt)
+                        continue
+                    fmt = locked if role == "prefill" else given_fmt
+                    if kind is str:
+                        ws.write_string(r0, c0, value, fmt)
+                    elif kind is bool:
+                        ws.write_boolean(r0, c0, value, fmt)
+                    elif (kind is int or kind is float) and math.isfinite(value):
+                        ws.write_number(r0, c0, value, fmt)
+                    else:
+                        ws.write_string(r0, c0, str(value), fmt)
+                ws.write_formula(r0, check_col, "=" + self.check(r), check_fmt, texts[unit.code])
 
     return RosterFormSheet
 
