@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from ..context import Context
 from ..errors import HBError
+from ..heap import frozen_heap
+from ..parallel import portable, restore
 from ..period import parse_period
 from .export import read_export
 from .roster import write_roster
@@ -23,13 +28,16 @@ def generate_rosters(
     out_dir: str | Path,
     registry=None,
     catalog=None,
+    workers: int = 1,
     progress: Progress | None = None,
 ) -> list[Path]:
     """Write the roster of every township of the export (at or under ``under``) into ``out_dir``.
 
     The rows are the registered households, which only the registration export (``roster_csv``, see
     :mod:`.export`) can give: a roster is never made up without one. Files are named
-    ``<乡镇代码>_<乡镇名>_<期>_台账.xlsx``; each carries the export's sha256."""
+    ``<乡镇代码>_<乡镇名>_<期>_台账.xlsx``; each carries the export's sha256. ``workers`` > 1 writes
+    townships on that many processes (a few townships in flight at a time, so memory stays that of
+    the export and a few rosters)."""
 
     year = parse_period(period)
     registry, catalog, _ = Context.of(registry, catalog).parts
@@ -52,19 +60,54 @@ def generate_rosters(
     order = {u.code: i for i, u in enumerate(registry.at_level("township"))}
     townships.sort(key=lambda code: order.get(code, len(order)))
     out = Path(out_dir)
-    written = []
     if progress:
         progress(0, len(townships))
-    for done, code in enumerate(townships, 1):
-        spec = build_roster_spec(
-            code,
-            year,
-            export.by_township[code],
-            registry=registry,
-            catalog=catalog,
-            roster_sha256=export.sha256,
-        )
-        written.append(write_roster(spec, out / spec.file_name()))
+    _init(registry, catalog, year, export.sha256, str(out))
+    jobs = ((code, tuple(export.by_township[code])) for code in townships)
+    written = []
+    for done, path in enumerate(_write_all(jobs, len(townships), workers), 1):
+        written.append(Path(path))
         if progress:
             progress(done, len(townships))
     return written
+
+
+_JOB: dict[str, Any] = {}
+
+
+def _init(registry, catalog, year: int, sha256: str, out: str) -> None:
+    _JOB.update(registry=restore(registry), catalog=restore(catalog), year=year, sha256=sha256, out=out)
+
+
+def _write_one(job: tuple[str, tuple]) -> str:
+    code, households = job
+    spec = build_roster_spec(
+        code,
+        _JOB["year"],
+        households,
+        registry=_JOB["registry"],
+        catalog=_JOB["catalog"],
+        roster_sha256=_JOB["sha256"],
+    )
+    return str(write_roster(spec, Path(_JOB["out"]) / spec.file_name()))
+
+
+def _write_all(jobs: Iterator[tuple[str, tuple]], count: int, workers: int) -> Iterator[str]:
+    """Each job's roster written, in order: here, or on ``workers`` processes with at most two jobs
+    each in flight (the households of a job travel with it)."""
+    if workers <= 1 or count <= 1:
+        for job in jobs:
+            yield _write_one(job)
+        return
+    workers = min(workers, count)
+    init = tuple(portable(_JOB[k]) for k in ("registry", "catalog")) + tuple(
+        _JOB[k] for k in ("year", "sha256", "out")
+    )
+    with frozen_heap(), ProcessPoolExecutor(workers, initializer=_init, initargs=init) as pool:
+        pending: deque = deque()
+        for job in jobs:
+            pending.append(pool.submit(_write_one, job))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()

@@ -478,9 +478,8 @@ def _formula_cells(
     layout = SheetLayout(sheet)
     wanted = sorted({layout.col_index[c.key] for c in sheet.derived_columns} | {layout.check_col})
     first_col = min(layout.col_index.values())
-    fast = formula_cells(
-        data, {sheet.sheet: (FORM_TOTAL_ROW, layout.last_data_row, first_col, layout.check_col)}, None, parts
-    )
+    area = (FORM_TOTAL_ROW, layout.last_data_row, first_col, layout.check_col)
+    fast = formula_cells(data, {sheet.sheet: area}, {sheet.sheet: _formulas_as_written(layout)}, parts)
     if fast is not None:
         found = fast[sheet.sheet]
         cells = {
@@ -517,6 +516,24 @@ def _formula_cells(
     finally:
         book.close()
     return cells
+
+
+def _formulas_as_written(layout: SheetLayout) -> dict[tuple[int, int], tuple[bytes, str]]:
+    """(row, col) → (the formula as the sheet XML holds it, '=' + the formula) for every data row's
+    derived and 校验结果 cells: a cell holding exactly those bytes is taken without decoding it."""
+    from ..engine import ROW_MARK, check_template, derived_template
+    from ..sheet_formulas import escaped
+
+    texts = [(layout.col_index[c.key], derived_template(layout, c)) for c in layout.spec.derived_columns]
+    texts.append((layout.check_col, check_template(layout)))
+    out: dict[tuple[int, int], tuple[bytes, str]] = {}
+    for c, text in texts:
+        written, full = escaped(text), "=" + text
+        mark = ROW_MARK.encode()
+        for r in range(FIRST_DATA_ROW, layout.last_data_row + 1):
+            digits = str(r)
+            out[(r, c)] = (written.replace(mark, digits.encode()), full.replace(ROW_MARK, digits))
+    return out
 
 
 def _read_meta(path: Path, book) -> tuple[dict[str, str], tuple[str, ...]]:
