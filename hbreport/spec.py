@@ -60,6 +60,9 @@ class Field:
     equals: str | None = None
     rollup_to: str | None = None
     indicator: str | None = None
+    # every catalog entry the field measures (``indicator`` is the first); a field such as a county's
+    # 城镇化率 measures each region's own target
+    indicators: tuple[str, ...] = ()
 
     @property
     def numeric(self) -> bool:
@@ -249,6 +252,10 @@ def _load_fields(path: Path) -> dict[str, Field]:
             raise bad("按条件计数汇总，需要 equals 与 rollup_to")
         if ftype == "choice" and not raw.get("choices"):
             raise bad("是下拉选择，但没有给出 choices")
+        codes = raw.get("indicator")
+        codes = [codes] if isinstance(codes, str) else codes or []
+        if not isinstance(codes, list) or not all(isinstance(c, str) and c for c in codes):
+            raise bad("的 indicator 应为一个指标代码或代码列表")
         fields[key] = Field(
             key=key,
             label=str(raw.get("label") or key),
@@ -261,7 +268,8 @@ def _load_fields(path: Path) -> dict[str, Field]:
             weight=raw.get("weight"),
             equals=None if raw.get("equals") is None else str(raw.get("equals")),
             rollup_to=raw.get("rollup_to"),
-            indicator=raw.get("indicator"),
+            indicator=codes[0] if codes else None,
+            indicators=tuple(codes),
         )
     for f in fields.values():
         for ref in (f.weight, f.rollup_to):
