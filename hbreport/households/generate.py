@@ -8,14 +8,13 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from ..context import Context
 from ..errors import HBError
 from ..heap import frozen_heap
 from ..parallel import portable, restore
 from ..period import parse_period
 from .export import read_export
 from .roster import write_roster
-from .spec import build_roster_spec
+from .spec import build_roster_spec, registry_and_catalog
 
 Progress = Callable[[int, int], None]
 
@@ -40,7 +39,7 @@ def generate_rosters(
     the export and a few rosters)."""
 
     year = parse_period(period)
-    registry, catalog, _ = Context.of(registry, catalog).parts
+    registry, catalog = registry_and_catalog(registry, catalog)
     export = read_export(roster_csv, registry=registry)
     townships = list(export.by_township)
     if under is not None:

@@ -27,7 +27,6 @@ from openpyxl.utils import get_column_letter
 from .. import safety
 from ..atomic import atomic_output
 from ..cells import at, calamine_sheet, cell_text, open_calamine, open_openpyxl
-from ..context import Context
 from ..errors import HBError
 from ..findings import Finding
 from ..layout import FIRST_DATA_ROW, NAME_COL, SheetLayout
@@ -44,6 +43,7 @@ from .spec import (
     build_roster_spec,
     ids_digest,
     prefill_digest,
+    registry_and_catalog,
 )
 from .summary import (
     CODE_COL,
@@ -428,7 +428,7 @@ def read_roster(
     path = Path(path)
     checked = safety.inspect_and_read(path)  # the bytes checked are the bytes parsed: read once
     inspection, data = checked.inspection, checked.data
-    registry, catalog, _ = Context.of(registry, catalog).parts
+    registry, catalog = registry_and_catalog(registry, catalog)
     book = open_calamine(path, data)
     try:
         meta, ids = _read_meta(path, book)
