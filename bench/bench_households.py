@@ -11,7 +11,9 @@ township, then times, side by side in the same run:
           _meta), in a fresh process, all CPUs;
 * raw writer — XlsxWriter alone writing the same cells of the same rosters (every value, and every
           formula with its cached result, as read back from the generated files; one format per
-          style; sheets protected and hidden as ours), with the same number of processes;
+          style; sheets protected and hidden as ours), with the same number of processes; and again
+          with XlsxWriter's formula rewriting (_xlfn. prefixes, ~30 regex passes per formula) skipped
+          as ours skips it, the stricter limit;
 * ours  — ``consolidate_rosters()`` end to end: safety gate, identity against the export, structure and
           formula checks, every rule on every household, duplicate IDs across all files, plausibility,
           and the SQLite store loaded (worker processes for reading, as shipped); run in a fresh
@@ -112,11 +114,25 @@ def _cells(path: str) -> list[tuple[str, str, list[tuple]]]:
     return out
 
 
-def _write_raw(job: tuple[list, str]) -> None:
+def _plain_book():
+    """XlsxWriter's Workbook whose sheets take formulas as given (no _xlfn. rewriting), as ours do."""
     import xlsxwriter
 
-    sheets, path = job
-    book = xlsxwriter.Workbook(
+    class Sheet(xlsxwriter.worksheet.Worksheet):
+        def _prepare_formula(self, formula, expand_future_functions=False):
+            return formula[1:] if formula.startswith("=") else formula
+
+    class Book(xlsxwriter.Workbook):
+        worksheet_class = Sheet
+
+    return Book
+
+
+def _write_raw(job: tuple[list, str, bool]) -> None:
+    import xlsxwriter
+
+    sheets, path, plain = job
+    book = (_plain_book() if plain else xlsxwriter.Workbook)(
         path,
         {
             "strings_to_formulas": False,
@@ -148,10 +164,11 @@ def _write_raw(job: tuple[list, str]) -> None:
     book.close()
 
 
-def raw_writer(files: list[Path], out: Path, workers: int) -> float:
-    """XlsxWriter alone writing the cells of ``files`` again (read beforehand), ``workers`` processes."""
+def raw_writer(files: list[Path], out: Path, workers: int, *, plain: bool = False) -> float:
+    """XlsxWriter alone writing the cells of ``files`` again (read beforehand), ``workers`` processes;
+    ``plain``: formulas taken as given, without XlsxWriter's _xlfn. rewriting (ours skips it too)."""
     out.mkdir()
-    jobs = [(_cells(str(f)), str(out / f.name)) for f in files]
+    jobs = [(_cells(str(f)), str(out / f.name), plain) for f in files]
     started = time.perf_counter()
     if workers > 1:
         with ProcessPoolExecutor(min(workers, len(jobs))) as pool:
@@ -255,7 +272,12 @@ def run(quick: bool = True, workers: int | None = None) -> dict[str, Any]:
         gen = _in_child("generate", work, parent, workers)
         generated = sorted((work / "generated").glob("*.xlsx"))
         raw_write_seconds = raw_writer(generated, work / "raw", workers) if quick else None
-        print(f"generate {gen['seconds']} s, raw XlsxWriter {raw_write_seconds} s", flush=True)
+        plain_seconds = raw_writer(generated, work / "raw-plain", workers, plain=True) if quick else None
+        print(
+            f"generate {gen['seconds']} s, raw XlsxWriter {raw_write_seconds} s "
+            f"({plain_seconds} s without its formula rewriting)",
+            flush=True,
+        )
         ours = _in_child("consolidate", work, parent, workers)
         limit_seconds = raw_calamine(files, workers)
         print(f"consolidate {ours['seconds']} s, raw calamine {limit_seconds:.2f} s", flush=True)
@@ -279,6 +301,10 @@ def run(quick: bool = True, workers: int | None = None) -> dict[str, Any]:
         "generate_ratio_to_raw_writer": None
         if raw_write_seconds is None
         else round(gen["seconds"] / raw_write_seconds, 2),
+        "raw_writer_plain_formulas_seconds": None if plain_seconds is None else round(plain_seconds, 2),
+        "generate_ratio_to_raw_writer_plain_formulas": None
+        if plain_seconds is None
+        else round(gen["seconds"] / plain_seconds, 2),
         "consolidate_seconds": ours["seconds"],
         "households_per_second": round(synth.households / ours["seconds"]),
         "reconsolidate_seconds": ours["again_seconds"],

@@ -63,6 +63,11 @@ class ExportIndex:
     def __getstate__(self) -> dict:
         return {"store_path": self.store_path, "sha256": self.sha256, "path": self.path, "_db": None}
 
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
     def township(self, code: str) -> list[Household]:
         import sqlite3
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -12,9 +13,10 @@ from ..errors import HBError
 from ..heap import frozen_heap
 from ..parallel import portable, restore
 from ..period import parse_period
-from .export import read_export
+from .export import ExportIndex
 from .roster import write_roster
 from .spec import build_roster_spec, registry_and_catalog
+from .store import RosterStore
 
 Progress = Callable[[int, int], None]
 
@@ -35,13 +37,27 @@ def generate_rosters(
     The rows are the registered households, which only the registration export (``roster_csv``, see
     :mod:`.export`) can give: a roster is never made up without one. Files are named
     ``<乡镇代码>_<乡镇名>_<期>_台账.xlsx``; each carries the export's sha256. ``workers`` > 1 writes
-    townships on that many processes (a few townships in flight at a time, so memory stays that of
-    the export and a few rosters)."""
+    townships on that many processes (a few townships in flight at a time, so memory stays that of a
+    few rosters)."""
 
     year = parse_period(period)
     registry, catalog = registry_and_catalog(registry, catalog)
-    export = read_export(roster_csv, registry=registry)
-    townships = list(export.by_township)
+    with tempfile.TemporaryDirectory(prefix="hbreport-export-") as tmp:
+        # the export kept in a scratch store, read one township at a time: a province's 1.3 million
+        # households are never all in memory
+        index = Path(tmp) / "export.sqlite"
+        with RosterStore(index) as store:
+            sha256, listed = store.index_export(roster_csv, registry=registry)
+        export = ExportIndex(index, sha256, roster_csv)
+        try:
+            return _generate(year, listed, export, under, Path(out_dir), registry, catalog, workers, progress)
+        finally:
+            export.close()
+            _JOB.clear()
+
+
+def _generate(year, listed, export, under, out, registry, catalog, workers, progress) -> list[Path]:
+    townships = list(listed)
     if under is not None:
         top = registry.get(under)
         inside = (
@@ -58,11 +74,10 @@ def generate_rosters(
             )
     order = {u.code: i for i, u in enumerate(registry.at_level("township"))}
     townships.sort(key=lambda code: order.get(code, len(order)))
-    out = Path(out_dir)
     if progress:
         progress(0, len(townships))
-    _init(registry, catalog, year, export.sha256, str(out))
-    jobs = ((code, tuple(export.by_township[code])) for code in townships)
+    _init(registry, catalog, year, export, str(out))
+    jobs = iter(townships)
     written = []
     for done, path in enumerate(_write_all(jobs, len(townships), workers), 1):
         written.append(Path(path))
@@ -74,33 +89,33 @@ def generate_rosters(
 _JOB: dict[str, Any] = {}
 
 
-def _init(registry, catalog, year: int, sha256: str, out: str) -> None:
-    _JOB.update(registry=restore(registry), catalog=restore(catalog), year=year, sha256=sha256, out=out)
+def _init(registry, catalog, year: int, export, out: str) -> None:
+    _JOB.update(registry=restore(registry), catalog=restore(catalog), year=year, export=export, out=out)
 
 
-def _write_one(job: tuple[str, tuple]) -> str:
-    code, households = job
+def _write_one(code: str) -> str:
+    export = _JOB["export"]
     spec = build_roster_spec(
         code,
         _JOB["year"],
-        households,
+        export.township(code),
         registry=_JOB["registry"],
         catalog=_JOB["catalog"],
-        roster_sha256=_JOB["sha256"],
+        roster_sha256=export.sha256,
     )
     return str(write_roster(spec, Path(_JOB["out"]) / spec.file_name()))
 
 
-def _write_all(jobs: Iterator[tuple[str, tuple]], count: int, workers: int) -> Iterator[str]:
-    """Each job's roster written, in order: here, or on ``workers`` processes with at most two jobs
-    each in flight (the households of a job travel with it)."""
+def _write_all(jobs: Iterator[str], count: int, workers: int) -> Iterator[str]:
+    """Each township's roster written, in order: here, or on ``workers`` processes with at most two
+    townships each in flight."""
     if workers <= 1 or count <= 1:
         for job in jobs:
             yield _write_one(job)
         return
     workers = min(workers, count)
     init = tuple(portable(_JOB[k]) for k in ("registry", "catalog")) + tuple(
-        _JOB[k] for k in ("year", "sha256", "out")
+        _JOB[k] for k in ("year", "export", "out")
     )
     with frozen_heap(), ProcessPoolExecutor(workers, initializer=_init, initargs=init) as pool:
         pending: deque = deque()
