@@ -9,13 +9,14 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ..atomic import refuse_existing
 from ..errors import HBError
 from ..heap import frozen_heap
 from ..parallel import portable, restore
 from ..period import parse_period
 from .export import ExportIndex
 from .roster import write_roster
-from .spec import build_roster_spec, registry_and_catalog
+from .spec import build_roster_spec, registry_and_catalog, roster_file_name
 from .store import RosterStore
 
 Progress = Callable[[int, int], None]
@@ -31,6 +32,7 @@ def generate_rosters(
     catalog=None,
     workers: int = 1,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> list[Path]:
     """Write the roster of every township of the export (at or under ``under``) into ``out_dir``.
 
@@ -38,7 +40,8 @@ def generate_rosters(
     :mod:`.export`) can give: a roster is never made up without one. Files are named
     ``<乡镇代码>_<乡镇名>_<期>_台账.xlsx``; each carries the export's sha256. ``workers`` > 1 writes
     townships on that many processes (a few townships in flight at a time, so memory stays that of a
-    few rosters)."""
+    few rosters). When any of those files exists, nothing is written unless ``force``; the export is
+    never replaced."""
 
     year = parse_period(period)
     registry, catalog = registry_and_catalog(registry, catalog)
@@ -50,13 +53,15 @@ def generate_rosters(
             sha256, listed = store.index_export(roster_csv, registry=registry)
         export = ExportIndex(index, sha256, roster_csv)
         try:
-            return _generate(year, listed, export, under, Path(out_dir), registry, catalog, workers, progress)
+            return _generate(
+                year, listed, export, under, Path(out_dir), registry, catalog, workers, progress, force
+            )
         finally:
             export.close()
             _JOB.clear()
 
 
-def _generate(year, listed, export, under, out, registry, catalog, workers, progress) -> list[Path]:
+def _generate(year, listed, export, under, out, registry, catalog, workers, progress, force) -> list[Path]:
     townships = list(listed)
     if under is not None:
         top = registry.get(under)
@@ -74,9 +79,12 @@ def _generate(year, listed, export, under, out, registry, catalog, workers, prog
             )
     order = {u.code: i for i, u in enumerate(registry.at_level("township"))}
     townships.sort(key=lambda code: order.get(code, len(order)))
+    refuse_existing(
+        (out / roster_file_name(code, registry.get(code).name, year) for code in townships), force, "台账"
+    )
     if progress:
         progress(0, len(townships))
-    _init(registry, catalog, year, export, str(out))
+    _init(registry, catalog, year, export, str(out), force)
     jobs = iter(townships)
     written = []
     for done, path in enumerate(_write_all(jobs, len(townships), workers), 1):
@@ -89,8 +97,10 @@ def _generate(year, listed, export, under, out, registry, catalog, workers, prog
 _JOB: dict[str, Any] = {}
 
 
-def _init(registry, catalog, year: int, export, out: str) -> None:
-    _JOB.update(registry=restore(registry), catalog=restore(catalog), year=year, export=export, out=out)
+def _init(registry, catalog, year: int, export, out: str, force: bool) -> None:
+    _JOB.update(
+        registry=restore(registry), catalog=restore(catalog), year=year, export=export, out=out, force=force
+    )
 
 
 def _write_one(code: str) -> str:
@@ -103,7 +113,8 @@ def _write_one(code: str) -> str:
         catalog=_JOB["catalog"],
         roster_sha256=export.sha256,
     )
-    return str(write_roster(spec, Path(_JOB["out"]) / spec.file_name()))
+    path = Path(_JOB["out"]) / spec.file_name()
+    return str(write_roster(spec, path, force=_JOB["force"], inputs=[export.path]))
 
 
 def _write_all(jobs: Iterator[str], count: int, workers: int) -> Iterator[str]:
@@ -115,7 +126,7 @@ def _write_all(jobs: Iterator[str], count: int, workers: int) -> Iterator[str]:
         return
     workers = min(workers, count)
     init = tuple(portable(_JOB[k]) for k in ("registry", "catalog")) + tuple(
-        _JOB[k] for k in ("year", "export", "out")
+        _JOB[k] for k in ("year", "export", "out", "force")
     )
     with frozen_heap(), ProcessPoolExecutor(workers, initializer=_init, initargs=init) as pool:
         pending: deque = deque()
