@@ -9,8 +9,8 @@ township has one roster per period in the store:
   and records which file replaced which.
 
 Tables: ``sources`` (one row per township and period: file, sha256, counts, when) and ``households``
-(one row per household: identity, every roster column, the rule ids that fail on it). Parquet would
-need pyarrow, which the project does not depend on.
+(one row per household: identity, every roster column, the rule ids that fail on it). The household
+table is exported to Parquet by :mod:`.parquet` (with pyarrow, an optional dependency).
 """
 
 from __future__ import annotations
