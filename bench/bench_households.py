@@ -52,8 +52,17 @@ QUICK_TOWNSHIPS = 4
 
 
 def _peak_mib(who: str = "self") -> float:
+    """Peak resident memory: this process's VmHWM (getrusage would count the parent's peak too, since
+    Linux keeps it across exec), or the largest child process's."""
     import resource
 
+    if who == "self":
+        try:
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+        except OSError:
+            pass
     usage = resource.getrusage(resource.RUSAGE_SELF if who == "self" else resource.RUSAGE_CHILDREN)
     return round(usage.ru_maxrss / 1024, 1)  # Linux reports KiB
 

@@ -85,11 +85,13 @@ class Column:
         kind, number, other = _classify(value)
         obj = None
         if other is not None:
-            obj = np.empty(n, dtype=object)
-            obj[:] = [other] * n
-        return cls(
+            obj = np.full(n, other, dtype=object)
+        col = cls(
             np.full(n, kind, dtype=np.int8), np.full(n, number, dtype=float), obj, np.zeros(n, dtype=bool)
         )
+        if kind == TEXT:
+            col._lower = np.full(n, other.lower(), dtype=object)
+        return col
 
     @classmethod
     def from_values(cls, values: Sequence[Any], *, cell: bool = False) -> Column:

@@ -346,10 +346,11 @@ class RosterSheetReader:
 
     # -- rules
 
-    def check_rules(self, rows: Mapping[str, Mapping[str, Any]]) -> None:
+    def check_rules(self, rows: Mapping[str, Mapping[str, Any]], table=None) -> None:
+        """Every rule by column over the households (``table``: their columns, when already made)."""
         L = self.layout
         order = {rule.id: fields_in_order(rule) for rule in self.sheet.rules}
-        for i, rule, status in failures(self.sheet, rows):  # every rule by column over the households
+        for i, rule, status in failures(self.sheet, rows, table):
             household = self.sheet.rows[i]
             r = FIRST_DATA_ROW + i
             cells = [f"{L.col_letter(k)}{r}" for k in order[rule.id] if k in L.col_index]

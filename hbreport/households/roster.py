@@ -266,8 +266,7 @@ def _roster_sheet_class():
 
         def computed_rows(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
             """The form writer's computed rows and 校验结果 texts, worked out by column."""
-            from ..engine import total_row
-            from .columns import check_texts, compute_rows
+            from .columns import check_texts, compute_rows, total_of_columns
 
             keys = [c.key for c in self.sheet.columns if c.role != "derived"]
             empty: dict[str, Any] = {}
@@ -275,11 +274,11 @@ def _roster_sheet_class():
             for r in self.sheet.rows:
                 row = self.values.get(r.code, empty)
                 given[r.code] = {key: row.get(key) for key in keys}
-            computed = compute_rows(self.sheet, given)
-            computed[TOTAL] = total_row(
-                self.sheet, [computed[r.code] for r in self.sheet.rows], computed=True
-            )
-            self.check_texts = check_texts(self.sheet, computed)
+            tables: dict = {}
+            computed = compute_rows(self.sheet, given, tables)
+            table = tables[self.sheet.form]
+            computed[TOTAL] = total_of_columns(self.sheet, table)
+            self.check_texts = check_texts(self.sheet, computed, table)
             return given, computed
 
         def write_table(self, given: dict[str, dict[str, Any]], computed: dict[str, dict[str, Any]]) -> None:
@@ -462,9 +461,10 @@ def read_roster(
                 RULE_PREFILL,
                 "请用建档立卡导出文件核对（汇总时给出导出文件可查出具体单元格），或使用下发的原台账重新填报",
             )
-    form = form_data(spec, {ROSTER_FORM: inputs}, source=str(path), sha256=inspection.sha256)
+    tables: dict = {}  # the households by column, made once for the 合计, the standard and the rules
+    form = form_data(spec, {ROSTER_FORM: inputs}, tables, source=str(path), sha256=inspection.sha256)
     _check_villages(reader, spec, form.rows[ROSTER_FORM])
-    reader.check_rules(form.rows[ROSTER_FORM])
+    reader.check_rules(form.rows[ROSTER_FORM], tables[ROSTER_FORM])
     roster = RosterData(spec, form, reader.findings, inspection.sha256, path, meta)
     from .checks import screen_roster
 
