@@ -32,8 +32,8 @@ from xlwings import func, script
 # One error type for everything a user can get wrong, with a Chinese message that says where and what to do.
 
 EXIT_OK = 0
-EXIT_FINDINGS = 1  # findings of importance 错误, or units missing
-EXIT_UNUSABLE = 2  # a file or argument that cannot be used
+EXIT_FINDINGS = 1  # the inputs have problems: 错误 findings (an unusable file is one), units missing
+EXIT_UNUSABLE = 2  # the command cannot do its job: an argument, a missing path, an output it must not write
 
 
 class HBError(Exception):
@@ -1092,6 +1092,33 @@ def _read(node: Node) -> tuple[bool, bool, Any]:
     return kind == _CELL, kind == _CONSTANT, operand
 
 
+def _operand_reader(cell: bool, constant: bool, operand: Any) -> Program:
+    """What reads an operator's operand from a row: a field's cell as a float where it holds a finite
+    number (a whole number too, as its cell holds it), else as :func:`_cell` gives it; a constant;
+    or the operand's own closure."""
+    if constant:
+        return lambda env: operand
+    if not cell:
+        return operand
+    name = operand
+
+    def read(env: Mapping[str, Any]) -> Value | Ref:
+        a = env.get(name)
+        kind = type(a)
+        if kind is int:
+            try:
+                return float(a)
+            except OverflowError:
+                return _cell(a, name)  # past the largest number
+        if kind is float:
+            return a if a - a == 0.0 else _cell(a, name)
+        if a is None or kind is str or kind is bool:
+            return a
+        return _cell(a, name)
+
+    return read
+
+
 def _compile_compare(node: Node) -> Program:
     """A comparison. It reads its operands (a field as its cell, see :func:`_cell`; a whole number as
     float, as its cell holds it) and compares two plain numbers itself, as :func:`compare` does
@@ -1101,6 +1128,8 @@ def _compile_compare(node: Node) -> Program:
     equality = op in ("=", "<>")
     left_cell, left_constant, left = _read(node.args[0])
     right_cell, right_constant, right = _read(node.args[1])
+    read_left = _operand_reader(left_cell, left_constant, left)
+    read_right = _operand_reader(right_cell, right_constant, right)
     constants = [v for v, constant in ((left, left_constant), (right, right_constant)) if constant]
     if equality and len(constants) == 1 and type(constants[0]) is str:
         return _compile_text_equality(node, constants[0])
@@ -1109,64 +1138,9 @@ def _compile_compare(node: Node) -> Program:
     # approx_equal(a, b) is called only for numbers within its tolerance of both: of a constant's,
     # worked out here when there is one (none for 0: no other number is approximately equal to it)
     bound = abs(constants[0]) * _E48 if constants and type(constants[0]) is float else None
-    if left_cell and right_constant and type(right) is float:  # the commonest: a field against a number
-        b = right
-
-        def cell_number(env: Mapping[str, Any]) -> Value:
-            a = env.get(left)
-            kind = type(a)
-            if kind is int:
-                try:
-                    a = float(a)
-                except OverflowError:
-                    return _compare(test, equality, _cell(a, left), b, True, False)
-            elif kind is not float or a - a != 0.0:
-                return _compare(test, equality, _cell(a, left), b, True, False)
-            if a < b:
-                if less_sure:
-                    return less
-            elif a > b:
-                if greater_sure:
-                    return greater
-            else:
-                return equal
-            if bound != 0.0 and abs(a - b) < bound and approx_equal(a, b):
-                return equal
-            return less if a < b else greater
-
-        return cell_number
 
     def comparison(env: Mapping[str, Any]) -> Value:
-        if left_cell:
-            a = env.get(left)
-            kind = type(a)
-            if kind is int:
-                try:
-                    a = float(a)
-                except OverflowError:
-                    a = _cell(a, left)  # past the largest number
-            elif kind is float:
-                if a - a != 0.0:
-                    a = _cell(a, left)
-            elif not (a is None or kind is str or kind is bool):
-                a = _cell(a, left)
-        else:
-            a = left if left_constant else left(env)
-        if right_cell:
-            b = env.get(right)
-            kind = type(b)
-            if kind is int:
-                try:
-                    b = float(b)
-                except OverflowError:
-                    b = _cell(b, right)  # past the largest number
-            elif kind is float:
-                if b - b != 0.0:
-                    b = _cell(b, right)
-            elif not (b is None or kind is str or kind is bool):
-                b = _cell(b, right)
-        else:
-            b = right if right_constant else right(env)
+        a, b = read_left(env), read_right(env)
         if type(a) is not float or type(b) is not float:
             return _compare(test, equality, a, b, left_cell, right_cell)
         if a < b:
@@ -1193,40 +1167,13 @@ def _compile_arith(node: Node) -> Program:
     add, subtract, multiply = op == "+", op == "-", op == "*"
     left_cell, left_constant, left = _read(node.args[0])
     right_cell, right_constant, right = _read(node.args[1])
+    read_left = _operand_reader(left_cell, left_constant, left)
+    read_right = _operand_reader(right_cell, right_constant, right)
     constants = [v for v, constant in ((left, left_constant), (right, right_constant)) if constant]
     bound = abs(constants[0]) * _E48 if constants and type(constants[0]) is float else None  # as above
 
     def arith(env: Mapping[str, Any]) -> Value:
-        if left_cell:
-            a = env.get(left)
-            kind = type(a)
-            if kind is int:
-                try:
-                    a = float(a)
-                except OverflowError:
-                    a = _cell(a, left)  # past the largest number
-            elif kind is float:
-                if a - a != 0.0:
-                    a = _cell(a, left)
-            elif not (a is None or kind is str or kind is bool):
-                a = _cell(a, left)
-        else:
-            a = left if left_constant else left(env)
-        if right_cell:
-            b = env.get(right)
-            kind = type(b)
-            if kind is int:
-                try:
-                    b = float(b)
-                except OverflowError:
-                    b = _cell(b, right)  # past the largest number
-            elif kind is float:
-                if b - b != 0.0:
-                    b = _cell(b, right)
-            elif not (b is None or kind is str or kind is bool):
-                b = _cell(b, right)
-        else:
-            b = right if right_constant else right(env)
+        a, b = read_left(env), read_right(env)
         if type(a) is not float or type(b) is not float:
             return _arith(apply, a, b, left_cell, right_cell)
         if add:
@@ -2471,12 +2418,13 @@ SNAPSHOT = {'version': 1,
                             'base_people + new_people + returned_people - cum_exited_people', '年末剩余贫困人口(人)',
                             '年末剩余贫困人口', 'integer', None],
                            ['cum_exit_rate', 'derived',
-                            'IF(base_people > 0, cum_exited_people / base_people, "")', '累计脱贫率(%)', '累计脱贫率',
-                            'percent', 'SCHED_PEOPLE_EXIT'],
+                            'IF(AND(base_people > 0, OR(ISNUMBER(prior_exited_people), '
+                            'ISNUMBER(exited_people))), cum_exited_people / base_people, "")',
+                            '累计脱贫率(%)', '累计脱贫率', 'percent', 'SCHED_PEOPLE_EXIT'],
                            ['expected_rate', 'derived', '0.35', '规划进度(%)', '规划进度', 'percent', None],
                            ['progress_status', 'derived',
-                            'IF(cum_exit_rate == "", "", IF(cum_exit_rate >= expected_rate + 0.05, "超前", '
-                            'IF(cum_exit_rate >= expected_rate, "正常", "滞后")))',
+                            'IF(cum_exit_rate == "", "", IF(cum_exit_rate > 1, "数据有误", IF(cum_exit_rate >= '
+                            'expected_rate + 0.05, "超前", IF(cum_exit_rate >= expected_rate, "正常", "滞后"))))',
                             '进度状态', '进度状态', 'text', None]],
                'rules': [['PP01', 'cum_exited_people <= base_people + new_people + returned_people',
                           '累计脱贫人口超过建档立卡、新识别与返贫人口之和', 'error', 'skip_if_any'],
@@ -2515,12 +2463,13 @@ SNAPSHOT = {'version': 1,
                             'base_people + new_people + returned_people - cum_exited_people', '年末剩余贫困人口(人)',
                             '年末剩余贫困人口', 'integer', None],
                            ['cum_exit_rate', 'derived',
-                            'IF(base_people > 0, cum_exited_people / base_people, "")', '累计脱贫率(%)', '累计脱贫率',
-                            'percent', 'SCHED_PEOPLE_EXIT'],
+                            'IF(AND(base_people > 0, OR(ISNUMBER(prior_exited_people), '
+                            'ISNUMBER(exited_people))), cum_exited_people / base_people, "")',
+                            '累计脱贫率(%)', '累计脱贫率', 'percent', 'SCHED_PEOPLE_EXIT'],
                            ['expected_rate', 'derived', '0.7', '规划进度(%)', '规划进度', 'percent', None],
                            ['progress_status', 'derived',
-                            'IF(cum_exit_rate == "", "", IF(cum_exit_rate >= expected_rate + 0.05, "超前", '
-                            'IF(cum_exit_rate >= expected_rate, "正常", "滞后")))',
+                            'IF(cum_exit_rate == "", "", IF(cum_exit_rate > 1, "数据有误", IF(cum_exit_rate >= '
+                            'expected_rate + 0.05, "超前", IF(cum_exit_rate >= expected_rate, "正常", "滞后"))))',
                             '进度状态', '进度状态', 'text', None]],
                'rules': [['PP01', 'cum_exited_people <= base_people + new_people + returned_people',
                           '累计脱贫人口超过建档立卡、新识别与返贫人口之和', 'error', 'skip_if_any'],
@@ -2559,12 +2508,13 @@ SNAPSHOT = {'version': 1,
                             'base_people + new_people + returned_people - cum_exited_people', '年末剩余贫困人口(人)',
                             '年末剩余贫困人口', 'integer', None],
                            ['cum_exit_rate', 'derived',
-                            'IF(base_people > 0, cum_exited_people / base_people, "")', '累计脱贫率(%)', '累计脱贫率',
-                            'percent', 'SCHED_PEOPLE_EXIT'],
+                            'IF(AND(base_people > 0, OR(ISNUMBER(prior_exited_people), '
+                            'ISNUMBER(exited_people))), cum_exited_people / base_people, "")',
+                            '累计脱贫率(%)', '累计脱贫率', 'percent', 'SCHED_PEOPLE_EXIT'],
                            ['expected_rate', 'derived', '0.95', '规划进度(%)', '规划进度', 'percent', None],
                            ['progress_status', 'derived',
-                            'IF(cum_exit_rate == "", "", IF(cum_exit_rate >= expected_rate + 0.05, "超前", '
-                            'IF(cum_exit_rate >= expected_rate, "正常", "滞后")))',
+                            'IF(cum_exit_rate == "", "", IF(cum_exit_rate > 1, "数据有误", IF(cum_exit_rate >= '
+                            'expected_rate + 0.05, "超前", IF(cum_exit_rate >= expected_rate, "正常", "滞后"))))',
                             '进度状态', '进度状态', 'text', None]],
                'rules': [['PP01', 'cum_exited_people <= base_people + new_people + returned_people',
                           '累计脱贫人口超过建档立卡、新识别与返贫人口之和', 'error', 'skip_if_any'],
@@ -2603,12 +2553,13 @@ SNAPSHOT = {'version': 1,
                             'base_people + new_people + returned_people - cum_exited_people', '年末剩余贫困人口(人)',
                             '年末剩余贫困人口', 'integer', None],
                            ['cum_exit_rate', 'derived',
-                            'IF(base_people > 0, cum_exited_people / base_people, "")', '累计脱贫率(%)', '累计脱贫率',
-                            'percent', 'SCHED_PEOPLE_EXIT'],
+                            'IF(AND(base_people > 0, OR(ISNUMBER(prior_exited_people), '
+                            'ISNUMBER(exited_people))), cum_exited_people / base_people, "")',
+                            '累计脱贫率(%)', '累计脱贫率', 'percent', 'SCHED_PEOPLE_EXIT'],
                            ['expected_rate', 'derived', '1.0', '规划进度(%)', '规划进度', 'percent', None],
                            ['progress_status', 'derived',
-                            'IF(cum_exit_rate == "", "", IF(cum_exit_rate >= expected_rate + 0.05, "超前", '
-                            'IF(cum_exit_rate >= expected_rate, "正常", "滞后")))',
+                            'IF(cum_exit_rate == "", "", IF(cum_exit_rate > 1, "数据有误", IF(cum_exit_rate >= '
+                            'expected_rate + 0.05, "超前", IF(cum_exit_rate >= expected_rate, "正常", "滞后"))))',
                             '进度状态', '进度状态', 'text', None]],
                'rules': [['PP01', 'cum_exited_people <= base_people + new_people + returned_people',
                           '累计脱贫人口超过建档立卡、新识别与返贫人口之和', 'error', 'skip_if_any'],
@@ -2674,12 +2625,14 @@ SNAPSHOT = {'version': 1,
                             'villages_exited_prior + MIN(villages_applying, villages_meeting)', '累计出列村(个)',
                             '累计出列村', 'integer', 'SCHED_VILLAGE_EXIT'],
                            ['village_exit_rate', 'derived',
-                            'IF(poor_villages > 0, villages_exited_cum / poor_villages, "")', '贫困村累计出列率(%)',
-                            '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
+                            'IF(AND(poor_villages > 0, OR(ISNUMBER(villages_exited_prior), '
+                            'ISNUMBER(villages_applying))), villages_exited_cum / poor_villages, "")',
+                            '贫困村累计出列率(%)', '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
                            ['village_expected_rate', 'derived', '0.3', '规划进度(%)', '规划进度', 'percent', None],
                            ['village_status', 'derived',
-                            'IF(village_exit_rate == "", "", IF(village_exit_rate >= village_expected_rate + '
-                            '0.05, "超前", IF(village_exit_rate >= village_expected_rate, "正常", "滞后")))',
+                            'IF(village_exit_rate == "", "", IF(village_exit_rate > 1, "数据有误", '
+                            'IF(village_exit_rate >= village_expected_rate + 0.05, "超前", '
+                            'IF(village_exit_rate >= village_expected_rate, "正常", "滞后"))))',
                             '进度状态', '进度状态', 'text', None]],
                'rules': [['VE11', 'villages_exited_prior + villages_applying <= poor_villages',
                           '已出列村与本年申请出列村之和超过贫困村总数', 'error', 'skip_if_any'],
@@ -2737,12 +2690,14 @@ SNAPSHOT = {'version': 1,
                             'villages_exited_prior + MIN(villages_applying, villages_meeting)', '累计出列村(个)',
                             '累计出列村', 'integer', 'SCHED_VILLAGE_EXIT'],
                            ['village_exit_rate', 'derived',
-                            'IF(poor_villages > 0, villages_exited_cum / poor_villages, "")', '贫困村累计出列率(%)',
-                            '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
+                            'IF(AND(poor_villages > 0, OR(ISNUMBER(villages_exited_prior), '
+                            'ISNUMBER(villages_applying))), villages_exited_cum / poor_villages, "")',
+                            '贫困村累计出列率(%)', '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
                            ['village_expected_rate', 'derived', '0.6', '规划进度(%)', '规划进度', 'percent', None],
                            ['village_status', 'derived',
-                            'IF(village_exit_rate == "", "", IF(village_exit_rate >= village_expected_rate + '
-                            '0.05, "超前", IF(village_exit_rate >= village_expected_rate, "正常", "滞后")))',
+                            'IF(village_exit_rate == "", "", IF(village_exit_rate > 1, "数据有误", '
+                            'IF(village_exit_rate >= village_expected_rate + 0.05, "超前", '
+                            'IF(village_exit_rate >= village_expected_rate, "正常", "滞后"))))',
                             '进度状态', '进度状态', 'text', None]],
                'rules': [['VE11', 'villages_exited_prior + villages_applying <= poor_villages',
                           '已出列村与本年申请出列村之和超过贫困村总数', 'error', 'skip_if_any'],
@@ -2800,12 +2755,14 @@ SNAPSHOT = {'version': 1,
                             'villages_exited_prior + MIN(villages_applying, villages_meeting)', '累计出列村(个)',
                             '累计出列村', 'integer', 'SCHED_VILLAGE_EXIT'],
                            ['village_exit_rate', 'derived',
-                            'IF(poor_villages > 0, villages_exited_cum / poor_villages, "")', '贫困村累计出列率(%)',
-                            '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
+                            'IF(AND(poor_villages > 0, OR(ISNUMBER(villages_exited_prior), '
+                            'ISNUMBER(villages_applying))), villages_exited_cum / poor_villages, "")',
+                            '贫困村累计出列率(%)', '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
                            ['village_expected_rate', 'derived', '0.8', '规划进度(%)', '规划进度', 'percent', None],
                            ['village_status', 'derived',
-                            'IF(village_exit_rate == "", "", IF(village_exit_rate >= village_expected_rate + '
-                            '0.05, "超前", IF(village_exit_rate >= village_expected_rate, "正常", "滞后")))',
+                            'IF(village_exit_rate == "", "", IF(village_exit_rate > 1, "数据有误", '
+                            'IF(village_exit_rate >= village_expected_rate + 0.05, "超前", '
+                            'IF(village_exit_rate >= village_expected_rate, "正常", "滞后"))))',
                             '进度状态', '进度状态', 'text', None]],
                'rules': [['VE11', 'villages_exited_prior + villages_applying <= poor_villages',
                           '已出列村与本年申请出列村之和超过贫困村总数', 'error', 'skip_if_any'],
@@ -2863,12 +2820,14 @@ SNAPSHOT = {'version': 1,
                             'villages_exited_prior + MIN(villages_applying, villages_meeting)', '累计出列村(个)',
                             '累计出列村', 'integer', 'SCHED_VILLAGE_EXIT'],
                            ['village_exit_rate', 'derived',
-                            'IF(poor_villages > 0, villages_exited_cum / poor_villages, "")', '贫困村累计出列率(%)',
-                            '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
+                            'IF(AND(poor_villages > 0, OR(ISNUMBER(villages_exited_prior), '
+                            'ISNUMBER(villages_applying))), villages_exited_cum / poor_villages, "")',
+                            '贫困村累计出列率(%)', '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
                            ['village_expected_rate', 'derived', '1.0', '规划进度(%)', '规划进度', 'percent', None],
                            ['village_status', 'derived',
-                            'IF(village_exit_rate == "", "", IF(village_exit_rate >= village_expected_rate + '
-                            '0.05, "超前", IF(village_exit_rate >= village_expected_rate, "正常", "滞后")))',
+                            'IF(village_exit_rate == "", "", IF(village_exit_rate > 1, "数据有误", '
+                            'IF(village_exit_rate >= village_expected_rate + 0.05, "超前", '
+                            'IF(village_exit_rate >= village_expected_rate, "正常", "滞后"))))',
                             '进度状态', '进度状态', 'text', None]],
                'rules': [['VE11', 'villages_exited_prior + villages_applying <= poor_villages',
                           '已出列村与本年申请出列村之和超过贫困村总数', 'error', 'skip_if_any'],
@@ -3036,7 +2995,11 @@ SNAPSHOT = {'version': 1,
                             None],
                            ['broadcast_rate', 'derived',
                             'IF(households_total > 0, broadcast_households / households_total, "")',
-                            '户户通率(%)', '户户通率', 'percent', 'BROADCAST_COVERAGE']],
+                            '户户通率(%)', '户户通率', 'percent', 'BROADCAST_COVERAGE'],
+                           ['exit_applying', 'input', None, '本年申请摘帽', '本年申请摘帽', 'choice', None],
+                           ['rural_income', 'input', None, '农村居民人均可支配收入(元)', '农村居民人均可支配收入', 'decimal', None],
+                           ['fiscal_revenue_per_capita', 'input', None, '人均地方公共财政预算收入(元)', '人均地方公共财政预算收入',
+                            'decimal', None]],
                'rules': [['IS01', 'merged_villages_paved <= merged_villages', '通沥青(水泥)路的撤并村多于撤并村总数', 'error',
                           'skip_if_any'],
                          ['IS02', 'safe_water_people <= poor_people_total', '饮水安全贫困人口多于贫困人口', 'error',
@@ -3106,7 +3069,9 @@ SNAPSHOT = {'version': 1,
                             None],
                            ['broadcast_rate', 'derived',
                             'IF(households_total > 0, broadcast_households / households_total, "")',
-                            '户户通率(%)', '户户通率', 'percent', 'BROADCAST_COVERAGE']],
+                            '户户通率(%)', '户户通率', 'percent', 'BROADCAST_COVERAGE'],
+                           ['counties_exit_applying', 'input', None, '本年申请摘帽县(个)', '本年申请摘帽县', 'integer',
+                            None]],
                'rules': [['IS01', 'merged_villages_paved <= merged_villages', '通沥青(水泥)路的撤并村多于撤并村总数', 'error',
                           'skip_if_any'],
                          ['IS02', 'safe_water_people <= poor_people_total', '饮水安全贫困人口多于贫困人口', 'error',
