@@ -736,28 +736,9 @@ class FormSheet:
 
     def write_table(self, given: dict[str, dict[str, Any]], computed: dict[str, dict[str, Any]]) -> None:
         sheet, st, L = self.sheet, self.st, self.layout
-        self.put(
-            TOTAL_ROW,
-            NAME_COL,
-            "合计",
-            st(bold=True, border=1, align="center", valign="vcenter", bg_color=FILLS["locked"]),
-        )
-        self.put(
-            TOTAL_ROW, CODE_COL, "—", st(border=1, align="center", valign="vcenter", bg_color=FILLS["locked"])
-        )
-        total = computed[TOTAL]
-        for col in sheet.columns:
-            c = L.col_index[col.key]
-            ftype = "integer" if col.field.aggregation == "count_if" else col.field.type
-            if col.role == "derived":
-                text = self.derived(col, TOTAL_ROW)
-            else:
-                text = engine.total_formula(L, col)
-            self.formula(TOTAL_ROW, c, text, st.cell("total", ftype), total.get(col.key))
-        self.put(TOTAL_ROW, L.check_col, None, st.cell("check", "text"))
+        self.write_total_row(computed[TOTAL])
         self.put(TOTAL_ROW, L.note_col, None, st.cell("check", "text"))
         note_fmt = st(border=1, valign="top", text_wrap=True, locked=False, num_format="@")
-
         label = st.cell("label", "text")
         code_fmt = st.cell("code", "text")
         check_fmt = st.cell("check", "text")
@@ -809,6 +790,28 @@ class FormSheet:
         self.put(TOTAL_ROW, col, total, st(bold=True, border=1, align="center", bg_color=FILLS["locked"]))
         self.ws.set_column(col - 1, col - 1, 10)
         self.ws.print_area(f"A1:{xl_col_to_name(col - 1)}{L.summary_row + 3}")
+
+    def write_total_row(self, total: dict[str, Any]) -> None:
+        """The 合计 row: label, and each column's total (or derived) formula with its value."""
+        sheet, st, L = self.sheet, self.st, self.layout
+        self.put(
+            TOTAL_ROW,
+            NAME_COL,
+            "合计",
+            st(bold=True, border=1, align="center", valign="vcenter", bg_color=FILLS["locked"]),
+        )
+        self.put(
+            TOTAL_ROW, CODE_COL, "—", st(border=1, align="center", valign="vcenter", bg_color=FILLS["locked"])
+        )
+        for col in sheet.columns:
+            c = L.col_index[col.key]
+            ftype = "integer" if col.field.aggregation == "count_if" else col.field.type
+            if col.role == "derived":
+                text = self.derived(col, TOTAL_ROW)
+            else:
+                text = engine.total_formula(L, col)
+            self.formula(TOTAL_ROW, c, text, st.cell("total", ftype), total.get(col.key))
+        self.put(TOTAL_ROW, L.check_col, None, st.cell("check", "text"))
 
     def per_row(self, key: str, make: Callable[[Any], str], row: int) -> str:
         """``make(row)`` for a data row, compiled once per sheet: the rule compiler runs on a row token
