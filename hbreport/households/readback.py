@@ -18,7 +18,7 @@ from ..cells import CellContext, InputPlan, at, fields_in_order, input_plan, nor
 from ..checks import cells as cell_checks
 from ..checks import quote, registered
 from ..coerce import cell_text, plain
-from ..engine import check_formula, check_row, derived_formula, total_formula
+from ..engine import ROW_MARK, check_template, derived_template, total_formula
 from ..errors import HBError
 from ..findings import Finding
 from ..layout import (
@@ -32,6 +32,7 @@ from ..layout import (
     SheetLayout,
 )
 from ..spec import TOTAL, Column, SheetSpec
+from .columns import failures
 
 RULE_HINTS = {
     "error": "请核对该户数据并改正后重新报送",
@@ -130,16 +131,25 @@ class RosterSheetReader:
         names = {L.col_index[c.key]: c.field.label for c in self.sheet.columns}
         names[L.check_col] = "校验结果"
         expected: dict[tuple[int, int], str] = {}
+        templates = [(L.check_col, check_template(L))]  # each row's formula: its row number in a template
         for col in self.sheet.columns:
             c = L.col_index[col.key]
             expected[(TOTAL_ROW, c)] = total_formula(L, col)
             if col.role == "derived":
-                for r in range(FIRST_DATA_ROW, L.last_data_row + 1):
-                    expected[(r, c)] = derived_formula(L, col, r)
+                templates.append((c, derived_template(L, col)))
         for r in range(FIRST_DATA_ROW, L.last_data_row + 1):
-            expected[(r, L.check_col)] = check_formula(L, r)
+            digits = str(r)
+            for c, template in templates:
+                expected[(r, c)] = template.replace(ROW_MARK, digits)
         for (r, c), formula in expected.items():
             held = cells.get((r, c))
+            if (
+                type(held) is str
+                and held[:1] == "="
+                and len(held) == len(formula) + 1
+                and held.endswith(formula)
+            ):
+                continue  # the formula written, unchanged (the common case)
             cell = f"{get_column_letter(c)}{r}"
             who = "合计行" if r == TOTAL_ROW else self.row_label(self.sheet.rows[r - FIRST_DATA_ROW].code)
             what = f"{who}的「{names[c]}」"
@@ -202,22 +212,23 @@ class RosterSheetReader:
 
     # -- rules
 
-    def check_rules(self, rows: Mapping[str, Mapping[str, Any]]) -> None:
+    def check_rules(self, rows: Mapping[str, Mapping[str, Any]], table=None) -> None:
+        """Every rule by column over the households (``table``: their columns, when already made)."""
         L = self.layout
         order = {rule.id: fields_in_order(rule) for rule in self.sheet.rules}
-        for i, household in enumerate(self.sheet.rows):
+        for i, rule, status in failures(self.sheet, rows, table):
+            household = self.sheet.rows[i]
             r = FIRST_DATA_ROW + i
-            for rule, status in check_row(self.sheet, rows[household.code]):
-                cells = [f"{L.col_letter(k)}{r}" for k in order[rule.id] if k in L.col_index]
-                text = rule.message.rstrip("。；;")
-                if status == "invalid":
-                    message = f"{self.row_label(household.code)}：{text}——无法判断（涉及单元格的数据无效），涉及 {'、'.join(cells)}"
-                else:
-                    message = f"{self.row_label(household.code)}：{text}（涉及 {'、'.join(cells)}）"
-                self.add(
-                    cells[0] if cells else None,
-                    message,
-                    rule.id,
-                    RULE_HINTS[rule.importance],
-                    rule.importance,
-                )
+            cells = [f"{L.col_letter(k)}{r}" for k in order[rule.id] if k in L.col_index]
+            text = rule.message.rstrip("。；;")
+            if status == "invalid":
+                message = f"{self.row_label(household.code)}：{text}——无法判断（涉及单元格的数据无效），涉及 {'、'.join(cells)}"
+            else:
+                message = f"{self.row_label(household.code)}：{text}（涉及 {'、'.join(cells)}）"
+            self.add(
+                cells[0] if cells else None,
+                message,
+                rule.id,
+                RULE_HINTS[rule.importance],
+                rule.importance,
+            )
