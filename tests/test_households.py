@@ -816,7 +816,7 @@ def test_household_table_exports_to_parquet(registry, catalog, tmp_path):
     assert table.to_pylist() == stored  # every column, every row, as stored
     assert str(table.schema.field("income_per_capita").type) in ("double", "int64")
     assert str(table.schema.field("id_number").type) == "string"
-    assert {r["problems"] for r in stored} >= {"HH_DUP_ACROSS"}
+    assert {r["problems"] for r in stored} >= {"跨乡镇重号"}
     one = tmp_path / "one.parquet"
     assert export_households_parquet(store_path, one, under=OTHER_TOWNSHIP) == len(b)
     assert set(pq.read_table(one).column("township_code").to_pylist()) == {OTHER_TOWNSHIP}
