@@ -67,7 +67,8 @@ def test_one_level_up_the_warning_is_explained_not_open(tmp_path, registry, cata
     check = [[c for c in row] for row in wb[CHECK_SHEET].iter_rows(values_only=True)]
     heading = next(r for r in check if r and r[0] == "序号")
     rows = [dict(zip(heading, r, strict=False)) for r in check[check.index(heading) + 1 :] if r and r[0]]
-    pp06 = [r for r in rows if r["规则"] == "PP06"]
+    # a form's rule is shown to people as 表内审核; PP06 is the one warning this township has
+    pp06 = [r for r in rows if r["规则"] == "表内审核" and r["重要性"].startswith("警告")]
     assert len(pp06) == 1
     assert pp06[0]["重要性"] == "警告（已说明）" and pp06[0]["填报单位的说明"] == WHY
     assert next(r[1] for r in check if r and r[0] == "已说明的警告") == 1
