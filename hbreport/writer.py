@@ -244,6 +244,14 @@ def status_columns(sheet: SheetSpec) -> list[tuple[Column, Column, Column]]:
     return out
 
 
+@dataclass(frozen=True)
+class _Stem:
+    fail_text: str
+
+
+TEXT_STEM = _Stem(engine.TEXT_IN_NUMBER + "；")  # counted with the error rules in the 校验汇总
+
+
 def rule_stem(rule) -> str:
     """The part of a rule's status text that both its failure and its invalid-data text contain."""
     return rule.fail_text.removesuffix("；")
@@ -839,6 +847,8 @@ class FormSheet:
         pct_fmt = st(border=1, num_format="0.0%", bold=True, bg_color=FILLS["locked"])
         for offset, importance, name in ((1, "error", "错误"), (2, "warning", "警告")):
             rules = [r for r in sheet.rules if r.importance == importance]
+            if importance == "error" and sheet.number_inputs:
+                rules.append(TEXT_STEM)  # text in a number cell counts as an error row
             self.merge(s + offset, 1, CODE_COL, f"有“{name}”的行数", label)
             self.formula(
                 s + offset,
@@ -925,6 +935,8 @@ class FormSheet:
         rng = f"{L.check_letter}{top}:{L.check_letter}{L.last_data_row}"
         for importance in ("error", "warning"):
             stems = [rule_stem(r) for r in sheet.rules if r.importance == importance]
+            if importance == "error" and sheet.number_inputs:
+                stems.append(engine.TEXT_IN_NUMBER)  # text in a number cell: red like an error
             if not stems:
                 continue
             test = ",".join(f"ISNUMBER(FIND({excel_text(s)},{check}))" for s in stems)
