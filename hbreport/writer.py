@@ -83,6 +83,7 @@ ROW_HEIGHT = 13.5  # points per line of 10-point text
 CJK_WIDTH = 1.55  # column-width units one 10-point CJK character takes (LibreOffice, Excel alike)
 STATUS_HEADING, REPORTED_WORD = "填报状态", "已报"
 CHECK_KEY = "\0check"  # the 校验结果 column's key among the row templates
+SEVERITY_KEY = "\0severity"  # the hidden severity column's key among the row templates
 ROW_TOKEN = "\x01"  # stands for the row number while a row's formula is compiled once per sheet
 COLUMN_WIDTHS = {"integer": 10, "decimal": 11, "percent": 8, "choice": 8, "text": 8}
 CHECK_WIDTH = 44  # one line of a typical rule message at 9 points
@@ -261,6 +262,30 @@ def rows_with(check_texts: Iterable[str], rules: Iterable) -> int:
     """How many 校验结果 texts name at least one of ``rules`` (the Python side of the 校验汇总 counts)."""
     stems = [rule_stem(r) for r in rules]
     return sum(1 for text in check_texts if text and any(s in text for s in stems))
+
+
+SEVERITY = {"error": 2, "warning": 1}  # a row's hidden severity cell: the sum over the kinds it names
+
+
+def severity_formula(rules: Sequence, check_cell: str) -> str:
+    """The hidden severity cell of a row: 2 when its 校验结果 names an error rule, plus 1 when it names a
+    warning rule (plain per-cell FIND, which every engine computes alike)."""
+    terms = []
+    for importance, weight in SEVERITY.items():
+        stems = [rule_stem(r) for r in rules if (r.importance == "error") == (importance == "error")]
+        if stems:
+            test = ",".join(f"ISNUMBER(FIND({excel_text(s)},{check_cell}))" for s in stems)
+            terms.append(f"IF(OR({test}),{weight},0)")
+    return "+".join(terms) or "0"
+
+
+def severity_value(check_text: str, rules: Sequence) -> int:
+    """The Python side of :func:`severity_formula`."""
+    value = 0
+    for importance, weight in SEVERITY.items():
+        chosen = [r for r in rules if (r.importance == "error") == (importance == "error")]
+        value += weight if rows_with([check_text], chosen) else 0
+    return value
 
 
 XLSXWRITER_TESTED = ((3, 2), (3, 3))
@@ -647,6 +672,7 @@ class FormSheet:
         self.widths[L.check_col] = CHECK_WIDTH
         for c, w in self.widths.items():
             self.ws.set_column(c - 1, c - 1, w)
+        self.ws.set_column(L.severity_col - 1, L.severity_col - 1, 4, None, {"hidden": True})
 
     def right_block_start(self, texts: list[str]) -> int:
         """First column of the 表号 … 有效期至 block, wide enough for its longest line."""
@@ -745,6 +771,12 @@ class FormSheet:
                 self.put(r, c, value, st.cell("locked" if locked else "input", ftype))
             text = self.check(r)
             self.formula(r, L.check_col, text, check_fmt, self.check_texts[unit.code])
+            if sheet.rules:
+                severity = self.per_row(
+                    SEVERITY_KEY, lambda n: severity_formula(sheet.rules, f"{L.check_letter}{n}"), r
+                )
+                value = severity_value(self.check_texts[unit.code], sheet.rules)
+                self.formula(r, L.severity_col, severity, st.cell("locked", "integer"), value)
 
     def write_row_status(self, row_status: Mapping[str, str]) -> None:
         """The 填报状态 column right of 校验结果: each child's status in its row, 已报 X/Y on the 合计 row.
@@ -840,8 +872,8 @@ class FormSheet:
         label = st(border=1, align="left", valign="vcenter", text_wrap=True)
         c_value = FIRST_FIELD_COL
         n_rows = len(sheet.rows)
-        check_range = (
-            f"{L.check_letter}{FIRST_DATA_ROW}:{L.check_letter}{max(L.last_data_row, FIRST_DATA_ROW)}"
+        severity_range = (
+            f"{L.severity_letter}{FIRST_DATA_ROW}:{L.severity_letter}{max(L.last_data_row, FIRST_DATA_ROW)}"
         )
         int_fmt = st(border=1, num_format="#,##0", bold=True, bg_color=FILLS["locked"])
         pct_fmt = st(border=1, num_format="0.0%", bold=True, bg_color=FILLS["locked"])
@@ -853,7 +885,7 @@ class FormSheet:
             self.formula(
                 s + offset,
                 c_value,
-                rows_with_formula(rules, check_range) if n_rows else "0",
+                rows_with_formula(importance, severity_range) if n_rows and rules else "0",
                 int_fmt,
                 rows_with(check_texts, rules),
             )
@@ -972,12 +1004,12 @@ def protect_sheet(ws) -> None:
     )
 
 
-def rows_with_formula(rules: Sequence, check_range: str) -> str:
-    """Formula counting the rows whose 校验结果 names at least one of ``rules``."""
-    if not rules:
-        return "0"
-    terms = "+".join(f"ISNUMBER(FIND({excel_text(rule_stem(r))},{check_range}))" for r in rules)
-    return f"SUMPRODUCT(--(({terms})>0))"
+def rows_with_formula(importance: str, severity_range: str) -> str:
+    """Formula counting the rows whose 校验结果 names a rule of ``importance`` (error / warning), from
+    the hidden severity cells: COUNTIF, not an array formula, so every engine gives the same count."""
+    if importance == "error":
+        return f'COUNTIF({severity_range},">=2")'
+    return f"COUNTIF({severity_range},1)+COUNTIF({severity_range},3)"
 
 
 def completion_formula(rate_cell: str, expected_cell: str) -> str:
