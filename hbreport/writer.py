@@ -248,6 +248,7 @@ def status_columns(sheet: SheetSpec) -> list[tuple[Column, Column, Column]]:
 @dataclass(frozen=True)
 class _Stem:
     fail_text: str
+    importance: str = "error"
 
 
 TEXT_STEM = _Stem(engine.TEXT_IN_NUMBER + "；")  # counted with the error rules in the 校验汇总
@@ -772,17 +773,23 @@ class FormSheet:
             text = self.check(r)
             self.formula(r, L.check_col, text, check_fmt, self.check_texts[unit.code])
             if sheet.rules:
+                stems = self.severity_rules
                 severity = self.per_row(
-                    SEVERITY_KEY, lambda n: severity_formula(sheet.rules, f"{L.check_letter}{n}"), r
+                    SEVERITY_KEY, lambda n, stems=stems: severity_formula(stems, f"{L.check_letter}{n}"), r
                 )
-                value = severity_value(self.check_texts[unit.code], sheet.rules)
+                value = severity_value(self.check_texts[unit.code], stems)
                 self.formula(r, L.severity_col, severity, st.cell("locked", "integer"), value)
+
+    @property
+    def severity_rules(self) -> list:
+        """The rules the hidden severity cells look for, with text in a number cell among the errors."""
+        return list(self.sheet.rules) + ([TEXT_STEM] if self.sheet.number_inputs else [])
 
     def write_row_status(self, row_status: Mapping[str, str]) -> None:
         """The 填报状态 column right of 校验结果: each child's status in its row, 已报 X/Y on the 合计 row.
         Outside the form's table (the reader and the formulas do not see it); rows not 已报 are greyed."""
         L, st = self.layout, self.st
-        col = L.check_col + 1
+        col = L.severity_col + 1  # right of the hidden severity column
         head = st(
             bold=True, border=1, align="center", valign="vcenter", text_wrap=True, bg_color=FILLS["header"]
         )

@@ -40,7 +40,13 @@ def test_text_and_impossible_rates_in_the_sheets_own_check(tmp_path):
         ws[layout.cell(high_row, "prior_exited_people")] = base
         ws[layout.cell(high_row, "exited_people")] = round(base * 0.9)  # 190 %
         ws[layout.cell(high_row, "returned_people")] = 0
-        for key in ("prior_exited_people", "exited_households", "exited_people", "returned_people", "new_people"):
+        for key in (
+            "prior_exited_people",
+            "exited_households",
+            "exited_people",
+            "returned_people",
+            "new_people",
+        ):
             ws[layout.cell(empty_row, key)] = None
 
     bad = rb.spoil(clean, tmp_path / "bad.xlsx", spoil)

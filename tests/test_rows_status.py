@@ -62,7 +62,7 @@ def test_each_row_says_its_status_and_the_total_says_reported_of_expected(county
     sheet = spec.sheet(PP)
     layout = SheetLayout(sheet)
     ws = openpyxl.load_workbook(summary.output, data_only=True)[sheet.sheet]
-    col = layout.check_col + 1
+    col = layout.severity_col + 1
     heading_row = next(r for r in range(1, TOTAL_ROW) if ws.cell(r, col).value == "填报状态")
     assert heading_row < TOTAL_ROW
     for town, word in ((towns[0], "未报"), (towns[1], "空表"), (towns[2], "退回"), (towns[3], "已报")):
