@@ -826,3 +826,26 @@ def test_household_table_exports_to_parquet(registry, catalog, tmp_path):
     assert export_households_parquet(store_path, first, under=TOWNSHIP) == len(a)
     with pytest.raises(HBError, match="已存在|存在"):
         export_households_parquet(store_path, one, under=OTHER_TOWNSHIP)
+
+
+def test_overwritten_and_changed_formulas_are_found_cell_by_cell(registry, catalog, tmp_path):
+    spec, values = crafted(registry, catalog)
+    path = write(tmp_path, spec, values)
+    clean = read_roster(path, registry=registry, catalog=catalog)
+    assert not [f for f in clean.findings if f.rule.startswith("FORMULA")]
+    first, second = spec.households[2].household_id, spec.households[5].household_id
+    standard, check = clean.cell(first, "meets_exit_standard"), clean.layout.check_col
+
+    def tamper(book):
+        ws = book[spec.sheets[0].sheet]
+        ws[standard] = "是"  # a formula overwritten by a typed value
+        row = clean.layout.row_index[second]
+        ws.cell(row, check).value = '=""'  # a formula changed
+
+    roster = read_roster(_edit(path, tmp_path / "t.xlsx", tamper), registry=registry, catalog=catalog)
+    found = {(f.rule, f.cell) for f in roster.findings if f.rule.startswith("FORMULA")}
+    letter = clean.layout.check_letter
+    assert found == {
+        ("FORMULA_OVERWRITTEN", standard),
+        ("FORMULA_CHANGED", f"{letter}{clean.layout.row_index[second]}"),
+    }
