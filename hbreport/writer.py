@@ -82,6 +82,10 @@ MAX_SHEET_NAME = 31
 ROW_HEIGHT = 13.5  # points per line of 10-point text
 CJK_WIDTH = 1.55  # column-width units one 10-point CJK character takes (LibreOffice, Excel alike)
 STATUS_HEADING, REPORTED_WORD = "填报状态", "已报"
+NOTE_HEADING = "说明\n（对“警告”的解释）"
+NOTE_WIDTH = 28
+SIGNATURE_ITEMS = ("单位负责人：", "统计负责人：", "填表人：", "联系电话：", "报出日期：　　年　　月　　日")
+"""The signature line under each form: unlocked, so the clerk types after each label."""
 CHECK_KEY = "\0check"  # the 校验结果 column's key among the row templates
 SEVERITY_KEY = "\0severity"  # the hidden severity column's key among the row templates
 ROW_TOKEN = "\x01"  # stands for the row number while a row's formula is compiled once per sheet
@@ -99,6 +103,7 @@ def write_workbook(
     created: datetime | None = None,
     data: FormData | None = None,
     row_status: Mapping[str, str] | None = None,
+    notes: Mapping[str, Mapping[str, str]] | None = None,
     force: bool = False,
     inputs: Iterable[str | Path] = (),
 ) -> Path:
@@ -112,7 +117,8 @@ def write_workbook(
     ``data``: ``FormData.from_inputs(spec, values)`` when the caller has it already (the rows and 合计
     are then not computed a second time). ``row_status`` (a consolidated workbook): child code → 已报 /
     未报 / 退回 / 拒收 / 空表, shown in a 填报状态 column after 校验结果 on the forms whose rows are the
-    children, with 已报 X/Y on the 合计 row. ``force`` and ``inputs``: see :func:`atomic.atomic_output`
+    children, with 已报 X/Y on the 合计 row. ``notes[form][row_code]``: text for the 说明 column (a
+    row's explanation). ``force`` and ``inputs``: see :func:`atomic.atomic_output`
     (an existing file is replaced only with ``force``, one of ``inputs`` never)."""
     path = Path(path)
     check_target(path, suffix=".xlsx", force=force, inputs=inputs)
@@ -121,7 +127,7 @@ def write_workbook(
     extras = list(extra_sheets.items() if isinstance(extra_sheets, Mapping) else extra_sheets or ())
     _check_sheet_names(spec, [name for name, _ in extras], xlwings, path)
     with atomic_output(path, force=force, inputs=inputs, suffix=".xlsx") as tmp:
-        _Writer(spec, values, xlwings, extras, created, data, row_status).write(tmp)
+        _Writer(spec, values, xlwings, extras, created, data, row_status, notes).write(tmp)
     return path
 
 
@@ -390,9 +396,11 @@ class _Writer:
         created: datetime | None = None,
         data: FormData | None = None,
         row_status: Mapping[str, str] | None = None,
+        notes: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.data = data
         self.row_status = row_status
+        self.notes = notes or {}
         self.spec = spec
         self.values = values
         self.xlwings = xlwings
@@ -416,6 +424,7 @@ class _Writer:
             form_sheet = FormSheet(
                 spec, sheet, ws, styles, self.values.get(sheet.form, {}), self.xlwings, refs, known
             )
+            form_sheet.notes = self.notes.get(sheet.form, {})
             form_sheet.write()
             if self.row_status and any(r.code in self.row_status for r in sheet.rows):
                 form_sheet.write_row_status(self.row_status)
@@ -596,6 +605,7 @@ class FormSheet:
         self.widths: dict[int, float] = {}
         self.templates: dict[str, str] = {}
         self.check_texts: dict[str, str] = {}  # row code → the 校验结果 text (worked out once per row)
+        self.notes: Mapping[str, str] = {}  # row code → its explanation (the 说明 column)
 
     # -- coordinates (XlsxWriter counts from 0; the layout from 1)
 
@@ -665,6 +675,7 @@ class FormSheet:
         for c, w in self.widths.items():
             self.ws.set_column(c - 1, c - 1, w)
         self.ws.set_column(L.severity_col - 1, L.severity_col - 1, 4, None, {"hidden": True})
+        self.ws.set_column(L.note_col - 1, L.note_col - 1, NOTE_WIDTH)
 
     def right_block_start(self, texts: list[str]) -> int:
         """First column of the 表号 … 有效期至 block, wide enough for its longest line."""
@@ -719,11 +730,15 @@ class FormSheet:
             lines = max(lines, label_lines + text.count("\n"))
         self.put(HEADER_ROW, L.check_col, "校验结果", head)
         self.put(CODE_ROW, L.check_col, None, code)
+        self.put(HEADER_ROW, L.note_col, NOTE_HEADING, head)
+        self.put(CODE_ROW, L.note_col, None, code)
         self.ws.set_row(HEADER_ROW - 1, ROW_HEIGHT * lines + 6)
 
     def write_table(self, given: dict[str, dict[str, Any]], computed: dict[str, dict[str, Any]]) -> None:
         sheet, st, L = self.sheet, self.st, self.layout
         self.write_total_row(computed[TOTAL])
+        self.put(TOTAL_ROW, L.note_col, None, st.cell("check", "text"))
+        note_fmt = st(border=1, valign="top", text_wrap=True, locked=False, num_format="@")
         label = st.cell("label", "text")
         code_fmt = st.cell("code", "text")
         check_fmt = st.cell("check", "text")
@@ -744,6 +759,7 @@ class FormSheet:
                 self.put(r, c, value, st.cell("locked" if locked else "input", ftype))
             text = self.check(r)
             self.formula(r, L.check_col, text, check_fmt, self.check_texts[unit.code])
+            self.put(r, L.note_col, self.notes.get(unit.code), note_fmt)
             if sheet.rules:
                 severity = self.per_row(
                     SEVERITY_KEY, lambda n: severity_formula(sheet.rules, f"{L.check_letter}{n}"), r
@@ -755,7 +771,7 @@ class FormSheet:
         """The 填报状态 column right of 校验结果: each child's status in its row, 已报 X/Y on the 合计 row.
         Outside the form's table (the reader and the formulas do not see it); rows not 已报 are greyed."""
         L, st = self.layout, self.st
-        col = L.check_col + 1
+        col = L.status_col
         head = st(
             bold=True, border=1, align="center", valign="vcenter", text_wrap=True, bg_color=FILLS["header"]
         )
@@ -842,10 +858,10 @@ class FormSheet:
 
     def write_footer(self) -> None:
         L, st = self.layout, self.st
-        items = ["单位负责人：", "统计负责人：", "填表人：", "联系电话：", "报出日期：　　年　　月　　日"]
+        items = list(SIGNATURE_ITEMS)
         last = L.last_col
         bounds = [1 + round(i * last / len(items)) for i in range(len(items) + 1)]
-        fmt = st(align="left", valign="vcenter")
+        fmt = st(align="left", valign="vcenter", locked=False, bottom=1)  # the clerk signs here
         for i, text in enumerate(items):
             first, end = bounds[i], max(bounds[i], bounds[i + 1] - 1)
             self.merge(L.footer_row, first, end, text, fmt)
