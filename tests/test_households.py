@@ -6,6 +6,7 @@ import copy
 import hashlib
 import random
 import sqlite3
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -849,3 +850,19 @@ def test_overwritten_and_changed_formulas_are_found_cell_by_cell(registry, catal
         ("FORMULA_OVERWRITTEN", standard),
         ("FORMULA_CHANGED", f"{letter}{clean.layout.row_index[second]}"),
     }
+
+
+def test_roster_table_is_byte_for_byte_what_the_form_writer_writes(registry, catalog, tmp_path, monkeypatch):
+    """The roster's own table loop (one plan per column, straight to XlsxWriter) writes exactly the
+    cells of the form writer's loop, which it stands in for: every part of the package but its dates."""
+    from hbreport.households.roster import _roster_sheet_class
+    from hbreport.writer import FormSheet
+
+    spec, values = crafted(registry, catalog, CASES[0])
+    fast = write(tmp_path / "fast", spec, values)
+    monkeypatch.setattr(_roster_sheet_class(), "write_table", FormSheet.write_table)
+    slow = write(tmp_path / "slow", spec, values)
+    with zipfile.ZipFile(fast) as a, zipfile.ZipFile(slow) as b:
+        assert a.namelist() == b.namelist()
+        differ = [n for n in a.namelist() if not n.startswith("docProps/") and a.read(n) != b.read(n)]
+    assert differ == []

@@ -329,6 +329,7 @@ def _roster_sheet_class():
                     else:
                         ws.write_string(r0, c0, str(value), fmt)
                 ws.write_formula(r0, check_col, "=" + self.check(r), check_fmt, texts[unit.code])
+                self.write_row_end(r, unit.code)
 
     return RosterFormSheet
 
