@@ -37,7 +37,6 @@ from .rules import (
     _as_cell_value,
     _call,
     _compare,
-    _guard_fields,
     _negative,
 )
 from .xlsemantics import _E48, ARITHMETIC, COMPARISONS, DIV0, NUM, VALUE, Ref, XLError, to_bool
@@ -627,7 +626,7 @@ def rule_statuses(
     table = _table(columns, n)
     n = table.n
     try:
-        guard = _guard_fields(rule.expr, rule.missing)
+        guard = rule._guard_fields()  # the form's guard when it has one (derived fields as their inputs)
         status = np.full(n, PASS, dtype=np.int8)
         skip = np.zeros(n, dtype=bool)
         if guard:
