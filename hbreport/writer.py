@@ -16,7 +16,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -106,6 +106,7 @@ def write_workbook(
     notes: Mapping[str, Mapping[str, str]] | None = None,
     force: bool = False,
     inputs: Iterable[str | Path] = (),
+    own_rows_only: bool = False,
 ) -> Path:
     """Write the fill-in workbook for ``spec`` to ``path`` (atomically) and return the path.
 
@@ -119,16 +120,32 @@ def write_workbook(
     未报 / 退回 / 拒收 / 空表, shown in a 填报状态 column after 校验结果 on the forms whose rows are the
     children, with 已报 X/Y on the 合计 row. ``notes[form][row_code]``: text for the 说明 column (a
     row's explanation). ``force`` and ``inputs``: see :func:`atomic.atomic_output`
-    (an existing file is replaced only with ``force``, one of ``inputs`` never)."""
+    (an existing file is replaced only with ``force``, one of ``inputs`` never). ``own_rows_only``: the
+    unit's own fill-in workbook above the township, where the forms whose rows are its children are
+    made by consolidation, not typed: their cells are locked and the 填表说明 says so (only forms
+    holding the unit's own row, such as the county's 04 form, are for typing)."""
     path = Path(path)
+    if own_rows_only and any(not _own_sheet(spec, s) for s in spec.sheets):
+        spec = replace(spec, instructions=(*spec.instructions, OWN_ROWS_NOTE))
     check_target(path, suffix=".xlsx", force=force, inputs=inputs)
     values = values or {}
     _check_values(spec, values, path)
     extras = list(extra_sheets.items() if isinstance(extra_sheets, Mapping) else extra_sheets or ())
     _check_sheet_names(spec, [name for name, _ in extras], xlwings, path)
     with atomic_output(path, force=force, inputs=inputs, suffix=".xlsx") as tmp:
-        _Writer(spec, values, xlwings, extras, created, data, row_status, notes).write(tmp)
+        _Writer(spec, values, xlwings, extras, created, data, row_status, notes, own_rows_only).write(tmp)
     return path
+
+
+OWN_ROWS_NOTE = (
+    "本工作簿中，各行为下级单位的表（如鄂扶贫01—03表）由汇总下级报表生成（hbreport consolidate），"
+    "本级不需填写，单元格已锁定；本级只填写本单位自己的表（如鄂扶贫04表中的本级一行）。"
+)
+
+
+def _own_sheet(spec: WorkbookSpec, sheet: SheetSpec) -> bool:
+    """Whether ``sheet`` holds the unit's own row (typed by the unit), not its children's rows."""
+    return len(sheet.rows) == 1 and sheet.rows[0].code == spec.unit_code
 
 
 # ---------------------------------------------------------------- checks on the arguments
@@ -397,7 +414,9 @@ class _Writer:
         data: FormData | None = None,
         row_status: Mapping[str, str] | None = None,
         notes: Mapping[str, Mapping[str, str]] | None = None,
+        own_rows_only: bool = False,
     ) -> None:
+        self.own_rows_only = own_rows_only
         self.data = data
         self.row_status = row_status
         self.notes = notes or {}
@@ -425,6 +444,7 @@ class _Writer:
                 spec, sheet, ws, styles, self.values.get(sheet.form, {}), self.xlwings, refs, known
             )
             form_sheet.notes = self.notes.get(sheet.form, {})
+            form_sheet.children_locked = self.own_rows_only and not _own_sheet(spec, sheet)
             form_sheet.write()
             if self.row_status and any(r.code in self.row_status for r in sheet.rows):
                 form_sheet.write_row_status(self.row_status)
@@ -606,6 +626,7 @@ class FormSheet:
         self.templates: dict[str, str] = {}
         self.check_texts: dict[str, str] = {}  # row code → the 校验结果 text (worked out once per row)
         self.notes: Mapping[str, str] = {}  # row code → its explanation (the 说明 column)
+        self.children_locked = False  # the children's rows are made by consolidation, not typed here
 
     # -- coordinates (XlsxWriter counts from 0; the layout from 1)
 
@@ -753,7 +774,7 @@ class FormSheet:
                     self.formula(r, c, text, st.cell("locked", ftype), row_computed.get(col.key))
                     continue
                 value = row_given.get(col.key)
-                locked = col.role == "prefill" and value is not None
+                locked = (col.role == "prefill" and value is not None) or self.children_locked
                 self.put(r, c, value, st.cell("locked" if locked else "input", ftype))
             text = self.check(r)
             self.formula(r, L.check_col, text, check_fmt, self.check_texts[unit.code])
