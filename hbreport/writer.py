@@ -767,8 +767,6 @@ class FormSheet:
     def write_table(self, given: dict[str, dict[str, Any]], computed: dict[str, dict[str, Any]]) -> None:
         sheet, st, L = self.sheet, self.st, self.layout
         self.write_total_row(computed[TOTAL])
-        self.put(TOTAL_ROW, L.note_col, None, st.cell("check", "text"))
-        note_fmt = st(border=1, valign="top", text_wrap=True, locked=False, num_format="@")
         label = st.cell("label", "text")
         code_fmt = st.cell("code", "text")
         check_fmt = st.cell("check", "text")
@@ -789,14 +787,20 @@ class FormSheet:
                 self.put(r, c, value, st.cell("locked" if locked else "input", ftype))
             text = self.check(r)
             self.formula(r, L.check_col, text, check_fmt, self.check_texts[unit.code])
-            self.put(r, L.note_col, self.notes.get(unit.code), note_fmt)
-            if sheet.rules:
-                stems = self.severity_rules
-                severity = self.per_row(
-                    SEVERITY_KEY, lambda n, stems=stems: severity_formula(stems, f"{L.check_letter}{n}"), r
-                )
-                value = severity_value(self.check_texts[unit.code], stems)
-                self.formula(r, L.severity_col, severity, st.cell("locked", "integer"), value)
+            self.write_row_end(r, unit.code)
+
+    def write_row_end(self, r: int, code: str) -> None:
+        """What follows a data row's 校验结果: its 说明 cell and its hidden severity cell."""
+        sheet, st, L = self.sheet, self.st, self.layout
+        note_fmt = st(border=1, valign="top", text_wrap=True, locked=False, num_format="@")
+        self.put(r, L.note_col, self.notes.get(code), note_fmt)
+        if sheet.rules:
+            stems = self.severity_rules  # text in a number cell among the errors
+            severity = self.per_row(
+                SEVERITY_KEY, lambda n: severity_formula(stems, f"{L.check_letter}{n}"), r
+            )
+            value = severity_value(self.check_texts[code], stems)
+            self.formula(r, L.severity_col, severity, st.cell("locked", "integer"), value)
 
     @property
     def severity_rules(self) -> list:
@@ -848,6 +852,7 @@ class FormSheet:
                 text = engine.total_formula(L, col)
             self.formula(TOTAL_ROW, c, text, st.cell("total", ftype), total.get(col.key))
         self.put(TOTAL_ROW, L.check_col, None, st.cell("check", "text"))
+        self.put(TOTAL_ROW, L.note_col, None, st.cell("check", "text"))
 
     def per_row(self, key: str, make: Callable[[Any], str], row: int) -> str:
         """``make(row)`` for a data row, compiled once per sheet: the rule compiler runs on a row token
