@@ -50,7 +50,7 @@ COLUMN_FIELDS = (
     "max",
     "choices",
 )
-RULE_FIELDS = ("id", "expr", "message", "importance", "missing")
+RULE_FIELDS = ("id", "expr", "message", "importance", "missing", "guard")
 RESULTS_SHEET = "校验结果"
 META_SHEET_NAME = "_meta"
 CHECK_HINT = "请检查公式的参数"
@@ -104,6 +104,15 @@ class FormVariant:
     @property
     def derived_columns(self) -> tuple[FormColumn, ...]:
         return tuple(c for c in self.columns if c.role == "derived")
+
+    @property
+    def number_inputs(self) -> tuple[tuple[str, str], ...]:
+        """(key, label) of the input columns that take numbers (as :class:`hbreport.spec.SheetSpec`'s)."""
+        return tuple(
+            (c.key, c.label)
+            for c in self.columns
+            if c.role == "input" and c.type in ("integer", "decimal", "percent")
+        )
 
     def column(self, key: str) -> FormColumn:
         for col in self.columns:
@@ -233,7 +242,7 @@ def _load_variant(data: Mapping[str, Any]) -> FormVariant:
         table_no=data.get("table_no", ""),
         levels=tuple(data.get("levels", ())),
         columns=tuple(_load_column(c) for c in data["columns"]),
-        rules=tuple(Rule(**dict(zip(RULE_FIELDS, r, strict=True))) for r in data["rules"]),
+        rules=tuple(_rule(r) for r in data["rules"]),
         status=tuple(tuple(t) for t in data.get("status", ())),
     )
 
@@ -242,6 +251,13 @@ def _load_column(data: Sequence[Any]) -> FormColumn:
     fields = dict(zip(COLUMN_FIELDS, data, strict=True))
     fields["choices"] = tuple(fields["choices"])
     return FormColumn(**fields)
+
+
+def _rule(fields: Sequence[Any]) -> Rule:
+    """A rule from its snapshot list (``guard``: a list of field names, or None)."""
+    data = dict(zip(RULE_FIELDS, fields, strict=True))
+    data["guard"] = None if data["guard"] is None else tuple(data["guard"])
+    return Rule(**data)
 
 
 def _find(texts: Sequence[str], names: Sequence[str]) -> int | None:

@@ -1902,6 +1902,11 @@ class Rule:
     message: str
     importance: str = "error"
     missing: str = "skip_if_any"
+    #: the input fields whose blanks make the rule skip, when the form knows better than the expression:
+    #: a derived field stands for the inputs it is computed from (its formula cell is never blank, and
+    #: a blank input would be computed as 0 — a rule over a blank input must not fire). None: the
+    #: expression's own cell fields.
+    guard: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         where = f"规则「{self.id}」"
@@ -1961,6 +1966,8 @@ class Rule:
 
     def _guard_fields(self) -> list[str]:
         """The cell fields whose blanks make the rule skip, in the order they appear."""
+        if self.guard is not None and self.missing != "never_skip":
+            return list(self.guard)
         return list(_guard_fields(self.expr, self.missing))
 
     def check(self, env: Mapping[str, Any]) -> str:
@@ -1987,7 +1994,8 @@ class Rule:
 
     @cached_property
     def _plan(self) -> tuple[tuple[str, ...], bool, Program]:
-        return _check_plan(self.expr, self.missing)
+        guard, skip_if_any, program = _check_plan(self.expr, self.missing)
+        return tuple(self._guard_fields()), skip_if_any, program
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without the compiled expression, which is made again where it is needed."""
@@ -2057,8 +2065,11 @@ def period_label(year: int) -> str:
     return f"{year}年"
 
 
-# ──────────────────── hbreport/engine.py (_clean, _expr, compute_row, check_row, check_text)
+# ──────────────────── hbreport/engine.py (TEXT_IN_NUMBER, _clean, _expr, compute_row, check_row, check_text)
 # The form engine: derived columns, the 合计 row and row checks, each defined once and given both as
+
+TEXT_IN_NUMBER = "填的是文字，应填数字"  # the 校验结果 for a number cell holding text
+
 
 def _clean(v: Any) -> Any:
     """Turn float results that are whole numbers into ints, so 3.0 and 3 compare and print alike."""
@@ -2093,8 +2104,17 @@ def check_row(sheet: FormVariant, row: Mapping[str, Any]) -> list[tuple[Any, str
 
 
 def check_text(sheet: FormVariant, row: Mapping[str, Any]) -> str:
-    """The text the 校验结果 cell shows for this row ('' when every rule passes)."""
+    """The text the 校验结果 cell shows for this row ('' when every rule passes). A number cell that
+    holds text is said first and alone (「本年脱贫人口」填的是文字，应填数字；): the rules cannot be
+    checked on it, and another rule's message would point the clerk elsewhere."""
 
+    texts = [
+        f"「{label}」{TEXT_IN_NUMBER}；"
+        for key, label in sheet.number_inputs
+        if isinstance(row.get(key), str)
+    ]
+    if texts:
+        return "".join(texts)
     return row_check_python(sheet.rules, row)
 
 
@@ -2183,7 +2203,7 @@ COLUMN_FIELDS = (
     "max",
     "choices",
 )
-RULE_FIELDS = ("id", "expr", "message", "importance", "missing")
+RULE_FIELDS = ("id", "expr", "message", "importance", "missing", "guard")
 RESULTS_SHEET = "校验结果"
 META_SHEET_NAME = "_meta"
 CHECK_HINT = "请检查公式的参数"
@@ -2237,6 +2257,15 @@ class FormVariant:
     @property
     def derived_columns(self) -> tuple[FormColumn, ...]:
         return tuple(c for c in self.columns if c.role == "derived")
+
+    @property
+    def number_inputs(self) -> tuple[tuple[str, str], ...]:
+        """(key, label) of the input columns that take numbers (as :class:`hbreport.spec.SheetSpec`'s)."""
+        return tuple(
+            (c.key, c.label)
+            for c in self.columns
+            if c.role == "input" and c.type in ("integer", "decimal", "percent")
+        )
 
     def column(self, key: str) -> FormColumn:
         for col in self.columns:
@@ -2366,7 +2395,7 @@ def _load_variant(data: Mapping[str, Any]) -> FormVariant:
         table_no=data.get("table_no", ""),
         levels=tuple(data.get("levels", ())),
         columns=tuple(_load_column(c) for c in data["columns"]),
-        rules=tuple(Rule(**dict(zip(RULE_FIELDS, r, strict=True))) for r in data["rules"]),
+        rules=tuple(_rule(r) for r in data["rules"]),
         status=tuple(tuple(t) for t in data.get("status", ())),
     )
 
@@ -2375,6 +2404,13 @@ def _load_column(data: Sequence[Any]) -> FormColumn:
     fields = dict(zip(COLUMN_FIELDS, data, strict=True))
     fields["choices"] = tuple(fields["choices"])
     return FormColumn(**fields)
+
+
+def _rule(fields: Sequence[Any]) -> Rule:
+    """A rule from its snapshot list (``guard``: a list of field names, or None)."""
+    data = dict(zip(RULE_FIELDS, fields, strict=True))
+    data["guard"] = None if data["guard"] is None else tuple(data["guard"])
+    return Rule(**data)
 
 
 def _find(texts: Sequence[str], names: Sequence[str]) -> int | None:
@@ -2785,7 +2821,7 @@ SNAPSHOT = {'version': 2,
  'plan': {'title': '湖北省脱贫攻坚规划(2016—2020年)', 'start': 2016, 'end': 2020},
  'layout': {'first_data_row': 9, 'first_field_col': 3},
  'variants': [{'form': 'poverty_progress',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '01脱贫进展',
                'table_no': '鄂扶贫01表',
                'columns': [['base_households', 'prefill', None, '建档立卡贫困户(户)', '建档立卡贫困户', 'integer',
@@ -2818,23 +2854,26 @@ SNAPSHOT = {'version': 2,
                             'expected_rate + 0.05, "超前", IF(cum_exit_rate >= expected_rate, "正常", "滞后"))))',
                             '进度状态', '进度状态', 'text', None, '', None, None, []]],
                'rules': [['PP01', 'cum_exited_people <= base_people + new_people + returned_people',
-                          '累计脱贫人口超过建档立卡、新识别与返贫人口之和', 'error', 'skip_if_any'],
+                          '累计脱贫人口超过建档立卡、新识别与返贫人口之和', 'error', 'skip_if_any',
+                          ['prior_exited_people', 'exited_people', 'base_people', 'new_people',
+                           'returned_people']],
                          ['PP02', 'exited_households <= exited_people', '本年脱贫户数大于脱贫人口', 'error',
-                          'skip_if_any'],
+                          'skip_if_any', None],
                          ['PP03', 'IF(exited_people > 0, exited_households > 0, True)', '有脱贫人口但脱贫户数为0',
-                          'error', 'skip_if_any'],
+                          'error', 'skip_if_any', None],
                          ['PP04', 'returned_people <= prior_exited_people', '返贫人口多于上年末累计脱贫人口', 'error',
-                          'skip_if_any'],
+                          'skip_if_any', None],
                          ['PP05', 'prior_exited_people <= base_people', '上年末累计脱贫人口超过建档立卡贫困人口', 'error',
-                          'skip_if_any'],
+                          'skip_if_any', None],
                          ['PP06',
                           'IF(AND(base_people > 0, ISNUMBER(exited_people)), cum_exit_rate >= expected_rate '
                           '- 0.2, True)',
-                          '累计脱贫率落后规划进度20个百分点以上，请核实或说明', 'warning', 'skip_if_any']],
+                          '累计脱贫率落后规划进度20个百分点以上，请核实或说明', 'warning', 'skip_if_any',
+                          ['base_people', 'exited_people', 'prior_exited_people']]],
                'status': [['progress_status', 'cum_exit_rate', 'expected_rate']],
                'levels': ['township', 'county', 'prefecture', 'province']},
               {'form': 'poverty_progress',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '01脱贫进展',
                'table_no': '鄂扶贫01表',
                'columns': [['base_households', 'prefill', None, '建档立卡贫困户(户)', '建档立卡贫困户', 'integer',
@@ -2867,23 +2906,26 @@ SNAPSHOT = {'version': 2,
                             'expected_rate + 0.05, "超前", IF(cum_exit_rate >= expected_rate, "正常", "滞后"))))',
                             '进度状态', '进度状态', 'text', None, '', None, None, []]],
                'rules': [['PP01', 'cum_exited_people <= base_people + new_people + returned_people',
-                          '累计脱贫人口超过建档立卡、新识别与返贫人口之和', 'error', 'skip_if_any'],
+                          '累计脱贫人口超过建档立卡、新识别与返贫人口之和', 'error', 'skip_if_any',
+                          ['prior_exited_people', 'exited_people', 'base_people', 'new_people',
+                           'returned_people']],
                          ['PP02', 'exited_households <= exited_people', '本年脱贫户数大于脱贫人口', 'error',
-                          'skip_if_any'],
+                          'skip_if_any', None],
                          ['PP03', 'IF(exited_people > 0, exited_households > 0, True)', '有脱贫人口但脱贫户数为0',
-                          'error', 'skip_if_any'],
+                          'error', 'skip_if_any', None],
                          ['PP04', 'returned_people <= prior_exited_people', '返贫人口多于上年末累计脱贫人口', 'error',
-                          'skip_if_any'],
+                          'skip_if_any', None],
                          ['PP05', 'prior_exited_people <= base_people', '上年末累计脱贫人口超过建档立卡贫困人口', 'error',
-                          'skip_if_any'],
+                          'skip_if_any', None],
                          ['PP06',
                           'IF(AND(base_people > 0, ISNUMBER(exited_people)), cum_exit_rate >= expected_rate '
                           '- 0.2, True)',
-                          '累计脱贫率落后规划进度20个百分点以上，请核实或说明', 'warning', 'skip_if_any']],
+                          '累计脱贫率落后规划进度20个百分点以上，请核实或说明', 'warning', 'skip_if_any',
+                          ['base_people', 'exited_people', 'prior_exited_people']]],
                'status': [['progress_status', 'cum_exit_rate', 'expected_rate']],
                'levels': ['township', 'county', 'prefecture', 'province']},
               {'form': 'poverty_progress',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '01脱贫进展',
                'table_no': '鄂扶贫01表',
                'columns': [['base_households', 'prefill', None, '建档立卡贫困户(户)', '建档立卡贫困户', 'integer',
@@ -2916,23 +2958,26 @@ SNAPSHOT = {'version': 2,
                             'expected_rate + 0.05, "超前", IF(cum_exit_rate >= expected_rate, "正常", "滞后"))))',
                             '进度状态', '进度状态', 'text', None, '', None, None, []]],
                'rules': [['PP01', 'cum_exited_people <= base_people + new_people + returned_people',
-                          '累计脱贫人口超过建档立卡、新识别与返贫人口之和', 'error', 'skip_if_any'],
+                          '累计脱贫人口超过建档立卡、新识别与返贫人口之和', 'error', 'skip_if_any',
+                          ['prior_exited_people', 'exited_people', 'base_people', 'new_people',
+                           'returned_people']],
                          ['PP02', 'exited_households <= exited_people', '本年脱贫户数大于脱贫人口', 'error',
-                          'skip_if_any'],
+                          'skip_if_any', None],
                          ['PP03', 'IF(exited_people > 0, exited_households > 0, True)', '有脱贫人口但脱贫户数为0',
-                          'error', 'skip_if_any'],
+                          'error', 'skip_if_any', None],
                          ['PP04', 'returned_people <= prior_exited_people', '返贫人口多于上年末累计脱贫人口', 'error',
-                          'skip_if_any'],
+                          'skip_if_any', None],
                          ['PP05', 'prior_exited_people <= base_people', '上年末累计脱贫人口超过建档立卡贫困人口', 'error',
-                          'skip_if_any'],
+                          'skip_if_any', None],
                          ['PP06',
                           'IF(AND(base_people > 0, ISNUMBER(exited_people)), cum_exit_rate >= expected_rate '
                           '- 0.2, True)',
-                          '累计脱贫率落后规划进度20个百分点以上，请核实或说明', 'warning', 'skip_if_any']],
+                          '累计脱贫率落后规划进度20个百分点以上，请核实或说明', 'warning', 'skip_if_any',
+                          ['base_people', 'exited_people', 'prior_exited_people']]],
                'status': [['progress_status', 'cum_exit_rate', 'expected_rate']],
                'levels': ['township', 'county', 'prefecture', 'province']},
               {'form': 'poverty_progress',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '01脱贫进展',
                'table_no': '鄂扶贫01表',
                'columns': [['base_households', 'prefill', None, '建档立卡贫困户(户)', '建档立卡贫困户', 'integer',
@@ -2965,19 +3010,22 @@ SNAPSHOT = {'version': 2,
                             'expected_rate + 0.05, "超前", IF(cum_exit_rate >= expected_rate, "正常", "滞后"))))',
                             '进度状态', '进度状态', 'text', None, '', None, None, []]],
                'rules': [['PP01', 'cum_exited_people <= base_people + new_people + returned_people',
-                          '累计脱贫人口超过建档立卡、新识别与返贫人口之和', 'error', 'skip_if_any'],
+                          '累计脱贫人口超过建档立卡、新识别与返贫人口之和', 'error', 'skip_if_any',
+                          ['prior_exited_people', 'exited_people', 'base_people', 'new_people',
+                           'returned_people']],
                          ['PP02', 'exited_households <= exited_people', '本年脱贫户数大于脱贫人口', 'error',
-                          'skip_if_any'],
+                          'skip_if_any', None],
                          ['PP03', 'IF(exited_people > 0, exited_households > 0, True)', '有脱贫人口但脱贫户数为0',
-                          'error', 'skip_if_any'],
+                          'error', 'skip_if_any', None],
                          ['PP04', 'returned_people <= prior_exited_people', '返贫人口多于上年末累计脱贫人口', 'error',
-                          'skip_if_any'],
+                          'skip_if_any', None],
                          ['PP05', 'prior_exited_people <= base_people', '上年末累计脱贫人口超过建档立卡贫困人口', 'error',
-                          'skip_if_any'],
+                          'skip_if_any', None],
                          ['PP06',
                           'IF(AND(base_people > 0, ISNUMBER(exited_people)), cum_exit_rate >= expected_rate '
                           '- 0.2, True)',
-                          '累计脱贫率落后规划进度20个百分点以上，请核实或说明', 'warning', 'skip_if_any']],
+                          '累计脱贫率落后规划进度20个百分点以上，请核实或说明', 'warning', 'skip_if_any',
+                          ['base_people', 'exited_people', 'prior_exited_people']]],
                'status': [['progress_status', 'cum_exit_rate', 'expected_rate']],
                'levels': ['township', 'county', 'prefecture', 'province']},
               {'form': 'village_exit',
@@ -3010,13 +3058,13 @@ SNAPSHOT = {'version': 2,
                             '达到出列标准', '达到出列标准', 'text', None, '', None, None, []]],
                'rules': [['VE01', 'IF(apply_exit == "是", meets_exit_standard == "是", True)',
                           '申请出列但未达到出列标准（贫困户全部脱贫、人均收入达全省平均70%以上、集体经济收入5万元以上、基础设施和公共服务达标）', 'error',
-                          'never_skip'],
+                          'never_skip', None],
                          ['VE02', 'NOT(AND(exited_before == "是", apply_exit == "是"))', '以前年度已出列的村不应再申请出列',
-                          'error', 'never_skip'],
+                          'error', 'never_skip', None],
                          ['VE03', 'IF(exited_before == "是", remaining_poor_households == 0, True)',
-                          '已出列村仍有未脱贫户，请核实是否返贫', 'warning', 'skip_if_any'],
+                          '已出列村仍有未脱贫户，请核实是否返贫', 'warning', 'skip_if_any', None],
                          ['VE04', 'village_income <= 12725 * 3', '村人均可支配收入超过全省农村平均水平3倍，请核实', 'warning',
-                          'skip_if_any']],
+                          'skip_if_any', None]],
                'status': [],
                'levels': ['township']},
               {'form': 'village_exit',
@@ -3050,11 +3098,11 @@ SNAPSHOT = {'version': 2,
                             'IF(village_exit_rate >= village_expected_rate, "正常", "滞后"))))',
                             '进度状态', '进度状态', 'text', None, '', None, None, []]],
                'rules': [['VE11', 'villages_exited_prior + villages_applying <= poor_villages',
-                          '已出列村与本年申请出列村之和超过贫困村总数', 'error', 'skip_if_any'],
+                          '已出列村与本年申请出列村之和超过贫困村总数', 'error', 'skip_if_any', None],
                          ['VE12', 'villages_applying <= villages_meeting', '申请出列村多于达到出列标准的村', 'error',
-                          'skip_if_any'],
+                          'skip_if_any', None],
                          ['VE13', 'villages_meeting <= poor_villages', '达到出列标准的村多于贫困村总数', 'error',
-                          'skip_if_any']],
+                          'skip_if_any', None]],
                'status': [['village_status', 'village_exit_rate', 'village_expected_rate']],
                'levels': ['county', 'prefecture', 'province']},
               {'form': 'village_exit',
@@ -3087,13 +3135,13 @@ SNAPSHOT = {'version': 2,
                             '达到出列标准', '达到出列标准', 'text', None, '', None, None, []]],
                'rules': [['VE01', 'IF(apply_exit == "是", meets_exit_standard == "是", True)',
                           '申请出列但未达到出列标准（贫困户全部脱贫、人均收入达全省平均70%以上、集体经济收入5万元以上、基础设施和公共服务达标）', 'error',
-                          'never_skip'],
+                          'never_skip', None],
                          ['VE02', 'NOT(AND(exited_before == "是", apply_exit == "是"))', '以前年度已出列的村不应再申请出列',
-                          'error', 'never_skip'],
+                          'error', 'never_skip', None],
                          ['VE03', 'IF(exited_before == "是", remaining_poor_households == 0, True)',
-                          '已出列村仍有未脱贫户，请核实是否返贫', 'warning', 'skip_if_any'],
+                          '已出列村仍有未脱贫户，请核实是否返贫', 'warning', 'skip_if_any', None],
                          ['VE04', 'village_income <= 13812 * 3', '村人均可支配收入超过全省农村平均水平3倍，请核实', 'warning',
-                          'skip_if_any']],
+                          'skip_if_any', None]],
                'status': [],
                'levels': ['township']},
               {'form': 'village_exit',
@@ -3127,11 +3175,11 @@ SNAPSHOT = {'version': 2,
                             'IF(village_exit_rate >= village_expected_rate, "正常", "滞后"))))',
                             '进度状态', '进度状态', 'text', None, '', None, None, []]],
                'rules': [['VE11', 'villages_exited_prior + villages_applying <= poor_villages',
-                          '已出列村与本年申请出列村之和超过贫困村总数', 'error', 'skip_if_any'],
+                          '已出列村与本年申请出列村之和超过贫困村总数', 'error', 'skip_if_any', None],
                          ['VE12', 'villages_applying <= villages_meeting', '申请出列村多于达到出列标准的村', 'error',
-                          'skip_if_any'],
+                          'skip_if_any', None],
                          ['VE13', 'villages_meeting <= poor_villages', '达到出列标准的村多于贫困村总数', 'error',
-                          'skip_if_any']],
+                          'skip_if_any', None]],
                'status': [['village_status', 'village_exit_rate', 'village_expected_rate']],
                'levels': ['county', 'prefecture', 'province']},
               {'form': 'village_exit',
@@ -3164,13 +3212,13 @@ SNAPSHOT = {'version': 2,
                             '达到出列标准', '达到出列标准', 'text', None, '', None, None, []]],
                'rules': [['VE01', 'IF(apply_exit == "是", meets_exit_standard == "是", True)',
                           '申请出列但未达到出列标准（贫困户全部脱贫、人均收入达全省平均70%以上、集体经济收入5万元以上、基础设施和公共服务达标）', 'error',
-                          'never_skip'],
+                          'never_skip', None],
                          ['VE02', 'NOT(AND(exited_before == "是", apply_exit == "是"))', '以前年度已出列的村不应再申请出列',
-                          'error', 'never_skip'],
+                          'error', 'never_skip', None],
                          ['VE03', 'IF(exited_before == "是", remaining_poor_households == 0, True)',
-                          '已出列村仍有未脱贫户，请核实是否返贫', 'warning', 'skip_if_any'],
+                          '已出列村仍有未脱贫户，请核实是否返贫', 'warning', 'skip_if_any', None],
                          ['VE04', 'village_income <= 14978 * 3', '村人均可支配收入超过全省农村平均水平3倍，请核实', 'warning',
-                          'skip_if_any']],
+                          'skip_if_any', None]],
                'status': [],
                'levels': ['township']},
               {'form': 'village_exit',
@@ -3204,11 +3252,11 @@ SNAPSHOT = {'version': 2,
                             'IF(village_exit_rate >= village_expected_rate, "正常", "滞后"))))',
                             '进度状态', '进度状态', 'text', None, '', None, None, []]],
                'rules': [['VE11', 'villages_exited_prior + villages_applying <= poor_villages',
-                          '已出列村与本年申请出列村之和超过贫困村总数', 'error', 'skip_if_any'],
+                          '已出列村与本年申请出列村之和超过贫困村总数', 'error', 'skip_if_any', None],
                          ['VE12', 'villages_applying <= villages_meeting', '申请出列村多于达到出列标准的村', 'error',
-                          'skip_if_any'],
+                          'skip_if_any', None],
                          ['VE13', 'villages_meeting <= poor_villages', '达到出列标准的村多于贫困村总数', 'error',
-                          'skip_if_any']],
+                          'skip_if_any', None]],
                'status': [['village_status', 'village_exit_rate', 'village_expected_rate']],
                'levels': ['county', 'prefecture', 'province']},
               {'form': 'village_exit',
@@ -3241,13 +3289,13 @@ SNAPSHOT = {'version': 2,
                             '达到出列标准', '达到出列标准', 'text', None, '', None, None, []]],
                'rules': [['VE01', 'IF(apply_exit == "是", meets_exit_standard == "是", True)',
                           '申请出列但未达到出列标准（贫困户全部脱贫、人均收入达全省平均70%以上、集体经济收入5万元以上、基础设施和公共服务达标）', 'error',
-                          'never_skip'],
+                          'never_skip', None],
                          ['VE02', 'NOT(AND(exited_before == "是", apply_exit == "是"))', '以前年度已出列的村不应再申请出列',
-                          'error', 'never_skip'],
+                          'error', 'never_skip', None],
                          ['VE03', 'IF(exited_before == "是", remaining_poor_households == 0, True)',
-                          '已出列村仍有未脱贫户，请核实是否返贫', 'warning', 'skip_if_any'],
+                          '已出列村仍有未脱贫户，请核实是否返贫', 'warning', 'skip_if_any', None],
                          ['VE04', 'village_income <= 16391 * 3', '村人均可支配收入超过全省农村平均水平3倍，请核实', 'warning',
-                          'skip_if_any']],
+                          'skip_if_any', None]],
                'status': [],
                'levels': ['township']},
               {'form': 'village_exit',
@@ -3281,11 +3329,11 @@ SNAPSHOT = {'version': 2,
                             'IF(village_exit_rate >= village_expected_rate, "正常", "滞后"))))',
                             '进度状态', '进度状态', 'text', None, '', None, None, []]],
                'rules': [['VE11', 'villages_exited_prior + villages_applying <= poor_villages',
-                          '已出列村与本年申请出列村之和超过贫困村总数', 'error', 'skip_if_any'],
+                          '已出列村与本年申请出列村之和超过贫困村总数', 'error', 'skip_if_any', None],
                          ['VE12', 'villages_applying <= villages_meeting', '申请出列村多于达到出列标准的村', 'error',
-                          'skip_if_any'],
+                          'skip_if_any', None],
                          ['VE13', 'villages_meeting <= poor_villages', '达到出列标准的村多于贫困村总数', 'error',
-                          'skip_if_any']],
+                          'skip_if_any', None]],
                'status': [['village_status', 'village_exit_rate', 'village_expected_rate']],
                'levels': ['county', 'prefecture', 'province']},
               {'form': 'village_exit',
@@ -3318,17 +3366,17 @@ SNAPSHOT = {'version': 2,
                             '达到出列标准', '达到出列标准', 'text', None, '', None, None, []]],
                'rules': [['VE01', 'IF(apply_exit == "是", meets_exit_standard == "是", True)',
                           '申请出列但未达到出列标准（贫困户全部脱贫、人均收入达全省平均70%以上、集体经济收入5万元以上、基础设施和公共服务达标）', 'error',
-                          'never_skip'],
+                          'never_skip', None],
                          ['VE02', 'NOT(AND(exited_before == "是", apply_exit == "是"))', '以前年度已出列的村不应再申请出列',
-                          'error', 'never_skip'],
+                          'error', 'never_skip', None],
                          ['VE03', 'IF(exited_before == "是", remaining_poor_households == 0, True)',
-                          '已出列村仍有未脱贫户，请核实是否返贫', 'warning', 'skip_if_any'],
+                          '已出列村仍有未脱贫户，请核实是否返贫', 'warning', 'skip_if_any', None],
                          ['VE04', 'village_income <= 16306 * 3', '村人均可支配收入超过全省农村平均水平3倍，请核实', 'warning',
-                          'skip_if_any']],
+                          'skip_if_any', None]],
                'status': [],
                'levels': ['township']},
               {'form': 'key_projects',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '03重点工程',
                'table_no': '鄂扶贫03表',
                'columns': [['reloc_households', 'input', None, '易地搬迁户数(户)', '易地搬迁户数', 'integer',
@@ -3389,31 +3437,37 @@ SNAPSHOT = {'version': 2,
                            ['training_person_times', 'input', None, '实用技术培训(人次)', '实用技术培训', 'integer', None,
                             '人次', 0, None, []]],
                'rules': [['KP01', 'IF(reloc_people > 0, reloc_area_per_person <= 25, True)',
-                          '易地搬迁人均住房面积超过25平方米（规划四(二)）', 'error', 'skip_if_any'],
+                          '易地搬迁人均住房面积超过25平方米（规划四(二)）', 'error', 'skip_if_any',
+                          ['reloc_people', 'reloc_area']],
                          ['KP02',
                           'reloc_type_50 + reloc_type_75 + reloc_type_100 + reloc_type_125 == '
                           'reloc_households',
-                          '四种户型（50、75、100、125平方米）户数之和不等于搬迁户数', 'error', 'skip_if_all'],
-                         ['KP03', 'reloc_households <= reloc_people', '搬迁户数大于搬迁人口', 'error', 'skip_if_any'],
+                          '四种户型（50、75、100、125平方米）户数之和不等于搬迁户数', 'error', 'skip_if_all', None],
+                         ['KP03', 'reloc_households <= reloc_people', '搬迁户数大于搬迁人口', 'error', 'skip_if_any',
+                          None],
                          ['KP04', 'IF(yulu_students > 0, yulu_per_student >= 3000, True)',
-                          '雨露计划生均补助低于3000元/学年（规划四(三)）', 'error', 'skip_if_any'],
+                          '雨露计划生均补助低于3000元/学年（规划四(三)）', 'error', 'skip_if_any',
+                          ['yulu_students', 'yulu_subsidy']],
                          ['KP05', 'IF(loan_households > 0, loan_per_household <= 10, True)',
-                          '小额信贷户均贷款超过10万元（规划四(四)）', 'error', 'skip_if_any'],
-                         ['KP06', 'loan_max_term <= 3', '小额信贷期限超过3年（规划四(四)）', 'error', 'skip_if_any'],
+                          '小额信贷户均贷款超过10万元（规划四(四)）', 'error', 'skip_if_any',
+                          ['loan_households', 'loan_amount']],
+                         ['KP06', 'loan_max_term <= 3', '小额信贷期限超过3年（规划四(四)）', 'error', 'skip_if_any', None],
                          ['KP07',
                           'IF(pv_households > 0, AND(pv_kw_per_household >= 3.0, pv_kw_per_household <= '
                           '5.0), True)',
-                          '户用光伏户均装机不在3—5千瓦之间（规划四(七)）', 'warning', 'skip_if_any'],
+                          '户用光伏户均装机不在3—5千瓦之间（规划四(七)）', 'warning', 'skip_if_any',
+                          ['pv_households', 'pv_household_kw']],
                          ['KP08',
                           'IF(pv_stations > 0, AND(pv_kw_per_station >= 50.0, pv_kw_per_station <= 100.0), '
                           'True)',
-                          '村级光伏电站站均装机不在50—100千瓦之间（规划四(七)）', 'warning', 'skip_if_any'],
+                          '村级光伏电站站均装机不在50—100千瓦之间（规划四(七)）', 'warning', 'skip_if_any',
+                          ['pv_stations', 'pv_station_kw']],
                          ['KP09', 'loan_households == 0 or loan_amount > 0', '有贷款户数但贷款金额为0', 'error',
-                          'skip_if_any']],
+                          'skip_if_any', None]],
                'status': [],
                'levels': ['township', 'county', 'prefecture', 'province']},
               {'form': 'infrastructure',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '04基础设施与公共服务',
                'table_no': '鄂扶贫04表',
                'columns': [['highway_connected', 'input', None, '通高速公路', '通高速公路', 'choice', None, '', None,
@@ -3484,24 +3538,26 @@ SNAPSHOT = {'version': 2,
                            ['fiscal_revenue_per_capita', 'input', None, '人均地方公共财政预算收入(元)', '人均地方公共财政预算收入',
                             'decimal', None, '元', 0, None, []]],
                'rules': [['IS01', 'merged_villages_paved <= merged_villages', '通沥青(水泥)路的撤并村多于撤并村总数', 'error',
-                          'skip_if_any'],
+                          'skip_if_any', None],
                          ['IS02', 'safe_water_people <= poor_people_total', '饮水安全贫困人口多于贫困人口', 'error',
-                          'skip_if_any'],
-                         ['IS03', 'ncms_people <= poor_people_total', '参合贫困人口多于贫困人口', 'error', 'skip_if_any'],
+                          'skip_if_any', None],
+                         ['IS03', 'ncms_people <= poor_people_total', '参合贫困人口多于贫困人口', 'error', 'skip_if_any',
+                          None],
                          ['IS04', 'power_living_villages <= poor_villages_total', '解决生活用电的贫困村多于贫困村总数',
-                          'error', 'skip_if_any'],
+                          'error', 'skip_if_any', None],
                          ['IS05', 'power_production_villages <= poor_villages_total', '解决生产用电的贫困村多于贫困村总数',
-                          'error', 'skip_if_any'],
+                          'error', 'skip_if_any', None],
                          ['IS06', 'preschool_enrolled <= preschool_children * 1.5', '学前在园人数超过适龄儿童1.5倍，请核实',
-                          'warning', 'skip_if_any'],
+                          'warning', 'skip_if_any', None],
                          ['IS07', 'broadcast_households <= households_total', '户户通户数多于总户数', 'error',
-                          'skip_if_any'],
+                          'skip_if_any', None],
                          ['IS08', 'IF(poor_people_total > 0, ncms_rate >= 0.98, True)',
-                          '贫困人口新农合参合率低于98%（规划五·主要目标8）', 'warning', 'skip_if_any']],
+                          '贫困人口新农合参合率低于98%（规划五·主要目标8）', 'warning', 'skip_if_any',
+                          ['poor_people_total', 'ncms_people']]],
                'status': [],
                'levels': ['county']},
               {'form': 'infrastructure',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '04基础设施与公共服务',
                'table_no': '鄂扶贫04表',
                'columns': [['counties_highway', 'input', None, '通高速公路县(个)', '通高速公路县', 'integer',
@@ -3568,20 +3624,22 @@ SNAPSHOT = {'version': 2,
                            ['counties_exit_applying', 'input', None, '本年申请摘帽县(个)', '本年申请摘帽县', 'integer', None,
                             '个', 0, None, []]],
                'rules': [['IS01', 'merged_villages_paved <= merged_villages', '通沥青(水泥)路的撤并村多于撤并村总数', 'error',
-                          'skip_if_any'],
+                          'skip_if_any', None],
                          ['IS02', 'safe_water_people <= poor_people_total', '饮水安全贫困人口多于贫困人口', 'error',
-                          'skip_if_any'],
-                         ['IS03', 'ncms_people <= poor_people_total', '参合贫困人口多于贫困人口', 'error', 'skip_if_any'],
+                          'skip_if_any', None],
+                         ['IS03', 'ncms_people <= poor_people_total', '参合贫困人口多于贫困人口', 'error', 'skip_if_any',
+                          None],
                          ['IS04', 'power_living_villages <= poor_villages_total', '解决生活用电的贫困村多于贫困村总数',
-                          'error', 'skip_if_any'],
+                          'error', 'skip_if_any', None],
                          ['IS05', 'power_production_villages <= poor_villages_total', '解决生产用电的贫困村多于贫困村总数',
-                          'error', 'skip_if_any'],
+                          'error', 'skip_if_any', None],
                          ['IS06', 'preschool_enrolled <= preschool_children * 1.5', '学前在园人数超过适龄儿童1.5倍，请核实',
-                          'warning', 'skip_if_any'],
+                          'warning', 'skip_if_any', None],
                          ['IS07', 'broadcast_households <= households_total', '户户通户数多于总户数', 'error',
-                          'skip_if_any'],
+                          'skip_if_any', None],
                          ['IS08', 'IF(poor_people_total > 0, ncms_rate >= 0.98, True)',
-                          '贫困人口新农合参合率低于98%（规划五·主要目标8）', 'warning', 'skip_if_any']],
+                          '贫困人口新农合参合率低于98%（规划五·主要目标8）', 'warning', 'skip_if_any',
+                          ['poor_people_total', 'ncms_people']]],
                'status': [],
                'levels': ['prefecture', 'province']}],
  'forms': {'poverty_progress': {2016: [0], 2017: [1], 2018: [2], 2019: [3], 2020: [3]},
