@@ -4,6 +4,13 @@ This process reads from the back of the list and the others from the front, one 
 until they meet: no process waits while files are left. Each other process sends what it read in
 one message at the end; if one dies without answering, this process reads again what it had taken.
 
+Given ``crashed``, reading is isolated: a reader that dies in native code (a crafted file can make a
+parser abort the process) costs only the file it was reading. Where processes can be forked, this
+process then reads nothing itself: the others read every file; the files of one that died are read
+again each in a fresh process of its own, and the one that kills that process too gets
+``crashed(path, exit code)`` as its result. (Where processes must be spawned, this process still reads
+its share, as below; only the other processes' files are isolated.)
+
 Where processes can be forked (Linux), the others start in a few milliseconds and share what this
 one has loaded (registry, catalog, parsed form specs, compiled rules), so they start at once.
 Where they must be spawned (Windows), each is a fresh interpreter that imports hbreport and loads
@@ -15,6 +22,7 @@ then read here without waiting for helpers that would arrive after the work is d
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
 import multiprocessing.sharedctypes  # noqa: F401  (RawArray would import it on first use)
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +32,7 @@ from typing import Any, Generic, TypeVar
 R = TypeVar("R")
 T = TypeVar("T")
 Progress = Callable[[int, int], None]
+Crashed = Callable[[str, "int | None"], Any]
 
 SPAWN_SECONDS = 1.0
 """What a spawned reader costs before it reads its first file: interpreter start, imports and loading
@@ -119,30 +128,42 @@ def read_files(
     meanwhile: Callable[[], T] = lambda: None,
     method: str | None = None,
     spawn_seconds: float | None = None,
+    crashed: Crashed | None = None,
 ) -> Reading[R, T]:
     """``read(path)`` for every path, here and in up to ``workers`` − 1 other processes.
 
     ``setup(*context)`` runs here first; spawned processes run it too, with the context sent as
     :func:`portable` makes it. ``read`` and ``setup`` must be module-level functions (a spawned
     process finds them by name). ``meanwhile()`` runs here while the others start. ``read`` must not
-    raise: it returns what went wrong as its result, so one file cannot stop the others."""
+    raise: it returns what went wrong as its result, so one file cannot stop the others.
+
+    ``crashed(path, exit code)``: the result for a file whose reading process died (isolated reading,
+    see the module's notes); without it this process reads again what a dead process had taken."""
     setup(*context)
     paths = [str(p) for p in paths]
     counter = _Counter(len(paths), progress)
-    helpers = min(workers - 1, len(paths) - 1)
+    forkable = "fork" in multiprocessing.get_all_start_methods()
+    method = method or START_METHOD or ("fork" if forkable else "spawn")
+    isolated = crashed is not None and method == "fork"
+    helpers = min(workers, len(paths)) if isolated else min(workers - 1, len(paths) - 1)
     if helpers < 1:
         extra = meanwhile()
         return Reading([counter.done(read(p)) for p in paths], extra, 0, 0)
-    forkable = "fork" in multiprocessing.get_all_start_methods()
-    method = method or START_METHOD or ("fork" if forkable else "spawn")
-    return _Dealer(paths, read, setup, context, counter, helpers, method, spawn_seconds).run(meanwhile)
+    dealer = _Dealer(paths, read, setup, context, counter, helpers, method, spawn_seconds, crashed)
+    return dealer.run_isolated(meanwhile) if isolated else dealer.run(meanwhile)
 
 
 class _Dealer:
     """One run of :func:`read_files` with other processes."""
 
-    def __init__(self, paths, read, setup, context, counter, helpers, method, spawn_seconds) -> None:
-        self.paths, self.read, self.counter, self.helpers = paths, read, counter, helpers
+    def __init__(self, paths, read, setup, context, counter, helpers, method, spawn_seconds, crashed) -> None:
+        self.paths, self.read, self.counter, self.helpers, self.crashed = (
+            paths,
+            read,
+            counter,
+            helpers,
+            crashed,
+        )
         self.ctx = multiprocessing.get_context(method)
         self.forked = method == "fork"
         # forked processes inherit what setup() loaded; spawned ones load it themselves
@@ -213,11 +234,65 @@ class _Dealer:
             finally:
                 receive.close()
                 proc.join()
+        return self.finish(results, extra, elsewhere)
+
+    def finish(self, results: dict[int, Any], extra: Any, elsewhere: int) -> Reading:
+        """The reading, once the files no process answered for are read again: each in a fresh process
+        of its own when isolated, else here."""
         for i, p in enumerate(self.paths):
             if i not in results:
-                results[i] = self.read(p)
+                results[i] = self.read(p) if self.crashed is None else self.alone(p)
         self.counter.finish()
         return Reading([results[i] for i in range(len(self.paths))], extra, len(self.procs), elsewhere)
+
+    def run_isolated(self, meanwhile: Callable[[], T]) -> Reading:
+        """Every file read by the other processes; this one runs ``meanwhile()`` and waits for them."""
+        results: dict[int, Any] = {}
+        elsewhere = 0
+        try:
+            self.start(self.helpers)
+            extra = meanwhile()
+            waiting = {receive: proc for proc, receive in self.procs}
+            while waiting:
+                for receive in multiprocessing.connection.wait(list(waiting), timeout=0.25):
+                    proc = waiting.pop(receive)
+                    try:
+                        received = receive.recv()
+                        results.update(received)
+                        elsewhere += len(received)
+                    except (EOFError, OSError):
+                        pass  # the process died: what it took is read again, file by file
+                    finally:
+                        receive.close()
+                        proc.join()
+                if self.counter.progress:
+                    self.counter.progress(min(self.ends[2], self.counter.total), self.counter.total)
+        except BaseException:  # an error here, or Ctrl-C: the other processes stop too
+            self.stop(range(len(self.procs)))
+            raise
+        return self.finish(results, extra, elsewhere)
+
+    def alone(self, path: str) -> Any:
+        """``read(path)`` in a fresh process of its own; ``crashed(path, its exit code)`` if it dies."""
+        receive, send = self.ctx.Pipe(duplex=False)
+        proc = self.ctx.Process(
+            target=_alone, args=((self.read, self.setup, self.context), path, send), daemon=True
+        )
+        try:
+            proc.start()
+        except OSError:  # no process to be had: read here, as without isolation
+            receive.close()
+            send.close()
+            return self.read(path)
+        send.close()
+        try:
+            return receive.recv()
+        except (EOFError, OSError):
+            proc.join()
+            return self.crashed(path, proc.exitcode)
+        finally:
+            receive.close()
+            proc.join()
 
     def stop(self, which) -> None:
         for k in which:
@@ -225,6 +300,15 @@ class _Dealer:
             proc.terminate()
             receive.close()
             proc.join()
+
+
+def _alone(job: tuple, path: str, send) -> None:
+    """In a fresh process: ``read(path)``, sent back in one message."""
+    read, setup, context = job
+    if setup is not None:
+        setup(*(restore(v) for v in context))
+    send.send(read(path))
+    send.close()
 
 
 def _helper(job: tuple, shared: tuple, k: int, send) -> None:
