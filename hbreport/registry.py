@@ -221,13 +221,9 @@ def _level_name(level: str) -> str:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise HBError("找不到单位名册文件", file=path, hint="检查文件路径是否正确") from None
-    except OSError as exc:
-        raise HBError(f"无法读取单位名册文件（{exc.strerror}）", file=path, hint="检查文件权限") from None
-    return decode_csv_bytes(data, path)
+    from .input_files import read_input
+
+    return decode_csv_bytes(read_input(path, "单位名册"), path)
 
 
 def decode_csv_bytes(data: bytes, path: Path) -> str:
