@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .context import Context
 from .errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, HBError
 from .findings import Finding, count_by_importance
 from .inbox import scan
@@ -36,15 +37,10 @@ def check_files(
     a parser abort is that file's finding, not the end of the check."""
     import os
 
-    from .baseline import baseline_for
-    from .catalog import load_catalog
     from .heap import frozen_heap
     from .parallel import read_files
-    from .registry import load_registry
 
-    registry = registry or load_registry()
-    catalog = load_catalog()
-    baseline = baseline_for(registry)
+    registry, catalog, baseline = Context.of(registry).parts
     findings: list[Finding] = []
     results: list[ReadResult] = []
     seen: dict[tuple[str, int], Path] = {}

@@ -87,7 +87,8 @@ def test_a_failed_write_is_a_message_for_forms_consolidation_and_report(
     assert _hbreport(*args).returncode in (0, 1)  # written whole without the limit
     report = tmp_path / "报告.docx"
     _assert_told(
-        _hbreport("report", str(county), "--out", str(report), file_limit=FILE_LIMIT), "文件超过了系统允许的大小"
+        _hbreport("report", str(county), "--out", str(report), file_limit=FILE_LIMIT),
+        "文件超过了系统允许的大小",
     )
     assert not report.exists() and not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
