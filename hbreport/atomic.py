@@ -41,6 +41,7 @@ _REASONS = {
     errno.EIO: "磁盘读写出错",
 }
 _HOST = hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:6]
+_NAME_BYTES = 255  # the longest file name most file systems take
 _OURS = re.compile(r"^\..*\.h([0-9a-f]{6})p([0-9]+)-[^.]*\.[^.]+\.tmp$")
 
 
@@ -60,9 +61,7 @@ def atomic_output(path: Path) -> Iterator[Path]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(path.parent)
-        fd, name = tempfile.mkstemp(
-            prefix=f".{path.stem}.h{_HOST}p{os.getpid()}-", suffix=f"{path.suffix}.tmp", dir=path.parent
-        )
+        fd, name = tempfile.mkstemp(prefix=_prefix(path), suffix=f"{path.suffix}.tmp", dir=path.parent)
         os.close(fd)
     except OSError as exc:
         raise HBError(
@@ -95,6 +94,15 @@ def atomic_output(path: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
     if failure is not None:
         raise failure
+
+
+def _prefix(path: Path) -> str:
+    """The temporary name's start: the target's stem cut so that the whole name fits in 255 bytes (a
+    legal target name of up to 255 bytes must not fail for its temporary file's sake)."""
+    tail = f".h{_HOST}p{os.getpid()}-"
+    room = _NAME_BYTES - len(tail) - 1 - 8 - len(f"{path.suffix}.tmp".encode("utf-8", "surrogateescape"))
+    stem = path.stem.encode("utf-8", "surrogateescape")[: max(room, 0)]
+    return "." + stem.decode("utf-8", "ignore") + tail
 
 
 def _write_failure(exc: Exception) -> bool:

@@ -41,6 +41,7 @@ from .layout import (
     TOTAL_ROW,
     SheetLayout,
 )
+from .names import shown
 from .rules import MAX_FORMULA, excel_text
 from .spec import TOTAL, Column, SheetSpec, WorkbookSpec
 
@@ -1016,7 +1017,7 @@ def _write_table(ws, rows: Sequence[Sequence[Any]], styles: Styles) -> None:
             elif isinstance(value, int | float) and math.isfinite(value):
                 ws.write_number(r, c, value, fmt)
             else:
-                ws.write_string(r, c, str(value), fmt)
+                ws.write_string(r, c, shown(str(value)), fmt)
     for c, w in widths.items():
         ws.set_column(c, c, min(max(w + 2, 8), 60))
     if rows:
