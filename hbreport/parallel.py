@@ -24,6 +24,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.connection
 import multiprocessing.sharedctypes  # noqa: F401  (RawArray would import it on first use)
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -182,7 +183,7 @@ class _Dealer:
         self.started = True
         for k in range(count):
             receive, send = self.ctx.Pipe(duplex=False)
-            job = (self.paths, self.read, self.setup, self.context)
+            job = (self.paths, self.read, self.setup, self.context, self.crashed is not None)
             shared = (self.ends, self.claimed, self.lock)
             proc = self.ctx.Process(target=_helper, args=(job, shared, k, send), daemon=True)
             try:
@@ -302,9 +303,24 @@ class _Dealer:
             proc.join()
 
 
+def _quiet() -> None:
+    """An isolated reader writes nothing to the console: what native code prints as it aborts (a Rust
+    panic, an allocation failure) is not for the user, who gets the file's refusal instead
+    (HBREPORT_DEBUG=1 keeps it)."""
+    if os.environ.get("HBREPORT_DEBUG"):
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    except OSError:
+        pass
+
+
 def _alone(job: tuple, path: str, send) -> None:
     """In a fresh process: ``read(path)``, sent back in one message."""
     read, setup, context = job
+    _quiet()
     if setup is not None:
         setup(*(restore(v) for v in context))
     send.send(read(path))
@@ -314,7 +330,9 @@ def _alone(job: tuple, path: str, send) -> None:
 def _helper(job: tuple, shared: tuple, k: int, send) -> None:
     """In another process (the ``k``-th): read files from the front of the list until the two ends
     meet, then send (index, result) for every file read, in one message."""
-    paths, read, setup, context = job
+    paths, read, setup, context, isolated = job
+    if isolated:
+        _quiet()
     ends, claimed, lock = shared
     if setup is not None:
         setup(*(restore(v) for v in context))

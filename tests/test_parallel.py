@@ -107,3 +107,29 @@ def test_the_loaded_registry_is_sent_as_where_to_load_it(sample):
         assert dealing.restore(pickle.loads(pickle.dumps(sent))) is loaded  # this process: its cache
     made_here = Registry({code: registry.get(code) for code in (COUNTY + "000000",)}, source=None)
     assert dealing.portable(made_here) is made_here  # not what a loader gives: sent as it is
+
+
+def _crashed(path: str, exit_code):
+    return ("crashed", path, exit_code)
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_a_reader_that_aborts_costs_only_its_file(inbox, context, tmp_path, workers):
+    """Given ``crashed``, no file is read in this process: a reader killed in native code takes only
+    the file it was on; the files its process had read already are read again, each on its own."""
+    import signal
+
+    from slow_reads import read_or_abort
+
+    paths = _paths(inbox)
+    crash = tmp_path / "崩溃.xlsx"
+    shutil.copy(paths[0], crash)
+    paths = [*paths[:3], str(crash), *paths[3:]]
+    serial = dealing.read_files(paths, _read_one, workers=1, setup=_init_worker, context=context)
+    reading = dealing.read_files(
+        paths, read_or_abort, workers=workers, setup=_init_worker, context=context, crashed=_crashed
+    )
+    assert reading.results[3] == ("crashed", str(crash), -signal.SIGABRT)
+    others = [r for i, r in enumerate(reading.results) if i != 3]
+    assert [_seen(r) for r in others] == [_seen(r) for i, r in enumerate(serial.results) if i != 3]
+    assert reading.helpers >= 1
