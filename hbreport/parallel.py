@@ -4,12 +4,12 @@ This process reads from the back of the list and the others from the front, one 
 until they meet: no process waits while files are left. Each other process sends what it read in
 one message at the end; if one dies without answering, this process reads again what it had taken.
 
-Given ``crashed``, reading is isolated: a reader that dies in native code (a crafted file can make a
-parser abort the process) costs only the file it was reading. Where processes can be forked, this
-process then reads nothing itself: the others read every file; the files of one that died are read
-again each in a fresh process of its own, and the one that kills that process too gets
-``crashed(path, exit code)`` as its result. (Where processes must be spawned, this process still reads
-its share, as below; only the other processes' files are isolated.)
+Given ``crashed``, a reader that dies in native code (a crafted file can make a parser abort the
+process) costs only the file it was reading: the files a dead process had taken are read again each
+in a fresh process of its own, never here, and the one that kills that process too gets
+``crashed(path, exit code)`` as its result. This process still reads its share, as it always did: a
+process that only waited would cost one more fork per run for every job (a third more CPU on a
+county's consolidation), so what keeps the known crashes out of it is the gate (``hbreport.safety``).
 
 Where processes can be forked (Linux), the others start in a few milliseconds and share what this
 one has loaded (registry, catalog, parsed form specs, compiled rules), so they start at once.
@@ -22,7 +22,6 @@ then read here without waiting for helpers that would arrive after the work is d
 from __future__ import annotations
 
 import multiprocessing
-import multiprocessing.connection
 import multiprocessing.sharedctypes  # noqa: F401  (RawArray would import it on first use)
 import os
 import time
@@ -138,20 +137,20 @@ def read_files(
     process finds them by name). ``meanwhile()`` runs here while the others start. ``read`` must not
     raise: it returns what went wrong as its result, so one file cannot stop the others.
 
-    ``crashed(path, exit code)``: the result for a file whose reading process died (isolated reading,
-    see the module's notes); without it this process reads again what a dead process had taken."""
+    ``crashed(path, exit code)``: the result for a file whose reading process died (see the module's
+    notes); without it this process reads again what a dead process had taken."""
     setup(*context)
     paths = [str(p) for p in paths]
     counter = _Counter(len(paths), progress)
     forkable = "fork" in multiprocessing.get_all_start_methods()
     method = method or START_METHOD or ("fork" if forkable else "spawn")
-    isolated = crashed is not None and method == "fork"
-    helpers = min(workers, len(paths)) if isolated else min(workers - 1, len(paths) - 1)
+    helpers = min(workers - 1, len(paths) - 1)
     if helpers < 1:
         extra = meanwhile()
         return Reading([counter.done(read(p)) for p in paths], extra, 0, 0)
-    dealer = _Dealer(paths, read, setup, context, counter, helpers, method, spawn_seconds, crashed)
-    return dealer.run_isolated(meanwhile) if isolated else dealer.run(meanwhile)
+    return _Dealer(paths, read, setup, context, counter, helpers, method, spawn_seconds, crashed).run(
+        meanwhile
+    )
 
 
 class _Dealer:
@@ -245,33 +244,6 @@ class _Dealer:
                 results[i] = self.read(p) if self.crashed is None else self.alone(p)
         self.counter.finish()
         return Reading([results[i] for i in range(len(self.paths))], extra, len(self.procs), elsewhere)
-
-    def run_isolated(self, meanwhile: Callable[[], T]) -> Reading:
-        """Every file read by the other processes; this one runs ``meanwhile()`` and waits for them."""
-        results: dict[int, Any] = {}
-        elsewhere = 0
-        try:
-            self.start(self.helpers)
-            extra = meanwhile()
-            waiting = {receive: proc for proc, receive in self.procs}
-            while waiting:
-                for receive in multiprocessing.connection.wait(list(waiting), timeout=0.25):
-                    proc = waiting.pop(receive)
-                    try:
-                        received = receive.recv()
-                        results.update(received)
-                        elsewhere += len(received)
-                    except (EOFError, OSError):
-                        pass  # the process died: what it took is read again, file by file
-                    finally:
-                        receive.close()
-                        proc.join()
-                if self.counter.progress:
-                    self.counter.progress(min(self.ends[2], self.counter.total), self.counter.total)
-        except BaseException:  # an error here, or Ctrl-C: the other processes stop too
-            self.stop(range(len(self.procs)))
-            raise
-        return self.finish(results, extra, elsewhere)
 
     def alone(self, path: str) -> Any:
         """``read(path)`` in a fresh process of its own; ``crashed(path, its exit code)`` if it dies."""

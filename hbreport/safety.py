@@ -568,41 +568,42 @@ class _Measure:
 
     def __init__(self, package: _Package, info: zipfile.ZipInfo, sheet: str | None) -> None:
         self.package, self.info, self.sheet = package, info, sheet
-        self.rows = self.cols = self.strings = 0
-        self.row = self.col = 0
-        self.cell: tuple[int, int] | None = None  # the last cell opened, until it shows a value
+        rows = cols = strings = 0  # the extent so far, the shared strings
+        row = col = 0  # where the last row and cell are
+        cell_row = cell_col = 0  # the last cell opened, until it shows a value (cell_col 0: none open)
+
+        def start(name: str, attrs: dict[str, str]) -> None:  # a closure: this runs for every element
+            nonlocal rows, cols, strings, row, col, cell_row, cell_col
+            if ":" in name:
+                name = name.rpartition(":")[2]
+            if name == "c":
+                ref = attrs.get("r")
+                at_col, at_row = _reference(ref) if ref else _NO_REFERENCE
+                col = at_col or col + 1
+                cell_row, cell_col = at_row or row, col
+            elif name == "v" or name == "is":
+                if cell_col:
+                    if cell_row > rows:
+                        rows = cell_row
+                    if cell_col > cols:
+                        cols = cell_col
+                    cell_col = 0
+            elif name == "row":
+                ref = attrs.get("r")
+                row = (_reference(ref)[1] if ref else 0) or row + 1
+                col = cell_col = 0
+            elif name == "si":
+                strings += 1
+
+        self.extent = lambda: (rows, cols, strings)
         parser = expat.ParserCreate()
-        parser.StartElementHandler = self._start
+        parser.StartElementHandler = start
         parser.StartDoctypeDeclHandler = self._doctype
         parser.EntityDeclHandler = self._doctype
         self.parser = parser
 
     def _doctype(self, *_args: object) -> None:
         raise _dtd_refused(self.package, self.info)
-
-    def _start(self, name: str, attrs: dict[str, str]) -> None:
-        if ":" in name:
-            name = name.rpartition(":")[2]
-        if name == "c":
-            ref = attrs.get("r")
-            col, row = _reference(ref) if ref else _NO_REFERENCE
-            self.col = col or self.col + 1
-            self.cell = (row or self.row, self.col)
-        elif name == "v" or name == "is":
-            if self.cell is not None:
-                row, col = self.cell
-                if row > self.rows:
-                    self.rows = row
-                if col > self.cols:
-                    self.cols = col
-                self.cell = None
-        elif name == "row":
-            ref = attrs.get("r")
-            self.row = (_reference(ref)[1] if ref else 0) or self.row + 1
-            self.col = 0
-            self.cell = None
-        elif name == "si":
-            self.strings += 1
 
     def feed(self, chunk: bytes) -> None:
         try:
@@ -623,22 +624,23 @@ class _Measure:
             ) from None
 
     def _check(self) -> None:
-        if self.strings > MAX_SHARED_STRINGS:
+        rows, cols, strings = self.extent()
+        if strings > MAX_SHARED_STRINGS:
             raise HBError(
-                f"内部部件「{self.info.filename}」定义了 {self.strings:,} 个以上的共享文本，超过上限 "
+                f"内部部件「{self.info.filename}」定义了 {strings:,} 个以上的共享文本，超过上限 "
                 f"{MAX_SHARED_STRINGS:,} 个（读取时会占用大量内存，多为异常构造的文件）",
                 file=self.package.path,
                 hint="请在 Excel/WPS 中把表格内容复制到新建的工作簿里保存，再重新报送；" + DANGER_HINT,
             )
-        if _fits(self.rows, self.cols):
+        if _fits(rows, cols):
             return
-        corner = f"{_column_letters(self.cols)}{self.rows}"
-        if self.rows > MAX_ROWS:
+        corner = f"{_column_letters(cols)}{rows}"
+        if rows > MAX_ROWS:
             limit = f"超过上限 {MAX_ROWS:,} 行"
         else:
-            limit = f"共 {self.rows * self.cols:,} 个单元格，超过上限 {MAX_CELLS:,} 个"
+            limit = f"共 {rows * cols:,} 个单元格，超过上限 {MAX_CELLS:,} 个"
         raise HBError(
-            f"工作表的内容一直延伸到第 {self.rows:,} 行、第 {self.cols:,} 列（{corner}），{limit}",
+            f"工作表的内容一直延伸到第 {rows:,} 行、第 {cols:,} 列（{corner}），{limit}",
             file=self.package.path,
             sheet=self.sheet or f"（内部部件 {self.info.filename}）",
             cell=corner,
