@@ -247,25 +247,7 @@ class _Dealer:
 
     def alone(self, path: str) -> Any:
         """``read(path)`` in a fresh process of its own; ``crashed(path, its exit code)`` if it dies."""
-        receive, send = self.ctx.Pipe(duplex=False)
-        proc = self.ctx.Process(
-            target=_alone, args=((self.read, self.setup, self.context), path, send), daemon=True
-        )
-        try:
-            proc.start()
-        except OSError:  # no process to be had: read here, as without isolation
-            receive.close()
-            send.close()
-            return self.read(path)
-        send.close()
-        try:
-            return receive.recv()
-        except (EOFError, OSError):
-            proc.join()
-            return self.crashed(path, proc.exitcode)
-        finally:
-            receive.close()
-            proc.join()
+        return _in_own_process(self.ctx, (self.read, self.setup, self.context), path, self.crashed)
 
     def stop(self, which) -> None:
         for k in which:
@@ -273,6 +255,45 @@ class _Dealer:
             proc.terminate()
             receive.close()
             proc.join()
+
+
+def read_alone(
+    path: str,
+    read: Callable[[str], R],
+    *,
+    crashed: Crashed,
+    setup: Callable[..., None] | None = None,
+    context: tuple = (),
+    method: str | None = None,
+) -> R:
+    """``read(path)`` in a fresh process of its own (forked: it has what this one loaded; spawned:
+    ``setup(*context)`` runs there first); ``crashed(path, exit code)`` if that process dies."""
+    forkable = "fork" in multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context(method or START_METHOD or ("fork" if forkable else "spawn"))
+    forked = ctx.get_start_method() == "fork"
+    job = (read, None, ()) if forked else (read, setup, tuple(portable(v) for v in context))
+    return _in_own_process(ctx, job, path, crashed)
+
+
+def _in_own_process(ctx, job: tuple, path: str, crashed: Crashed) -> Any:
+    read = job[0]
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_alone, args=(job, path, send), daemon=True)
+    try:
+        proc.start()
+    except OSError:  # no process to be had: read here, as without isolation
+        receive.close()
+        send.close()
+        return read(path)
+    send.close()
+    try:
+        return receive.recv()
+    except (EOFError, OSError):
+        proc.join()
+        return crashed(path, proc.exitcode)
+    finally:
+        receive.close()
+        proc.join()
 
 
 def _quiet() -> None:
