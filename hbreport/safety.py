@@ -30,9 +30,13 @@ Limits are chosen so that the largest real township roster passes with room to s
 inflating about 10 times; a generated form is under 1 MB.
 
 Readers hold a sheet as one dense grid from A1 to its farthest cell with a value, so one value
-typed at XFD1048576 would ask for 17 billion cells and abort the process. The cells of every
-worksheet are therefore followed as the part inflates, and a sheet reaching past ``MAX_ROWS``
-rows or ``MAX_CELLS`` cells (rows × columns) is refused, naming the sheet and the far cell.
+typed at XFD1048576 would ask for 17 billion cells and abort the process. The gate measures what
+readers will read: every part the workbook's sheets and sheet relationships point to (whatever its
+name, folder, letter case or path separator — part names are compared as readers compare them) and
+every part in a sheet folder is parsed as it inflates (expat, no DTD), and a sheet reaching past
+``MAX_ROWS`` rows or ``MAX_CELLS`` cells (rows × columns) is refused, naming the sheet and the far
+cell. The same pass refuses more than ``MAX_SHARED_STRINGS`` shared strings, which readers load
+whether cells use them or not.
 """
 
 from __future__ import annotations
@@ -78,7 +82,8 @@ MAX_CELLS = 4_000_000
 this size takes about 130 MB; the largest township roster (20,000 × 25) is 500,000."""
 MAX_SHARED_STRINGS = 1_000_000
 """Most shared strings (distinct texts) in one workbook: a reader holds every one in memory, used or
-not; a township roster of 500,000 cells has at most that many, a form a few hundred."""
+not; the largest township roster has about 40,000 (a name and an ID number per household), a form a
+few hundred."""
 MAX_PARSED_XML_BYTES = 16 * MiB
 """Largest part parsed whole here (workbook.xml, content types, relationships)."""
 INFLATE_CHUNK_BYTES = 1 * MiB

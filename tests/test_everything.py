@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ import openpyxl
 import pytest
 from county_totals import assert_county_holds, county_input_expected
 
+from hbreport.atomic import new_file_mode
 from hbreport.errors import EXIT_FINDINGS, EXIT_UNUSABLE
 from hbreport.safety import MAX_SHARED_STRINGS, sha256_file
 from hbreport.spec import build_workbook_spec
@@ -136,6 +138,7 @@ def test_consolidate_answers_every_file_and_keeps_the_good_ones_exact(everything
         assert f["hint"], f
     assert_county_holds(out, everything["expected"], absent=(CRAFTED, LONG_NAMED + "000"))
     assert not everything["stale"].exists()  # the killed run's temporary file is gone
+    assert stat.S_IMODE(out.stat().st_mode) == new_file_mode()  # as any new file (issue 20, class 3)
     assert {p: sha256_file(p) for p in everything["before"]} == everything["before"]
 
 
