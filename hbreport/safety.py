@@ -546,7 +546,9 @@ def _sheets_to_measure(package: _Package, keep_xml: bool) -> dict[str, str | Non
             _verify_entry(package, package.parts[name], keep_xml)
     by_id: dict[str, set[str]] = {}
     measured: dict[str, str | None] = {
-        name: None for name in package.parts if any(f"{kind}/" in name for kind in _SHEET_FOLDERS)
+        name: None
+        for name in package.parts
+        if name.endswith(".xml") and any(f"{kind}/" in name for kind in _SHEET_FOLDERS)
     }
     rels = _parse(package, rels_name, required=False)
     for el in rels.iter(f"{{{_REL_NS}}}Relationship") if rels is not None else ():
