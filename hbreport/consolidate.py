@@ -42,6 +42,7 @@ from .reader import read_workbook
 from .registry import LEVEL_ZH
 from .safety import crash_reason, sha256_file
 from .spec import LEVEL_FORMS, TOTAL, SheetSpec, WorkbookSpec, build_workbook_spec
+from .trace import traced_cells
 from .values import FormData
 from .writer import write_workbook
 
@@ -1032,12 +1033,13 @@ def _annotate(job: _Job, annotate_dir: Path, workers: int) -> tuple[list[str], l
     if not todo:
         return [], []
     findings = {r.path: job.findings_by_file[r.path] for r in todo}
+    traced = {r.path: traced_cells(r.data.spec, findings[r.path]) for r in todo}
     made = read_files(
         [r.path for r in todo],
         _copy_one,
         workers=workers,
         setup=_init_copier,
-        context=(findings, str(annotate_dir), job.force, [str(p) for p in job.inputs]),
+        context=(findings, str(annotate_dir), job.force, [str(p) for p in job.inputs], traced),
         crashed=_copy_crashed,
     )
     out: list[str] = []
@@ -1065,9 +1067,15 @@ _COPIES: dict[str, Any] = {}
 
 
 def _init_copier(
-    findings: dict[str, list[Finding]], annotate_dir: str, force: bool, inputs: list[str]
+    findings: dict[str, list[Finding]],
+    annotate_dir: str,
+    force: bool,
+    inputs: list[str],
+    traced: dict[str, dict] | None = None,
 ) -> None:
-    _COPIES.update(findings=findings, folder=Path(annotate_dir), force=force, inputs=inputs)
+    _COPIES.update(
+        findings=findings, folder=Path(annotate_dir), force=force, inputs=inputs, traced=traced or {}
+    )
 
 
 def _copy_crashed(path: str, exit_code: int | None) -> tuple[None, str, None]:
@@ -1087,6 +1095,7 @@ def _copy_one(path: str) -> tuple[str | None, str | None, str | None]:
                     _COPIES["folder"] / Path(path).name,
                     force=_COPIES["force"],
                     inputs=_COPIES["inputs"],
+                    traced=_COPIES["traced"].get(path),
                 )
             ),
             None,
