@@ -52,9 +52,11 @@ from .layout import (
     HEADER_ROW,
     LETTER_CODES,
     NAME_COL,
+    SUMMARY_SHEET,
     TOTAL_ROW,
     SheetLayout,
 )
+from .model.summary import Summary
 from .period import parse_period, period_label
 from .registry import normalize_code
 from .sheet_formulas import escaped, formula_cells
@@ -92,7 +94,8 @@ class ReadResult:
     sha256: str
     path: Path
     meta: dict[str, str] = field(default_factory=dict)
-    check_rows: list[list[Any]] | None = None  # the 汇总校验 sheet of a consolidation's output, as read
+    summary: Summary | None = None  # a consolidation's output: its Summary, from the hidden part
+    consolidated: bool = False  # the workbook is a consolidation's output (it has 汇总校验)
 
     @property
     def spec(self) -> WorkbookSpec:
@@ -137,9 +140,8 @@ def read_workbook(
         for sheet in spec.sheets:
             grids[sheet.form] = reader.grid(book, sheet)
             reader.check_structure(sheet, grids[sheet.form].values)
-        check_rows = None
-        if CHECK_SHEET in book.sheet_names:  # the bytes the gate passed, not the file read again
-            check_rows = book.get_sheet_by_name(CHECK_SHEET).to_python(skip_empty_area=False)
+        consolidated = CHECK_SHEET in book.sheet_names
+        summary = read_summary_part(path, book, reader.findings)  # the bytes the gate passed
     finally:
         book.close()
     formulas = _formula_cells(path, data, spec, grids, checked.parts)
@@ -157,10 +159,42 @@ def read_workbook(
     form_data = FormData.from_inputs(spec, inputs, source=str(path), sha256=inspection.sha256)
     for sheet in spec.sheets:
         reader.check_rules(sheet, form_data.rows[sheet.form])
-    return ReadResult(form_data, reader.findings, inspection.sha256, path, meta, check_rows)
+    return ReadResult(
+        form_data,
+        reader.findings,
+        inspection.sha256,
+        path,
+        meta,
+        summary,
+        consolidated or summary is not None,
+    )
 
 
 # ---------------------------------------------------------------- file and identity
+
+
+def read_summary_part(path: Path, book, findings: list[Finding]) -> Summary | None:
+    """The consolidation Summary a workbook carries on its hidden ``_summary`` sheet (None when it has
+    none); a part this version cannot read is a warning in ``findings``, never a guess from the
+    Chinese sheets."""
+    if SUMMARY_SHEET not in book.sheet_names:
+        return None
+    rows = book.get_sheet_by_name(SUMMARY_SHEET).to_python(skip_empty_area=False)
+    text = "".join(row[0] for row in rows if row and isinstance(row[0], str))
+    try:
+        return Summary.from_part(text)
+    except ValueError as exc:
+        findings.append(
+            Finding(
+                message=f"汇总情况数据（隐藏的 {SUMMARY_SHEET} 工作表）无法读取（{exc}），各级报送数未计入",
+                importance="warning",
+                rule="汇总情况",
+                file=str(path),
+                sheet=SUMMARY_SHEET,
+                hint="请报送单位用本版本程序重新汇总后再报送",
+            )
+        )
+        return None
 
 
 def _read_meta(path: Path, book) -> dict[str, str]:

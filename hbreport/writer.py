@@ -37,6 +37,8 @@ from .layout import (
     INFO_ROWS,
     LETTER_CODES,
     NAME_COL,
+    SUMMARY_PIECE,
+    SUMMARY_SHEET,
     TITLE_ROW,
     TOTAL_ROW,
     SheetLayout,
@@ -96,6 +98,7 @@ def write_workbook(
     extra_sheets: ExtraSheets | None = None,
     created: datetime | None = None,
     data: FormData | None = None,
+    summary_part: str | None = None,
 ) -> Path:
     """Write the fill-in workbook for ``spec`` to ``path`` (atomically) and return the path.
 
@@ -105,7 +108,8 @@ def write_workbook(
     ``extra_sheets`` are (name, rows) tables written after the forms, read-only. ``created`` fixes the
     document's creation time (default: now), so that the same inputs give byte-identical files.
     ``data``: ``FormData.from_inputs(spec, values)`` when the caller has it already (the rows and 合计
-    are then not computed a second time)."""
+    are then not computed a second time). ``summary_part``: a consolidation's Summary as JSON text
+    (``Summary.to_part()``), kept on the very hidden ``_summary`` sheet for programs to read back."""
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise HBError(
@@ -114,9 +118,10 @@ def write_workbook(
     values = values or {}
     _check_values(spec, values, path)
     extras = list(extra_sheets.items() if isinstance(extra_sheets, Mapping) else extra_sheets or ())
-    _check_sheet_names(spec, [name for name, _ in extras], xlwings, path)
+    hidden = [SUMMARY_SHEET] if summary_part is not None else []
+    _check_sheet_names(spec, [name for name, _ in extras] + hidden, xlwings, path)
     with atomic_output(path) as tmp:
-        _Writer(spec, values, xlwings, extras, created, data).write(tmp)
+        _Writer(spec, values, xlwings, extras, created, data, summary_part).write(tmp)
     return path
 
 
@@ -391,7 +396,9 @@ class _Writer:
         extras: list,
         created: datetime | None = None,
         data: FormData | None = None,
+        summary_part: str | None = None,
     ) -> None:
+        self.summary_part = summary_part
         self.data = data
         self.spec = spec
         self.values = values
@@ -408,6 +415,8 @@ class _Writer:
         extra_ws = [(rows, book.add_worksheet(name)) for name, rows in self.extras]
         conf = book.add_worksheet(XLWINGS_SHEET) if self.xlwings else None
         meta = book.add_worksheet(META_SHEET)
+        if self.summary_part is not None:
+            write_summary_part(book.add_worksheet(SUMMARY_SHEET), self.summary_part)
 
         refs = self._write_meta(book, meta)
         InstructionsSheet(spec, instructions, styles).write()
@@ -501,6 +510,15 @@ def write_meta_sheet(
     book.define_name(FORM_ID_NAME, "=" + excel_text(spec.layout_hash))
     book.define_name(UNIT_NAME, "=" + excel_text(spec.unit_code))
     book.define_name(PERIOD_NAME, f"={int(spec.period)}")
+
+
+def write_summary_part(ws, text: str) -> None:
+    """A consolidation's Summary (JSON) on a protected, very hidden sheet: column A, in pieces of
+    ``SUMMARY_PIECE`` characters read back in order (``reader.read_summary_part``)."""
+    for r, start in enumerate(range(0, max(len(text), 1), SUMMARY_PIECE)):
+        ws.write_string(r, 0, text[start : start + SUMMARY_PIECE])
+    ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
+    ws.very_hidden()
 
 
 def meta_rows_expected(spec: WorkbookSpec) -> dict[str, str]:
