@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import xlsxwriter
 import xlsxwriter.worksheet
-from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell_fast
+from xlsxwriter.utility import xl_col_to_name
 
 from . import engine
 from .atomic import atomic_output
@@ -256,62 +256,31 @@ def rows_with(check_texts: Iterable[str], rules: Iterable) -> int:
     return sum(1 for text in check_texts if text and any(s in text for s in stems))
 
 
+XLSXWRITER_TESTED = ((3, 2), (3, 3))
+"""The XlsxWriter releases (major, minor) whose private ``_prepare_formula`` and ``_write_book_views``
+:class:`Sheet` and :class:`Book` extend; with another release both are left alone (see below)."""
+
+_TESTED = tuple(int(p) for p in xlsxwriter.__version__.split(".")[:2]) in XLSXWRITER_TESTED
+
+
 class Sheet(xlsxwriter.worksheet.Worksheet):
     """XlsxWriter's Worksheet without the ~30 regex passes per formula that add ``_xlfn.`` prefixes.
 
     Our formulas use only functions Excel 2010 already has (the rule compiler's list, SUMPRODUCT,
-    COUNTA, FIND, N and the HB_ functions), which need no prefix; anything else takes the slow path."""
+    COUNTA, FIND, N and the HB_ functions), which need no prefix; anything else takes XlsxWriter's
+    own path. This extends a private method, and fails safe: with an XlsxWriter release it was not
+    written for (:data:`XLSXWRITER_TESTED`) it is not used, and every formula takes the slow path."""
 
-    def put_formula(self, row: int, col: int, formula: str, cell_format, value) -> None:
-        """Store a formula (no leading '=') that :data:`_NEEDS_PREFIX` was checked against as a row
-        template: XlsxWriter's two regex passes per formula (dynamic arrays, prefixes) are skipped."""
-        if self.constant_memory:
-            self.write_formula(row, col, "=" + formula, cell_format, value)
-            return
-        if self._check_dimensions(row, col):
-            raise HBError(f"单元格 ({row + 1}, {col + 1}) 超出工作表范围", sheet=self.name)
-        self.table[row][col] = xlsxwriter.worksheet.CellFormulaTuple(formula, cell_format, value)
+    if _TESTED:
 
-    def _write_cell(self, row: int, col: int, cell) -> None:
-        """XlsxWriter's innermost loop, for the cells forms hold (formatted numbers, shared strings,
-        blanks and formulas with their cached results): the same XML, written in one piece instead of
-        through an attribute list and a chain of type-name comparisons. Anything else takes XlsxWriter's
-        own path; ``tests/test_writer.py`` holds both to the same bytes."""
-        kind, fmt = type(cell), cell.format
-        if fmt is None or kind not in _FAST_CELLS or self.constant_memory:
-            super()._write_cell(row, col, cell)
-            return
-        xf = fmt.xf_index
-        head = f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index() if xf is None else xf}"'
-        if kind is _NUMBER:
-            self.fh.write(f"{head}><v>{cell.number:.16G}</v></c>")
-        elif kind is _STRING:
-            self.fh.write(f'{head} t="s"><v>{cell.string}</v></c>')
-        elif kind is _BLANK:
-            self.fh.write(f"{head}/>")
-        else:
-            value = cell.value
-            if isinstance(value, bool):
-                head, value = f'{head} t="b"', int(value)
-            elif isinstance(value, str) and value:
-                head += ' t="e"' if value in _ERROR_CODES else ' t="str"'
-            self.fh.write(
-                f"{head}><f>{self._escape_data(cell.formula)}</f><v>{self._escape_data(value)}</v></c>"
-            )
+        def _prepare_formula(self, formula, expand_future_functions=False):
+            # _NEEDS_PREFIX lists the functions of both of XlsxWriter's passes (the dynamic-array ones
+            # and, for conditional formats, the future ones): a formula it does not match comes back as
+            # it is, without its leading "="
+            if _NEEDS_PREFIX.search(formula):
+                return super()._prepare_formula(formula, expand_future_functions)
+            return formula[1:] if formula.startswith("=") else formula
 
-    def _prepare_formula(self, formula, expand_future_functions=False):
-        # _NEEDS_PREFIX lists the functions of both of XlsxWriter's passes (the dynamic-array ones and,
-        # for conditional formats, the future ones): a formula it does not match comes back unchanged
-        if _NEEDS_PREFIX.search(formula):
-            return super()._prepare_formula(formula, expand_future_functions)
-        return formula[1:] if formula.startswith("=") else formula
-
-
-_NUMBER = xlsxwriter.worksheet.CellNumberTuple
-_STRING = xlsxwriter.worksheet.CellStringTuple
-_BLANK = xlsxwriter.worksheet.CellBlankTuple
-_FAST_CELLS = frozenset({_NUMBER, _STRING, _BLANK, xlsxwriter.worksheet.CellFormulaTuple})
-_ERROR_CODES = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"})
 
 # Names XlsxWriter would prefix with _xlfn. (dynamic-array and post-2010 functions), and "{" / "}".
 _NEEDS_PREFIX = re.compile(
@@ -610,7 +579,6 @@ class FormSheet:
         self.status = status_columns(sheet)
         self.widths: dict[int, float] = {}
         self.templates: dict[str, str] = {}
-        self.plain: dict[str, bool] = {}  # template key → needs no _xlfn. prefix (checked once)
         self.check_texts: dict[str, str] = {}  # row code → the 校验结果 text (worked out once per row)
 
     # -- coordinates (XlsxWriter counts from 0; the layout from 1)
@@ -630,12 +598,9 @@ class FormSheet:
         else:
             self.ws.write_string(r, c, str(value), fmt)  # "=…", "+…", "@…" stay text
 
-    def formula(self, row: int, col: int, text: str, fmt, cached: Any, plain: bool = False) -> None:
-        """Write a formula (no leading '='); ``plain``: made from a row template that needs no prefix."""
-        if plain:
-            self.ws.put_formula(row - 1, col - 1, text, fmt, _cached(cached))
-        else:
-            self.ws.write_formula(row - 1, col - 1, "=" + text, fmt, _cached(cached))
+    def formula(self, row: int, col: int, text: str, fmt, cached: Any) -> None:
+        """Write a formula (no leading '=') with its cached result."""
+        self.ws.write_formula(row - 1, col - 1, "=" + text, fmt, _cached(cached))
 
     def merge(self, row: int, first: int, last: int, text: str, fmt) -> None:
         if last > first:
@@ -774,15 +739,13 @@ class FormSheet:
                 ftype = col.field.type
                 if col.role == "derived":
                     text = self.derived(col, r)
-                    plain = not self.xlwings and self.plain.get(col.key, False)
-                    self.formula(r, c, text, st.cell("locked", ftype), row_computed.get(col.key), plain)
+                    self.formula(r, c, text, st.cell("locked", ftype), row_computed.get(col.key))
                     continue
                 value = row_given.get(col.key)
                 locked = col.role == "prefill" and value is not None
                 self.put(r, c, value, st.cell("locked" if locked else "input", ftype))
             text = self.check(r)
-            plain = not self.xlwings and self.plain.get(CHECK_KEY, False)
-            self.formula(r, L.check_col, text, check_fmt, self.check_texts[unit.code], plain)
+            self.formula(r, L.check_col, text, check_fmt, self.check_texts[unit.code])
 
     def per_row(self, key: str, make: Callable[[Any], str], row: int) -> str:
         """``make(row)`` for a data row, compiled once per sheet: the rule compiler runs on a row token
@@ -790,7 +753,6 @@ class FormSheet:
         template = self.templates.get(key)
         if template is None:
             template = self.templates[key] = make(ROW_TOKEN)
-            self.plain[key] = not _NEEDS_PREFIX.search(template)
         formula = template.replace(ROW_TOKEN, str(row))
         if len(formula) >= MAX_FORMULA:
             raise HBError(

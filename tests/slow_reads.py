@@ -1,15 +1,42 @@
-"""A reader for the parallel-reading tests that takes its time, so that spawned processes, which
-start in about a second, arrive while files are left. Module-level: a spawned process imports it."""
+"""Readers for the parallel-reading tests. Module-level: a spawned process imports this module.
+
+:func:`read_slowly` takes its time, so that spawned processes (which start in about a second) are
+worth starting. :func:`read_after_a_helper` also makes this process wait, from its second file on,
+until another process has read a file: whether the others arrive in time is then no matter of the
+machine's load."""
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 from hbreport.consolidate import _read_one
 
 PAUSE = 0.15
+MAIN = "HBREPORT_TEST_MAIN_PID"
+MARKS = "HBREPORT_TEST_MARKS"
+GIVE_UP = 300.0  # only a broken dealer waits this long; the test then fails instead of hanging
 
 
 def read_slowly(path: str):
     time.sleep(PAUSE)
     return _read_one(path)
+
+
+def read_after_a_helper(path: str):
+    """As :func:`read_slowly`; another process leaves a mark, this one waits for a mark before its
+    second file (its first file's time is what makes the dealer start the others)."""
+    marks = Path(os.environ[MARKS])
+    if str(os.getpid()) != os.environ[MAIN]:
+        result = read_slowly(path)
+        (marks / f"{os.getpid()}-{time.monotonic_ns()}").touch()
+        return result
+    first = marks / "main-read-one"
+    if first.exists():
+        deadline = time.monotonic() + GIVE_UP
+        while not any(p.name != first.name for p in marks.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    else:
+        first.touch()
+    return read_slowly(path)

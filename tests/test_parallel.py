@@ -4,12 +4,13 @@ only started when there is enough work left for them."""
 
 from __future__ import annotations
 
+import os
 import pickle
 import shutil
 
 import pytest
 from consolidation_inputs import write_filled
-from slow_reads import read_slowly
+from slow_reads import MAIN, MARKS, read_after_a_helper
 
 import hbreport.parallel as dealing
 from hbreport.baseline import load_baseline
@@ -45,12 +46,16 @@ def _paths(inbox, times: int = 1) -> list[str]:
     return [str(p) for p in sorted(inbox.iterdir())] * times
 
 
-def test_spawned_readers_join_when_work_is_left_and_give_the_serial_result(inbox, context):
-    paths = _paths(inbox, 3)  # 24 reads of ~0.15 s: 3.6 s alone, so spawned readers arrive in time
+def test_spawned_readers_join_when_work_is_left_and_give_the_serial_result(
+    inbox, context, tmp_path, monkeypatch
+):
+    paths = _paths(inbox, 3)  # 24 reads of over 0.15 s: the first one makes spawning worth it
     serial = dealing.read_files(paths, _read_one, workers=1, setup=_init_worker, context=context)
     assert serial.helpers == 0 and serial.read_elsewhere == 0
+    monkeypatch.setenv(MAIN, str(os.getpid()))
+    monkeypatch.setenv(MARKS, str(tmp_path))  # this process waits for a spawned reader's first file
     spread = dealing.read_files(
-        paths, read_slowly, workers=3, setup=_init_worker, context=context, method="spawn"
+        paths, read_after_a_helper, workers=3, setup=_init_worker, context=context, method="spawn"
     )
     assert spread.helpers == 2
     assert 0 < spread.read_elsewhere < len(paths)  # they read some, this process the others

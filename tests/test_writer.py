@@ -594,10 +594,10 @@ def test_rows_computed_by_the_caller_give_the_same_workbook(sample, tmp_path):
     assert changed.read_bytes() != plain.read_bytes()
 
 
-def test_fast_cell_writer_writes_the_bytes_xlsxwriter_writes(sample, tmp_path, monkeypatch):
-    """Sheet._write_cell (formatted numbers, shared strings, blanks, formulas with cached results in
-    one piece) against XlsxWriter's own _write_cell: every level, filled, with the xlwings variant and
-    extra tables holding text that needs escaping, booleans and awkward numbers."""
+def test_formula_shortcut_writes_the_bytes_xlsxwriter_writes(sample, tmp_path, monkeypatch):
+    """Sheet._prepare_formula (no prefix passes for formulas that need none) against XlsxWriter's own:
+    every level, filled, with the xlwings variant and extra tables holding text that needs escaping,
+    booleans and awkward numbers."""
     from datetime import UTC, datetime
 
     import xlsxwriter.worksheet
@@ -642,7 +642,8 @@ def test_fast_cell_writer_writes_the_bytes_xlsxwriter_writes(sample, tmp_path, m
         ]
 
     fast = write_all("fast")
-    monkeypatch.setattr(Sheet, "_write_cell", xlsxwriter.worksheet.Worksheet._write_cell)
+    assert "_prepare_formula" in Sheet.__dict__  # the installed XlsxWriter is one it was written for
+    monkeypatch.setattr(Sheet, "_prepare_formula", xlsxwriter.worksheet.Worksheet._prepare_formula)
     plain = write_all("plain")
     for a, b in zip(fast, plain, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name
