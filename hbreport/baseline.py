@@ -9,6 +9,7 @@ region,exit_year``, one row per county-level unit).
 from __future__ import annotations
 
 import os
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -252,6 +253,10 @@ def load_baseline(path: str | Path | None = None, counties_path: str | Path | No
     return baseline
 
 
+_SAMPLE_APPLIES: weakref.WeakKeyDictionary[Registry, bool] = weakref.WeakKeyDictionary()
+"""Whether the sample's village baseline applies to a registry, found once per registry object."""
+
+
 def baseline_for(registry: Registry | None) -> Baseline:
     """The baseline that belongs to ``registry``.
 
@@ -264,11 +269,10 @@ def baseline_for(registry: Registry | None) -> Baseline:
     sample = load_baseline()
     if registry is None:
         return sample
-    applies = getattr(registry, "_sample_baseline_applies", None)
+    applies = _SAMPLE_APPLIES.get(registry)
     if applies is None:
         villages = {u.code for u in registry.at_level("village")}
-        applies = villages == set(sample.villages)
-        registry._sample_baseline_applies = applies
+        applies = _SAMPLE_APPLIES[registry] = villages == set(sample.villages)
     if applies:
         return sample
     return Baseline({}, sample.counties, None, sample.counties_source)

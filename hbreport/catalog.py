@@ -19,6 +19,8 @@ LEVELS: tuple[str, ...] = ("province", "prefecture", "county", "township", "vill
 KINDS: tuple[str, ...] = ("baseline", "target", "schedule", "standard", "threshold", "funding")
 AGGREGATIONS: tuple[str, ...] = ("sum", "ratio", "weighted_mean", "min", "max", "count_if", "last", "none")
 DIRECTIONS: tuple[str, ...] = ("higher", "lower", "equal", "none")
+# what a number counts when it is not an amount to reach: a designated set of units (243 个旅游扶贫村)
+COUNTS: tuple[str, ...] = ("designated",)
 
 QUOTE_GAP = "……"
 """Separates the fragments of a quote that leaves out part of the plan's sentence."""
@@ -46,6 +48,9 @@ _FIELDS = (
     "region",
     "note",
     "discrepancy_with",
+    "not_collected",
+    "exclusive",
+    "counts",
 )
 _REQUIRED = ("name", "kind", "unit", "levels", "aggregation", "direction", "section", "quote")
 
@@ -93,6 +98,19 @@ class Indicator:
     note: str | None = None
     discrepancy_with: tuple[str, ...] = ()
     base_year: int | None = None
+    # why no form collects it (shown by ``hbreport catalog --coverage``), when no form column does
+    not_collected: str | None = None
+    # the plan's bound excludes the number itself: "大于98%" (min, exclusive), "小于5.9‰" (max, exclusive)
+    exclusive: bool = False
+    # what the number counts when that is not a quantity to reach, e.g. "designated" (a designated set)
+    counts: str | None = None
+
+    def meets(self, actual: float, lower: float | None, upper: float | None, tol: float = 1e-9) -> bool:
+        """Whether ``actual`` lies within ``lower``/``upper`` (the entry's bounds in the caller's unit):
+        inclusive for "以上/不低于/不超过", exclusive where the plan says "大于/小于"."""
+        if self.exclusive:
+            return (lower is None or actual > lower + tol) and (upper is None or actual < upper - tol)
+        return (lower is None or actual >= lower - tol) and (upper is None or actual <= upper + tol)
 
     def bound(self) -> float:
         """The number to compare against: value, else min, else max."""
@@ -129,9 +147,9 @@ class Indicator:
         if self.min is not None and self.max is not None:
             return f"{_fmt(self.min)}—{_fmt(self.max)}"
         if self.min is not None:
-            return f"≥{_fmt(self.min)}"
+            return f"{'>' if self.exclusive else '≥'}{_fmt(self.min)}"
         if self.max is not None:
-            return f"≤{_fmt(self.max)}"
+            return f"{'<' if self.exclusive else '≤'}{_fmt(self.max)}"
         if self.values is not None:
             return "、".join(_fmt(v) for v in self.values)
         if self.schedule is not None:
@@ -553,9 +571,18 @@ class _Validator:
         region = raw.get("region")
         if region is not None and region not in self.regions:
             raise bad("region", f"的值「{region}」不是规划中的片区", "可选：" + "、".join(self.regions))
+        for key in ("note", "not_collected"):
+            if raw.get(key) is not None and not isinstance(raw[key], str):
+                raise bad(key, "应为文字")
         note = raw.get("note")
-        if note is not None and not isinstance(note, str):
-            raise bad("note", "应为文字")
+        exclusive = raw.get("exclusive", False)
+        if not isinstance(exclusive, bool):
+            raise bad("exclusive", f"应为 true 或 false，实际为「{exclusive}」")
+        if exclusive and numbers["min"] is None and numbers["max"] is None:
+            raise bad("exclusive", "只用于有 min 或 max 的指标（原文“大于”“小于”）")
+        counts = raw.get("counts")
+        if counts is not None and counts not in COUNTS:
+            raise bad("counts", f"的值「{counts}」无效", "可选：" + "、".join(COUNTS))
         quote = raw["quote"]
         if not [part for part in quote.split(QUOTE_GAP) if part.strip()]:
             raise bad("quote", "只有省略号，没有原文")
@@ -588,6 +615,9 @@ class _Validator:
             note=note,
             discrepancy_with=tuple(links),
             base_year=base_year,
+            not_collected=raw.get("not_collected"),
+            exclusive=exclusive,
+            counts=counts,
         )
 
     def schedule(self, schedule: Any, raw: dict[str, Any], bad) -> dict[int, float]:

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from .context import Context
 from .errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, HBError
 from .findings import Finding, count_by_importance
 from .inbox import scan
@@ -26,13 +27,8 @@ def check_files(
 
     A folder among ``paths`` stands for the workbooks in it (:func:`hbreport.inbox.scan`: what else
     lies there, such as subfolders, archives or files still open in Excel, gets a 未读取 warning)."""
-    from .baseline import baseline_for
-    from .catalog import load_catalog
-    from .registry import load_registry
 
-    registry = registry or load_registry()
-    catalog = load_catalog()
-    baseline = baseline_for(registry)
+    registry, catalog, baseline = Context.of(registry).parts
     findings: list[Finding] = []
     results: list[ReadResult] = []
     seen: dict[tuple[str, int], Path] = {}

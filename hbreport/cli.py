@@ -475,11 +475,17 @@ def roster_consolidate(
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
 @click.option("--section", default=None, help="只列出该规划章节的指标，例如 四(二)")
-def catalog(as_json: bool, section: str | None) -> None:
+@click.option(
+    "--coverage", "show_coverage", is_flag=True, help="每条指标由哪张表哪一栏收集，或为何没有表收集"
+)
+def catalog(as_json: bool, section: str | None, show_coverage: bool) -> None:
     """列出规划指标目录（templates/indicators.yaml）。"""
     with _user_errors():
         from .catalog import catalog_table, load_catalog
 
+        if show_coverage:
+            _coverage(as_json, section)
+            sys.exit(EXIT_OK)
         rows = catalog_table(load_catalog())
         if section:
             rows = [r for r in rows if str(r.get("section", "")).startswith(section)]
@@ -500,6 +506,30 @@ def catalog(as_json: bool, section: str | None) -> None:
                 )
             _console().print(table)
     sys.exit(EXIT_OK)
+
+
+def _coverage(as_json: bool, section: str | None) -> None:
+    """``catalog --coverage``: each entry with the form columns that collect it, or the reason none does."""
+    from .coverage import coverage
+
+    result = coverage()
+    if section:
+        result.entries = [e for e in result.entries if e.indicator.section.startswith(section)]
+    if as_json:
+        _emit_json(result.to_dict())
+        return
+    for e in result.entries:
+        i = e.indicator
+        click.echo(f"{i.code}  {i.name}  [{i.section}]  ({','.join(i.levels)})")
+        for w in e.where:
+            click.echo(f"    收集于 {w.text()}  （{','.join(w.levels)}）")
+        if not e.collected:
+            click.echo(f"    未收集：{e.reason}")
+    s = result.summary()
+    click.echo(
+        f"共 {s['entries']} 条指标，{s['collected']} 条有表式收集；适用于县、乡镇的 {s['county_township_entries']} 条中"
+        f" {s['county_township_collected']} 条有表式收集（{s['county_township_share']:.1%}）"
+    )
 
 
 @main.command()

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .context import Context
 from .engine import parent_values, row_filled
 from .errors import HBError
 from .findings import Finding, count_by_importance
@@ -157,9 +158,6 @@ def consolidate(
 
     Returns a :class:`Summary`; raises HBError only when the job itself cannot be done (no such folder
     or unit, a unit that does not consolidate, an output that exists without ``force``)."""
-    from .baseline import baseline_for
-    from .catalog import load_catalog
-    from .registry import load_registry
 
     folder, out_path = Path(folder), Path(out_path)
     if not folder.is_dir():
@@ -178,9 +176,7 @@ def consolidate(
             file=out_path,
             hint="换一个输出文件名，或确认可以覆盖后加 --force",
         )
-    registry = registry or load_registry()
-    catalog = catalog or load_catalog()
-    baseline = baseline or baseline_for(registry)  # as the forms were made
+    registry, catalog, baseline = Context.of(registry, catalog, baseline).parts  # as the forms were made
     parent = registry.get(parent_code)
     if parent.level not in LEVEL_FORMS or parent.level == "township":
         raise HBError(

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .context import Context
 from .errors import HBError
 from .period import parse_period
 from .spec import LEVEL_FORMS, build_workbook_spec
@@ -83,14 +84,9 @@ def generate_forms(
 
     Runs in one process: writing is fast (see docs/forms.md) and the spec rendering shares the
     loaded registry, catalog and baseline."""
-    from .baseline import baseline_for
-    from .catalog import load_catalog
-    from .registry import load_registry
 
     year = parse_period(period)
-    registry = registry or load_registry()
-    catalog = catalog or load_catalog()
-    baseline = baseline or baseline_for(registry)
+    registry, catalog, baseline = Context.of(registry, catalog, baseline).parts
     units = units_to_generate(registry, level, under)
     out_dir = Path(out_dir)
     try:

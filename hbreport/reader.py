@@ -40,6 +40,7 @@ from .cells import (
     open_openpyxl,
     plain,
 )
+from .context import Context
 from .engine import ROW_MARK, check_row, check_template, derived_template, total_formula
 from .errors import HBError
 from .findings import Finding
@@ -120,16 +121,11 @@ def read_workbook(
     expect_period: int | None = None,
 ) -> ReadResult:
     """Read, recompute and check one filled workbook; HBError when the file cannot be used at all."""
-    from .baseline import baseline_for
-    from .catalog import load_catalog
-    from .registry import load_registry
 
     path = Path(path)
     checked = safety.inspect_and_read(path)  # the bytes checked are the bytes parsed: read once
     inspection, data = checked.inspection, checked.data
-    registry = registry or load_registry()
-    catalog = catalog or load_catalog()
-    baseline = baseline or baseline_for(registry)
+    registry, catalog, baseline = Context.of(registry, catalog, baseline).parts
 
     book = open_calamine(path, data)
     try:

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import tempfile
+import weakref
 from dataclasses import dataclass, field, replace
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
@@ -22,6 +23,7 @@ import jinja2
 import yaml
 
 from . import __version__, paths
+from .context import Context
 from .errors import HBError
 from .period import period_label
 
@@ -58,6 +60,9 @@ class Field:
     equals: str | None = None
     rollup_to: str | None = None
     indicator: str | None = None
+    # every catalog entry the field measures (``indicator`` is the first); a field such as a county's
+    # 城镇化率 measures each region's own target
+    indicators: tuple[str, ...] = ()
 
     @property
     def numeric(self) -> bool:
@@ -247,6 +252,10 @@ def _load_fields(path: Path) -> dict[str, Field]:
             raise bad("按条件计数汇总，需要 equals 与 rollup_to")
         if ftype == "choice" and not raw.get("choices"):
             raise bad("是下拉选择，但没有给出 choices")
+        codes = raw.get("indicator")
+        codes = [codes] if isinstance(codes, str) else codes or []
+        if not isinstance(codes, list) or not all(isinstance(c, str) and c for c in codes):
+            raise bad("的 indicator 应为一个指标代码或代码列表")
         fields[key] = Field(
             key=key,
             label=str(raw.get("label") or key),
@@ -259,7 +268,8 @@ def _load_fields(path: Path) -> dict[str, Field]:
             weight=raw.get("weight"),
             equals=None if raw.get("equals") is None else str(raw.get("equals")),
             rollup_to=raw.get("rollup_to"),
-            indicator=raw.get("indicator"),
+            indicator=codes[0] if codes else None,
+            indicators=tuple(codes),
         )
     for f in fields.values():
         for ref in (f.weight, f.rollup_to):
@@ -447,13 +457,15 @@ _UNIT_NAME = re.compile(r"(?<![\w.])(?:unit|rows)(?!\w)")
 def _uses_unit(template: jinja2.Template) -> bool:
     """Whether a form template names the unit or its rows inside a tag (found once per loaded template;
     comments do not count; a quoted "unit" in a tag does, which only costs a rendering per unit)."""
-    uses = getattr(template, "_hb_uses_unit", None)
+    uses = _USES_UNIT.get(template)
     if uses is None:
         env = template.environment
         source = _COMMENT.sub("", env.loader.get_source(env, template.name)[0])
-        uses = any(_UNIT_NAME.search(tag) for tag in _TAG.findall(source))
-        template._hb_uses_unit = uses
+        uses = _USES_UNIT[template] = any(_UNIT_NAME.search(tag) for tag in _TAG.findall(source))
     return uses
+
+
+_USES_UNIT: weakref.WeakKeyDictionary[jinja2.Template, bool] = weakref.WeakKeyDictionary()
 
 
 def _render_form(
@@ -561,12 +573,8 @@ def build_workbook_spec(
     forms: tuple[str, ...] | None = None,
 ) -> WorkbookSpec:
     """The form family for one unit of a form level (township, county, prefecture, province)."""
-    from .baseline import baseline_for
-    from .catalog import load_catalog
-    from .registry import load_registry
 
-    registry = registry or load_registry()
-    catalog = catalog or load_catalog()
+    registry, catalog, baseline = Context.of(registry, catalog, baseline).parts
     unit = registry.get(unit_code)
     level = unit.level
     if level not in LEVEL_FORMS:
@@ -580,7 +588,6 @@ def build_workbook_spec(
     # statistical tree) lists every village, and the clerk fills the poor ones (poor_rows None).
     poor_rows = None
     if level == "township":
-        baseline = baseline or baseline_for(registry)
         known = [r for r in rows if r.code in baseline.villages]
         if known:
             poor_rows = [r for r in known if baseline.villages[r.code].poor_village]

@@ -707,3 +707,22 @@ def test_indicator_is_a_value_object() -> None:
     )
     with pytest.raises(AttributeError):
         a.value = 2.0  # type: ignore[misc]
+
+
+# ── the plan's words as modelled (issue: strict bounds) ───────────────
+
+
+def test_strict_bounds_follow_the_plans_words(cat: Catalog, sections: dict[str, str]) -> None:
+    """ "大于98%" and "小于5.9‰" exclude the number itself; "以上/不低于/不超过" include it."""
+    for i in cat:
+        strict = re.search(r"(大于|小于)\d", normalise(i.quote)) is not None
+        assert i.exclusive == strict, i.code
+        if strict:
+            assert re.search(r"(大于|小于)\d", sections[i.section]), i.code
+    ncms = cat["REGION_DABIE_NCMS_PARTICIPATION"]
+    assert not ncms.meets(98, ncms.min, None) and ncms.meets(98.1, ncms.min, None)
+    growth = cat["REGION_WULING_POPULATION_GROWTH"]
+    assert not growth.meets(5.9, None, growth.max) and growth.meets(5.8, None, growth.max)
+    pension = cat["REGION_DABIE_PENSION_PARTICIPATION"]  # "达到95%": 95% itself meets it
+    assert pension.meets(95, pension.value, None)
+    assert ncms.value_text() == ">98" and growth.value_text() == "<5.9"

@@ -18,8 +18,6 @@ import openpyxl
 import pytest
 from consolidation_inputs import write_filled
 
-from hbreport.baseline import load_baseline
-from hbreport.catalog import load_catalog
 from hbreport.consolidate import (
     ACCEPTED,
     CHECK_SHEET,
@@ -43,11 +41,6 @@ COUNTY = "420702"  # 梁子湖区
 OTHER_COUNTY = "420703"  # 华容区
 PP = "poverty_progress"
 VE = "village_exit"
-
-
-@pytest.fixture(scope="module")
-def context():
-    return {"registry": load_registry(), "catalog": load_catalog(), "baseline": load_baseline()}
 
 
 def _edit(path: Path, change) -> None:

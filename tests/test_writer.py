@@ -11,8 +11,6 @@ from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.utils.cell import absolute_coordinate
 
 from hbreport import engine
-from hbreport.baseline import load_baseline
-from hbreport.catalog import load_catalog
 from hbreport.errors import HBError
 from hbreport.forms import generate_forms, prefill_values
 from hbreport.layout import CODE_ROW, FIRST_DATA_ROW, HEADER_ROW, TITLE_ROW, TOTAL_ROW, SheetLayout
@@ -37,11 +35,6 @@ SAMPLE_UNITS = {
 }
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DIVISIONS = REPO_ROOT.parent / "shared" / "data" / "hubei-divisions-2016.csv"
-
-
-@pytest.fixture(scope="module")
-def sample():
-    return load_registry(), load_catalog(), load_baseline()
 
 
 @pytest.fixture(scope="module")

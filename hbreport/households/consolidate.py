@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..context import Context
 from ..errors import EXIT_FINDINGS, EXIT_OK, HBError
 from ..findings import Finding, count_by_importance
 from ..heap import frozen_heap
@@ -222,17 +223,12 @@ def consolidate_rosters(
     ``roster_csv`` (the registration export the rosters were made from) lets the reader hold every
     prefilled cell to it; ``workers`` > 1 reads files in parallel processes. HBError only when the job
     cannot be done (no folder, no such unit)."""
-    from ..baseline import baseline_for
-    from ..catalog import load_catalog
-    from ..registry import load_registry
 
     started = time.perf_counter()
     folder = Path(folder)
     if not folder.is_dir():
         raise HBError(f"找不到存放台账的文件夹「{folder}」", hint="给出收到的乡镇台账所在的文件夹")
-    registry = registry or load_registry()
-    catalog = catalog or load_catalog()
-    baseline = baseline or baseline_for(registry)  # as the forms were made
+    registry, catalog, baseline = Context.of(registry, catalog, baseline).parts  # as the forms were made
     top = registry.get(parent)
     townships = [top] if top.level == "township" else registry.descendants(top.code, "township")
     inside = {t.code: t for t in townships}

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..context import Context
 from ..errors import HBError
 from ..findings import Finding
 from ..layout import SheetLayout
@@ -220,14 +221,9 @@ def assess_county_exit(
     ``figures`` what the county office gives: ``rural_population`` (农村户籍人口, for the poverty
     incidence) and any figure the criteria name (``rural_income``, ``fiscal_revenue_per_capita``…).
     ``applying`` defaults to whether the baseline's 摘帽 year is ``period``."""
-    from ..baseline import baseline_for
-    from ..catalog import load_catalog
-    from ..registry import load_registry
     from .spec import roster_config
 
-    registry = registry or load_registry()
-    catalog = catalog or load_catalog()
-    baseline = baseline or baseline_for(registry)  # as the forms were made
+    registry, catalog, baseline = Context.of(registry, catalog, baseline).parts  # as the forms were made
     county = registry.get(county_code)
     if county.level != "county":
         raise HBError(f"「{county.name}」不是县级单位", hint="贫困县摘帽按县判断，给出县级代码")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from ..context import Context
 from ..errors import HBError
 from ..period import parse_period
 from .export import read_export
@@ -29,12 +30,9 @@ def generate_rosters(
     The rows are the registered households, which only the registration export (``roster_csv``, see
     :mod:`.export`) can give: a roster is never made up without one. Files are named
     ``<乡镇代码>_<乡镇名>_<期>_台账.xlsx``; each carries the export's sha256."""
-    from ..catalog import load_catalog
-    from ..registry import load_registry
 
     year = parse_period(period)
-    registry = registry or load_registry()
-    catalog = catalog or load_catalog()
+    registry, catalog, _ = Context.of(registry, catalog).parts
     export = read_export(roster_csv, registry=registry)
     townships = list(export.by_township)
     if under is not None:

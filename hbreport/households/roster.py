@@ -26,6 +26,7 @@ from openpyxl.utils import get_column_letter
 from .. import safety
 from ..atomic import atomic_output
 from ..cells import at, calamine_sheet, cell_text, open_calamine, open_openpyxl
+from ..context import Context
 from ..errors import HBError
 from ..findings import Finding
 from ..layout import FIRST_DATA_ROW, NAME_COL, SheetLayout
@@ -354,14 +355,11 @@ def read_roster(
     prefilled cells to the export, cell by cell; without it they are held to the digest in ``_meta``.
     ``check_formulas`` also verifies that derived and check cells still hold their formulas (slower:
     it parses the sheet's formulas a second time)."""
-    from ..catalog import load_catalog
-    from ..registry import load_registry
 
     path = Path(path)
     checked = safety.inspect_and_read(path)  # the bytes checked are the bytes parsed: read once
     inspection, data = checked.inspection, checked.data
-    registry = registry or load_registry()
-    catalog = catalog or load_catalog()
+    registry, catalog, _ = Context.of(registry, catalog).parts
     book = open_calamine(path, data)
     try:
         meta, ids = _read_meta(path, book)

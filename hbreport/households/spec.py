@@ -22,6 +22,7 @@ import jinja2
 import yaml
 
 from .. import __version__, paths
+from ..context import Context
 from ..errors import HBError
 from ..spec import Field, RowUnit, WorkbookSpec, load_fields, render_form
 
@@ -214,11 +215,8 @@ def build_roster_spec(
     forms_dir: Path | None = None,
 ) -> RosterSpec:
     """The roster of one township for ``period``: a row per household, in the order given."""
-    from ..catalog import load_catalog
-    from ..registry import load_registry
 
-    registry = registry or load_registry()
-    catalog = catalog or load_catalog()
+    registry, catalog, _ = Context.of(registry, catalog).parts
     unit = registry.get(township_code)
     if unit.level != "township":
         raise HBError(

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..baseline import POOR_COUNTY_ZH
 from ..catalog import convert
+from ..context import Context
 from ..engine import compute_row, parent_values, row_filled
 from ..errors import HBError
 from ..findings import Finding, count_by_importance
@@ -155,13 +156,8 @@ def build_context(
 ) -> dict[str, Any]:
     """Everything the report template shows, as plain values (numbers unformatted). ``levels``: the
     consolidation's (level, expected, received) per level below the unit (its 汇总校验 table)."""
-    from ..baseline import baseline_for
-    from ..catalog import load_catalog
-    from ..registry import load_registry
 
-    catalog = catalog or load_catalog()
-    registry = registry or load_registry()
-    baseline = baseline or baseline_for(registry)
+    registry, catalog, baseline = Context.of(registry, catalog, baseline).parts
     spec = data.spec
     year = spec.period
     if PEOPLE_FORM not in data.rows:
@@ -591,16 +587,17 @@ class _Context:
         if lo is not None and hi is not None:
             target_text = f"{N.with_unit(lo, unit)}—{N.with_unit(hi, unit)}"
         elif hi is not None:
-            target_text = f"不超过{N.with_unit(hi, unit)}"
+            target_text = f"{'小于' if indicator.exclusive else '不超过'}{N.with_unit(hi, unit)}"
         elif lo is not None:
-            target_text = f"{by}{'达到' if indicator.value is not None else '不低于'}{N.with_unit(lo, unit)}"
+            word = "大于" if indicator.exclusive else "达到" if indicator.value is not None else "不低于"
+            target_text = f"{by}{word}{N.with_unit(lo, unit)}"
         else:
             target_text = indicator.value_text()
         if actual is not None:
-            ok = (lo is None or actual >= lo - 1e-9) and (hi is None or actual <= hi + 1e-9)
+            ok = indicator.meets(actual, lo, hi)  # "大于98%" excludes 98% itself
             if ok:
                 verdict = "符合" if indicator.kind in ("standard", "threshold") else "达到"
-            elif hi is not None and actual > hi:
+            elif hi is not None and (actual >= hi if indicator.exclusive else actual > hi):
                 verdict = "超过上限"
             else:
                 verdict = "低于标准" if indicator.kind in ("standard", "threshold") else "未达到"

@@ -20,6 +20,7 @@ import jinja2
 
 from .. import paths
 from ..atomic import atomic_output
+from ..context import Context
 from ..errors import HBError
 from ..findings import Finding
 from ..values import FormData
@@ -144,15 +145,10 @@ def report_from_workbook(
     """Read a consolidated workbook once through the safety gate (its values, and its Summary from the
     hidden part) and write its report. ``history_files`` are earlier periods' workbooks of the same
     unit, for the trend chart."""
-    from ..baseline import baseline_for
-    from ..catalog import load_catalog
     from ..model.dataset import Dataset
     from ..reader import read_workbook
-    from ..registry import load_registry
 
-    registry = registry or load_registry()
-    catalog = catalog or load_catalog()
-    baseline = baseline or baseline_for(registry)
+    registry, catalog, baseline = Context.of(registry, catalog, baseline).parts
     path = Path(path)
     result = read_workbook(path, registry=registry, catalog=catalog, baseline=baseline)
     summary = result.summary
