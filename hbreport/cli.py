@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import os
 import re
+import sqlite3
 import sys
 import traceback
 from contextlib import contextmanager
@@ -44,6 +45,10 @@ def _user_errors():
         _fail(str(exc).replace("[", r"\["), exc.exit_code)
     except KeyboardInterrupt:
         _fail("已中断", EXIT_UNUSABLE)
+    except sqlite3.Error as exc:  # the store failed half-way (locked too long, disk full, …)
+        from .store.db import store_error
+
+        _fail(str(store_error(exc, None)).replace("[", r"\["), EXIT_UNUSABLE)
     except Exception as exc:  # an internal error: say so plainly, details on request
         if os.environ.get("HBREPORT_DEBUG"):
             traceback.print_exc()
@@ -274,6 +279,13 @@ def check(files: tuple[str, ...], units: str | None, period: str | None, as_json
     type=click.IntRange(min=1),
     help="同时读取报表的进程数（默认为 CPU 核数；1 表示只用本进程）",
 )
+@click.option(
+    "--store",
+    "store_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="数据库（SQLite）文件，保存收到的每份报表和每次汇总（默认：输出文件旁的 hbreport.sqlite）",
+)
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出汇总情况")
 def consolidate(
     folder: str,
@@ -283,11 +295,13 @@ def consolidate(
     units: str | None,
     force: bool,
     workers: int | None,
+    store_path: str | None,
     as_json: bool,
 ) -> None:
     """汇总下级报表：说明谁未报、谁被退回及原因，输出同一表式的上级工作簿。"""
     with _user_errors():
         from .consolidate import consolidate as run
+        from .store.db import default_store
 
         registry = _registry(units)
         folder_path = Path(folder)
@@ -303,6 +317,7 @@ def consolidate(
                 force=force,
                 workers=workers,
                 progress=progress,
+                store=Path(store_path) if store_path else default_store(out_path),
             )
         _finish(summary, as_json)
 
@@ -470,6 +485,46 @@ def roster_consolidate(
                 progress=progress,
             )
         _finish(summary, as_json)
+
+
+@main.command()
+@click.argument("unit")
+@click.option("--period", required=True, help="报告期（年份）")
+@click.option(
+    "--store",
+    "store_path",
+    default="hbreport.sqlite",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="数据库（SQLite）文件",
+)
+@click.option(
+    "--old", "old", default=None, type=click.IntRange(min=1), help="比较的旧版本号（默认倒数第二版）"
+)
+@click.option("--new", "new", default=None, type=click.IntRange(min=1), help="比较的新版本号（默认最新版）")
+@click.option(
+    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
+)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+def history(
+    unit: str,
+    period: str,
+    store_path: str,
+    old: int | None,
+    new: int | None,
+    units: str | None,
+    as_json: bool,
+) -> None:
+    """某单位某报告期收到的各版报表（时间、文件、状态），以及两版之间改动的每个单元格（旧值 → 新值）。"""
+    with _user_errors():
+        from .store.history import history as run
+
+        result = run(Path(store_path), unit, _period(period), old=old, new=new, registry=_registry(units))
+        if as_json:
+            _emit_json(result.to_dict())
+        else:
+            _console().print(result.render(), markup=False)
+    sys.exit(EXIT_OK)
 
 
 @main.command()

@@ -50,6 +50,8 @@ from .reader import read_workbook
 from .registry import LEVEL_ZH
 from .safety import sha256_file
 from .spec import LEVEL_FORMS, TOTAL, SheetSpec, WorkbookSpec, build_workbook_spec
+from .store import forms as kept
+from .store.forms import FormStore, Submission
 from .values import FormData
 from .writer import write_workbook
 
@@ -153,11 +155,14 @@ def consolidate(
     workers: int | None = None,
     annotate_dir: str | Path | None = None,
     progress: Progress | None = None,
+    store: str | Path | None = None,
 ) -> Summary:
     """Consolidate the children's workbooks in ``folder`` into ``parent_code``'s workbook at ``out_path``.
 
     Returns a :class:`Summary`; raises HBError only when the job itself cannot be done (no such folder
-    or unit, a unit that does not consolidate, an output that exists without ``force``)."""
+    or unit, a unit that does not consolidate, an output that exists without ``force``, a ``store``
+    that cannot be used). With ``store`` (an SQLite file, created on first use), every submission
+    received and the consolidation are kept there, in one transaction after the workbook is written."""
 
     folder, out_path = Path(folder), Path(out_path)
     if not folder.is_dir():
@@ -189,7 +194,11 @@ def consolidate(
             "批注副本不能写回下级报表所在的文件夹（会覆盖原件）",
             hint="另给一个文件夹，或不指定（默认写到输出文件旁的「退回」文件夹）",
         )
-    inbox = scan(folder, exclude=[out_path, annotate_dir])
+    if store is not None:
+        store = Path(store)
+        FormStore(store).close()  # usable (and created) before any work; written at the end
+    skip = [store, Path(f"{store}-wal"), Path(f"{store}-shm"), Path(f"{store}-journal")] if store else []
+    inbox = scan(folder, exclude=[out_path, annotate_dir, *skip])
 
     def parent_spec() -> WorkbookSpec:  # built while the forked processes start reading
         return build_workbook_spec(parent.code, period, registry=registry, catalog=catalog, baseline=baseline)
@@ -206,11 +215,17 @@ def consolidate(
             meanwhile=parent_spec,
         )
         job = _Job(spec=reading.meanwhile, registry=registry, period=period, not_read=inbox.not_read)
-        return _run(job, reading.results, out_path, annotate_dir, baseline, workers)
+        return _run(job, reading.results, out_path, annotate_dir, baseline, workers, store)
 
 
 def _run(
-    job: _Job, reads: list[_Read], out_path: Path, annotate_dir: Path, baseline, workers: int
+    job: _Job,
+    reads: list[_Read],
+    out_path: Path,
+    annotate_dir: Path,
+    baseline,
+    workers: int,
+    store: Path | None = None,
 ) -> Summary:
     spec, period = job.spec, job.period
     job.prefill = prefill_values(spec, job.registry, baseline)
@@ -234,6 +249,12 @@ def _run(
     summary.output = str(written)
     summary.annotated, not_annotated = _annotate(job, annotate_dir, workers)
     summary.findings += not_annotated  # after the workbook: about this run's outputs, not the inputs
+    if store is not None:
+        with FormStore(store) as db:
+            db.record_consolidation(
+                summary, job.submissions(), output=str(written), output_sha256=sha256_file(written)
+            )
+        summary.store = str(store)
     return summary
 
 
@@ -258,6 +279,22 @@ class _Job:
     @property
     def expected(self) -> dict[str, Any]:
         return {u.code: u for u in self.registry.children(self.spec.unit_code)}
+
+    def submissions(self) -> list[Submission]:
+        """Every file read as a workbook of a unit, as the store keeps it (identical copies once)."""
+        status = {id(r): kept.ACCEPTED for r in self.accepted.values()}
+        status.update({id(r): kept.RETURNED for r in self.returned.values()})
+        if self.own is not None:
+            status[id(self.own)] = kept.ACCEPTED
+        out: dict[tuple[str, int, str], Submission] = {}
+        for r in sorted(self.reads, key=lambda r: id(r) not in status):
+            if r.data is None:
+                continue
+            key = (r.data.unit_code, r.data.period, r.sha256)
+            if key not in out:
+                findings = self.findings_by_file.get(r.path, [])
+                out[key] = Submission(r.data, r.sha256, r.path, status.get(id(r), kept.REFUSED), findings)
+        return list(out.values())
 
     def _reject(
         self, r: _Read, reason: str, kind: str, rule: str, unit=None, hint: str | None = None

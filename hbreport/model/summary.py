@@ -121,6 +121,7 @@ class Summary:
     inputs: list[tuple[str, str]]  # (file, sha256) of every file scanned
     output: str | None = None
     own_file: str | None = None
+    store: str | None = None  # the SQLite store the submissions and this consolidation were kept in
     annotated: list[str] = field(default_factory=list)
     data: FormData | None = None  # the parent's values as written (derived and 合计 recomputed)
     levels: list[tuple[str, int, int]] = field(default_factory=list)  # (level, expected, received) below
@@ -208,6 +209,7 @@ class Summary:
             "inputs": [{"file": f, "sha256": s} for f, s in self.inputs],
             "own_file": self.own_file,
             "output": self.output,
+            "store": self.store,
             "annotated": list(self.annotated),
             "exit_code": self.exit_code,
         }
@@ -268,6 +270,8 @@ class Summary:
             lines.append(f"本级自填表取自：{self.own_file}")
         if self.output:
             lines.append(f"输出：{self.output}")
+        if self.store:
+            lines.append(f"已入库：{self.store}")
         if self.annotated:
             lines.append(
                 f"已为 {len(self.annotated)} 个有问题的报表生成批注副本：{Path(self.annotated[0]).parent}"
