@@ -613,6 +613,9 @@ def units(units: str | None, under: str | None, as_json: bool) -> None:
     sys.exit(EXIT_OK)
 
 
+from .tasks import cli as _tasks_cli  # noqa: E402,F401  (registers `hbreport tasks`)
+
+
 def run(argv: list[str]) -> int:
     """Run the CLI in-process (tests); returns the exit code."""
     try:
