@@ -230,6 +230,47 @@ def report_from_dataset(
     )
 
 
+def report_from_store(
+    store: str | Path,
+    unit: str,
+    period: int,
+    out_docx: str | Path,
+    *,
+    registry=None,
+    catalog=None,
+    baseline=None,
+    **kw: Any,
+) -> Path:
+    """The report of ``unit``'s newest consolidation for ``period`` kept in ``store``: its values and
+    Summary as the store holds them (earlier periods' consolidations there give the trend)."""
+    from ..store.forms import FormStore
+
+    ctx = Context.of(registry, catalog, baseline)
+    code = ctx.registry.get(unit).code
+    with FormStore(store, write=False) as db:
+        found = db.latest_consolidation(code, period)
+        if found is None:
+            raise HBError(
+                f"数据库中没有「{ctx.registry.get(code).name}」{period}年的汇总",
+                file=store,
+                hint="先用 hbreport consolidate --store 汇总该单位该年的报表，或给出汇总工作簿",
+            )
+        earlier = {y: db.latest_consolidation(code, y) for y in range(period - 10, period)}
+    dataset, summary = found
+    history = {y: e[0].to_form_data(ctx.spec(code, y)) for y, e in earlier.items() if e is not None}
+    return report_from_dataset(
+        dataset,
+        summary,
+        out_docx,
+        spec=ctx.spec(code, period),
+        history=history,
+        registry=ctx.registry,
+        catalog=ctx.catalog,
+        baseline=ctx.baseline,
+        **kw,
+    )
+
+
 def unique_findings(findings: Iterable[Finding]) -> list[Finding]:
     """Findings once each: the same problem found in a child's file and again in the consolidated
     workbook (a unit's own form is copied into it) counts once."""

@@ -62,12 +62,19 @@ def _check_file(path: Path, write: bool) -> None:
             file=path,
             hint="--store 应指向 hbreport 创建的 .sqlite 文件，或一个还不存在的新文件名",
         )
-    if write and not (path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)):
+    if write and not _writable(path):
         raise HBError(
             "数据库文件是只读的，无法写入",
             file=path,
             hint="去掉该文件的只读属性，或用 --store 另给一个可写的数据库文件",
         )
+
+
+def _writable(path: Path) -> bool:
+    """Whether the file may be written: its mode bits say so (an administrator is held to them too)."""
+    return bool(path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)) and os.access(
+        path, os.W_OK
+    )
 
 
 def store_error(exc: sqlite3.Error, path: Path | None) -> HBError:
@@ -122,6 +129,8 @@ def connect(
                 raise HBError(
                     f"无法创建数据库所在的文件夹（{exc.strerror}）", file=path, hint="检查路径和写权限"
                 ) from None
+            db = sqlite3.connect(path, timeout=wait_seconds(), isolation_level=isolation_level)
+        elif _writable(path):  # only read, but closed as a writer would: no -wal/-shm files left behind
             db = sqlite3.connect(path, timeout=wait_seconds(), isolation_level=isolation_level)
         else:
             uri = path.resolve().as_uri() + "?mode=ro"
