@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .atomic import check_target
 from .context import Context
 from .engine import parent_values, row_filled
 from .errors import HBError
@@ -167,20 +168,13 @@ def consolidate(
     folder, out_path = Path(folder), Path(out_path)
     if not folder.is_dir():
         raise HBError(f"找不到存放下级报表的文件夹「{folder}」", hint="给出收到的下级报表所在的文件夹")
-    if out_path.suffix.lower() != ".xlsx":
-        raise HBError(f"输出文件「{out_path.name}」应以 .xlsx 结尾", hint="例如 --out 红安县_2017.xlsx")
     inputs_dir = folder.resolve()
     if out_path.resolve().parent == inputs_dir:
         raise HBError(
             f"输出文件「{out_path.name}」不能放在下级报表所在的文件夹中（会被当作报表读入，或覆盖下级报表）",
             hint="把输出写到另一个文件夹，例如上一级文件夹",
         )
-    if out_path.exists() and not force:
-        raise HBError(
-            f"输出文件已存在：{out_path}，为防止覆盖未写入",
-            file=out_path,
-            hint="换一个输出文件名，或确认可以覆盖后加 --force",
-        )
+    check_target(out_path, suffix=".xlsx", force=force)  # said now; written exclusively at the end
     registry, catalog, baseline = Context.of(registry, catalog, baseline).parts  # as the forms were made
     parent = registry.get(parent_code)
     if parent.level not in LEVEL_FORMS or parent.level == "township":
@@ -214,7 +208,14 @@ def consolidate(
             progress=progress,
             meanwhile=parent_spec,
         )
-        job = _Job(spec=reading.meanwhile, registry=registry, period=period, not_read=inbox.not_read)
+        job = _Job(
+            spec=reading.meanwhile,
+            registry=registry,
+            period=period,
+            not_read=inbox.not_read,
+            force=force,
+            inputs=list(inbox.files),
+        )
         return _run(job, reading.results, out_path, annotate_dir, baseline, workers, store)
 
 
@@ -234,7 +235,11 @@ def _run(
 
     summary = job.summary()
     summary.data = FormData.from_inputs(spec, values)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
+    if not summary.received:  # nothing to add up: a workbook of blanks must not be forwarded as a result
+        summary.annotated, not_annotated = _annotate(job, annotate_dir, workers)
+        summary.findings += not_annotated
+        _keep(job, summary, store, None)  # what was received is kept all the same
+        return summary
     # the document date is the end of the reporting period, not the clock: the same inputs give the same bytes
     as_of = datetime(period, 12, 31, tzinfo=UTC)
     written = write_workbook(
@@ -245,17 +250,29 @@ def _run(
         created=as_of,
         data=summary.data,
         summary_part=summary.to_part(),
+        force=job.force,
+        inputs=job.inputs,
     )
     summary.output = str(written)
     summary.annotated, not_annotated = _annotate(job, annotate_dir, workers)
     summary.findings += not_annotated  # after the workbook: about this run's outputs, not the inputs
-    if store is not None:
-        with FormStore(store) as db:
-            db.record_consolidation(
-                summary, job.submissions(), output=str(written), output_sha256=sha256_file(written)
-            )
-        summary.store = str(store)
+    _keep(job, summary, store, written)
     return summary
+
+
+def _keep(job: _Job, summary: Summary, store: Path | None, written: Path | None) -> None:
+    """Every submission received and this consolidation into the store: one transaction, after the
+    workbook (a store that cannot be used was said before any work began)."""
+    if store is None:
+        return
+    with FormStore(store) as db:
+        db.record_consolidation(
+            summary,
+            job.submissions(),
+            output=str(written) if written else None,
+            output_sha256=sha256_file(written) if written else None,
+        )
+    summary.store = str(store)
 
 
 @dataclass
@@ -275,6 +292,8 @@ class _Job:
     findings_by_file: dict[str, list[Finding]] = field(default_factory=dict)
     reads: list[_Read] = field(default_factory=list)
     rolled: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # child → form → cells
+    force: bool = False  # the output (and return copies) may replace existing files
+    inputs: list[Path] = field(default_factory=list)  # the files scanned: never written over
 
     @property
     def expected(self) -> dict[str, Any]:
@@ -780,7 +799,7 @@ def _annotate(job: _Job, annotate_dir: Path, workers: int) -> tuple[list[str], l
         _copy_one,
         workers=workers,
         setup=_init_copier,
-        context=(findings, str(annotate_dir)),
+        context=(findings, str(annotate_dir), job.force, [str(p) for p in job.inputs]),
     )
     out: list[str] = []
     problems: list[Finding] = []
@@ -806,8 +825,10 @@ def _annotate(job: _Job, annotate_dir: Path, workers: int) -> tuple[list[str], l
 _COPIES: dict[str, Any] = {}
 
 
-def _init_copier(findings: dict[str, list[Finding]], annotate_dir: str) -> None:
-    _COPIES.update(findings=findings, folder=Path(annotate_dir))
+def _init_copier(
+    findings: dict[str, list[Finding]], annotate_dir: str, force: bool, inputs: list[str]
+) -> None:
+    _COPIES.update(findings=findings, folder=Path(annotate_dir), force=force, inputs=inputs)
 
 
 def _copy_one(path: str) -> tuple[str | None, str | None, str | None]:
@@ -816,7 +837,15 @@ def _copy_one(path: str) -> tuple[str | None, str | None, str | None]:
 
     try:
         return (
-            str(annotate_copy(Path(path), _COPIES["findings"][path], _COPIES["folder"] / Path(path).name)),
+            str(
+                annotate_copy(
+                    Path(path),
+                    _COPIES["findings"][path],
+                    _COPIES["folder"] / Path(path).name,
+                    force=_COPIES["force"],
+                    inputs=_COPIES["inputs"],
+                )
+            ),
             None,
             None,
         )

@@ -26,7 +26,7 @@ import xlsxwriter.worksheet
 from xlsxwriter.utility import xl_col_to_name
 
 from . import engine
-from .atomic import atomic_output
+from .atomic import atomic_output, check_target
 from .errors import HBError
 from .layout import (
     CODE_COL,
@@ -99,6 +99,8 @@ def write_workbook(
     created: datetime | None = None,
     data: FormData | None = None,
     summary_part: str | None = None,
+    force: bool = False,
+    inputs: Iterable[str | Path] = (),
 ) -> Path:
     """Write the fill-in workbook for ``spec`` to ``path`` (atomically) and return the path.
 
@@ -109,18 +111,17 @@ def write_workbook(
     document's creation time (default: now), so that the same inputs give byte-identical files.
     ``data``: ``FormData.from_inputs(spec, values)`` when the caller has it already (the rows and 合计
     are then not computed a second time). ``summary_part``: a consolidation's Summary as JSON text
-    (``Summary.to_part()``), kept on the very hidden ``_summary`` sheet for programs to read back."""
+    (``Summary.to_part()``), kept on the very hidden ``_summary`` sheet for programs to read back.
+    ``force`` and ``inputs``: see :func:`atomic.atomic_output` (an existing file is replaced only with
+    ``force``, one of ``inputs`` never)."""
     path = Path(path)
-    if path.suffix.lower() != ".xlsx":
-        raise HBError(
-            f"输出文件「{path.name}」应以 .xlsx 结尾", file=path, hint="换一个以 .xlsx 结尾的文件名"
-        )
+    check_target(path, suffix=".xlsx", force=force, inputs=inputs)
     values = values or {}
     _check_values(spec, values, path)
     extras = list(extra_sheets.items() if isinstance(extra_sheets, Mapping) else extra_sheets or ())
     hidden = [SUMMARY_SHEET] if summary_part is not None else []
     _check_sheet_names(spec, [name for name, _ in extras] + hidden, xlwings, path)
-    with atomic_output(path) as tmp:
+    with atomic_output(path, force=force, inputs=inputs, suffix=".xlsx") as tmp:
         _Writer(spec, values, xlwings, extras, created, data, summary_part).write(tmp)
     return path
 

@@ -22,6 +22,10 @@ from ..registry import LEVEL_ZH
 from ..values import FormData
 
 ACCEPTED, MISSING, RETURNED, DUPLICATE, REJECTED = "已报", "未报", "退回", "重复", "拒收"
+NOT_WRITTEN = (
+    "未写出汇总工作簿：没有一个下级报表可以汇总（全部未报、拒收或退回），"
+    "一份没有下级数据的汇总表不应作为结果上报。请按上面的原因处理后重新汇总"
+)
 _FINDINGS_SHOWN = 50  # findings listed in the text summary; all of them are in the workbook and the JSON
 
 #: a child's status in the summary → the status of its values on the parent's forms
@@ -209,6 +213,7 @@ class Summary:
             "inputs": [{"file": f, "sha256": s} for f, s in self.inputs],
             "own_file": self.own_file,
             "output": self.output,
+            "output_not_written": None if self.output or self.received else NOT_WRITTEN,
             "store": self.store,
             "annotated": list(self.annotated),
             "exit_code": self.exit_code,
@@ -270,6 +275,8 @@ class Summary:
             lines.append(f"本级自填表取自：{self.own_file}")
         if self.output:
             lines.append(f"输出：{self.output}")
+        elif not self.received:
+            lines.append(NOT_WRITTEN)
         if self.store:
             lines.append(f"已入库：{self.store}")
         if self.annotated:
