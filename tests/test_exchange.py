@@ -33,7 +33,7 @@ def returns(inbox_copy, tmp_path, context):
     _path, spec, values = write_filled(town.code, PERIOD, tmp_path / "scratch", **context)
     row = next(r for r in values[PP].values() if r.get("exited_people"))
     row["exited_households"] = row["exited_people"] + 5
-    write_workbook(spec, inbox_copy / spec.file_name(), values=values)
+    write_workbook(spec, inbox_copy / spec.file_name(), values=values, force=True)
     return {"inbox": inbox_copy, "wrong": town}
 
 

@@ -64,7 +64,7 @@ def test_the_same_files_twice_add_nothing_and_a_corrected_file_becomes_a_new_ver
     values["key_projects"][project_row]["dilapidated_renovated"] = old_houses + 2
     from hbreport.writer import write_workbook
 
-    write_workbook(spec, inbox_copy / spec.file_name(), values=values)
+    write_workbook(spec, inbox_copy / spec.file_name(), values=values, force=True)
     capsys.readouterr()
     assert cli([*_argv(inbox_copy, out, store), "--force"]) == 0
     with FormStore(store, write=False) as db:
