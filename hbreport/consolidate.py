@@ -38,6 +38,7 @@ from .model.summary import (
     ACCEPTED,
     DUPLICATE,
     MISSING,
+    NOT_WRITTEN,  # noqa: F401  (the callers' name for it)
     REJECTED,
     RETURNED,
     ChildStatus,
