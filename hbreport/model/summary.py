@@ -22,6 +22,7 @@ from ..registry import LEVEL_ZH
 from ..values import FormData
 
 ACCEPTED, MISSING, RETURNED, DUPLICATE, REJECTED = "已报", "未报", "退回", "重复", "拒收"
+BLANK = "空表"  # a workbook received with nothing typed in it: not reported data
 NOT_WRITTEN = (
     "未写出汇总工作簿：没有一个下级报表可以汇总（全部未报、拒收或退回），"
     "一份没有下级数据的汇总表不应作为结果上报。请按上面的原因处理后重新汇总"
@@ -35,6 +36,7 @@ VALUE_STATUS = {
     MISSING: "not_reported",
     DUPLICATE: "refused",
     REJECTED: "refused",
+    BLANK: "not_reported",  # a blank form: nothing reported
 }
 
 #: the machine-readable part: its format name and the version this code writes and reads
@@ -90,7 +92,7 @@ class ChildStatus:
 
     code: str
     name: str
-    status: str  # 已报 | 未报 | 退回 | 重复 | 拒收
+    status: str  # 已报 | 未报 | 退回 | 重复 | 拒收 | 空表
     files: tuple[str, ...] = ()
     sha256: tuple[str, ...] = ()
     errors: int = 0
@@ -162,8 +164,9 @@ class Summary:
 
     @property
     def missing(self) -> list[ChildStatus]:
-        """Expected − accepted − returned: no usable workbook (none sent, refused, or duplicates that differ)."""
-        return self._with(MISSING, DUPLICATE, REJECTED)
+        """Expected − accepted − returned: no usable workbook (none sent, refused, duplicates that differ,
+        or a blank form)."""
+        return self._with(MISSING, DUPLICATE, REJECTED, BLANK)
 
     @property
     def completeness(self) -> dict[str, Any]:
