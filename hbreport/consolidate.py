@@ -58,6 +58,7 @@ from .safety import sha256_file
 from .spec import LEVEL_FORMS, TOTAL, SheetSpec, WorkbookSpec, build_workbook_spec
 from .store import forms as kept
 from .store.forms import FormStore, Submission
+from .trace import traced_cells
 from .values import FormData
 from .writer import write_workbook
 
@@ -828,12 +829,13 @@ def _annotate(job: _Job, annotate_dir: Path, workers: int) -> tuple[list[str], l
     if not todo:
         return [], []
     findings = {r.path: job.findings_by_file[r.path] for r in todo}
+    traced = {r.path: traced_cells(r.data.spec, findings[r.path]) for r in todo}
     made = read_files(
         [r.path for r in todo],
         _copy_one,
         workers=workers,
         setup=_init_copier,
-        context=(findings, str(annotate_dir), job.force, [str(p) for p in job.inputs]),
+        context=(findings, str(annotate_dir), job.force, [str(p) for p in job.inputs], traced),
     )
     out: list[str] = []
     problems: list[Finding] = []
@@ -860,9 +862,15 @@ _COPIES: dict[str, Any] = {}
 
 
 def _init_copier(
-    findings: dict[str, list[Finding]], annotate_dir: str, force: bool, inputs: list[str]
+    findings: dict[str, list[Finding]],
+    annotate_dir: str,
+    force: bool,
+    inputs: list[str],
+    traced: dict[str, dict] | None = None,
 ) -> None:
-    _COPIES.update(findings=findings, folder=Path(annotate_dir), force=force, inputs=inputs)
+    _COPIES.update(
+        findings=findings, folder=Path(annotate_dir), force=force, inputs=inputs, traced=traced or {}
+    )
 
 
 def _copy_one(path: str) -> tuple[str | None, str | None, str | None]:
@@ -878,6 +886,7 @@ def _copy_one(path: str) -> tuple[str | None, str | None, str | None]:
                     _COPIES["folder"] / Path(path).name,
                     force=_COPIES["force"],
                     inputs=_COPIES["inputs"],
+                    traced=_COPIES["traced"].get(path),
                 )
             ),
             None,
