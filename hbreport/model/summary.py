@@ -18,6 +18,7 @@ from ..errors import EXIT_FINDINGS, EXIT_OK
 from ..findings import Finding, count_by_importance
 from ..inbox import RULE_NOT_READ
 from ..layout import CHECK_SHEET
+from ..names import shown
 from ..registry import LEVEL_ZH
 from ..values import FormData
 
@@ -317,7 +318,8 @@ def summary_to_part(summary: Summary) -> str:
         "own_file": _name(summary.own_file),
         "levels": [{"level": lv, "expected": n, "received": got} for lv, n, got in summary.levels],
     }
-    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    # file names unpacked from a GBK zip hold undecoded bytes: shown as their characters
+    return shown(json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
 
 
 def summary_from_part(text: str) -> Summary:

@@ -29,6 +29,7 @@ from ..errors import HBError
 from ..findings import Finding
 from ..model.dataset import REPORTED, Dataset, DataValue
 from ..model.summary import Summary
+from ..names import shown
 from ..spec import FORM_FAMILY
 from ..values import FormData
 from .db import connect, transaction, translated
@@ -126,11 +127,13 @@ def now() -> str:
 
 
 def _sql(value: Any) -> Any:
-    if value is None or isinstance(value, str | int):
+    if value is None or isinstance(value, int):
         return value
+    if isinstance(value, str):
+        return shown(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
-    return str(value)
+    return shown(str(value))
 
 
 def given_rows(data: FormData, row_status: dict[str, str] | None = None) -> Iterator[tuple]:
@@ -254,7 +257,7 @@ class FormStore:
                 FORM_FAMILY,
                 sub.form_version or sub.data.spec.version,
                 sub.layout_hash or sub.data.spec.layout_hash,
-                Path(sub.file).name,
+                shown(Path(sub.file).name),
                 received_at,
                 sub.status,
                 errors,
@@ -269,7 +272,7 @@ class FormStore:
         db.executemany(
             "INSERT INTO submission_findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                (sid, i, f.importance, f.rule, f.sheet, f.cell, f.message, f.hint)
+                (sid, i, f.importance, f.rule, f.sheet, f.cell, shown(f.message), shown(f.hint or "") or None)
                 for i, f in enumerate(sub.findings)
             ),
         )
