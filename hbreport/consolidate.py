@@ -57,6 +57,7 @@ from .registry import LEVEL_ZH
 from .safety import crash_reason, sha256_file
 from .spec import LEVEL_FORMS, TOTAL, SheetSpec, WorkbookSpec, build_workbook_spec
 from .store import forms as kept
+from .store.db import check_store
 from .store.forms import FormStore, Submission
 from .trace import traced_cells
 from .values import FormData
@@ -200,7 +201,7 @@ def consolidate(
         )
     if store is not None:
         store = Path(store)
-        FormStore(store).close()  # usable (and created) before any work; written at the end
+        check_store(store)  # refused before any work when it cannot be used; written at the end
     skip = [store, Path(f"{store}-wal"), Path(f"{store}-shm"), Path(f"{store}-journal")] if store else []
     inbox = scan(folder, exclude=[out_path, annotate_dir, *skip])
 
@@ -282,13 +283,17 @@ def _keep(job: _Job, summary: Summary, store: Path | None, written: Path | None)
     workbook (a store that cannot be used was said before any work began)."""
     if store is None:
         return
-    with FormStore(store) as db:
-        db.record_consolidation(
-            summary,
-            job.submissions(),
-            output=str(written) if written else None,
-            output_sha256=sha256_file(written) if written else None,
-        )
+    try:
+        with FormStore(store) as db:
+            db.record_consolidation(
+                summary,
+                job.submissions(),
+                output=str(written) if written else None,
+                output_sha256=sha256_file(written) if written else None,
+            )
+    except HBError as exc:
+        done = f"汇总工作簿已写出（{written.name}），但" if written else ""
+        raise HBError(f"{done}未能存入数据库：{exc.message}", file=exc.file, hint=exc.hint) from None
     summary.store = str(store)
 
 

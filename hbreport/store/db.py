@@ -151,6 +151,15 @@ def connect(
     return db
 
 
+def check_store(path: str | Path) -> None:
+    """Refuse, before any work, a store that cannot be used (not SQLite, another program's database,
+    read-only); nothing is created or written here."""
+    path = Path(path)
+    _check_file(path, write=True)
+    if path.exists() and path.stat().st_size:
+        connect(path, write=False).close()
+
+
 def _check_ours(db: sqlite3.Connection, path: Path) -> None:
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if tables and "store_info" not in tables:
