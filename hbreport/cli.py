@@ -210,9 +210,17 @@ def main() -> None:
 )
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="输出目录")
 @click.option("--xlwings", is_flag=True, help="加入调用 xlwings 函数的单元格（IFERROR 回退到原生公式）")
+@click.option("--force", is_flag=True, help="覆盖输出目录中已存在的同名工作簿（默认一个也不写）")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
 def forms(
-    period: str, level: str, under: str | None, units: str | None, out_dir: str, xlwings: bool, as_json: bool
+    period: str,
+    level: str,
+    under: str | None,
+    units: str | None,
+    out_dir: str,
+    xlwings: bool,
+    force: bool,
+    as_json: bool,
 ) -> None:
     """按级别生成填报工作簿：每个单位一个文件。"""
     with _user_errors():
@@ -229,6 +237,7 @@ def forms(
                 registry=registry,
                 xlwings=xlwings,
                 progress=progress,
+                force=force,
             )
         if as_json:
             _emit_json({"period": year, "level": level, "under": under, "files": [str(p) for p in paths]})
@@ -267,7 +276,7 @@ def check(files: tuple[str, ...], units: str | None, period: str | None, as_json
 @click.option(
     "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
 )
-@click.option("--force", is_flag=True, help="覆盖已存在的输出文件")
+@click.option("--force", is_flag=True, help="覆盖已存在的输出文件（输入文件任何时候都不会被覆盖）")
 @click.option(
     "--workers",
     default=None,
@@ -321,6 +330,7 @@ def consolidate(
 )
 @click.option("--issuer", default=None, help="落款（发文机关署名），默认为“<单位>扶贫攻坚领导小组办公室”")
 @click.option("--issued", default=None, help="成文日期，如 2018-01-15 或 2018年1月15日（默认今天）")
+@click.option("--force", is_flag=True, help="覆盖已存在的输出文件（输入文件任何时候都不会被覆盖）")
 def report(
     file: str,
     out_path: str,
@@ -328,6 +338,7 @@ def report(
     history: tuple[str, ...],
     issuer: str | None,
     issued: str | None,
+    force: bool,
 ) -> None:
     """由汇总工作簿生成 Word 进展报告（公文格式，含表格、图表和文字分析）。"""
     with _user_errors():
@@ -344,6 +355,8 @@ def report(
             history_files=[Path(h) for h in history],
             issuer=issuer.strip() if issuer else None,
             issued=when,
+            force=force,
+            inputs=[Path(units)] if units else [],
         )
         _console().print(f"已生成报告：{path}")
     sys.exit(EXIT_OK)
@@ -399,9 +412,16 @@ def roster() -> None:
     "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
 )
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="输出目录")
+@click.option("--force", is_flag=True, help="覆盖输出目录中已存在的同名台账（默认一个也不写）")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
 def roster_forms(
-    period: str, roster_csv: str, under: str | None, units: str | None, out_dir: str, as_json: bool
+    period: str,
+    roster_csv: str,
+    under: str | None,
+    units: str | None,
+    out_dir: str,
+    force: bool,
+    as_json: bool,
 ) -> None:
     """每个乡镇一个台账工作簿，预填户名单，表内即时校验脱贫标准。"""
     with _user_errors():
@@ -416,6 +436,7 @@ def roster_forms(
                 out_dir=Path(out_dir),
                 registry=registry,
                 progress=progress,
+                force=force,
             )
         if as_json:
             _emit_json({"files": [str(p) for p in paths]})
@@ -556,6 +577,9 @@ def units(units: str | None, under: str | None, as_json: bool) -> None:
             for level, n in payload.items():
                 click.echo(f"{level}\t{n}")
     sys.exit(EXIT_OK)
+
+
+from .tasks import cli as _tasks_cli  # noqa: E402,F401  (registers `hbreport tasks`)
 
 
 def run(argv: list[str]) -> int:

@@ -18,22 +18,6 @@ from hbreport.registry import load_registry
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def registry():
-    return load_registry()
-
-
-@pytest.fixture(scope="module")
-def baseline():
-    return load_baseline()
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    module = pytest.importorskip("hbreport.catalog", reason="the indicator catalog is not in the package yet")
-    return module.load_catalog()
-
-
 def read_rows(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
@@ -194,7 +178,6 @@ def test_missing_column_in_baseline(tmp_path):
 def test_sample_baseline_stays_with_the_sample_registry():
     """The sample's synthetic villages must not leak into another registry whose codes coincide."""
     from hbreport.baseline import baseline_for
-    from hbreport.registry import load_registry
 
     real = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "hubei-divisions-2016.csv"
     if not real.exists():

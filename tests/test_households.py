@@ -25,7 +25,6 @@ from household_cases import (
 )
 
 from hbreport.baseline import load_baseline
-from hbreport.catalog import load_catalog
 from hbreport.errors import HBError
 from hbreport.households import (
     RosterData,
@@ -45,25 +44,15 @@ from hbreport.households.plausibility import identical_incomes, near_line_exits,
 from hbreport.households.spec import ROSTER_FAMILY, roster_config
 from hbreport.households.summary import SUMMARY_COLUMNS, SUMMARY_SHEET
 from hbreport.households.synth import Province
-from hbreport.registry import load_registry
 from hbreport.rules import fn_idcheck
 from hbreport.spec import build_workbook_spec
 from hbreport.values import FormData
 from hbreport.writer import write_workbook
 
 
-@pytest.fixture(scope="module")
-def registry():
-    return load_registry()
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return load_catalog()
-
-
 def write(tmp_path: Path, spec, values, name: str | None = None) -> Path:
-    return write_roster(spec, tmp_path / (name or spec.file_name()), values=values)
+    """The township's roster as its clerk saves it (over the previous save, as Excel does)."""
+    return write_roster(spec, tmp_path / (name or spec.file_name()), values=values, force=True)
 
 
 # ---------------------------------------------------------------- the form

@@ -9,29 +9,20 @@ import pickle
 import shutil
 
 import pytest
-from consolidation_inputs import write_filled
 from slow_reads import MAIN, MARKS, read_after_a_helper
 
 import hbreport.parallel as dealing
-from hbreport.baseline import load_baseline
-from hbreport.catalog import load_catalog
 from hbreport.consolidate import _init_worker, _read_one, consolidate
-from hbreport.registry import Registry, load_registry
+from hbreport.registry import Registry
 
 COUNTY, PERIOD = "420702", 2017  # 梁子湖区: 7 townships
 
 
 @pytest.fixture(scope="module")
-def context():
-    return load_registry(), load_catalog(), load_baseline()
-
-
-@pytest.fixture(scope="module")
-def inbox(tmp_path_factory, context):
-    registry, catalog, baseline = context
+def inbox(tmp_path_factory, county_inbox):
     folder = tmp_path_factory.mktemp("inbox")
-    for unit in registry.children(COUNTY):
-        write_filled(unit.code, PERIOD, folder, registry=registry, catalog=catalog, baseline=baseline)
+    for path in county_inbox.iterdir():
+        shutil.copy2(path, folder / path.name)
     (folder / "坏文件.xlsx").write_bytes(b"not a workbook")  # an unusable file comes back as its reason
     return folder
 
@@ -47,15 +38,15 @@ def _paths(inbox, times: int = 1) -> list[str]:
 
 
 def test_spawned_readers_join_when_work_is_left_and_give_the_serial_result(
-    inbox, context, tmp_path, monkeypatch
+    inbox, sample, tmp_path, monkeypatch
 ):
     paths = _paths(inbox, 3)  # 24 reads of over 0.15 s: the first one makes spawning worth it
-    serial = dealing.read_files(paths, _read_one, workers=1, setup=_init_worker, context=context)
+    serial = dealing.read_files(paths, _read_one, workers=1, setup=_init_worker, context=sample)
     assert serial.helpers == 0 and serial.read_elsewhere == 0
     monkeypatch.setenv(MAIN, str(os.getpid()))
     monkeypatch.setenv(MARKS, str(tmp_path))  # this process waits for a spawned reader's first file
     spread = dealing.read_files(
-        paths, read_after_a_helper, workers=3, setup=_init_worker, context=context, method="spawn"
+        paths, read_after_a_helper, workers=3, setup=_init_worker, context=sample, method="spawn"
     )
     assert spread.helpers == 2
     assert 0 < spread.read_elsewhere < len(paths)  # they read some, this process the others
@@ -63,7 +54,7 @@ def test_spawned_readers_join_when_work_is_left_and_give_the_serial_result(
     assert spread.results[-1].error and "坏文件" in spread.results[-1].path
 
 
-def test_a_small_job_is_read_here_without_waiting_for_spawned_readers(inbox, context):
+def test_a_small_job_is_read_here_without_waiting_for_spawned_readers(inbox, sample):
     paths = _paths(inbox)
     shown: list[tuple[int, int]] = []
     reading = dealing.read_files(
@@ -71,7 +62,7 @@ def test_a_small_job_is_read_here_without_waiting_for_spawned_readers(inbox, con
         _read_one,
         workers=2,
         setup=_init_worker,
-        context=context,
+        context=sample,
         method="spawn",
         progress=lambda done, total: shown.append((done, total)),
         meanwhile=lambda: "built meanwhile",
@@ -81,7 +72,7 @@ def test_a_small_job_is_read_here_without_waiting_for_spawned_readers(inbox, con
     assert shown[0] == (0, len(paths)) and shown[-1] == (len(paths), len(paths))
 
 
-def test_when_the_system_refuses_another_process_this_one_reads_alone(inbox, context, monkeypatch):
+def test_when_the_system_refuses_another_process_this_one_reads_alone(inbox, sample, monkeypatch):
     import errno
     import multiprocessing.context
 
@@ -90,16 +81,14 @@ def test_when_the_system_refuses_another_process_this_one_reads_alone(inbox, con
 
     monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", refused)
     paths = _paths(inbox)
-    alone = dealing.read_files(
-        paths, _read_one, workers=4, setup=_init_worker, context=context, method="fork"
-    )
-    serial = dealing.read_files(paths, _read_one, workers=1, setup=_init_worker, context=context)
+    alone = dealing.read_files(paths, _read_one, workers=4, setup=_init_worker, context=sample, method="fork")
+    serial = dealing.read_files(paths, _read_one, workers=1, setup=_init_worker, context=sample)
     assert alone.helpers == 0 and [_seen(r) for r in alone.results] == [_seen(r) for r in serial.results]
 
 
-def test_consolidation_the_windows_way_writes_the_same_workbook(inbox, context, tmp_path, monkeypatch):
+def test_consolidation_the_windows_way_writes_the_same_workbook(inbox, sample, tmp_path, monkeypatch):
     """Spawned readers that start and find every file taken are stopped; the output is unchanged."""
-    registry, catalog, baseline = context
+    registry, catalog, baseline = sample
     inputs = tmp_path / "in"
     shutil.copytree(inbox, inputs)
     kw = {"registry": registry, "catalog": catalog, "baseline": baseline, "force": True}
@@ -110,9 +99,9 @@ def test_consolidation_the_windows_way_writes_the_same_workbook(inbox, context, 
     assert (tmp_path / "spawned.xlsx").read_bytes() == (tmp_path / "serial.xlsx").read_bytes()
 
 
-def test_the_loaded_registry_is_sent_as_where_to_load_it(context):
-    registry, catalog, baseline = context
-    for loaded in context:
+def test_the_loaded_registry_is_sent_as_where_to_load_it(sample):
+    registry, catalog, baseline = sample
+    for loaded in sample:
         sent = dealing.portable(loaded)
         assert len(pickle.dumps(sent)) < 1_000 < len(pickle.dumps(loaded))
         assert dealing.restore(pickle.loads(pickle.dumps(sent))) is loaded  # this process: its cache

@@ -32,11 +32,6 @@ def real_rows() -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-@pytest.fixture(scope="module")
-def sample():
-    return load_registry()
-
-
 # --- codes -----------------------------------------------------------------------------------
 
 
@@ -150,35 +145,35 @@ def test_lookup_by_6_or_12_digit_code(real):
         real.get("421199")
 
 
-# --- the embedded sample ---------------------------------------------------------------------
+# --- the embedded sample -----------------------------------------------------------------------
 
 
-def test_sample_has_17_prefecture_level_units_and_the_103_real_counties(sample, real):
-    assert len(sample.children("420000")) == 17
-    assert sample.get("429000").virtual
-    assert {u.short_code for u in sample.at_level("prefecture")} == {
+def test_sample_has_17_prefecture_level_units_and_the_103_real_counties(registry, real):
+    assert len(registry.children("420000")) == 17
+    assert registry.get("429000").virtual
+    assert {u.short_code for u in registry.at_level("prefecture")} == {
         u.short_code for u in real.at_level("prefecture")
     }
-    sample_counties = {unit.code: unit.name for unit in sample.at_level("county")}
+    sample_counties = {unit.code: unit.name for unit in registry.at_level("county")}
     real_counties = {unit.code: unit.name for unit in real.at_level("county")}
     assert len(sample_counties) == 103
     assert sample_counties == real_counties
-    for county in sample.at_level("county"):
-        assert sample.reporting_parent(county.code) == real.reporting_parent(county.code)
+    for county in registry.at_level("county"):
+        assert registry.reporting_parent(county.code) == real.reporting_parent(county.code)
 
 
-def test_sample_townships_and_villages_are_shaped_like_the_statistical_tree(sample):
-    for county in sample.at_level("county"):
-        townships = sample.children(county.code)
+def test_sample_townships_and_villages_are_shaped_like_the_statistical_tree(registry):
+    for county in registry.at_level("county"):
+        townships = registry.children(county.code)
         assert 6 <= len(townships) <= 14, county.name
         assert len({t.name for t in townships}) == len(townships)
         for township in townships:
             assert township.code.startswith(county.short_code) and township.code.endswith("000")
-            villages = sample.children(township.code)
+            villages = registry.children(township.code)
             assert 8 <= len(villages) <= 20, township.name
             assert all(v.code.startswith(township.short_code) and v.level == "village" for v in villages)
             assert len({v.name for v in villages}) == len(villages)
-    assert sample.get("421122").name == "红安县"
+    assert registry.get("421122").name == "红安县"
 
 
 def test_load_registry_is_cached_until_the_file_changes(tmp_path):

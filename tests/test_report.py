@@ -15,7 +15,6 @@ import pytest
 from report_inputs import ISSUED, plan_inputs, sample_form_data
 
 from hbreport.baseline import load_baseline
-from hbreport.catalog import load_catalog
 from hbreport.errors import HBError
 from hbreport.findings import Finding
 from hbreport.registry import load_registry
@@ -29,21 +28,6 @@ REPO = Path(__file__).resolve().parent.parent
 PROVINCE, PREFECTURE, COUNTY = "420000", "421100", "421122"  # 湖北省, 黄冈市, 红安县
 YEAR = 2017
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return load_registry()
-
-
-@pytest.fixture(scope="module")
-def baseline():
-    return load_baseline()
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return load_catalog()
 
 
 def data_for(code, registry, baseline, catalog, *, year=YEAR, drop=()):

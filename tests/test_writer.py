@@ -11,8 +11,6 @@ from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.utils.cell import absolute_coordinate
 
 from hbreport import engine
-from hbreport.baseline import load_baseline
-from hbreport.catalog import load_catalog
 from hbreport.errors import HBError
 from hbreport.forms import generate_forms, prefill_values
 from hbreport.layout import CODE_ROW, FIRST_DATA_ROW, HEADER_ROW, TITLE_ROW, TOTAL_ROW, SheetLayout
@@ -37,11 +35,6 @@ SAMPLE_UNITS = {
 }
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DIVISIONS = REPO_ROOT.parent / "shared" / "data" / "hubei-divisions-2016.csv"
-
-
-@pytest.fixture(scope="module")
-def sample():
-    return load_registry(), load_catalog(), load_baseline()
 
 
 @pytest.fixture(scope="module")
@@ -295,13 +288,13 @@ def test_written_atomically_and_old_file_kept_on_failure(sample, tmp_path):
     )
     target = tmp_path / "form.xlsx"
     target.write_bytes(b"old")
-    write_workbook(spec, target)
+    write_workbook(spec, target, force=True)
     assert target.read_bytes()[:2] == b"PK"
     before = target.read_bytes()
     with pytest.raises(HBError, match="没有这张表"):
-        write_workbook(spec, target, values={"infrastructure": {}})
+        write_workbook(spec, target, values={"infrastructure": {}}, force=True)
     with pytest.raises(HBError, match="没有这一行"):
-        write_workbook(spec, target, values={"poverty_progress": {"999999999999": {}}})
+        write_workbook(spec, target, values={"poverty_progress": {"999999999999": {}}}, force=True)
     with pytest.raises(HBError, match=r"\.xlsx"):
         write_workbook(spec, tmp_path / "form.xls")
     assert target.read_bytes() == before

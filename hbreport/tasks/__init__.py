@@ -1,0 +1,86 @@
+"""Tasks per unit and year (任务分解): the table, derived tasks, the sum check, task workbooks.
+
+Every unit is compared with its own tasks: forms take each row's expected cumulative from them,
+consolidation and reports compare each unit with its own. ``load_unit_tasks`` gives the tasks of a
+run: the file given with ``--tasks``, else the embedded sample's ``tasks.csv`` when the registry is the
+sample's, else none (forms then fall back to the plan's province-wide yearly shares).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .check import check_sums
+from .derive import derive_tasks
+from .table import TaskTable, cumulative, load_tasks, write_tasks
+from .units import COUNTY_SCHEDULE, SCHEDULE_BASES, UnitTasks, project_indicators
+
+__all__ = [
+    "COUNTY_SCHEDULE",
+    "SCHEDULE_BASES",
+    "TaskTable",
+    "UnitTasks",
+    "check_sums",
+    "cumulative",
+    "derive_tasks",
+    "load_tasks",
+    "load_unit_tasks",
+    "project_indicators",
+    "write_tasks",
+]
+
+
+def load_unit_tasks(
+    path: str | Path | None = None, *, registry=None, catalog=None, baseline=None
+) -> UnitTasks:
+    """The tasks of a run (see the module's description), checked: children must add up to parents."""
+    from .. import paths
+    from ..baseline import baseline_for, load_baseline
+    from ..catalog import load_catalog
+    from ..errors import HBError
+    from ..registry import load_registry
+
+    registry = registry or load_registry()
+    catalog = catalog or load_catalog()
+    baseline = baseline or baseline_for(registry)
+    if path is None:
+        sample = baseline is load_baseline() and paths.SAMPLE_TASKS.is_file()
+        table = _load_cached(paths.SAMPLE_TASKS, catalog) if sample else TaskTable()
+    else:
+        table = _load_cached(Path(path), catalog)
+    for code in table.units():
+        if code not in registry:
+            raise HBError(
+                f"任务分解表中的单位 {code} 不在单位名册中",
+                file=table.source,
+                hint="检查代码，或用与任务分解表相同的单位名册（--units）",
+            )
+    problems = check_sums(table, registry, catalog)
+    if problems:
+        shown = "；".join(problems[:5]) + (f"；……共 {len(problems)} 处" if len(problems) > 5 else "")
+        raise HBError(
+            f"任务分解不平衡：{shown}",
+            file=table.source,
+            hint="下级任务之和应等于上级任务：调整下级的任务数后重新运行（hbreport tasks check 列出全部）",
+        )
+    return UnitTasks(table, registry, baseline, catalog)
+
+
+_CACHE: dict[Path, tuple[tuple[int, int], TaskTable]] = {}
+
+
+def _load_cached(path: Path, catalog) -> TaskTable:
+    import os
+
+    path = path.resolve()
+    try:
+        stat = os.stat(path)
+        stamp = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        stamp = (-1, -1)
+    held = _CACHE.get(path)
+    if held is not None and held[0] == stamp:
+        return held[1]
+    table = load_tasks(path, catalog)
+    _CACHE[path] = (stamp, table)
+    return table
