@@ -70,7 +70,14 @@ def chain(tmp_path_factory):
     out = root / "鄂州市.xlsx"
     summaries[PREFECTURE] = consolidate(prefecture_in, PREFECTURE, PERIOD, out, workers=1, **kw)
     counties = [c.code for c in _counties(registry, baseline)]
-    return {"kw": kw, "typed": typed, "summaries": summaries, "out": out, "counties": counties}
+    return {
+        "kw": kw,
+        "typed": typed,
+        "summaries": summaries,
+        "out": out,
+        "counties": counties,
+        "prefecture_in": prefecture_in,
+    }
 
 
 def test_domain_forms_are_on_every_level_that_fills_them() -> None:
@@ -159,3 +166,59 @@ def test_a_broken_rule_on_a_domain_form_is_reported_with_its_cell(tmp_path) -> N
     findings = read_workbook(path, **kw).findings
     fu06 = [f for f in findings if f.rule == "FU06"]
     assert fu06 and fu06[0].sheet == "11扶贫资金" and "20%" in fu06[0].message
+
+
+def _docx_text(path: Path) -> str:
+    import docx
+
+    document = docx.Document(str(path))
+    parts = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        parts.extend("|".join(cell.text for cell in row.cells) for row in table.rows)
+    return "\n".join(parts)
+
+
+def test_report_has_a_section_per_domain_against_its_targets(chain, tmp_path) -> None:
+    from hbreport.report import build_context, report_from_workbook
+
+    kw = chain["kw"]
+    county = chain["counties"][0]  # the county with poor villages, in the region the baseline names
+    county_out = next(chain["prefecture_in"].glob(f"{county[:6]}_*.xlsx"))
+    context = build_context(read_workbook(county_out, **kw).data, **kw)
+    domains = {d["form"]: d for d in context["domains"]}
+    assert list(domains) == list(DOMAIN_FORMS)
+    support = {r["key"]: r for r in domains["support"]["rows"]}
+    # every poor village has a 第一书记: covered 100% of the county's poor villages, the plan's target
+    assert support["villages_first_secretary"]["verdict"] == "覆盖100%，达到"
+    funding = {r["key"]: r for r in domains["funding"]["rows"]}
+    assert funding["land_village_share"]["target"] == "不超过20%" and funding["land_village_share"]["ok"]
+    region = kw["baseline"].region(county)
+    regions = {r["key"]: r for r in domains["regions"]["rows"]}
+    growth = regions["gdp_growth"]["target"]
+    if region:  # compared with its own region's target only
+        own = next(i for i in kw["catalog"] if i.region == region and i.code.endswith("_GDP_GROWTH"))
+        assert f"{own.value_text()}%" in growth and "各片区" not in growth
+    else:
+        assert growth.startswith("各片区：大别山9.5%")
+    out = report_from_workbook(county_out, tmp_path / "report.docx", **kw)
+    text = _docx_text(out)
+    for d in domains.values():
+        assert d["title"] in text
+    assert "鄂扶贫10表" in text and "有第一书记的贫困村" in text
+
+
+def test_report_says_not_reported_when_a_domain_form_is_blank(tmp_path) -> None:
+    from hbreport.report import build_context
+
+    registry, catalog, baseline = load_registry(), load_catalog(), load_baseline()
+    kw = {"registry": registry, "catalog": catalog, "baseline": baseline}
+    code = "420702000000"
+    spec = build_workbook_spec(code, PERIOD, **kw)
+    path = write_workbook(spec, tmp_path / spec.file_name(), values=prefill_values(spec, registry, baseline))
+    context = build_context(read_workbook(path, **kw).data, **kw)
+    funding = next(d for d in context["domains"] if d["form"] == "funding")
+    assert funding["reported"] is False and funding["rows"] == []
+    from hbreport.report import render_report
+
+    out = render_report(read_workbook(path, **kw).data, tmp_path / "r.docx", **kw)
+    assert "鄂扶贫11表《扶贫资金投入情况》未报送" in _docx_text(out)
