@@ -328,7 +328,7 @@ class Story:
                 "urban_population": urban,
                 "fiscal_per_capita_ratio": round(0.5 + 0.3 * p, 3),
                 "rural_residents": rural,
-                "rural_income": round(income, 2),
+                "resident_rural_income": round(income, 2),
                 "rural_income_prior": round(income / (1.08 + 0.04 * r.random()), 2),
                 "urban_income": round(income * 2.4, 2),
                 "urban_income_prior": round(income * 2.4 / (1.07 + 0.04 * r.random()), 2),

@@ -145,9 +145,14 @@ def valid_inputs(spec: WorkbookSpec) -> Inputs:
                     "broadcast_households": 29_000,
                 }
                 if "highway_connected" in sheet.column_keys:  # a county reports for itself
-                    row["highway_connected"] = "是"
+                    row.update(
+                        highway_connected="是",
+                        exit_applying="否",
+                        rural_income=12000.5,
+                        fiscal_revenue_per_capita=2100.0,
+                    )
                 else:
-                    row["counties_highway"] = 1
+                    row.update(counties_highway=1, counties_exit_applying=0)
             elif sheet.form in DOMAIN_FORMS:
                 row = domain_row(sheet, i, base, catalog.parameter("provincial_rural_income", spec.period))
             else:
@@ -248,7 +253,7 @@ def domain_row(sheet, i: int, base: dict, income: float) -> dict:
         "urban_population": 290000,
         "fiscal_per_capita_ratio": 0.72,
         "rural_residents": 310000 + 1000 * i,
-        "rural_income": round(income * (0.8 + 0.01 * (i % 10)), 2),
+        "resident_rural_income": round(income * (0.8 + 0.01 * (i % 10)), 2),
         "rural_income_prior": round(income * 0.73, 2),
         "urban_income": 26000.0 + i,
         "urban_income_prior": 24000.0,

@@ -141,9 +141,11 @@ def test_prefecture_totals_are_sums_counts_ratios_and_weighted_means(chain) -> N
     regions = data.totals["regions"]
     weights = total("regions", "rural_residents", counties)
     weighted = sum(
-        row["rural_income"] * row["rural_residents"] for c in counties for row in typed[c]["regions"].values()
+        row["resident_rural_income"] * row["rural_residents"]
+        for c in counties
+        for row in typed[c]["regions"].values()
     )
-    assert regions["rural_income"] == pytest.approx(weighted / weights, abs=0.01)
+    assert regions["resident_rural_income"] == pytest.approx(weighted / weights, abs=0.01)
     assert regions["urbanisation_rate"] == pytest.approx(
         total("regions", "urban_population", counties) / total("regions", "resident_population", counties)
     )

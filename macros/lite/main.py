@@ -32,8 +32,8 @@ from xlwings import func, script
 # One error type for everything a user can get wrong, with a Chinese message that says where and what to do.
 
 EXIT_OK = 0
-EXIT_FINDINGS = 1  # findings of importance 错误, or units missing
-EXIT_UNUSABLE = 2  # a file or argument that cannot be used
+EXIT_FINDINGS = 1  # the inputs have problems: 错误 findings (an unusable file is one), units missing
+EXIT_UNUSABLE = 2  # the command cannot do its job: an argument, a missing path, an output it must not write
 
 
 class HBError(Exception):
@@ -2418,12 +2418,13 @@ SNAPSHOT = {'version': 1,
                             'base_people + new_people + returned_people - cum_exited_people', '年末剩余贫困人口(人)',
                             '年末剩余贫困人口', 'integer', None],
                            ['cum_exit_rate', 'derived',
-                            'IF(base_people > 0, cum_exited_people / base_people, "")', '累计脱贫率(%)', '累计脱贫率',
-                            'percent', 'SCHED_PEOPLE_EXIT'],
+                            'IF(AND(base_people > 0, OR(ISNUMBER(prior_exited_people), '
+                            'ISNUMBER(exited_people))), cum_exited_people / base_people, "")',
+                            '累计脱贫率(%)', '累计脱贫率', 'percent', 'SCHED_PEOPLE_EXIT'],
                            ['expected_rate', 'derived', '0.35', '规划进度(%)', '规划进度', 'percent', None],
                            ['progress_status', 'derived',
-                            'IF(cum_exit_rate == "", "", IF(cum_exit_rate >= expected_rate + 0.05, "超前", '
-                            'IF(cum_exit_rate >= expected_rate, "正常", "滞后")))',
+                            'IF(cum_exit_rate == "", "", IF(cum_exit_rate > 1, "数据有误", IF(cum_exit_rate >= '
+                            'expected_rate + 0.05, "超前", IF(cum_exit_rate >= expected_rate, "正常", "滞后"))))',
                             '进度状态', '进度状态', 'text', None]],
                'rules': [['PP01', 'cum_exited_people <= base_people + new_people + returned_people',
                           '累计脱贫人口超过建档立卡、新识别与返贫人口之和', 'error', 'skip_if_any'],
@@ -2462,12 +2463,13 @@ SNAPSHOT = {'version': 1,
                             'base_people + new_people + returned_people - cum_exited_people', '年末剩余贫困人口(人)',
                             '年末剩余贫困人口', 'integer', None],
                            ['cum_exit_rate', 'derived',
-                            'IF(base_people > 0, cum_exited_people / base_people, "")', '累计脱贫率(%)', '累计脱贫率',
-                            'percent', 'SCHED_PEOPLE_EXIT'],
+                            'IF(AND(base_people > 0, OR(ISNUMBER(prior_exited_people), '
+                            'ISNUMBER(exited_people))), cum_exited_people / base_people, "")',
+                            '累计脱贫率(%)', '累计脱贫率', 'percent', 'SCHED_PEOPLE_EXIT'],
                            ['expected_rate', 'derived', '0.7', '规划进度(%)', '规划进度', 'percent', None],
                            ['progress_status', 'derived',
-                            'IF(cum_exit_rate == "", "", IF(cum_exit_rate >= expected_rate + 0.05, "超前", '
-                            'IF(cum_exit_rate >= expected_rate, "正常", "滞后")))',
+                            'IF(cum_exit_rate == "", "", IF(cum_exit_rate > 1, "数据有误", IF(cum_exit_rate >= '
+                            'expected_rate + 0.05, "超前", IF(cum_exit_rate >= expected_rate, "正常", "滞后"))))',
                             '进度状态', '进度状态', 'text', None]],
                'rules': [['PP01', 'cum_exited_people <= base_people + new_people + returned_people',
                           '累计脱贫人口超过建档立卡、新识别与返贫人口之和', 'error', 'skip_if_any'],
@@ -2506,12 +2508,13 @@ SNAPSHOT = {'version': 1,
                             'base_people + new_people + returned_people - cum_exited_people', '年末剩余贫困人口(人)',
                             '年末剩余贫困人口', 'integer', None],
                            ['cum_exit_rate', 'derived',
-                            'IF(base_people > 0, cum_exited_people / base_people, "")', '累计脱贫率(%)', '累计脱贫率',
-                            'percent', 'SCHED_PEOPLE_EXIT'],
+                            'IF(AND(base_people > 0, OR(ISNUMBER(prior_exited_people), '
+                            'ISNUMBER(exited_people))), cum_exited_people / base_people, "")',
+                            '累计脱贫率(%)', '累计脱贫率', 'percent', 'SCHED_PEOPLE_EXIT'],
                            ['expected_rate', 'derived', '0.95', '规划进度(%)', '规划进度', 'percent', None],
                            ['progress_status', 'derived',
-                            'IF(cum_exit_rate == "", "", IF(cum_exit_rate >= expected_rate + 0.05, "超前", '
-                            'IF(cum_exit_rate >= expected_rate, "正常", "滞后")))',
+                            'IF(cum_exit_rate == "", "", IF(cum_exit_rate > 1, "数据有误", IF(cum_exit_rate >= '
+                            'expected_rate + 0.05, "超前", IF(cum_exit_rate >= expected_rate, "正常", "滞后"))))',
                             '进度状态', '进度状态', 'text', None]],
                'rules': [['PP01', 'cum_exited_people <= base_people + new_people + returned_people',
                           '累计脱贫人口超过建档立卡、新识别与返贫人口之和', 'error', 'skip_if_any'],
@@ -2550,12 +2553,13 @@ SNAPSHOT = {'version': 1,
                             'base_people + new_people + returned_people - cum_exited_people', '年末剩余贫困人口(人)',
                             '年末剩余贫困人口', 'integer', None],
                            ['cum_exit_rate', 'derived',
-                            'IF(base_people > 0, cum_exited_people / base_people, "")', '累计脱贫率(%)', '累计脱贫率',
-                            'percent', 'SCHED_PEOPLE_EXIT'],
+                            'IF(AND(base_people > 0, OR(ISNUMBER(prior_exited_people), '
+                            'ISNUMBER(exited_people))), cum_exited_people / base_people, "")',
+                            '累计脱贫率(%)', '累计脱贫率', 'percent', 'SCHED_PEOPLE_EXIT'],
                            ['expected_rate', 'derived', '1.0', '规划进度(%)', '规划进度', 'percent', None],
                            ['progress_status', 'derived',
-                            'IF(cum_exit_rate == "", "", IF(cum_exit_rate >= expected_rate + 0.05, "超前", '
-                            'IF(cum_exit_rate >= expected_rate, "正常", "滞后")))',
+                            'IF(cum_exit_rate == "", "", IF(cum_exit_rate > 1, "数据有误", IF(cum_exit_rate >= '
+                            'expected_rate + 0.05, "超前", IF(cum_exit_rate >= expected_rate, "正常", "滞后"))))',
                             '进度状态', '进度状态', 'text', None]],
                'rules': [['PP01', 'cum_exited_people <= base_people + new_people + returned_people',
                           '累计脱贫人口超过建档立卡、新识别与返贫人口之和', 'error', 'skip_if_any'],
@@ -2621,12 +2625,14 @@ SNAPSHOT = {'version': 1,
                             'villages_exited_prior + MIN(villages_applying, villages_meeting)', '累计出列村(个)',
                             '累计出列村', 'integer', 'SCHED_VILLAGE_EXIT'],
                            ['village_exit_rate', 'derived',
-                            'IF(poor_villages > 0, villages_exited_cum / poor_villages, "")', '贫困村累计出列率(%)',
-                            '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
+                            'IF(AND(poor_villages > 0, OR(ISNUMBER(villages_exited_prior), '
+                            'ISNUMBER(villages_applying))), villages_exited_cum / poor_villages, "")',
+                            '贫困村累计出列率(%)', '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
                            ['village_expected_rate', 'derived', '0.3', '规划进度(%)', '规划进度', 'percent', None],
                            ['village_status', 'derived',
-                            'IF(village_exit_rate == "", "", IF(village_exit_rate >= village_expected_rate + '
-                            '0.05, "超前", IF(village_exit_rate >= village_expected_rate, "正常", "滞后")))',
+                            'IF(village_exit_rate == "", "", IF(village_exit_rate > 1, "数据有误", '
+                            'IF(village_exit_rate >= village_expected_rate + 0.05, "超前", '
+                            'IF(village_exit_rate >= village_expected_rate, "正常", "滞后"))))',
                             '进度状态', '进度状态', 'text', None]],
                'rules': [['VE11', 'villages_exited_prior + villages_applying <= poor_villages',
                           '已出列村与本年申请出列村之和超过贫困村总数', 'error', 'skip_if_any'],
@@ -2684,12 +2690,14 @@ SNAPSHOT = {'version': 1,
                             'villages_exited_prior + MIN(villages_applying, villages_meeting)', '累计出列村(个)',
                             '累计出列村', 'integer', 'SCHED_VILLAGE_EXIT'],
                            ['village_exit_rate', 'derived',
-                            'IF(poor_villages > 0, villages_exited_cum / poor_villages, "")', '贫困村累计出列率(%)',
-                            '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
+                            'IF(AND(poor_villages > 0, OR(ISNUMBER(villages_exited_prior), '
+                            'ISNUMBER(villages_applying))), villages_exited_cum / poor_villages, "")',
+                            '贫困村累计出列率(%)', '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
                            ['village_expected_rate', 'derived', '0.6', '规划进度(%)', '规划进度', 'percent', None],
                            ['village_status', 'derived',
-                            'IF(village_exit_rate == "", "", IF(village_exit_rate >= village_expected_rate + '
-                            '0.05, "超前", IF(village_exit_rate >= village_expected_rate, "正常", "滞后")))',
+                            'IF(village_exit_rate == "", "", IF(village_exit_rate > 1, "数据有误", '
+                            'IF(village_exit_rate >= village_expected_rate + 0.05, "超前", '
+                            'IF(village_exit_rate >= village_expected_rate, "正常", "滞后"))))',
                             '进度状态', '进度状态', 'text', None]],
                'rules': [['VE11', 'villages_exited_prior + villages_applying <= poor_villages',
                           '已出列村与本年申请出列村之和超过贫困村总数', 'error', 'skip_if_any'],
@@ -2747,12 +2755,14 @@ SNAPSHOT = {'version': 1,
                             'villages_exited_prior + MIN(villages_applying, villages_meeting)', '累计出列村(个)',
                             '累计出列村', 'integer', 'SCHED_VILLAGE_EXIT'],
                            ['village_exit_rate', 'derived',
-                            'IF(poor_villages > 0, villages_exited_cum / poor_villages, "")', '贫困村累计出列率(%)',
-                            '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
+                            'IF(AND(poor_villages > 0, OR(ISNUMBER(villages_exited_prior), '
+                            'ISNUMBER(villages_applying))), villages_exited_cum / poor_villages, "")',
+                            '贫困村累计出列率(%)', '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
                            ['village_expected_rate', 'derived', '0.8', '规划进度(%)', '规划进度', 'percent', None],
                            ['village_status', 'derived',
-                            'IF(village_exit_rate == "", "", IF(village_exit_rate >= village_expected_rate + '
-                            '0.05, "超前", IF(village_exit_rate >= village_expected_rate, "正常", "滞后")))',
+                            'IF(village_exit_rate == "", "", IF(village_exit_rate > 1, "数据有误", '
+                            'IF(village_exit_rate >= village_expected_rate + 0.05, "超前", '
+                            'IF(village_exit_rate >= village_expected_rate, "正常", "滞后"))))',
                             '进度状态', '进度状态', 'text', None]],
                'rules': [['VE11', 'villages_exited_prior + villages_applying <= poor_villages',
                           '已出列村与本年申请出列村之和超过贫困村总数', 'error', 'skip_if_any'],
@@ -2810,12 +2820,14 @@ SNAPSHOT = {'version': 1,
                             'villages_exited_prior + MIN(villages_applying, villages_meeting)', '累计出列村(个)',
                             '累计出列村', 'integer', 'SCHED_VILLAGE_EXIT'],
                            ['village_exit_rate', 'derived',
-                            'IF(poor_villages > 0, villages_exited_cum / poor_villages, "")', '贫困村累计出列率(%)',
-                            '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
+                            'IF(AND(poor_villages > 0, OR(ISNUMBER(villages_exited_prior), '
+                            'ISNUMBER(villages_applying))), villages_exited_cum / poor_villages, "")',
+                            '贫困村累计出列率(%)', '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
                            ['village_expected_rate', 'derived', '1.0', '规划进度(%)', '规划进度', 'percent', None],
                            ['village_status', 'derived',
-                            'IF(village_exit_rate == "", "", IF(village_exit_rate >= village_expected_rate + '
-                            '0.05, "超前", IF(village_exit_rate >= village_expected_rate, "正常", "滞后")))',
+                            'IF(village_exit_rate == "", "", IF(village_exit_rate > 1, "数据有误", '
+                            'IF(village_exit_rate >= village_expected_rate + 0.05, "超前", '
+                            'IF(village_exit_rate >= village_expected_rate, "正常", "滞后"))))',
                             '进度状态', '进度状态', 'text', None]],
                'rules': [['VE11', 'villages_exited_prior + villages_applying <= poor_villages',
                           '已出列村与本年申请出列村之和超过贫困村总数', 'error', 'skip_if_any'],
@@ -2983,7 +2995,11 @@ SNAPSHOT = {'version': 1,
                             None],
                            ['broadcast_rate', 'derived',
                             'IF(households_total > 0, broadcast_households / households_total, "")',
-                            '户户通率(%)', '户户通率', 'percent', 'BROADCAST_COVERAGE']],
+                            '户户通率(%)', '户户通率', 'percent', 'BROADCAST_COVERAGE'],
+                           ['exit_applying', 'input', None, '本年申请摘帽', '本年申请摘帽', 'choice', None],
+                           ['rural_income', 'input', None, '农村居民人均可支配收入(元)', '农村居民人均可支配收入', 'decimal', None],
+                           ['fiscal_revenue_per_capita', 'input', None, '人均地方公共财政预算收入(元)', '人均地方公共财政预算收入',
+                            'decimal', None]],
                'rules': [['IS01', 'merged_villages_paved <= merged_villages', '通沥青(水泥)路的撤并村多于撤并村总数', 'error',
                           'skip_if_any'],
                          ['IS02', 'safe_water_people <= poor_people_total', '饮水安全贫困人口多于贫困人口', 'error',
@@ -3053,7 +3069,9 @@ SNAPSHOT = {'version': 1,
                             None],
                            ['broadcast_rate', 'derived',
                             'IF(households_total > 0, broadcast_households / households_total, "")',
-                            '户户通率(%)', '户户通率', 'percent', 'BROADCAST_COVERAGE']],
+                            '户户通率(%)', '户户通率', 'percent', 'BROADCAST_COVERAGE'],
+                           ['counties_exit_applying', 'input', None, '本年申请摘帽县(个)', '本年申请摘帽县', 'integer',
+                            None]],
                'rules': [['IS01', 'merged_villages_paved <= merged_villages', '通沥青(水泥)路的撤并村多于撤并村总数', 'error',
                           'skip_if_any'],
                          ['IS02', 'safe_water_people <= poor_people_total', '饮水安全贫困人口多于贫困人口', 'error',
