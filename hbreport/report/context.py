@@ -716,8 +716,9 @@ class _Context:
         if form not in self.data.totals:
             return []
         sheet = self.spec.sheet(form)
-        total = self._total(form)
         rows = [r for r in self.data.rows.get(form, {}).values() if row_filled(sheet, r)]
+        # a domain form's 合计 over the rows that filled it (its children report it or not on their own)
+        total = self._total(form) if form not in DOMAIN_FORMS else self._filled_total(sheet, rows)
         reported = bool(rows)
         denominator = _num(total.get("poor_villages_total")) if reported else None
         if not denominator:
@@ -726,10 +727,14 @@ class _Context:
         out = []
         for col in sheet.columns:
             field = col.field
-            if not field.numeric and form in DOMAIN_FORMS:  # a 是/否 column: its count is the figure above it
-                continue
+            if form in DOMAIN_FORMS and (not field.numeric or col.role == "prefill"):
+                continue  # a 是/否 column (its count is the figure above it) or the prefilled base
             # a column nobody filled is not reported, whatever its 合计 shows (SUM of blanks is 0)
             filled = any(r.get(col.key) not in (None, "") for r in rows)
+            if (
+                col.role == "derived" and form in DOMAIN_FORMS
+            ):  # a rate: recomputed on the 合计 from its parts
+                filled = bool(rows)
             actual = _num(total.get(col.key)) if filled else None
             base = _num(total.get(field.share_of)) if field.share_of and reported else denominator
             codes, regional = self._codes(field)
@@ -753,6 +758,12 @@ class _Context:
                 row["reported"] = actual is not None
                 out.append(row)
         return out
+
+    def _filled_total(self, sheet, rows: list) -> dict[str, Any]:
+        every = self.data.totals.get(sheet.form, {})
+        if len(rows) == len(self.data.rows.get(sheet.form, {})) or len(sheet.rows) <= 1:
+            return every
+        return total_row(sheet, rows)
 
     def _codes(self, field) -> tuple[list[str], list[str]]:
         """The catalog entries a field is compared with here (a region's target only for a county in that
@@ -801,7 +812,7 @@ class _Context:
             # a target the plan states in words (普遍建立村级文化中心): the figure, no verdict
             share = _ratio(actual, denominator) if field.share_of or indicator.unit == "%" else None
             verdict = f"覆盖{N.percent(share)}" if share is not None else N.BLANK
-            target = f"{by}{indicator.quote}"
+            target = indicator.quote if str(deadline) in indicator.quote else f"{by}{indicator.quote}"
             return self._row(field, N.with_unit(actual, unit), None, target, verdict, None, deadline)
         if indicator.counts == "designated":  # a list of units the province names, not an amount to reach
             target = f"全省确定{indicator.value_text()}{indicator.unit}（名单）"
