@@ -420,7 +420,7 @@ class _Writer:
             if self.row_status and any(r.code in self.row_status for r in sheet.rows):
                 form_sheet.write_row_status(self.row_status)
         for rows, ws in extra_ws:
-            _write_table(ws, rows, styles)
+            _write_table(ws, rows, styles, title=f"{spec.unit_name}{spec.period}年汇总　{ws.name}")
         if conf is not None:
             for r, (key, value) in enumerate(XLWINGS_SETTINGS):
                 conf.write_string(r, 0, key)
@@ -723,26 +723,7 @@ class FormSheet:
 
     def write_table(self, given: dict[str, dict[str, Any]], computed: dict[str, dict[str, Any]]) -> None:
         sheet, st, L = self.sheet, self.st, self.layout
-        self.put(
-            TOTAL_ROW,
-            NAME_COL,
-            "合计",
-            st(bold=True, border=1, align="center", valign="vcenter", bg_color=FILLS["locked"]),
-        )
-        self.put(
-            TOTAL_ROW, CODE_COL, "—", st(border=1, align="center", valign="vcenter", bg_color=FILLS["locked"])
-        )
-        total = computed[TOTAL]
-        for col in sheet.columns:
-            c = L.col_index[col.key]
-            ftype = "integer" if col.field.aggregation == "count_if" else col.field.type
-            if col.role == "derived":
-                text = self.derived(col, TOTAL_ROW)
-            else:
-                text = engine.total_formula(L, col)
-            self.formula(TOTAL_ROW, c, text, st.cell("total", ftype), total.get(col.key))
-        self.put(TOTAL_ROW, L.check_col, None, st.cell("check", "text"))
-
+        self.write_total_row(computed[TOTAL])
         label = st.cell("label", "text")
         code_fmt = st.cell("code", "text")
         check_fmt = st.cell("check", "text")
@@ -793,6 +774,28 @@ class FormSheet:
         self.put(TOTAL_ROW, col, total, st(bold=True, border=1, align="center", bg_color=FILLS["locked"]))
         self.ws.set_column(col - 1, col - 1, 10)
         self.ws.print_area(f"A1:{xl_col_to_name(col - 1)}{L.summary_row + 3}")
+
+    def write_total_row(self, total: dict[str, Any]) -> None:
+        """The 合计 row: label, and each column's total (or derived) formula with its value."""
+        sheet, st, L = self.sheet, self.st, self.layout
+        self.put(
+            TOTAL_ROW,
+            NAME_COL,
+            "合计",
+            st(bold=True, border=1, align="center", valign="vcenter", bg_color=FILLS["locked"]),
+        )
+        self.put(
+            TOTAL_ROW, CODE_COL, "—", st(border=1, align="center", valign="vcenter", bg_color=FILLS["locked"])
+        )
+        for col in sheet.columns:
+            c = L.col_index[col.key]
+            ftype = "integer" if col.field.aggregation == "count_if" else col.field.type
+            if col.role == "derived":
+                text = self.derived(col, TOTAL_ROW)
+            else:
+                text = engine.total_formula(L, col)
+            self.formula(TOTAL_ROW, c, text, st.cell("total", ftype), total.get(col.key))
+        self.put(TOTAL_ROW, L.check_col, None, st.cell("check", "text"))
 
     def per_row(self, key: str, make: Callable[[Any], str], row: int) -> str:
         """``make(row)`` for a data row, compiled once per sheet: the rule compiler runs on a row token
@@ -1063,17 +1066,34 @@ def validation_options(col: Column) -> dict[str, Any] | None:
     }
 
 
-def _write_table(ws, rows: Sequence[Sequence[Any]], styles: Styles) -> None:
-    """A read-only table: first row headings, then values (text is never turned into formulas)."""
+TABLE_MAX_WIDTH = 40  # widest column of a read-only table; longer text (a SHA-256, a finding) wraps
+DIGEST_WIDTH = 23  # a column holding SHA-256 digests: 32 hex digits a line at 7 points, two lines each
+DIGEST_LINE = 9.0  # points per line of 7-point text
+DIGEST = re.compile(r"^[0-9a-f]{64}(；[0-9a-f]{64})*$")
+
+
+def _write_table(ws, rows: Sequence[Sequence[Any]], styles: Styles, *, title: str = "") -> None:
+    """A read-only table: first row headings, then values (text is never turned into formulas).
+
+    On paper: ``title`` heads every page (a page header, so the table still starts at A1 for the readers
+    of 下级明细 / 汇总校验), the heading row repeats, columns are at most ``TABLE_MAX_WIDTH`` wide and
+    wrap, SHA-256 digests in a small font broken across lines, one page wide."""
     head = styles(
         bold=True, border=1, align="center", valign="vcenter", text_wrap=True, bg_color=FILLS["header"]
     )
     body = styles(border=1, valign="top", text_wrap=True)
+    digest = styles(border=1, valign="top", text_wrap=True, font_size=7, font_name="Consolas")
     widths: dict[int, int] = {}
+    digests: set[tuple[int, int]] = set()
     for r, row in enumerate(rows):
-        fmt = head if r == 0 else body
         for c, value in enumerate(row):
-            widths[c] = max(widths.get(c, 0), display_width(str(value)) if value is not None else 0)
+            fmt = head if r == 0 else body
+            if r and isinstance(value, str) and DIGEST.match(value):
+                fmt, shown = digest, DIGEST_WIDTH - 2
+                digests.add((r, c))
+            else:
+                shown = display_width(str(value)) if value is not None else 0
+            widths[c] = max(widths.get(c, 0), shown)
             if value is None:
                 ws.write_blank(r, c, None, fmt)
             elif isinstance(value, bool):
@@ -1082,14 +1102,37 @@ def _write_table(ws, rows: Sequence[Sequence[Any]], styles: Styles) -> None:
                 ws.write_number(r, c, value, fmt)
             else:
                 ws.write_string(r, c, str(value), fmt)
-    for c, w in widths.items():
-        ws.set_column(c, c, min(max(w + 2, 8), 60))
+    columns = {c: min(max(w + 2, 8), TABLE_MAX_WIDTH) for c, w in widths.items()}
+    for c, w in columns.items():
+        ws.set_column(c, c, w)
+    for r, row in enumerate(rows):  # wrapped text needs its rows' height set: no engine grows them on load
+        height = 0.0
+        for c, value in enumerate(row):
+            if value is None:
+                continue
+            if (r, c) in digests:
+                height = max(height, DIGEST_LINE * 2 * (str(value).count("；") + 1) + 4)
+            else:
+                lines = math.ceil(display_width(str(value)) / max(columns[c] - 1, 1)) or 1
+                height = max(height, ROW_HEIGHT * lines + 2)
+        if height > ROW_HEIGHT + 2:
+            ws.set_row(r, height)
     if rows:
         ws.freeze_panes(1, 0)
+        ws.repeat_rows(0)
+    if title:
+        ws.set_header(f'&C&"-,Bold"&14{_header_text(title)}')
+    ws.set_footer("&C第 &P 页，共 &N 页")
     ws.set_landscape()
     ws.set_paper(9)
+    ws.set_margins(left=0.4, right=0.4, top=0.9, bottom=0.6)
     ws.fit_to_pages(1, 0)
     protect_sheet(ws)
+
+
+def _header_text(text: str) -> str:
+    """``text`` safe inside an Excel page header (``&`` starts a code there)."""
+    return text[:100].replace("&", "&&")
 
 
 __all__ = [
