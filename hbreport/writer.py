@@ -16,7 +16,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,6 +82,10 @@ MAX_SHEET_NAME = 31
 ROW_HEIGHT = 13.5  # points per line of 10-point text
 CJK_WIDTH = 1.55  # column-width units one 10-point CJK character takes (LibreOffice, Excel alike)
 STATUS_HEADING, REPORTED_WORD = "填报状态", "已报"
+NOTE_HEADING = "说明\n（对“警告”的解释）"
+NOTE_WIDTH = 28
+SIGNATURE_ITEMS = ("单位负责人：", "统计负责人：", "填表人：", "联系电话：", "报出日期：　　年　　月　　日")
+"""The signature line under each form: unlocked, so the clerk types after each label."""
 CHECK_KEY = "\0check"  # the 校验结果 column's key among the row templates
 SEVERITY_KEY = "\0severity"  # the hidden severity column's key among the row templates
 ROW_TOKEN = "\x01"  # stands for the row number while a row's formula is compiled once per sheet
@@ -99,8 +103,10 @@ def write_workbook(
     created: datetime | None = None,
     data: FormData | None = None,
     row_status: Mapping[str, str] | None = None,
+    notes: Mapping[str, Mapping[str, str]] | None = None,
     force: bool = False,
     inputs: Iterable[str | Path] = (),
+    own_rows_only: bool = False,
 ) -> Path:
     """Write the fill-in workbook for ``spec`` to ``path`` (atomically) and return the path.
 
@@ -112,17 +118,34 @@ def write_workbook(
     ``data``: ``FormData.from_inputs(spec, values)`` when the caller has it already (the rows and 合计
     are then not computed a second time). ``row_status`` (a consolidated workbook): child code → 已报 /
     未报 / 退回 / 拒收 / 空表, shown in a 填报状态 column after 校验结果 on the forms whose rows are the
-    children, with 已报 X/Y on the 合计 row. ``force`` and ``inputs``: see :func:`atomic.atomic_output`
-    (an existing file is replaced only with ``force``, one of ``inputs`` never)."""
+    children, with 已报 X/Y on the 合计 row. ``notes[form][row_code]``: text for the 说明 column (a
+    row's explanation). ``force`` and ``inputs``: see :func:`atomic.atomic_output`
+    (an existing file is replaced only with ``force``, one of ``inputs`` never). ``own_rows_only``: the
+    unit's own fill-in workbook above the township, where the forms whose rows are its children are
+    made by consolidation, not typed: their cells are locked and the 填表说明 says so (only forms
+    holding the unit's own row, such as the county's 04 form, are for typing)."""
     path = Path(path)
+    if own_rows_only and any(not _own_sheet(spec, s) for s in spec.sheets):
+        spec = replace(spec, instructions=(*spec.instructions, OWN_ROWS_NOTE))
     check_target(path, suffix=".xlsx", force=force, inputs=inputs)
     values = values or {}
     _check_values(spec, values, path)
     extras = list(extra_sheets.items() if isinstance(extra_sheets, Mapping) else extra_sheets or ())
     _check_sheet_names(spec, [name for name, _ in extras], xlwings, path)
     with atomic_output(path, force=force, inputs=inputs, suffix=".xlsx") as tmp:
-        _Writer(spec, values, xlwings, extras, created, data, row_status).write(tmp)
+        _Writer(spec, values, xlwings, extras, created, data, row_status, notes, own_rows_only).write(tmp)
     return path
+
+
+OWN_ROWS_NOTE = (
+    "本工作簿中，各行为下级单位的表（如鄂扶贫01—03表）由汇总下级报表生成（hbreport consolidate），"
+    "本级不需填写，单元格已锁定；本级只填写本单位自己的表（如鄂扶贫04表中的本级一行）。"
+)
+
+
+def _own_sheet(spec: WorkbookSpec, sheet: SheetSpec) -> bool:
+    """Whether ``sheet`` holds the unit's own row (typed by the unit), not its children's rows."""
+    return len(sheet.rows) == 1 and sheet.rows[0].code == spec.unit_code
 
 
 # ---------------------------------------------------------------- checks on the arguments
@@ -390,9 +413,13 @@ class _Writer:
         created: datetime | None = None,
         data: FormData | None = None,
         row_status: Mapping[str, str] | None = None,
+        notes: Mapping[str, Mapping[str, str]] | None = None,
+        own_rows_only: bool = False,
     ) -> None:
+        self.own_rows_only = own_rows_only
         self.data = data
         self.row_status = row_status
+        self.notes = notes or {}
         self.spec = spec
         self.values = values
         self.xlwings = xlwings
@@ -416,6 +443,8 @@ class _Writer:
             form_sheet = FormSheet(
                 spec, sheet, ws, styles, self.values.get(sheet.form, {}), self.xlwings, refs, known
             )
+            form_sheet.notes = self.notes.get(sheet.form, {})
+            form_sheet.children_locked = self.own_rows_only and not _own_sheet(spec, sheet)
             form_sheet.write()
             if self.row_status and any(r.code in self.row_status for r in sheet.rows):
                 form_sheet.write_row_status(self.row_status)
@@ -596,6 +625,8 @@ class FormSheet:
         self.widths: dict[int, float] = {}
         self.templates: dict[str, str] = {}
         self.check_texts: dict[str, str] = {}  # row code → the 校验结果 text (worked out once per row)
+        self.notes: Mapping[str, str] = {}  # row code → its explanation (the 说明 column)
+        self.children_locked = False  # the children's rows are made by consolidation, not typed here
 
     # -- coordinates (XlsxWriter counts from 0; the layout from 1)
 
@@ -665,6 +696,7 @@ class FormSheet:
         for c, w in self.widths.items():
             self.ws.set_column(c - 1, c - 1, w)
         self.ws.set_column(L.severity_col - 1, L.severity_col - 1, 4, None, {"hidden": True})
+        self.ws.set_column(L.note_col - 1, L.note_col - 1, NOTE_WIDTH)
 
     def right_block_start(self, texts: list[str]) -> int:
         """First column of the 表号 … 有效期至 block, wide enough for its longest line."""
@@ -719,6 +751,8 @@ class FormSheet:
             lines = max(lines, label_lines + text.count("\n"))
         self.put(HEADER_ROW, L.check_col, "校验结果", head)
         self.put(CODE_ROW, L.check_col, None, code)
+        self.put(HEADER_ROW, L.note_col, NOTE_HEADING, head)
+        self.put(CODE_ROW, L.note_col, None, code)
         self.ws.set_row(HEADER_ROW - 1, ROW_HEIGHT * lines + 6)
 
     def write_table(self, given: dict[str, dict[str, Any]], computed: dict[str, dict[str, Any]]) -> None:
@@ -740,22 +774,29 @@ class FormSheet:
                     self.formula(r, c, text, st.cell("locked", ftype), row_computed.get(col.key))
                     continue
                 value = row_given.get(col.key)
-                locked = col.role == "prefill" and value is not None
+                locked = (col.role == "prefill" and value is not None) or self.children_locked
                 self.put(r, c, value, st.cell("locked" if locked else "input", ftype))
             text = self.check(r)
             self.formula(r, L.check_col, text, check_fmt, self.check_texts[unit.code])
-            if sheet.rules:
-                severity = self.per_row(
-                    SEVERITY_KEY, lambda n: severity_formula(sheet.rules, f"{L.check_letter}{n}"), r
-                )
-                value = severity_value(self.check_texts[unit.code], sheet.rules)
-                self.formula(r, L.severity_col, severity, st.cell("locked", "integer"), value)
+            self.write_row_end(r, unit.code)
+
+    def write_row_end(self, r: int, code: str) -> None:
+        """What follows a data row's 校验结果: its 说明 cell and its hidden severity cell."""
+        sheet, st, L = self.sheet, self.st, self.layout
+        note_fmt = st(border=1, valign="top", text_wrap=True, locked=False, num_format="@")
+        self.put(r, L.note_col, self.notes.get(code), note_fmt)
+        if sheet.rules:
+            severity = self.per_row(
+                SEVERITY_KEY, lambda n: severity_formula(sheet.rules, f"{L.check_letter}{n}"), r
+            )
+            value = severity_value(self.check_texts[code], sheet.rules)
+            self.formula(r, L.severity_col, severity, st.cell("locked", "integer"), value)
 
     def write_row_status(self, row_status: Mapping[str, str]) -> None:
         """The 填报状态 column right of 校验结果: each child's status in its row, 已报 X/Y on the 合计 row.
         Outside the form's table (the reader and the formulas do not see it); rows not 已报 are greyed."""
         L, st = self.layout, self.st
-        col = L.check_col + 1
+        col = L.status_col
         head = st(
             bold=True, border=1, align="center", valign="vcenter", text_wrap=True, bg_color=FILLS["header"]
         )
@@ -796,6 +837,7 @@ class FormSheet:
                 text = engine.total_formula(L, col)
             self.formula(TOTAL_ROW, c, text, st.cell("total", ftype), total.get(col.key))
         self.put(TOTAL_ROW, L.check_col, None, st.cell("check", "text"))
+        self.put(TOTAL_ROW, L.note_col, None, st.cell("check", "text"))
 
     def per_row(self, key: str, make: Callable[[Any], str], row: int) -> str:
         """``make(row)`` for a data row, compiled once per sheet: the rule compiler runs on a row token
@@ -842,10 +884,10 @@ class FormSheet:
 
     def write_footer(self) -> None:
         L, st = self.layout, self.st
-        items = ["单位负责人：", "统计负责人：", "填表人：", "联系电话：", "报出日期：　　年　　月　　日"]
+        items = list(SIGNATURE_ITEMS)
         last = L.last_col
         bounds = [1 + round(i * last / len(items)) for i in range(len(items) + 1)]
-        fmt = st(align="left", valign="vcenter")
+        fmt = st(align="left", valign="vcenter", locked=False, bottom=1)  # the clerk signs here
         for i, text in enumerate(items):
             first, end = bounds[i], max(bounds[i], bounds[i + 1] - 1)
             self.merge(L.footer_row, first, end, text, fmt)
