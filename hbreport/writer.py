@@ -41,6 +41,7 @@ from .layout import (
     TOTAL_ROW,
     SheetLayout,
 )
+from .names import shown as shown_text
 from .rules import MAX_FORMULA, excel_text
 from .spec import TOTAL, Column, SheetSpec, WorkbookSpec
 
@@ -266,6 +267,15 @@ def status_columns(sheet: SheetSpec) -> list[tuple[Column, Column, Column]]:
         if len(rates) == 1 and len(expected) == 1:
             out.append((col, rates[0], expected[0]))
     return out
+
+
+@dataclass(frozen=True)
+class _Stem:
+    fail_text: str
+    importance: str = "error"
+
+
+TEXT_STEM = _Stem(engine.TEXT_IN_NUMBER + "；")  # counted with the error rules in the 校验汇总
 
 
 def rule_stem(rule) -> str:
@@ -786,11 +796,17 @@ class FormSheet:
         note_fmt = st(border=1, valign="top", text_wrap=True, locked=False, num_format="@")
         self.put(r, L.note_col, self.notes.get(code), note_fmt)
         if sheet.rules:
+            stems = self.severity_rules  # text in a number cell among the errors
             severity = self.per_row(
-                SEVERITY_KEY, lambda n: severity_formula(sheet.rules, f"{L.check_letter}{n}"), r
+                SEVERITY_KEY, lambda n: severity_formula(stems, f"{L.check_letter}{n}"), r
             )
-            value = severity_value(self.check_texts[code], sheet.rules)
+            value = severity_value(self.check_texts[code], stems)
             self.formula(r, L.severity_col, severity, st.cell("locked", "integer"), value)
+
+    @property
+    def severity_rules(self) -> list:
+        """The rules the hidden severity cells look for, with text in a number cell among the errors."""
+        return list(self.sheet.rules) + ([TEXT_STEM] if self.sheet.number_inputs else [])
 
     def write_row_status(self, row_status: Mapping[str, str]) -> None:
         """The 填报状态 column right of 校验结果: each child's status in its row, 已报 X/Y on the 合计 row.
@@ -916,6 +932,8 @@ class FormSheet:
         pct_fmt = st(border=1, num_format="0.0%", bold=True, bg_color=FILLS["locked"])
         for offset, importance, name in ((1, "error", "错误"), (2, "warning", "警告")):
             rules = [r for r in sheet.rules if r.importance == importance]
+            if importance == "error" and sheet.number_inputs:
+                rules.append(TEXT_STEM)  # text in a number cell counts as an error row
             self.merge(s + offset, 1, CODE_COL, f"有“{name}”的行数", label)
             self.formula(
                 s + offset,
@@ -1002,6 +1020,8 @@ class FormSheet:
         rng = f"{L.check_letter}{top}:{L.check_letter}{L.last_data_row}"
         for importance in ("error", "warning"):
             stems = [rule_stem(r) for r in sheet.rules if r.importance == importance]
+            if importance == "error" and sheet.number_inputs:
+                stems.append(engine.TEXT_IN_NUMBER)  # text in a number cell: red like an error
             if not stems:
                 continue
             test = ",".join(f"ISNUMBER(FIND({excel_text(s)},{check}))" for s in stems)
@@ -1143,7 +1163,7 @@ def _write_table(ws, rows: Sequence[Sequence[Any]], styles: Styles, *, title: st
             elif isinstance(value, int | float) and math.isfinite(value):
                 ws.write_number(r, c, value, fmt)
             else:
-                ws.write_string(r, c, str(value), fmt)
+                ws.write_string(r, c, shown_text(str(value)), fmt)
     columns = {c: min(max(w + 2, 8), TABLE_MAX_WIDTH) for c, w in widths.items()}
     for c, w in columns.items():
         ws.set_column(c, c, w)
