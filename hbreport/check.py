@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .blank import blank_form_finding
-from .checks.files import UNUSABLE, Submission, one_per_unit, unusable_finding
+from .checks.files import UNUSABLE, UnitFile, one_per_unit, unusable_finding
 from .context import Context
 from .errors import EXIT_FINDINGS, EXIT_OK, HBError
 from .findings import Finding, clip, count_by_importance
@@ -70,9 +70,7 @@ def check_files(
         units.setdefault((result.data.unit_code, result.data.period), []).append(result)
     for (code, _), group in units.items():
         if len(group) > 1:
-            submissions = [
-                Submission(str(r.path), r.sha256, r.path.name == r.spec.file_name()) for r in group
-            ]
+            submissions = [UnitFile(str(r.path), r.sha256, r.path.name == r.spec.file_name()) for r in group]
             for finding in one_per_unit(code, group[0].spec.unit_name, submissions)[1]:
                 by_file[finding.file].insert(0, finding)
     for path in files:

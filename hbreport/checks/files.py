@@ -35,7 +35,7 @@ DIFFERING = register(
 
 
 @dataclass(frozen=True)
-class Submission:
+class UnitFile:
     """One readable file of a unit: where it is, its sha256, and whether it carries the name the form
     was issued with."""
 
@@ -89,15 +89,15 @@ def differing_findings(files: Sequence[str], unit_code: str, unit_name: str) -> 
     ]
 
 
-def original_first(files: Sequence[Submission]) -> list[Submission]:
+def original_first(files: Sequence[UnitFile]) -> list[UnitFile]:
     """The files in the order they are preferred: the one named as issued, then the shortest name (a
     copy is named 'x (1).xlsx' or 'x - 副本.xlsx'), then by name."""
     return sorted(files, key=lambda s: (not s.issued_name, len(Path(s.path).name), Path(s.path).name))
 
 
 def one_per_unit(
-    unit_code: str, unit_name: str, files: Sequence[Submission]
-) -> tuple[Submission | None, list[Finding]]:
+    unit_code: str, unit_name: str, files: Sequence[UnitFile]
+) -> tuple[UnitFile | None, list[Finding]]:
     """The file to use of a unit's files, and the findings about the others: byte-identical copies give
     the original (:func:`original_first`) and a 副本 warning on each copy; files that differ give None
     and a 重复 error on each."""
