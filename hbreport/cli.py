@@ -333,6 +333,11 @@ def check(files: tuple[str, ...], units: str | None, period: str | None, as_json
     type=click.IntRange(min=1),
     help="同时读取报表的进程数（默认为 CPU 核数；1 表示只用本进程）",
 )
+@click.option(
+    "--deadline",
+    default=None,
+    help="报送截止日期，如 2018-01-10（默认为 indicators.yaml 的 reporting_due：报告期次年1月10日）",
+)
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出汇总情况")
 def consolidate(
     folder: str,
@@ -342,6 +347,7 @@ def consolidate(
     units: str | None,
     force: bool,
     workers: int | None,
+    deadline: str | None,
     as_json: bool,
 ) -> None:
     """汇总下级报表：说明谁未报、谁被退回及原因，输出同一表式的上级工作簿。"""
@@ -362,6 +368,7 @@ def consolidate(
                 force=force,
                 workers=workers,
                 progress=progress,
+                deadline=_date(deadline, "--deadline") if deadline else None,
             )
         _finish(summary, as_json)
 

@@ -17,14 +17,16 @@ unit's own workbook when it lies in the folder.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from . import timeliness
 from .atomic import check_target
 from .blank import RULE_BLANK, blank_form_finding, blank_sheets
 from .context import Context
@@ -127,6 +129,9 @@ class ChildStatus:
     errors: int = 0
     warnings: int = 0
     note: str = ""
+    received_at: str = ""  # 报送时间 (Beijing time), "" when nothing arrived
+    timeliness: str = ""  # 按时 | 逾期 | 未报 (against the summary's deadline)
+    received_from: str = ""  # store | mtime: how the received time is known
 
     def to_dict(self) -> dict:
         return {
@@ -138,6 +143,9 @@ class ChildStatus:
             "errors": self.errors,
             "warnings": self.warnings,
             "note": self.note,
+            "received_at": self.received_at,
+            "timeliness": self.timeliness,
+            "received_from": self.received_from,
         }
 
 
@@ -159,6 +167,17 @@ class Summary:
     annotated: list[str] = field(default_factory=list)
     data: FormData | None = None  # the parent's values as written (derived and 合计 recomputed)
     levels: list[tuple[str, int, int]] = field(default_factory=list)  # (level, expected, received) below
+    deadline: dt.date | None = None  # 报送截止日期 the children's timeliness is judged against
+
+    def timeliness(self) -> dict[str, int]:
+        """How many children returned 按时, 逾期, or 未报 (nothing arrived)."""
+        counts = Counter(c.timeliness for c in self.children)
+        return {k: counts[k] for k in (timeliness.ON_TIME, timeliness.LATE, timeliness.NOT_REPORTED)}
+
+    def received_from(self) -> str:
+        """How the children's received times are known (store / file mtime), in Chinese."""
+        used = sorted({c.received_from for c in self.children if c.received_from})
+        return "；".join(timeliness.SOURCE_ZH[u] for u in used)
 
     def _with(self, *statuses: str) -> list[ChildStatus]:
         return [c for c in self.children if c.status in statuses]
@@ -226,6 +245,8 @@ class Summary:
             ],
             "children": [c.to_dict() for c in self.children],
             "completeness": self.completeness,
+            "deadline": self.deadline.isoformat() if self.deadline else None,
+            "timeliness": self.timeliness(),
             "levels": [{"level": lv, "expected": n, "received": got} for lv, n, got in self.levels],
             "findings": [f.to_dict() for f in self.findings],
             "inputs": [{"file": f, "sha256": s} for f, s in self.inputs],
@@ -246,6 +267,20 @@ class Summary:
             f"拒收文件 {c['rejected_files']} 个，重复 {c['duplicate_sets']} 组。"
             f"报送率 {c['reporting_rate']:.1%}，汇总率 {c['consolidated_rate']:.1%}。",
         ]
+        if self.deadline:
+            t = self.timeliness()
+            late = [ch for ch in self.children if ch.timeliness == timeliness.LATE]
+            lines.append(
+                f"报送截止 {self.deadline:%Y年%-m月%-d日}：按时 {t[timeliness.ON_TIME]} 个，"
+                f"逾期 {t[timeliness.LATE]} 个，未报 {t[timeliness.NOT_REPORTED]} 个"
+                + (
+                    "（逾期：" + "、".join(f"{ch.name} {ch.received_at}" for ch in late) + "）"
+                    if late
+                    else ""
+                )
+                + (f"；报送时间取{self.received_from()}" if self.received_from() else "")
+                + "。"
+            )
         if len(self.levels) > 1:  # the units below the children, as the children's workbooks say
             lines.append(
                 "各级已汇总/应报："
@@ -390,8 +425,13 @@ def consolidate(
     workers: int | None = None,
     annotate_dir: str | Path | None = None,
     progress: Progress | None = None,
+    deadline: dt.date | None = None,
+    first_seen: Mapping[str, str] | None = None,
 ) -> Summary:
     """Consolidate the children's workbooks in ``folder`` into ``parent_code``'s workbook at ``out_path``.
+
+    ``deadline`` (else the catalog's ``reporting_due``) judges each child 按时 / 逾期 / 未报; a file's
+    received time is ``first_seen[sha256]`` (an ISO time: when a store first saw it), else its mtime.
 
     Returns a :class:`Summary`; raises HBError only when the job itself cannot be done (no such folder
     or unit, a unit that does not consolidate, an output that exists without ``force``)."""
@@ -444,6 +484,8 @@ def consolidate(
             not_read=inbox.not_read,
             force=force,
             inputs=list(inbox.files),
+            deadline=deadline or catalog.reporting_due(period),
+            first_seen=dict(first_seen or {}),
         )
         return _run(job, reading.results, out_path, annotate_dir, baseline, workers)
 
@@ -506,6 +548,8 @@ class _Job:
     rolled: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # child → form → cells
     force: bool = False  # the output (and return copies) may replace existing files
     inputs: list[Path] = field(default_factory=list)  # the files scanned: never written over
+    deadline: dt.date | None = None  # 报送截止日期
+    first_seen: dict[str, str] = field(default_factory=dict)  # sha256 → when a store first saw it
 
     @property
     def expected(self) -> dict[str, Any]:
@@ -811,7 +855,8 @@ class _Job:
                 named.setdefault(rej.unit_code, []).append(rej)
         dup_by_unit = {d.unit_code: d for d in self.duplicates}
         for code, unit in self.expected.items():
-            children.append(self._child_status(code, unit.name, named.get(code, []), dup_by_unit.get(code)))
+            child = self._child_status(code, unit.name, named.get(code, []), dup_by_unit.get(code))
+            children.append(self._timed(child))
         findings = [f for r in self.reads for f in self.findings_by_file.get(r.path, [])]
         findings += self._own_missing() + self.not_read
         received: Counter[str] = Counter()
@@ -832,6 +877,7 @@ class _Job:
             inputs=[(r.path, r.sha256) for r in self.reads],
             own_file=self.own.path if self.own else None,
             levels=levels,
+            deadline=self.deadline,
         )
 
     def _own_missing(self) -> list[Finding]:
@@ -887,6 +933,24 @@ class _Job:
                 code, name, REJECTED, files, shas, len(files), 0, "；".join(r.reason for r in rejections)
             )
         return ChildStatus(code, name, MISSING)
+
+    def _timed(self, child: ChildStatus) -> ChildStatus:
+        """The child with its 报送时间 (the earliest of its files') and 按时 / 逾期 / 未报."""
+        times = [
+            timeliness.received_time(r.path, r.sha256, self.first_seen)
+            for r in self.reads
+            if Path(r.path).name in child.files
+        ]
+        known = [t for t in times if t[0] is not None]
+        when, source = min(known, key=lambda t: t[0]) if known else (None, "")
+        if child.status == MISSING or self.deadline is None:
+            return replace(child, timeliness=timeliness.NOT_REPORTED if child.status == MISSING else "")
+        return replace(
+            child,
+            received_at=timeliness.shown(when),
+            timeliness=timeliness.judge(when, self.deadline),
+            received_from=source,
+        )
 
     def _sha(self, name: str) -> str:
         return next((r.sha256 for r in self.reads if Path(r.path).name == name), "")
@@ -954,9 +1018,21 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _extra_sheets(summary: Summary) -> list[tuple[str, list[list[Any]]]]:
-    """The 下级明细 and 汇总校验 tables (first row: headings). No timestamps: the output must be reproducible."""
+    """The 下级明细 and 汇总校验 tables (first row: headings). No clock times (the output must be reproducible):
+    the 报送时间 come from the inputs (the store's first sight of a file, else its mtime)."""
     detail: list[list[Any]] = [
-        ["单位代码", "单位名称", "状态", "文件", "SHA-256", "错误数", "警告数", "说明"]
+        [
+            "单位代码",
+            "单位名称",
+            "状态",
+            "文件",
+            "SHA-256",
+            "错误数",
+            "警告数",
+            "说明",
+            "报送时间",
+            "按时报送",
+        ]
     ]
     for c in summary.children:
         detail.append(
@@ -969,6 +1045,8 @@ def _extra_sheets(summary: Summary) -> list[tuple[str, list[list[Any]]]]:
                 c.errors,
                 c.warnings,
                 c.note,
+                c.received_at,
+                c.timeliness,
             ]
         )
     comp = summary.completeness
@@ -985,6 +1063,9 @@ def _extra_sheets(summary: Summary) -> list[tuple[str, list[list[Any]]]]:
         ["报送率", f"{comp['reporting_rate']:.1%}"],
         ["汇总率", f"{comp['consolidated_rate']:.1%}"],
         ["未报单位", "、".join(f"{_short(m.code)} {m.name}" for m in summary.missing)],
+        ["报送截止日期", f"{summary.deadline:%Y-%m-%d}" if summary.deadline else ""],
+        *([f"{k}单位数", n] for k, n in summary.timeliness().items()),
+        ["报送时间取自", summary.received_from()],
         [],
         [*LEVEL_HEADINGS],
         *([LEVEL_ZH[lv], n, got, n - got] for lv, n, got in summary.levels),
