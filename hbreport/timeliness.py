@@ -1,8 +1,8 @@
 """Timeliness of the children's returns: when each arrived, and 按时 / 逾期 / 未报 against the deadline.
 
 The deadline is ``--deadline`` or the catalog's ``reporting_due`` (the day of the year after the period).
-A return's received time is when the store first saw the file's sha256, else the file's modification
-time; times are written in Beijing time (UTC+8), and a return is 按时 when it arrived on or before the
+A return's received time is when the store first saw the file's sha256 (an earlier consolidation
+kept it), else the file's modification time — the earlier of the two when both are known; times are written in Beijing time (UTC+8), and a return is 按时 when it arrived on or before the
 deadline day.
 """
 
@@ -21,16 +21,19 @@ BEIJING = dt.timezone(dt.timedelta(hours=8))
 def received_time(
     path: str | os.PathLike, sha256: str, first_seen: Mapping[str, str] | None = None
 ) -> tuple[dt.datetime | None, str]:
-    """When a file was received and how that is known: the store's first sight of its sha256
-    (an ISO time in ``first_seen``), else its modification time; (None, "") when neither is known."""
+    """When a file was received and how that is known: the earlier of the store's first sight of its
+    sha256 (an ISO time in ``first_seen``, from an earlier consolidation) and its modification time —
+    so consolidating the same files again gives the same times; (None, "") when neither is known."""
+    known: list[tuple[dt.datetime, str]] = []
     seen = (first_seen or {}).get(sha256) if sha256 else None
     if seen:
         when = dt.datetime.fromisoformat(seen)
-        return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).astimezone(BEIJING), FROM_STORE
+        known.append(((when if when.tzinfo else when.replace(tzinfo=dt.UTC)).astimezone(BEIJING), FROM_STORE))
     try:
-        return dt.datetime.fromtimestamp(os.stat(path).st_mtime, BEIJING), FROM_MTIME
+        known.append((dt.datetime.fromtimestamp(os.stat(path).st_mtime, BEIJING), FROM_MTIME))
     except OSError:
-        return None, ""
+        pass
+    return min(known, key=lambda k: k[0]) if known else (None, "")
 
 
 def judge(received: dt.datetime | None, deadline: dt.date) -> str:

@@ -71,3 +71,28 @@ def test_deadline_option_and_json(inbox_copy, tmp_path, capsys):
     assert by_code[first.name[:9]]["timeliness"] == "按时"
     assert by_code[first.name[:9]]["received_from"] == "mtime"
     assert data["timeliness"]["逾期"] == len(by_code) - 1
+
+
+def test_the_store_first_sight_counts_when_earlier_than_the_mtime(
+    inbox_copy, tmp_path, registry, catalog, baseline
+):
+    """A file re-saved after the store kept it (a later mtime) still counts from when it was first received."""
+    store = tmp_path / "store.sqlite"
+    first = sorted(inbox_copy.glob("*.xlsx"))[0]
+    args = dict(registry=registry, catalog=catalog, baseline=baseline, store=store)
+    before = consolidate(inbox_copy, COUNTY, PERIOD, tmp_path / "a.xlsx", **args)
+    child = next(c for c in before.children if first.name in c.files)
+    assert child.received_from == "mtime"
+    later = dt.datetime.now(BEIJING) + dt.timedelta(days=400)  # touched long after the store kept it
+    _stamp(first, later)
+    deadline = (later - dt.timedelta(days=1)).date()
+    after = consolidate(inbox_copy, COUNTY, PERIOD, tmp_path / "b.xlsx", deadline=deadline, **args)
+    child = next(c for c in after.children if first.name in c.files)
+    assert child.received_from == "store" and child.timeliness == "按时"
+    assert child.received_at < later.strftime("%Y-%m-%d %H:%M")
+    assert "数据库首次收到该文件" in _detail_sources(tmp_path / "b.xlsx")
+
+
+def _detail_sources(out) -> str:
+    rows = openpyxl.load_workbook(out)[CHECK_SHEET].iter_rows(values_only=True)
+    return next(r[1] for r in rows if r and r[0] == "报送时间取自")
