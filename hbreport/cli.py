@@ -345,6 +345,11 @@ def check(files: tuple[str, ...], units: str | None, period: str | None, as_json
     type=click.Path(dir_okay=False),
     help="数据库（SQLite）文件，保存收到的每份报表和每次汇总（默认：输出文件旁的 hbreport.sqlite）",
 )
+@click.option(
+    "--deadline",
+    default=None,
+    help="报送截止日期，如 2018-01-10（默认为 indicators.yaml 的 reporting_due：报告期次年1月10日）",
+)
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出汇总情况")
 def consolidate(
     folder: str,
@@ -355,6 +360,7 @@ def consolidate(
     force: bool,
     workers: int | None,
     store_path: str | None,
+    deadline: str | None,
     as_json: bool,
 ) -> None:
     """汇总下级报表：说明谁未报、谁被退回及原因，输出同一表式的上级工作簿。"""
@@ -377,6 +383,7 @@ def consolidate(
                 workers=workers,
                 progress=progress,
                 store=Path(store_path) if store_path else default_store(out_path),
+                deadline=_date(deadline, "--deadline") if deadline else None,
             )
         _finish(summary, as_json)
 
