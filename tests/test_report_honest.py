@@ -183,3 +183,12 @@ def test_the_first_page_states_the_coverage(tmp_path, kw):
     assert "根据已报送的5个（共14个）乡镇汇总" in page1
     assert "不对红安县总体进度作出判断" in page1
     assert not re.search(r"总体进度(超前|正常|滞后)", page1)
+
+
+def test_a_year_whose_exit_standards_cannot_be_read_is_not_assessed(kw):
+    """A catalog parameter the criteria need missing for the year: 未报 with the reason, never a crash
+    of the consolidation or the report."""
+    years = kw["catalog"].parameters["poverty_line"]["by_year"]
+    year = next(y for y in range(2016, 2021) if y not in years)
+    result = assess(sample_form_data(COUNTY, year, **kw), **kw)
+    assert result.status == NOT_REPORTED and "poverty_line" in result.criteria[0].note
