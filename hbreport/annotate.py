@@ -27,6 +27,7 @@ from . import safety
 from .atomic import atomic_output, check_target
 from .errors import HBError
 from .findings import Finding
+from .names import shown
 
 ISSUES_SHEET = "问题清单"
 FILLS = {
@@ -153,7 +154,15 @@ def _issues_sheet(book, findings: Sequence[Finding], marked: set[tuple[str, str]
     ordered = sorted(findings, key=lambda f: f.importance != "error")
     for i, f in enumerate(ordered, start=1):
         r = i + 2
-        values = (i, f.importance_zh, f.rule, f.sheet or "", f.cell or "", f.message, f.hint or "")
+        values = (
+            i,
+            f.importance_zh,
+            f.rule,
+            f.sheet or "",
+            f.cell or "",
+            shown(f.message),
+            shown(f.hint or ""),
+        )
         for c, value in enumerate(values, start=1):
             cell = ws.cell(row=r, column=c, value=value)
             cell.border = border

@@ -40,7 +40,7 @@ from .layout import CHECK_SHEET, DETAIL_SHEET, SheetLayout
 from .parallel import read_files
 from .reader import read_workbook
 from .registry import LEVEL_ZH
-from .safety import sha256_file
+from .safety import crash_reason, sha256_file
 from .spec import LEVEL_FORMS, TOTAL, SheetSpec, WorkbookSpec, build_workbook_spec
 from .trace import traced_cells
 from .values import FormData
@@ -362,6 +362,11 @@ def _read_one(path: str) -> _Read:
     )
 
 
+def _crashed_read(path: str, exit_code: int | None) -> _Read:
+    """A file whose reading killed the reading process (native code aborted on it): refused."""
+    return _Read(path, _hash_or_blank(path, sha256_file), None, [], *crash_reason(exit_code))
+
+
 def _hash_or_blank(path: str, sha256_file) -> str:
     try:
         return sha256_file(path)
@@ -429,6 +434,7 @@ def consolidate(
             context=(registry, catalog, baseline),
             progress=progress,
             meanwhile=parent_spec,
+            crashed=_crashed_read,
         )
         job = _Job(
             spec=reading.meanwhile,
@@ -1034,6 +1040,7 @@ def _annotate(job: _Job, annotate_dir: Path, workers: int) -> tuple[list[str], l
         workers=workers,
         setup=_init_copier,
         context=(findings, str(annotate_dir), job.force, [str(p) for p in job.inputs], traced),
+        crashed=_copy_crashed,
     )
     out: list[str] = []
     problems: list[Finding] = []
@@ -1069,6 +1076,10 @@ def _init_copier(
     _COPIES.update(
         findings=findings, folder=Path(annotate_dir), force=force, inputs=inputs, traced=traced or {}
     )
+
+
+def _copy_crashed(path: str, exit_code: int | None) -> tuple[None, str, None]:
+    return None, f"生成批注件的进程异常终止（退出代码 {exit_code}）", None
 
 
 def _copy_one(path: str) -> tuple[str | None, str | None, str | None]:

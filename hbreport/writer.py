@@ -41,6 +41,7 @@ from .layout import (
     TOTAL_ROW,
     SheetLayout,
 )
+from .names import shown as shown_text
 from .rules import MAX_FORMULA, excel_text
 from .spec import TOTAL, Column, SheetSpec, WorkbookSpec
 
@@ -1162,7 +1163,7 @@ def _write_table(ws, rows: Sequence[Sequence[Any]], styles: Styles, *, title: st
             elif isinstance(value, int | float) and math.isfinite(value):
                 ws.write_number(r, c, value, fmt)
             else:
-                ws.write_string(r, c, str(value), fmt)
+                ws.write_string(r, c, shown_text(str(value)), fmt)
     columns = {c: min(max(w + 2, 8), TABLE_MAX_WIDTH) for c, w in widths.items()}
     for c, w in columns.items():
         ws.set_column(c, c, w)

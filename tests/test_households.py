@@ -859,6 +859,9 @@ def test_roster_table_is_byte_for_byte_what_the_form_writer_writes(registry, cat
     from hbreport.writer import FormSheet
 
     spec, values = crafted(registry, catalog, CASES[0])
+    first, second = (h.household_id for h in spec.households[:2])
+    values[first]["income_per_capita"] = "三千"  # text in number cells: said first and alone
+    values[second] |= {"sick_members": "1", "students": "x"}
     fast = write(tmp_path / "fast", spec, values)
     monkeypatch.setattr(_roster_sheet_class(), "write_table", FormSheet.write_table)
     slow = write(tmp_path / "slow", spec, values)
@@ -866,3 +869,5 @@ def test_roster_table_is_byte_for_byte_what_the_form_writer_writes(registry, cat
         assert a.namelist() == b.namelist()
         differ = [n for n in a.namelist() if not n.startswith("docProps/") and a.read(n) != b.read(n)]
     assert differ == []
+    texts = read_roster(fast, registry=registry, catalog=catalog)
+    assert any("填的是文字" in f.message or f.rule == "VALUE_TEXT" for f in texts.findings)
