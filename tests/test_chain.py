@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from consolidation_inputs import YES, write_filled
 from python_calamine import CalamineWorkbook
+from readback import DOMAIN_FORMS
 
 from hbreport.baseline import load_baseline
 from hbreport.catalog import load_catalog
@@ -42,6 +43,8 @@ VILLAGE_COUNTS = {  # township form (one row per poor village) → the count on 
 def _add(into: dict, form: str, key: str, value) -> None:
     if value is None:
         value = 0
+    if isinstance(value, str):  # a choice of the domain forms (not checked here)
+        return
     cur = into.setdefault(form, {}).get(key)
     if key in MAX_FIELDS:
         into[form][key] = value if cur is None else max(cur, value)
@@ -130,7 +133,8 @@ def chain(tmp_path_factory):
                     sum(v["village_population"] for v in poor),
                 )
             )
-        _, _, own = write_filled(county, PERIOD, folder, only=("infrastructure",), **kw)
+        own_forms = ("infrastructure", "county_services", "funding", "regions")
+        _, _, own = write_filled(county, PERIOD, folder, only=own_forms, **kw)
         _merge(county_row, own_row(own, registry.get(county).code))
         out = out_dir / f"{county}_{PERIOD}.xlsx"
         summaries[county] = consolidate(folder, county, PERIOD, out, workers=2, **kw)
@@ -188,6 +192,8 @@ def test_province_totals_equal_the_sum_of_the_inputs(chain):
         _merge(totals, row)
     checked = 0
     for sheet in data.spec.sheets:
+        if sheet.form in DOMAIN_FORMS:  # left blank here; tests/test_domain_forms.py fills them
+            continue
         want = dict(totals[sheet.form])
         for col in sheet.columns:
             if col.role == "prefill":  # baseline columns: the province's own baseline, whatever was reported
@@ -197,7 +203,7 @@ def test_province_totals_equal_the_sum_of_the_inputs(chain):
         for col in sheet.columns:
             assert _close(got[col.key], want[col.key]), (sheet.form, col.key, got[col.key], want[col.key])
             checked += 1
-    assert checked == sum(len(s.columns) for s in data.spec.sheets)
+    assert checked == sum(len(s.columns) for s in data.spec.sheets if s.form not in DOMAIN_FORMS)
 
     # the province-direct county and the consolidated prefecture each arrive as their own row
     for code in (chain["registry"].get(PREFECTURE).code, chain["registry"].get(DIRECT).code):
