@@ -266,10 +266,11 @@ def test_province_workbook_shows_the_same_totals_in_libreoffice(chain, tmp_path)
 
 
 def test_each_level_says_how_many_units_below_it_were_consolidated(chain):
-    """Every consolidated workbook's 汇总校验 holds a 各级报送 table; the level above adds its children's
-    tables up, so the province knows how many of the townships its figures contain. The sample's other
-    children send workbooks of their own level (no table): their units below are not counted."""
-    from hbreport.consolidate import expected_by_level, level_table
+    """Every consolidated workbook's 汇总校验 shows a 各级报送 table and its hidden Summary part holds
+    the same counts; the level above adds its children's counts up (from the part, never from the
+    Chinese sheet), so the province knows how many of the townships its figures contain. The sample's
+    other children send workbooks of their own level (no Summary): their units below are not counted."""
+    from hbreport.consolidate import expected_by_level
 
     registry, summaries = chain["registry"], chain["summaries"]
     ezhou = registry.children(PREFECTURE)
@@ -279,7 +280,8 @@ def test_each_level_says_how_many_units_below_it_were_consolidated(chain):
     ezhou_towns = sum(towns[c.code] for c in ezhou)
     assert summaries[PREFECTURE].levels == [("county", 3, 3), ("township", ezhou_towns, ezhou_towns)]
     ezhou_book = read_workbook(chain["root"] / "province" / "鄂州市.xlsx", registry=registry)
-    assert level_table(ezhou_book.check_rows) == [("county", 3, 3), ("township", ezhou_towns, ezhou_towns)]
+    assert ezhou_book.summary.levels == [("county", 3, 3), ("township", ezhou_towns, ezhou_towns)]
+    assert ezhou_book.summary.to_part() == summaries[PREFECTURE].to_part()
 
     expected = expected_by_level(registry, PROVINCE)
     direct = [c for c in registry.children(PROVINCE) if c.level == "county"]
