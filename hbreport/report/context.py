@@ -23,7 +23,7 @@ from ..catalog import convert
 from ..context import Context
 from ..engine import compute_row, parent_values, row_filled, total_row
 from ..errors import HBError
-from ..findings import Finding, count_by_importance
+from ..findings import Finding, clip, count_by_importance
 from ..registry import LEVEL_ZH
 from ..rules import Expr
 from ..spec import SheetSpec, build_workbook_spec
@@ -152,6 +152,24 @@ def robust_z(values: Mapping[str, float], *, min_mad: float = MIN_MAD) -> dict[s
 # ---------------------------------------------------------------- the context
 
 
+EXPLANATIONS_SHOWN = 5  # explanations of 警告 quoted in the 数据质量 section
+
+
+def timeliness_of(summary) -> dict[str, Any] | None:
+    """The children's timeliness from a consolidation Summary, for :func:`build_context`."""
+    if summary is None or summary.deadline is None:
+        return None
+    counts = summary.timeliness()
+    d = summary.deadline
+    return {
+        "deadline": f"{d.year}年{d.month}月{d.day}日",
+        "on_time": counts["按时"],
+        "late": [{"name": c.name, "at": c.received_at} for c in summary.children if c.timeliness == "逾期"],
+        "not_reported": counts["未报"],
+        "source": summary.received_from(),
+    }
+
+
 def build_context(
     data: FormData,
     *,
@@ -165,9 +183,11 @@ def build_context(
     issued: dt.date | None = None,
     issuer: str | None = None,
     levels: Iterable[tuple[str, int, int]] = (),
+    timeliness: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything the report template shows, as plain values (numbers unformatted). ``levels``: the
-    consolidation's (level, expected, received) per level below the unit (its 汇总校验 table)."""
+    consolidation's (level, expected, received) per level below the unit (its 汇总校验 table);
+    ``timeliness``: the children's 按时 / 逾期 / 未报 (:func:`timeliness_of` a Summary)."""
 
     registry, catalog, baseline = Context.of(registry, catalog, baseline).parts
     spec = data.spec
@@ -225,6 +245,7 @@ def build_context(
     projects = ctx.projects()
     infrastructure = ctx.infrastructure()
     quality = ctx.quality(children, findings, people)
+    quality["timeliness"] = dict(timeliness) if timeliness else None
     unit = registry.get(spec.unit_code) if spec.unit_code in registry else None
     level = spec.level
     child_zh = CHILD_LEVEL_ZH.get(level, "下级单位")
@@ -405,6 +426,7 @@ class _Context:
             "text": text,
             "caption": f"（{text}）" if text else "",
             "absent": [c["name"] for c in children if not c["reported"]],
+            "absent_text": _names([c["name"] for c in children if not c["reported"]], 6),
         }
 
     def _total(self, form: str) -> dict[str, Any]:
@@ -938,7 +960,8 @@ class _Context:
         for ref in self.missing:  # named by the consolidation but not a row of this form
             if not any(_same_unit(ref.code, c["code"]) for c in children) and name_of(ref) not in missing:
                 missing.append(name_of(ref))
-        counts = count_by_importance(findings)
+        counts = count_by_importance(f for f in findings if not f.explained)
+        explained = [f for f in findings if f.explained]
         ordered = sorted(
             findings, key=lambda f: (f.importance != "error", f.unit_code or "", f.sheet or "", f.cell or "")
         )
@@ -969,7 +992,15 @@ class _Context:
             "returned": [{"name": name_of(r), "reason": r.reason} for r in self.returned],
             "blank": [c["name"] for c in children if c["status"] == BLANK_FORM],
             "errors": counts.get("error", 0),
-            "warnings": counts.get("warning", 0),
+            "warnings": counts.get("warning", 0),  # open ones: not explained by the reporting unit
+            "explained": len(explained),
+            "explanations": [
+                {
+                    "unit": name_of(UnitRef(f.unit_code or "", f.unit_name or "")),
+                    "text": clip(f.explanation, 60),
+                }
+                for f in explained[:EXPLANATIONS_SHOWN]
+            ],
             "findings": shown,
             "findings_more": max(0, len(findings) - len(shown)),
             "outliers": outliers,
@@ -1050,7 +1081,7 @@ def _exit_dict(exit_) -> dict[str, Any]:
 def _criterion_text(c) -> str:
     """贫困发生率1.8%（标准不高于2%，达到）"""
     if c.figure is None:
-        return f"{c.label}无数据"
+        return f"{c.label}未判断（{c.note}）" if c.note else f"{c.label}无数据"
     figure = N.decimal_text(c.figure, 2) + c.unit
     if c.threshold is None:
         return f"{c.label}{figure}（未设定标准，未判断）"
