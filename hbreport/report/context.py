@@ -464,6 +464,7 @@ class _Context:
             "text": text,
             "caption": f"（{text}）" if text else "",
             "absent": [c["name"] for c in children if not c["reported"]],
+            "absent_text": _names([c["name"] for c in children if not c["reported"]], 6),
         }
 
     def _total(self, form: str) -> dict[str, Any]:
@@ -1115,7 +1116,7 @@ def _exit_dict(exit_) -> dict[str, Any]:
 def _criterion_text(c) -> str:
     """贫困发生率1.8%（标准不高于2%，达到）"""
     if c.figure is None:
-        return f"{c.label}无数据"
+        return f"{c.label}未判断（{c.note}）" if c.note else f"{c.label}无数据"
     figure = N.decimal_text(c.figure, 2) + c.unit
     if c.threshold is None:
         return f"{c.label}{figure}（未设定标准，未判断）"
