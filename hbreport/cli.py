@@ -417,6 +417,13 @@ def consolidate(
     default=None,
     help="成文日期，如 2018-01-15 或 2018年1月15日（默认为报告期的报表报送截止日，见 indicators.yaml 的 reporting_due）",
 )
+@click.option(
+    "--verification",
+    "verification_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="填好的脱贫验收工作簿（hbreport verify forms 生成）：出列与摘帽一节写申报、验收通过、未通过、未验收",
+)
 @click.option("--force", is_flag=True, help="覆盖已存在的输出文件（输入文件任何时候都不会被覆盖）")
 def report(
     file: str | None,
@@ -428,6 +435,7 @@ def report(
     history: tuple[str, ...],
     issuer: str | None,
     issued: str | None,
+    verification_path: str | None,
     force: bool,
 ) -> None:
     """由汇总工作簿（或数据库中的汇总）生成 Word 进展报告（公文格式，含表格、图表和文字分析）。"""
@@ -442,8 +450,16 @@ def report(
             "issuer": issuer.strip() if issuer else None,
             "issued": when,
             "force": force,
-            "inputs": [Path(units)] if units else [],
+            "inputs": ([Path(units)] if units else [])
+            + ([Path(verification_path)] if verification_path else []),
         }
+        if verification_path:
+            from .context import Context
+            from .verification import read_verification
+
+            extra["verification"] = read_verification(
+                Path(verification_path), ctx=Context.of(registry, None, None)
+            )
         if file is not None:
             path = report_from_workbook(
                 Path(file),

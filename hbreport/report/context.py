@@ -170,6 +170,41 @@ def timeliness_of(summary) -> dict[str, Any] | None:
     }
 
 
+def verified(result: Any, spec: Any) -> list[dict[str, Any]]:
+    """The exit verification's tally per kind (households, villages, the county): 申报 and how many
+    验收通过 / 未通过 / 未验收; [] without one. Refused when it is another county's or year's."""
+    if result is None:
+        return []
+    from ..verification.build import COUNTY, HOUSEHOLDS, VILLAGES
+    from ..verification.read import DECLARED, FAILED, PASSED, PENDING
+
+    vs = result.spec
+    if vs.period != spec.period or vs.unit_code[:6] != spec.unit_code[:6]:
+        raise HBError(
+            f"验收工作簿是「{vs.unit_name}」{vs.period}年的，报告是「{spec.unit_name}」{spec.period}年的",
+            hint="给出本单位本年的脱贫验收工作簿",
+        )
+    out = []
+    for form, kind, unit in (
+        (HOUSEHOLDS, "贫困户", "户"),
+        (VILLAGES, "贫困村", "个"),
+        (COUNTY, "贫困县", "个"),
+    ):
+        if form in result.statuses:
+            c = result.counts(form)
+            out.append(
+                {
+                    "kind": kind,
+                    "unit": unit,
+                    "declared": c[DECLARED],
+                    "passed": c[PASSED],
+                    "failed": c[FAILED],
+                    "pending": c[PENDING],
+                }
+            )
+    return out
+
+
 def build_context(
     data: FormData,
     *,
@@ -184,10 +219,12 @@ def build_context(
     issuer: str | None = None,
     levels: Iterable[tuple[str, int, int]] = (),
     timeliness: Mapping[str, Any] | None = None,
+    verification: Any = None,
 ) -> dict[str, Any]:
     """Everything the report template shows, as plain values (numbers unformatted). ``levels``: the
     consolidation's (level, expected, received) per level below the unit (its 汇总校验 table);
-    ``timeliness``: the children's 按时 / 逾期 / 未报 (:func:`timeliness_of` a Summary)."""
+    ``timeliness``: the children's 按时 / 逾期 / 未报 (:func:`timeliness_of` a Summary);
+    ``verification``: a filled exit verification workbook as read (申报 / 验收通过 / 未通过 / 未验收)."""
 
     registry, catalog, baseline = Context.of(registry, catalog, baseline).parts
     spec = data.spec
@@ -282,6 +319,7 @@ def build_context(
         "people": people,
         "villages": villages,
         "counties": counties,
+        "verification": verified(verification, spec),
         "headline": ctx.headline(people, villages, counties),
         "children": children,
         "summary": summary,

@@ -69,6 +69,7 @@ def render_report(
     issuer: str | None = None,
     levels: Iterable[tuple[str, int, int]] = (),
     timeliness: Mapping[str, Any] | None = None,
+    verification: Any = None,
     force: bool = False,
     inputs: Iterable[str | Path] = (),
 ) -> Path:
@@ -104,6 +105,7 @@ def render_report(
         issuer=issuer,
         levels=levels,
         timeliness=timeliness,
+        verification=verification,
     )
     doc = DocxTemplate(str(template))
     with tempfile.TemporaryDirectory(prefix="hb-report-") as scratch, _scratch_errors(scratch):

@@ -172,6 +172,12 @@ REPORTING = (
     "{% else %}本报告数据为{{ unit.name }}本级填报。{% endif %}"
 )
 
+VERIFIED = (
+    "据{{ year }}年脱贫验收工作簿："
+    "{% for v in verification %}{{ v.kind }}申报{{ v.declared }}{{ v.unit }}，验收通过{{ v.passed }}{{ v.unit }}、"
+    "未通过{{ v.failed }}{{ v.unit }}、未验收{{ v.pending }}{{ v.unit }}{% if loop.last %}。{% else %}；{% endif %}{% endfor %}"
+)
+
 FINDINGS = (
     "{% if quality.timeliness %}{% set t = quality.timeliness %}报送截止日期为{{ t.deadline }}，"
     "按时报送{{ t.on_time }}个，逾期{{ t.late|length }}个"
@@ -541,6 +547,9 @@ def build(out: Path = OUT) -> Path:
     p(VILLAGES)
     p("（二）贫困县摘帽", "Heading 2")
     p(COUNTIES)
+    control("{%p if verification %}")
+    p(VERIFIED)
+    control("{%p endif %}")
 
     p("五、数据质量", "Heading 1")
     p(REPORTING)
