@@ -345,6 +345,11 @@ def check(files: tuple[str, ...], units: str | None, period: str | None, as_json
     type=click.Path(dir_okay=False),
     help="数据库（SQLite）文件，保存收到的每份报表和每次汇总（默认：输出文件旁的 hbreport.sqlite）",
 )
+@click.option(
+    "--deadline",
+    default=None,
+    help="报送截止日期，如 2018-01-10（默认为 indicators.yaml 的 reporting_due：报告期次年1月10日）",
+)
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出汇总情况")
 def consolidate(
     folder: str,
@@ -355,6 +360,7 @@ def consolidate(
     force: bool,
     workers: int | None,
     store_path: str | None,
+    deadline: str | None,
     as_json: bool,
 ) -> None:
     """汇总下级报表：说明谁未报、谁被退回及原因，输出同一表式的上级工作簿。"""
@@ -377,6 +383,7 @@ def consolidate(
                 workers=workers,
                 progress=progress,
                 store=Path(store_path) if store_path else default_store(out_path),
+                deadline=_date(deadline, "--deadline") if deadline else None,
             )
         _finish(summary, as_json)
 
@@ -410,6 +417,13 @@ def consolidate(
     default=None,
     help="成文日期，如 2018-01-15 或 2018年1月15日（默认为报告期的报表报送截止日，见 indicators.yaml 的 reporting_due）",
 )
+@click.option(
+    "--verification",
+    "verification_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="填好的脱贫验收工作簿（hbreport verify forms 生成）：出列与摘帽一节写申报、验收通过、未通过、未验收",
+)
 @click.option("--force", is_flag=True, help="覆盖已存在的输出文件（输入文件任何时候都不会被覆盖）")
 def report(
     file: str | None,
@@ -421,6 +435,7 @@ def report(
     history: tuple[str, ...],
     issuer: str | None,
     issued: str | None,
+    verification_path: str | None,
     force: bool,
 ) -> None:
     """由汇总工作簿（或数据库中的汇总）生成 Word 进展报告（公文格式，含表格、图表和文字分析）。"""
@@ -435,8 +450,16 @@ def report(
             "issuer": issuer.strip() if issuer else None,
             "issued": when,
             "force": force,
-            "inputs": [Path(units)] if units else [],
+            "inputs": ([Path(units)] if units else [])
+            + ([Path(verification_path)] if verification_path else []),
         }
+        if verification_path:
+            from .context import Context
+            from .verification import read_verification
+
+            extra["verification"] = read_verification(
+                Path(verification_path), ctx=Context.of(registry, None, None)
+            )
         if file is not None:
             path = report_from_workbook(
                 Path(file),

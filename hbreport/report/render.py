@@ -25,7 +25,7 @@ from ..errors import HBError
 from ..findings import Finding
 from ..values import FormData
 from . import charts
-from .context import build_context
+from .context import build_context, timeliness_of
 from .numbers import FILTERS
 
 TEMPLATE = paths.REPORTS / "progress.docx"
@@ -68,6 +68,8 @@ def render_report(
     issued: dt.date | None = None,
     issuer: str | None = None,
     levels: Iterable[tuple[str, int, int]] = (),
+    timeliness: Mapping[str, Any] | None = None,
+    verification: Any = None,
     force: bool = False,
     inputs: Iterable[str | Path] = (),
 ) -> Path:
@@ -102,6 +104,8 @@ def render_report(
         issued=issued,
         issuer=issuer,
         levels=levels,
+        timeliness=timeliness,
+        verification=verification,
     )
     doc = DocxTemplate(str(template))
     with tempfile.TemporaryDirectory(prefix="hb-report-") as scratch, _scratch_errors(scratch):
@@ -237,6 +241,7 @@ def report_from_dataset(
         ]
         levels = list(summary.levels)
         found += summary.findings
+        kw.setdefault("timeliness", timeliness_of(summary))
     return render_report(
         data,
         out_docx,
