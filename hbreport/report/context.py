@@ -747,9 +747,12 @@ class _Context:
     def _cumulative(self, form: str, key: str, this_year: float | None) -> float | None:
         """This period plus earlier periods of ``history``; None without history.
 
-        Only the 03 form holds yearly flows (本年度数) that add up over the years; the 04 form holds
-        the state at the period's end."""
-        if not self.history or form != PROJECT_FORM:
+        The 03 form holds yearly flows (本年度数) that add up over the years; on other forms only the
+        columns marked ``flow`` (the 04 form's schools and kindergartens) do, the rest is the state at
+        the period's end."""
+        sheet = self.spec.sheet(form)
+        flow = form == PROJECT_FORM or (key in sheet.column_keys and sheet.column(key).field.flow)
+        if not self.history or not flow:
             return None
         earlier = [_num(d.totals.get(form, {}).get(key)) for y, d in self.history.items() if y < self.year]
         earlier = [v for v in earlier if v is not None]
