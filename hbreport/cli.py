@@ -346,6 +346,11 @@ def check(files: tuple[str, ...], units: str | None, period: str | None, as_json
     help="数据库（SQLite）文件，保存收到的每份报表和每次汇总（默认：输出文件旁的 hbreport.sqlite）",
 )
 @click.option(
+    "--require-approved",
+    is_flag=True,
+    help="只汇总已审核的下级报表（hbreport approve，按 SHA-256 认定）；未审核或审核后改动的退回",
+)
+@click.option(
     "--deadline",
     default=None,
     help="报送截止日期，如 2018-01-10（默认为 indicators.yaml 的 reporting_due：报告期次年1月10日）",
@@ -361,6 +366,7 @@ def consolidate(
     workers: int | None,
     store_path: str | None,
     deadline: str | None,
+    require_approved: bool,
     as_json: bool,
 ) -> None:
     """汇总下级报表：说明谁未报、谁被退回及原因，输出同一表式的上级工作簿。"""
@@ -384,6 +390,7 @@ def consolidate(
                 progress=progress,
                 store=Path(store_path) if store_path else default_store(out_path),
                 deadline=_date(deadline, "--deadline") if deadline else None,
+                require_approved=require_approved,
             )
         _finish(summary, as_json)
 
@@ -690,6 +697,49 @@ def import_(file: str, out_dir: str, force: bool, units: str | None, as_json: bo
 
 
 @main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--by", "by", required=True, help="审核人姓名")
+@click.option("--note", default="", help="审核意见")
+@click.option(
+    "--store",
+    "store_path",
+    default="hbreport.sqlite",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="数据库（SQLite）文件：与汇总时的 --store 相同",
+)
+@click.option(
+    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
+)
+def approve(file: str, by: str, note: str, store_path: str, units: str | None) -> None:
+    """记录审核：谁在何时审核了哪份报表（按文件的 SHA-256；审核后文件再改动即不算已审核）。"""
+    with _user_errors():
+        from .reader import read_workbook
+        from .store.approvals import approve as record
+
+        if not by.strip():
+            raise HBError("--by 不能为空", hint="写审核人的姓名")
+        result = read_workbook(Path(file), registry=_registry(units))
+        data = result.data
+        done = record(
+            Path(store_path),
+            sha256=result.sha256,
+            file=Path(file).name,
+            unit_code=data.unit_code,
+            unit_name=data.spec.unit_name,
+            period=data.period,
+            by=by.strip(),
+            note=note.strip(),
+        )
+        _console().print(
+            f"已记录：{done['by']} 于 {done['at']} 审核了{data.spec.unit_name}{data.period}年报表"
+            f"「{done['file']}」（SHA-256 {done['sha256'][:12]}…），存入 {store_path}",
+            markup=False,
+        )
+    sys.exit(EXIT_OK)
+
+
+@main.command()
 @click.argument("unit")
 @click.option("--period", required=True, help="报告期（年份）")
 @click.option(
@@ -719,13 +769,22 @@ def history(
 ) -> None:
     """某单位某报告期收到的各版报表（时间、文件、状态），以及两版之间改动的每个单元格（旧值 → 新值）。"""
     with _user_errors():
+        from .store.approvals import approvals_of
         from .store.history import history as run
 
-        result = run(Path(store_path), unit, _period(period), old=old, new=new, registry=_registry(units))
+        registry = _registry(units)
+        result = run(Path(store_path), unit, _period(period), old=old, new=new, registry=registry)
+        signed = approvals_of(Path(store_path), registry.get(unit).code, _period(period))
         if as_json:
-            _emit_json(result.to_dict())
+            _emit_json(result.to_dict() | {"approvals": signed})
         else:
-            _console().print(result.render(), markup=False)
+            lines = [result.render()]
+            lines += ["审核：" if signed else "审核：无"] + [
+                f"  {a['at']}  {a['by']} 审核了 {a['file']}（SHA-256 {a['sha256'][:12]}…）"
+                + (f"：{a['note']}" if a["note"] else "")
+                for a in signed
+            ]
+            _console().print("\n".join(lines), markup=False)
     sys.exit(EXIT_OK)
 
 
