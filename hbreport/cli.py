@@ -224,7 +224,51 @@ def _zh_usage(message: str) -> str:
     return message
 
 
+class _HelpFormatter(click.HelpFormatter):
+    """click's help screens with Chinese headings (用法, 选项, 命令)."""
+
+    SECTIONS = {"Options": "选项", "Commands": "命令", "Arguments": "参数"}
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, prefix="用法：" if prefix is None else prefix)
+
+    def section(self, name: str):
+        return super().section(self.SECTIONS.get(name, name))
+
+
+class _Context(click.Context):
+    formatter_class = _HelpFormatter
+
+
+def _zh_help_option(command: click.Command, ctx: click.Context):
+    option = click.Command.get_help_option(command, ctx)
+    if option is not None:
+        option.help = "显示本帮助并退出"
+    return option
+
+
+class _Command(click.Command):
+    """A subcommand whose help screen speaks Chinese."""
+
+    context_class = _Context
+    get_help_option = _zh_help_option
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("options_metavar", "[选项]")
+        super().__init__(*args, **kwargs)
+
+
 class _Group(click.Group):
+    context_class = _Context
+    command_class = _Command
+    group_class = type  # `hbreport roster`, `tasks`, `verify`: groups of this class too
+    get_help_option = _zh_help_option
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("options_metavar", "[选项]")
+        kwargs.setdefault("subcommand_metavar", "命令 [参数]...")
+        super().__init__(*args, **kwargs)
+
     def main(self, *args, **kwargs):  # Chinese for argument errors too
         _safe_streams()
         try:
@@ -242,7 +286,9 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="hbreport")
+@click.version_option(
+    __version__, prog_name="hbreport", help="显示版本并退出", message="%(prog)s %(version)s"
+)
 def main() -> None:
     """hbreport — 湖北省脱贫攻坚规划(2016—2020)报表：生成填报表、表内即时校验、逐级汇总、生成进展报告。
 
