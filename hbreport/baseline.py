@@ -66,11 +66,44 @@ class Baseline:
         counties: dict[str, County],
         source: Path | None = None,
         counties_source: Path | None = None,
+        task_table=None,
     ) -> None:
         self.villages = villages
         self.counties = counties
         self.source = source
         self.counties_source = counties_source
+        # the tasks per unit and year (hbreport.tasks.TaskTable); None: the sample's, for the sample
+        self.task_table = task_table
+        self._unit_tasks: tuple = (None, None)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_unit_tasks"] = (None, None)  # rebuilt where needed (worker processes)
+        return state
+
+    def with_tasks(self, table) -> Baseline:
+        """The same baseline with a task table of its own (``--tasks``)."""
+        return Baseline(self.villages, self.counties, self.source, self.counties_source, task_table=table)
+
+    def tasks(self, registry: Registry):
+        """The tasks of every unit of ``registry`` (hbreport.tasks.UnitTasks): this baseline's task
+        table, else the embedded sample's when this is the sample's baseline, else none."""
+        held_registry, held = self._unit_tasks
+        if held is not None and held_registry is registry:
+            return held
+        from .tasks import UnitTasks, default_table
+
+        table = self.task_table
+        if table is None:  # the sample's tasks only where the sample's villages are the registry's
+            villages = {u.code for u in registry.at_level("village")}
+            table = default_table(self) if villages == set(self.villages) else None
+        if table is None:
+            from .tasks import TaskTable
+
+            table = TaskTable()
+        held = UnitTasks(table, registry, self, None)
+        self._unit_tasks = (registry, held)
+        return held
 
     def totals(self, registry: Registry, code: str | int) -> dict[str, int]:
         """Baseline sums over the villages at or under ``code``.

@@ -21,14 +21,14 @@ DUPLICATE_RULE = "DUPLICATE"
 
 
 def check_files(
-    paths: Iterable[str | Path], *, registry=None, expect_period: int | None = None
+    paths: Iterable[str | Path], *, registry=None, baseline=None, expect_period: int | None = None
 ) -> tuple[list[Finding], list[ReadResult]]:
     """Read and check each file; (all findings in file order, the results of the files that could be read).
 
     A folder among ``paths`` stands for the workbooks in it (:func:`hbreport.inbox.scan`: what else
     lies there, such as subfolders, archives or files still open in Excel, gets a 未读取 warning)."""
 
-    registry, catalog, baseline = Context.of(registry).parts
+    registry, catalog, baseline = Context.of(registry, None, baseline).parts
     findings: list[Finding] = []
     results: list[ReadResult] = []
     seen: dict[tuple[str, int], Path] = {}

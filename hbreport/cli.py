@@ -84,6 +84,18 @@ def _registry(units: str | None):
     return load_registry(units)
 
 
+def _baseline(registry, tasks_file: str | None):
+    """The registry's baseline, with the task table of ``--tasks`` when given (checked: it must add up)."""
+    from .baseline import baseline_for
+
+    baseline = baseline_for(registry)
+    if tasks_file is None:
+        return baseline
+    from .tasks import load_unit_tasks
+
+    return baseline.with_tasks(load_unit_tasks(tasks_file, registry=registry, baseline=baseline).table)
+
+
 def _period(value: str) -> int:
     from .period import parse_period
 
@@ -209,10 +221,24 @@ def main() -> None:
     "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
 )
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="输出目录")
+@click.option(
+    "--tasks",
+    "tasks_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="任务分解表 CSV（默认内置样例的 tasks.csv）",
+)
 @click.option("--xlwings", is_flag=True, help="加入调用 xlwings 函数的单元格（IFERROR 回退到原生公式）")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
 def forms(
-    period: str, level: str, under: str | None, units: str | None, out_dir: str, xlwings: bool, as_json: bool
+    period: str,
+    level: str,
+    under: str | None,
+    units: str | None,
+    out_dir: str,
+    tasks_file: str | None,
+    xlwings: bool,
+    as_json: bool,
 ) -> None:
     """按级别生成填报工作簿：每个单位一个文件。"""
     with _user_errors():
@@ -227,6 +253,7 @@ def forms(
                 under=under,
                 out_dir=Path(out_dir),
                 registry=registry,
+                baseline=_baseline(registry, tasks_file),
                 xlwings=xlwings,
                 progress=progress,
             )
@@ -243,15 +270,29 @@ def forms(
     "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
 )
 @click.option("--period", default=None, help="只接受该报告期的报表")
+@click.option(
+    "--tasks",
+    "tasks_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="任务分解表 CSV（默认内置样例的 tasks.csv）",
+)
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
-def check(files: tuple[str, ...], units: str | None, period: str | None, as_json: bool) -> None:
+def check(
+    files: tuple[str, ...], units: str | None, period: str | None, tasks_file: str | None, as_json: bool
+) -> None:
     """检查填好的工作簿（可给出文件或文件夹）：列出每个问题所在的文件、工作表、单元格、规则、重要性和处理办法。"""
     with _user_errors():
         from .check import check_files, exit_code, findings_to_json, render_findings
 
         registry = _registry(units)
         year = _period(period) if period else None
-        findings, results = check_files([Path(f) for f in files], registry=registry, expect_period=year)
+        findings, results = check_files(
+            [Path(f) for f in files],
+            registry=registry,
+            baseline=_baseline(registry, tasks_file),
+            expect_period=year,
+        )
         if as_json:
             _echo_json(findings_to_json(findings))
         else:
@@ -274,6 +315,13 @@ def check(files: tuple[str, ...], units: str | None, period: str | None, as_json
     type=click.IntRange(min=1),
     help="同时读取报表的进程数（默认为 CPU 核数；1 表示只用本进程）",
 )
+@click.option(
+    "--tasks",
+    "tasks_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="任务分解表 CSV（默认内置样例的 tasks.csv）",
+)
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出汇总情况")
 def consolidate(
     folder: str,
@@ -283,6 +331,7 @@ def consolidate(
     units: str | None,
     force: bool,
     workers: int | None,
+    tasks_file: str | None,
     as_json: bool,
 ) -> None:
     """汇总下级报表：说明谁未报、谁被退回及原因，输出同一表式的上级工作簿。"""
@@ -300,6 +349,7 @@ def consolidate(
                 _period(period),
                 Path(out_path),
                 registry=registry,
+                baseline=_baseline(registry, tasks_file),
                 force=force,
                 workers=workers,
                 progress=progress,
@@ -321,6 +371,13 @@ def consolidate(
 )
 @click.option("--issuer", default=None, help="落款（发文机关署名），默认为“<单位>扶贫攻坚领导小组办公室”")
 @click.option("--issued", default=None, help="成文日期，如 2018-01-15 或 2018年1月15日（默认今天）")
+@click.option(
+    "--tasks",
+    "tasks_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="任务分解表 CSV（默认内置样例的 tasks.csv）",
+)
 def report(
     file: str,
     out_path: str,
@@ -328,6 +385,7 @@ def report(
     history: tuple[str, ...],
     issuer: str | None,
     issued: str | None,
+    tasks_file: str | None,
 ) -> None:
     """由汇总工作簿生成 Word 进展报告（公文格式，含表格、图表和文字分析）。"""
     with _user_errors():
@@ -341,6 +399,7 @@ def report(
             Path(file),
             Path(out_path),
             registry=registry,
+            baseline=_baseline(registry, tasks_file),
             history_files=[Path(h) for h in history],
             issuer=issuer.strip() if issuer else None,
             issued=when,

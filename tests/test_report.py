@@ -113,8 +113,12 @@ def test_province_context_against_plan_and_data(registry, baseline, catalog):
     # children ranked by exit rate, with the workbook's own 进度状态; the late one last, 未报
     rows = ctx["children"]
     assert len(rows) == len(registry.children(PROVINCE))
-    rates = [r["rate"] for r in rows if r["reported"]]
-    assert rates == sorted(rates, reverse=True)
+    # ranked by completion of their own tasks: cumulative exits ÷ their own cumulative task (task_people)
+    done = [r["completion"] for r in rows if r["reported"]]
+    assert done == sorted(done, reverse=True)
+    for r in rows[:-1]:
+        own = data.rows["poverty_progress"][r["code"]]
+        assert r["completion"] == pytest.approx(own["cum_exited_people"] / own["task_people"])
     assert rows[-1]["code"] == late.code and rows[-1]["status"] == "未报" and rows[-1]["rate"] is None
     for r in rows[:-1]:
         assert r["status"] == data.rows["poverty_progress"][r["code"]]["progress_status"]

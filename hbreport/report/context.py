@@ -27,6 +27,7 @@ from ..findings import Finding, count_by_importance
 from ..registry import LEVEL_ZH
 from ..rules import Expr
 from ..spec import SheetSpec, build_workbook_spec
+from ..tasks import cumulative
 from ..values import FormData
 from . import numbers as N
 
@@ -233,7 +234,9 @@ def build_context(
         "summary": summary,
         "best": ranked[0] if ranked else None,
         # fastest and slowest, when they differ
-        "worst": ranked[-1] if len(ranked) > 1 and ranked[-1]["rate"] < ranked[0]["rate"] else None,
+        "worst": ranked[-1]
+        if len(ranked) > 1 and (ranked[-1]["completion"] or 0.0) < (ranked[0]["completion"] or 0.0)
+        else None,
         "lagging": lagging,
         "projects": projects,
         "projects_failing": [p for p in projects if p["failing"]],
@@ -273,7 +276,14 @@ class _Context:
 
     # ------------------------------------------------------------ headline figures
 
-    def _schedule(self, code: str) -> tuple[float, int | None]:
+    def _schedule(self, code: str, target: float | None = None) -> tuple[float, int | None]:
+        """(expected cumulative share by the period's end, year due in full) for the unit: from its own
+        tasks when it has them (a poor county is due in full in its 摘帽 year), else the plan's shares."""
+        series = self.baseline.tasks(self.registry).series(self.spec.unit_code, code)
+        if series is not None and target:
+            due = cumulative(series, self.year) or 0.0
+            full = next((y for y in sorted(series) if cumulative(series, y) >= target), None)
+            return min(1.0, due / target), full
         return self.catalog.cumulative_share(code, self.year), self.catalog[code].deadline
 
     def people(self) -> dict[str, Any]:
@@ -284,8 +294,8 @@ class _Context:
             target = self.catalog.number("BASE_POOR_PEOPLE", "人")
         else:
             target = self.base.get("poor_people") or _num(total.get("base_people"))
-        expected, deadline = self._schedule("SCHED_PEOPLE_EXIT")
-        deadline = self.catalog["TARGET_PEOPLE_EXITED"].deadline or deadline
+        expected, deadline = self._schedule("SCHED_PEOPLE_EXIT", target)
+        deadline = min(deadline or 9999, self.catalog["TARGET_PEOPLE_EXITED"].deadline or 9999)
         cum = _num(total.get("cum_exited_people")) if reported else None
         rate = _ratio(cum, target)
         return {
@@ -340,7 +350,7 @@ class _Context:
             target = self.catalog.number("BASE_POOR_VILLAGES", "个")
         else:
             target = self.base.get("poor_villages") or _num(total.get("poor_villages"))
-        expected, _ = self._schedule("SCHED_VILLAGE_EXIT")
+        expected, _ = self._schedule("SCHED_VILLAGE_EXIT", target)
         cum = _num(total.get("villages_exited_cum")) if reported else None
         rate = _ratio(cum, target)
 
@@ -376,7 +386,7 @@ class _Context:
         poor = [self.baseline.county(u.code) for u in units if self.baseline.is_poor_county(u.code)]
         exited = [c for c in poor if c.exit_year is not None and c.exit_year <= self.year]
         target = self.catalog.number("BASE_POOR_COUNTIES", "个") if self.is_province else len(poor)
-        expected, _ = self._schedule("SCHED_COUNTY_EXIT")
+        expected, _ = self._schedule("SCHED_COUNTY_EXIT", target)
         rate = _ratio(len(exited), target)
         # a county (or a township) is itself in a poor county, or not: no schedule of county exits applies
         own = None
@@ -450,6 +460,8 @@ class _Context:
             expected = _num(values.get("expected_rate"))
             if expected is None:
                 expected = self.catalog.cumulative_share("SCHED_PEOPLE_EXIT", self.year)
+            task = _num(values.get("task_people"))
+            cum = _num(values.get("cum_exited_people")) if reported else None
             status = str(values.get("progress_status") or N.BLANK) if reported else absent
             out.append(
                 {
@@ -457,10 +469,13 @@ class _Context:
                     "name": unit.name,
                     "reported": reported,
                     "base": _num(values.get("base_people")),
-                    "cum": _num(values.get("cum_exited_people")) if reported else None,
+                    "cum": cum,
                     "exited": _num(values.get("exited_people")) if reported else None,
                     "rate": rate,
                     "expected": expected,
+                    "task": task,
+                    # completion of its own task due by the period's end (累计脱贫 ÷ 累计脱贫任务)
+                    "completion": _ratio(cum, task) if task is not None else _ratio(rate, expected),
                     "gap": _gap(rate, expected),
                     "status": status,
                     "village_rate": vrate,
@@ -468,8 +483,17 @@ class _Context:
                     "village_status": str(vrow.get("village_status") or N.BLANK) if reported else absent,
                 }
             )
-        # ranked by cumulative exit rate, fastest first; units without a rate, then 未报, at the end
-        out.sort(key=lambda c: (not c["reported"], c["rate"] is None, -(c["rate"] or 0.0), c["code"]))
+        # ranked by completion of their own tasks, then by exit rate; units without either, then 未报, last
+        out.sort(
+            key=lambda c: (
+                not c["reported"],
+                c["rate"] is None,
+                c["completion"] is None,
+                -(c["completion"] or 0.0),
+                -(c["rate"] or 0.0),
+                c["code"],
+            )
+        )
         rank = 0
         for c in out:
             if c["reported"] and c["rate"] is not None:

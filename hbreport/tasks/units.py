@@ -95,6 +95,10 @@ class UnitTasks:
         if indicator in SCHEDULE_BASES:
             return SCHEDULE_BASES[indicator], True
         if self._projects is None:
+            if self.catalog is None:
+                from ..catalog import load_catalog
+
+                self.catalog = load_catalog()
             self._projects = set(project_indicators(self.catalog))
         if indicator in self._projects:
             return PROJECT_WEIGHT, False

@@ -52,7 +52,8 @@ TARGETS = (
     "2016年初有建档立卡贫困人口{{ people.target|people }}、贫困村{{ villages.target|units }}"
     "{% if counties.schedule %}、贫困县{{ counties.target|units }}{% endif %}，"
     "按规划到{{ people.deadline }}年底全部脱贫出列{% if counties.target %}、摘帽{% endif %}。{% endif %}"
-    "按规划年度进度，到{{ year }}年底应累计脱贫{{ people.expected|pct }}、贫困村累计出列{{ villages.expected|pct }}"
+    "{% if is_province %}按规划年度进度{% else %}按下达的任务分解{% endif %}，"
+    "到{{ year }}年底应累计脱贫{{ people.expected|pct }}、贫困村累计出列{{ villages.expected|pct }}"
     "{% if counties.schedule %}、贫困县累计摘帽{{ counties.expected|pct }}{% endif %}。主要指标完成情况见表1。"
 )
 
@@ -73,8 +74,9 @@ REGIONS = (
     "累计脱贫进度超前的{{ summary.ahead }}个、正常的{{ summary.normal }}个、滞后的{{ summary.lagging }}个"
     "{% if summary.missing %}，未报{{ summary.missing }}个{% endif %}"
     "{% if summary.returned %}，退回{{ summary.returned }}个{% endif %}。"
-    "{% if worst %}进度最快的是{{ best.name }}（累计脱贫率{{ best.rate|pct }}），"
-    "最慢的是{{ worst.name }}（{{ worst.rate|pct }}）。{% endif %}各{{ child_level_zh }}情况见表2和图2。"
+    "{% if worst %}完成自身任务最好的是{{ best.name }}（累计脱贫{{ best.cum|people }}，完成到本年底累计任务的"
+    "{{ best.completion|pct }}），最差的是{{ worst.name }}（{{ worst.completion|pct }}）。{% endif %}"
+    "各{{ child_level_zh }}情况见表2和图2。"
     "{% else %}{{ unit.name }}没有下级填报单位。{% endif %}"
 )
 
@@ -380,7 +382,7 @@ def build(out: Path = OUT) -> Path:
     p("二、分地区进展", "Heading 1")
     p(REGIONS)
     control("{%p if children %}")
-    caption("表2  各{{ child_level_zh }}脱贫进展（按累计脱贫率排序）")
+    caption("表2  各{{ child_level_zh }}脱贫进展（按完成自身任务的程度排序）")
     p("单位：人", "Table Unit")
     loop_table(
         document,
@@ -390,11 +392,12 @@ def build(out: Path = OUT) -> Path:
             "建档立卡贫困人口",
             "累计脱贫",
             "累计脱贫率",
-            "规划进度",
+            "计划进度",
+            "任务完成率",
             "进度",
             "贫困村出列率",
         ],
-        [13, 29, 24, 22, 19, 17, 13, 19],
+        [11, 25, 20, 19, 17, 16, 17, 12, 19],
         [
             "{{ r.rank }}",
             "{{ r.name }}",
@@ -402,6 +405,7 @@ def build(out: Path = OUT) -> Path:
             "{{ r.cum|int }}",
             "{{ r.rate|pct }}",
             "{{ r.expected|pct }}",
+            "{{ r.completion|pct }}",
             "{{ r.status }}",
             "{{ r.village_rate|pct }}",
         ],
