@@ -15,7 +15,7 @@ from pathlib import Path
 
 from hbreport import paths
 from hbreport.errors import HBError
-from hbreport.registry import Registry, decode_csv_bytes, normalize_code, read_csv_rows
+from hbreport.registry import Registry, csv_records, decode_csv_bytes, normalize_code, read_csv_rows
 
 #: the four contiguous poverty regions (连片特困地区) the plan names as the main battlefield
 REGIONS = ("大别山", "武陵山", "秦巴山", "幕阜山")
@@ -180,11 +180,7 @@ def _parse_villages(path: Path) -> dict[str, VillageBaseline]:
     i_code, i_poor, i_households, i_people = (header.index(c) for c in BASELINE_COLUMNS)
     villages: dict[str, VillageBaseline] = {}
     line_of: dict[str, int] = {}
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        row = row + [""] * (len(header) - len(row))
+    for line, row in csv_records(reader, len(header)):
         code = _code_at(path, line, "code", row[i_code])
         if code in villages:
             raise HBError(
@@ -217,11 +213,7 @@ def _parse_counties(path: Path) -> dict[str, County]:
     index = [header.index(c) for c in COUNTY_COLUMNS]
     counties: dict[str, County] = {}
     line_of: dict[str, int] = {}
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        row = row + [""] * (len(header) - len(row))
+    for line, row in csv_records(reader, len(header)):
         code_text, name, prefecture_text, kind_text, region_text, year_text = (row[i].strip() for i in index)
         code = _code_at(path, line, "code", code_text)
         if code in counties:

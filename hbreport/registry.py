@@ -257,6 +257,13 @@ def read_csv_rows(text: str, path: Path, required: tuple[str, ...]) -> tuple[lis
     return header, reader
 
 
+def csv_records(reader, width: int) -> Iterator[tuple[int, list[str]]]:
+    """The rows after the header: (line number, cells padded to ``width``), blank lines left out."""
+    for row in reader:
+        if any(cell.strip() for cell in row):
+            yield reader.line_num, row + [""] * (width - len(row))
+
+
 def _parse_registry(text: str, path: Path) -> dict[str, Unit]:
     header, reader = read_csv_rows(text, path, REQUIRED_COLUMNS)
     index = {
@@ -293,12 +300,7 @@ def _parse_registry(text: str, path: Path) -> dict[str, Unit]:
             raise fail(line, f"{column} 列的值「{value}」无效", "填 t 或 f（也可填 是/否、1/0），空白视为 f")
         return flag
 
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) < width:
-            row = row + [""] * (width - len(row))
+    for line, row in csv_records(reader, width):
         code = code_at(line, "code", row[i_code])
         level = LEVEL_ALIASES.get(row[i_level].strip().lower())
         if level is None:

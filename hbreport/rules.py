@@ -508,6 +508,33 @@ def _read(node: Node) -> tuple[bool, bool, Any]:
     return kind == _CELL, kind == _CONSTANT, operand
 
 
+def _operand_reader(cell: bool, constant: bool, operand: Any) -> Program:
+    """What reads an operator's operand from a row: a field's cell as a float where it holds a finite
+    number (a whole number too, as its cell holds it), else as :func:`_cell` gives it; a constant;
+    or the operand's own closure."""
+    if constant:
+        return lambda env: operand
+    if not cell:
+        return operand
+    name = operand
+
+    def read(env: Mapping[str, Any]) -> Value | Ref:
+        a = env.get(name)
+        kind = type(a)
+        if kind is int:
+            try:
+                return float(a)
+            except OverflowError:
+                return _cell(a, name)  # past the largest number
+        if kind is float:
+            return a if a - a == 0.0 else _cell(a, name)
+        if a is None or kind is str or kind is bool:
+            return a
+        return _cell(a, name)
+
+    return read
+
+
 def _compile_compare(node: Node) -> Program:
     """A comparison. It reads its operands (a field as its cell, see :func:`_cell`; a whole number as
     float, as its cell holds it) and compares two plain numbers itself, as :func:`compare` does
@@ -517,6 +544,8 @@ def _compile_compare(node: Node) -> Program:
     equality = op in ("=", "<>")
     left_cell, left_constant, left = _read(node.args[0])
     right_cell, right_constant, right = _read(node.args[1])
+    read_left = _operand_reader(left_cell, left_constant, left)
+    read_right = _operand_reader(right_cell, right_constant, right)
     constants = [v for v, constant in ((left, left_constant), (right, right_constant)) if constant]
     if equality and len(constants) == 1 and type(constants[0]) is str:
         return _compile_text_equality(node, constants[0])
@@ -525,64 +554,9 @@ def _compile_compare(node: Node) -> Program:
     # approx_equal(a, b) is called only for numbers within its tolerance of both: of a constant's,
     # worked out here when there is one (none for 0: no other number is approximately equal to it)
     bound = abs(constants[0]) * _E48 if constants and type(constants[0]) is float else None
-    if left_cell and right_constant and type(right) is float:  # the commonest: a field against a number
-        b = right
-
-        def cell_number(env: Mapping[str, Any]) -> Value:
-            a = env.get(left)
-            kind = type(a)
-            if kind is int:
-                try:
-                    a = float(a)
-                except OverflowError:
-                    return _compare(test, equality, _cell(a, left), b, True, False)
-            elif kind is not float or a - a != 0.0:
-                return _compare(test, equality, _cell(a, left), b, True, False)
-            if a < b:
-                if less_sure:
-                    return less
-            elif a > b:
-                if greater_sure:
-                    return greater
-            else:
-                return equal
-            if bound != 0.0 and abs(a - b) < bound and approx_equal(a, b):
-                return equal
-            return less if a < b else greater
-
-        return cell_number
 
     def comparison(env: Mapping[str, Any]) -> Value:
-        if left_cell:
-            a = env.get(left)
-            kind = type(a)
-            if kind is int:
-                try:
-                    a = float(a)
-                except OverflowError:
-                    a = _cell(a, left)  # past the largest number
-            elif kind is float:
-                if a - a != 0.0:
-                    a = _cell(a, left)
-            elif not (a is None or kind is str or kind is bool):
-                a = _cell(a, left)
-        else:
-            a = left if left_constant else left(env)
-        if right_cell:
-            b = env.get(right)
-            kind = type(b)
-            if kind is int:
-                try:
-                    b = float(b)
-                except OverflowError:
-                    b = _cell(b, right)  # past the largest number
-            elif kind is float:
-                if b - b != 0.0:
-                    b = _cell(b, right)
-            elif not (b is None or kind is str or kind is bool):
-                b = _cell(b, right)
-        else:
-            b = right if right_constant else right(env)
+        a, b = read_left(env), read_right(env)
         if type(a) is not float or type(b) is not float:
             return _compare(test, equality, a, b, left_cell, right_cell)
         if a < b:
@@ -609,40 +583,13 @@ def _compile_arith(node: Node) -> Program:
     add, subtract, multiply = op == "+", op == "-", op == "*"
     left_cell, left_constant, left = _read(node.args[0])
     right_cell, right_constant, right = _read(node.args[1])
+    read_left = _operand_reader(left_cell, left_constant, left)
+    read_right = _operand_reader(right_cell, right_constant, right)
     constants = [v for v, constant in ((left, left_constant), (right, right_constant)) if constant]
     bound = abs(constants[0]) * _E48 if constants and type(constants[0]) is float else None  # as above
 
     def arith(env: Mapping[str, Any]) -> Value:
-        if left_cell:
-            a = env.get(left)
-            kind = type(a)
-            if kind is int:
-                try:
-                    a = float(a)
-                except OverflowError:
-                    a = _cell(a, left)  # past the largest number
-            elif kind is float:
-                if a - a != 0.0:
-                    a = _cell(a, left)
-            elif not (a is None or kind is str or kind is bool):
-                a = _cell(a, left)
-        else:
-            a = left if left_constant else left(env)
-        if right_cell:
-            b = env.get(right)
-            kind = type(b)
-            if kind is int:
-                try:
-                    b = float(b)
-                except OverflowError:
-                    b = _cell(b, right)  # past the largest number
-            elif kind is float:
-                if b - b != 0.0:
-                    b = _cell(b, right)
-            elif not (b is None or kind is str or kind is bool):
-                b = _cell(b, right)
-        else:
-            b = right if right_constant else right(env)
+        a, b = read_left(env), read_right(env)
         if type(a) is not float or type(b) is not float:
             return _arith(apply, a, b, left_cell, right_cell)
         if add:
