@@ -1092,6 +1092,33 @@ def _read(node: Node) -> tuple[bool, bool, Any]:
     return kind == _CELL, kind == _CONSTANT, operand
 
 
+def _operand_reader(cell: bool, constant: bool, operand: Any) -> Program:
+    """What reads an operator's operand from a row: a field's cell as a float where it holds a finite
+    number (a whole number too, as its cell holds it), else as :func:`_cell` gives it; a constant;
+    or the operand's own closure."""
+    if constant:
+        return lambda env: operand
+    if not cell:
+        return operand
+    name = operand
+
+    def read(env: Mapping[str, Any]) -> Value | Ref:
+        a = env.get(name)
+        kind = type(a)
+        if kind is int:
+            try:
+                return float(a)
+            except OverflowError:
+                return _cell(a, name)  # past the largest number
+        if kind is float:
+            return a if a - a == 0.0 else _cell(a, name)
+        if a is None or kind is str or kind is bool:
+            return a
+        return _cell(a, name)
+
+    return read
+
+
 def _compile_compare(node: Node) -> Program:
     """A comparison. It reads its operands (a field as its cell, see :func:`_cell`; a whole number as
     float, as its cell holds it) and compares two plain numbers itself, as :func:`compare` does
@@ -1101,6 +1128,8 @@ def _compile_compare(node: Node) -> Program:
     equality = op in ("=", "<>")
     left_cell, left_constant, left = _read(node.args[0])
     right_cell, right_constant, right = _read(node.args[1])
+    read_left = _operand_reader(left_cell, left_constant, left)
+    read_right = _operand_reader(right_cell, right_constant, right)
     constants = [v for v, constant in ((left, left_constant), (right, right_constant)) if constant]
     if equality and len(constants) == 1 and type(constants[0]) is str:
         return _compile_text_equality(node, constants[0])
@@ -1109,64 +1138,9 @@ def _compile_compare(node: Node) -> Program:
     # approx_equal(a, b) is called only for numbers within its tolerance of both: of a constant's,
     # worked out here when there is one (none for 0: no other number is approximately equal to it)
     bound = abs(constants[0]) * _E48 if constants and type(constants[0]) is float else None
-    if left_cell and right_constant and type(right) is float:  # the commonest: a field against a number
-        b = right
-
-        def cell_number(env: Mapping[str, Any]) -> Value:
-            a = env.get(left)
-            kind = type(a)
-            if kind is int:
-                try:
-                    a = float(a)
-                except OverflowError:
-                    return _compare(test, equality, _cell(a, left), b, True, False)
-            elif kind is not float or a - a != 0.0:
-                return _compare(test, equality, _cell(a, left), b, True, False)
-            if a < b:
-                if less_sure:
-                    return less
-            elif a > b:
-                if greater_sure:
-                    return greater
-            else:
-                return equal
-            if bound != 0.0 and abs(a - b) < bound and approx_equal(a, b):
-                return equal
-            return less if a < b else greater
-
-        return cell_number
 
     def comparison(env: Mapping[str, Any]) -> Value:
-        if left_cell:
-            a = env.get(left)
-            kind = type(a)
-            if kind is int:
-                try:
-                    a = float(a)
-                except OverflowError:
-                    a = _cell(a, left)  # past the largest number
-            elif kind is float:
-                if a - a != 0.0:
-                    a = _cell(a, left)
-            elif not (a is None or kind is str or kind is bool):
-                a = _cell(a, left)
-        else:
-            a = left if left_constant else left(env)
-        if right_cell:
-            b = env.get(right)
-            kind = type(b)
-            if kind is int:
-                try:
-                    b = float(b)
-                except OverflowError:
-                    b = _cell(b, right)  # past the largest number
-            elif kind is float:
-                if b - b != 0.0:
-                    b = _cell(b, right)
-            elif not (b is None or kind is str or kind is bool):
-                b = _cell(b, right)
-        else:
-            b = right if right_constant else right(env)
+        a, b = read_left(env), read_right(env)
         if type(a) is not float or type(b) is not float:
             return _compare(test, equality, a, b, left_cell, right_cell)
         if a < b:
@@ -1193,40 +1167,13 @@ def _compile_arith(node: Node) -> Program:
     add, subtract, multiply = op == "+", op == "-", op == "*"
     left_cell, left_constant, left = _read(node.args[0])
     right_cell, right_constant, right = _read(node.args[1])
+    read_left = _operand_reader(left_cell, left_constant, left)
+    read_right = _operand_reader(right_cell, right_constant, right)
     constants = [v for v, constant in ((left, left_constant), (right, right_constant)) if constant]
     bound = abs(constants[0]) * _E48 if constants and type(constants[0]) is float else None  # as above
 
     def arith(env: Mapping[str, Any]) -> Value:
-        if left_cell:
-            a = env.get(left)
-            kind = type(a)
-            if kind is int:
-                try:
-                    a = float(a)
-                except OverflowError:
-                    a = _cell(a, left)  # past the largest number
-            elif kind is float:
-                if a - a != 0.0:
-                    a = _cell(a, left)
-            elif not (a is None or kind is str or kind is bool):
-                a = _cell(a, left)
-        else:
-            a = left if left_constant else left(env)
-        if right_cell:
-            b = env.get(right)
-            kind = type(b)
-            if kind is int:
-                try:
-                    b = float(b)
-                except OverflowError:
-                    b = _cell(b, right)  # past the largest number
-            elif kind is float:
-                if b - b != 0.0:
-                    b = _cell(b, right)
-            elif not (b is None or kind is str or kind is bool):
-                b = _cell(b, right)
-        else:
-            b = right if right_constant else right(env)
+        a, b = read_left(env), read_right(env)
         if type(a) is not float or type(b) is not float:
             return _arith(apply, a, b, left_cell, right_cell)
         if add:
@@ -2241,22 +2188,26 @@ def _row_texts(
     return out
 
 
-def completion(forms: Forms, code: Any, actual: Any, period: Any) -> float | str:
-    """HB_COMPLETION: actual ÷ the plan's cumulative share by the end of ``period``.
+def completion(forms: Forms, code: Any, actual: Any, period: Any, expected: Any = None) -> float | str:
+    """HB_COMPLETION: actual ÷ the expected cumulative share by the end of ``period``: the row's own
+    (``expected``, its 规划进度 cell: the unit's own task) when given, else the plan's.
 
     An error value in ``actual`` gives "" as the native formula does (ISNUMBER is FALSE for it)."""
     year = forms.year(period)
     share = forms.cumulative_share(code, year)
+    if expected is not None and expected != "" and _cell_error(expected) is None:
+        share = _number(expected, "计划进度")
     if _cell_error(actual) is not None:
         return ""
     value = _number(actual, "实际完成比例")
-    if value is None or share <= 0:
+    if value is None or share is None or share <= 0:
         return ""
     return value / share
 
 
-def status(forms: Forms, code: Any, actual: Any, period: Any) -> str:
-    """HB_STATUS: 超前 / 正常 / 滞后 ("" for an empty rate), by the form's own status formula.
+def status(forms: Forms, code: Any, actual: Any, period: Any, expected: Any = None) -> str:
+    """HB_STATUS: 超前 / 正常 / 滞后 ("" for an empty rate), by the form's own status formula, against
+    ``expected`` (the row's 规划进度 cell: its own task) when given, else the form's plan share.
 
     An error value in ``actual`` (``#VALUE!``) comes back as its text, as the native formula shows it."""
     year = forms.year(period)
@@ -2264,12 +2215,10 @@ def status(forms: Forms, code: Any, actual: Any, period: Any) -> str:
     error = _cell_error(actual)
     value = error if error is not None else _number(actual, "实际完成比例")
     env: dict[str, Any] = {rate_key: "" if value is None else value}
-    expected = Expr.parse(variant.column(expected_key).formula)
-    if expected.fields:
-        raise HBError(
-            f"表式「{variant.form}」的「{variant.column(expected_key).label}」不是常数，无法单独判断进度"
-        )
-    env[expected_key] = expected.evaluate({})
+    if expected is not None and expected != "" and _cell_error(expected) is None:
+        env[expected_key] = _number(expected, "计划进度")
+    else:  # no task given: the form's formula without one is the plan's share
+        env[expected_key] = Expr.parse(variant.column(expected_key).formula).evaluate({})
     result = Expr.parse(variant.column(status_key).formula).evaluate(env)
     return result if isinstance(result, str) else str(result)
 
@@ -2451,7 +2400,7 @@ SNAPSHOT = {'version': 1,
  'plan': {'title': '湖北省脱贫攻坚规划(2016—2020年)', 'start': 2016, 'end': 2020},
  'layout': {'first_data_row': 9, 'first_field_col': 3},
  'variants': [{'form': 'poverty_progress',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '01脱贫进展',
                'table_no': '鄂扶贫01表',
                'columns': [['base_households', 'prefill', None, '建档立卡贫困户(户)', '建档立卡贫困户', 'integer',
@@ -2473,7 +2422,12 @@ SNAPSHOT = {'version': 1,
                            ['cum_exit_rate', 'derived',
                             'IF(base_people > 0, cum_exited_people / base_people, "")', '累计脱贫率(%)', '累计脱贫率',
                             'percent', 'SCHED_PEOPLE_EXIT'],
-                           ['expected_rate', 'derived', '0.35', '规划进度(%)', '规划进度', 'percent', None],
+                           ['task_people', 'prefill', None, '累计脱贫任务(人)', '累计脱贫任务', 'integer',
+                            'SCHED_PEOPLE_EXIT'],
+                           ['expected_rate', 'derived',
+                            'IF(AND(ISNUMBER(task_people), base_people > 0), task_people / base_people, '
+                            '0.35)',
+                            '规划进度(%)', '规划进度', 'percent', None],
                            ['progress_status', 'derived',
                             'IF(cum_exit_rate == "", "", IF(cum_exit_rate >= expected_rate + 0.05, "超前", '
                             'IF(cum_exit_rate >= expected_rate, "正常", "滞后")))',
@@ -2495,7 +2449,7 @@ SNAPSHOT = {'version': 1,
                'status': [['progress_status', 'cum_exit_rate', 'expected_rate']],
                'levels': ['township', 'county', 'prefecture', 'province']},
               {'form': 'poverty_progress',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '01脱贫进展',
                'table_no': '鄂扶贫01表',
                'columns': [['base_households', 'prefill', None, '建档立卡贫困户(户)', '建档立卡贫困户', 'integer',
@@ -2517,7 +2471,11 @@ SNAPSHOT = {'version': 1,
                            ['cum_exit_rate', 'derived',
                             'IF(base_people > 0, cum_exited_people / base_people, "")', '累计脱贫率(%)', '累计脱贫率',
                             'percent', 'SCHED_PEOPLE_EXIT'],
-                           ['expected_rate', 'derived', '0.7', '规划进度(%)', '规划进度', 'percent', None],
+                           ['task_people', 'prefill', None, '累计脱贫任务(人)', '累计脱贫任务', 'integer',
+                            'SCHED_PEOPLE_EXIT'],
+                           ['expected_rate', 'derived',
+                            'IF(AND(ISNUMBER(task_people), base_people > 0), task_people / base_people, 0.7)',
+                            '规划进度(%)', '规划进度', 'percent', None],
                            ['progress_status', 'derived',
                             'IF(cum_exit_rate == "", "", IF(cum_exit_rate >= expected_rate + 0.05, "超前", '
                             'IF(cum_exit_rate >= expected_rate, "正常", "滞后")))',
@@ -2539,7 +2497,7 @@ SNAPSHOT = {'version': 1,
                'status': [['progress_status', 'cum_exit_rate', 'expected_rate']],
                'levels': ['township', 'county', 'prefecture', 'province']},
               {'form': 'poverty_progress',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '01脱贫进展',
                'table_no': '鄂扶贫01表',
                'columns': [['base_households', 'prefill', None, '建档立卡贫困户(户)', '建档立卡贫困户', 'integer',
@@ -2561,7 +2519,12 @@ SNAPSHOT = {'version': 1,
                            ['cum_exit_rate', 'derived',
                             'IF(base_people > 0, cum_exited_people / base_people, "")', '累计脱贫率(%)', '累计脱贫率',
                             'percent', 'SCHED_PEOPLE_EXIT'],
-                           ['expected_rate', 'derived', '0.95', '规划进度(%)', '规划进度', 'percent', None],
+                           ['task_people', 'prefill', None, '累计脱贫任务(人)', '累计脱贫任务', 'integer',
+                            'SCHED_PEOPLE_EXIT'],
+                           ['expected_rate', 'derived',
+                            'IF(AND(ISNUMBER(task_people), base_people > 0), task_people / base_people, '
+                            '0.95)',
+                            '规划进度(%)', '规划进度', 'percent', None],
                            ['progress_status', 'derived',
                             'IF(cum_exit_rate == "", "", IF(cum_exit_rate >= expected_rate + 0.05, "超前", '
                             'IF(cum_exit_rate >= expected_rate, "正常", "滞后")))',
@@ -2583,7 +2546,7 @@ SNAPSHOT = {'version': 1,
                'status': [['progress_status', 'cum_exit_rate', 'expected_rate']],
                'levels': ['township', 'county', 'prefecture', 'province']},
               {'form': 'poverty_progress',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '01脱贫进展',
                'table_no': '鄂扶贫01表',
                'columns': [['base_households', 'prefill', None, '建档立卡贫困户(户)', '建档立卡贫困户', 'integer',
@@ -2605,7 +2568,11 @@ SNAPSHOT = {'version': 1,
                            ['cum_exit_rate', 'derived',
                             'IF(base_people > 0, cum_exited_people / base_people, "")', '累计脱贫率(%)', '累计脱贫率',
                             'percent', 'SCHED_PEOPLE_EXIT'],
-                           ['expected_rate', 'derived', '1.0', '规划进度(%)', '规划进度', 'percent', None],
+                           ['task_people', 'prefill', None, '累计脱贫任务(人)', '累计脱贫任务', 'integer',
+                            'SCHED_PEOPLE_EXIT'],
+                           ['expected_rate', 'derived',
+                            'IF(AND(ISNUMBER(task_people), base_people > 0), task_people / base_people, 1.0)',
+                            '规划进度(%)', '规划进度', 'percent', None],
                            ['progress_status', 'derived',
                             'IF(cum_exit_rate == "", "", IF(cum_exit_rate >= expected_rate + 0.05, "超前", '
                             'IF(cum_exit_rate >= expected_rate, "正常", "滞后")))',
@@ -2627,7 +2594,7 @@ SNAPSHOT = {'version': 1,
                'status': [['progress_status', 'cum_exit_rate', 'expected_rate']],
                'levels': ['township', 'county', 'prefecture', 'province']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None],
@@ -2658,7 +2625,7 @@ SNAPSHOT = {'version': 1,
                'status': [],
                'levels': ['township']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['poor_villages', 'prefill', None, '建档立卡贫困村(个)', '建档立卡贫困村', 'integer',
@@ -2676,7 +2643,12 @@ SNAPSHOT = {'version': 1,
                            ['village_exit_rate', 'derived',
                             'IF(poor_villages > 0, villages_exited_cum / poor_villages, "")', '贫困村累计出列率(%)',
                             '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
-                           ['village_expected_rate', 'derived', '0.3', '规划进度(%)', '规划进度', 'percent', None],
+                           ['task_villages', 'prefill', None, '累计出列任务(个)', '累计出列任务', 'integer',
+                            'SCHED_VILLAGE_EXIT'],
+                           ['village_expected_rate', 'derived',
+                            'IF(AND(ISNUMBER(task_villages), poor_villages > 0), task_villages / '
+                            'poor_villages, 0.3)',
+                            '规划进度(%)', '规划进度', 'percent', None],
                            ['village_status', 'derived',
                             'IF(village_exit_rate == "", "", IF(village_exit_rate >= village_expected_rate + '
                             '0.05, "超前", IF(village_exit_rate >= village_expected_rate, "正常", "滞后")))',
@@ -2690,7 +2662,7 @@ SNAPSHOT = {'version': 1,
                'status': [['village_status', 'village_exit_rate', 'village_expected_rate']],
                'levels': ['county', 'prefecture', 'province']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None],
@@ -2721,7 +2693,7 @@ SNAPSHOT = {'version': 1,
                'status': [],
                'levels': ['township']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['poor_villages', 'prefill', None, '建档立卡贫困村(个)', '建档立卡贫困村', 'integer',
@@ -2739,7 +2711,12 @@ SNAPSHOT = {'version': 1,
                            ['village_exit_rate', 'derived',
                             'IF(poor_villages > 0, villages_exited_cum / poor_villages, "")', '贫困村累计出列率(%)',
                             '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
-                           ['village_expected_rate', 'derived', '0.6', '规划进度(%)', '规划进度', 'percent', None],
+                           ['task_villages', 'prefill', None, '累计出列任务(个)', '累计出列任务', 'integer',
+                            'SCHED_VILLAGE_EXIT'],
+                           ['village_expected_rate', 'derived',
+                            'IF(AND(ISNUMBER(task_villages), poor_villages > 0), task_villages / '
+                            'poor_villages, 0.6)',
+                            '规划进度(%)', '规划进度', 'percent', None],
                            ['village_status', 'derived',
                             'IF(village_exit_rate == "", "", IF(village_exit_rate >= village_expected_rate + '
                             '0.05, "超前", IF(village_exit_rate >= village_expected_rate, "正常", "滞后")))',
@@ -2753,7 +2730,7 @@ SNAPSHOT = {'version': 1,
                'status': [['village_status', 'village_exit_rate', 'village_expected_rate']],
                'levels': ['county', 'prefecture', 'province']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None],
@@ -2784,7 +2761,7 @@ SNAPSHOT = {'version': 1,
                'status': [],
                'levels': ['township']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['poor_villages', 'prefill', None, '建档立卡贫困村(个)', '建档立卡贫困村', 'integer',
@@ -2802,7 +2779,12 @@ SNAPSHOT = {'version': 1,
                            ['village_exit_rate', 'derived',
                             'IF(poor_villages > 0, villages_exited_cum / poor_villages, "")', '贫困村累计出列率(%)',
                             '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
-                           ['village_expected_rate', 'derived', '0.8', '规划进度(%)', '规划进度', 'percent', None],
+                           ['task_villages', 'prefill', None, '累计出列任务(个)', '累计出列任务', 'integer',
+                            'SCHED_VILLAGE_EXIT'],
+                           ['village_expected_rate', 'derived',
+                            'IF(AND(ISNUMBER(task_villages), poor_villages > 0), task_villages / '
+                            'poor_villages, 0.8)',
+                            '规划进度(%)', '规划进度', 'percent', None],
                            ['village_status', 'derived',
                             'IF(village_exit_rate == "", "", IF(village_exit_rate >= village_expected_rate + '
                             '0.05, "超前", IF(village_exit_rate >= village_expected_rate, "正常", "滞后")))',
@@ -2816,7 +2798,7 @@ SNAPSHOT = {'version': 1,
                'status': [['village_status', 'village_exit_rate', 'village_expected_rate']],
                'levels': ['county', 'prefecture', 'province']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None],
@@ -2847,7 +2829,7 @@ SNAPSHOT = {'version': 1,
                'status': [],
                'levels': ['township']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['poor_villages', 'prefill', None, '建档立卡贫困村(个)', '建档立卡贫困村', 'integer',
@@ -2865,7 +2847,12 @@ SNAPSHOT = {'version': 1,
                            ['village_exit_rate', 'derived',
                             'IF(poor_villages > 0, villages_exited_cum / poor_villages, "")', '贫困村累计出列率(%)',
                             '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
-                           ['village_expected_rate', 'derived', '1.0', '规划进度(%)', '规划进度', 'percent', None],
+                           ['task_villages', 'prefill', None, '累计出列任务(个)', '累计出列任务', 'integer',
+                            'SCHED_VILLAGE_EXIT'],
+                           ['village_expected_rate', 'derived',
+                            'IF(AND(ISNUMBER(task_villages), poor_villages > 0), task_villages / '
+                            'poor_villages, 1.0)',
+                            '规划进度(%)', '规划进度', 'percent', None],
                            ['village_status', 'derived',
                             'IF(village_exit_rate == "", "", IF(village_exit_rate >= village_expected_rate + '
                             '0.05, "超前", IF(village_exit_rate >= village_expected_rate, "正常", "滞后")))',
@@ -2879,7 +2866,7 @@ SNAPSHOT = {'version': 1,
                'status': [['village_status', 'village_exit_rate', 'village_expected_rate']],
                'levels': ['county', 'prefecture', 'province']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None],
@@ -3174,18 +3161,22 @@ def HB_CHECK_ROWS(form_id: Any, rows: Any, header: Any, period: Any = None) -> A
 
 @func
 @xw.arg("actual", err_to_str=True)
-def HB_COMPLETION(indicator_code: Any, actual: Any, period: Any) -> Any:
-    """完成规划累计进度的比例 = 实际累计比例 ÷ 规划到该年末的累计进度（如 SCHED_PEOPLE_EXIT）。
+@xw.arg("expected", err_to_str=True)
+def HB_COMPLETION(indicator_code: Any, actual: Any, period: Any, expected: Any = None) -> Any:
+    """完成计划累计进度的比例 = 实际累计比例 ÷ 到该年末的累计进度（如 SCHED_PEOPLE_EXIT）。
 
-    actual 为占基数的比例（72% 写 0.72）；为空或到该年尚无进度安排时返回空。"""
-    return run(completion, indicator_code, actual, period)
+    actual 为占基数的比例（72% 写 0.72）；expected 为本单位的计划进度（按任务分解，可省略：省略时按规划进度）；
+    为空或到该年尚无进度安排时返回空。"""
+    return run(completion, indicator_code, actual, period, expected)
 
 
 @func
 @xw.arg("actual", err_to_str=True)
-def HB_STATUS(indicator_code: Any, actual: Any, period: Any) -> Any:
-    """进度状态：超前、正常或滞后，按表式“进度状态”栏的公式和界限判断；actual 为空时返回空。"""
-    return run(status, indicator_code, actual, period)
+@xw.arg("expected", err_to_str=True)
+def HB_STATUS(indicator_code: Any, actual: Any, period: Any, expected: Any = None) -> Any:
+    """进度状态：超前、正常或滞后，按表式“进度状态”栏的公式和界限判断；actual 为空时返回空。
+    expected 为本单位的计划进度（按任务分解，可省略：省略时按规划进度）。"""
+    return run(status, indicator_code, actual, period, expected)
 
 
 @func
