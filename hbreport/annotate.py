@@ -12,7 +12,7 @@ import hashlib
 import io
 import math
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -24,7 +24,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.properties import PageSetupProperties
 
 from . import safety
-from .atomic import atomic_output
+from .atomic import atomic_output, check_target
 from .errors import HBError
 from .findings import Finding
 
@@ -39,11 +39,21 @@ WIDTHS = (6, 8, 22, 16, 9, 60, 40)
 LINE_HEIGHT = 13.5  # points per line of 11-point text
 
 
-def annotate_copy(src: str | Path, findings: Sequence[Finding], out_path: str | Path) -> Path:
-    """Write an annotated copy of ``src`` to ``out_path`` and return it; ``src`` is only read."""
+def annotate_copy(
+    src: str | Path,
+    findings: Sequence[Finding],
+    out_path: str | Path,
+    *,
+    force: bool = False,
+    inputs: Iterable[str | Path] = (),
+) -> Path:
+    """Write an annotated copy of ``src`` to ``out_path`` and return it; ``src`` is only read.
+    ``src`` and ``inputs`` are never written over; an existing ``out_path`` only with ``force``."""
     src, out_path = Path(src), Path(out_path)
+    inputs = [src, *(Path(p) for p in inputs)]
     if out_path.exists() and out_path.resolve() == src.resolve():
         raise HBError("标注后的副本不能覆盖原文件", file=src, hint="请指定另一个输出文件名或文件夹")
+    check_target(out_path, suffix=out_path.suffix.lower() or ".xlsx", force=force, inputs=inputs)
     inspection = safety.inspect_workbook(src)
     data = src.read_bytes()
     if hashlib.sha256(data).hexdigest() != inspection.sha256:
@@ -57,7 +67,8 @@ def annotate_copy(src: str | Path, findings: Sequence[Finding], out_path: str | 
 
     marked = _mark_cells(book, findings)
     _issues_sheet(book, findings, marked)
-    _save_atomically(book, out_path)
+    with atomic_output(out_path, force=force, inputs=inputs) as tmp:
+        book.save(tmp)
     return out_path
 
 
@@ -153,8 +164,3 @@ def _lines(text: str, width: int) -> int:
     """Lines a wrapped text takes in a column ``width`` characters wide (CJK characters count double)."""
     units = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
     return max(1, math.ceil(units / max(width - 1, 1)))
-
-
-def _save_atomically(book, out_path: Path) -> None:
-    with atomic_output(out_path) as tmp:
-        book.save(tmp)

@@ -229,6 +229,7 @@ def main() -> None:
     help="任务分解表 CSV（默认内置样例的 tasks.csv）",
 )
 @click.option("--xlwings", is_flag=True, help="加入调用 xlwings 函数的单元格（IFERROR 回退到原生公式）")
+@click.option("--force", is_flag=True, help="覆盖输出目录中已存在的同名工作簿（默认一个也不写）")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
 def forms(
     period: str,
@@ -238,6 +239,7 @@ def forms(
     out_dir: str,
     tasks_file: str | None,
     xlwings: bool,
+    force: bool,
     as_json: bool,
 ) -> None:
     """按级别生成填报工作簿：每个单位一个文件。"""
@@ -256,6 +258,7 @@ def forms(
                 baseline=_baseline(registry, tasks_file),
                 xlwings=xlwings,
                 progress=progress,
+                force=force,
             )
         if as_json:
             _emit_json({"period": year, "level": level, "under": under, "files": [str(p) for p in paths]})
@@ -308,7 +311,7 @@ def check(
 @click.option(
     "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
 )
-@click.option("--force", is_flag=True, help="覆盖已存在的输出文件")
+@click.option("--force", is_flag=True, help="覆盖已存在的输出文件（输入文件任何时候都不会被覆盖）")
 @click.option(
     "--workers",
     default=None,
@@ -378,6 +381,7 @@ def consolidate(
     type=click.Path(dir_okay=False),
     help="任务分解表 CSV（默认内置样例的 tasks.csv）",
 )
+@click.option("--force", is_flag=True, help="覆盖已存在的输出文件（输入文件任何时候都不会被覆盖）")
 def report(
     file: str,
     out_path: str,
@@ -386,6 +390,7 @@ def report(
     issuer: str | None,
     issued: str | None,
     tasks_file: str | None,
+    force: bool,
 ) -> None:
     """由汇总工作簿生成 Word 进展报告（公文格式，含表格、图表和文字分析）。"""
     with _user_errors():
@@ -403,6 +408,8 @@ def report(
             history_files=[Path(h) for h in history],
             issuer=issuer.strip() if issuer else None,
             issued=when,
+            force=force,
+            inputs=[Path(units)] if units else [],
         )
         _console().print(f"已生成报告：{path}")
     sys.exit(EXIT_OK)
@@ -458,9 +465,16 @@ def roster() -> None:
     "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
 )
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="输出目录")
+@click.option("--force", is_flag=True, help="覆盖输出目录中已存在的同名台账（默认一个也不写）")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
 def roster_forms(
-    period: str, roster_csv: str, under: str | None, units: str | None, out_dir: str, as_json: bool
+    period: str,
+    roster_csv: str,
+    under: str | None,
+    units: str | None,
+    out_dir: str,
+    force: bool,
+    as_json: bool,
 ) -> None:
     """每个乡镇一个台账工作簿，预填户名单，表内即时校验脱贫标准。"""
     with _user_errors():
@@ -475,6 +489,7 @@ def roster_forms(
                 out_dir=Path(out_dir),
                 registry=registry,
                 progress=progress,
+                force=force,
             )
         if as_json:
             _emit_json({"files": [str(p) for p in paths]})

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .atomic import check_target
 from .context import Context
 from .engine import parent_values, row_filled
 from .errors import EXIT_FINDINGS, EXIT_OK, HBError
@@ -54,6 +55,10 @@ RULE_FILE, RULE_UNIT, RULE_PERIOD, RULE_DUPLICATE, RULE_BASELINE, RULE_OWN = (
     "本级",
 )
 RULE_RETURN_COPY = "退回件"
+NOT_WRITTEN = (
+    "未写出汇总工作簿：没有一个下级报表可以汇总（全部未报、拒收或退回），"
+    "一份没有下级数据的汇总表不应作为结果上报。请按上面的原因处理后重新汇总"
+)
 RULE_BLANK = "空表"
 _TOLERANCE = 1e-6
 _FINDINGS_SHOWN = 50  # findings listed in the text summary; all of them are in the workbook and the JSON
@@ -221,6 +226,7 @@ class Summary:
             "inputs": [{"file": f, "sha256": s} for f, s in self.inputs],
             "own_file": self.own_file,
             "output": self.output,
+            "output_not_written": None if self.output or self.received else NOT_WRITTEN,
             "annotated": list(self.annotated),
             "exit_code": self.exit_code,
         }
@@ -281,6 +287,8 @@ class Summary:
             lines.append(f"本级自填表取自：{self.own_file}")
         if self.output:
             lines.append(f"输出：{self.output}")
+        elif not self.received:
+            lines.append(NOT_WRITTEN)
         if self.annotated:
             lines.append(
                 f"已为 {len(self.annotated)} 个有问题的报表生成批注副本：{Path(self.annotated[0]).parent}"
@@ -381,20 +389,13 @@ def consolidate(
     folder, out_path = Path(folder), Path(out_path)
     if not folder.is_dir():
         raise HBError(f"找不到存放下级报表的文件夹「{folder}」", hint="给出收到的下级报表所在的文件夹")
-    if out_path.suffix.lower() != ".xlsx":
-        raise HBError(f"输出文件「{out_path.name}」应以 .xlsx 结尾", hint="例如 --out 红安县_2017.xlsx")
     inputs_dir = folder.resolve()
     if out_path.resolve().parent == inputs_dir:
         raise HBError(
             f"输出文件「{out_path.name}」不能放在下级报表所在的文件夹中（会被当作报表读入，或覆盖下级报表）",
             hint="把输出写到另一个文件夹，例如上一级文件夹",
         )
-    if out_path.exists() and not force:
-        raise HBError(
-            f"输出文件已存在：{out_path}，为防止覆盖未写入",
-            file=out_path,
-            hint="换一个输出文件名，或确认可以覆盖后加 --force",
-        )
+    check_target(out_path, suffix=".xlsx", force=force)  # said now; written exclusively at the end
     registry, catalog, baseline = Context.of(registry, catalog, baseline).parts  # as the forms were made
     parent = registry.get(parent_code)
     if parent.level not in LEVEL_FORMS or parent.level == "township":
@@ -424,7 +425,14 @@ def consolidate(
             progress=progress,
             meanwhile=parent_spec,
         )
-        job = _Job(spec=reading.meanwhile, registry=registry, period=period, not_read=inbox.not_read)
+        job = _Job(
+            spec=reading.meanwhile,
+            registry=registry,
+            period=period,
+            not_read=inbox.not_read,
+            force=force,
+            inputs=list(inbox.files),
+        )
         return _run(job, reading.results, out_path, annotate_dir, baseline, workers)
 
 
@@ -438,11 +446,21 @@ def _run(
 
     summary = job.summary()
     summary.data = FormData.from_inputs(spec, values)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
+    if not summary.received:  # nothing to add up: a workbook of blanks must not be forwarded as a result
+        summary.annotated, not_annotated = _annotate(job, annotate_dir, workers)
+        summary.findings += not_annotated
+        return summary
     # the document date is the end of the reporting period, not the clock: the same inputs give the same bytes
     as_of = datetime(period, 12, 31, tzinfo=UTC)
     written = write_workbook(
-        spec, out_path, values=values, extra_sheets=_extra_sheets(summary), created=as_of, data=summary.data
+        spec,
+        out_path,
+        values=values,
+        extra_sheets=_extra_sheets(summary),
+        created=as_of,
+        data=summary.data,
+        force=job.force,
+        inputs=job.inputs,
     )
     summary.output = str(written)
     summary.annotated, not_annotated = _annotate(job, annotate_dir, workers)
@@ -467,6 +485,8 @@ class _Job:
     findings_by_file: dict[str, list[Finding]] = field(default_factory=dict)
     reads: list[_Read] = field(default_factory=list)
     rolled: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # child → form → cells
+    force: bool = False  # the output (and return copies) may replace existing files
+    inputs: list[Path] = field(default_factory=list)  # the files scanned: never written over
 
     @property
     def expected(self) -> dict[str, Any]:
@@ -977,7 +997,7 @@ def _annotate(job: _Job, annotate_dir: Path, workers: int) -> tuple[list[str], l
         _copy_one,
         workers=workers,
         setup=_init_copier,
-        context=(findings, str(annotate_dir)),
+        context=(findings, str(annotate_dir), job.force, [str(p) for p in job.inputs]),
     )
     out: list[str] = []
     problems: list[Finding] = []
@@ -1003,8 +1023,10 @@ def _annotate(job: _Job, annotate_dir: Path, workers: int) -> tuple[list[str], l
 _COPIES: dict[str, Any] = {}
 
 
-def _init_copier(findings: dict[str, list[Finding]], annotate_dir: str) -> None:
-    _COPIES.update(findings=findings, folder=Path(annotate_dir))
+def _init_copier(
+    findings: dict[str, list[Finding]], annotate_dir: str, force: bool, inputs: list[str]
+) -> None:
+    _COPIES.update(findings=findings, folder=Path(annotate_dir), force=force, inputs=inputs)
 
 
 def _copy_one(path: str) -> tuple[str | None, str | None, str | None]:
@@ -1013,7 +1035,15 @@ def _copy_one(path: str) -> tuple[str | None, str | None, str | None]:
 
     try:
         return (
-            str(annotate_copy(Path(path), _COPIES["findings"][path], _COPIES["folder"] / Path(path).name)),
+            str(
+                annotate_copy(
+                    Path(path),
+                    _COPIES["findings"][path],
+                    _COPIES["folder"] / Path(path).name,
+                    force=_COPIES["force"],
+                    inputs=_COPIES["inputs"],
+                )
+            ),
             None,
             None,
         )

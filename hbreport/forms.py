@@ -6,10 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .atomic import refuse_existing
 from .context import Context
 from .errors import HBError
 from .period import parse_period
-from .spec import LEVEL_FORMS, build_workbook_spec
+from .spec import LEVEL_FORMS, build_workbook_spec, form_file_name
 from .writer import Values, write_workbook
 
 Progress = Callable[[int, int], None]
@@ -98,8 +99,12 @@ def generate_forms(
     baseline=None,
     xlwings: bool = False,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> list[Path]:
     """Write one workbook per unit of ``level`` (under ``under``) into ``out_dir``, named ``spec.file_name()``.
+
+    When any of those files exists, nothing is written unless ``force`` (a folder of filled workbooks is
+    never blanked by mistake); even then only regular files are replaced.
 
     Runs in one process: writing is fast (see docs/forms.md) and the spec rendering shares the
     loaded registry, catalog and baseline."""
@@ -114,6 +119,7 @@ def generate_forms(
         raise HBError(
             f"无法创建输出文件夹：{exc.strerror or exc}", file=out_dir, hint="换一个有写权限的文件夹"
         ) from None
+    refuse_existing((out_dir / form_file_name(u.code, u.name, u.level, year) for u in units), force, "工作簿")
     written: list[Path] = []
     total = len(units)
     if progress:
@@ -121,7 +127,9 @@ def generate_forms(
     for done, unit in enumerate(units, 1):
         spec = build_workbook_spec(unit.code, year, registry=registry, catalog=catalog, baseline=baseline)
         values = prefill_values(spec, registry, baseline)
-        written.append(write_workbook(spec, out_dir / spec.file_name(), values=values, xlwings=xlwings))
+        written.append(
+            write_workbook(spec, out_dir / spec.file_name(), values=values, xlwings=xlwings, force=force)
+        )
         if progress:
             progress(done, total)
     return written

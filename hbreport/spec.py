@@ -210,10 +210,19 @@ class WorkbookSpec:
         }
 
     def file_name(self) -> str:
-        """``<code>_<name>_<period>.xlsx``; characters a file name cannot hold (``/ \\ : * ? " < > |``,
-        control characters) become ``_``, so a unit name never points outside the output folder."""
-        name = "".join("_" if ch in _UNSAFE_FILE_CHARS or ord(ch) < 32 else ch for ch in self.unit_name)
-        return f"{self.unit_code[: _short_len(self.level)]}_{name}_{self.period}.xlsx"
+        """``<code>_<name>_<period>.xlsx`` (see :func:`form_file_name`)."""
+        return form_file_name(self.unit_code, self.unit_name, self.level, self.period)
+
+
+def form_file_name(code: str, name: str, level: str, period: int) -> str:
+    """``<code>_<name>_<period>.xlsx``; characters a file name cannot hold (``/ \\ : * ? " < > |``,
+    control characters) become ``_``, so a unit name never points outside the output folder."""
+    return f"{code[: _short_len(level)]}_{safe_file_part(name)}_{period}.xlsx"
+
+
+def safe_file_part(name: str) -> str:
+    """``name`` with the characters a file name cannot hold replaced by ``_``."""
+    return "".join("_" if ch in _UNSAFE_FILE_CHARS or ord(ch) < 32 else ch for ch in name)
 
 
 _UNSAFE_FILE_CHARS = frozenset('/\\:*?"<>|')

@@ -26,7 +26,7 @@ import xlsxwriter.worksheet
 from xlsxwriter.utility import xl_col_to_name
 
 from . import engine
-from .atomic import atomic_output
+from .atomic import atomic_output, check_target
 from .errors import HBError
 from .layout import (
     CODE_COL,
@@ -96,26 +96,26 @@ def write_workbook(
     extra_sheets: ExtraSheets | None = None,
     created: datetime | None = None,
     data: FormData | None = None,
+    force: bool = False,
+    inputs: Iterable[str | Path] = (),
 ) -> Path:
     """Write the fill-in workbook for ``spec`` to ``path`` (atomically) and return the path.
 
-    ``values[form][row_code][field]`` fills input and prefill cells (text is always written as text,
-    never as a formula); derived cells and the 合计 row stay formulas. ``xlwings=True`` adds an
-    ``xlwings.conf`` sheet and wraps check and status cells as ``IFERROR(HB_…(…), <native>)``.
-    ``extra_sheets`` are (name, rows) tables written after the forms, read-only. ``created`` fixes the
-    document's creation time (default: now), so that the same inputs give byte-identical files.
-    ``data``: ``FormData.from_inputs(spec, values)`` when the caller has it already (the rows and 合计
-    are then not computed a second time)."""
+        ``values[form][row_code][field]`` fills input and prefill cells (text is always written as text,
+        never as a formula); derived cells and the 合计 row stay formulas. ``xlwings=True`` adds an
+        ``xlwings.conf`` sheet and wraps check and status cells as ``IFERROR(HB_…(…), <native>)``.
+        ``extra_sheets`` are (name, rows) tables written after the forms, read-only. ``created`` fixes the
+        document's creation time (default: now), so that the same inputs give byte-identical files.
+        ``data``: ``FormData.from_inputs(spec, values)`` when the caller has it already (the rows and 合计
+        are then not computed a second time). ``force`` and ``inputs``: see :func:`atomic.atomic_output`
+    (an existing file is replaced only with ``force``, one of ``inputs`` never)."""
     path = Path(path)
-    if path.suffix.lower() != ".xlsx":
-        raise HBError(
-            f"输出文件「{path.name}」应以 .xlsx 结尾", file=path, hint="换一个以 .xlsx 结尾的文件名"
-        )
+    check_target(path, suffix=".xlsx", force=force, inputs=inputs)
     values = values or {}
     _check_values(spec, values, path)
     extras = list(extra_sheets.items() if isinstance(extra_sheets, Mapping) else extra_sheets or ())
     _check_sheet_names(spec, [name for name, _ in extras], xlwings, path)
-    with atomic_output(path) as tmp:
+    with atomic_output(path, force=force, inputs=inputs, suffix=".xlsx") as tmp:
         _Writer(spec, values, xlwings, extras, created, data).write(tmp)
     return path
 

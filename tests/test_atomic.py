@@ -42,7 +42,7 @@ def test_a_completed_block_replaces_the_file_and_leaves_nothing_else(tmp_path):
 def test_a_failed_block_keeps_the_old_file(tmp_path):
     target = tmp_path / "表.xlsx"
     target.write_bytes(b"old")
-    with pytest.raises(RuntimeError), atomic_output(target) as tmp:
+    with pytest.raises(RuntimeError), atomic_output(target, force=True) as tmp:
         tmp.write_bytes(b"half")
         raise RuntimeError("the writer failed half way")
     assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["表.xlsx"]
@@ -53,7 +53,7 @@ def test_a_target_open_in_another_program_is_said_with_what_to_do(tmp_path, monk
         target = tmp_path / name
         target.write_bytes(b"old")
         held_open(monkeypatch, target)
-        with pytest.raises(HBError) as caught, atomic_output(target) as tmp:
+        with pytest.raises(HBError) as caught, atomic_output(target, force=True) as tmp:
             tmp.write_bytes(b"new")
         assert "被占用" in caught.value.message and program in caught.value.hint
         assert caught.value.file == str(target) and target.read_bytes() == b"old"
@@ -63,9 +63,10 @@ def test_a_target_open_in_another_program_is_said_with_what_to_do(tmp_path, monk
 def test_a_folder_in_the_way_is_said(tmp_path):
     target = tmp_path / "汇总.xlsx"
     (target / "里面").mkdir(parents=True)
-    with pytest.raises(HBError) as caught, atomic_output(target) as tmp:
-        tmp.write_bytes(b"new")
-    assert caught.value.message.startswith("保存失败") and (target / "里面").is_dir()
+    for force in (False, True):
+        with pytest.raises(HBError) as caught, atomic_output(target, force=force) as tmp:
+            tmp.write_bytes(b"new")
+        assert "文件夹" in caught.value.message and (target / "里面").is_dir()
 
 
 def test_a_return_copy_that_cannot_be_written_is_a_warning_and_the_rest_is_done(tmp_path, monkeypatch):

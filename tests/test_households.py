@@ -51,7 +51,8 @@ from hbreport.writer import write_workbook
 
 
 def write(tmp_path: Path, spec, values, name: str | None = None) -> Path:
-    return write_roster(spec, tmp_path / (name or spec.file_name()), values=values)
+    """The township's roster as its clerk saves it (over the previous save, as Excel does)."""
+    return write_roster(spec, tmp_path / (name or spec.file_name()), values=values, force=True)
 
 
 # ---------------------------------------------------------------- the form

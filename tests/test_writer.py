@@ -292,13 +292,13 @@ def test_written_atomically_and_old_file_kept_on_failure(sample, tmp_path):
     )
     target = tmp_path / "form.xlsx"
     target.write_bytes(b"old")
-    write_workbook(spec, target)
+    write_workbook(spec, target, force=True)
     assert target.read_bytes()[:2] == b"PK"
     before = target.read_bytes()
     with pytest.raises(HBError, match="没有这张表"):
-        write_workbook(spec, target, values={"infrastructure": {}})
+        write_workbook(spec, target, values={"infrastructure": {}}, force=True)
     with pytest.raises(HBError, match="没有这一行"):
-        write_workbook(spec, target, values={"poverty_progress": {"999999999999": {}}})
+        write_workbook(spec, target, values={"poverty_progress": {"999999999999": {}}}, force=True)
     with pytest.raises(HBError, match=r"\.xlsx"):
         write_workbook(spec, tmp_path / "form.xls")
     assert target.read_bytes() == before

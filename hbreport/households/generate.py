@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from ..atomic import refuse_existing
 from ..context import Context
 from ..errors import HBError
 from ..period import parse_period
 from .export import read_export
 from .roster import write_roster
-from .spec import build_roster_spec
+from .spec import build_roster_spec, roster_file_name
 
 Progress = Callable[[int, int], None]
 
@@ -24,12 +25,14 @@ def generate_rosters(
     registry=None,
     catalog=None,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> list[Path]:
     """Write the roster of every township of the export (at or under ``under``) into ``out_dir``.
 
     The rows are the registered households, which only the registration export (``roster_csv``, see
     :mod:`.export`) can give: a roster is never made up without one. Files are named
-    ``<乡镇代码>_<乡镇名>_<期>_台账.xlsx``; each carries the export's sha256."""
+    ``<乡镇代码>_<乡镇名>_<期>_台账.xlsx``; each carries the export's sha256.
+    When any of those files exists, nothing is written unless ``force``; the export is never replaced."""
 
     year = parse_period(period)
     registry, catalog, _ = Context.of(registry, catalog).parts
@@ -52,6 +55,9 @@ def generate_rosters(
     order = {u.code: i for i, u in enumerate(registry.at_level("township"))}
     townships.sort(key=lambda code: order.get(code, len(order)))
     out = Path(out_dir)
+    refuse_existing(
+        (out / roster_file_name(code, registry.get(code).name, year) for code in townships), force, "台账"
+    )
     written = []
     if progress:
         progress(0, len(townships))
@@ -64,7 +70,7 @@ def generate_rosters(
             catalog=catalog,
             roster_sha256=export.sha256,
         )
-        written.append(write_roster(spec, out / spec.file_name()))
+        written.append(write_roster(spec, out / spec.file_name(), force=force, inputs=[Path(roster_csv)]))
         if progress:
             progress(done, len(townships))
     return written

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
@@ -24,7 +24,7 @@ from typing import Any
 from openpyxl.utils import get_column_letter
 
 from .. import safety
-from ..atomic import atomic_output
+from ..atomic import atomic_output, check_target
 from ..cells import at, calamine_sheet, cell_text, open_calamine, open_openpyxl
 from ..context import Context
 from ..errors import HBError
@@ -152,15 +152,20 @@ def merged_values(spec: RosterSpec, values: HouseholdValues | None) -> dict[str,
 # ---------------------------------------------------------------- writing
 
 
-def write_roster(spec: RosterSpec, path: str | Path, *, values: HouseholdValues | None = None) -> Path:
-    """Write the roster workbook for ``spec`` (inputs from ``values``) atomically; return the path."""
+def write_roster(
+    spec: RosterSpec,
+    path: str | Path,
+    *,
+    values: HouseholdValues | None = None,
+    force: bool = False,
+    inputs: Iterable[str | Path] = (),
+) -> Path:
+    """Write the roster workbook for ``spec`` (inputs from ``values``) atomically; return the path.
+    ``force``, ``inputs``: see :func:`..atomic.atomic_output`."""
     path = Path(path)
-    if path.suffix.lower() != ".xlsx":
-        raise HBError(
-            f"输出文件「{path.name}」应以 .xlsx 结尾", file=path, hint="换一个以 .xlsx 结尾的文件名"
-        )
+    check_target(path, suffix=".xlsx", force=force, inputs=inputs)
     rows = merged_values(spec, values)
-    with atomic_output(path) as tmp:
+    with atomic_output(path, force=force, inputs=inputs, suffix=".xlsx") as tmp:
         _write(spec, rows, tmp)
     return path
 

@@ -125,7 +125,14 @@ class RosterSpec(WorkbookSpec):
         ]
 
     def file_name(self) -> str:
-        return f"{self.unit_code[:9]}_{self.unit_name}_{self.period}_台账.xlsx"
+        return roster_file_name(self.unit_code, self.unit_name, self.period)
+
+
+def roster_file_name(code: str, name: str, period: int) -> str:
+    """``<乡镇代码>_<乡镇名>_<期>_台账.xlsx`` (a name's unsafe characters become ``_``)."""
+    from ..spec import safe_file_part
+
+    return f"{code[:9]}_{safe_file_part(name)}_{period}_台账.xlsx"
 
 
 def ids_digest(ids: Iterable[str]) -> str:

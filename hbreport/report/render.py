@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 
 from .. import paths
-from ..atomic import atomic_output
+from ..atomic import atomic_output, check_target
 from ..context import Context
 from ..errors import HBError
 from ..findings import Finding
@@ -55,16 +55,21 @@ def render_report(
     issued: dt.date | None = None,
     issuer: str | None = None,
     levels: Iterable[tuple[str, int, int]] = (),
+    force: bool = False,
+    inputs: Iterable[str | Path] = (),
 ) -> Path:
     """Write the 脱贫攻坚进展情况报告 of ``data``'s unit and period to ``out_docx``; return its path.
 
-    ``missing`` and ``returned`` name children that have not reported or were sent back (codes,
-    ``(code, name[, reason])`` tuples, dicts or consolidation ``ChildStatus`` objects); ``history``
-    maps earlier years to their FormData for the trend chart and cumulative figures."""
+        ``missing`` and ``returned`` name children that have not reported or were sent back (codes,
+        ``(code, name[, reason])`` tuples, dicts or consolidation ``ChildStatus`` objects); ``history``
+        maps earlier years to their FormData for the trend chart and cumulative figures. ``out_docx`` must
+    end in .docx; it replaces an existing file only with ``force``, one of ``inputs`` never."""
     from docx.shared import Mm
     from docxtpl import DocxTemplate, InlineImage
 
     out_docx = Path(out_docx)
+    inputs = list(inputs) + ([template] if template is not None else [])
+    check_target(out_docx, suffix=".docx", force=force, inputs=inputs)
     template = Path(template) if template is not None else TEMPLATE
     if not template.is_file():
         raise HBError(
@@ -115,7 +120,7 @@ def render_report(
                 hint="检查模板中 {{ }} 与 {% %} 标记是否成对、变量名是否拼写正确（见 templates/reports/README.md）",
             ) from None
         _set_properties(doc, context)
-        with atomic_output(out_docx) as partial:
+        with atomic_output(out_docx, force=force, inputs=inputs, suffix=".docx") as partial:
             doc.save(str(partial))
     return out_docx
 
@@ -147,8 +152,11 @@ def report_from_workbook(
     ``history_files`` are earlier periods' workbooks of the same unit, for the trend chart."""
     from ..reader import read_workbook
 
-    registry, catalog, baseline = Context.of(registry, catalog, baseline).parts
     path = Path(path)
+    history_files = [Path(h) for h in history_files]
+    inputs = [path, *history_files, *kw.pop("inputs", ())]
+    check_target(out_docx, suffix=".docx", force=kw.get("force", False), inputs=inputs)
+    registry, catalog, baseline = Context.of(registry, catalog, baseline).parts
     result = read_workbook(path, registry=registry, catalog=catalog, baseline=baseline)
     summary = read_consolidation_sheets(path)
     history: dict[int, FormData] = {}
@@ -173,6 +181,7 @@ def report_from_workbook(
         registry=registry,
         catalog=catalog,
         baseline=baseline,
+        inputs=inputs,
         **kw,
     )
 

@@ -27,15 +27,17 @@ def tasks() -> None:
 )
 @UNITS_OPTION
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="输出的 tasks.csv")
+@click.option("--force", is_flag=True, help="覆盖已存在的输出文件（输入文件任何时候都不会被覆盖）")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
-def derive(level: str, units: str | None, out_path: str, as_json: bool) -> None:
+def derive(level: str, units: str | None, out_path: str, force: bool, as_json: bool) -> None:
     """按建档立卡基数与规划年度进度推算任务（贫困县的剩余任务在摘帽年份完成），写成 tasks.csv。"""
     with _user_errors():
         from . import derive_tasks, write_tasks
 
         registry = _registry(units)
         table = derive_tasks(registry, level=level)
-        path = write_tasks(table, Path(out_path), registry)
+        inputs = [Path(units)] if units else []
+        path = write_tasks(table, Path(out_path), registry, force=force, inputs=inputs)
         if as_json:
             _emit_json({"level": level, "rows": len(table), "units": len(table.units()), "file": str(path)})
         else:

@@ -159,12 +159,20 @@ def tasks_csv(table: TaskTable, registry=None) -> str:
     return out.getvalue()
 
 
-def write_tasks(table: TaskTable, path: str | Path, registry=None) -> Path:
-    """Write the table to ``path`` as UTF-8 CSV with a BOM (Excel opens it with the Chinese intact)."""
+def write_tasks(
+    table: TaskTable,
+    path: str | Path,
+    registry=None,
+    *,
+    force: bool = False,
+    inputs: Iterable[str | Path] = (),
+) -> Path:
+    """Write the table to ``path`` as UTF-8 CSV with a BOM (Excel opens it with the Chinese intact).
+    An existing file is replaced only with ``force``, one of ``inputs`` never (see atomic.py)."""
     from ..atomic import atomic_output
 
     path = Path(path)
-    with atomic_output(path) as tmp:
+    with atomic_output(path, force=force, inputs=inputs, suffix=".csv") as tmp:
         tmp.write_bytes(("\ufeff" + tasks_csv(table, registry)).encode("utf-8"))
     return path
 
