@@ -31,6 +31,13 @@ POOR_COUNTY_KINDS = {
 POOR_COUNTY_ZH = {"national": "国定贫困县", "provincial": "省定贫困县"}
 BASELINE_COLUMNS = ("code", "poor_village", "poor_households", "poor_people")
 COUNTY_COLUMNS = ("code", "name", "prefecture", "poor_county", "region", "exit_year")
+#: optional: 1 for a 革命老区 county (the plan's 五(六) names 83 without listing them; the sample's marking
+#: is sample data, see samples/README.md)
+OLD_AREA_COLUMN = "old_area"
+#: the roll-up group of the counties in none of the four 片区 (the plan's other key areas, 三(一):
+#: 插花贫困地区 and the rest)
+OUTSIDE_REGIONS = "片区外"
+OLD_AREA = "革命老区"
 TOTAL_KEYS = ("poor_households", "poor_people", "poor_villages", "poor_counties", "villages")
 
 
@@ -50,6 +57,7 @@ class County:
     poor_county: str | None
     region: str | None
     exit_year: int | None
+    old_area: bool = False
 
 
 def county_code_of(code: str | int) -> str:
@@ -140,6 +148,16 @@ class Baseline:
         county = self.county(code)
         return county.region if county is not None else None
 
+    def old_area(self, code: str | int) -> bool:
+        """Whether the county-level unit that ``code`` is or lies in is a 革命老区 county."""
+        county = self.county(code)
+        return county is not None and county.old_area
+
+    def groups(self, code: str | int) -> list[str]:
+        """The roll-up groups of a unit at or below a county: its 片区 (or 片区外), and 革命老区."""
+        region = self.region(code) or OUTSIDE_REGIONS
+        return [region, OLD_AREA] if self.old_area(code) else [region]
+
 
 def _int_at(path: Path, line: int, column: str, value: str) -> int:
     text = value.strip()
@@ -215,6 +233,13 @@ def _parse_counties(path: Path) -> dict[str, County]:
     line_of: dict[str, int] = {}
     for line, row in csv_records(reader, len(header)):
         code_text, name, prefecture_text, kind_text, region_text, year_text = (row[i].strip() for i in index)
+        old_text = row[header.index(OLD_AREA_COLUMN)].strip() if OLD_AREA_COLUMN in header else ""
+        if old_text not in ("", "0", "1"):
+            raise HBError(
+                f"第 {line} 行：old_area 列的值「{old_text}」无效",
+                file=path,
+                hint="革命老区县填 1，其他留空或填 0",
+            )
         code = _code_at(path, line, "code", code_text)
         if code in counties:
             raise HBError(
@@ -246,7 +271,7 @@ def _parse_counties(path: Path) -> dict[str, County]:
                 file=path,
                 hint="只有贫困县填 exit_year；若是贫困县，在 poor_county 列填 national 或 provincial",
             )
-        counties[code] = County(code, name, prefecture, kind, region, exit_year)
+        counties[code] = County(code, name, prefecture, kind, region, exit_year, old_text == "1")
         line_of[code] = line
     return counties
 

@@ -36,6 +36,7 @@ from .inbox import RULE_NOT_READ, scan
 from .layout import CHECK_SHEET, DETAIL_SHEET, SheetLayout
 from .parallel import read_files
 from .reader import read_workbook
+from .regions import REGION_SHEET, region_sheet, roll_up
 from .registry import LEVEL_ZH
 from .safety import sha256_file
 from .spec import LEVEL_FORMS, TOTAL, SheetSpec, WorkbookSpec, build_workbook_spec
@@ -155,6 +156,8 @@ class Summary:
     annotated: list[str] = field(default_factory=list)
     data: FormData | None = None  # the parent's values as written (derived and 合计 recomputed)
     levels: list[tuple[str, int, int]] = field(default_factory=list)  # (level, expected, received) below
+    # the children's rows added up by 片区 and 革命老区 (hbreport.regions), the 片区汇总 sheet
+    regions: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def _with(self, *statuses: str) -> list[ChildStatus]:
         return [c for c in self.children if c.status in statuses]
@@ -222,6 +225,7 @@ class Summary:
             "children": [c.to_dict() for c in self.children],
             "completeness": self.completeness,
             "levels": [{"level": lv, "expected": n, "received": got} for lv, n, got in self.levels],
+            "regions": self.regions,
             "findings": [f.to_dict() for f in self.findings],
             "inputs": [{"file": f, "sha256": s} for f, s in self.inputs],
             "own_file": self.own_file,
@@ -446,6 +450,7 @@ def _run(
 
     summary = job.summary()
     summary.data = FormData.from_inputs(spec, values)
+    summary.regions = roll_up((r.data for r in job.accepted.values()), baseline)
     if not summary.received:  # nothing to add up: a workbook of blanks must not be forwarded as a result
         summary.annotated, not_annotated = _annotate(job, annotate_dir, workers)
         summary.findings += not_annotated
@@ -980,7 +985,12 @@ def _extra_sheets(summary: Summary) -> list[tuple[str, list[list[Any]]]]:
                 f.hint or "",
             ]
         )
-    return [(DETAIL_SHEET, detail), (CHECK_SHEET, check)]
+    sheets = [(DETAIL_SHEET, detail), (CHECK_SHEET, check)]
+    if summary.regions:
+        from .spec import load_fields
+
+        sheets.append((REGION_SHEET, region_sheet(summary.regions, load_fields())))
+    return sheets
 
 
 def _annotate(job: _Job, annotate_dir: Path, workers: int) -> tuple[list[str], list[Finding]]:

@@ -306,3 +306,43 @@ def test_the_province_report_says_how_many_townships_its_figures_contain(chain, 
         chain["root"] / "prefecture" / "420702_2017.xlsx", tmp_path / "县.docx", **kw
     )
     assert "所辖" not in "".join(p.text for p in docx.Document(str(county)).paragraphs)  # no level below
+
+
+def test_the_province_rolls_up_by_region_and_its_report_has_a_region_section(chain, tmp_path):
+    """片区汇总: the counties' rows of the children's workbooks added up by 片区 and 老区; the province
+    report's 片区进展 says each region's figures and 未采集 for the region targets no form collects."""
+    import docx
+    from python_calamine import CalamineWorkbook
+
+    from hbreport.baseline import OLD_AREA, REGIONS
+    from hbreport.regions import REGION_SHEET, read_region_sheet
+    from hbreport.report import report_from_workbook
+
+    registry, baseline, catalog = chain["registry"], chain["baseline"], chain["catalog"]
+    kw = {"registry": registry, "catalog": catalog, "baseline": baseline}
+    book = CalamineWorkbook.from_path(str(chain["out"]))
+    rollup = read_region_sheet(book.get_sheet_by_name(REGION_SHEET).to_python(skip_empty_area=False))
+    assert rollup == chain["summaries"][PROVINCE].regions
+    # by hand: each child workbook's county rows, grouped by the county's region and 老区 flag
+    want: dict[str, int] = {}
+    for path in (chain["root"] / "province").glob("*.xlsx"):
+        data = read_workbook(path, **kw).data
+        for code, row in data.rows["poverty_progress"].items():
+            groups = [baseline.region(code) or "片区外"] + ([OLD_AREA] if baseline.old_area(code) else [])
+            for group in groups:
+                want[group] = want.get(group, 0) + row["cum_exited_people"]
+    assert {g: v["cum_exited_people"] for g, v in rollup.items()} == want
+    assert set(REGIONS) <= set(rollup) and OLD_AREA in rollup
+
+    out = report_from_workbook(chain["out"], tmp_path / "省.docx", **kw)
+    document = docx.Document(str(out))
+    text = "".join(p.text for p in document.paragraphs)
+    assert "（二）片区进展" in text
+    for region in REGIONS:
+        values = rollup[region]
+        assert f"{region}片区{int(values['counties'])}个县市区" in text
+    targets = sum(len(catalog.by_region(r)) for r in REGIONS)
+    assert f"规划为四个片区确定的{targets}项主要目标中，现有报表采集0项，其余{targets}项未采集" in text
+    cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
+    assert cells.count("未采集") == targets
+    assert "革命老区。规划支持新确定的83个革命老区县（市、区）" in text

@@ -26,10 +26,11 @@ from ..errors import HBError
 from ..findings import Finding, count_by_importance
 from ..registry import LEVEL_ZH
 from ..rules import Expr
-from ..spec import SheetSpec, build_workbook_spec
+from ..spec import SheetSpec, build_workbook_spec, load_fields
 from ..tasks import cumulative
 from ..values import FormData
 from . import numbers as N
+from .regions import region_section
 
 PEOPLE_FORM = "poverty_progress"
 VILLAGE_FORM = "village_exit"
@@ -154,6 +155,7 @@ def build_context(
     issued: dt.date | None = None,
     issuer: str | None = None,
     levels: Iterable[tuple[str, int, int]] = (),
+    regions: Mapping[str, Mapping[str, float]] | None = None,
 ) -> dict[str, Any]:
     """Everything the report template shows, as plain values (numbers unformatted). ``levels``: the
     consolidation's (level, expected, received) per level below the unit (its 汇总校验 table)."""
@@ -249,6 +251,8 @@ def build_context(
             for lv, n, got in list(levels)[1:]
         ],
         "trend": ctx.trend(people, villages),
+        # 片区进展 and 老区 (from the consolidation's 片区汇总; None without one)
+        "regions": region_section(regions, catalog, load_fields()) if regions else None,
         "charts": {},
     }
 

@@ -55,6 +55,7 @@ def render_report(
     issued: dt.date | None = None,
     issuer: str | None = None,
     levels: Iterable[tuple[str, int, int]] = (),
+    regions: Mapping[str, Mapping[str, float]] | None = None,
     force: bool = False,
     inputs: Iterable[str | Path] = (),
 ) -> Path:
@@ -89,6 +90,7 @@ def render_report(
         issued=issued,
         issuer=issuer,
         levels=levels,
+        regions=regions,
     )
     doc = DocxTemplate(str(template))
     with tempfile.TemporaryDirectory(prefix="hb-report-") as scratch:
@@ -177,6 +179,7 @@ def report_from_workbook(
         missing=summary["missing"],
         returned=summary["returned"],
         levels=summary["levels"],
+        regions=summary["regions"],
         history=history,
         registry=registry,
         catalog=catalog,
@@ -193,8 +196,9 @@ def read_consolidation_sheets(path: str | Path) -> dict[str, list]:
 
     from ..consolidate import CHECK_SHEET, DETAIL_SHEET, MISSING, REJECTED, RETURNED, level_table
     from ..consolidate import DUPLICATE as DUPLICATED
+    from ..regions import REGION_SHEET, read_region_sheet
 
-    out: dict[str, list] = {"missing": [], "returned": [], "findings": [], "levels": []}
+    out: dict[str, Any] = {"missing": [], "returned": [], "findings": [], "levels": [], "regions": {}}
     book = CalamineWorkbook.from_path(str(path))
     try:
         names = set(book.sheet_names)
@@ -223,6 +227,10 @@ def read_consolidation_sheets(path: str | Path) -> dict[str, list]:
             rows = book.get_sheet_by_name(CHECK_SHEET).to_python(skip_empty_area=False)
             out["findings"] = _findings_table(rows)
             out["levels"] = level_table(rows)
+        if REGION_SHEET in names:
+            out["regions"] = read_region_sheet(
+                book.get_sheet_by_name(REGION_SHEET).to_python(skip_empty_area=False)
+            )
     finally:
         close = getattr(book, "close", None)
         if close:

@@ -57,6 +57,24 @@ TARGETS = (
     "{% if counties.schedule %}、贫困县累计摘帽{{ counties.expected|pct }}{% endif %}。主要指标完成情况见表1。"
 )
 
+REGION_PROGRESS = (
+    "{% for g in regions.regions %}{{ g.name }}片区{% if g.reported %}{{ g.counties }}个县市区有建档立卡贫困人口"
+    "{{ g.base|people }}，累计脱贫{{ g.cum|people }}（{{ g.rate|pct }}，计划进度{{ g.expected|pct }}），"
+    "贫困村累计出列{{ g.villages_exited|units }}（{{ g.village_rate|pct }}）{% else %}本期没有汇总数据{% endif %}"
+    "{% if loop.last %}。{% else %}；{% endif %}{% endfor %}"
+    "规划为四个片区确定的{{ regions.total }}项主要目标中，现有报表采集{{ regions.collected }}项，"
+    "其余{{ regions.total - regions.collected }}项未采集，见表2-2。"
+)
+
+OLD_AREA = (
+    "革命老区。规划支持新确定的{{ regions.old_area.plan_counties|units }}革命老区县（市、区）和"
+    "{{ regions.old_area.plan_townships|units }}革命老区乡镇，加快{{ regions.old_area.plan_key_townships|units }}"
+    "重点老区乡镇脱贫步伐。按老区县名单汇总，{{ regions.old_area.counties }}个老区县市区有建档立卡贫困人口"
+    "{{ regions.old_area.base|people }}，累计脱贫{{ regions.old_area.cum|people }}（{{ regions.old_area.rate|pct }}，"
+    "计划进度{{ regions.old_area.expected|pct }}），贫困村累计出列{{ regions.old_area.villages_exited|units }}"
+    "（{{ regions.old_area.village_rate|pct }}）。"
+)
+
 PEOPLE = (
     "{% if not people.reported %}本期没有可用的脱贫数据：所属{{ child_level_zh }}均未报。"
     "{% elif not people.target %}{{ unit.name }}没有建档立卡贫困人口。"
@@ -414,6 +432,52 @@ def build(out: Path = OUT) -> Path:
     )
     control("{%p endif %}")
     figure("completion", "图2  各{{ child_level_zh }}累计脱贫率与规划进度")
+
+    control("{%p if regions %}")
+    p("（二）片区进展", "Heading 2")
+    p(REGION_PROGRESS)
+    caption("表2-1  四个片区脱贫进展")
+    p("单位：人、个", "Table Unit")
+    loop_table(
+        document,
+        [
+            "片区",
+            "县市区",
+            "建档立卡贫困人口",
+            "累计脱贫",
+            "累计脱贫率",
+            "计划进度",
+            "贫困村出列率",
+            "片区目标已采集",
+        ],
+        [22, 14, 24, 22, 18, 17, 19, 20],
+        [
+            "{{ g.name }}",
+            "{{ g.counties }}",
+            "{{ g.base|int }}",
+            "{{ g.cum|int }}",
+            "{{ g.rate|pct }}",
+            "{{ g.expected|pct }}",
+            "{{ g.village_rate|pct }}",
+            "{{ g.collected }}/{{ g.targets }}",
+        ],
+        "regions.regions",
+        "g",
+    )
+    caption("表2-2  片区主要目标（规划三(三)）")
+    loop_table(
+        document,
+        ["片区", "目标", "规划值", "期限", "完成情况"],
+        [20, 62, 30, 16, 28],
+        ["{{ t.region }}", "{{ t.name }}", "{{ t.target }}", "{{ t.deadline or '' }}", "{{ t.actual }}"],
+        "regions.targets",
+        "t",
+        left=(1,),
+    )
+    control("{%p if regions.old_area %}")
+    p(OLD_AREA)
+    control("{%p endif %}")
+    control("{%p endif %}")
 
     p("三、重点工程", "Heading 1")
     p("（一）脱贫攻坚重点工程", "Heading 2")
