@@ -633,6 +633,7 @@ def units(units: str | None, under: str | None, as_json: bool) -> None:
 
 
 from .tasks import cli as _tasks_cli  # noqa: E402,F401  (registers `hbreport tasks`)
+from .verification import cli as _verify_cli  # noqa: E402,F401  (registers `hbreport verify`)
 
 
 def run(argv: list[str]) -> int:

@@ -22,7 +22,7 @@ import math
 import re
 import sys
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,8 +116,14 @@ def read_workbook(
     baseline=None,
     expect_unit: str | None = None,
     expect_period: int | None = None,
+    family: str = FORM_FAMILY,
+    rebuild: Callable[[Path, dict[str, str], Any], WorkbookSpec] | None = None,
 ) -> ReadResult:
-    """Read, recompute and check one filled workbook; HBError when the file cannot be used at all."""
+    """Read, recompute and check one filled workbook; HBError when the file cannot be used at all.
+
+    ``family`` and ``rebuild`` serve workbooks of another family whose rows are not the registry's
+    children (the exit verification's households and villages): ``rebuild(path, meta, book)`` gives
+    the spec the workbook claims to be, in place of the one made from the registry."""
 
     path = Path(path)
     checked = safety.inspect_and_read(path)  # the bytes checked are the bytes parsed: read once
@@ -126,8 +132,11 @@ def read_workbook(
 
     book = open_calamine(path, data)
     try:
-        meta = _read_meta(path, book)
-        spec = _spec_for(path, meta, registry, catalog, baseline, expect_unit, expect_period)
+        meta = _read_meta(path, book, family)
+        if rebuild is None:
+            spec = _spec_for(path, meta, registry, catalog, baseline, expect_unit, expect_period)
+        else:
+            spec = rebuild(path, meta, book)
         reader = _SheetReader(path, spec, registry)
         grids = {}
         for sheet in spec.sheets:
@@ -159,7 +168,7 @@ def read_workbook(
 # ---------------------------------------------------------------- file and identity
 
 
-def _read_meta(path: Path, book) -> dict[str, str]:
+def _read_meta(path: Path, book, family: str = FORM_FAMILY) -> dict[str, str]:
     """The identity in the `_meta` sheet, found by name (never by visibility: LibreOffice un-hides it)."""
     names = {name.strip().casefold(): name for name in book.sheet_names}
     name = names.get(META_SHEET.casefold())
@@ -179,7 +188,7 @@ def _read_meta(path: Path, book) -> dict[str, str]:
             key, value = cell_text(row[0]), cell_text(row[1])
             if key and key != "key" and key not in meta:
                 meta[key] = value
-    if meta.get("family") != FORM_FAMILY:
+    if meta.get("family") != family:
         raise not_ours
     missing = [k for k in ("unit_code", "period", "version", "layout_hash") if not meta.get(k)]
     if missing:
