@@ -3,7 +3,8 @@ and the poor counties (国定/省定), their region (片区) and exit year per c
 
 Both are data an office can correct: ``baseline.csv`` (``code,poor_village,poor_households,
 poor_people``, one row per village) and ``counties.csv`` (``code,name,prefecture,poor_county,
-region,exit_year``, one row per county-level unit).
+region,exit_year[,rural_population]``, one row per county-level unit; 农村户籍人口 at the start of
+2016 is the denominator of the 贫困发生率).
 """
 
 from __future__ import annotations
@@ -38,7 +39,14 @@ OLD_AREA_COLUMN = "old_area"
 #: 插花贫困地区 and the rest)
 OUTSIDE_REGIONS = "片区外"
 OLD_AREA = "革命老区"
-TOTAL_KEYS = ("poor_households", "poor_people", "poor_villages", "poor_counties", "villages")
+TOTAL_KEYS = (
+    "poor_households",
+    "poor_people",
+    "poor_villages",
+    "poor_counties",
+    "villages",
+    "rural_population",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +65,7 @@ class County:
     poor_county: str | None
     region: str | None
     exit_year: int | None
+    rural_population: int | None = None
     old_area: bool = False
 
 
@@ -117,8 +126,10 @@ class Baseline:
         """Baseline sums over the villages at or under ``code``.
 
         Keys: poor_households, poor_people, poor_villages (villages marked poor), villages (village
-        units in the registry), poor_counties (poor counties at or under the unit). A registry village
-        with no baseline row counts as a village with no poor.
+        units in the registry), poor_counties (poor counties at or under the unit), rural_population
+        (of the counties at or under the unit; 0 where the county list does not give it, and for a
+        township or village, which the county list does not cover). A registry village with no
+        baseline row counts as a village with no poor.
         """
         unit = registry.get(code)
         villages = [unit] if unit.level == "village" else registry.descendants(unit.code, "village")
@@ -132,6 +143,9 @@ class Baseline:
                 totals["poor_villages"] += row.poor_village
         counties = [unit] if unit.level == "county" else registry.descendants(unit.code, "county")
         totals["poor_counties"] = sum(self.is_poor_county(county.code) for county in counties)
+        if unit.level not in ("township", "village"):
+            records = [self.counties.get(county_code_of(c.code)) for c in counties]
+            totals["rural_population"] = sum(r.rural_population or 0 for r in records if r is not None)
         return totals
 
     def county(self, code: str | int) -> County | None:
@@ -229,6 +243,7 @@ def _parse_villages(path: Path) -> dict[str, VillageBaseline]:
 def _parse_counties(path: Path) -> dict[str, County]:
     header, reader = read_csv_rows(_read(path, "贫困县名单"), path, COUNTY_COLUMNS)
     index = [header.index(c) for c in COUNTY_COLUMNS]
+    i_rural = header.index("rural_population") if "rural_population" in header else None
     counties: dict[str, County] = {}
     line_of: dict[str, int] = {}
     for line, row in csv_records(reader, len(header)):
@@ -271,7 +286,9 @@ def _parse_counties(path: Path) -> dict[str, County]:
                 file=path,
                 hint="只有贫困县填 exit_year；若是贫困县，在 poor_county 列填 national 或 provincial",
             )
-        counties[code] = County(code, name, prefecture, kind, region, exit_year, old_text == "1")
+        rural_text = row[i_rural].strip() if i_rural is not None else ""
+        rural = _int_at(path, line, "rural_population", rural_text) if rural_text else None
+        counties[code] = County(code, name, prefecture, kind, region, exit_year, rural, old_text == "1")
         line_of[code] = line
     return counties
 

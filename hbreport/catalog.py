@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 from dataclasses import dataclass, field
@@ -242,6 +243,31 @@ class Catalog:
     def poverty_line_confirmed(self, year: int) -> bool:
         """Whether the office has confirmed `year`'s poverty line (sample values are not)."""
         return self.parameter_confirmed("poverty_line", year)
+
+    def setting(self, name: str, *keys: str) -> Any:
+        """An office setting among the parameters that is not yearly (report_min_coverage, reporting_due):
+        its ``value`` (or the given keys, as a tuple); HBError naming the catalog when it is missing."""
+        entry = self.parameters.get(name)
+        keys = keys or ("value",)
+        if not isinstance(entry, dict) or any(not _is_number(entry.get(k)) for k in keys):
+            raise HBError(
+                f"指标目录的 parameters 中没有设定「{name}」（{'、'.join(keys)}）",
+                file=self.path,
+                hint=f"在 indicators.yaml 的 parameters 下写 {name}: {{"
+                + ", ".join(f"{k}: 数值" for k in keys)
+                + "}",
+            )
+        values = tuple(entry[k] for k in keys)
+        return values[0] if len(values) == 1 else values
+
+    def min_coverage(self) -> float:
+        """The share of children that must be consolidated before a report judges the unit as a whole."""
+        return convert(self.setting("report_min_coverage"), "%", "ratio")
+
+    def reporting_due(self, year: int) -> dt.date:
+        """The day a period's annual forms are due (the next year's month and day set in the catalog)."""
+        month, day = self.setting("reporting_due", "month", "day")
+        return dt.date(year + 1, int(month), int(day))
 
     def _parameter_item(self, name: str, year: int) -> tuple[float, bool]:
         entry = self.parameters.get(name)

@@ -10,8 +10,9 @@ import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from .blank import blank_form_finding
 from .context import Context
-from .errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, HBError
+from .errors import EXIT_FINDINGS, EXIT_OK, HBError
 from .findings import Finding, count_by_importance
 from .inbox import scan
 from .reader import ReadResult, read_workbook
@@ -67,6 +68,9 @@ def check_files(
         else:
             seen[key] = path
         findings.extend(result.findings)
+        blank = blank_form_finding(result.data, str(path))
+        if blank is not None:  # a blank form is not a clean report
+            findings.append(blank)
         results.append(result)
     return findings, results
 
@@ -75,6 +79,8 @@ def _expand(paths: Iterable[str | Path], findings: list[Finding]) -> list[Path]:
     """The files to read: each folder replaced by its workbooks, what else it holds said in ``findings``."""
     files: list[Path] = []
     for path in map(Path, paths):
+        if not path.exists() and not path.is_symlink():
+            raise HBError(f"找不到「{path}」", file=path, hint="检查文件或文件夹的名称与位置")
         if path.is_dir():
             inbox = scan(path)
             files += inbox.files
@@ -98,10 +104,9 @@ def file_finding(path: Path, exc: HBError) -> Finding:
 
 
 def exit_code(findings: Iterable[Finding]) -> int:
-    """0 clean (warnings allowed), 1 findings of importance 错误, 2 a file that cannot be used."""
-    findings = list(findings)
-    if any(f.rule == FILE_RULE for f in findings):
-        return EXIT_UNUSABLE
+    """0 clean (warnings allowed), 1 findings of importance 错误 — a file that cannot be used is one —
+    as ``consolidate`` gives for the same folder. (2 is for a check that cannot be done at all: a path
+    that does not exist, a bad argument; raised as HBError.)"""
     if any(f.importance == "error" for f in findings):
         return EXIT_FINDINGS
     return EXIT_OK

@@ -1,7 +1,8 @@
 """The `hbreport` command. Offices script it, so the contract stays stable:
 
-JSON for machines (``--json``), Chinese text for people; exit codes 0 clean, 1 findings of importance
-错误 or units missing, 2 a file or argument that cannot be used. A user error never shows a traceback.
+JSON for machines (``--json``), Chinese text for people; exit codes 0 clean, 1 the inputs have
+problems (findings of importance 错误, an unusable file, units missing), 2 the command cannot do its job
+(an argument, a missing path, an output it must not write). A user error never shows a traceback.
 """
 
 from __future__ import annotations
@@ -97,9 +98,18 @@ def _baseline(registry, tasks_file: str | None):
 
 
 def _period(value: str) -> int:
+    """A reporting period the plan covers (its catalog's years, 2016–2020 for the Hubei plan)."""
+    from .catalog import load_catalog
     from .period import parse_period
 
-    return parse_period(value)
+    year = parse_period(value)
+    catalog = load_catalog()
+    if not catalog.start <= year <= catalog.end:
+        raise HBError(
+            f"报告期「{value}」不在规划期内：{catalog.title}的报告期为 {catalog.start}—{catalog.end} 年",
+            hint=f"报告期写 {catalog.start} 到 {catalog.end} 之间的年份，例如 {min(max(2017, catalog.start), catalog.end)}",
+        )
+    return year
 
 
 _DATE = re.compile(r"^\s*(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*(?:-|/|\.|月)\s*(\d{1,2})\s*日?\s*$")
@@ -151,7 +161,32 @@ def _safe_streams() -> None:
             stream.reconfigure(errors="replace")
 
 
-_USAGE_ZH = (  # click's most common messages, in the user's language (the rest stay as click says them)
+def _listed(quoted: str) -> str:
+    """click's "'a', 'b'" as 「a、b」."""
+    return "、".join(re.findall(r"'([^']*)'", quoted))
+
+
+_USAGE_ZH = (  # click's usage errors, in the user's language
+    (
+        re.compile(r"^Invalid value for '([^']+)': '([^']*)' is not one of (.*?)\.?$"),
+        lambda m: f"参数 {m[1]} 的值「{m[2]}」无效，可选：{_listed(m[3])}",
+    ),
+    (
+        re.compile(r"^Invalid value for '([^']+)': (?:Directory|Path) '(.*)' is a file\.?$"),
+        r"参数 \1 应为文件夹，「\2」却是一个文件",
+    ),
+    (
+        re.compile(r"^Invalid value for '([^']+)': (?:File|Path) '(.*)' is a directory\.?$"),
+        r"参数 \1 应为文件，「\2」却是一个文件夹",
+    ),
+    (
+        re.compile(r"^Invalid value for '([^']+)': (?:File|Directory|Path) '(.*)' does not exist\.?$"),
+        r"参数 \1 给出的「\2」不存在",
+    ),
+    (
+        re.compile(r"^Invalid value for '([^']+)': '([^']*)' is not a valid float\.?$"),
+        r"参数 \1 的值「\2」不是数字",
+    ),
     (
         re.compile(r"^Invalid value for '([^']+)': '?([^']*?)'? is not in the range x>=(\S+?)\.?$"),
         r"参数 \1 的值 \2 无效，应不小于 \3",
@@ -167,6 +202,12 @@ _USAGE_ZH = (  # click's most common messages, in the user's language (the rest 
         re.compile(r"^No such option:? '?([^'\s]+?)'?\.? Did you mean '?([^'?]+)'?\?$"),
         r"没有参数 \1，是否要用 \2？",
     ),
+    (
+        re.compile(r"^No such option:? '?([^'\s]+?)'?\.? \(Did you mean one of: (.*)\?\)$"),
+        lambda m: f"没有参数 {m[1]}，是否要用 {_listed(m[2])}？",
+    ),
+    (re.compile(r"^Option '([^']+)' does not take a value\.?$"), r"参数 \1 不需要值（是开关，直接写 \1）"),
+    (re.compile(r"^Option '([^']+)' requires (\d+) arguments?\.?$"), r"参数 \1 需要 \2 个值"),
     (re.compile(r"^No such option:? '?([^'\s]+?)'?\.?$"), r"没有参数 \1"),
     (re.compile(r"^No such command '([^']+)'\.?$"), r"没有命令「\1」"),
     (re.compile(r"^Option '([^']+)' requires an argument\.?$"), r"参数 \1 需要一个值"),
@@ -373,7 +414,13 @@ def consolidate(
     help="往年的汇总工作簿（可多次给出），用于画趋势图",
 )
 @click.option("--issuer", default=None, help="落款（发文机关署名），默认为“<单位>扶贫攻坚领导小组办公室”")
-@click.option("--issued", default=None, help="成文日期，如 2018-01-15 或 2018年1月15日（默认今天）")
+@click.option(
+    "--date",
+    "--issued",
+    "issued",
+    default=None,
+    help="成文日期，如 2018-01-15 或 2018年1月15日（默认为报告期的报表报送截止日，见 indicators.yaml 的 reporting_due）",
+)
 @click.option(
     "--tasks",
     "tasks_file",
@@ -397,7 +444,7 @@ def report(
         from .report import report_from_workbook
 
         registry = _registry(units)
-        when = _date(issued, "--issued") if issued else None
+        when = _date(issued, "--date") if issued else None
         if issuer is not None and not issuer.strip():
             raise HBError("--issuer 不能为空", hint="写发文机关的全称，或不给出该参数使用默认落款")
         path = report_from_workbook(
@@ -616,8 +663,13 @@ def units(units: str | None, under: str | None, as_json: bool) -> None:
     """查看单位名册：各级单位数，或某单位的下级。"""
     with _user_errors():
         registry = _registry(units)
+        from .registry import LEVEL_ZH
+
         if under:
-            rows = [{"code": u.code, "name": u.name, "level": u.level} for u in registry.children(under)]
+            rows = [
+                {"code": u.code, "name": u.name, "level": u.level, "level_zh": LEVEL_ZH.get(u.level, u.level)}
+                for u in registry.children(under)
+            ]
             payload: Any = rows
         else:
             payload = registry.count_by_level()
@@ -625,10 +677,10 @@ def units(units: str | None, under: str | None, as_json: bool) -> None:
             _emit_json(payload)
         elif under:
             for r in payload:
-                click.echo(f"{r['code']}  {r['name']}  {r['level']}")
+                click.echo(f"{r['code']}  {r['name']}  {r['level_zh']}")
         else:
             for level, n in payload.items():
-                click.echo(f"{level}\t{n}")
+                click.echo(f"{LEVEL_ZH.get(level, level)}\t{n}")
     sys.exit(EXIT_OK)
 
 

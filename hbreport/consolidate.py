@@ -26,7 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import check_target
+from .blank import RULE_BLANK, blank_form_finding, blank_sheets
 from .context import Context
+from .county_exit import SHEET as COUNTY_EXIT_SHEET
+from .county_exit import assess as assess_county
 from .engine import parent_values, row_filled
 from .errors import EXIT_FINDINGS, EXIT_OK, HBError
 from .findings import Finding, count_by_importance
@@ -46,6 +49,7 @@ from .writer import write_workbook
 RETURN_DIR = "退回"
 
 ACCEPTED, MISSING, RETURNED, DUPLICATE, REJECTED = "已报", "未报", "退回", "重复", "拒收"
+BLANK = "空表"  # a workbook received with nothing typed in it: not reported data
 #: rule ids of the findings consolidation itself raises (the reader's findings carry the form's rule ids)
 RULE_FILE, RULE_UNIT, RULE_PERIOD, RULE_DUPLICATE, RULE_BASELINE, RULE_OWN = (
     "文件",
@@ -60,7 +64,6 @@ NOT_WRITTEN = (
     "未写出汇总工作簿：没有一个下级报表可以汇总（全部未报、拒收或退回），"
     "一份没有下级数据的汇总表不应作为结果上报。请按上面的原因处理后重新汇总"
 )
-RULE_BLANK = "空表"
 _TOLERANCE = 1e-6
 _FINDINGS_SHOWN = 50  # findings listed in the text summary; all of them are in the workbook and the JSON
 
@@ -118,7 +121,7 @@ class ChildStatus:
 
     code: str
     name: str
-    status: str  # 已报 | 未报 | 退回 | 重复 | 拒收
+    status: str  # 已报 | 未报 | 退回 | 重复 | 拒收 | 空表
     files: tuple[str, ...] = ()
     sha256: tuple[str, ...] = ()
     errors: int = 0
@@ -178,8 +181,9 @@ class Summary:
 
     @property
     def missing(self) -> list[ChildStatus]:
-        """Expected − accepted − returned: no usable workbook (none sent, refused, or duplicates that differ)."""
-        return self._with(MISSING, DUPLICATE, REJECTED)
+        """Expected − accepted − returned: no usable workbook (none sent, refused, duplicates that differ,
+        or a blank form)."""
+        return self._with(MISSING, DUPLICATE, REJECTED, BLANK)
 
     @property
     def completeness(self) -> dict[str, Any]:
@@ -432,6 +436,7 @@ def consolidate(
         job = _Job(
             spec=reading.meanwhile,
             registry=registry,
+            catalog=catalog,
             period=period,
             not_read=inbox.not_read,
             force=force,
@@ -457,13 +462,18 @@ def _run(
         return summary
     # the document date is the end of the reporting period, not the clock: the same inputs give the same bytes
     as_of = datetime(period, 12, 31, tzinfo=UTC)
+    county_exit = assess_county(summary.data, registry=job.registry, catalog=job.catalog, baseline=baseline)
+    extra = _extra_sheets(summary)
+    if county_exit is not None:  # a poor county: its exit assessed on its own consolidated figures
+        extra.append((COUNTY_EXIT_SHEET, county_exit.table()))
     written = write_workbook(
         spec,
         out_path,
         values=values,
-        extra_sheets=_extra_sheets(summary),
+        extra_sheets=extra,
         created=as_of,
         data=summary.data,
+        row_status={c.code: MISSING if c.status == DUPLICATE else c.status for c in summary.children},
         force=job.force,
         inputs=job.inputs,
     )
@@ -480,10 +490,12 @@ class _Job:
     spec: WorkbookSpec
     registry: Any
     period: int
+    catalog: Any = None
     prefill: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
     not_read: list[Finding] = field(default_factory=list)  # what lay in the folder besides submissions
     accepted: dict[str, _Read] = field(default_factory=dict)
     returned: dict[str, _Read] = field(default_factory=dict)
+    blank: dict[str, _Read] = field(default_factory=dict)  # 空表
     own: _Read | None = None
     rejected: list[Rejection] = field(default_factory=list)
     duplicates: list[DuplicateSet] = field(default_factory=list)
@@ -582,44 +594,39 @@ class _Job:
                 hint = "汇总结果请写到另一个文件夹，不要放在下级报表中"
                 self._reject(chosen, reason, "not_child", RULE_UNIT, self.registry.get(code), hint)
                 continue
+            if self._blank_check(chosen):
+                self.blank[code] = chosen  # 空表: not reported data, not rolled up
+                continue
             self.rolled[code] = self._roll_up(chosen)
-            self._blank_check(chosen)
             errors = [f for f in self.findings_by_file[chosen.path] if f.importance == "error"]
             (self.returned if errors else self.accepted)[code] = chosen
 
-    def _blank_check(self, r: _Read) -> None:
-        """A child's workbook with nothing typed in it (a blank form sent by mistake), or, above the
-        township, a unit's own form sent instead of its consolidation: warned, never silently taken as
-        reported figures."""
-        spec, rows = r.data.spec, r.data.rows
-        blank = [
-            s
-            for s in spec.sheets
-            if s.rows and not any(row_filled(s, rows[s.form].get(u.code)) for u in s.rows)
-        ]
-        if not blank:
-            return
+    def _blank_check(self, r: _Read) -> bool:
+        """A child's workbook with nothing typed in it (a blank form sent by mistake): 空表, True — never
+        taken as reported figures. Above the township, a unit's own form sent instead of its
+        consolidation is warned (its empty forms named) and still consolidated."""
+        found = blank_form_finding(r.data, r.path)
+        if found is not None:
+            self.findings_by_file[r.path].append(found)
+            return True
+        spec = r.data.spec
+        blank = blank_sheets(r.data)
+        if not blank or spec.level == "township" or r.consolidated:
+            return False
         name = spec.unit_name
-        if len(blank) == len([s for s in spec.sheets if s.rows]):
-            message = f"「{name}」的报表中没有填报任何数据（各表的填报格全为空），可能报送了空白表"
-            hint = f"请{name}填好后重新报送；数据为零的格请填 0，不要空着"
-        elif spec.level != "township" and not r.consolidated:
-            sheets = "、".join(f"「{s.sheet}」" for s in blank)
-            message = f"「{name}」报送的是本级自填的报表，不是汇总表：{sheets}没有数据"
-            hint = f"请{name}先用 hbreport consolidate 汇总其下级报表，报送汇总输出的工作簿（含“下级明细”“汇总校验”）"
-        else:
-            return
+        sheets = "、".join(f"「{s.sheet}」" for s in blank)
         self.findings_by_file[r.path].append(
             Finding(
-                message=message,
+                message=f"「{name}」报送的是本级自填的报表，不是汇总表：{sheets}没有数据",
                 importance="warning",
                 rule=RULE_BLANK,
                 file=r.path,
                 unit_code=r.data.unit_code,
                 unit_name=name,
-                hint=hint,
+                hint=f"请{name}先用 hbreport consolidate 汇总其下级报表，报送汇总输出的工作簿（含“下级明细”“汇总校验”）",
             )
         )
+        return False
 
     def _named(self, path: str, expected: Mapping[str, Any]):
         """The expected child a file's name points to (``<code>_<name>_<year>.xlsx``), if any: an unusable
@@ -753,11 +760,19 @@ class _Job:
         child_sheet = data.spec.sheet(sheet.form)
         rolled = parent_values(child_sheet, data.totals[sheet.form], _rows_counted(child_sheet, data))
         source = {c.field.parent_key: c.key for c in child_sheet.columns}
+        rows = data.rows.get(sheet.form, {}).values()
+        # a column the child left blank in every one of its rows stays blank above it (its 合计 shows
+        # SUM's 0); a form without rows (no poor villages) holds true zeros
+        unfilled = {
+            c.field.parent_key
+            for c in child_sheet.input_columns
+            if rows and not any(row.get(c.key) not in (None, "") for row in rows)
+        } - {child_sheet.count_rows_as}
         cells: dict[str, Any] = {}
         for col in sheet.columns:
             if col.role == "derived" or col.key not in rolled:
                 continue
-            value = _plain(rolled[col.key])
+            value = None if col.key in unfilled else _plain(rolled[col.key])
             base = prefill.get(col.key)
             if col.role == "prefill" and base is not None:
                 if not _same(value, base):
@@ -840,7 +855,7 @@ class _Job:
             c = count_by_importance(self.findings_by_file.get(r.path, []))
             return c.get("error", 0), c.get("warning", 0)
 
-        for status, pool in ((ACCEPTED, self.accepted), (RETURNED, self.returned)):
+        for status, pool in ((ACCEPTED, self.accepted), (RETURNED, self.returned), (BLANK, self.blank)):
             if code in pool:
                 r = pool[code]
                 errors, warnings = counts(r)

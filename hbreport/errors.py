@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 EXIT_OK = 0
-EXIT_FINDINGS = 1  # findings of importance 错误, or units missing
-EXIT_UNUSABLE = 2  # a file or argument that cannot be used
+EXIT_FINDINGS = 1  # the inputs have problems: 错误 findings (an unusable file is one), units missing
+EXIT_UNUSABLE = 2  # the command cannot do its job: an argument, a missing path, an output it must not write
 
 
 class HBError(Exception):

@@ -57,6 +57,18 @@ class SheetLayout:
         return self.check_col
 
     @property
+    def severity_col(self) -> int:
+        """A hidden column right of 校验结果: per row 2 when it names an error rule, plus 1 when it names
+        a warning rule; the 校验汇总 counts are COUNTIFs over it, which every spreadsheet engine computes
+        alike (array formulas over FIND are not: Gnumeric gives 0). Outside the print area and outside
+        what the reader checks, so forms issued without it read as before."""
+        return self.check_col + 1
+
+    @property
+    def severity_letter(self) -> str:
+        return get_column_letter(self.severity_col)
+
+    @property
     def last_data_row(self) -> int:
         """The last data row (TOTAL_ROW when the sheet has no data rows)."""
         return FIRST_DATA_ROW + len(self.spec.rows) - 1 if self.spec.rows else TOTAL_ROW

@@ -81,7 +81,9 @@ FORBIDDEN_SHEET_CHARS = set("[]:*?/\\")
 MAX_SHEET_NAME = 31
 ROW_HEIGHT = 13.5  # points per line of 10-point text
 CJK_WIDTH = 1.55  # column-width units one 10-point CJK character takes (LibreOffice, Excel alike)
+STATUS_HEADING, REPORTED_WORD = "填报状态", "已报"
 CHECK_KEY = "\0check"  # the 校验结果 column's key among the row templates
+SEVERITY_KEY = "\0severity"  # the hidden severity column's key among the row templates
 ROW_TOKEN = "\x01"  # stands for the row number while a row's formula is compiled once per sheet
 COLUMN_WIDTHS = {"integer": 10, "decimal": 11, "percent": 8, "choice": 8, "text": 8}
 CHECK_WIDTH = 44  # one line of a typical rule message at 9 points
@@ -96,18 +98,21 @@ def write_workbook(
     extra_sheets: ExtraSheets | None = None,
     created: datetime | None = None,
     data: FormData | None = None,
+    row_status: Mapping[str, str] | None = None,
     force: bool = False,
     inputs: Iterable[str | Path] = (),
 ) -> Path:
     """Write the fill-in workbook for ``spec`` to ``path`` (atomically) and return the path.
 
-        ``values[form][row_code][field]`` fills input and prefill cells (text is always written as text,
-        never as a formula); derived cells and the 合计 row stay formulas. ``xlwings=True`` adds an
-        ``xlwings.conf`` sheet and wraps check and status cells as ``IFERROR(HB_…(…), <native>)``.
-        ``extra_sheets`` are (name, rows) tables written after the forms, read-only. ``created`` fixes the
-        document's creation time (default: now), so that the same inputs give byte-identical files.
-        ``data``: ``FormData.from_inputs(spec, values)`` when the caller has it already (the rows and 合计
-        are then not computed a second time). ``force`` and ``inputs``: see :func:`atomic.atomic_output`
+    ``values[form][row_code][field]`` fills input and prefill cells (text is always written as text,
+    never as a formula); derived cells and the 合计 row stay formulas. ``xlwings=True`` adds an
+    ``xlwings.conf`` sheet and wraps check and status cells as ``IFERROR(HB_…(…), <native>)``.
+    ``extra_sheets`` are (name, rows) tables written after the forms, read-only. ``created`` fixes the
+    document's creation time (default: now), so that the same inputs give byte-identical files.
+    ``data``: ``FormData.from_inputs(spec, values)`` when the caller has it already (the rows and 合计
+    are then not computed a second time). ``row_status`` (a consolidated workbook): child code → 已报 /
+    未报 / 退回 / 拒收 / 空表, shown in a 填报状态 column after 校验结果 on the forms whose rows are the
+    children, with 已报 X/Y on the 合计 row. ``force`` and ``inputs``: see :func:`atomic.atomic_output`
     (an existing file is replaced only with ``force``, one of ``inputs`` never)."""
     path = Path(path)
     check_target(path, suffix=".xlsx", force=force, inputs=inputs)
@@ -116,7 +121,7 @@ def write_workbook(
     extras = list(extra_sheets.items() if isinstance(extra_sheets, Mapping) else extra_sheets or ())
     _check_sheet_names(spec, [name for name, _ in extras], xlwings, path)
     with atomic_output(path, force=force, inputs=inputs, suffix=".xlsx") as tmp:
-        _Writer(spec, values, xlwings, extras, created, data).write(tmp)
+        _Writer(spec, values, xlwings, extras, created, data, row_status).write(tmp)
     return path
 
 
@@ -251,6 +256,30 @@ def rows_with(check_texts: Iterable[str], rules: Iterable) -> int:
     return sum(1 for text in check_texts if text and any(s in text for s in stems))
 
 
+SEVERITY = {"error": 2, "warning": 1}  # a row's hidden severity cell: the sum over the kinds it names
+
+
+def severity_formula(rules: Sequence, check_cell: str) -> str:
+    """The hidden severity cell of a row: 2 when its 校验结果 names an error rule, plus 1 when it names a
+    warning rule (plain per-cell FIND, which every engine computes alike)."""
+    terms = []
+    for importance, weight in SEVERITY.items():
+        stems = [rule_stem(r) for r in rules if (r.importance == "error") == (importance == "error")]
+        if stems:
+            test = ",".join(f"ISNUMBER(FIND({excel_text(s)},{check_cell}))" for s in stems)
+            terms.append(f"IF(OR({test}),{weight},0)")
+    return "+".join(terms) or "0"
+
+
+def severity_value(check_text: str, rules: Sequence) -> int:
+    """The Python side of :func:`severity_formula`."""
+    value = 0
+    for importance, weight in SEVERITY.items():
+        chosen = [r for r in rules if (r.importance == "error") == (importance == "error")]
+        value += weight if rows_with([check_text], chosen) else 0
+    return value
+
+
 XLSXWRITER_TESTED = ((3, 2), (3, 3))
 """The XlsxWriter releases (major, minor) whose private ``_prepare_formula`` and ``_write_book_views``
 :class:`Sheet` and :class:`Book` extend; with another release both are left alone (see below)."""
@@ -360,8 +389,10 @@ class _Writer:
         extras: list,
         created: datetime | None = None,
         data: FormData | None = None,
+        row_status: Mapping[str, str] | None = None,
     ) -> None:
         self.data = data
+        self.row_status = row_status
         self.spec = spec
         self.values = values
         self.xlwings = xlwings
@@ -382,9 +413,12 @@ class _Writer:
         InstructionsSheet(spec, instructions, styles).write()
         for sheet, ws in forms:
             known = (self.data.rows[sheet.form], self.data.totals[sheet.form]) if self.data else None
-            FormSheet(
+            form_sheet = FormSheet(
                 spec, sheet, ws, styles, self.values.get(sheet.form, {}), self.xlwings, refs, known
-            ).write()
+            )
+            form_sheet.write()
+            if self.row_status and any(r.code in self.row_status for r in sheet.rows):
+                form_sheet.write_row_status(self.row_status)
         for rows, ws in extra_ws:
             _write_table(ws, rows, styles)
         if conf is not None:
@@ -630,6 +664,7 @@ class FormSheet:
         self.widths[L.check_col] = CHECK_WIDTH
         for c, w in self.widths.items():
             self.ws.set_column(c - 1, c - 1, w)
+        self.ws.set_column(L.severity_col - 1, L.severity_col - 1, 4, None, {"hidden": True})
 
     def right_block_start(self, texts: list[str]) -> int:
         """First column of the 表号 … 有效期至 block, wide enough for its longest line."""
@@ -728,6 +763,36 @@ class FormSheet:
                 self.put(r, c, value, st.cell("locked" if locked else "input", ftype))
             text = self.check(r)
             self.formula(r, L.check_col, text, check_fmt, self.check_texts[unit.code])
+            if sheet.rules:
+                severity = self.per_row(
+                    SEVERITY_KEY, lambda n: severity_formula(sheet.rules, f"{L.check_letter}{n}"), r
+                )
+                value = severity_value(self.check_texts[unit.code], sheet.rules)
+                self.formula(r, L.severity_col, severity, st.cell("locked", "integer"), value)
+
+    def write_row_status(self, row_status: Mapping[str, str]) -> None:
+        """The 填报状态 column right of 校验结果: each child's status in its row, 已报 X/Y on the 合计 row.
+        Outside the form's table (the reader and the formulas do not see it); rows not 已报 are greyed."""
+        L, st = self.layout, self.st
+        col = L.check_col + 1
+        head = st(
+            bold=True, border=1, align="center", valign="vcenter", text_wrap=True, bg_color=FILLS["header"]
+        )
+        self.put(HEADER_ROW, col, STATUS_HEADING, head)
+        self.put(CODE_ROW, col, None, st(border=1, bg_color=FILLS["header"]))
+        plain = st(border=1, align="center", valign="vcenter")
+        absent = st(
+            border=1, align="center", valign="vcenter", bold=True, font_color="#9C0006", bg_color="#FFC7CE"
+        )
+        reported = 0
+        for unit in self.sheet.rows:
+            word = row_status.get(unit.code, "")
+            reported += word == REPORTED_WORD
+            self.put(L.row_index[unit.code], col, word, plain if word == REPORTED_WORD else absent)
+        total = f"{REPORTED_WORD} {reported}/{len(self.sheet.rows)}"
+        self.put(TOTAL_ROW, col, total, st(bold=True, border=1, align="center", bg_color=FILLS["locked"]))
+        self.ws.set_column(col - 1, col - 1, 10)
+        self.ws.print_area(f"A1:{xl_col_to_name(col - 1)}{L.summary_row + 3}")
 
     def per_row(self, key: str, make: Callable[[Any], str], row: int) -> str:
         """``make(row)`` for a data row, compiled once per sheet: the rule compiler runs on a row token
@@ -800,8 +865,8 @@ class FormSheet:
         label = st(border=1, align="left", valign="vcenter", text_wrap=True)
         c_value = FIRST_FIELD_COL
         n_rows = len(sheet.rows)
-        check_range = (
-            f"{L.check_letter}{FIRST_DATA_ROW}:{L.check_letter}{max(L.last_data_row, FIRST_DATA_ROW)}"
+        severity_range = (
+            f"{L.severity_letter}{FIRST_DATA_ROW}:{L.severity_letter}{max(L.last_data_row, FIRST_DATA_ROW)}"
         )
         int_fmt = st(border=1, num_format="#,##0", bold=True, bg_color=FILLS["locked"])
         pct_fmt = st(border=1, num_format="0.0%", bold=True, bg_color=FILLS["locked"])
@@ -811,7 +876,7 @@ class FormSheet:
             self.formula(
                 s + offset,
                 c_value,
-                rows_with_formula(rules, check_range) if n_rows else "0",
+                rows_with_formula(importance, severity_range) if n_rows and rules else "0",
                 int_fmt,
                 rows_with(check_texts, rules),
             )
@@ -928,12 +993,12 @@ def protect_sheet(ws) -> None:
     )
 
 
-def rows_with_formula(rules: Sequence, check_range: str) -> str:
-    """Formula counting the rows whose 校验结果 names at least one of ``rules``."""
-    if not rules:
-        return "0"
-    terms = "+".join(f"ISNUMBER(FIND({excel_text(rule_stem(r))},{check_range}))" for r in rules)
-    return f"SUMPRODUCT(--(({terms})>0))"
+def rows_with_formula(importance: str, severity_range: str) -> str:
+    """Formula counting the rows whose 校验结果 names a rule of ``importance`` (error / warning), from
+    the hidden severity cells: COUNTIF, not an array formula, so every engine gives the same count."""
+    if importance == "error":
+        return f'COUNTIF({severity_range},">=2")'
+    return f"COUNTIF({severity_range},1)+COUNTIF({severity_range},3)"
 
 
 def completion_formula(rate_cell: str, expected_cell: str) -> str:

@@ -286,6 +286,17 @@ def fill_baseline(rng: random.Random, counties: list[CountyDraft], people: int, 
             village.poor_households = min(count, max(1, round(count / rng.uniform(2.7, 3.3))))
 
 
+def rural_population(code: str, kind: str, poor_people: int) -> int:
+    """A county's rural population (农村户籍人口, synthetic): its poor people at a plausible 贫困发生率
+    (14–24 % in national poor counties, 8–14 % in provincial ones, 2–6 % elsewhere), drawn from a
+    generator of its own so that the other sample files do not change."""
+    rng = random.Random(f"rural-{SEED}-{code}")
+    if poor_people == 0:
+        return rng.randint(0, 1500) * 100
+    low, high = {"national": (0.14, 0.24), "provincial": (0.08, 0.14)}.get(kind, (0.02, 0.06))
+    return round(poor_people / rng.uniform(low, high) / 100) * 100
+
+
 def plan_baseline() -> tuple[int, int, int]:
     """(poor people, poor villages, poor counties) at the start of 2016, from the indicator catalog."""
     from hbreport.catalog import load_catalog
@@ -357,8 +368,20 @@ def make_sample(out: Path) -> None:
     write_csv(out / "units.csv", ["code", "parent", "name", "level", "virtual", "dummy"], units)
     write_csv(
         out / "counties.csv",
-        ["code", "name", "prefecture", "poor_county", "region", "exit_year", "old_area"],
-        [[c.code, c.name, c.prefecture, c.poor_kind, c.region, c.exit_year, c.old_area] for c in counties],
+        ["code", "name", "prefecture", "poor_county", "region", "exit_year", "rural_population", "old_area"],
+        [
+            [
+                c.code,
+                c.name,
+                c.prefecture,
+                c.poor_kind,
+                c.region,
+                c.exit_year,
+                rural_population(c.code, c.poor_kind, sum(v.poor_people for v in c.villages)),
+                c.old_area,
+            ]
+            for c in counties
+        ],
     )
     write_csv(
         out / "baseline.csv",

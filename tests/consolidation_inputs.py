@@ -120,8 +120,14 @@ def infrastructure(code: str, *, self_row: bool) -> dict[str, Any]:
     }
     if self_row:
         row["highway_connected"] = YES if k % 3 else NO
+        row.update(
+            exit_applying=YES if k % 4 == 1 else NO,
+            rural_income=9000.0 + k,
+            fiscal_revenue_per_capita=1500.0 + k,
+        )
     else:
         row["counties_highway"] = 1 if k % 3 else 0
+        row["counties_exit_applying"] = k % 2
     return row
 
 

@@ -45,7 +45,9 @@ def county_input_expected(children: dict[str, dict]) -> dict[str, dict[str, dict
                 f = sources[0].field
                 column = [row.get(f.key) for row in rows]
                 numbers = [v for v in column if isinstance(v, int | float) and not isinstance(v, bool)]
-                if f.aggregation == "sum":
+                if rows and all(v in (None, "") for v in column):
+                    cells[col.key] = None  # left blank in every row: not reported, not 0
+                elif f.aggregation == "sum":
                     cells[col.key] = sum(numbers)
                 elif f.aggregation == "count_if":
                     cells[col.key] = sum(1 for v in column if v == f.equals)

@@ -147,9 +147,14 @@ def valid_inputs(spec: WorkbookSpec) -> Inputs:
                     "broadcast_households": 29_000,
                 }
                 if "highway_connected" in sheet.column_keys:  # a county reports for itself
-                    row["highway_connected"] = "是"
+                    row.update(
+                        highway_connected="是",
+                        exit_applying="否",
+                        rural_income=12000.5,
+                        fiscal_revenue_per_capita=2100.0,
+                    )
                 else:
-                    row["counties_highway"] = 1
+                    row.update(counties_highway=1, counties_exit_applying=0)
             else:
                 raise AssertionError(f"no filling for form {sheet.form}")
             assert set(row) == {c.key for c in sheet.input_columns}, sheet.form

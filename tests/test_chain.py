@@ -89,6 +89,9 @@ def own_row(values: dict, code: str) -> dict:
     """A county's own 04 form as its row on the forms above (通高速公路 是 counts one county)."""
     cells = dict(values["infrastructure"][code])
     cells["counties_highway"] = 1 if cells.pop("highway_connected") == YES else 0
+    cells["counties_exit_applying"] = 1 if cells.pop("exit_applying", None) == YES else 0
+    for key in ("rural_income", "fiscal_revenue_per_capita"):  # the county's own, not on the forms above
+        cells.pop(key, None)
     return {"infrastructure": cells}
 
 

@@ -11,7 +11,7 @@ import readback as rb
 
 from hbreport.annotate import ISSUES_SHEET, annotate_copy
 from hbreport.check import check_files, exit_code, findings_to_json, render_findings
-from hbreport.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, HBError
+from hbreport.errors import EXIT_FINDINGS, EXIT_OK, HBError
 from hbreport.layout import SheetLayout
 from hbreport.reader import read_workbook
 
@@ -70,8 +70,8 @@ def test_unusable_files_become_one_finding_each_and_the_others_go_on(batch):
     assert by_rule["VALUE_TEXT"].cell == batch.text_cell
     assert by_rule["PP02"].cell == batch.rule_cell
     assert not [f for f in findings if f.file == str(batch.clean)]
-    assert exit_code(findings) == EXIT_UNUSABLE
-    assert exit_code([f for f in findings if f.rule != "FILE"]) == EXIT_FINDINGS
+    assert exit_code(findings) == EXIT_FINDINGS  # as consolidate gives for the same files
+    assert exit_code([f for f in findings if f.rule == "FILE"]) == EXIT_FINDINGS
     assert exit_code(check_files([batch.clean])[0]) == EXIT_OK
 
 
@@ -124,7 +124,11 @@ def test_json_and_text_renderings(batch):
     assert [h.split("（")[0].split("：")[0] for h in headings] == [f"■ {name}" for name in names]
     headings = {h.split("（")[0].split("：")[0][2:]: h for h in headings}
     headings = [headings[batch.junk.name], headings[batch.bad.name], headings[batch.other.name]]
-    assert "无法使用" in headings[0] and "错误 2 项" in headings[1] and "未发现问题" in headings[2]
+    assert "无法使用" in headings[0] and "错误 2 项" in headings[1]
+    # the blank form is 空表, as consolidate says — not a clean report
+    assert "错误 0 项，警告 1 项" in headings[2] and any(
+        "空表" in line and "没有填报任何数据" in line for line in lines
+    )
     assert "（石坪镇 2017年）" in headings[2]
     assert any(batch.text_cell in line and "[错误][VALUE_TEXT]" in line for line in lines)
     assert lines[-1].startswith("共 3 个文件")
@@ -192,8 +196,8 @@ def test_a_rare_character_on_a_gbk_console_does_not_stop_the_command(tmp_path):
     env = {**os.environ, "PYTHONIOENCODING": "gbk"}
     run = [sys.executable, "-m", "hbreport", "check", str(junk)]
     text = subprocess.run(run, capture_output=True, env=env, cwd=tmp_path)
-    assert text.returncode == EXIT_UNUSABLE
+    assert text.returncode == EXIT_FINDINGS
     assert "村?.xlsx：无法使用" in text.stdout.decode("gbk") and not text.stderr
     machine = subprocess.run([*run, "--json"], capture_output=True, env=env, cwd=tmp_path)
-    assert machine.returncode == EXIT_UNUSABLE
+    assert machine.returncode == EXIT_FINDINGS
     assert json.loads(machine.stdout.decode("utf-8"))["findings"][0]["file"] == str(junk)

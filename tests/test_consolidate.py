@@ -315,9 +315,10 @@ def test_forms_made_from_another_registry_consolidate_with_that_registry_alone(c
     write_workbook(spec, first, values={VE: filled}, force=True)  # the clerk saves over it
     summary = consolidate(tmp_path / "inbox", COUNTY, PERIOD, tmp_path / "out.xlsx", registry=own)
     assert len(made) == 7 and summary.rejected == []
-    assert len(summary.received) + len(summary.returned) == 7
+    # one township filled two villages; the six blank forms are 空表, not reported data
+    assert len(summary.received) == 1 and [c.status for c in summary.children].count("空表") == 6
     counted = {code: row["poor_villages"] for code, row in summary.data.rows[VE].items()}
-    assert counted[spec.unit_code] == 2 and sum(counted.values()) == 2  # filled rows only
+    assert counted[spec.unit_code] == 2 and sum(v or 0 for v in counted.values()) == 2  # filled rows only
 
 
 def test_a_blank_form_or_an_own_form_instead_of_a_consolidation_is_warned(folder, context, tmp_path):
@@ -332,7 +333,10 @@ def test_a_blank_form_or_an_own_form_instead_of_a_consolidation_is_warned(folder
     summary = consolidate(tmp_path / "in", COUNTY, PERIOD, tmp_path / "county.xlsx", **context)
     (warned,) = [f for f in summary.findings if f.rule == RULE_BLANK]
     assert Path(warned.file).name == blank[0].name and "没有填报任何数据" in warned.message
-    assert warned.importance == "warning" and _status(summary)[t[1]] == ACCEPTED
+    assert warned.importance == "warning" and _status(summary)[t[1]] == "空表"
+    # a blank form is not reported data: not in the 汇总率, not in the figures, its row says 空表
+    assert summary.completeness["consolidated_rate"] < 1 and summary.completeness["received"] == 1
+    assert t[1] not in {c.code for c in summary.received}
 
     own, _, _ = write_filled(COUNTY, PERIOD, tmp_path / "pref", only=("infrastructure",), **context)
     summary = consolidate(tmp_path / "pref", "420700", PERIOD, tmp_path / "prefecture.xlsx", **context)

@@ -29,7 +29,7 @@ from openpyxl.utils import get_column_letter
 from test_safety import EXPECTED as GATE_MESSAGES
 
 from hbreport import cli
-from hbreport.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, HBError
+from hbreport.errors import EXIT_FINDINGS, EXIT_OK, HBError
 from hbreport.layout import CODE_COL, CODE_ROW, FIRST_DATA_ROW, HEADER_ROW, SheetLayout
 from hbreport.safety import inspect_workbook, sha256_file
 from hbreport.spec import build_workbook_spec
@@ -62,6 +62,7 @@ class Told:
 class Expect:
     exit_code: int
     told: tuple[Told, ...] = field(default_factory=tuple)
+    unusable: bool = False  # the whole file is refused (rule FILE), not read with findings
 
 
 def _sheet(form: str) -> str:
@@ -77,7 +78,7 @@ def _at(form: str, field_key: str, row: int) -> tuple[str, str]:
 
 
 def _unusable(*words: str, sheet: str | None = None, cell: str | None = None) -> Expect:
-    return Expect(EXIT_UNUSABLE, (Told("FILE", words, sheet, cell),))
+    return Expect(EXIT_FINDINGS, (Told("FILE", words, sheet, cell),), unusable=True)
 
 
 def _content(*told: Told) -> Expect:
@@ -306,7 +307,7 @@ def test_check_answers_every_case(files: dict[str, Path], case: str, capsys: pyt
     report = json.loads(out)
     findings = report["findings"]
     assert findings and all(f["file"] == str(path) for f in findings)
-    if expect.exit_code == EXIT_UNUSABLE:
+    if expect.unusable:
         assert report["unusable_files"] == [str(path)]
     for f in findings:
         assert CJK.search(f["message"]) and f["hint"] and CJK.search(f["hint"]), f
@@ -362,7 +363,7 @@ def test_consolidate_keeps_the_good_children(
     status = {c["code"]: c for c in summary["children"]}
     for code9 in GOOD:
         assert status[code9 + "000"]["status"] == "已报"
-    if EXPECT[case].exit_code == EXIT_UNUSABLE:
+    if EXPECT[case].unusable:
         (rejection,) = [r for r in summary["rejected"] if r["file"] == bad.name]
         assert rejection["kind"] == "unusable" and CJK.search(rejection["reason"])
         (finding,) = [f for f in summary["findings"] if f["file"] == str(folder / bad.name)]
@@ -508,7 +509,7 @@ def test_check_memory_stays_bounded(files: dict[str, Path], case: str) -> None:
         timeout=600,
     )
     code, peak_kib = map(int, done.stdout.split())
-    assert code == EXIT_UNUSABLE, done.stderr[-2000:]
+    assert code == EXIT_FINDINGS, done.stderr[-2000:]
     assert_no_crash(done.stderr)
     assert (
         10 * 1024 < peak_kib < MEMORY_LIMIT_MIB * 1024

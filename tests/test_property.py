@@ -188,7 +188,8 @@ def test_county_totals_are_the_sums_of_what_the_reader_accepted(
         for form, sheet, row, key, ref in input_cells(code):
             value = None if (sheet, ref) in refused_cells else normal(typed[(form, row, key)])
             values.setdefault(form, {}).setdefault(row, {})[key] = value
-        accepted[code] = values
+        if any(v is not None for rows in values.values() for cells in rows.values() for v in cells.values()):
+            accepted[code] = values  # a form with nothing typed (or nothing kept) is 空表, not consolidated
 
     out = folder.parent / f"{folder.name}_county.xlsx"
     summary = consolidate(

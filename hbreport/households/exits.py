@@ -190,13 +190,21 @@ class CountyExitAssessment:
 
 
 def county_figures(
-    households: Sequence[Mapping[str, Any]], config, rural_population: float | None
+    households: Sequence[Mapping[str, Any]],
+    config,
+    rural_population: float | None,
+    remaining_people: float | None = None,
 ) -> dict[str, float]:
-    """Figures computed from the county's household rows: remaining poor people and poverty incidence (%)."""
-    remaining = sum(
-        (_number(h.get("household_size")) or 0)
-        for h in households
-        if config.is_remaining(h.get("exit_status"))
+    """Figures computed from the county's household rows (or the given count of poor people left):
+    remaining poor people and poverty incidence (%)."""
+    remaining = (
+        remaining_people
+        if remaining_people is not None
+        else sum(
+            (_number(h.get("household_size")) or 0)
+            for h in households
+            if config.is_remaining(h.get("exit_status"))
+        )
     )
     out = {"remaining_people": remaining}
     if rural_population:
@@ -211,6 +219,7 @@ def assess_county_exit(
     *,
     figures: Mapping[str, float] | None = None,
     applying: bool | None = None,
+    remaining_people: float | None = None,
     registry=None,
     catalog=None,
     baseline=None,
@@ -220,7 +229,8 @@ def assess_county_exit(
     ``households`` are the county's household rows for ``period`` (from the store or the rosters);
     ``figures`` what the county office gives: ``rural_population`` (农村户籍人口, for the poverty
     incidence) and any figure the criteria name (``rural_income``, ``fiscal_revenue_per_capita``…).
-    ``applying`` defaults to whether the baseline's 摘帽 year is ``period``."""
+    ``remaining_people``, when given (the county's consolidated 鄂扶贫01表), is the count of poor people
+    left instead of the roster's. ``applying`` defaults to whether the baseline's 摘帽 year is ``period``."""
     from .spec import roster_config
 
     registry, catalog, baseline = Context.of(registry, catalog, baseline).parts  # as the forms were made
@@ -229,7 +239,7 @@ def assess_county_exit(
         raise HBError(f"「{county.name}」不是县级单位", hint="贫困县摘帽按县判断，给出县级代码")
     config = roster_config(period, catalog=catalog)
     given = dict(figures or {})
-    computed = county_figures(households, config, _number(given.get("rural_population")))
+    computed = county_figures(households, config, _number(given.get("rural_population")), remaining_people)
     values = {**computed, **{k: v for k, v in given.items() if k not in computed}}
     if applying is None:
         record = baseline.county(county.code)

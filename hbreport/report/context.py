@@ -21,7 +21,7 @@ from typing import Any
 from ..baseline import POOR_COUNTY_ZH
 from ..catalog import convert
 from ..context import Context
-from ..engine import compute_row, parent_values, row_filled
+from ..engine import compute_row, parent_values, row_filled, total_row
 from ..errors import HBError
 from ..findings import Finding, count_by_importance
 from ..registry import LEVEL_ZH
@@ -38,6 +38,8 @@ PROJECT_FORM = "key_projects"
 INFRA_FORM = "infrastructure"
 
 AHEAD, NORMAL, LAGGING, NOT_REPORTED, RETURNED = "超前", "正常", "滞后", "未报", "退回"
+BLANK_FORM = "空表"  # a workbook received with nothing typed in it: not reported data
+NO_DATA = "未报送"  # a figure or a table with no reported data behind it
 
 #: robust z-score (Iglewicz & Hoaglin): 0.6745 (x − median) / MAD, flagged above 3.5
 OUTLIER_Z = 3.5
@@ -169,17 +171,21 @@ def build_context(
             file=data.source,
             hint="用含鄂扶贫01表的汇总工作簿生成报告",
         )
+    findings = list(findings)
     missing_refs = unit_refs(missing)
     returned_refs = unit_refs(returned)
+    blank_refs = [UnitRef(f.unit_code or "", f.unit_name or "") for f in findings if f.rule == BLANK_FORM]
     history = {int(y): d for y, d in (history or {}).items() if int(y) != year}
 
     people_sheet = spec.sheet(PEOPLE_FORM)
     ctx = _Context(data, catalog, registry, baseline, people_sheet, missing_refs, returned_refs, history)
+    ctx.blank = blank_refs
+    children = ctx.children()
+    reported = [c for c in children if c["reported"]]
+    basis = ctx.basis(children)
     people = ctx.people()
     villages = ctx.villages()
     counties = ctx.counties()
-    children = ctx.children()
-    reported = [c for c in children if c["reported"]]
     summary = {
         "total": len(children),
         "reported": len(reported),
@@ -188,6 +194,7 @@ def build_context(
         "lagging": sum(c["status"] == LAGGING for c in reported),
         "returned": sum(c["status"] == RETURNED for c in children),
         "missing": sum(c["status"] == NOT_REPORTED for c in children),
+        "blank": sum(c["status"] == BLANK_FORM for c in children),
     }
     ranked = [c for c in reported if c["rate"] is not None]
     lagging = sorted(
@@ -210,9 +217,22 @@ def build_context(
     )
     projects = ctx.projects()
     infrastructure = ctx.infrastructure()
-    quality = ctx.quality(children, list(findings), people)
+    quality = ctx.quality(children, findings, people)
     unit = registry.get(spec.unit_code) if spec.unit_code in registry else None
     level = spec.level
+    child_zh = CHILD_LEVEL_ZH.get(level, "下级单位")
+    problems = _problems(
+        spec.unit_name,
+        child_zh,
+        basis,
+        people,
+        villages,
+        counties,
+        lagging,
+        quality,
+        projects,
+        infrastructure,
+    )
     return {
         "unit": {
             "code": spec.unit_code,
@@ -223,7 +243,10 @@ def build_context(
         },
         "year": year,
         "as_of": N.period_end(year),
-        "issued": issued or dt.date.today(),
+        "issued": issued or catalog.reporting_due(year),
+        "basis": basis,
+        # the county's 04 form is its own, not its townships'
+        "infra_caption": "" if level == "county" else basis["caption"],
         "issuer": issuer or default_issuer(spec.unit_name, level),
         "plan_title": catalog.title,
         "is_province": level == "province",
@@ -242,8 +265,12 @@ def build_context(
         "lagging": lagging,
         "projects": projects,
         "projects_failing": [p for p in projects if p["failing"]],
+        "projects_reported": [p for p in projects if p["reported"]],
+        "projects_unreported": [p["name"] for p in projects if not p["reported"]],
         "infrastructure": infrastructure,
         "infrastructure_failing": [p for p in infrastructure if p["failing"]],
+        "infrastructure_reported": [p for p in infrastructure if p["reported"]],
+        "infrastructure_unreported": [p["name"] for p in infrastructure if not p["reported"]],
         "quality": quality,
         # the levels below the children, as the children's own consolidations say (the first is the children)
         "coverage": [
@@ -253,8 +280,70 @@ def build_context(
         "trend": ctx.trend(people, villages),
         # 片区进展 and 老区 (from the consolidation's 片区汇总; None without one)
         "regions": region_section(regions, catalog, load_fields()) if regions else None,
+        "problems": problems,
+        "next_steps": {
+            "people": bool(lagging) or people["status"] == LAGGING,
+            "villages": villages["status"] == LAGGING,
+            "data": not basis["complete"] or bool(quality["errors"]),
+            "projects": any(p["failing"] for p in projects + infrastructure),
+            "unreported": any(not p["reported"] for p in projects + infrastructure),
+            "counties": bool(counties["own"] or counties["schedule"]),
+        },
         "charts": {},
     }
+
+
+def _names(items: list[str], most: int = 5) -> str:
+    shown = "、".join(items[:most])
+    return shown + (f"等{len(items)}个" if len(items) > most else "")
+
+
+def _problems(
+    unit_name, child_zh, basis, people, villages, counties, lagging, quality, projects, infrastructure
+) -> list[str]:
+    """The 存在问题 of the report: one sentence per problem the data show, most serious first."""
+    out: list[str] = []
+    if not basis["complete"]:
+        text = (
+            f"报送不全。应报{basis['expected']}个{child_zh}，已报送可用数据的{basis['reported']}个，"
+            f"{_names(basis['absent'])}未报送、被退回或报送空表，其数据未计入"
+        )
+        if not basis["enough"]:
+            text += f"；已汇总单位不足{N.percent(basis['threshold'], 0)}，无法判断{unit_name}总体进度"
+        out.append(text + "。")
+    if people["judged"] and people["status"] == LAGGING:
+        out.append(f"{unit_name}累计脱贫进度低于规划{N.points(people['gap'])}。")
+    if lagging:
+        worst = lagging[0]
+        out.append(
+            f"{len(lagging)}个{child_zh}累计脱贫进度滞后于规划（{_names([u['name'] for u in lagging])}），"
+            f"其中{worst['name']}落后{N.points(worst['behind'])}。"
+        )
+    if villages["judged"] and villages["status"] == LAGGING:
+        out.append(f"贫困村出列进度低于规划{N.points(villages['gap'])}。")
+    failing = [p for p in projects + infrastructure if p["failing"]]
+    if failing:
+        out.append(
+            "部分重点工程和基础设施指标未达到规划要求："
+            + "；".join(f"{p['name']}{p['brief']}（规划{p['target']}）" for p in failing[:6])
+            + "。"
+        )
+    unreported = [p["name"] for p in projects + infrastructure if not p["reported"]]
+    if unreported:
+        out.append(f"{_names(unreported, 6)}指标没有报送数据，无法评价。")
+    own = counties.get("own") or {}
+    assessment = own.get("assessment") if own else None
+    if assessment and assessment["status"] == "未达到":
+        out.append(f"{own['name']}尚未达到贫困县退出标准（{'、'.join(assessment['failed'])}未达到）。")
+    elif own and own.get("planned_this_year") and (assessment is None or assessment["status"] == "未报"):
+        out.append(f"{own['name']}按计划应于{own['exit_year']}年摘帽，但缺少评估所需的数据。")
+    if quality["errors"]:
+        out.append(f"数据校验发现错误{quality['errors']}条，须由填报单位改正后重报。")
+    if quality["outliers"]:
+        out.append(
+            f"{_names([o['name'] for o in quality['outliers']])}的累计脱贫率明显偏离其他单位，需要核实。"
+        )
+    return out
 
 
 def default_issuer(unit_name: str, level: str) -> str:
@@ -277,13 +366,77 @@ class _Context:
         self.history = history
         self.is_province = self.level == "province"
         self.base = baseline.totals(registry, data.spec.unit_code) if data.spec.unit_code in registry else {}
+        self.blank: list[UnitRef] = []
+        self.reported_codes: list[str] | None = None  # the children whose data the figures hold, when not all
+        self.enough = True  # enough children reported to judge the unit as a whole
+
+    # ------------------------------------------------------------ on what the figures rest
+
+    def basis(self, children: list[dict[str, Any]]) -> dict[str, Any]:
+        """How many children the figures rest on, and whether they are enough for a verdict on the whole unit.
+
+        A township's rows are its villages, typed by its own clerk: its figures are the township's own.
+        Above it, a child that has not reported, was returned or sent a blank form is not in the
+        figures; below the catalog's ``report_min_coverage`` the report judges only the children."""
+        level_zh = CHILD_LEVEL_ZH.get(self.level, "下级单位")
+        expected = len(children)
+        reported = sum(c["reported"] for c in children)
+        own = self.level == "township"
+        complete = own or reported == expected
+        threshold = self.catalog.min_coverage()
+        share = reported / expected if expected else 1.0
+        enough = own or (reported > 0 and share >= threshold - 1e-9)
+        self.enough = enough
+        if not complete:
+            self.reported_codes = [c["code"] for c in children if c["reported"]]
+        text = "" if complete else f"根据已报送的{reported}个（共{expected}个）{level_zh}汇总"
+        return {
+            "level_zh": level_zh,
+            "expected": expected,
+            "reported": reported,
+            "share": share,
+            "complete": complete,
+            "enough": enough,
+            "threshold": threshold,
+            "text": text,
+            "caption": f"（{text}）" if text else "",
+            "absent": [c["name"] for c in children if not c["reported"]],
+        }
+
+    def _total(self, form: str) -> dict[str, Any]:
+        """The 合计 of ``form``: over the children that reported when some did not (the workbook's 合计
+        also holds the prefilled base of those that did not, so a derived 剩余 would count them as poor)."""
+        total = self.data.totals.get(form, {})
+        sheet = self.spec.sheet(form) if form in self.data.rows else None
+        if self.reported_codes is None or sheet is None or len(sheet.rows) <= 1:
+            return total
+        rows = self.data.rows[form]
+        return total_row(sheet, [rows.get(code, {}) for code in self.reported_codes if code in rows])
+
+    def _reported_base(self, key: str) -> float | None:
+        """The baseline ``key`` (poor_people, poor_villages) of the children the figures hold."""
+        if self.reported_codes is None:
+            return None
+        return float(sum(self.baseline.totals(self.registry, code)[key] for code in self.reported_codes))
 
     # ------------------------------------------------------------ headline figures
 
-    def _schedule(self, code: str, target: float | None = None) -> tuple[float, int | None]:
+    def _schedule(
+        self, code: str, target: float | None = None, reported_only: bool = False
+    ) -> tuple[float, int | None]:
         """(expected cumulative share by the period's end, year due in full) for the unit: from its own
-        tasks when it has them (a poor county is due in full in its 摘帽 year), else the plan's shares."""
-        series = self.baseline.tasks(self.registry).series(self.spec.unit_code, code)
+        tasks when it has them (a poor county is due in full in its 摘帽 year), else the plan's shares.
+        ``reported_only``: the figures hold only some children; the tasks are theirs (``target`` their base)."""
+        tasks = self.baseline.tasks(self.registry)
+        if reported_only and target and self.reported_codes:
+            series_list = [tasks.series(c, code) for c in self.reported_codes]
+            if all(s is not None for s in series_list):
+                years = sorted(set().union(*series_list))
+                series = {y: sum(s.get(y, 0) for s in series_list) for y in years}
+            else:
+                series = None
+        else:
+            series = tasks.series(self.spec.unit_code, code)
         if series is not None and target:
             due = cumulative(series, self.year) or 0.0
             full = next((y for y in sorted(series) if cumulative(series, y) >= target), None)
@@ -291,19 +444,23 @@ class _Context:
         return self.catalog.cumulative_share(code, self.year), self.catalog[code].deadline
 
     def people(self) -> dict[str, Any]:
-        total = self.data.totals.get(PEOPLE_FORM, {})
+        total = self._total(PEOPLE_FORM)
         rows = self.data.rows.get(PEOPLE_FORM, {})
         reported = any(row_filled(self.people_sheet, r) for r in rows.values())
         if self.is_province:
-            target = self.catalog.number("BASE_POOR_PEOPLE", "人")
+            whole = self.catalog.number("BASE_POOR_PEOPLE", "人")
         else:
-            target = self.base.get("poor_people") or _num(total.get("base_people"))
-        expected, deadline = self._schedule("SCHED_PEOPLE_EXIT", target)
+            whole = self.base.get("poor_people") or _num(total.get("base_people"))
+        part = self._reported_base("poor_people")
+        target = whole if part is None else part
+        expected, deadline = self._schedule("SCHED_PEOPLE_EXIT", target, part is not None)
         deadline = min(deadline or 9999, self.catalog["TARGET_PEOPLE_EXITED"].deadline or 9999)
         cum = _num(total.get("cum_exited_people")) if reported else None
         rate = _ratio(cum, target)
         return {
             "reported": reported,
+            "partial": part is not None,
+            "whole_target": whole,
             "target": target,
             "base": _num(total.get("base_people")),
             "base_households": _num(total.get("base_households")),
@@ -313,20 +470,35 @@ class _Context:
             "returned": _num(total.get("returned_people")) if reported else None,
             "new": _num(total.get("new_people")) if reported else None,
             "remaining": _num(total.get("remaining_people")) if reported else None,
+            "incidence": self._incidence(total) if reported and part is None else None,
+            "rural_population": self._rural_population(),
             "rate": rate,
             "expected": expected,
             "expected_count": expected * target if target else None,
             "gap": _gap(rate, expected),
-            "status": status_of(self.people_sheet, rate, expected),
+            "status": status_of(self.people_sheet, rate, expected) if self.enough else N.BLANK,
+            "judged": self.enough and rate is not None,
             "deadline": deadline,
         }
+
+    def _incidence(self, total: Mapping[str, Any]) -> float | None:
+        """贫困发生率: the poor remaining at the period's end ÷ the rural population (baseline)."""
+        return _ratio(total.get("remaining_people"), self._rural_population())
+
+    def _rural_population(self) -> float | None:
+        """农村户籍人口: the 04 form's, where every row of it gives one (the current figure), else the
+        baseline's (the counties' list)."""
+        rows = self.data.rows.get(INFRA_FORM, {})
+        if rows and all(N.is_number(r.get("rural_population")) for r in rows.values()):
+            return _num(self.data.totals[INFRA_FORM].get("rural_population"))
+        return self.base.get("rural_population") or None
 
     def _village_totals(self) -> dict[str, Any] | None:
         """The village counts of the unit: its 02 form's 合计 (a township's counted from its village rows)."""
         if VILLAGE_FORM not in self.data.totals:
             return None
         sheet = self.spec.sheet(VILLAGE_FORM)
-        total = self.data.totals[VILLAGE_FORM]
+        total = self._total(VILLAGE_FORM)
         if "villages_exited_cum" in sheet.column_keys:
             return total
         # a township's form lists its villages: count them as its county's form would
@@ -351,10 +523,12 @@ class _Context:
             row_filled(sheet, r) for r in self.data.rows[VILLAGE_FORM].values()
         )
         if self.is_province:
-            target = self.catalog.number("BASE_POOR_VILLAGES", "个")
+            whole = self.catalog.number("BASE_POOR_VILLAGES", "个")
         else:
-            target = self.base.get("poor_villages") or _num(total.get("poor_villages"))
-        expected, _ = self._schedule("SCHED_VILLAGE_EXIT", target)
+            whole = self.base.get("poor_villages") or _num(total.get("poor_villages"))
+        part = self._reported_base("poor_villages")
+        target = whole if part is None else part
+        expected, _ = self._schedule("SCHED_VILLAGE_EXIT", target, part is not None)
         cum = _num(total.get("villages_exited_cum")) if reported else None
         rate = _ratio(cum, target)
 
@@ -363,6 +537,8 @@ class _Context:
 
         return {
             "reported": reported,
+            "partial": part is not None,
+            "whole_target": whole,
             "target": target,
             "poor": _num(total.get("poor_villages")),
             "cum": cum,
@@ -375,11 +551,17 @@ class _Context:
             "expected": expected,
             "expected_count": expected * target if target else None,
             "gap": _gap(rate, expected),
-            "status": status_of(self.people_sheet, rate, expected),
+            "status": status_of(self.people_sheet, rate, expected) if self.enough else N.BLANK,
+            "judged": self.enough and rate is not None,
             "deadline": self.catalog["TARGET_VILLAGES_EXITED"].deadline,
         }
 
     def counties(self) -> dict[str, Any]:
+        """Poor counties: the list's planned exit years are the schedule; what is achieved comes from data
+        (the county's own assessment, :mod:`hbreport.county_exit`; above the county, the 04 form's
+        本年申请摘帽县)."""
+        from ..county_exit import assess
+
         unit = self.registry.get(self.spec.unit_code)
         if unit.level == "county":
             units = [unit]
@@ -388,11 +570,9 @@ class _Context:
         else:
             units = []
         poor = [self.baseline.county(u.code) for u in units if self.baseline.is_poor_county(u.code)]
-        exited = [c for c in poor if c.exit_year is not None and c.exit_year <= self.year]
+        planned = [c for c in poor if c.exit_year is not None and c.exit_year <= self.year]
         target = self.catalog.number("BASE_POOR_COUNTIES", "个") if self.is_province else len(poor)
         expected, _ = self._schedule("SCHED_COUNTY_EXIT", target)
-        rate = _ratio(len(exited), target)
-        # a county (or a township) is itself in a poor county, or not: no schedule of county exits applies
         own = None
         if unit.level in ("county", "township") and self.baseline.is_poor_county(unit.code):
             county = self.baseline.county(unit.code)
@@ -400,8 +580,23 @@ class _Context:
                 "name": county.name,
                 "kind": POOR_COUNTY_ZH.get(county.poor_county, ""),
                 "exit_year": county.exit_year,
-                "exited": county.exit_year is not None and county.exit_year <= self.year,
+                "planned": county.exit_year is not None and county.exit_year <= self.year,
+                "planned_this_year": county.exit_year == self.year,
+                "assessment": None,
             }
+            if unit.level == "county":
+                exit_ = assess(
+                    self.data, registry=self.registry, catalog=self.catalog, baseline=self.baseline
+                )
+                own["assessment"] = _exit_dict(exit_) if exit_ else None
+        infra = self.data.rows.get(INFRA_FORM)
+        applying = None
+        if infra and unit.level in ("province", "prefecture"):
+            sheet = self.spec.sheet(INFRA_FORM)
+            if "counties_exit_applying" in sheet.column_keys and any(
+                row_filled(sheet, r) for r in infra.values()
+            ):
+                applying = _num(self.data.totals[INFRA_FORM].get("counties_exit_applying"))
         return {
             "target": target,
             "schedule": bool(target) and unit.level in ("province", "prefecture"),
@@ -409,14 +604,12 @@ class _Context:
             "poor": len(poor),
             "national": sum(c.poor_county == "national" for c in poor),
             "provincial": sum(c.poor_county == "provincial" for c in poor),
-            "exited": len(exited),
-            "exited_this_year": [c.name for c in exited if c.exit_year == self.year],
-            "remaining": [c.name for c in poor if c not in exited],
-            "rate": rate,
+            # the schedule (list of poor counties and their planned years), never the achievement
+            "planned": len(planned),
+            "planned_this_year": [c.name for c in planned if c.exit_year == self.year],
+            "applying": applying,
             "expected": expected,
             "expected_count": expected * target if target else None,
-            "gap": _gap(rate, expected),
-            "status": status_of(self.people_sheet, rate, expected) if target else N.BLANK,
             "deadline": self.catalog["TARGET_COUNTIES_EXITED"].deadline,
         }
 
@@ -438,8 +631,18 @@ class _Context:
             }
 
         rows = [row("贫困人口脱贫", people, N.people), row("贫困村出列", villages, N.units)]
-        if counties["schedule"]:
-            rows.append(row("贫困县摘帽", counties, N.units))
+        if counties["schedule"]:  # achieved exits are not in the consolidated data: no figure, no verdict
+            rows.append(
+                {
+                    "name": "贫困县摘帽",
+                    "target": N.units(counties["target"]),
+                    "share": N.percent(counties["expected"]),
+                    "expected": N.units(round(counties["expected_count"] or 0)),
+                    "actual": NO_DATA,
+                    "rate": None,
+                    "status": N.BLANK,
+                }
+            )
         return rows
 
     # ------------------------------------------------------------ children
@@ -456,7 +659,8 @@ class _Context:
             was_returned = any(_same_unit(r.code, unit.code) for r in self.returned)
             listed_missing = was_returned or any(_same_unit(m.code, unit.code) for m in self.missing)
             reported = not listed_missing and row_filled(sheet, values)
-            absent = RETURNED if was_returned else NOT_REPORTED
+            was_blank = any(_same_unit(b.code, unit.code) for b in self.blank)
+            absent = RETURNED if was_returned else BLANK_FORM if was_blank else NOT_REPORTED
             vrow = village_rows.get(unit.code, {}) if not per_village else {}
             vrate = _num(vrow.get("village_exit_rate")) if reported else None
             vexp = _num(vrow.get("village_expected_rate"))
@@ -541,8 +745,9 @@ class _Context:
         if form not in self.data.totals:
             return []
         sheet = self.spec.sheet(form)
-        total = self.data.totals[form]
-        reported = any(row_filled(sheet, r) for r in self.data.rows.get(form, {}).values())
+        total = self._total(form)
+        rows = [r for r in self.data.rows.get(form, {}).values() if row_filled(sheet, r)]
+        reported = bool(rows)
         denominator = _num(total.get("poor_villages_total")) if reported else None
         if not denominator:
             denominator = self._reported_poor_villages(form)
@@ -557,8 +762,14 @@ class _Context:
             if indicator.values is not None:  # a set of allowed values (户型): not a figure to compare
                 continue
             seen.add(code)
-            actual = _num(total.get(col.key)) if reported else None
-            out.append(self._compare(form, col.key, field, indicator, actual, denominator))
+            # a column nobody filled is not reported, whatever its 合计 shows (SUM of blanks is 0)
+            filled = any(r.get(col.key) not in (None, "") for r in rows)
+            actual = _num(total.get(col.key)) if filled else None
+            row = self._compare(form, col.key, field, indicator, actual, denominator)
+            if actual is None:
+                row.update(actual=NO_DATA, brief=NO_DATA, verdict=NO_DATA, ok=None, failing=False)
+            row["reported"] = actual is not None
+            out.append(row)
         return out
 
     def _compare(self, form, key, field, indicator, actual, denominator) -> dict[str, Any]:
@@ -595,7 +806,7 @@ class _Context:
             target_text = f"{by}{N.with_unit(target_value, unit)}"
             cumulative = self._cumulative(form, key, actual)
             done = cumulative if cumulative is not None else actual
-            if self.is_province:
+            if self.is_province and self.reported_codes is None:  # not a share of partial data
                 completion = _ratio(done, target_value)
                 if completion is not None:
                     verdict = f"完成{N.percent(completion)}"
@@ -682,7 +893,9 @@ class _Context:
         missing = [
             c["name"]
             for c in children
-            if not c["reported"] and not any(_same_unit(code, c["code"]) for code in returned_codes)
+            if not c["reported"]
+            and c["status"] != BLANK_FORM
+            and not any(_same_unit(code, c["code"]) for code in returned_codes)
         ]
         for ref in self.missing:  # named by the consolidation but not a row of this form
             if not any(_same_unit(ref.code, c["code"]) for c in children) and name_of(ref) not in missing:
@@ -716,6 +929,7 @@ class _Context:
         return {
             "missing": missing,
             "returned": [{"name": name_of(r), "reason": r.reason} for r in self.returned],
+            "blank": [c["name"] for c in children if c["status"] == BLANK_FORM],
             "errors": counts.get("error", 0),
             "warnings": counts.get("warning", 0),
             "findings": shown,
@@ -772,3 +986,35 @@ def _same_family(a: str, b: str) -> bool:
     except HBError:
         return False
     return True
+
+
+def _exit_dict(exit_) -> dict[str, Any]:
+    return {
+        "status": exit_.status,
+        "applying": exit_.applying,
+        "criteria": [
+            {
+                "label": c.label,
+                "figure": c.figure,
+                "unit": c.unit,
+                "op": c.op,
+                "threshold": c.threshold,
+                "verdict": c.verdict,
+                "text": _criterion_text(c),
+            }
+            for c in exit_.criteria
+        ],
+        "failed": [c.label for c in exit_.failed],
+        "unassessed": exit_.unassessed,
+    }
+
+
+def _criterion_text(c) -> str:
+    """贫困发生率1.8%（标准不高于2%，达到）"""
+    if c.figure is None:
+        return f"{c.label}无数据"
+    figure = N.decimal_text(c.figure, 2) + c.unit
+    if c.threshold is None:
+        return f"{c.label}{figure}（未设定标准，未判断）"
+    bound = "不高于" if c.op in ("<=", "<") else "不低于"
+    return f"{c.label}{figure}（标准{bound}{N.decimal_text(c.threshold, 2)}{c.unit}，{c.verdict}）"

@@ -194,7 +194,7 @@ def read_consolidation_sheets(path: str | Path) -> dict[str, list]:
     下级明细 and 汇总校验 sheets; empty lists when the workbook has no such sheets (a unit's own form)."""
     from python_calamine import CalamineWorkbook
 
-    from ..consolidate import CHECK_SHEET, DETAIL_SHEET, MISSING, REJECTED, RETURNED, level_table
+    from ..consolidate import BLANK, CHECK_SHEET, DETAIL_SHEET, MISSING, REJECTED, RETURNED, level_table
     from ..consolidate import DUPLICATE as DUPLICATED
     from ..regions import REGION_SHEET, read_region_sheet
 
@@ -221,7 +221,7 @@ def read_consolidation_sheets(path: str | Path) -> dict[str, list]:
                     errors = _text(row[col["错误数"]]) if "错误数" in col else ""
                     reason = note or (f"错误{errors}条" if errors not in ("", "0") else "")
                     out["returned"].append((code, name, reason))
-                elif status in (MISSING, DUPLICATED, REJECTED):
+                elif status in (MISSING, DUPLICATED, REJECTED, BLANK):
                     out["missing"].append((code, name, note))
         if CHECK_SHEET in names:
             rows = book.get_sheet_by_name(CHECK_SHEET).to_python(skip_empty_area=False)

@@ -58,7 +58,9 @@ def build_task_spec(unit_code: str, period: int, *, ctx: Context | None = None) 
     unit = registry.get(unit_code)
     children = registry.children(unit.code)
     if not children or unit.level == "township" and not baseline.villages:
-        raise HBError(f"「{unit.name}」({unit.short_code}) 没有下级单位，无需分解任务", hint="给出有下级的单位")
+        raise HBError(
+            f"「{unit.name}」({unit.short_code}) 没有下级单位，无需分解任务", hint="给出有下级的单位"
+        )
     rows = [RowUnit(c.code, c.name) for c in children]
     sheet = render_form(
         TASK_FORM, unit=unit, level=unit.level, period=period, rows=rows, poor_rows=None, catalog=catalog

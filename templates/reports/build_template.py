@@ -41,20 +41,25 @@ TITLE = "{{ unit.name }}{{ year }}年脱贫攻坚进展情况报告"
 SUBTITLE = "（数据截至{{ as_of|date }}）"
 
 OPENING = (
-    "按照《{{ plan_title }}》确定的目标任务和年度进度安排，根据各{{ child_level_zh }}报送的统计报表汇总，"
+    "按照《{{ plan_title }}》确定的目标任务和年度进度安排，"
+    "{% if basis.complete %}根据各{{ child_level_zh }}报送的统计报表汇总，"
+    "{% else %}{{ basis.text }}（{{ basis.absent|join('、') }}未报送、被退回或报送空表，其数据未计入），{% endif %}"
     "现将{{ unit.name }}{{ year }}年脱贫攻坚进展情况报告如下。"
+    "{% if not basis.enough %}已汇总的{{ child_level_zh }}不足应报数的{{ basis.threshold|pct(0) }}，"
+    "本报告不对{{ unit.name }}总体进度作出判断，只反映已报送单位的情况。{% endif %}"
 )
 
 TARGETS = (
-    "{% if is_province %}规划确定，到{{ people.deadline }}年底全省{{ people.target|people }}农村贫困人口全部脱贫销号，"
-    "{{ villages.target|units }}贫困村全部脱贫出列，{{ counties.target|units }}贫困县全部脱贫“摘帽”。"
+    "{% if is_province %}规划确定，到{{ people.deadline }}年底全省{{ people.whole_target|people }}农村贫困人口全部脱贫销号，"
+    "{{ villages.whole_target|units }}贫困村全部脱贫出列，{{ counties.target|units }}贫困县全部脱贫“摘帽”。"
     "{% else %}{{ unit.name }}{% if counties.own and unit.level == 'county' %}为{{ counties.own.kind }}，{% endif %}"
-    "2016年初有建档立卡贫困人口{{ people.target|people }}、贫困村{{ villages.target|units }}"
+    "2016年初有建档立卡贫困人口{{ people.whole_target|people }}、贫困村{{ villages.whole_target|units }}"
     "{% if counties.schedule %}、贫困县{{ counties.target|units }}{% endif %}，"
     "按规划到{{ people.deadline }}年底全部脱贫出列{% if counties.target %}、摘帽{% endif %}。{% endif %}"
     "{% if is_province %}按规划年度进度{% else %}按下达的任务分解{% endif %}，"
     "到{{ year }}年底应累计脱贫{{ people.expected|pct }}、贫困村累计出列{{ villages.expected|pct }}"
-    "{% if counties.schedule %}、贫困县累计摘帽{{ counties.expected|pct }}{% endif %}。主要指标完成情况见表1。"
+    "{% if counties.schedule %}、贫困县累计摘帽{{ counties.expected|pct }}{% endif %}。主要指标完成情况见表1"
+    "{% if not basis.complete %}（{{ basis.text }}，规划目标为已报送单位的基数）{% endif %}。"
 )
 
 REGION_PROGRESS = (
@@ -76,14 +81,20 @@ OLD_AREA = (
 )
 
 PEOPLE = (
-    "{% if not people.reported %}本期没有可用的脱贫数据：所属{{ child_level_zh }}均未报。"
+    "{% if not people.reported %}本期没有可用的脱贫数据：所属{{ child_level_zh }}均未报送。"
     "{% elif not people.target %}{{ unit.name }}没有建档立卡贫困人口。"
-    "{% else %}截至{{ as_of|date }}，{{ unit.name }}累计脱贫{{ people.cum|people }}，"
-    "占{% if is_province %}规划目标{% else %}建档立卡贫困人口{% endif %}{{ people.target|people }}的{{ people.rate|pct }}，"
-    "{% if people.gap > 0 %}高于规划进度{{ people.gap|points }}{% elif people.gap < 0 %}低于规划进度{{ people.gap|points }}"
-    "{% else %}与规划进度持平{% endif %}，总体进度{{ people.status }}。"
+    "{% else %}{% if people.partial %}{{ basis.text }}，{% endif %}截至{{ as_of|date }}，"
+    "{{ unit.name }}累计脱贫{{ people.cum|people }}，"
+    "占{% if people.partial %}已报送单位建档立卡贫困人口{% elif is_province %}规划目标{% else %}建档立卡贫困人口{% endif %}"
+    "{{ people.target|people }}的{{ people.rate|pct }}，"
+    "{% if people.judged %}{% if people.gap > 0 %}高于规划进度{{ people.gap|points }}"
+    "{% elif people.gap < 0 %}低于规划进度{{ people.gap|points }}{% else %}与规划进度持平{% endif %}，"
+    "{% if people.partial %}已报送单位{% endif %}总体进度{{ people.status }}。"
+    "{% else %}规划进度为{{ people.expected|pct }}；已报送单位不足，不对{{ unit.name }}总体进度作出判断。{% endif %}"
     "{{ year }}年脱贫{{ people.exited|people }}（{{ people.exited_households|households }}），"
-    "返贫{{ people.returned|people }}，新识别贫困人口{{ people.new|people }}，年末剩余贫困人口{{ people.remaining|people }}。"
+    "返贫{{ people.returned|people }}，新识别贫困人口{{ people.new|people }}，年末剩余贫困人口{{ people.remaining|people }}"
+    "{% if people.incidence is not none %}，贫困发生率{{ people.incidence|pct(2) }}"
+    "（年末剩余贫困人口÷农村户籍人口{{ people.rural_population|people }}）{% endif %}。"
     "{% endif %}"
 )
 
@@ -91,35 +102,45 @@ REGIONS = (
     "{% if summary.total %}{{ year }}年，{{ unit.name }}所属{{ summary.total }}个{{ child_level_zh }}中，"
     "累计脱贫进度超前的{{ summary.ahead }}个、正常的{{ summary.normal }}个、滞后的{{ summary.lagging }}个"
     "{% if summary.missing %}，未报{{ summary.missing }}个{% endif %}"
-    "{% if summary.returned %}，退回{{ summary.returned }}个{% endif %}。"
-    "{% if worst %}完成自身任务最好的是{{ best.name }}（累计脱贫{{ best.cum|people }}，完成到本年底累计任务的"
-    "{{ best.completion|pct }}），最差的是{{ worst.name }}（{{ worst.completion|pct }}）。{% endif %}"
+    "{% if summary.returned %}，退回{{ summary.returned }}个{% endif %}"
+    "{% if summary.blank %}，报送空表{{ summary.blank }}个{% endif %}。"
+    "{% if worst %}已报送单位中完成自身任务最好的是{{ best.name }}（累计脱贫{{ best.cum|people }}，"
+    "完成到本年底累计任务的{{ best.completion|pct }}），最差的是{{ worst.name }}（{{ worst.completion|pct }}）。{% endif %}"
     "各{{ child_level_zh }}情况见表2和图2。"
     "{% else %}{{ unit.name }}没有下级填报单位。{% endif %}"
 )
 
 PROJECTS = (
-    "{% if projects %}{{ year }}年重点工程进展见表3。"
+    "{% if not projects_reported %}本期没有报送重点工程数据，表3各项均为“未报送”，不作评价。"
+    "{% else %}{{ year }}年重点工程进展见表3{% if not basis.complete %}（{{ basis.text }}）{% endif %}。"
     "{% if projects_failing %}有{{ projects_failing|length }}项指标未达到规划标准："
     "{% for p in projects_failing %}{{ p.name }}{{ p.brief }}，规划{{ p.target }}{% if not loop.last %}；{% endif %}"
-    "{% endfor %}。请有关单位核实整改。{% else %}已填报的各项重点工程指标均符合规划标准。{% endif %}"
-    "{% else %}本期没有重点工程数据。{% endif %}"
+    "{% endfor %}。请有关单位核实整改。"
+    "{% elif not projects_unreported %}已报送的各项重点工程指标均符合规划标准。{% endif %}"
+    "{% if projects_unreported %}{{ projects_unreported|join('、') }}没有报送数据，不作评价。{% endif %}{% endif %}"
 )
 
 INFRASTRUCTURE = (
-    "贫困地区基础设施和公共服务主要指标见表4。"
+    "{% if not infrastructure_reported %}本期没有报送基础设施和公共服务数据（鄂扶贫04表），"
+    "表4各项均为“未报送”，不作评价。"
+    "{% else %}贫困地区基础设施和公共服务主要指标见表4。"
     "{% if infrastructure_failing %}已到目标年份但未达到规划目标的有：{% for p in infrastructure_failing %}{{ p.name }}"
     "{{ p.brief }}，规划{{ p.target }}{% if not loop.last %}；{% endif %}{% endfor %}。"
-    "{% else %}已到目标年份的指标均达到规划目标。{% endif %}"
+    "{% elif not infrastructure_unreported %}已到目标年份的指标均达到规划目标。{% endif %}"
+    "{% if infrastructure_unreported %}{{ infrastructure_unreported|join('、') }}没有报送数据，不作评价。{% endif %}"
+    "{% endif %}"
 )
 
 VILLAGES = (
     "{% if not villages.reported %}本期没有贫困村出列数据。"
     "{% elif not villages.target %}{{ unit.name }}没有建档立卡贫困村。"
-    "{% else %}截至{{ as_of|date }}，{{ unit.name }}累计出列贫困村{{ villages.cum|units }}，"
-    "占{{ villages.target|units }}的{{ villages.rate|pct }}，"
-    "{% if villages.gap > 0 %}高于规划进度{{ villages.gap|points }}{% elif villages.gap < 0 %}低于规划进度"
-    "{{ villages.gap|points }}{% else %}与规划进度持平{% endif %}。其中以前年度已出列{{ villages.prior|units }}，"
+    "{% else %}{% if villages.partial %}{{ basis.text }}，{% endif %}截至{{ as_of|date }}，"
+    "{{ unit.name }}累计出列贫困村{{ villages.cum|units }}，"
+    "占{% if villages.partial %}已报送单位贫困村{% endif %}{{ villages.target|units }}的{{ villages.rate|pct }}，"
+    "{% if villages.judged %}{% if villages.gap > 0 %}高于规划进度{{ villages.gap|points }}{% elif villages.gap < 0 %}"
+    "低于规划进度{{ villages.gap|points }}{% else %}与规划进度持平{% endif %}"
+    "{% else %}规划进度为{{ villages.expected|pct }}（不作总体判断）{% endif %}。"
+    "其中以前年度已出列{{ villages.prior|units }}，"
     "{{ year }}年申请出列{{ villages.applying|units }}，达到出列标准{{ villages.meeting|units }}；"
     "基础设施达标的贫困村{{ villages.infrastructure_ok|units }}，基本公共服务达标的{{ villages.services_ok|units }}。"
     "{% endif %}"
@@ -127,27 +148,35 @@ VILLAGES = (
 
 COUNTIES = (
     "{% if counties.own %}{{ counties.own.name }}为{{ counties.own.kind }}，"
-    "{% if counties.own.exited %}已于{{ counties.own.exit_year }}年摘帽{% else %}尚未摘帽，"
-    "规划要求{{ counties.deadline }}年底前摘帽{% endif %}。（摘帽年份据贫困县名单。）"
+    "按计划{% if counties.own.exit_year %}于{{ counties.own.exit_year }}年{% else %}在{{ counties.deadline }}年底前{% endif %}摘帽。"
+    "{% if counties.own.assessment %}{% set a = counties.own.assessment %}"
+    "{% if a.criteria %}按本期汇总数据评估：{% for c in a.criteria %}{{ c.text }}{% if not loop.last %}；{% endif %}{% endfor %}。{% endif %}"
+    "评估结果：{{ a.status }}"
+    "{% if a.status == '申请摘帽' %}（本年申请摘帽，已达到退出标准）"
+    "{% elif a.status == '未达到' %}{% if a.applying %}（本年申请摘帽，但未达到退出标准）{% endif %}"
+    "{% elif a.status == '未报' %}（评估所需数据不全）{% endif %}。"
+    "{% if a.unassessed %}{{ a.unassessed|join('、') }}的国家标准未在指标目录中设定，未作判断。{% endif %}"
+    "{% elif unit.level == 'township' %}摘帽情况以县级汇总数据评估。{% endif %}"
     "{% elif counties.schedule %}{{ unit.name }}有贫困县{{ counties.target|units }}"
-    "（国定{{ counties.national }}个、省定{{ counties.provincial }}个），"
-    "截至{{ year }}年底已摘帽{{ counties.exited|units }}，占{{ counties.rate|pct }}，规划进度{{ counties.expected|pct }}，"
-    "{% if counties.gap > 0 %}高于规划进度{{ counties.gap|points }}{% elif counties.gap < 0 %}低于规划进度"
-    "{{ counties.gap|points }}{% else %}与规划进度持平{% endif %}。"
-    "{% if counties.exited_this_year %}{{ year }}年摘帽：{{ counties.exited_this_year|join('、') }}。{% endif %}"
-    "{% if counties.remaining %}尚未摘帽：{{ counties.remaining|join('、') }}。{% endif %}"
-    "（摘帽年份据贫困县名单。）"
+    "（国定{{ counties.national }}个、省定{{ counties.provincial }}个）。按贫困县名单的计划，"
+    "到{{ year }}年底应摘帽{{ counties.planned|units }}（规划进度{{ counties.expected|pct }}）"
+    "{% if counties.planned_this_year %}，其中{{ year }}年计划摘帽的有{{ counties.planned_this_year|join('、') }}{% endif %}。"
+    "{% if counties.applying is not none %}据各地报送的鄂扶贫04表，本年申请摘帽的贫困县{{ counties.applying|units }}。"
+    "{% else %}本期汇总数据中没有各县申请摘帽的情况。{% endif %}"
+    "各县是否达到退出标准，以县级汇总数据的评估为准，名单所列年份只是计划，不代表已经摘帽。"
     "{% elif unit.level in ('county', 'township') %}{{ unit.name }}{% if unit.level == 'township' %}所在县{% endif %}"
     "不是贫困县。{% else %}{{ unit.name }}没有贫困县。{% endif %}"
 )
 
 REPORTING = (
-    "{% if summary.total %}应报{{ summary.total }}个{{ child_level_zh }}，已报{{ summary.reported }}个"
+    "{% if summary.total %}应报{{ summary.total }}个{{ child_level_zh }}，已报送可用数据的{{ summary.reported }}个"
     "{% if quality.missing %}，未报{{ quality.missing|length }}个：{{ quality.missing|join('、') }}{% endif %}"
     "{% if quality.returned %}；退回{{ quality.returned|length }}个："
     "{% for r in quality.returned %}{{ r.name }}{% if r.reason %}（{{ r.reason }}）{% endif %}"
-    "{% if not loop.last %}、{% endif %}{% endfor %}{% endif %}。"
-    "{% if quality.missing or quality.returned %}这些单位的数据未计入本报告，表2中标为“未报”或“退回”。{% endif %}"
+    "{% if not loop.last %}、{% endif %}{% endfor %}{% endif %}"
+    "{% if quality.blank %}；报送空表{{ quality.blank|length }}个：{{ quality.blank|join('、') }}{% endif %}。"
+    "{% if quality.missing or quality.returned or quality.blank %}这些单位的数据未计入本报告，"
+    "表2中标为“未报”“退回”或“空表”。{% endif %}"
     "{% for c in coverage %}{% if loop.first %}据各{{ child_level_zh }}的汇总表，{% endif %}"
     "所辖{{ c.level_zh }}应报{{ c.expected }}个，已汇总{{ c.received }}个{% if loop.last %}。{% else %}；{% endif %}"
     "{% endfor %}"
@@ -163,25 +192,60 @@ FINDINGS = (
 )
 
 OUTLIERS = (
-    "按各{{ child_level_zh }}累计脱贫率的稳健Z分数（以中位数和中位数绝对偏差计算，|Z|大于{{ quality.z_limit|num }}视为异常）"
-    "检查，{% if quality.outliers %}以下单位的数据明显偏离，请核实："
-    "{% for o in quality.outliers %}{{ o.name }}（累计脱贫率{{ o.rate|pct }}，Z={{ o.z|num(1) }}）"
+    "将各{{ child_level_zh }}的累计脱贫率相互比较，看是否有单位远高于或远低于其他单位（偏离程度远超多数单位之间的差别）："
+    "{% if quality.outliers %}以下单位明显偏离，请核实数据是否准确："
+    "{% for o in quality.outliers %}{{ o.name }}（累计脱贫率{{ o.rate|pct }}）"
     "{% if not loop.last %}、{% endif %}{% endfor %}。"
-    "{% elif quality.outlier_checked %}未发现明显偏离的单位。{% else %}已报单位不足{{ quality.outlier_min }}个，未作检查。{% endif %}"
+    "{% elif quality.outlier_checked %}未发现明显偏离的单位。{% else %}已报单位不足{{ quality.outlier_min }}个，未作比较。{% endif %}"
 )
 
 BASE_MISMATCH = (
     "汇总的建档立卡贫困人口{{ people.base|people }}与{% if is_province %}规划基数{% else %}基线名册{% endif %}"
-    "{{ people.target|people }}不一致，请核对各地预填的基数。"
+    "{{ people.whole_target|people }}不一致，请核对各地预填的基数。"
 )
 
 LAGGING = (
     "{% if lagging %}累计脱贫进度滞后于规划的{{ child_level_zh }}共{{ lagging|length }}个，按落后幅度排列如下。"
-    "{% else %}本期没有累计脱贫进度滞后于规划的{{ child_level_zh }}。{% endif %}"
+    "{% elif summary.reported %}已报送的{{ child_level_zh }}中没有累计脱贫进度滞后于规划的。"
+    "{% else %}没有已报送的{{ child_level_zh }}，无法判断。{% endif %}"
 )
 LAGGING_ITEM = (
     "{{ loop.index }}. {{ u.name }}：累计脱贫率{{ u.rate|pct }}，落后规划进度{{ u.behind|points }}"
     "{% if u.village_behind %}；贫困村出列率{{ u.village_rate|pct }}，落后{{ u.village_behind|points }}{% endif %}。"
+)
+
+PROBLEMS_NONE = "本期数据未反映出突出问题。"
+PROBLEM_ITEM = "{{ loop.index }}. {{ item }}"
+
+# 下一步工作: each paragraph appears when what it answers lags; the wording is the office's to edit
+NEXT_STEPS = (
+    (
+        "next_steps.people",
+        "（一）加快滞后地区脱贫进度。对累计脱贫进度滞后的{{ child_level_zh }}逐一分析原因，"
+        "{% if lagging %}重点督办{% for u in lagging[:5] %}{{ u.name }}{% if not loop.last %}、{% endif %}{% endfor %}，{% endif %}"
+        "按规划年度进度倒排工期，确保年度减贫任务按期完成。",
+    ),
+    (
+        "next_steps.villages",
+        "（二）推进贫困村出列。对照贫困村出列标准，补齐基础设施和公共服务短板，发展村级集体经济，确保贫困村按计划出列。",
+    ),
+    (
+        "next_steps.projects",
+        "（三）补齐重点工程短板。对未达到规划要求的指标，督促行业部门和有关地区加大投入、加快实施。",
+    ),
+    (
+        "next_steps.counties",
+        "（四）做好贫困县退出工作。按国家规定标准逐项核实贫困发生率、贫困村出列等指标，计划摘帽的县要提前补齐差距，"
+        "严格执行退出程序。",
+    ),
+    (
+        "next_steps.data",
+        "（五）提高统计数据质量。督促未报送、被退回的单位按时改正重报，核实校验发现的问题，确保数据真实、准确、完整。",
+    ),
+    (
+        "next_steps.unreported",
+        "（六）完善统计报送。对没有报送数据的指标，明确责任单位，下期报表中补报。",
+    ),
 )
 
 # ---------------------------------------------------------------- styles
@@ -376,7 +440,7 @@ def build(out: Path = OUT) -> Path:
 
     p("一、总体进展", "Heading 1")
     p(TARGETS)
-    caption("表1  主要指标完成情况")
+    caption("表1  主要指标完成情况{{ basis.caption }}")
     loop_table(
         document,
         ["指标", "规划目标", "规划进度", "应完成", "实际完成", "完成率", "进度"],
@@ -400,7 +464,9 @@ def build(out: Path = OUT) -> Path:
     p("二、分地区进展", "Heading 1")
     p(REGIONS)
     control("{%p if children %}")
-    caption("表2  各{{ child_level_zh }}脱贫进展（按完成自身任务的程度排序）")
+    caption(
+        "表2  各{{ child_level_zh }}脱贫进展（按完成自身任务的程度排序{% if not basis.complete %}；未报送单位无数据{% endif %}）"
+    )
     p("单位：人", "Table Unit")
     loop_table(
         document,
@@ -483,7 +549,7 @@ def build(out: Path = OUT) -> Path:
     p("（一）脱贫攻坚重点工程", "Heading 2")
     p(PROJECTS)
     control("{%p if projects %}")
-    caption("表3  脱贫攻坚重点工程进展")
+    caption("表3  脱贫攻坚重点工程进展{{ basis.caption }}")
     loop_table(
         document,
         ["工程指标", "本年完成", "累计完成", "规划目标或标准", "完成情况"],
@@ -496,7 +562,7 @@ def build(out: Path = OUT) -> Path:
     control("{%p if infrastructure %}")
     p("（二）基础设施和公共服务", "Heading 2")
     p(INFRASTRUCTURE)
-    caption("表4  贫困地区基础设施和公共服务")
+    caption("表4  贫困地区基础设施和公共服务{{ infra_caption }}")
     loop_table(
         document,
         ["指标", "本期实际", "规划目标", "目标年份", "完成情况"],
@@ -539,8 +605,24 @@ def build(out: Path = OUT) -> Path:
     p(LAGGING_ITEM)
     control("{%p endfor %}")
 
-    p("")
-    p("{{ issuer }}", "Closing")
+    p("七、存在问题", "Heading 1")
+    control("{%p for item in problems %}")
+    p(PROBLEM_ITEM)
+    control("{%p endfor %}")
+    control("{%p if not problems %}")
+    p(PROBLEMS_NONE)
+    control("{%p endif %}")
+
+    p("八、下一步工作", "Heading 1")
+    for flag, text in NEXT_STEPS:
+        control(f"{{%p if {flag} %}}")
+        p(text)
+        control("{%p endif %}")
+
+    # the last paragraph, the blank line and the 落款 stay on one page (keep with next)
+    for paragraph in (p("特此报告。"), p(""), p("{{ issuer }}", "Closing")):
+        paragraph.paragraph_format.keep_with_next = True
+        paragraph.paragraph_format.keep_together = True
     p("{{ issued|date }}", "Closing")
 
     props = document.core_properties

@@ -1,0 +1,155 @@
+"""A poor county's exit (摘帽) judged from its consolidated data, never from the list of poor counties.
+
+The plan (三(三)) names the criteria: 贫困发生率, 农村居民人均可支配收入, 人均地方公共财政预算收入
+"达到国家规定标准", and every poor village out. The figures come from the county's own workbook:
+年末剩余贫困人口 (鄂扶贫01表 合计), 累计出列贫困村 ÷ 贫困村 (鄂扶贫02表 合计), and the county's
+section of 鄂扶贫04表 (本年申请摘帽, 农村户籍人口, 农村居民人均可支配收入, 人均地方公共财政预算收入);
+农村户籍人口 falls back to the baseline's. Thresholds are catalog parameters
+(``county_exit_poverty_incidence`` …); :func:`hbreport.households.exits.assess_county_exit` compares.
+
+Status: 未报 (01 data missing for any township, or a figure a configured standard needs is missing), 未达到 (a criterion with data fails), 达到标准 (no criterion fails),
+申请摘帽 (达到标准 and the county applies this year). A criterion without a figure or a configured
+standard is listed as 未判断, never as met.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .engine import row_filled
+from .values import FormData
+
+PEOPLE_FORM, VILLAGE_FORM, INFRA_FORM = "poverty_progress", "village_exit", "infrastructure"
+NOT_REPORTED, NOT_MET, MET, APPLYING = "未报", "未达到", "达到标准", "申请摘帽"
+SHEET = "贫困县退出"
+
+
+@dataclass(frozen=True)
+class Criterion:
+    label: str
+    figure: float | None
+    unit: str
+    op: str
+    threshold: float | None
+    met: bool | None
+    note: str = ""
+
+    @property
+    def verdict(self) -> str:
+        return {True: "达到", False: "未达到", None: "未判断"}[self.met]
+
+
+@dataclass(frozen=True)
+class CountyExit:
+    """One poor county's exit status for one period, with the criteria it rests on."""
+
+    code: str
+    name: str
+    period: int
+    planned_year: int | None  # from the list of poor counties: the schedule, not the achievement
+    applying: bool
+    status: str
+    criteria: tuple[Criterion, ...] = field(default=())
+
+    @property
+    def unassessed(self) -> list[str]:
+        return [c.label for c in self.criteria if c.met is None]
+
+    @property
+    def failed(self) -> list[Criterion]:
+        return [c for c in self.criteria if c.met is False]
+
+    def table(self) -> list[list[Any]]:
+        """The rows of the 贫困县退出 sheet of the county's consolidated workbook."""
+        rows: list[list[Any]] = [
+            ["项目", "数值"],
+            ["县", self.name],
+            ["报告期", f"{self.period}年"],
+            ["计划摘帽年份（贫困县名单）", f"{self.planned_year}年" if self.planned_year else "—"],
+            ["本年申请摘帽", "是" if self.applying else "否"],
+            ["评估结果", self.status],
+            [],
+            ["标准", "本县数值", "单位", "比较", "标准值", "结果", "说明"],
+        ]
+        for c in self.criteria:
+            rows.append(
+                [
+                    c.label,
+                    round(c.figure, 2) if c.figure is not None else "",
+                    c.unit,
+                    c.op,
+                    c.threshold if c.threshold is not None else "",
+                    c.verdict,
+                    c.note,
+                ]
+            )
+        return rows
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _filled(data: FormData, form: str) -> bool:
+    if form not in data.rows:
+        return False
+    sheet = data.spec.sheet(form)
+    return any(row_filled(sheet, r) for r in data.rows[form].values())
+
+
+def assess(data: FormData, *, registry, catalog, baseline) -> CountyExit | None:
+    """The exit status of the poor county whose consolidated data ``data`` is; None for other units."""
+    from .households.exits import assess_county_exit
+
+    spec = data.spec
+    if spec.level != "county" or not baseline.is_poor_county(spec.unit_code):
+        return None
+    record = baseline.county(spec.unit_code)
+    own = data.rows.get(INFRA_FORM, {}).get(spec.unit_code, {}) if INFRA_FORM in data.rows else {}
+    applying = str(own.get("exit_applying") or "").strip() == "是"
+    people_sheet = data.spec.sheet(PEOPLE_FORM) if PEOPLE_FORM in data.rows else None
+    rows = data.rows.get(PEOPLE_FORM, {})
+    # the whole county's figures, or none: a county with townships missing is not assessed on part of them
+    if people_sheet is None or not all(row_filled(people_sheet, rows.get(r.code)) for r in people_sheet.rows):
+        return CountyExit(
+            spec.unit_code, spec.unit_name, spec.period, record.exit_year, applying, NOT_REPORTED
+        )
+    people = data.totals[PEOPLE_FORM]
+    rural = _number(own.get("rural_population")) or baseline.totals(registry, spec.unit_code).get(
+        "rural_population"
+    )
+    figures: dict[str, float] = {}
+    if rural:
+        figures["rural_population"] = float(rural)
+    for key in ("rural_income", "fiscal_revenue_per_capita"):
+        if _number(own.get(key)) is not None:
+            figures[key] = float(own[key])
+    if _filled(data, VILLAGE_FORM):
+        villages = data.totals[VILLAGE_FORM]
+        out, poor = _number(villages.get("villages_exited_cum")), _number(villages.get("poor_villages"))
+        if out is not None and poor:
+            figures["villages_exited_share"] = out / poor * 100
+    result = assess_county_exit(
+        spec.unit_code,
+        spec.period,
+        [],
+        figures=figures,
+        applying=applying,
+        remaining_people=_number(people.get("remaining_people")) or 0.0,
+        registry=registry,
+        catalog=catalog,
+        baseline=baseline,
+    )
+    criteria = tuple(
+        Criterion(r.label, r.figure, r.unit, r.op, r.threshold, r.met, r.note) for r in result.criteria
+    )
+    if any(c.met is False for c in criteria):
+        status = NOT_MET
+    elif any(c.figure is None and c.threshold is not None for c in criteria):
+        status = NOT_REPORTED  # a figure the standard needs is missing
+    else:
+        status = APPLYING if applying else MET
+    return CountyExit(
+        spec.unit_code, spec.unit_name, spec.period, record.exit_year, applying, status, criteria
+    )

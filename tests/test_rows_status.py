@@ -1,0 +1,122 @@
+"""Consolidated workbooks say each child's status in its row (未报 / 退回 / 空表, numbers of progress
+blank, no 超前/正常/滞后), 已报 X/Y on the 合计 row; a poor county's 摘帽 is assessed on its own
+consolidated data and changes when that data changes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+from consolidation_inputs import write_filled
+
+from hbreport.baseline import load_baseline
+from hbreport.catalog import load_catalog
+from hbreport.consolidate import consolidate
+from hbreport.county_exit import SHEET as EXIT_SHEET
+from hbreport.forms import generate_forms
+from hbreport.layout import TOTAL_ROW, SheetLayout
+from hbreport.registry import load_registry
+from hbreport.spec import build_workbook_spec
+
+COUNTY, PERIOD = "421122", 2017
+PP = "poverty_progress"
+
+
+@pytest.fixture(scope="module")
+def kw():
+    return {"registry": load_registry(), "catalog": load_catalog(), "baseline": load_baseline()}
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory, kw):
+    """Red An's townships: the first not sent, the second blank, the third with an error, the rest filled."""
+    root = tmp_path_factory.mktemp("rows")
+    inbox = root / "inbox"
+    inbox.mkdir()
+    towns = kw["registry"].children(COUNTY)
+    generate_forms("township", PERIOD, under=towns[1].code, out_dir=inbox, **kw)  # sent blank
+    for town in towns[2:]:
+        path, spec, values = write_filled(town.code, PERIOD, inbox, **kw)
+    bad = towns[2]
+    spec = build_workbook_spec(bad.code, PERIOD, **kw)
+    wb = openpyxl.load_workbook(inbox / spec.file_name())
+    sheet = spec.sheet(PP)
+    row = sheet.rows[0].code
+    ws = wb[sheet.sheet]
+    layout = SheetLayout(sheet)
+    ws[layout.cell(row, "exited_households")] = 10**6  # PP02: more households than people
+    wb.save(inbox / spec.file_name())
+    write_filled(COUNTY, PERIOD, inbox, only=("infrastructure",), name=f"本级_{COUNTY}.xlsx", **kw)
+    summary = consolidate(inbox, COUNTY, PERIOD, root / "county.xlsx", workers=1, **kw)
+    return {"root": root, "inbox": inbox, "summary": summary, "towns": towns}
+
+
+def test_each_row_says_its_status_and_the_total_says_reported_of_expected(county, kw):
+    summary, towns = county["summary"], county["towns"]
+    status = {c.code: c.status for c in summary.children}
+    assert status[towns[0].code] == "未报" and status[towns[1].code] == "空表"
+    assert status[towns[2].code] == "退回"
+    spec = build_workbook_spec(COUNTY, PERIOD, **kw)
+    sheet = spec.sheet(PP)
+    layout = SheetLayout(sheet)
+    ws = openpyxl.load_workbook(summary.output, data_only=True)[sheet.sheet]
+    col = layout.check_col + 1
+    heading_row = next(r for r in range(1, TOTAL_ROW) if ws.cell(r, col).value == "填报状态")
+    assert heading_row < TOTAL_ROW
+    for town, word in ((towns[0], "未报"), (towns[1], "空表"), (towns[2], "退回"), (towns[3], "已报")):
+        r = layout.row_index[town.code]
+        assert ws.cell(r, col).value == word
+        if word != "已报":  # no progress figures and no verdict for a child whose data are not in
+            for key in ("exited_people", "cum_exit_rate", "progress_status"):
+                assert ws.cell(r, layout.col_index[key]).value in (None, ""), (town.name, key)
+        else:
+            assert ws.cell(r, layout.col_index["progress_status"]).value in ("超前", "正常", "滞后")
+    assert ws.cell(TOTAL_ROW, col).value == f"已报 {len(towns) - 3}/{len(towns)}"
+    # 空表 is not reported data: not in the 汇总率
+    assert summary.completeness["received"] == len(towns) - 3
+
+
+@pytest.mark.libreoffice
+def test_status_rows_stay_blank_when_libreoffice_recalculates(county, kw, tmp_path):
+    if shutil.which("soffice") is None and shutil.which("libreoffice") is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    from hbreport.office import recalculate
+
+    summary, towns = county["summary"], county["towns"]
+    again = recalculate(Path(summary.output), tmp_path)
+    sheet = build_workbook_spec(COUNTY, PERIOD, **kw).sheet(PP)
+    layout = SheetLayout(sheet)
+    ws = openpyxl.load_workbook(again, data_only=True)[sheet.sheet]
+    for town in towns[:3]:
+        r = layout.row_index[town.code]
+        assert ws.cell(r, layout.col_index["cum_exit_rate"]).value in (None, "")
+        assert ws.cell(r, layout.col_index["progress_status"]).value in (None, "")
+    r = layout.row_index[towns[3].code]
+    assert ws.cell(r, layout.col_index["progress_status"]).value in ("超前", "正常", "滞后")
+
+
+def exit_status(path) -> str:
+    ws = openpyxl.load_workbook(path, data_only=True)[EXIT_SHEET]
+    return next(row[1].value for row in ws.iter_rows() if row[0].value == "评估结果")
+
+
+def test_county_exit_status_changes_with_its_consolidated_data(county, kw):
+    """With townships missing the county is not assessed (未报); with all of them in, it is assessed on
+    the figures (the sample's 贫困发生率 is far above the standard: 未达到)."""
+    assert exit_status(county["summary"].output) == "未报"
+    root, inbox, towns = county["root"], county["inbox"], county["towns"]
+    full = root / "full"
+    shutil.copytree(inbox, full)
+    for town in towns[:3]:
+        for old in full.glob(f"{town.code[:9]}_*.xlsx"):
+            old.unlink()
+        write_filled(town.code, PERIOD, full, **kw)  # the missing, blank and returned ones report properly
+    summary = consolidate(full, COUNTY, PERIOD, root / "county_full.xlsx", workers=1, **kw)
+    assert not summary.missing and not summary.returned
+    assert exit_status(summary.output) == "未达到"
+    ws = openpyxl.load_workbook(summary.output, data_only=True)[EXIT_SHEET]
+    rows = {row[0].value: [c.value for c in row] for row in ws.iter_rows()}
+    assert rows["贫困发生率"][5] == "未达到" and rows["贫困发生率"][4] == 2
+    assert rows["计划摘帽年份（贫困县名单）"][1] == "2017年"  # the schedule, shown beside the result
