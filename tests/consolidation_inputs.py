@@ -23,15 +23,12 @@ def seed(code: str) -> int:
     return sum(int(ch) * (i + 3) for i, ch in enumerate(code[-9:]))
 
 
-def people(code: str, base_people: int | None, task: int | None = None) -> dict[str, Any]:
-    """鄂扶贫01表 inputs for one row: about 60% of the baseline exited by now, or the row's own task
-    when more is due (a county in its 摘帽 year), a few returned and new."""
+def people(code: str, base_people: int | None) -> dict[str, Any]:
+    """鄂扶贫01表 inputs for one row: about 60% of the baseline exited by now, a few returned and new."""
     b = int(base_people or 0)
     k = seed(code)
     prior = min(b, (b * 3 + 9) // 10)
     exited = min(b - prior, (b * 3 + 9) // 10)
-    if task is not None and prior + exited < task:
-        exited = min(b, int(task)) - prior
     return {
         "prior_exited_people": prior,
         "exited_households": (exited + 2) // 3,
@@ -157,7 +154,7 @@ def inputs_for(
         for r in sheet.rows:
             base = dict(prefill.get(sheet.form, {}).get(r.code) or {})
             if sheet.form == "poverty_progress":
-                row = people(r.code, base.get("base_people"), base.get("task_people"))
+                row = people(r.code, base.get("base_people"))
             elif sheet.form == "village_exit" and "exited_before" in keys:
                 row = village_exit(r.code, income_base)
             elif sheet.form == "village_exit":

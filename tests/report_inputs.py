@@ -38,14 +38,8 @@ def plan_inputs(spec, registry, baseline, catalog, *, drop: tuple[str, ...] = ()
     year = spec.period
     values = prefill_values(spec, registry, baseline)
 
-    tasks = baseline.tasks(registry)
-
-    def share(code: str, y: int, unit: str = "", base: int = 0) -> float:
-        """The unit's own task due by the end of ``y`` as a share of its base (else the plan's share)."""
-        if y < catalog.start:
-            return 0.0
-        due = tasks.cumulative(unit, code, y) if unit and base else None
-        return due / base if due is not None else catalog.cumulative_share(code, y)
+    def share(code: str, y: int) -> float:
+        return catalog.cumulative_share(code, y) if y >= catalog.start else 0.0
 
     for sheet in spec.sheets:
         rows = values.setdefault(sheet.form, {})
@@ -57,11 +51,8 @@ def plan_inputs(spec, registry, baseline, catalog, *, drop: tuple[str, ...] = ()
             base = baseline.totals(registry, row.code)
             people, villages = base["poor_people"], base["poor_villages"]
             if sheet.form == "poverty_progress":
-                own = share("SCHED_PEOPLE_EXIT", year, row.code, people)
-                cum = people if own >= 1.0 else round(people * min(1.0, own * k))
-                prior = min(
-                    cum, round(people * min(1.0, share("SCHED_PEOPLE_EXIT", year - 1, row.code, people) * k))
-                )
+                cum = round(people * min(1.0, share("SCHED_PEOPLE_EXIT", year) * k))
+                prior = min(cum, round(people * min(1.0, share("SCHED_PEOPLE_EXIT", year - 1) * k)))
                 exited = cum - prior
                 cells.update(
                     prior_exited_people=prior,
@@ -71,11 +62,8 @@ def plan_inputs(spec, registry, baseline, catalog, *, drop: tuple[str, ...] = ()
                     new_people=people // 1000,
                 )
             elif sheet.form == "village_exit":
-                prior = min(
-                    villages, round(villages * share("SCHED_VILLAGE_EXIT", year - 1, row.code, villages) * k)
-                )
-                own = share("SCHED_VILLAGE_EXIT", year, row.code, villages)
-                now = villages if own >= 1.0 else min(villages, round(villages * own * k))
+                prior = min(villages, round(villages * share("SCHED_VILLAGE_EXIT", year - 1) * k))
+                now = min(villages, round(villages * share("SCHED_VILLAGE_EXIT", year) * k))
                 applying = max(0, now - prior)
                 cells.update(
                     villages_exited_prior=prior,

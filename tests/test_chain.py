@@ -149,7 +149,7 @@ def chain(tmp_path_factory):
         if child.code not in expected:
             _, _, values = write_filled(child.code, PERIOD, province_in, **kw)
             expected[child.code] = workbook_row(values)
-    inputs = {p.name: sha256_file(p) for p in root.rglob("*.xlsx")}
+    inputs = {p.name: sha256_file(p) for p in root.rglob("*.xlsx") if "退回" not in p.parts}
     out = root / "湖北省_2017.xlsx"
     summaries[PROVINCE] = consolidate(province_in, PROVINCE, PERIOD, out, **kw)
     return {
@@ -238,7 +238,8 @@ def test_weighted_mean_income_on_the_township_total(chain):
 
 def test_inputs_untouched(chain):
     for path in chain["root"].rglob("*.xlsx"):
-        if path.name in chain["inputs"] and path != chain["out"]:
+        # annotated copies in 退回/ (outputs, for the senders of workbooks with warnings) share their names
+        if path.name in chain["inputs"] and path != chain["out"] and "退回" not in path.parts:
             assert sha256_file(path) == chain["inputs"][path.name], path
     used = {Path(f).name: sha for f, sha in chain["summaries"][PROVINCE].inputs}
     assert used == {p.name: sha256_file(p) for p in (chain["root"] / "province").glob("*.xlsx")}
