@@ -806,12 +806,16 @@ class _Context:
             target_text = f"{by}{N.with_unit(target_value, unit)}"
             cumulative = self._cumulative(form, key, actual)
             done = cumulative if cumulative is not None else actual
-            if self.is_province and self.reported_codes is None:  # not a share of partial data
+            own = self.baseline.tasks(self.registry).series(self.spec.unit_code, indicator.code)
+            if own is not None and not self.is_province:  # the unit's own share of the plan's total
+                target_value = sum(own.values())
+                target_text = f"{by}{N.with_unit(target_value, unit)}（本单位任务）"
+            if (self.is_province or own is not None) and self.reported_codes is None:  # not partial data
                 completion = _ratio(done, target_value)
                 if completion is not None:
                     verdict = f"完成{N.percent(completion)}"
                     ok = completion >= 1 - 1e-9
-            else:
+            elif own is None:
                 target_text = f"全省{target_text}"
                 verdict = N.BLANK
             cum_text = N.with_unit(cumulative, unit) if cumulative is not None else N.BLANK
