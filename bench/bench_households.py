@@ -4,8 +4,16 @@
 
 Generates the synthetic province roster (``hbreport.households.synth``: every poor household of the
 embedded sample, valid IDs, planted mistakes) as one registration export and one filled 台账 per
-township, then:
+township, then times, side by side in the same run:
 
+* generate — ``generate_rosters()`` end to end (the export read, every township's roster pre-filled
+          from it and written: heading, validation, rule colouring, protection, 村汇总, very hidden
+          _meta), in a fresh process, all CPUs;
+* raw writer — XlsxWriter alone writing the same cells of the same rosters (every value, and every
+          formula with its cached result, as read back from the generated files; one format per
+          style; sheets protected and hidden as ours), with the same number of processes; and again
+          with XlsxWriter's formula rewriting (_xlfn. prefixes, ~30 regex passes per formula) skipped
+          as ours skips it, the stricter limit;
 * ours  — ``consolidate_rosters()`` end to end: safety gate, identity against the export, structure and
           formula checks, every rule on every household, duplicate IDs across all files, plausibility,
           and the SQLite store loaded (worker processes for reading, as shipped); run in a fresh
@@ -14,7 +22,10 @@ township, then:
 * limit — python-calamine parsing every sheet of the same files, with the same number of processes.
 
 ``--quick`` takes the first townships of 红安县. Printed: seconds, peak memory, households per second,
-ratio_to_raw_calamine = ours / limit. ``run(quick)`` returns the figures as a dict (bench/run.py).
+generate_ratio_to_raw_writer = generate / raw writer and consolidate_ratio_to_raw_calamine = ours /
+limit. ``run(quick)`` returns the figures as a dict (bench/run.py). The whole province skips the raw
+writer (reading every roster back to find its cells takes longer than writing them); its ratio is the
+quick run's.
 """
 
 from __future__ import annotations
@@ -41,8 +52,17 @@ QUICK_TOWNSHIPS = 4
 
 
 def _peak_mib(who: str = "self") -> float:
+    """Peak resident memory: this process's VmHWM (getrusage would count the parent's peak too, since
+    Linux keeps it across exec), or the largest child process's."""
     import resource
 
+    if who == "self":
+        try:
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+        except OSError:
+            pass
     usage = resource.getrusage(resource.RUSAGE_SELF if who == "self" else resource.RUSAGE_CHILDREN)
     return round(usage.ru_maxrss / 1024, 1)  # Linux reports KiB
 
@@ -68,6 +88,120 @@ def raw_calamine(files: list[Path], workers: int) -> float:
         for f in files:
             _parse(str(f))
     return time.perf_counter() - started
+
+
+def _cells(path: str) -> list[tuple[str, str, list[tuple]]]:
+    """Every cell of every sheet of a workbook as written: (sheet, state, [(row, col, kind, value,
+    cached, style)]) — formulas with the cached result, blanks that carry a format."""
+    import openpyxl
+
+    formulas = openpyxl.load_workbook(path)
+    cached = openpyxl.load_workbook(path, data_only=True)
+    out = []
+    for ws in formulas.worksheets:
+        values = cached[ws.title]
+        cells = []
+        for row in ws.iter_rows():
+            for cell in row:
+                v = cell.value
+                style = cell.style_id
+                if v is None:
+                    if cell.has_style:
+                        cells.append((cell.row - 1, cell.column - 1, "blank", None, None, style))
+                elif cell.data_type == "f":
+                    result = values.cell(cell.row, cell.column).value
+                    cells.append(
+                        (cell.row - 1, cell.column - 1, "f", str(v), "" if result is None else result, style)
+                    )
+                elif isinstance(v, bool):
+                    cells.append((cell.row - 1, cell.column - 1, "b", v, None, style))
+                elif isinstance(v, int | float):
+                    cells.append((cell.row - 1, cell.column - 1, "n", v, None, style))
+                else:
+                    cells.append((cell.row - 1, cell.column - 1, "s", str(v), None, style))
+        out.append((ws.title, ws.sheet_state, cells))
+    return out
+
+
+def _plain_book():
+    """XlsxWriter's Workbook whose sheets take formulas as given (no _xlfn. rewriting), as ours do."""
+    import xlsxwriter
+
+    class Sheet(xlsxwriter.worksheet.Worksheet):
+        def _prepare_formula(self, formula, expand_future_functions=False):
+            return formula[1:] if formula.startswith("=") else formula
+
+    class Book(xlsxwriter.Workbook):
+        worksheet_class = Sheet
+
+    return Book
+
+
+def _write_raw(job: tuple[list, str, bool]) -> None:
+    import xlsxwriter
+
+    sheets, path, plain = job
+    book = (_plain_book() if plain else xlsxwriter.Workbook)(
+        path,
+        {
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+            "in_memory": True,
+        },
+    )
+    formats: dict[int, Any] = {}
+    for name, state, cells in sheets:
+        ws = book.add_worksheet(name)
+        for r, c, kind, value, cached, style in cells:
+            fmt = formats.get(style)
+            if fmt is None:
+                fmt = formats[style] = book.add_format({"locked": style % 2 == 0})
+            if kind == "f":
+                ws.write_formula(r, c, value, fmt, cached)
+            elif kind == "n":
+                ws.write_number(r, c, value, fmt)
+            elif kind == "s":
+                ws.write_string(r, c, value, fmt)
+            elif kind == "b":
+                ws.write_boolean(r, c, value, fmt)
+            else:
+                ws.write_blank(r, c, None, fmt)
+        if state == "veryHidden":
+            ws.very_hidden()
+        ws.protect("")
+    book.close()
+
+
+def raw_writer(files: list[Path], out: Path, workers: int, *, plain: bool = False) -> float:
+    """XlsxWriter alone writing the cells of ``files`` again (read beforehand), ``workers`` processes;
+    ``plain``: formulas taken as given, without XlsxWriter's _xlfn. rewriting (ours skips it too)."""
+    out.mkdir()
+    jobs = [(_cells(str(f)), str(out / f.name), plain) for f in files]
+    started = time.perf_counter()
+    if workers > 1:
+        with ProcessPoolExecutor(min(workers, len(jobs))) as pool:
+            list(pool.map(_write_raw, jobs, chunksize=1))
+    else:
+        for job in jobs:
+            _write_raw(job)
+    return time.perf_counter() - started
+
+
+def _generate_stage(work: Path, parent: str, workers: int) -> dict[str, Any]:
+    """Run in a fresh process: generate every township's roster from the export, all CPUs."""
+    from hbreport.households import generate_rosters
+
+    started = time.perf_counter()
+    paths = generate_rosters(
+        PERIOD, under=parent, roster_csv=work / "export.csv", out_dir=work / "generated", workers=workers
+    )
+    return {
+        "seconds": round(time.perf_counter() - started, 2),
+        "files": len(paths),
+        "peak_mib": _peak_mib("self"),
+        "worker_peak_mib": _peak_mib("children"),
+    }
 
 
 def _consolidate_stage(work: Path, parent: str, workers: int) -> dict[str, Any]:
@@ -112,31 +246,55 @@ def _rule_counts(findings) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
+def _in_child(stage: str, work: Path, parent: str, workers: int) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--stage", stage, "--work", str(work), "--parent", parent]
+    done = subprocess.run([*cmd, "--workers", str(workers)], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{stage} failed:\n{done.stdout}\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _load() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
 def run(quick: bool = True, workers: int | None = None) -> dict[str, Any]:
     from hbreport.households.synth import write_synthetic
 
     workers = workers or os.cpu_count() or 1
     under, limit = (QUICK_UNDER, QUICK_TOWNSHIPS) if quick else (None, None)
     parent = QUICK_UNDER if quick else PROVINCE
+    load_before = _load()
     with tempfile.TemporaryDirectory(prefix="hb-households-") as tmp:
         work = Path(tmp)
         started = time.perf_counter()
         synth = write_synthetic(work, PERIOD, under=under, limit=limit, workers=workers)
-        generate_seconds = time.perf_counter() - started
+        synth_seconds = time.perf_counter() - started
         files = sorted((work / "rosters").glob("*.xlsx"))
         print(
-            f"generated {len(files)} rosters, {synth.households} households in {generate_seconds:.1f} s",
+            f"synthetic province: {len(files)} filled rosters, {synth.households} households in {synth_seconds:.1f} s",
             flush=True,
         )
-        cmd = [sys.executable, __file__, "--stage", str(work), "--parent", parent, "--workers", str(workers)]
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise SystemExit(f"consolidation failed:\n{done.stdout}\n{done.stderr}")
-        ours = json.loads(done.stdout.strip().splitlines()[-1])
+        gen = _in_child("generate", work, parent, workers)
+        generated = sorted((work / "generated").glob("*.xlsx"))
+        raw_write_seconds = raw_writer(generated, work / "raw", workers) if quick else None
+        plain_seconds = raw_writer(generated, work / "raw-plain", workers, plain=True) if quick else None
+        print(
+            f"generate {gen['seconds']} s, raw XlsxWriter {raw_write_seconds} s "
+            f"({plain_seconds} s without its formula rewriting)",
+            flush=True,
+        )
+        ours = _in_child("consolidate", work, parent, workers)
         limit_seconds = raw_calamine(files, workers)
+        print(f"consolidate {ours['seconds']} s, raw calamine {limit_seconds:.2f} s", flush=True)
         size = sum(f.stat().st_size for f in files)
     if ours["store_rows"] != synth.households or ours["households_loaded_again"] != 0:
         raise SystemExit(f"store holds {ours['store_rows']} rows for {synth.households} households: {ours}")
+    if gen["files"] != len(files):
+        raise SystemExit(f"generated {gen['files']} rosters for {len(files)} townships")
     return {
         "quick": quick,
         "workers": workers,
@@ -144,19 +302,32 @@ def run(quick: bool = True, workers: int | None = None) -> dict[str, Any]:
         "households": synth.households,
         "planted_mistakes": len(synth.planted),
         "files_mib": round(size / 2**20, 1),
-        "generate_seconds": round(generate_seconds, 1),
+        "synthetic_seconds": round(synth_seconds, 1),
+        "generate_seconds": gen["seconds"],
+        "generate_peak_mib": gen["peak_mib"],
+        "generate_worker_peak_mib": gen["worker_peak_mib"],
+        "raw_writer_seconds": None if raw_write_seconds is None else round(raw_write_seconds, 2),
+        "generate_ratio_to_raw_writer": None
+        if raw_write_seconds is None
+        else round(gen["seconds"] / raw_write_seconds, 2),
+        "raw_writer_plain_formulas_seconds": None if plain_seconds is None else round(plain_seconds, 2),
+        "generate_ratio_to_raw_writer_plain_formulas": None
+        if plain_seconds is None
+        else round(gen["seconds"] / plain_seconds, 2),
         "consolidate_seconds": ours["seconds"],
         "households_per_second": round(synth.households / ours["seconds"]),
         "reconsolidate_seconds": ours["again_seconds"],
         "consolidate_peak_mib": ours["peak_mib"],
         "worker_peak_mib": ours["worker_peak_mib"],
         "raw_calamine_seconds": round(limit_seconds, 2),
-        "ratio_to_raw_calamine": round(ours["seconds"] / limit_seconds, 1),
+        "consolidate_ratio_to_raw_calamine": round(ours["seconds"] / limit_seconds, 2),
+        "generate_and_consolidate_seconds": round(gen["seconds"] + ours["seconds"], 1),
         "store_rows": ours["store_rows"],
         "store_mib": ours["store_mib"],
         "errors": ours["errors"],
         "warnings": ours["warnings"],
         "rules": ours["rules"],
+        "load_average": [load_before, _load()],
     }
 
 
@@ -164,11 +335,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="a few townships of 红安县 instead of the province")
     ap.add_argument("--workers", type=int, default=None, help="processes (default: all CPUs)")
-    ap.add_argument("--stage", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--stage", choices=("generate", "consolidate"), help=argparse.SUPPRESS)
+    ap.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--parent", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.stage:
-        print(json.dumps(_consolidate_stage(args.stage, args.parent, args.workers or 1)))
+        stage = _generate_stage if args.stage == "generate" else _consolidate_stage
+        print(json.dumps(stage(args.work, args.parent, args.workers or 1)))
         return
     print(json.dumps(run(quick=args.quick, workers=args.workers), ensure_ascii=False))
 

@@ -18,7 +18,9 @@ JSON object:
 
     {"generate": {"seconds", "peak_mib", "ratio_to_raw_writer"},
      "consolidate": {"seconds", "peak_mib", "speedup_vs_pandas_openpyxl", "ratio_to_raw_calamine"},
-     "report": {"seconds"}, "scale": {"townships", "villages", "households"}, ...}
+     "report": {"seconds"}, "scale": {"townships", "villages", "households"},
+     "households": {"generate_ratio_to_raw_writer", "consolidate_ratio_to_raw_calamine", "generate_seconds",
+                    "consolidate_seconds", ...}}
 
 A ratio_to_… is ours divided by the limit (1.0 is the limit); a speedup_vs_… is the peer divided by ours.
 """
@@ -281,8 +283,9 @@ def main() -> None:
         "quick": args.quick,
         "total_seconds": round(time.perf_counter() - started, 1),
     }
-    if households:
-        result["households"] = households
+    if households:  # the roster benchmark's figures, its two ratios first
+        first = ("generate_ratio_to_raw_writer", "consolidate_ratio_to_raw_calamine")
+        result["households"] = {key: households.get(key) for key in first} | households
     print(json.dumps(result, ensure_ascii=False))
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from .blank import blank_form_finding
 from .context import Context
 from .errors import EXIT_FINDINGS, EXIT_OK, HBError
-from .findings import Finding, count_by_importance
+from .findings import Finding, clip, count_by_importance
 from .inbox import scan
 from .reader import ReadResult, read_workbook
 
@@ -153,7 +153,9 @@ def render_findings(findings: Sequence[Finding], results: Sequence[ReadResult] =
             where = " ".join(p for p in (f"「{f.sheet}」" if f.sheet else "", f.cell or "") if p)
             head = f"[{f.importance_zh}]" + (f"[{f.rule}]" if f.rule else "")
             line = f"  {head} {where}：{body}" if where else f"  {head} {body}"
-            if f.hint:
+            if f.explained:
+                line += f"。已说明：{clip(f.explanation)}"
+            elif f.hint:
                 line += f"。处理办法：{f.hint}"
             lines.append(line)
     counts = count_by_importance(findings)

@@ -535,6 +535,7 @@ def roster_forms(
                 roster_csv=Path(roster_csv),
                 out_dir=Path(out_dir),
                 registry=registry,
+                workers=os.cpu_count() or 1,
                 progress=progress,
                 force=force,
             )

@@ -851,15 +851,19 @@ class _Job:
     def _child_status(
         self, code: str, name: str, rejections: list[Rejection], dup: DuplicateSet | None
     ) -> ChildStatus:
-        def counts(r: _Read) -> tuple[int, int]:
-            c = count_by_importance(self.findings_by_file.get(r.path, []))
-            return c.get("error", 0), c.get("warning", 0)
+        def counts(r: _Read) -> tuple[int, int, int]:
+            """Errors, open warnings and explained (已说明) warnings of a file."""
+            found = self.findings_by_file.get(r.path, [])
+            c = count_by_importance(f for f in found if not f.explained)
+            return c.get("error", 0), c.get("warning", 0), sum(f.explained for f in found)
 
         for status, pool in ((ACCEPTED, self.accepted), (RETURNED, self.returned), (BLANK, self.blank)):
             if code in pool:
                 r = pool[code]
-                errors, warnings = counts(r)
-                note = f"与{'、'.join(dup.files[1:])}完全相同" if dup else ""
+                errors, warnings, explained = counts(r)
+                notes = [f"与{'、'.join(dup.files[1:])}完全相同"] if dup else []
+                notes += [f"另有 {explained} 个警告已说明"] if explained else []
+                note = "；".join(notes)
                 return ChildStatus(
                     code, name, status, (Path(r.path).name,), (r.sha256,), errors, warnings, note
                 )
@@ -983,7 +987,21 @@ def _extra_sheets(summary: Summary) -> list[tuple[str, list[list[Any]]]]:
         [*LEVEL_HEADINGS],
         *([LEVEL_ZH[lv], n, got, n - got] for lv, n, got in summary.levels),
         [],
-        ["序号", "文件", "单位代码", "单位名称", "工作表", "单元格", "规则", "重要性", "问题", "处理办法"],
+        ["已说明的警告", sum(f.explained for f in summary.findings)],
+        [],
+        [
+            "序号",
+            "文件",
+            "单位代码",
+            "单位名称",
+            "工作表",
+            "单元格",
+            "规则",
+            "重要性",
+            "问题",
+            "处理办法",
+            "填报单位的说明",
+        ],
     ]
     for i, f in enumerate(summary.findings, 1):
         check.append(
@@ -998,6 +1016,7 @@ def _extra_sheets(summary: Summary) -> list[tuple[str, list[list[Any]]]]:
                 f.importance_zh,
                 f.message,
                 f.hint or "",
+                f.explanation,
             ]
         )
     sheets = [(DETAIL_SHEET, detail), (CHECK_SHEET, check)]

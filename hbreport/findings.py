@@ -21,10 +21,17 @@ class Finding:
     sheet: str | None = None
     cell: str | None = None
     hint: str | None = None
+    explanation: str = ""  # a 警告 the clerk explained in the row's 说明 cell: what was written there
+
+    @property
+    def explained(self) -> bool:
+        """A 警告 with the clerk's explanation: 已说明, no longer open."""
+        return self.importance == "warning" and bool(self.explanation)
 
     @property
     def importance_zh(self) -> str:
-        return IMPORTANCE_ZH.get(self.importance, self.importance)
+        zh = IMPORTANCE_ZH.get(self.importance, self.importance)
+        return f"{zh}（已说明）" if self.explained else zh
 
     def where(self) -> str:
         parts = []
@@ -41,12 +48,20 @@ class Finding:
         if self.rule:
             head += f"[{self.rule}]"
         body = f"{self.where()}：{self.message}" if self.where() else self.message
+        if self.explained:
+            return f"{head} {body}。已说明：{clip(self.explanation)}"
         return f"{head} {body}" + (f"。处理办法：{self.hint}" if self.hint else "")
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["importance_zh"] = self.importance_zh
         return d
+
+
+def clip(text: str, limit: int = 200) -> str:
+    """Text a user typed, quoted in a message: at most ``limit`` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def count_by_importance(findings) -> dict[str, int]:

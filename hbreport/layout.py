@@ -65,6 +65,18 @@ class SheetLayout:
         return self.check_col + 1
 
     @property
+    def note_col(self) -> int:
+        """The 说明 column: a clerk's explanation of a row (why a 警告 is right), an unlocked text cell
+        right of the hidden severity column. Outside the form's table, like the severity column: the
+        rules do not see it, and forms issued without it read as before (no explanations)."""
+        return self.check_col + 2
+
+    @property
+    def status_col(self) -> int:
+        """The 填报状态 column of a consolidated workbook (each child's 已报 / 未报 / 退回 / 拒收)."""
+        return self.check_col + 3
+
+    @property
     def severity_letter(self) -> str:
         return get_column_letter(self.severity_col)
 
@@ -111,7 +123,7 @@ class SheetLayout:
 
     @property
     def print_area(self) -> str:
-        return f"A1:{get_column_letter(self.last_col)}{self.summary_row + 3}"
+        return f"A1:{get_column_letter(self.note_col)}{self.summary_row + 3}"
 
 
 # the sheets a consolidation writes beside the forms (the next level up reads 汇总校验 too)

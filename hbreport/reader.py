@@ -23,7 +23,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +94,8 @@ class ReadResult:
     path: Path
     meta: dict[str, str] = field(default_factory=dict)
     check_rows: list[list[Any]] | None = None  # the 汇总校验 sheet of a consolidation's output, as read
+    notes: dict[str, dict[str, str]] = field(default_factory=dict)  # form → row code → the row's 说明
+    signature: dict[str, str] = field(default_factory=dict)  # 填表人, 联系电话 … → what was typed after them
 
     @property
     def spec(self) -> WorkbookSpec:
@@ -162,7 +164,80 @@ def read_workbook(
     form_data = FormData.from_inputs(spec, inputs, source=str(path), sha256=inspection.sha256)
     for sheet in spec.sheets:
         reader.check_rules(sheet, form_data.rows[sheet.form])
-    return ReadResult(form_data, reader.findings, inspection.sha256, path, meta, check_rows)
+    notes = {s.form: row_notes(s, grids[s.form].values) for s in spec.sheets}
+    findings = explained(spec, reader.findings, notes)
+    signature: dict[str, str] = {}
+    for sheet in spec.sheets:
+        for label, text in signed(sheet, grids[sheet.form].values).items():
+            signature.setdefault(label, text)
+    return ReadResult(
+        form_data,
+        findings,
+        inspection.sha256,
+        path,
+        meta,
+        check_rows,
+        {f: n for f, n in notes.items() if n},
+        signature,
+    )
+
+
+def explained(spec: WorkbookSpec, findings: list[Finding], notes: dict[str, dict[str, str]]) -> list[Finding]:
+    """The findings, each 警告 on a row whose 说明 cell holds text carrying that text (已说明)."""
+    if not any(notes.values()):
+        return findings
+    rows: dict[tuple[str, int], str] = {}
+    for sheet in spec.sheets:
+        layout = SheetLayout(sheet)
+        for code, text in notes.get(sheet.form, {}).items():
+            rows[(sheet.sheet, layout.row_index[code])] = text
+    out = []
+    for f in findings:
+        number = "".join(ch for ch in f.cell or "" if ch.isdigit())
+        text = rows.get((f.sheet or "", int(number))) if number and f.importance == "warning" else None
+        out.append(replace(f, explanation=text) if text else f)
+    return out
+
+
+def _text_at(values: list[list[Any]], row: int, col: int) -> str:
+    """The text of 1-based (row, col) of a sheet's values ('' when blank or outside them)."""
+    if row - 1 < len(values) and col - 1 < len(values[row - 1]):
+        return cell_text(values[row - 1][col - 1]).strip()
+    return ""
+
+
+def row_notes(sheet: SheetSpec, values: list[list[Any]]) -> dict[str, str]:
+    """Each row's explanation in the 说明 column (none on forms issued without that column)."""
+    from .writer import NOTE_HEADING
+
+    layout = SheetLayout(sheet)
+    if _text_at(values, HEADER_ROW, layout.note_col).split("\n")[0] != NOTE_HEADING.split("\n")[0]:
+        return {}
+    out = {}
+    for unit in sheet.rows:
+        text = _text_at(values, layout.row_index[unit.code], layout.note_col)
+        if text:
+            out[unit.code] = text
+    return out
+
+
+def signed(sheet: SheetSpec, values: list[list[Any]]) -> dict[str, str]:
+    """What the clerk typed after each label of the signature line (单位负责人, 填表人, 联系电话 …)."""
+    from .writer import SIGNATURE_ITEMS
+
+    row = SheetLayout(sheet).footer_row
+    if row - 1 >= len(values):
+        return {}
+    out = {}
+    for raw in values[row - 1]:
+        text = cell_text(raw).strip()
+        for item in SIGNATURE_ITEMS:
+            label = item.split("：")[0]
+            if text.startswith(label + "：") and text != item:
+                typed = text[len(label) + 1 :].strip()
+                if typed and typed != item[len(label) + 1 :].strip():
+                    out[label] = typed
+    return out
 
 
 # ---------------------------------------------------------------- file and identity

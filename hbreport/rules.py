@@ -973,6 +973,11 @@ class Rule:
     message: str
     importance: str = "error"
     missing: str = "skip_if_any"
+    #: the input fields whose blanks make the rule skip, when the form knows better than the expression:
+    #: a derived field stands for the inputs it is computed from (its formula cell is never blank, and
+    #: a blank input would be computed as 0 — a rule over a blank input must not fire). None: the
+    #: expression's own cell fields.
+    guard: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         where = f"规则「{self.id}」"
@@ -1032,6 +1037,8 @@ class Rule:
 
     def _guard_fields(self) -> list[str]:
         """The cell fields whose blanks make the rule skip, in the order they appear."""
+        if self.guard is not None and self.missing != "never_skip":
+            return list(self.guard)
         return list(_guard_fields(self.expr, self.missing))
 
     def check(self, env: Mapping[str, Any]) -> str:
@@ -1058,7 +1065,8 @@ class Rule:
 
     @cached_property
     def _plan(self) -> tuple[tuple[str, ...], bool, Program]:
-        return _check_plan(self.expr, self.missing)
+        guard, skip_if_any, program = _check_plan(self.expr, self.missing)
+        return tuple(self._guard_fields()), skip_if_any, program
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without the compiled expression, which is made again where it is needed."""

@@ -228,6 +228,32 @@ def safe_file_part(name: str) -> str:
 _UNSAFE_FILE_CHARS = frozenset('/\\:*?"<>|')
 
 
+def _guarded(rule: Any, columns: list[Column]) -> Any:
+    """``rule`` with its blank guard on input cells: each derived field it names stands for the fields
+    its formula uses (recursively), since a formula cell is never blank and computes a blank input as
+    0 — so a rule over a blank input does not fire (参合率 of a blank 参加新农合人数 is not 0%)."""
+    if rule.missing == "never_skip":
+        return rule
+    formulas = {c.key: c.formula for c in columns if c.role == "derived" and c.formula}
+    if not set(rule.compiled().cell_fields) & set(formulas):
+        return rule
+    from .rules import Expr
+
+    guard: dict[str, None] = {}
+
+    def add(name: str, seen: frozenset[str]) -> None:
+        if name not in formulas:
+            guard[name] = None
+        elif name not in seen:
+            parsed = Expr.parse(formulas[name])
+            for inner in sorted(parsed.cell_fields, key=formulas[name].find):
+                add(inner, seen | {name})
+
+    for name in rule._guard_fields():
+        add(name, frozenset())
+    return replace(rule, guard=tuple(guard))
+
+
 def _short_len(level: str) -> int:
     return {"township": 9, "village": 12}.get(level, 6)
 
@@ -533,6 +559,7 @@ def _render_form(
         if unknown:
             raise HBError(f"规则 {rule.id} 引用了本表没有的字段：{'、'.join(sorted(unknown))}", file=where)
         rules.append(rule)
+    rules = [_guarded(rule, columns) for rule in rules]
     for col in columns:
         if col.formula is not None:
             from .rules import Expr

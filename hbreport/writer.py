@@ -82,6 +82,10 @@ MAX_SHEET_NAME = 31
 ROW_HEIGHT = 13.5  # points per line of 10-point text
 CJK_WIDTH = 1.55  # column-width units one 10-point CJK character takes (LibreOffice, Excel alike)
 STATUS_HEADING, REPORTED_WORD = "填报状态", "已报"
+NOTE_HEADING = "说明\n（对“警告”的解释）"
+NOTE_WIDTH = 28
+SIGNATURE_ITEMS = ("单位负责人：", "统计负责人：", "填表人：", "联系电话：", "报出日期：　　年　　月　　日")
+"""The signature line under each form: unlocked, so the clerk types after each label."""
 CHECK_KEY = "\0check"  # the 校验结果 column's key among the row templates
 SEVERITY_KEY = "\0severity"  # the hidden severity column's key among the row templates
 ROW_TOKEN = "\x01"  # stands for the row number while a row's formula is compiled once per sheet
@@ -99,6 +103,7 @@ def write_workbook(
     created: datetime | None = None,
     data: FormData | None = None,
     row_status: Mapping[str, str] | None = None,
+    notes: Mapping[str, Mapping[str, str]] | None = None,
     force: bool = False,
     inputs: Iterable[str | Path] = (),
 ) -> Path:
@@ -112,7 +117,8 @@ def write_workbook(
     ``data``: ``FormData.from_inputs(spec, values)`` when the caller has it already (the rows and 合计
     are then not computed a second time). ``row_status`` (a consolidated workbook): child code → 已报 /
     未报 / 退回 / 拒收 / 空表, shown in a 填报状态 column after 校验结果 on the forms whose rows are the
-    children, with 已报 X/Y on the 合计 row. ``force`` and ``inputs``: see :func:`atomic.atomic_output`
+    children, with 已报 X/Y on the 合计 row. ``notes[form][row_code]``: text for the 说明 column (a
+    row's explanation). ``force`` and ``inputs``: see :func:`atomic.atomic_output`
     (an existing file is replaced only with ``force``, one of ``inputs`` never)."""
     path = Path(path)
     check_target(path, suffix=".xlsx", force=force, inputs=inputs)
@@ -121,7 +127,7 @@ def write_workbook(
     extras = list(extra_sheets.items() if isinstance(extra_sheets, Mapping) else extra_sheets or ())
     _check_sheet_names(spec, [name for name, _ in extras], xlwings, path)
     with atomic_output(path, force=force, inputs=inputs, suffix=".xlsx") as tmp:
-        _Writer(spec, values, xlwings, extras, created, data, row_status).write(tmp)
+        _Writer(spec, values, xlwings, extras, created, data, row_status, notes).write(tmp)
     return path
 
 
@@ -390,9 +396,11 @@ class _Writer:
         created: datetime | None = None,
         data: FormData | None = None,
         row_status: Mapping[str, str] | None = None,
+        notes: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.data = data
         self.row_status = row_status
+        self.notes = notes or {}
         self.spec = spec
         self.values = values
         self.xlwings = xlwings
@@ -416,11 +424,12 @@ class _Writer:
             form_sheet = FormSheet(
                 spec, sheet, ws, styles, self.values.get(sheet.form, {}), self.xlwings, refs, known
             )
+            form_sheet.notes = self.notes.get(sheet.form, {})
             form_sheet.write()
             if self.row_status and any(r.code in self.row_status for r in sheet.rows):
                 form_sheet.write_row_status(self.row_status)
         for rows, ws in extra_ws:
-            _write_table(ws, rows, styles)
+            _write_table(ws, rows, styles, title=f"{spec.unit_name}{spec.period}年汇总　{ws.name}")
         if conf is not None:
             for r, (key, value) in enumerate(XLWINGS_SETTINGS):
                 conf.write_string(r, 0, key)
@@ -596,6 +605,7 @@ class FormSheet:
         self.widths: dict[int, float] = {}
         self.templates: dict[str, str] = {}
         self.check_texts: dict[str, str] = {}  # row code → the 校验结果 text (worked out once per row)
+        self.notes: Mapping[str, str] = {}  # row code → its explanation (the 说明 column)
 
     # -- coordinates (XlsxWriter counts from 0; the layout from 1)
 
@@ -665,6 +675,7 @@ class FormSheet:
         for c, w in self.widths.items():
             self.ws.set_column(c - 1, c - 1, w)
         self.ws.set_column(L.severity_col - 1, L.severity_col - 1, 4, None, {"hidden": True})
+        self.ws.set_column(L.note_col - 1, L.note_col - 1, NOTE_WIDTH)
 
     def right_block_start(self, texts: list[str]) -> int:
         """First column of the 表号 … 有效期至 block, wide enough for its longest line."""
@@ -719,30 +730,15 @@ class FormSheet:
             lines = max(lines, label_lines + text.count("\n"))
         self.put(HEADER_ROW, L.check_col, "校验结果", head)
         self.put(CODE_ROW, L.check_col, None, code)
+        self.put(HEADER_ROW, L.note_col, NOTE_HEADING, head)
+        self.put(CODE_ROW, L.note_col, None, code)
         self.ws.set_row(HEADER_ROW - 1, ROW_HEIGHT * lines + 6)
 
     def write_table(self, given: dict[str, dict[str, Any]], computed: dict[str, dict[str, Any]]) -> None:
         sheet, st, L = self.sheet, self.st, self.layout
-        self.put(
-            TOTAL_ROW,
-            NAME_COL,
-            "合计",
-            st(bold=True, border=1, align="center", valign="vcenter", bg_color=FILLS["locked"]),
-        )
-        self.put(
-            TOTAL_ROW, CODE_COL, "—", st(border=1, align="center", valign="vcenter", bg_color=FILLS["locked"])
-        )
-        total = computed[TOTAL]
-        for col in sheet.columns:
-            c = L.col_index[col.key]
-            ftype = "integer" if col.field.aggregation == "count_if" else col.field.type
-            if col.role == "derived":
-                text = self.derived(col, TOTAL_ROW)
-            else:
-                text = engine.total_formula(L, col)
-            self.formula(TOTAL_ROW, c, text, st.cell("total", ftype), total.get(col.key))
-        self.put(TOTAL_ROW, L.check_col, None, st.cell("check", "text"))
-
+        self.write_total_row(computed[TOTAL])
+        self.put(TOTAL_ROW, L.note_col, None, st.cell("check", "text"))
+        note_fmt = st(border=1, valign="top", text_wrap=True, locked=False, num_format="@")
         label = st.cell("label", "text")
         code_fmt = st.cell("code", "text")
         check_fmt = st.cell("check", "text")
@@ -763,6 +759,7 @@ class FormSheet:
                 self.put(r, c, value, st.cell("locked" if locked else "input", ftype))
             text = self.check(r)
             self.formula(r, L.check_col, text, check_fmt, self.check_texts[unit.code])
+            self.put(r, L.note_col, self.notes.get(unit.code), note_fmt)
             if sheet.rules:
                 severity = self.per_row(
                     SEVERITY_KEY, lambda n: severity_formula(sheet.rules, f"{L.check_letter}{n}"), r
@@ -774,7 +771,7 @@ class FormSheet:
         """The 填报状态 column right of 校验结果: each child's status in its row, 已报 X/Y on the 合计 row.
         Outside the form's table (the reader and the formulas do not see it); rows not 已报 are greyed."""
         L, st = self.layout, self.st
-        col = L.check_col + 1
+        col = L.status_col
         head = st(
             bold=True, border=1, align="center", valign="vcenter", text_wrap=True, bg_color=FILLS["header"]
         )
@@ -793,6 +790,28 @@ class FormSheet:
         self.put(TOTAL_ROW, col, total, st(bold=True, border=1, align="center", bg_color=FILLS["locked"]))
         self.ws.set_column(col - 1, col - 1, 10)
         self.ws.print_area(f"A1:{xl_col_to_name(col - 1)}{L.summary_row + 3}")
+
+    def write_total_row(self, total: dict[str, Any]) -> None:
+        """The 合计 row: label, and each column's total (or derived) formula with its value."""
+        sheet, st, L = self.sheet, self.st, self.layout
+        self.put(
+            TOTAL_ROW,
+            NAME_COL,
+            "合计",
+            st(bold=True, border=1, align="center", valign="vcenter", bg_color=FILLS["locked"]),
+        )
+        self.put(
+            TOTAL_ROW, CODE_COL, "—", st(border=1, align="center", valign="vcenter", bg_color=FILLS["locked"])
+        )
+        for col in sheet.columns:
+            c = L.col_index[col.key]
+            ftype = "integer" if col.field.aggregation == "count_if" else col.field.type
+            if col.role == "derived":
+                text = self.derived(col, TOTAL_ROW)
+            else:
+                text = engine.total_formula(L, col)
+            self.formula(TOTAL_ROW, c, text, st.cell("total", ftype), total.get(col.key))
+        self.put(TOTAL_ROW, L.check_col, None, st.cell("check", "text"))
 
     def per_row(self, key: str, make: Callable[[Any], str], row: int) -> str:
         """``make(row)`` for a data row, compiled once per sheet: the rule compiler runs on a row token
@@ -840,10 +859,10 @@ class FormSheet:
 
     def write_footer(self) -> None:
         L, st = self.layout, self.st
-        items = ["单位负责人：", "统计负责人：", "填表人：", "联系电话：", "报出日期：　　年　　月　　日"]
+        items = list(SIGNATURE_ITEMS)
         last = L.last_col
         bounds = [1 + round(i * last / len(items)) for i in range(len(items) + 1)]
-        fmt = st(align="left", valign="vcenter")
+        fmt = st(align="left", valign="vcenter", locked=False, bottom=1)  # the clerk signs here
         for i, text in enumerate(items):
             first, end = bounds[i], max(bounds[i], bounds[i + 1] - 1)
             self.merge(L.footer_row, first, end, text, fmt)
@@ -1064,17 +1083,34 @@ def validation_options(col: Column) -> dict[str, Any] | None:
     }
 
 
-def _write_table(ws, rows: Sequence[Sequence[Any]], styles: Styles) -> None:
-    """A read-only table: first row headings, then values (text is never turned into formulas)."""
+TABLE_MAX_WIDTH = 40  # widest column of a read-only table; longer text (a SHA-256, a finding) wraps
+DIGEST_WIDTH = 23  # a column holding SHA-256 digests: 32 hex digits a line at 7 points, two lines each
+DIGEST_LINE = 9.0  # points per line of 7-point text
+DIGEST = re.compile(r"^[0-9a-f]{64}(；[0-9a-f]{64})*$")
+
+
+def _write_table(ws, rows: Sequence[Sequence[Any]], styles: Styles, *, title: str = "") -> None:
+    """A read-only table: first row headings, then values (text is never turned into formulas).
+
+    On paper: ``title`` heads every page (a page header, so the table still starts at A1 for the readers
+    of 下级明细 / 汇总校验), the heading row repeats, columns are at most ``TABLE_MAX_WIDTH`` wide and
+    wrap, SHA-256 digests in a small font broken across lines, one page wide."""
     head = styles(
         bold=True, border=1, align="center", valign="vcenter", text_wrap=True, bg_color=FILLS["header"]
     )
     body = styles(border=1, valign="top", text_wrap=True)
+    digest = styles(border=1, valign="top", text_wrap=True, font_size=7, font_name="Consolas")
     widths: dict[int, int] = {}
+    digests: set[tuple[int, int]] = set()
     for r, row in enumerate(rows):
-        fmt = head if r == 0 else body
         for c, value in enumerate(row):
-            widths[c] = max(widths.get(c, 0), display_width(str(value)) if value is not None else 0)
+            fmt = head if r == 0 else body
+            if r and isinstance(value, str) and DIGEST.match(value):
+                fmt, shown = digest, DIGEST_WIDTH - 2
+                digests.add((r, c))
+            else:
+                shown = display_width(str(value)) if value is not None else 0
+            widths[c] = max(widths.get(c, 0), shown)
             if value is None:
                 ws.write_blank(r, c, None, fmt)
             elif isinstance(value, bool):
@@ -1083,14 +1119,37 @@ def _write_table(ws, rows: Sequence[Sequence[Any]], styles: Styles) -> None:
                 ws.write_number(r, c, value, fmt)
             else:
                 ws.write_string(r, c, str(value), fmt)
-    for c, w in widths.items():
-        ws.set_column(c, c, min(max(w + 2, 8), 60))
+    columns = {c: min(max(w + 2, 8), TABLE_MAX_WIDTH) for c, w in widths.items()}
+    for c, w in columns.items():
+        ws.set_column(c, c, w)
+    for r, row in enumerate(rows):  # wrapped text needs its rows' height set: no engine grows them on load
+        height = 0.0
+        for c, value in enumerate(row):
+            if value is None:
+                continue
+            if (r, c) in digests:
+                height = max(height, DIGEST_LINE * 2 * (str(value).count("；") + 1) + 4)
+            else:
+                lines = math.ceil(display_width(str(value)) / max(columns[c] - 1, 1)) or 1
+                height = max(height, ROW_HEIGHT * lines + 2)
+        if height > ROW_HEIGHT + 2:
+            ws.set_row(r, height)
     if rows:
         ws.freeze_panes(1, 0)
+        ws.repeat_rows(0)
+    if title:
+        ws.set_header(f'&C&"-,Bold"&14{_header_text(title)}')
+    ws.set_footer("&C第 &P 页，共 &N 页")
     ws.set_landscape()
     ws.set_paper(9)
+    ws.set_margins(left=0.4, right=0.4, top=0.9, bottom=0.6)
     ws.fit_to_pages(1, 0)
     protect_sheet(ws)
+
+
+def _header_text(text: str) -> str:
+    """``text`` safe inside an Excel page header (``&`` starts a code there)."""
+    return text[:100].replace("&", "&&")
 
 
 __all__ = [

@@ -798,3 +798,31 @@ def test_idcheck_is_one_rule_language_primitive():
 
 def test_id_helper_makes_valid_ids():
     assert all(fn_idcheck(id_number("421122", s)) for s in range(200))
+
+
+def test_household_table_exports_to_parquet(registry, catalog, tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    from hbreport.households.parquet import export_households_parquet
+
+    folder, _paths, a, b = _two_townships(registry, catalog, tmp_path, shared_id=True)
+    store_path = tmp_path / "store.sqlite"
+    consolidate_rosters(folder, "421122", PERIOD, store_path, registry=registry, catalog=catalog)
+    out = tmp_path / "households.parquet"
+    assert export_households_parquet(store_path, out, period=PERIOD) == len(a) + len(b)
+    table = pq.read_table(out)
+    with sqlite3.connect(store_path) as db:
+        db.row_factory = sqlite3.Row
+        stored = [
+            dict(r) for r in db.execute("SELECT * FROM households ORDER BY period, township_code, row_number")
+        ]
+    assert table.to_pylist() == stored  # every column, every row, as stored
+    assert str(table.schema.field("income_per_capita").type) in ("double", "int64")
+    assert str(table.schema.field("id_number").type) == "string"
+    assert {r["problems"] for r in stored} >= {"HH_DUP_ACROSS"}
+    one = tmp_path / "one.parquet"
+    assert export_households_parquet(store_path, one, under=OTHER_TOWNSHIP) == len(b)
+    assert set(pq.read_table(one).column("township_code").to_pylist()) == {OTHER_TOWNSHIP}
+    first = tmp_path / "first.parquet"  # 421122100: not a prefix of its neighbour 421122101's rows
+    assert export_households_parquet(store_path, first, under=TOWNSHIP) == len(a)
+    with pytest.raises(HBError, match="已存在|存在"):
+        export_households_parquet(store_path, one, under=OTHER_TOWNSHIP)

@@ -36,9 +36,15 @@ def test_the_readme_installs_the_test_tools_and_makes_every_folder_its_tour_uses
     assert "pip install -e '.[test]'" in two and "pytest" in two
     assert "half a minute" not in readme and "44 to 100 seconds" in readme
     tour = readme.split("## A five-minute tour", 1)[1].split("```", 2)[1]
-    made = tour.index("mkdir 收到的报表")
-    assert made < tour.index("hbreport consolidate 收到的报表/")
-    assert tour.index("--out 表式/") < tour.index("cp 表式/*.xlsx 收到的报表/")
+    consolidated = re.search(r"hbreport consolidate (\S+)", tour)[1]
+    assert tour.index("hbreport demo ") < tour.index("hbreport consolidate")
+    demo_dir, year, kind, county, _ = consolidated.split("/")  # a folder the demo makes, filled
+    from hbreport.demo import DEMO_PREFECTURE, _dir_name
+
+    registry = load_registry()
+    made = {_dir_name(c) for c in registry.children(DEMO_PREFECTURE)}
+    assert demo_dir == next(p for p in cli.demo.params if p.name == "out_dir").default
+    assert (kind, county in made, 2016 <= int(year) <= 2019) == ("乡镇报表", True, True)
 
 
 def test_the_demo_writes_where_git_does_not_look():
@@ -118,3 +124,89 @@ def test_check_and_consolidate_give_one_folder_the_same_exit_code(capsys, tmp_pa
     assert checked == merged == EXIT_FINDINGS
     code, text = run_cli(capsys, "check", str(tmp_path / "没有这个文件.xlsx"))
     assert code == EXIT_UNUSABLE and "找不到" in text
+
+
+@pytest.fixture(scope="module")
+def consolidated(tmp_path_factory):
+    from hbreport.consolidate import consolidate
+
+    context = {"registry": load_registry(), "catalog": load_catalog(), "baseline": load_baseline()}
+    base = tmp_path_factory.mktemp("print")
+    for unit in context["registry"].children(COUNTY):
+        write_filled(unit.code, PERIOD, base / "收到的报表", **context)
+    summary = consolidate(base / "收到的报表", COUNTY, PERIOD, base / "梁子湖区_2017.xlsx", **context)
+    return Path(summary.output), summary
+
+
+def test_the_consolidation_sheets_are_set_up_for_paper(consolidated):
+    import openpyxl
+
+    from hbreport.layout import CHECK_SHEET, DETAIL_SHEET
+
+    path, _ = consolidated
+    book = openpyxl.load_workbook(path)
+    for name in (DETAIL_SHEET, CHECK_SHEET):
+        ws = book[name]
+        assert (
+            ws.print_title_rows == "$1:$1" and f"梁子湖区{PERIOD}年汇总　{name}" in ws.oddHeader.center.text
+        )
+        assert ws.page_setup.orientation == "landscape" and ws.sheet_properties.pageSetUpPr.fitToPage
+        assert all(d.width <= 41 for d in ws.column_dimensions.values())  # 40 plus what openpyxl adds
+    detail = book[DETAIL_SHEET]
+    digests = [c for c in detail["E"][1:] if c.value]
+    assert digests and all(c.alignment.wrap_text and c.font.sz == 7 for c in digests)
+    assert all(detail.row_dimensions[c.row].height >= 20 for c in digests)  # two lines shown, not one
+
+
+@pytest.mark.libreoffice
+def test_the_consolidation_sheets_print_with_a_title_and_whole_digests(consolidated, tmp_path):
+    from hbreport import office
+
+    path, summary = consolidated
+    text = office.pdf_text(office.to_pdf(path, tmp_path))
+    for name in ("下级明细", "汇总校验"):  # the title heads the page (pdftotext shows U+3000 as a space)
+        assert re.search(rf"梁子湖区{PERIOD}年汇总\s+{name}", text), name
+    words = set(text.split())
+    for child in summary.received:  # each digest whole, on two lines of its cell, nothing cut off
+        digest = child.sha256[0]
+        whole = digest in words or any(digest[:k] in words and digest[k:] in words for k in range(16, 49))
+        assert whole, digest
+
+
+def _infrastructure_row(ncms_people):
+    from hbreport.spec import build_workbook_spec
+
+    spec = build_workbook_spec("421122", PERIOD, registry=load_registry())
+    sheet = spec.sheet("infrastructure")
+    row = {c.key: None for c in sheet.input_columns}
+    row.update(poor_people_total=1000, ncms_people=ncms_people)
+    return spec, sheet, row
+
+
+@pytest.mark.parametrize(("ncms_people", "fires"), [(None, False), (0, True), (990, False), (900, True)])
+def test_a_rule_over_a_blank_input_does_not_fire(ncms_people, fires):
+    """参合率 = 参加新农合人数 ÷ 贫困人口 is computed as 0 when 参加新农合人数 is blank; IS08 (参合率 below the
+    plan's 98%) must not fire on that blank, as on any blank input behind a derived field."""
+    from hbreport import engine
+
+    _, sheet, row = _infrastructure_row(ncms_people)
+    text = engine.check_text(sheet, engine.compute_row(sheet, row))
+    assert ("新农合参合率低于" in text) is fires, text
+
+
+@pytest.mark.gnumeric
+def test_a_rule_over_a_blank_input_does_not_fire_in_a_spreadsheet_either(tmp_path):
+    import openpyxl
+
+    from hbreport import gnumeric
+    from hbreport.layout import SheetLayout
+    from hbreport.writer import write_workbook
+
+    for ncms_people, fires in ((None, False), (0, True)):
+        spec, sheet, row = _infrastructure_row(ncms_people)
+        code = sheet.rows[0].code
+        path = write_workbook(spec, tmp_path / f"{ncms_people}.xlsx", values={sheet.form: {code: row}})
+        book = openpyxl.load_workbook(gnumeric.recalculate(path, tmp_path / "out"), data_only=True)
+        layout = SheetLayout(sheet)
+        shown = book[sheet.sheet].cell(layout.row_index[code], layout.check_col).value or ""
+        assert ("新农合参合率低于" in shown) is fires, shown

@@ -10,6 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from consolidation_inputs import write_filled
+from openpyxl.utils import get_column_letter
 
 from hbreport.baseline import load_baseline
 from hbreport.catalog import load_catalog
@@ -62,7 +63,8 @@ def test_each_row_says_its_status_and_the_total_says_reported_of_expected(county
     sheet = spec.sheet(PP)
     layout = SheetLayout(sheet)
     ws = openpyxl.load_workbook(summary.output, data_only=True)[sheet.sheet]
-    col = layout.check_col + 1
+    col = layout.status_col
+    assert not ws.column_dimensions[get_column_letter(col)].hidden  # seen, not under the severity column
     heading_row = next(r for r in range(1, TOTAL_ROW) if ws.cell(r, col).value == "填报状态")
     assert heading_row < TOTAL_ROW
     for town, word in ((towns[0], "未报"), (towns[1], "空表"), (towns[2], "退回"), (towns[3], "已报")):

@@ -12,11 +12,13 @@ in the workbook and in the reader. Here are the checks across rows and files:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
+from functools import lru_cache
 
 from ..findings import Finding
-from ..idcard import validate_id
-from ..rules import fn_idcheck
+from ..idcard import EARLIEST_BIRTH, PROVINCE_PREFIXES, validate_id
+from ..rules_columnar import idcheck
 
 RULE_ID_DETAIL = "HH_ID"
 RULE_DUPLICATE = "HH_DUP"
@@ -40,18 +42,35 @@ def _finding(
     )
 
 
+def _plausible(number: str, today: dt.date) -> bool:
+    """For an ID whose check character is right (IDCHECK): what else :func:`validate_id` asks of it, a
+    province code and a real birth date, worked out once per birth date."""
+    return number[:2] in PROVINCE_PREFIXES and _birth_ok(number[6:14], today)
+
+
+@lru_cache(maxsize=1 << 16)
+def _birth_ok(digits: str, today: dt.date) -> bool:
+    try:
+        born = dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        return False
+    return EARLIEST_BIRTH <= born <= today
+
+
 def screen_roster(roster) -> list[Finding]:
     """ID details and duplicate IDs within one roster (RosterData)."""
     findings: list[Finding] = []
     names = {r.code: r.name for r in roster.spec.sheets[0].rows}
     by_id: dict[str, list[str]] = defaultdict(list)
-    for hid, row in roster.rows.items():
-        number = row.get("id_number")
+    numbers = [(hid, row.get("id_number")) for hid, row in roster.rows.items()]
+    passed = idcheck([n if type(n) is str else "" for _, n in numbers]).tolist()  # by column
+    today = dt.date.today()
+    for (hid, number), checked in zip(numbers, passed, strict=True):
         if not number:
             continue
         by_id[number].append(hid)
-        if fn_idcheck(number):  # the row rule passed: look closer
-            reason = validate_id(number)
+        if checked and not _plausible(number, today):  # the row rule passed: look closer
+            reason = validate_id(number, today=today)
             if reason:
                 findings.append(
                     _finding(

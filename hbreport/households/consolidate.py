@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..context import Context
 from ..errors import EXIT_FINDINGS, EXIT_OK, HBError
 from ..findings import Finding, count_by_importance
 from ..heap import frozen_heap
@@ -33,7 +32,8 @@ from .checks import DUPLICATE_HINT, RULE_DUPLICATE_ACROSS
 from .plausibility import HINT as PLAUSIBILITY_HINT
 from .plausibility import RULE_JUMP, period_jumps, plausibility_findings
 from .roster import read_roster
-from .store import RosterStore
+from .spec import registry_and_catalog
+from .store import RosterStore, StoreRows, store_rows
 
 Progress = Callable[[int, int], None]
 LOADED, RETURNED, REJECTED, DUPLICATE, MISSING = "已入库", "退回", "拒收", "重复", "未报"
@@ -139,6 +139,17 @@ class RosterSummary:
 _CONTEXT: dict[str, Any] = {}
 
 
+@dataclass
+class _Read:
+    """What a reading process sends back of a roster: who, its findings, its rows for the store."""
+
+    code: str
+    name: str
+    findings: list[Finding]
+    households: int
+    rows: StoreRows
+
+
 def _init(registry, catalog, export, check_formulas: bool, period: int) -> None:
     """``export``: None, or an ExportIndex (one township read at a time from the store). A spawned
     worker gets the registry and catalog as where to load them (:func:`hbreport.parallel.portable`)."""
@@ -162,7 +173,9 @@ def _read(path: str):
             check_formulas=_CONTEXT["check_formulas"],
         )
         roster.findings.extend(plausibility_findings(roster))
-        return path, roster.sha256, roster, None
+        spec = roster.spec
+        read = _Read(spec.unit_code, spec.unit_name, roster.findings, len(roster.rows), store_rows(roster))
+        return path, roster.sha256, read, None
     except HBError as exc:
         error = exc.to_dict()
     except Exception as exc:  # one bad file must not stop the others
@@ -228,7 +241,7 @@ def consolidate_rosters(
     folder = Path(folder)
     if not folder.is_dir():
         raise HBError(f"找不到存放台账的文件夹「{folder}」", hint="给出收到的乡镇台账所在的文件夹")
-    registry, catalog, baseline = Context.of(registry, catalog, baseline).parts  # as the forms were made
+    registry, catalog = registry_and_catalog(registry, catalog)  # the baseline only without an export
     top = registry.get(parent)
     townships = [top] if top.level == "township" else registry.descendants(top.code, "township")
     inside = {t.code: t for t in townships}
@@ -262,7 +275,7 @@ def consolidate_rosters(
                 results.append(RosterFile(path, digest, REJECTED, reason=error.message))
                 findings.append(_file_finding(path, error))
                 continue
-            code, name = roster.spec.unit_code, roster.spec.unit_name
+            code, name = roster.code, roster.name
             if code not in inside:
                 reason = f"「{name}」不是{top.name}所辖的乡镇"
                 results.append(RosterFile(path, digest, REJECTED, code, name, reason=reason))
@@ -282,14 +295,14 @@ def consolidate_rosters(
                 )
                 continue
             counts = count_by_importance(roster.findings)
-            status = store.stage(roster).status
+            status = store.stage(roster.rows).status
             entry = RosterFile(
                 path,
                 digest,
                 RETURNED if counts.get("error", 0) else LOADED,
                 code,
                 name,
-                households=len(roster.rows),
+                households=roster.households,
                 errors=counts.get("error", 0),
                 warnings=counts.get("warning", 0),
                 stored=status,
@@ -342,7 +355,10 @@ def consolidate_rosters(
         stored_townships = {s["township_code"] for s in store.sources(period, under=top.code)}
 
     if expected is None:
-        expected = _expected(townships, baseline, registry)
+        from ..baseline import baseline_for
+
+        # only without an export does the baseline say who must report (as the forms were made)
+        expected = _expected(townships, baseline or baseline_for(registry), registry)
     missing = [(t.code, t.name) for t in townships if t.code in expected and t.code not in stored_townships]
     results.sort(key=lambda f: (f.township_code or "", f.file))
     return RosterSummary(

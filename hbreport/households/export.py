@@ -63,6 +63,11 @@ class ExportIndex:
     def __getstate__(self) -> dict:
         return {"store_path": self.store_path, "sha256": self.sha256, "path": self.path, "_db": None}
 
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
     def township(self, code: str) -> list[Household]:
         import sqlite3
 
@@ -161,17 +166,18 @@ def _checked(
     path: Path, reader, names: list[str], index: dict[str, int], registry
 ) -> Iterator[tuple[str, Household]]:
     seen: dict[str, int] = {}
-    villages: dict[str, tuple[str, str]] = {}  # village code → (township code, name)
+    villages: dict[str, tuple[str, str, str]] = {}  # village code → (township code, name, 12-digit code)
+    width = len(names)
+    at = {key: index.get(key) for key in ("household_id", "head_name", "village_code", "village_name")}
+    at |= {key: index.get(key) for key in ("id_number", "household_size")}
     for row in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
+        if not "".join(row).strip():
             continue
-        row = row + [""] * (len(names) - len(row))
-
-        def cell(key: str, row: list[str] = row) -> str:
-            return row[index[key]].strip() if key in index else ""
-
-        household_id = cell("household_id")
+        line = reader.line_num
+        if len(row) < width:
+            row = row + [""] * (width - len(row))
+        cells = {key: "" if i is None else row[i].strip() for key, i in at.items()}
+        household_id = cells["household_id"]
         if not household_id or len(household_id) > MAX_HOUSEHOLD_ID or "," in household_id:
             raise HBError(
                 f"第 {line} 行：户编号「{household_id}」无效（应为 1—{MAX_HOUSEHOLD_ID} 个字符，不含逗号）",
@@ -185,21 +191,23 @@ def _checked(
                 hint="每户只能有一行，删除或改正重复的行",
             )
         seen[household_id] = line
-        code_text = cell("village_code")
+        code_text = cells["village_code"]
         village = villages.get(code_text)
         if village is None:
-            village = _village(registry, code_text, path, line)
-            villages[code_text] = village
-        township, registry_name = village
+            village = villages[code_text] = (
+                *_village(registry, code_text, path, line),
+                normalize_code(code_text),
+            )
+        township, registry_name, village_code = village
         yield (
             township,
             Household(
                 household_id=household_id,
-                head_name=cell("head_name"),
-                village_code=normalize_code(code_text),
-                village_name=cell("village_name") or registry_name,
-                id_number=cell("id_number") or None,
-                household_size=_size(cell("household_size")),
+                head_name=cells["head_name"],
+                village_code=village_code,
+                village_name=cells["village_name"] or registry_name,
+                id_number=cells["id_number"] or None,
+                household_size=_size(cells["household_size"]),
             ),
         )
 

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import tempfile
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from ..atomic import refuse_existing
-from ..context import Context
 from ..errors import HBError
+from ..heap import frozen_heap
+from ..parallel import portable, restore
 from ..period import parse_period
-from .export import read_export
+from .export import ExportIndex
 from .roster import write_roster
-from .spec import build_roster_spec, roster_file_name
+from .spec import build_roster_spec, registry_and_catalog, roster_file_name
+from .store import RosterStore
 
 Progress = Callable[[int, int], None]
 
@@ -24,6 +30,7 @@ def generate_rosters(
     out_dir: str | Path,
     registry=None,
     catalog=None,
+    workers: int = 1,
     progress: Progress | None = None,
     force: bool = False,
 ) -> list[Path]:
@@ -31,13 +38,31 @@ def generate_rosters(
 
     The rows are the registered households, which only the registration export (``roster_csv``, see
     :mod:`.export`) can give: a roster is never made up without one. Files are named
-    ``<乡镇代码>_<乡镇名>_<期>_台账.xlsx``; each carries the export's sha256.
-    When any of those files exists, nothing is written unless ``force``; the export is never replaced."""
+    ``<乡镇代码>_<乡镇名>_<期>_台账.xlsx``; each carries the export's sha256. ``workers`` > 1 writes
+    townships on that many processes (a few townships in flight at a time, so memory stays that of a
+    few rosters). When any of those files exists, nothing is written unless ``force``; the export is
+    never replaced."""
 
     year = parse_period(period)
-    registry, catalog, _ = Context.of(registry, catalog).parts
-    export = read_export(roster_csv, registry=registry)
-    townships = list(export.by_township)
+    registry, catalog = registry_and_catalog(registry, catalog)
+    with tempfile.TemporaryDirectory(prefix="hbreport-export-") as tmp:
+        # the export kept in a scratch store, read one township at a time: a province's 1.3 million
+        # households are never all in memory
+        index = Path(tmp) / "export.sqlite"
+        with RosterStore(index) as store:
+            sha256, listed = store.index_export(roster_csv, registry=registry)
+        export = ExportIndex(index, sha256, roster_csv)
+        try:
+            return _generate(
+                year, listed, export, under, Path(out_dir), registry, catalog, workers, progress, force
+            )
+        finally:
+            export.close()
+            _JOB.clear()
+
+
+def _generate(year, listed, export, under, out, registry, catalog, workers, progress, force) -> list[Path]:
+    townships = list(listed)
     if under is not None:
         top = registry.get(under)
         inside = (
@@ -54,23 +79,60 @@ def generate_rosters(
             )
     order = {u.code: i for i, u in enumerate(registry.at_level("township"))}
     townships.sort(key=lambda code: order.get(code, len(order)))
-    out = Path(out_dir)
     refuse_existing(
         (out / roster_file_name(code, registry.get(code).name, year) for code in townships), force, "台账"
     )
-    written = []
     if progress:
         progress(0, len(townships))
-    for done, code in enumerate(townships, 1):
-        spec = build_roster_spec(
-            code,
-            year,
-            export.by_township[code],
-            registry=registry,
-            catalog=catalog,
-            roster_sha256=export.sha256,
-        )
-        written.append(write_roster(spec, out / spec.file_name(), force=force, inputs=[Path(roster_csv)]))
+    _init(registry, catalog, year, export, str(out), force)
+    jobs = iter(townships)
+    written = []
+    for done, path in enumerate(_write_all(jobs, len(townships), workers), 1):
+        written.append(Path(path))
         if progress:
             progress(done, len(townships))
     return written
+
+
+_JOB: dict[str, Any] = {}
+
+
+def _init(registry, catalog, year: int, export, out: str, force: bool) -> None:
+    _JOB.update(
+        registry=restore(registry), catalog=restore(catalog), year=year, export=export, out=out, force=force
+    )
+
+
+def _write_one(code: str) -> str:
+    export = _JOB["export"]
+    spec = build_roster_spec(
+        code,
+        _JOB["year"],
+        export.township(code),
+        registry=_JOB["registry"],
+        catalog=_JOB["catalog"],
+        roster_sha256=export.sha256,
+    )
+    path = Path(_JOB["out"]) / spec.file_name()
+    return str(write_roster(spec, path, force=_JOB["force"], inputs=[export.path]))
+
+
+def _write_all(jobs: Iterator[str], count: int, workers: int) -> Iterator[str]:
+    """Each township's roster written, in order: here, or on ``workers`` processes with at most two
+    townships each in flight."""
+    if workers <= 1 or count <= 1:
+        for job in jobs:
+            yield _write_one(job)
+        return
+    workers = min(workers, count)
+    init = tuple(portable(_JOB[k]) for k in ("registry", "catalog")) + tuple(
+        _JOB[k] for k in ("year", "export", "out", "force")
+    )
+    with frozen_heap(), ProcessPoolExecutor(workers, initializer=_init, initargs=init) as pool:
+        pending: deque = deque()
+        for job in jobs:
+            pending.append(pool.submit(_write_one, job))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()

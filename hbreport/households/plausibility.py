@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..findings import Finding
 from .summary import SUMMARY_SHEET, summary_cell
 
@@ -117,38 +119,69 @@ def _village_name(roster, code: str) -> str:
     return next((v.name for v in roster.spec.villages if v.code == code), code)
 
 
+class _Villages:
+    """A roster's households grouped by village, by column: each village code once (in the order of
+    first appearance), and per household its village's number, income and exit."""
+
+    def __init__(self, roster) -> None:
+        rows = [r for r in roster.rows.values() if r.get("village_code")]
+        codes = [r["village_code"] for r in rows]
+        order: dict[str, int] = {}
+        self.group = np.array([order.setdefault(c, len(order)) for c in codes], dtype=np.int64)
+        self.codes = list(order)
+        self.size = np.bincount(self.group, minlength=len(self.codes))
+        incomes = [_number(r.get("income_per_capita")) for r in rows]
+        self.income = np.array([np.nan if x is None else x for x in incomes], dtype=float)
+        cfg = roster.spec.config
+        statuses: dict[Any, bool] = {}
+        self.exited_now = np.array(
+            [
+                (
+                    statuses[s]
+                    if (s := r.get("exit_status")) in statuses
+                    else statuses.setdefault(s, bool(cfg.is_exited(s)))
+                )
+                and r.get("exit_year") == roster.period
+                for r in rows
+            ],
+            dtype=bool,
+        )
+
+    def count(self, mask: np.ndarray) -> np.ndarray:
+        return np.bincount(self.group[mask], minlength=len(self.codes))
+
+
 def near_line_exits(roster) -> list[Finding]:
     """Villages where every household exited this period and most incomes sit just above the line."""
     cfg = roster.spec.config
     p = cfg.plausibility
     line = cfg.poverty_line
     margin, share, least = p["near_line_margin"], p["near_line_share"], p["near_line_min_households"]
-    groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for row in roster.rows.values():
-        if row.get("village_code"):
-            groups[row["village_code"]].append(row)
+    v = _Villages(roster)
+    if not v.codes:
+        return []
+    with np.errstate(invalid="ignore"):
+        near_mask = (v.income > line) & (v.income <= line * (1 + margin))
+    all_exited = v.count(v.exited_now) == v.size
+    near = v.count(near_mask)
     findings = []
-    for code, members in groups.items():
-        if len(members) < least:
+    for i in np.flatnonzero(
+        (v.size >= least) & all_exited & (near / np.maximum(v.size, 1) >= share)
+    ).tolist():
+        code, members, n_near = v.codes[i], int(v.size[i]), int(near[i])
+        if n_near / members < share:
             continue
-        if not all(
-            cfg.is_exited(r.get("exit_status")) and r.get("exit_year") == roster.period for r in members
-        ):
-            continue
-        incomes = [_number(r.get("income_per_capita")) for r in members]
-        near = sum(1 for x in incomes if x is not None and line < x <= line * (1 + margin))
-        if near / len(members) >= share:
-            findings.append(
-                _finding(
-                    roster,
-                    code,
-                    "exited_households",
-                    f"「{_village_name(roster, code)}」{len(members)} 户全部在{roster.period}年脱贫，其中 {near} 户"
-                    f"人均纯收入仅比扶贫标准 {line:g} 元高不到 {margin:.0%}（{line:g}—{line * (1 + margin):g} 元），"
-                    "有“数字脱贫”之嫌",
-                    RULE_NEAR_LINE,
-                )
+        findings.append(
+            _finding(
+                roster,
+                code,
+                "exited_households",
+                f"「{_village_name(roster, code)}」{members} 户全部在{roster.period}年脱贫，其中 {n_near} 户"
+                f"人均纯收入仅比扶贫标准 {line:g} 元高不到 {margin:.0%}（{line:g}—{line * (1 + margin):g} 元），"
+                "有“数字脱贫”之嫌",
+                RULE_NEAR_LINE,
             )
+        )
     return findings
 
 
@@ -156,28 +189,25 @@ def identical_incomes(roster) -> list[Finding]:
     """Villages where many households report exactly the same 人均纯收入."""
     p = roster.spec.config.plausibility
     least, share = p["identical_income_min_households"], p["identical_income_share"]
-    groups: dict[str, list[float]] = defaultdict(list)
-    sizes: Counter[str] = Counter()
-    for row in roster.rows.values():
-        code = row.get("village_code")
-        if not code:
-            continue
-        sizes[code] += 1
-        income = _number(row.get("income_per_capita"))
-        if income is not None:
-            groups[code].append(income)
+    v = _Villages(roster)
+    known = ~np.isnan(v.income)
+    if not known.any():
+        return []
+    pairs, counts = np.unique(np.stack([v.group[known], v.income[known]], axis=1), axis=0, return_counts=True)
+    most = np.zeros(len(v.codes), dtype=np.int64)
+    np.maximum.at(most, pairs[:, 0].astype(np.int64), counts)
     findings = []
-    for code, incomes in groups.items():
-        if not incomes:
-            continue
-        value, count = Counter(incomes).most_common(1)[0]
-        if count >= least and count / sizes[code] >= share:
+    for i in np.flatnonzero((most >= least) & (most / np.maximum(v.size, 1) >= share)).tolist():
+        size = int(v.size[i])
+        incomes = v.income[(v.group == i) & known].tolist()
+        value, count = Counter(incomes).most_common(1)[0]  # the value named: the first of the commonest
+        if count >= least and count / size >= share:
             findings.append(
                 _finding(
                     roster,
-                    code,
+                    v.codes[i],
                     "households",
-                    f"「{_village_name(roster, code)}」{sizes[code]} 户中有 {count} 户人均纯收入都是 {value:g} 元，"
+                    f"「{_village_name(roster, v.codes[i])}」{size} 户中有 {count} 户人均纯收入都是 {value:g} 元，"
                     "收入可能未逐户测算",
                     RULE_IDENTICAL,
                 )

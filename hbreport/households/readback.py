@@ -18,7 +18,7 @@ from typing import Any
 from openpyxl.utils import get_column_letter
 
 from ..cells import at, cell_text, fields_in_order, normal_formula, plain
-from ..engine import check_formula, check_row, derived_formula, total_formula
+from ..engine import ROW_MARK, check_template, derived_template, total_formula
 from ..errors import HBError
 from ..findings import Finding
 from ..layout import (
@@ -32,6 +32,7 @@ from ..layout import (
     SheetLayout,
 )
 from ..spec import TOTAL, Column, SheetSpec
+from .columns import failures
 
 # rule ids of content problems found while reading (the same ids the form reader uses)
 TEXT_IN_NUMBER = "VALUE_TEXT"
@@ -50,6 +51,7 @@ RULE_HINTS = {
 }
 # roster messages write every whole float in digits, however large (``plain`` stops at 2**53)
 ANY_SIZE = math.inf
+_CHOICE, _TEXT, _NUMBER = 0, 1, 2  # how read_values takes a column's common cells
 STRUCTURE_HINT = "请勿增删行列、调换行序；请使用上级下发的原台账重新填报，或把改动恢复原样"
 
 
@@ -138,16 +140,25 @@ class RosterSheetReader:
         names = {L.col_index[c.key]: c.field.label for c in self.sheet.columns}
         names[L.check_col] = "校验结果"
         expected: dict[tuple[int, int], str] = {}
+        templates = [(L.check_col, check_template(L))]  # each row's formula: its row number in a template
         for col in self.sheet.columns:
             c = L.col_index[col.key]
             expected[(TOTAL_ROW, c)] = total_formula(L, col)
             if col.role == "derived":
-                for r in range(FIRST_DATA_ROW, L.last_data_row + 1):
-                    expected[(r, c)] = derived_formula(L, col, r)
+                templates.append((c, derived_template(L, col)))
         for r in range(FIRST_DATA_ROW, L.last_data_row + 1):
-            expected[(r, L.check_col)] = check_formula(L, r)
+            digits = str(r)
+            for c, template in templates:
+                expected[(r, c)] = template.replace(ROW_MARK, digits)
         for (r, c), formula in expected.items():
             held = cells.get((r, c))
+            if (
+                type(held) is str
+                and held[:1] == "="
+                and len(held) == len(formula) + 1
+                and held.endswith(formula)
+            ):
+                continue  # the formula written, unchanged (the common case)
             cell = f"{get_column_letter(c)}{r}"
             who = "合计行" if r == TOTAL_ROW else self.row_label(self.sheet.rows[r - FIRST_DATA_ROW].code)
             what = f"{who}的「{names[c]}」"
@@ -173,29 +184,61 @@ class RosterSheetReader:
     def read_values(
         self, values: list[list[Any]], prefill: Mapping[str, Mapping[str, Any]]
     ) -> dict[str, dict[str, Any]]:
-        """Input and prefilled cells of each household, typed; unusable values become None."""
+        """Input and prefilled cells of each household, typed; unusable values become None.
+
+        The common cells (an option of the list, text, a number in range, blank) are taken here; every
+        other goes through :meth:`value`, which says what is wrong with it."""
         L = self.layout
-        columns = [
-            (c, L.col_index[c.key], get_column_letter(L.col_index[c.key]))
-            for c in self.sheet.columns
-            if c.role != "derived"
-        ]
+        plan = []
+        for column in self.sheet.columns:
+            if column.role == "derived":
+                continue
+            f = column.field
+            c = L.col_index[column.key]
+            kind = _CHOICE if f.type == "choice" else _TEXT if f.type == "text" else _NUMBER
+            plan.append(
+                (
+                    column,
+                    c - 1,
+                    get_column_letter(c),
+                    column.key,
+                    kind,
+                    frozenset(f.choices or ()),
+                    -math.inf if f.min is None else f.min,
+                    math.inf if f.max is None else f.max,
+                    f.type == "integer",
+                    column.role == "prefill",
+                )
+            )
         out: dict[str, dict[str, Any]] = {}
         for i, household in enumerate(self.sheet.rows):
             r = FIRST_DATA_ROW + i
             line = values[r - 1] if r - 1 < len(values) else []
+            width = len(line)
             row: dict[str, Any] = {}
             expected_row = prefill.get(household.code)
-            for column, c, letter in columns:
-                raw = line[c - 1] if c - 1 < len(line) else None
-                if raw == "":
-                    raw = None
-                value = self.value(household.code, column, letter, r, raw)
-                if column.role == "prefill" and expected_row is not None:
-                    value = self.check_prefill(
-                        household.code, column, f"{letter}{r}", value, expected_row.get(column.key)
-                    )
-                row[column.key] = value
+            for column, c0, letter, key, kind, choices, low, high, integer, prefilled in plan:
+                raw = line[c0] if c0 < width else None
+                t = type(raw)
+                if raw is None or raw == "":
+                    value = None
+                elif t is str and kind == _CHOICE and raw in choices:
+                    value = raw
+                elif t is str and kind == _TEXT and raw.strip():
+                    value = raw.strip()
+                elif t is float and kind == _NUMBER and raw - raw == 0.0:
+                    value = int(raw) if raw.is_integer() and abs(raw) < 2**53 else raw
+                    if not (low <= value <= high) or (integer and type(value) is float):
+                        value = self.value(household.code, column, letter, r, raw)
+                else:
+                    value = self.value(household.code, column, letter, r, raw)
+                if prefilled and expected_row is not None:
+                    want = expected_row.get(key)
+                    if value != want or type(value) is not type(want):
+                        value = self.check_prefill(household.code, column, f"{letter}{r}", value, want)
+                    else:
+                        value = want
+                row[key] = value
             out[household.code] = row
         return out
 
@@ -303,22 +346,23 @@ class RosterSheetReader:
 
     # -- rules
 
-    def check_rules(self, rows: Mapping[str, Mapping[str, Any]]) -> None:
+    def check_rules(self, rows: Mapping[str, Mapping[str, Any]], table=None) -> None:
+        """Every rule by column over the households (``table``: their columns, when already made)."""
         L = self.layout
         order = {rule.id: fields_in_order(rule) for rule in self.sheet.rules}
-        for i, household in enumerate(self.sheet.rows):
+        for i, rule, status in failures(self.sheet, rows, table):
+            household = self.sheet.rows[i]
             r = FIRST_DATA_ROW + i
-            for rule, status in check_row(self.sheet, rows[household.code]):
-                cells = [f"{L.col_letter(k)}{r}" for k in order[rule.id] if k in L.col_index]
-                text = rule.message.rstrip("。；;")
-                if status == "invalid":
-                    message = f"{self.row_label(household.code)}：{text}——无法判断（涉及单元格的数据无效），涉及 {'、'.join(cells)}"
-                else:
-                    message = f"{self.row_label(household.code)}：{text}（涉及 {'、'.join(cells)}）"
-                self.add(
-                    cells[0] if cells else None,
-                    message,
-                    rule.id,
-                    RULE_HINTS[rule.importance],
-                    rule.importance,
-                )
+            cells = [f"{L.col_letter(k)}{r}" for k in order[rule.id] if k in L.col_index]
+            text = rule.message.rstrip("。；;")
+            if status == "invalid":
+                message = f"{self.row_label(household.code)}：{text}——无法判断（涉及单元格的数据无效），涉及 {'、'.join(cells)}"
+            else:
+                message = f"{self.row_label(household.code)}：{text}（涉及 {'、'.join(cells)}）"
+            self.add(
+                cells[0] if cells else None,
+                message,
+                rule.id,
+                RULE_HINTS[rule.importance],
+                rule.importance,
+            )

@@ -14,6 +14,7 @@ checks are recomputed in Python with the same engine.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,13 +27,13 @@ from openpyxl.utils import get_column_letter
 from .. import safety
 from ..atomic import atomic_output, check_target
 from ..cells import at, calamine_sheet, cell_text, open_calamine, open_openpyxl
-from ..context import Context
 from ..errors import HBError
 from ..findings import Finding
 from ..layout import FIRST_DATA_ROW, NAME_COL, SheetLayout
 from ..layout import TOTAL_ROW as FORM_TOTAL_ROW
-from ..spec import FORM_FAMILY
+from ..spec import FORM_FAMILY, TOTAL
 from ..values import FormData
+from .columns import form_data
 from .readback import RosterSheetReader
 from .spec import (
     ROSTER_FAMILY,
@@ -42,6 +43,7 @@ from .spec import (
     build_roster_spec,
     ids_digest,
     prefill_digest,
+    registry_and_catalog,
 )
 from .summary import (
     CODE_COL,
@@ -262,6 +264,72 @@ def _roster_sheet_class():
             self.widths[CODE_COL] = 18
             self.ws.set_column(CODE_COL - 1, CODE_COL - 1, 18)
 
+        def computed_rows(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+            """The form writer's computed rows and 校验结果 texts, worked out by column."""
+            from .columns import check_texts, compute_rows, total_of_columns
+
+            keys = [c.key for c in self.sheet.columns if c.role != "derived"]
+            empty: dict[str, Any] = {}
+            given = {}
+            for r in self.sheet.rows:
+                row = self.values.get(r.code, empty)
+                given[r.code] = {key: row.get(key) for key in keys}
+            tables: dict = {}
+            computed = compute_rows(self.sheet, given, tables)
+            table = tables[self.sheet.form]
+            computed[TOTAL] = total_of_columns(self.sheet, table)
+            self.check_texts = check_texts(self.sheet, computed, table)
+            return given, computed
+
+        def write_table(self, given: dict[str, dict[str, Any]], computed: dict[str, dict[str, Any]]) -> None:
+            """The form writer's table, households written cell by cell straight to XlsxWriter: one plan
+            per column (format, formula template), the row's number put into each template."""
+            from ..writer import _cached
+
+            self.write_total_row(computed[TOTAL])
+            st, L, ws = self.st, self.layout, self.ws
+            label, code_fmt, check_fmt = (
+                st.cell("label", "text"),
+                st.cell("code", "text"),
+                st.cell("check", "text"),
+            )
+            plan = []
+            for col in self.sheet.columns:
+                c = L.col_index[col.key]
+                plain = self._plain_formats.get(c)
+                locked = plain or st.cell("locked", col.field.type)
+                given_fmt = plain or st.cell("input", col.field.type)
+                plan.append((col, c - 1, col.key, col.role, locked, given_fmt))
+            check_col = L.check_col - 1
+            texts = self.check_texts
+            for i, unit in enumerate(self.sheet.rows):
+                r = FIRST_DATA_ROW + i
+                r0 = r - 1
+                ws.write_string(r0, NAME_COL - 1, unit.name, label)
+                ws.write_string(r0, CODE_COL - 1, unit.code, code_fmt)
+                row_given, row_computed = given[unit.code], computed[unit.code]
+                for col, c0, key, role, locked, given_fmt in plan:
+                    if role == "derived":
+                        ws.write_formula(
+                            r0, c0, "=" + self.derived(col, r), locked, _cached(row_computed[key])
+                        )
+                        continue
+                    value = row_given[key]
+                    kind = type(value)
+                    if value is None:
+                        ws.write_blank(r0, c0, None, given_fmt)
+                        continue
+                    fmt = locked if role == "prefill" else given_fmt
+                    if kind is str:
+                        ws.write_string(r0, c0, value, fmt)
+                    elif kind is bool:
+                        ws.write_boolean(r0, c0, value, fmt)
+                    elif (kind is int or kind is float) and math.isfinite(value):
+                        ws.write_number(r0, c0, value, fmt)
+                    else:
+                        ws.write_string(r0, c0, str(value), fmt)
+                ws.write_formula(r0, check_col, "=" + self.check(r), check_fmt, texts[unit.code])
+
     return RosterFormSheet
 
 
@@ -364,7 +432,7 @@ def read_roster(
     path = Path(path)
     checked = safety.inspect_and_read(path)  # the bytes checked are the bytes parsed: read once
     inspection, data = checked.inspection, checked.data
-    registry, catalog, _ = Context.of(registry, catalog).parts
+    registry, catalog = registry_and_catalog(registry, catalog)
     book = open_calamine(path, data)
     try:
         meta, ids = _read_meta(path, book)
@@ -393,9 +461,10 @@ def read_roster(
                 RULE_PREFILL,
                 "请用建档立卡导出文件核对（汇总时给出导出文件可查出具体单元格），或使用下发的原台账重新填报",
             )
-    form = FormData.from_inputs(spec, {ROSTER_FORM: inputs}, source=str(path), sha256=inspection.sha256)
+    tables: dict = {}  # the households by column, made once for the 合计, the standard and the rules
+    form = form_data(spec, {ROSTER_FORM: inputs}, tables, source=str(path), sha256=inspection.sha256)
     _check_villages(reader, spec, form.rows[ROSTER_FORM])
-    reader.check_rules(form.rows[ROSTER_FORM])
+    reader.check_rules(form.rows[ROSTER_FORM], tables[ROSTER_FORM])
     roster = RosterData(spec, form, reader.findings, inspection.sha256, path, meta)
     from .checks import screen_roster
 
@@ -414,9 +483,8 @@ def _formula_cells(
     layout = SheetLayout(sheet)
     wanted = sorted({layout.col_index[c.key] for c in sheet.derived_columns} | {layout.check_col})
     first_col = min(layout.col_index.values())
-    fast = formula_cells(
-        data, {sheet.sheet: (FORM_TOTAL_ROW, layout.last_data_row, first_col, layout.check_col)}, None, parts
-    )
+    area = (FORM_TOTAL_ROW, layout.last_data_row, first_col, layout.check_col)
+    fast = formula_cells(data, {sheet.sheet: area}, {sheet.sheet: _formulas_as_written(layout)}, parts)
     if fast is not None:
         found = fast[sheet.sheet]
         cells = {
@@ -453,6 +521,24 @@ def _formula_cells(
     finally:
         book.close()
     return cells
+
+
+def _formulas_as_written(layout: SheetLayout) -> dict[tuple[int, int], tuple[bytes, str]]:
+    """(row, col) → (the formula as the sheet XML holds it, '=' + the formula) for every data row's
+    derived and 校验结果 cells: a cell holding exactly those bytes is taken without decoding it."""
+    from ..engine import ROW_MARK, check_template, derived_template
+    from ..sheet_formulas import escaped
+
+    texts = [(layout.col_index[c.key], derived_template(layout, c)) for c in layout.spec.derived_columns]
+    texts.append((layout.check_col, check_template(layout)))
+    out: dict[tuple[int, int], tuple[bytes, str]] = {}
+    for c, text in texts:
+        written, full = escaped(text), "=" + text
+        mark = ROW_MARK.encode()
+        for r in range(FIRST_DATA_ROW, layout.last_data_row + 1):
+            digits = str(r)
+            out[(r, c)] = (written.replace(mark, digits.encode()), full.replace(ROW_MARK, digits))
+    return out
 
 
 def _read_meta(path: Path, book) -> tuple[dict[str, str], tuple[str, ...]]:

@@ -9,8 +9,8 @@ township has one roster per period in the store:
   and records which file replaced which.
 
 Tables: ``sources`` (one row per township and period: file, sha256, counts, when) and ``households``
-(one row per household: identity, every roster column, the rule ids that fail on it). Parquet would
-need pyarrow, which the project does not depend on.
+(one row per household: identity, every roster column, the rule ids that fail on it). The household
+table is exported to Parquet by :mod:`.parquet` (with pyarrow, an optional dependency).
 """
 
 from __future__ import annotations
@@ -207,50 +207,25 @@ class RosterStore:
 
     def stage(self, roster) -> LoadResult:
         """Put a roster's rows aside (a temporary table) without touching the stored ones; ``status`` is
-        ``staged``, or ``unchanged`` when this very file is already stored for its township and period."""
-        spec = roster.spec
-        code, period = spec.unit_code, spec.period
-        if not roster.sha256:
-            raise HBError("台账没有文件指纹（sha256），不能入库", hint="从文件读取的台账才能入库")
-        n = len(roster.rows)
-        if self.stored_sha256(period, code) == roster.sha256:
-            return LoadResult(code, period, roster.sha256, "unchanged", n)
-        keys = list(spec.sheets[0].column_keys)
-        self._ensure_columns(keys)
+        ``staged``, or ``unchanged`` when this very file is already stored for its township and period.
+        ``roster``: a RosterData, or its :class:`StoreRows` (made where it was read)."""
+        rows = roster if isinstance(roster, StoreRows) else store_rows(roster)
+        if self.stored_sha256(rows.period, rows.township_code) == rows.sha256:
+            return LoadResult(rows.township_code, rows.period, rows.sha256, "unchanged", len(rows.rows))
+        self._ensure_columns(list(rows.keys))
         self._ensure_staging()
-        problems = problems_by_household(roster)
-        names = {r.code: r.name for r in spec.sheets[0].rows}
-        columns = list(IDENTITY_COLUMNS) + keys
+        columns = list(IDENTITY_COLUMNS) + list(rows.keys)
         quoted = ", ".join(_quote(c) for c in columns)
         sql = f"INSERT INTO temp.staging ({quoted}) VALUES ({', '.join('?' for _ in columns)})"
-        order = {r.code: FIRST_DATA_ROW + i for i, r in enumerate(spec.sheets[0].rows)}
-        rows = (
-            (period, code, hid, order[hid], names.get(hid), roster.sha256, ",".join(problems.get(hid, ())))
-            + tuple(_sql_value(row.get(k)) for k in keys)
-            for hid, row in roster.rows.items()
-        )
-        errors = sum(1 for f in roster.findings if f.importance == "error")
-        warnings = sum(1 for f in roster.findings if f.importance == "warning")
-        source = (
-            period,
-            code,
-            spec.unit_name,
-            roster.sha256,
-            str(roster.path) if roster.path else None,
-            n,
-            errors,
-            warnings,
-            spec.roster_sha256,
-            spec.layout_hash,
-        )
-        with self.db:
-            self.db.execute("DELETE FROM temp.staging WHERE source_sha256 = ?", (roster.sha256,))
-            self.db.execute("DELETE FROM temp.staging_sources WHERE sha256 = ?", (roster.sha256,))
-            self.db.executemany(sql, rows)
+        with self.db:  # one transaction, one executemany for the township's households
+            self.db.execute("DELETE FROM temp.staging WHERE source_sha256 = ?", (rows.sha256,))
+            self.db.execute("DELETE FROM temp.staging_sources WHERE sha256 = ?", (rows.sha256,))
+            self.db.executemany(sql, rows.rows)
             self.db.execute(
-                f"INSERT INTO temp.staging_sources VALUES ({', '.join('?' for _ in source)})", source
+                f"INSERT INTO temp.staging_sources VALUES ({', '.join('?' for _ in rows.source)})",
+                rows.source,
             )
-        return LoadResult(code, period, roster.sha256, "staged", n)
+        return LoadResult(rows.township_code, rows.period, rows.sha256, "staged", len(rows.rows))
 
     def commit(self, sha256: str) -> LoadResult:
         """Move a staged roster into the store, replacing its township's rows for its period."""
@@ -439,6 +414,65 @@ def _quote(name: str) -> str:
     if not _NAME.match(name):
         raise HBError(f"字段名「{name}」不能用作数据库列名", hint="字段名只能由小写字母、数字和下划线组成")
     return f'"{name}"'
+
+
+@dataclass(frozen=True)
+class StoreRows:
+    """A roster as the store takes it: the household rows as SQL parameters, in the order of
+    IDENTITY_COLUMNS + ``keys``, and its ``sources`` row. Small to send from a reading process."""
+
+    period: int
+    township_code: str
+    sha256: str
+    keys: tuple[str, ...]
+    rows: list[tuple]
+    source: tuple
+
+
+def store_rows(roster) -> StoreRows:
+    """The rows of a roster (RosterData read from a file) for :meth:`RosterStore.stage`."""
+    spec = roster.spec
+    code, period = spec.unit_code, spec.period
+    if not roster.sha256:
+        raise HBError("台账没有文件指纹（sha256），不能入库", hint="从文件读取的台账才能入库")
+    keys = tuple(spec.sheets[0].column_keys)
+    problems = problems_by_household(roster)
+    names = {r.code: r.name for r in spec.sheets[0].rows}
+    order = {r.code: FIRST_DATA_ROW + i for i, r in enumerate(spec.sheets[0].rows)}
+    plain = (str, int, float, type(None))
+    rows = []
+    for hid, row in roster.rows.items():
+        values = [row.get(k) for k in keys]
+        if not all(type(v) in plain for v in values):
+            values = [_sql_value(v) for v in values]
+        found = problems.get(hid)
+        rows.append(
+            (
+                period,
+                code,
+                hid,
+                order[hid],
+                names.get(hid),
+                roster.sha256,
+                ",".join(found) if found else "",
+                *values,
+            )
+        )
+    errors = sum(1 for f in roster.findings if f.importance == "error")
+    warnings = sum(1 for f in roster.findings if f.importance == "warning")
+    source = (
+        period,
+        code,
+        spec.unit_name,
+        roster.sha256,
+        str(roster.path) if roster.path else None,
+        len(rows),
+        errors,
+        warnings,
+        spec.roster_sha256,
+        spec.layout_hash,
+    )
+    return StoreRows(period, code, roster.sha256, keys, rows, source)
 
 
 def _sql_value(value: Any) -> Any:

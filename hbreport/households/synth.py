@@ -421,7 +421,7 @@ def write_synthetic(
     init = (seed, mistakes, village_mistakes, ExportIndex(index_path, sha256, export_path))
     if workers > 1:
         with ProcessPoolExecutor(workers, initializer=_init, initargs=init) as pool:
-            done = list(pool.map(_write_one, jobs, chunksize=4))
+            done = list(pool.map(_write_one, jobs, chunksize=1))
     else:
         _init(*init)
         done = [_write_one(job) for job in jobs]

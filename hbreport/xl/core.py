@@ -34,9 +34,9 @@ from hbreport.period import parse_period
 from hbreport.rules import Expr, Rule
 from hbreport.xlsemantics import ERROR_CODES, XLError
 
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
 COLUMN_FIELDS = ("key", "role", "formula", "header", "label", "type", "indicator")
-RULE_FIELDS = ("id", "expr", "message", "importance", "missing")
+RULE_FIELDS = ("id", "expr", "message", "importance", "missing", "guard")
 RESULTS_SHEET = "校验结果"
 META_SHEET_NAME = "_meta"
 CHECK_HINT = "请检查公式的参数"
@@ -215,9 +215,16 @@ def _load_variant(data: Mapping[str, Any]) -> FormVariant:
         table_no=data.get("table_no", ""),
         levels=tuple(data.get("levels", ())),
         columns=tuple(FormColumn(**dict(zip(COLUMN_FIELDS, c, strict=True))) for c in data["columns"]),
-        rules=tuple(Rule(**dict(zip(RULE_FIELDS, r, strict=True))) for r in data["rules"]),
+        rules=tuple(_rule(r) for r in data["rules"]),
         status=tuple(tuple(t) for t in data.get("status", ())),
     )
+
+
+def _rule(fields: Sequence[Any]) -> Rule:
+    """A rule from its snapshot list (``guard``: a list of field names, or None)."""
+    data = dict(zip(RULE_FIELDS, fields, strict=True))
+    data["guard"] = None if data["guard"] is None else tuple(data["guard"])
+    return Rule(**data)
 
 
 def _find(texts: Sequence[str], names: Sequence[str]) -> int | None:

@@ -30,7 +30,10 @@ def _variant(sheet) -> dict[str, Any]:
             [c.key, c.role, c.formula, c.field.header(), c.field.label, c.field.type, c.field.indicator]
             for c in sheet.columns
         ],
-        "rules": [[r.id, r.expr, r.message, r.importance, r.missing] for r in sheet.rules],
+        "rules": [
+            [r.id, r.expr, r.message, r.importance, r.missing, None if r.guard is None else list(r.guard)]
+            for r in sheet.rules
+        ],
         "status": [[status.key, rate.key, expected.key] for status, rate, expected in status_columns(sheet)],
     }
 

@@ -1,0 +1,106 @@
+"""A roster's derived column and row rules computed by column over all its households at once.
+
+The roster's formulas (达到脱贫标准) and rules (HR01–HR19) are the same expressions the workbook
+holds; :mod:`hbreport.rules_columnar` evaluates each over the township's households as arrays, with
+exactly the row-by-row semantics (tests/test_rules_columnar.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..engine import _clean, _expr, aggregate
+from ..rules import Expr
+from ..rules_columnar import FAIL, INVALID, Table, evaluate_columns, rule_statuses
+from ..spec import SheetSpec, WorkbookSpec
+from ..values import FormData
+
+Rows = dict[str, dict[str, Any]]
+
+
+def compute_rows(
+    sheet: SheetSpec, inputs: Mapping[str, Mapping[str, Any]], tables: dict[str, Table] | None = None
+) -> Rows:
+    """{row code: every column}: inputs and prefilled values as given, derived columns computed by
+    column (what :func:`hbreport.engine.compute_row` gives row by row). ``tables``: where to keep the
+    sheet's columns (every column, by form) for the rules and the 合计 row."""
+    codes = [r.code for r in sheet.rows]
+    empty: Mapping[str, Any] = {}
+    given = [inputs.get(code, empty) for code in codes]
+    columns: dict[str, list[Any]] = {key: [row.get(key) for row in given] for key in sheet.given_keys}
+    table = Table(columns, len(codes))
+    for col in sheet.derived_columns:
+        columns[col.key] = evaluate_columns(Expr.parse(col.formula), table)
+    if tables is not None:
+        tables[sheet.form] = table
+    keys = list(columns)
+    return {
+        code: dict(zip(keys, values, strict=True))
+        for code, *values in zip(codes, *columns.values(), strict=True)
+    }
+
+
+def form_data(
+    spec: WorkbookSpec, inputs: Mapping[str, Rows], tables: dict[str, Table] | None = None, **kw: Any
+) -> FormData:
+    """:meth:`FormData.from_inputs` with each sheet's rows and 合计 computed by column (``tables``:
+    where to keep each sheet's columns)."""
+    data = FormData(spec=spec, **kw)
+    tables = {} if tables is None else tables
+    for sheet in spec.sheets:
+        data.rows[sheet.form] = compute_rows(sheet, inputs.get(sheet.form, {}), tables)
+        data.totals[sheet.form] = total_of_columns(sheet, tables[sheet.form])
+    return data
+
+
+def total_of_columns(sheet: SheetSpec, table: Table) -> dict[str, Any]:
+    """:func:`hbreport.engine.total_row` of computed rows, from their columns."""
+    columns, n = table.columns, table.n
+    total: dict[str, Any] = {}
+    for col in sheet.columns:
+        f = col.field
+        if f.aggregation == "derived":
+            continue
+        weights = (columns.get(f.weight) or [None] * n) if f.weight else None
+        total[col.key] = aggregate(f, list(columns[col.key]), weights)
+    for col in sheet.columns:
+        if col.field.aggregation == "derived":
+            total[col.key] = _clean(_expr(col.formula).evaluate(total))
+    return total
+
+
+def failures(
+    sheet: SheetSpec, rows: Mapping[str, Mapping[str, Any]], table: Table | None = None
+) -> list[tuple[int, Any, str]]:
+    """(row index, rule, "fail" | "invalid") for every rule not passing on a row, in row then rule
+    order (as :func:`hbreport.engine.check_row` gives them row by row). ``table``: the rows' columns
+    when :func:`compute_rows` kept them."""
+    codes = [r.code for r in sheet.rows]
+    n = len(codes)
+    if table is None:
+        listed = [rows[code] for code in codes]
+        needed = {name for rule in sheet.rules for name in rule.compiled().fields}
+        table = Table({name: [row.get(name) for row in listed] for name in needed}, n)
+    columns = table
+    found: list[tuple[int, int, Any, str]] = []
+    for order, rule in enumerate(sheet.rules):
+        status = rule_statuses(rule, columns)
+        for i in np.flatnonzero((status == FAIL) | (status == INVALID)).tolist():
+            found.append((i, order, rule, "fail" if status[i] == FAIL else "invalid"))
+    found.sort(key=lambda f: (f[0], f[1]))
+    return [(i, rule, outcome) for i, _, rule, outcome in found]
+
+
+def check_texts(
+    sheet: SheetSpec, rows: Mapping[str, Mapping[str, Any]], table: Table | None = None
+) -> dict[str, str]:
+    """{row code: what its 校验结果 cell shows} ('' when every rule passes), as
+    :func:`hbreport.engine.check_text` gives it row by row."""
+    codes = [r.code for r in sheet.rows]
+    parts: dict[int, list[str]] = {}
+    for i, rule, outcome in failures(sheet, rows, table):
+        parts.setdefault(i, []).append(rule.fail_text if outcome == "fail" else rule.invalid_text)
+    return {code: "".join(parts.get(i, ())) for i, code in enumerate(codes)}
