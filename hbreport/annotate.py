@@ -12,7 +12,7 @@ import hashlib
 import io
 import math
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -27,6 +27,7 @@ from . import safety
 from .atomic import atomic_output, check_target
 from .errors import HBError
 from .findings import Finding
+from .names import shown
 
 ISSUES_SHEET = "问题清单"
 FILLS = {
@@ -46,9 +47,12 @@ def annotate_copy(
     *,
     force: bool = False,
     inputs: Iterable[str | Path] = (),
+    traced: Mapping[tuple[str, str], Sequence[Finding]] | None = None,
 ) -> Path:
     """Write an annotated copy of ``src`` to ``out_path`` and return it; ``src`` is only read.
-    ``src`` and ``inputs`` are never written over; an existing ``out_path`` only with ``force``."""
+    ``src`` and ``inputs`` are never written over; an existing ``out_path`` only with ``force``.
+    ``traced`` ((sheet, cell) → findings, :func:`hbreport.trace.traced_cells`): the typed cells that
+    feed a failing rule, coloured and commented too, so the clerk sees which of their entries to check."""
     src, out_path = Path(src), Path(out_path)
     inputs = [src, *(Path(p) for p in inputs)]
     if out_path.exists() and out_path.resolve() == src.resolve():
@@ -66,6 +70,7 @@ def annotate_copy(
         ) from None
 
     marked = _mark_cells(book, findings)
+    _mark_traced(book, traced or {}, marked)
     _issues_sheet(book, findings, marked)
     with atomic_output(out_path, force=force, inputs=inputs) as tmp:
         book.save(tmp)
@@ -89,6 +94,25 @@ def _mark_cells(book, findings: Sequence[Finding]) -> set[tuple[str, str]]:
         comment.height = min(60 + 40 * len(lines), 400)
         cell.comment = comment
     return set(by_cell)
+
+
+def _mark_traced(book, traced: Mapping[tuple[str, str], Sequence[Finding]], marked) -> None:
+    """Colour and comment the typed cells that feed a failing rule (not those a finding names itself)."""
+    for (sheet, ref), items in traced.items():
+        if sheet not in book.sheetnames or (sheet, ref) in marked or not _valid_cell(ref):
+            continue
+        cell = book[sheet][ref]
+        worst = "error" if any(f.importance == "error" for f in items) else "warning"
+        cell.fill = FILLS[worst]
+        lines = [
+            f"【{f.importance_zh}{('·' + f.rule) if f.rule else ''}】本格填报的数参与计算，"
+            f"相关校验未通过：{f.message}（问题所在：{f.cell}）。请核对本格"
+            for f in items
+        ]
+        comment = Comment("\n".join(lines), COMMENT_AUTHOR)
+        comment.width = 360
+        comment.height = min(60 + 40 * len(lines), 400)
+        cell.comment = comment
 
 
 def _comment_line(f: Finding) -> str:
@@ -130,7 +154,15 @@ def _issues_sheet(book, findings: Sequence[Finding], marked: set[tuple[str, str]
     ordered = sorted(findings, key=lambda f: f.importance != "error")
     for i, f in enumerate(ordered, start=1):
         r = i + 2
-        values = (i, f.importance_zh, f.rule, f.sheet or "", f.cell or "", f.message, f.hint or "")
+        values = (
+            i,
+            f.importance_zh,
+            f.rule,
+            f.sheet or "",
+            f.cell or "",
+            shown(f.message),
+            shown(f.hint or ""),
+        )
         for c, value in enumerate(values, start=1):
             cell = ws.cell(row=r, column=c, value=value)
             cell.border = border

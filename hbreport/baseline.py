@@ -198,13 +198,9 @@ def _code_at(path: Path, line: int, column: str, value: str) -> str:
 
 
 def _read(path: Path, what: str) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise HBError(f"找不到{what}文件", file=path, hint="检查文件路径是否正确") from None
-    except OSError as exc:
-        raise HBError(f"无法读取{what}文件（{exc.strerror}）", file=path, hint="检查文件权限") from None
-    return decode_csv_bytes(data, path)
+    from .input_files import read_input
+
+    return decode_csv_bytes(read_input(path, what), path)
 
 
 def _parse_villages(path: Path) -> dict[str, VillageBaseline]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from .blank import blank_form_finding
 from .context import Context
@@ -16,41 +17,48 @@ from .errors import EXIT_FINDINGS, EXIT_OK, HBError
 from .findings import Finding, clip, count_by_importance
 from .inbox import scan
 from .reader import ReadResult, read_workbook
+from .safety import crash_reason
 
 FILE_RULE = "FILE"
 DUPLICATE_RULE = "DUPLICATE"
 
 
 def check_files(
-    paths: Iterable[str | Path], *, registry=None, baseline=None, expect_period: int | None = None
+    paths: Iterable[str | Path],
+    *,
+    registry=None,
+    baseline=None,
+    expect_period: int | None = None,
+    workers: int | None = None,
 ) -> tuple[list[Finding], list[ReadResult]]:
     """Read and check each file; (all findings in file order, the results of the files that could be read).
 
     A folder among ``paths`` stands for the workbooks in it (:func:`hbreport.inbox.scan`: what else
-    lies there, such as subfolders, archives or files still open in Excel, gets a 未读取 warning)."""
+    lies there, such as subfolders, archives or files still open in Excel, gets a 未读取 warning).
+    Files are read on other processes (:func:`hbreport.parallel.read_files`), so that a file that makes
+    a parser abort is that file's finding, not the end of the check."""
+    import os
+
+    from .heap import frozen_heap
+    from .parallel import read_files
 
     registry, catalog, baseline = Context.of(registry, None, baseline).parts
     findings: list[Finding] = []
     results: list[ReadResult] = []
     seen: dict[tuple[str, int], Path] = {}
-    for path in _expand(paths, findings):
-        try:
-            result = read_workbook(
-                path, registry=registry, catalog=catalog, baseline=baseline, expect_period=expect_period
-            )
-        except HBError as exc:
-            findings.append(file_finding(path, exc))
-            continue
-        except Exception as exc:  # one broken file must not stop the others
-            findings.append(
-                Finding(
-                    message=f"读取时发生意外错误（{type(exc).__name__}: {exc}），该文件未检查",
-                    importance="error",
-                    rule=FILE_RULE,
-                    file=str(path),
-                    hint="请用 Excel/WPS 打开后重新保存再试；仍不行请把该文件和这条信息反馈给维护人员",
-                )
-            )
+    files = _expand(paths, findings)
+    with frozen_heap():
+        reading = read_files(
+            [str(f) for f in files],
+            _check_one,
+            workers=workers or os.cpu_count() or 1,
+            setup=_init_checker,
+            context=(registry, catalog, baseline, expect_period),
+            crashed=_crashed,
+        )
+    for path, result in zip(files, reading.results, strict=True):
+        if isinstance(result, Finding):
+            findings.append(result)
             continue
         key = (result.data.unit_code, result.data.period)
         if key in seen:
@@ -73,6 +81,35 @@ def check_files(
             findings.append(blank)
         results.append(result)
     return findings, results
+
+
+_CONTEXT: dict[str, Any] = {}
+
+
+def _init_checker(registry, catalog, baseline, expect_period) -> None:
+    _CONTEXT.update(registry=registry, catalog=catalog, baseline=baseline, expect_period=expect_period)
+
+
+def _check_one(name: str) -> ReadResult | Finding:
+    """One file read and checked (in a reading process): its result, or why it cannot be used."""
+    path = Path(name)
+    try:
+        return read_workbook(path, **_CONTEXT)
+    except HBError as exc:
+        return file_finding(path, exc)
+    except Exception as exc:  # one broken file must not stop the others
+        return Finding(
+            message=f"读取时发生意外错误（{type(exc).__name__}: {exc}），该文件未检查",
+            importance="error",
+            rule=FILE_RULE,
+            file=str(path),
+            hint="请用 Excel/WPS 打开后重新保存再试；仍不行请把该文件和这条信息反馈给维护人员",
+        )
+
+
+def _crashed(name: str, exit_code: int | None) -> Finding:
+    message, hint = crash_reason(exit_code)
+    return Finding(message=message, importance="error", rule=FILE_RULE, file=name, hint=hint)
 
 
 def _expand(paths: Iterable[str | Path], findings: list[Finding]) -> list[Path]:

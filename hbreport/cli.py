@@ -21,18 +21,27 @@ import click
 
 from . import __version__
 from .errors import EXIT_OK, EXIT_UNUSABLE, HBError
+from .names import shown
 
 LEVEL_CHOICES = ("province", "prefecture", "county", "township")
 
 
 def _console(stderr: bool = False):
+    """A console that prints text as it is: no markup (a folder named ``x\\[old]汇总`` stays whole), file
+    names kept as undecoded bytes shown (:func:`hbreport.names.shown`)."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    class _Shown(Console):
+        def print(self, *objects: Any, **kwargs: Any) -> None:
+            super().print(*(shown(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+    return _Shown(stderr=stderr, highlight=False, soft_wrap=True, markup=False)
 
 
 def _fail(message: str, code: int = EXIT_UNUSABLE) -> None:
-    _console(stderr=True).print(f"[bold red]错误：[/]{message}", markup=True)
+    from rich.text import Text
+
+    _console(stderr=True).print(Text.assemble(("错误：", "bold red"), shown(message)))
     sys.exit(code)
 
 
@@ -42,7 +51,7 @@ def _user_errors():
     try:
         yield
     except HBError as exc:
-        _fail(str(exc).replace("[", r"\["), exc.exit_code)
+        _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         _fail("已中断", EXIT_UNUSABLE)
     except Exception as exc:  # an internal error: say so plainly, details on request
@@ -146,10 +155,10 @@ def _echo_json(text: str) -> None:
     Windows), so a rare character in a village name cannot stop the output."""
     buffer = getattr(sys.stdout, "buffer", None)
     if buffer is None:
-        click.echo(text)
+        click.echo(shown(text))
         return
     sys.stdout.flush()
-    buffer.write((text + "\n").encode("utf-8"))
+    buffer.write((shown(text) + "\n").encode("utf-8"))
     buffer.flush()
 
 

@@ -41,8 +41,9 @@ from .parallel import read_files
 from .reader import read_workbook
 from .regions import REGION_SHEET, region_sheet, roll_up
 from .registry import LEVEL_ZH
-from .safety import sha256_file
+from .safety import crash_reason, sha256_file
 from .spec import LEVEL_FORMS, TOTAL, SheetSpec, WorkbookSpec, build_workbook_spec
+from .trace import traced_cells
 from .values import FormData
 from .writer import write_workbook
 
@@ -365,6 +366,11 @@ def _read_one(path: str) -> _Read:
     )
 
 
+def _crashed_read(path: str, exit_code: int | None) -> _Read:
+    """A file whose reading killed the reading process (native code aborted on it): refused."""
+    return _Read(path, _hash_or_blank(path, sha256_file), None, [], *crash_reason(exit_code))
+
+
 def _hash_or_blank(path: str, sha256_file) -> str:
     try:
         return sha256_file(path)
@@ -432,6 +438,7 @@ def consolidate(
             context=(registry, catalog, baseline),
             progress=progress,
             meanwhile=parent_spec,
+            crashed=_crashed_read,
         )
         job = _Job(
             spec=reading.meanwhile,
@@ -1036,12 +1043,14 @@ def _annotate(job: _Job, annotate_dir: Path, workers: int) -> tuple[list[str], l
     if not todo:
         return [], []
     findings = {r.path: job.findings_by_file[r.path] for r in todo}
+    traced = {r.path: traced_cells(r.data.spec, findings[r.path]) for r in todo}
     made = read_files(
         [r.path for r in todo],
         _copy_one,
         workers=workers,
         setup=_init_copier,
-        context=(findings, str(annotate_dir), job.force, [str(p) for p in job.inputs]),
+        context=(findings, str(annotate_dir), job.force, [str(p) for p in job.inputs], traced),
+        crashed=_copy_crashed,
     )
     out: list[str] = []
     problems: list[Finding] = []
@@ -1068,9 +1077,19 @@ _COPIES: dict[str, Any] = {}
 
 
 def _init_copier(
-    findings: dict[str, list[Finding]], annotate_dir: str, force: bool, inputs: list[str]
+    findings: dict[str, list[Finding]],
+    annotate_dir: str,
+    force: bool,
+    inputs: list[str],
+    traced: dict[str, dict] | None = None,
 ) -> None:
-    _COPIES.update(findings=findings, folder=Path(annotate_dir), force=force, inputs=inputs)
+    _COPIES.update(
+        findings=findings, folder=Path(annotate_dir), force=force, inputs=inputs, traced=traced or {}
+    )
+
+
+def _copy_crashed(path: str, exit_code: int | None) -> tuple[None, str, None]:
+    return None, f"生成批注件的进程异常终止（退出代码 {exit_code}）", None
 
 
 def _copy_one(path: str) -> tuple[str | None, str | None, str | None]:
@@ -1086,6 +1105,7 @@ def _copy_one(path: str) -> tuple[str | None, str | None, str | None]:
                     _COPIES["folder"] / Path(path).name,
                     force=_COPIES["force"],
                     inputs=_COPIES["inputs"],
+                    traced=_COPIES["traced"].get(path),
                 )
             ),
             None,

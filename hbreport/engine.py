@@ -17,6 +17,8 @@ from openpyxl.utils import get_column_letter
 from .layout import FIRST_FIELD_COL, TOTAL_ROW, SheetLayout
 from .spec import Column, Field, SheetSpec
 
+TEXT_IN_NUMBER = "填的是文字，应填数字"  # the 校验结果 for a number cell holding text
+
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
@@ -125,9 +127,18 @@ def check_row(sheet: SheetSpec, row: Mapping[str, Any]) -> list[tuple[Any, str]]
 
 
 def check_text(sheet: SheetSpec, row: Mapping[str, Any]) -> str:
-    """The text the 校验结果 cell shows for this row ('' when every rule passes)."""
+    """The text the 校验结果 cell shows for this row ('' when every rule passes). A number cell that
+    holds text is said first and alone (「本年脱贫人口」填的是文字，应填数字；): the rules cannot be
+    checked on it, and another rule's message would point the clerk elsewhere."""
     from .rules import row_check_python
 
+    texts = [
+        f"「{label}」{TEXT_IN_NUMBER}；"
+        for key, label in sheet.number_inputs
+        if isinstance(row.get(key), str)
+    ]
+    if texts:
+        return "".join(texts)
     return row_check_python(sheet.rules, row)
 
 
@@ -153,11 +164,18 @@ def _formula_template(formula: str, letters: tuple[tuple[str, str], ...]) -> str
 
 
 @lru_cache(maxsize=4096)
-def _checks_template(rules: tuple, letters: tuple[tuple[str, str], ...]) -> str:
-    from .rules import row_check_formula
+def _checks_template(rules: tuple, letters: tuple[tuple[str, str], ...], numbers: tuple = ()) -> str:
+    from .rules import excel_text, row_check_formula
 
     cols = dict(letters)
-    text = row_check_formula(rules, lambda key: f"{cols[key]}{_ROW}")
+    text = row_check_formula(rules, lambda key: f"{cols[key]}{_ROW}") if rules else '""'
+    if numbers:  # a number cell holding text is said first and alone (ISTEXT before any rule)
+        cells = [(f"{cols[key]}{_ROW}", label) for key, label in numbers]
+        test = ",".join(f"ISTEXT({c})" for c, _ in cells)
+        said = "&".join(
+            f'IF(ISTEXT({c}),{excel_text(f"「{label}」{TEXT_IN_NUMBER}；")},"")' for c, label in cells
+        )
+        text = f"IF(OR({test}),{said},{text})"
     return _no_marker(text, sum(r.expr.count(_ROW) + r.message.count(_ROW) for r in rules))
 
 
@@ -220,9 +238,10 @@ def total_formula(layout: SheetLayout, col: Column) -> str:
 
 def check_template(layout: SheetLayout) -> str:
     """The 校验结果 formula of a data row with :data:`ROW_MARK` where the row number goes."""
-    if not layout.spec.rules:
+    spec = layout.spec
+    if not spec.rules and not spec.number_inputs:
         return '""'
-    return _checks_template(tuple(layout.spec.rules), _letters(layout.spec.column_keys))
+    return _checks_template(tuple(spec.rules), _letters(spec.column_keys), spec.number_inputs)
 
 
 def check_formula(layout: SheetLayout, row_number: int) -> str:

@@ -128,7 +128,14 @@ def generate_forms(
         spec = build_workbook_spec(unit.code, year, registry=registry, catalog=catalog, baseline=baseline)
         values = prefill_values(spec, registry, baseline)
         written.append(
-            write_workbook(spec, out_dir / spec.file_name(), values=values, xlwings=xlwings, force=force)
+            write_workbook(
+                spec,
+                out_dir / spec.file_name(),
+                values=values,
+                xlwings=xlwings,
+                force=force,
+                own_rows_only=level != "township",  # above it, the children's rows come from consolidation
+            )
         )
         if progress:
             progress(done, total)

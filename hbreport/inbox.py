@@ -8,7 +8,9 @@ is still open in Excel:
 * a subfolder holding workbooks — how many, and that they were not read;
 * an archive (.zip, .rar, .7z …) — to be unpacked first;
 * an Excel/WPS owner file ``~$…`` — its workbook is open in Excel/WPS, unsaved edits are not read;
-* any other file — listed together, once.
+* any other file — listed together, once;
+* what cannot be read as a file at all — a shortcut (symbolic link) whose target is gone, a pipe or a
+  device, a subfolder that cannot be opened — each by name.
 
 Hidden files (a leading dot: .DS_Store and the like) are passed over in silence.
 """
@@ -16,10 +18,12 @@ Hidden files (a leading dot: .DS_Store and the like) are passed over in silence.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import HBError
 from .findings import Finding
 
 SUBMISSION_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".ods")
@@ -47,18 +51,34 @@ def scan(folder: Path, exclude: Iterable[Path] = ()) -> Inbox:
     owners: list[Path] = []
     others: list[Path] = []
     subfolders: list[tuple[Path, int]] = []
-    for p in sorted(folder.iterdir(), key=lambda p: p.name):
+    odd: list[Finding] = []
+    try:
+        entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    except OSError as exc:
+        raise HBError(
+            f"无法打开文件夹（{exc.strerror or exc}）",
+            file=folder,
+            hint="请检查文件夹的访问权限，或把报表拷贝到有权限的文件夹后再运行",
+        ) from None
+    for p in entries:
         name = p.name
         if name.startswith("."):
             continue
         if name in skip:
             continue  # this run's output, or the folder it is written to
-        if p.is_dir():
-            count = _workbooks_under(p)
-            if count:
-                subfolders.append((p, count))
-        elif not p.is_file():
+        try:
+            mode = p.stat().st_mode  # through a symbolic link, to what it points at
+        except OSError as exc:
+            odd.append(_unreachable(p, exc))
             continue
+        if stat.S_ISDIR(mode):
+            count = _workbooks_under(p)
+            if count is None:
+                odd.append(_closed_folder(p))
+            elif count:
+                subfolders.append((p, count))
+        elif not stat.S_ISREG(mode):
+            odd.append(_special(p, mode))
         elif name.startswith(OWNER_PREFIX):
             owners.append(p)
         elif p.suffix.lower() in SUBMISSION_SUFFIXES:
@@ -73,6 +93,7 @@ def scan(folder: Path, exclude: Iterable[Path] = ()) -> Inbox:
     inbox.not_read += [_owner(p, files) for p in owners]
     if others:
         inbox.not_read.append(_others(folder, others))
+    inbox.not_read += odd
     return inbox
 
 
@@ -92,7 +113,12 @@ def _unread(message: str, file: Path, hint: str) -> Finding:
     return Finding(message, importance="warning", rule=RULE_NOT_READ, file=str(file), hint=hint)
 
 
-def _workbooks_under(directory: Path) -> int:
+def _workbooks_under(directory: Path) -> int | None:
+    """How many submissions lie under ``directory`` (None when it cannot be opened)."""
+    try:
+        os.listdir(directory)
+    except OSError:
+        return None
     count = looked = 0
     for _root, _dirs, names in os.walk(directory):
         for name in names:
@@ -102,6 +128,45 @@ def _workbooks_under(directory: Path) -> int:
         if looked >= _LOOK_AT_MOST:
             break
     return count
+
+
+def _unreachable(path: Path, exc: OSError) -> Finding:
+    if path.is_symlink():
+        target = os.readlink(path)
+        return _unread(
+            f"「{path.name}」是快捷方式（符号链接），它指向的「{target}」不存在或无法访问，没有读取",
+            path,
+            "请把报表文件本身放到本文件夹，或修正这个链接后重新运行",
+        )
+    return _unread(
+        f"「{path.name}」无法访问（{exc.strerror or exc}），没有读取",
+        path,
+        "请检查它的访问权限，或把报表拷贝到本文件夹后重新运行",
+    )
+
+
+def _special(path: Path, mode: int) -> Finding:
+    what = (
+        "管道（FIFO）"
+        if stat.S_ISFIFO(mode)
+        else "设备"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "特殊文件"
+    )
+    via = "是指向" if path.is_symlink() else "是"
+    return _unread(
+        f"「{path.name}」{via}{what}，不是普通文件，没有读取",
+        path,
+        "报表须是保存在磁盘上的 .xlsx 文件；请把它删除或移走，需要汇总的报表请拷贝到本文件夹",
+    )
+
+
+def _closed_folder(directory: Path) -> Finding:
+    return _unread(
+        f"子文件夹「{directory.name}」无法打开（没有访问权限），其中的文件没有读取",
+        directory,
+        "请检查该文件夹的访问权限；要汇总的报表请移到上一层文件夹",
+    )
 
 
 def _subfolder(folder: Path, directory: Path, count: int) -> Finding:

@@ -4,6 +4,13 @@ This process reads from the back of the list and the others from the front, one 
 until they meet: no process waits while files are left. Each other process sends what it read in
 one message at the end; if one dies without answering, this process reads again what it had taken.
 
+Given ``crashed``, a reader that dies in native code (a crafted file can make a parser abort the
+process) costs only the file it was reading: the files a dead process had taken are read again each
+in a fresh process of its own, never here, and the one that kills that process too gets
+``crashed(path, exit code)`` as its result. This process still reads its share, as it always did: a
+process that only waited would cost one more fork per run for every job (a third more CPU on a
+county's consolidation), so what keeps the known crashes out of it is the gate (``hbreport.safety``).
+
 Where processes can be forked (Linux), the others start in a few milliseconds and share what this
 one has loaded (registry, catalog, parsed form specs, compiled rules), so they start at once.
 Where they must be spawned (Windows), each is a fresh interpreter that imports hbreport and loads
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.sharedctypes  # noqa: F401  (RawArray would import it on first use)
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +32,7 @@ from typing import Any, Generic, TypeVar
 R = TypeVar("R")
 T = TypeVar("T")
 Progress = Callable[[int, int], None]
+Crashed = Callable[[str, "int | None"], Any]
 
 SPAWN_SECONDS = 1.0
 """What a spawned reader costs before it reads its first file: interpreter start, imports and loading
@@ -119,30 +128,42 @@ def read_files(
     meanwhile: Callable[[], T] = lambda: None,
     method: str | None = None,
     spawn_seconds: float | None = None,
+    crashed: Crashed | None = None,
 ) -> Reading[R, T]:
     """``read(path)`` for every path, here and in up to ``workers`` − 1 other processes.
 
     ``setup(*context)`` runs here first; spawned processes run it too, with the context sent as
     :func:`portable` makes it. ``read`` and ``setup`` must be module-level functions (a spawned
     process finds them by name). ``meanwhile()`` runs here while the others start. ``read`` must not
-    raise: it returns what went wrong as its result, so one file cannot stop the others."""
+    raise: it returns what went wrong as its result, so one file cannot stop the others.
+
+    ``crashed(path, exit code)``: the result for a file whose reading process died (see the module's
+    notes); without it this process reads again what a dead process had taken."""
     setup(*context)
     paths = [str(p) for p in paths]
     counter = _Counter(len(paths), progress)
+    forkable = "fork" in multiprocessing.get_all_start_methods()
+    method = method or START_METHOD or ("fork" if forkable else "spawn")
     helpers = min(workers - 1, len(paths) - 1)
     if helpers < 1:
         extra = meanwhile()
         return Reading([counter.done(read(p)) for p in paths], extra, 0, 0)
-    forkable = "fork" in multiprocessing.get_all_start_methods()
-    method = method or START_METHOD or ("fork" if forkable else "spawn")
-    return _Dealer(paths, read, setup, context, counter, helpers, method, spawn_seconds).run(meanwhile)
+    return _Dealer(paths, read, setup, context, counter, helpers, method, spawn_seconds, crashed).run(
+        meanwhile
+    )
 
 
 class _Dealer:
     """One run of :func:`read_files` with other processes."""
 
-    def __init__(self, paths, read, setup, context, counter, helpers, method, spawn_seconds) -> None:
-        self.paths, self.read, self.counter, self.helpers = paths, read, counter, helpers
+    def __init__(self, paths, read, setup, context, counter, helpers, method, spawn_seconds, crashed) -> None:
+        self.paths, self.read, self.counter, self.helpers, self.crashed = (
+            paths,
+            read,
+            counter,
+            helpers,
+            crashed,
+        )
         self.ctx = multiprocessing.get_context(method)
         self.forked = method == "fork"
         # forked processes inherit what setup() loaded; spawned ones load it themselves
@@ -161,7 +182,7 @@ class _Dealer:
         self.started = True
         for k in range(count):
             receive, send = self.ctx.Pipe(duplex=False)
-            job = (self.paths, self.read, self.setup, self.context)
+            job = (self.paths, self.read, self.setup, self.context, self.crashed is not None)
             shared = (self.ends, self.claimed, self.lock)
             proc = self.ctx.Process(target=_helper, args=(job, shared, k, send), daemon=True)
             try:
@@ -213,11 +234,20 @@ class _Dealer:
             finally:
                 receive.close()
                 proc.join()
+        return self.finish(results, extra, elsewhere)
+
+    def finish(self, results: dict[int, Any], extra: Any, elsewhere: int) -> Reading:
+        """The reading, once the files no process answered for are read again: each in a fresh process
+        of its own when isolated, else here."""
         for i, p in enumerate(self.paths):
             if i not in results:
-                results[i] = self.read(p)
+                results[i] = self.read(p) if self.crashed is None else self.alone(p)
         self.counter.finish()
         return Reading([results[i] for i in range(len(self.paths))], extra, len(self.procs), elsewhere)
+
+    def alone(self, path: str) -> Any:
+        """``read(path)`` in a fresh process of its own; ``crashed(path, its exit code)`` if it dies."""
+        return _in_own_process(self.ctx, (self.read, self.setup, self.context), path, self.crashed)
 
     def stop(self, which) -> None:
         for k in which:
@@ -227,10 +257,75 @@ class _Dealer:
             proc.join()
 
 
+def read_alone(
+    path: str,
+    read: Callable[[str], R],
+    *,
+    crashed: Crashed,
+    setup: Callable[..., None] | None = None,
+    context: tuple = (),
+    method: str | None = None,
+) -> R:
+    """``read(path)`` in a fresh process of its own (forked: it has what this one loaded; spawned:
+    ``setup(*context)`` runs there first); ``crashed(path, exit code)`` if that process dies."""
+    forkable = "fork" in multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context(method or START_METHOD or ("fork" if forkable else "spawn"))
+    forked = ctx.get_start_method() == "fork"
+    job = (read, None, ()) if forked else (read, setup, tuple(portable(v) for v in context))
+    return _in_own_process(ctx, job, path, crashed)
+
+
+def _in_own_process(ctx, job: tuple, path: str, crashed: Crashed) -> Any:
+    read = job[0]
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_alone, args=(job, path, send), daemon=True)
+    try:
+        proc.start()
+    except OSError:  # no process to be had: read here, as without isolation
+        receive.close()
+        send.close()
+        return read(path)
+    send.close()
+    try:
+        return receive.recv()
+    except (EOFError, OSError):
+        proc.join()
+        return crashed(path, proc.exitcode)
+    finally:
+        receive.close()
+        proc.join()
+
+
+def _quiet() -> None:
+    """An isolated reader writes nothing to the console: what native code prints as it aborts (a Rust
+    panic, an allocation failure) is not for the user, who gets the file's refusal instead
+    (HBREPORT_DEBUG=1 keeps it)."""
+    if os.environ.get("HBREPORT_DEBUG"):
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    except OSError:
+        pass
+
+
+def _alone(job: tuple, path: str, send) -> None:
+    """In a fresh process: ``read(path)``, sent back in one message."""
+    read, setup, context = job
+    _quiet()
+    if setup is not None:
+        setup(*(restore(v) for v in context))
+    send.send(read(path))
+    send.close()
+
+
 def _helper(job: tuple, shared: tuple, k: int, send) -> None:
     """In another process (the ``k``-th): read files from the front of the list until the two ends
     meet, then send (index, result) for every file read, in one message."""
-    paths, read, setup, context = job
+    paths, read, setup, context, isolated = job
+    if isolated:
+        _quiet()
     ends, claimed, lock = shared
     if setup is not None:
         setup(*(restore(v) for v in context))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,9 @@ _FLAG_VALUES = {
     "yes": True,
     "是": True,
 }
+MAX_NAME_CHARS = 60
+"""Longest unit name (the longest in Hubei's division tree has 20 characters); a form's file name
+holds it, and file names end at 255 bytes."""
 REQUIRED_COLUMNS = ("code", "parent", "name", "level")
 OPTIONAL_COLUMNS = ("virtual", "dummy")
 
@@ -220,14 +224,15 @@ def _level_name(level: str) -> str:
     return name
 
 
+def _invisible(ch: str) -> bool:
+    """A control, format or lone surrogate character: nothing a unit's name holds."""
+    return unicodedata.category(ch) in ("Cc", "Cf", "Cs")
+
+
 def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise HBError("找不到单位名册文件", file=path, hint="检查文件路径是否正确") from None
-    except OSError as exc:
-        raise HBError(f"无法读取单位名册文件（{exc.strerror}）", file=path, hint="检查文件权限") from None
-    return decode_csv_bytes(data, path)
+    from .input_files import read_input
+
+    return decode_csv_bytes(read_input(path, "单位名册"), path)
 
 
 def decode_csv_bytes(data: bytes, path: Path) -> str:
@@ -312,6 +317,20 @@ def _parse_registry(text: str, path: Path) -> dict[str, Unit]:
         name = row[i_name].strip()
         if not name:
             raise fail(line, f"单位 {code} 没有名称", "在 name 列填写单位名称")
+        if len(name) > MAX_NAME_CHARS:
+            raise fail(
+                line,
+                f"单位 {code} 的名称有 {len(name):,} 个字，超过 {MAX_NAME_CHARS} 个字的上限（「{name[:20]}……」）",
+                "name 列只填单位名称本身（湖北最长的单位名称 20 个字）；检查是否把多列内容粘贴进了一个单元格",
+            )
+        control = None if name.isprintable() else next((ch for ch in name if _invisible(ch)), None)
+        if control is not None:
+            raise fail(
+                line,
+                f"单位 {code} 的名称「{name.encode('unicode_escape').decode('ascii')}」含不可见的控制字符 "
+                f"U+{ord(control):04X}",
+                "多为从其他系统复制时带入的换行、制表或格式符号：在 Excel 或文本编辑器中删去后另存为 CSV",
+            )
         if code in units:
             raise fail(
                 line,

@@ -305,6 +305,15 @@ class Table:
         self.columns = columns
         self.n = _length(columns, n)
         self.made: dict[str, Column] = {}
+        self.made_constants: dict[tuple[type, Any], Column] = {}
+
+    def constant(self, value: Any) -> Column:
+        """A constant over every row, made once per table (operations never change their operands)."""
+        key = (type(value), value)
+        col = self.made_constants.get(key)
+        if col is None:
+            col = self.made_constants[key] = Column.constant(self.n, value)
+        return col
 
     def field(self, name: str) -> Column:
         col = self.made.get(name)
@@ -325,7 +334,7 @@ def _compile(node: Node) -> Program:
     kind = node.kind
     if kind in ("num", "text", "bool"):
         value = node.value
-        return lambda t: Column.constant(t.n, value)
+        return lambda t: t.constant(value)
     if kind == "field":
         name = node.value
         return lambda t: t.field(name)
@@ -444,7 +453,7 @@ def _compile_if(test: Program, yes: Program, no: Program | None = None) -> Progr
         truth, errors, wrong = _truth(t, test(t))
         chosen_yes = truth & ~wrong
         chosen_no = ~truth & ~wrong
-        otherwise = no(t) if no is not None else Column.constant(t.n, False)
+        otherwise = no(t) if no is not None else t.constant(False)
         parts = [(chosen_yes, yes(t)), (chosen_no, otherwise)]
         if errors is not None:
             parts.append((wrong, errors))

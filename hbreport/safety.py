@@ -30,9 +30,13 @@ Limits are chosen so that the largest real township roster passes with room to s
 inflating about 10 times; a generated form is under 1 MB.
 
 Readers hold a sheet as one dense grid from A1 to its farthest cell with a value, so one value
-typed at XFD1048576 would ask for 17 billion cells and abort the process. The cells of every
-worksheet are therefore followed as the part inflates, and a sheet reaching past ``MAX_ROWS``
-rows or ``MAX_CELLS`` cells (rows × columns) is refused, naming the sheet and the far cell.
+typed at XFD1048576 would ask for 17 billion cells and abort the process. The gate measures what
+readers will read: every part the workbook's sheets and sheet relationships point to (whatever its
+name, folder, letter case or path separator — part names are compared as readers compare them) and
+every part in a sheet folder is parsed as it inflates (expat, no DTD), and a sheet reaching past
+``MAX_ROWS`` rows or ``MAX_CELLS`` cells (rows × columns) is refused, naming the sheet and the far
+cell. The same pass refuses more than ``MAX_SHARED_STRINGS`` shared strings, which readers load
+whether cells use them or not.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import posixpath
 import re
 import stat
 import struct
@@ -49,7 +54,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
+from urllib.parse import unquote
 from xml.etree.ElementTree import Element
+from xml.parsers import expat
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
@@ -73,6 +80,10 @@ MAX_ROWS = 200_000
 MAX_CELLS = 4_000_000
 """Most cells (rows × columns, from A1 to the farthest value) in one sheet: a reader's dense grid of
 this size takes about 130 MB; the largest township roster (20,000 × 25) is 500,000."""
+MAX_SHARED_STRINGS = 1_000_000
+"""Most shared strings (distinct texts) in one workbook: a reader holds every one in memory, used or
+not; the largest township roster has about 40,000 (a name and an ID number per household), a form a
+few hundred."""
 MAX_PARSED_XML_BYTES = 16 * MiB
 """Largest part parsed whole here (workbook.xml, content types, relationships)."""
 INFLATE_CHUNK_BYTES = 1 * MiB
@@ -88,6 +99,15 @@ DANGER_HINT = (
 )
 
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
+_SHEET_FOLDERS = ("worksheets", "chartsheets", "dialogsheets", "macrosheets")
+_SHEET_TYPES = (
+    "/worksheet",
+    "/chartsheet",
+    "/dialogsheet",
+    "/xlmacrosheet",
+    "/xlintlmacrosheet",
+    "/sharedstrings",  # not a sheet, but read whole by readers: its strings are counted
+)
 _DTD_NEEDLES = tuple(
     word.encode(codec) for word in ("<!doctype", "<!entity") for codec in ("utf-8", "utf-16-le", "utf-16-be")
 )
@@ -124,6 +144,16 @@ class Inspection:
     has_macros: bool
     external_links: list[str] = field(default_factory=list)
     sheets: list[str] = field(default_factory=list)
+
+
+def crash_reason(exit_code: int | None) -> tuple[str, str]:
+    """(message, what to do) for a file whose reading killed the process reading it: a native parser
+    aborted (or the system ended it, out of memory) on what the gate let through."""
+    how = f"被信号 {-exit_code} 终止" if exit_code is not None and exit_code < 0 else f"退出代码 {exit_code}"
+    return (
+        f"读取此文件时读取程序异常终止（{how}），文件未被读取；多为异常构造或严重损坏的文件，其他文件不受影响",
+        DANGER_HINT,
+    )
 
 
 def sha256_file(path: str | Path) -> str:
@@ -164,8 +194,18 @@ def _inspect(path: Path, allow_macros: bool, keep_xml: bool) -> Checked:
     package = _Package(path, data, _list_parts(path, data))
     _check_is_workbook(package)
     _check_declared_sizes(package)
-    for info in package.parts.values():
-        _verify_entry(package, info, keep_xml)
+    sheets = _sheets_to_measure(package, keep_xml)
+    for name in package.verified & sheets.keys():  # a structural part named as a sheet as well
+        measure = _Measure(package, package.parts[name], sheets[name])
+        measure.feed(package.read(name) or b"")
+        measure.close()
+    for name, info in package.parts.items():
+        if name in package.verified:
+            continue
+        measured = name in sheets or name.endswith("sharedstrings.xml")
+        _verify_entry(
+            package, info, keep_xml, _Measure(package, info, sheets.get(name)) if measured else None
+        )
     inspection = _read_structure(package, sha256, allow_macros)
     return Checked(inspection, data, package.kept)
 
@@ -306,13 +346,14 @@ class _Package:
     data: bytes
     parts: dict[str, zipfile.ZipInfo]
     kept: dict[str, bytes] = field(default_factory=dict)  # parts already inflated and verified
+    verified: set[str] = field(default_factory=set)
 
     def read(self, name: str) -> bytes | None:
         """A part's bytes, inflated here (never by zipfile), or None when there is no such part."""
-        kept = self.kept.get(name.lower())
+        kept = self.kept.get(_part_key(name))
         if kept is not None:
             return kept
-        info = self.parts.get(name.lower())
+        info = self.parts.get(_part_key(name))
         return None if info is None else b"".join(_inflate(self, info))
 
 
@@ -341,7 +382,7 @@ def _list_parts(path: Path, data: bytes) -> dict[str, zipfile.ZipInfo]:
         )
     parts: dict[str, zipfile.ZipInfo] = {}
     for info in infos:
-        name = info.filename.lower()
+        name = _part_key(info.filename)
         if name in parts:
             raise _corrupt(path, f"内部部件「{info.filename}」重复出现")
         parts[name] = info
@@ -415,17 +456,19 @@ def _check_declared_sizes(package: _Package) -> None:
             )
 
 
-def _verify_entry(package: _Package, info: zipfile.ZipInfo, keep_xml: bool = False) -> None:
-    """Inflate one part (checked by ``_inflate``); scan XML parts for DTD declarations as they pass,
-    and follow the cells of worksheets to their farthest value. The relationships, content types and
-    workbook parts parsed afterwards are kept (inflated once), every XML part with ``keep_xml``;
+def _verify_entry(
+    package: _Package, info: zipfile.ZipInfo, keep_xml: bool = False, measure: _Measure | None = None
+) -> None:
+    """Inflate one part (checked by ``_inflate``); scan XML parts for DTD declarations as they pass, and
+    parse the parts readers read as sheets or shared strings (``measure``). The relationships, content
+    types and workbook parts parsed afterwards are kept (inflated once), every XML part with ``keep_xml``;
     only parts of at most ``MAX_PARSED_XML_BYTES``, and only once they have passed every check."""
-    name = info.filename.lower()
-    if not name.endswith(_XML_SUFFIXES):
+    name = _part_key(info.filename)
+    package.verified.add(name)
+    if not name.endswith(_XML_SUFFIXES) and measure is None:
         for _ in _inflate(package, info):
             pass
         return
-    extent = _SheetExtent() if name.startswith("xl/worksheets/") else None
     keep = info.file_size <= MAX_PARSED_XML_BYTES and (
         keep_xml or name.endswith(".rels") or name in ("[content_types].xml", "xl/workbook.xml")
     )
@@ -436,20 +479,24 @@ def _verify_entry(package: _Package, info: zipfile.ZipInfo, keep_xml: bool = Fal
             chunks.append(chunk)
         # a declaration inside this chunk, or one begun in the tail of what came before
         if _declares_dtd(chunk) or (tail and _declares_dtd(tail + chunk[:_NEEDLE_OVERLAP])):
-            raise HBError(
-                f"内部部件「{info.filename}」含 DOCTYPE/ENTITY 声明（可能是恶意构造的“实体膨胀”或外部实体文件）",
-                file=package.path,
-                hint=DANGER_HINT,
-            )
+            raise _dtd_refused(package, info)
         tail = (
             chunk[-_NEEDLE_OVERLAP:] if len(chunk) >= _NEEDLE_OVERLAP else (tail + chunk)[-_NEEDLE_OVERLAP:]
         )
-        if extent is not None:
-            extent.feed(chunk)
-    if extent is not None:
-        _check_extent(package, info, extent)
+        if measure is not None:
+            measure.feed(chunk)
+    if measure is not None:
+        measure.close()
     if keep:
         package.kept[name] = b"".join(chunks)
+
+
+def _dtd_refused(package: _Package, info: zipfile.ZipInfo) -> HBError:
+    return HBError(
+        f"内部部件「{info.filename}」含 DOCTYPE/ENTITY 声明（可能是恶意构造的“实体膨胀”或外部实体文件）",
+        file=package.path,
+        hint=DANGER_HINT,
+    )
 
 
 def _declares_dtd(window: bytes) -> bool:
@@ -461,193 +508,174 @@ def _declares_dtd(window: bytes) -> bool:
     return any(needle in lowered for needle in _DTD_NEEDLES)
 
 
-# A cell start tag (<c followed by a space, '>' or '/'), capturing its reference when r="A1" is its first
-# attribute. Cells whose reference is written otherwise (not first, other quotes, a prefix) leave the
-# quick pass unsure, and the sheet is walked tag by tag.
-_QUICK_CELL = re.compile(rb'<c(?:\s+r="([A-Z]{1,3})([0-9]{1,7})"|[\s>/])')
-_NO_REF = (b"", b"")
-_PREFIXED_CELL = re.compile(rb"<[A-Za-z_][\w.-]*:c[\s>/]")
-_PREFIX_HINT = re.compile(rb":c[\s>/]")  # in every prefixed cell start tag, rarely anywhere else
-_SHEET_TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.-]*:)?(row|c|v|is)(?=[\s/>])([^<>]*)>")
-_REF_ATTR = re.compile(rb"""(?:^|\s)r\s*=\s*["']([A-Za-z]{0,3})([0-9]{0,7})["']""")
-_ROW_OR_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:row|c)\s")
-_MAX_TAG_BYTES = 4096
-# Where a sheet's cells may reach, to guess a bound from: its <dimension> near the start, its last cell.
-_DIMENSION = re.compile(rb'<dimension\s+ref="(?:[A-Z]{1,3}[0-9]{1,7}:)?([A-Z]{1,3})([0-9]{1,7})"')
-_DIMENSION_WITHIN = 16 * 1024
-_LAST_CELL = b'<c r="'
-_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+# ---------------------------------------------------------------- what readers will read, measured
 
 
-class _SheetExtent:
-    """How far a worksheet's cells reach, from every cell reference, taken as the part inflates.
+def _part_key(name: str) -> str:
+    """A part name as readers look it up: either path separator, no leading slash, any letter case."""
+    return name.replace("\\", "/").lstrip("/").lower()
 
-    This quick pass counts every cell, formatted-only ones too. When it cannot be sure (a cell
-    whose first attribute is not a plain ``r="B12"`` reference) or the sheet looks too large,
-    ``_CellWalker`` walks the sheet again tag by tag.
 
-    ``rows`` and ``cols`` are never less than the farthest reference. Unless ``exact``, each chunk is
-    first matched against a loose bound guessed from the sheet's ``<dimension>``, its last cell and the
-    chunks before: when every cell start tag holds a plain reference within it, the bound stands for
-    the chunk (``bounded``) and no reference is taken apart; otherwise the chunk's references are read
-    one by one. A bound over the limits is counted again exactly (``_check_extent``) before it counts."""
-
-    def __init__(self, exact: bool = False) -> None:
-        self.rows = 0
-        self.cols = 0
-        self.unsure = False  # a cell start tag without a plain reference first, or with a prefix
-        self.carry = b""
-        self.malformed = False
-        self.guess = not exact
-        self.bounded = False
-        self.hinted = False  # the <dimension> was looked for
-
-    def whole_tags(self, chunk: bytes) -> bytes:
-        """``chunk`` after what was held back, minus a tag cut at its end (held back for next time)."""
-        data = self.carry + chunk
-        cut = data.rfind(b"<")
-        if cut != -1 and data.find(b">", cut) == -1:
-            data, self.carry = data[:cut], data[cut:]
-            if len(self.carry) > _MAX_TAG_BYTES:  # no row or cell tag is this long
-                self.malformed = self.malformed or bool(_ROW_OR_CELL.match(self.carry))
-                self.carry = b""
+def _target_keys(folder: str, target: str) -> set[str]:
+    """Every part a relationship ``target`` (of a part in ``folder``) may name to some reader: resolved
+    against the folder as the format says, taken from the package root, or under ``xl/`` as some
+    readers do; either path separator, escaped or not."""
+    keys = set()
+    for text in {target, unquote(target)}:
+        text = text.replace("\\", "/")
+        if text.startswith("/"):
+            keys.add(text)
         else:
-            self.carry = b""
-        return data
+            keys.update((posixpath.join(folder, text), text, "xl/" + text))
+    return {posixpath.normpath(k).lstrip("/").lower() for k in keys}
+
+
+def _sheets_to_measure(package: _Package, keep_xml: bool) -> dict[str, str | None]:
+    """Verify the package relationships, the workbook and its relationships first, then name every part
+    readers may read as a sheet, with its sheet's name where the workbook gives one: each part a sheet
+    of the workbook points to through the workbook's relationships, each part those relationships call a
+    sheet (whatever its name, folder or path separator), and every part in a sheet folder."""
+    for name in ("_rels/.rels", "[content_types].xml"):
+        if name in package.parts:
+            _verify_entry(package, package.parts[name], keep_xml)
+    workbook = _workbook_part(package)
+    folder, base = posixpath.split(_part_key(workbook))
+    rels_name = posixpath.join(folder, "_rels", base + ".rels")
+    for name in (_part_key(workbook), rels_name):
+        if name in package.parts and name not in package.verified:
+            _verify_entry(package, package.parts[name], keep_xml)
+    by_id: dict[str, set[str]] = {}
+    measured: dict[str, str | None] = {
+        name: None
+        for name in package.parts
+        if name.endswith(".xml") and any(f"{kind}/" in name for kind in _SHEET_FOLDERS)
+    }
+    rels = _parse(package, rels_name, required=False)
+    for el in rels.iter(f"{{{_REL_NS}}}Relationship") if rels is not None else ():
+        if el.get("TargetMode") != "External":
+            keys = by_id[el.get("Id") or ""] = _target_keys(folder, el.get("Target") or "")
+            if (el.get("Type") or "").lower().endswith(_SHEET_TYPES):
+                measured.update((key, None) for key in keys if key in package.parts)
+    root = _parse(package, workbook, required=True)
+    for sheet in root.iter(f"{{{_MAIN_NS}}}sheet"):
+        for key in by_id.get(sheet.get(f"{{{_OFFICE_REL_NS}}}id") or "", ()):
+            if key in package.parts:
+                measured[key] = sheet.get("name")
+    return measured
+
+
+class _Measure:
+    """One part parsed as it inflates (expat, no DTD): how far the cells holding a value reach, as the
+    dense grid of a reader would, and how many shared strings it defines.
+
+    Rows and cells without a reference count on from the previous one, as the format says; cells with
+    no value (formatting only) do not count, as readers skip them. Elements count by their local name,
+    whatever the prefix or namespace; the reference is the unprefixed ``r`` attribute, as readers take
+    it, read after the parser decoded it (character references, either quote)."""
+
+    def __init__(self, package: _Package, info: zipfile.ZipInfo, sheet: str | None) -> None:
+        self.package, self.info, self.sheet = package, info, sheet
+        rows = cols = strings = 0  # the extent so far, the shared strings
+        row = col = 0  # where the last row and cell are
+        cell_row = cell_col = 0  # the last cell opened, until it shows a value (cell_col 0: none open)
+
+        def start(name: str, attrs: dict[str, str]) -> None:  # a closure: this runs for every element
+            nonlocal rows, cols, strings, row, col, cell_row, cell_col
+            if ":" in name:
+                name = name.rpartition(":")[2]
+            if name == "c":
+                ref = attrs.get("r")
+                at_col, at_row = _reference(ref) if ref else _NO_REFERENCE
+                col = at_col or col + 1
+                cell_row, cell_col = at_row or row, col
+            elif name == "v" or name == "is":
+                if cell_col:
+                    if cell_row > rows:
+                        rows = cell_row
+                    if cell_col > cols:
+                        cols = cell_col
+                    cell_col = 0
+            elif name == "row":
+                ref = attrs.get("r")
+                row = (_reference(ref)[1] if ref else 0) or row + 1
+                col = cell_col = 0
+            elif name == "si":
+                strings += 1
+
+        self.extent = lambda: (rows, cols, strings)
+        parser = expat.ParserCreate()
+        parser.StartElementHandler = start
+        parser.StartDoctypeDeclHandler = self._doctype
+        parser.EntityDeclHandler = self._doctype
+        self.parser = parser
+
+    def _doctype(self, *_args: object) -> None:
+        raise _dtd_refused(self.package, self.info)
 
     def feed(self, chunk: bytes) -> None:
-        if not self.sure:  # the walker decides; nothing counted here matters any more
-            return
-        data = self.whole_tags(chunk)
-        if _PREFIX_HINT.search(data) and _PREFIXED_CELL.search(data):
-            self.unsure = True
-            return
-        if self.guess and self._within_guess(data):
-            return
-        cells = _QUICK_CELL.findall(data)  # every cell start tag, with its reference when that comes first
-        if _NO_REF in cells:
-            self.unsure = True
-        elif cells:
-            letters, rows = (set(part) for part in zip(*cells, strict=True))
-            self.rows = max(self.rows, max(map(int, rows)))
-            self.cols = max(self.cols, max(map(_column_number, letters)))
+        try:
+            self.parser.Parse(chunk, False)
+        except expat.ExpatError as exc:
+            raise _corrupt(
+                self.package.path, f"内部部件「{self.info.filename}」不是有效的 XML：{exc}"
+            ) from None
+        self._check()
 
-    def _within_guess(self, data: bytes) -> bool:
-        """Settle ``data`` by a guessed bound if every cell start tag in it holds a plain reference
-        within the bound, or if one holds no plain reference (unsure); False to read the references."""
-        cols, rows = self.cols, self.rows
-        if not self.hinted:
-            self.hinted = True
-            hint = _DIMENSION.search(data, 0, _DIMENSION_WITHIN)
-            if hint is not None:
-                cols, rows = max(cols, _column_number(hint[1])), max(rows, int(hint[2]))
-        last = data.rfind(_LAST_CELL)
-        hint = _CELL_REF.match(data, last) if last != -1 else None
-        if hint is not None:
-            cols, rows = max(cols, _column_number(hint[1])), max(rows, int(hint[2]))
-        if cols < 1 or not 1 <= rows <= 9_999_999 or not _fits(rows, cols):  # 7 digits, as _QUICK_CELL
-            return False
-        rows, cols = _loose_bound(rows, cols)
-        stray = _cells_beyond(cols, rows).search(data)
-        if stray is None:
-            self.cols, self.rows, self.bounded = cols, rows, True
-            return True
-        if not _QUICK_CELL.match(data, stray.start())[1]:
-            self.unsure = True
-            return True
-        return False
+    def close(self) -> None:
+        self.feed(b"")
+        try:
+            self.parser.Parse(b"", True)
+        except expat.ExpatError as exc:
+            raise _corrupt(
+                self.package.path, f"内部部件「{self.info.filename}」不是有效的 XML：{exc}"
+            ) from None
 
-    @property
-    def sure(self) -> bool:
-        return not self.malformed and not self.unsure
-
-
-def _loose_bound(rows: int, cols: int) -> tuple[int, int]:
-    """A bound at or beyond ``rows`` × ``cols`` and within the limits, loose so that few are ever used:
-    every numeral as long as theirs (999 rows, ZZ columns), else the rows rounded up, else as it is."""
-    whole = (10 ** len(str(rows)) - 1, _column_number(b"Z" * len(_column_letters(cols))))
-    rounded = (_round_up(rows), cols)
-    for bound in (whole, rounded):
-        if _fits(*bound):
-            return bound
-    return rows, cols
-
-
-def _round_up(rows: int) -> int:
-    """``rows`` rounded up to a power of two or three times one."""
-    power = 1 << (rows - 1).bit_length()
-    return power * 3 // 4 if power >= 4 and power * 3 // 4 >= rows else power
-
-
-@lru_cache(maxsize=256)
-def _cells_beyond(cols: int, rows: int) -> re.Pattern[bytes]:
-    """Cell start tags other than ``<c r="B12"`` (one space, no leading zeros) within ``cols`` columns
-    and ``rows`` rows: every tag that ``_QUICK_CELL`` might not read as a reference within them."""
-    columns = (
-        _numerals_up_to(_column_letters(cols), "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "A")
-        if cols <= 18278
-        else "[A-Z]{1,3}"
-    )
-    numbers = _numerals_up_to(str(rows), "0123456789", "1")
-    return re.compile(rf'<c(?! r="(?:{columns})(?:{numbers})")[\s>/]'.encode("ascii"))
-
-
-def _numerals_up_to(bound: str, digits: str, first: str) -> str:
-    """A regular expression for the numerals over ``digits`` (ordered, the first digit at least ``first``)
-    that come at most to ``bound``: shorter ones, and those of its length not above it."""
-    low, high = digits[0], digits[-1]
-    size = len(bound)
-    if bound == high * size:
-        return f"[{first}-{high}][{low}-{high}]{{0,{size - 1}}}"
-    alternatives = [f"[{first}-{high}][{low}-{high}]{{0,{size - 2}}}"] if size > 1 else []
-    for at, digit in enumerate(bound):
-        lowest = first if at == 0 else low
-        if digit > lowest:
-            alternatives.append(
-                f"{bound[:at]}[{lowest}-{chr(ord(digit) - 1)}][{low}-{high}]{{{size - 1 - at}}}"
+    def _check(self) -> None:
+        rows, cols, strings = self.extent()
+        if strings > MAX_SHARED_STRINGS:
+            raise HBError(
+                f"内部部件「{self.info.filename}」定义了 {strings:,} 个以上的共享文本，超过上限 "
+                f"{MAX_SHARED_STRINGS:,} 个（读取时会占用大量内存，多为异常构造的文件）",
+                file=self.package.path,
+                hint="请在 Excel/WPS 中把表格内容复制到新建的工作簿里保存，再重新报送；" + DANGER_HINT,
             )
-    alternatives.append(bound)
-    return "|".join(alternatives)
+        if _fits(rows, cols):
+            return
+        corner = f"{_column_letters(cols)}{rows}"
+        if rows > MAX_ROWS:
+            limit = f"超过上限 {MAX_ROWS:,} 行"
+        else:
+            limit = f"共 {rows * cols:,} 个单元格，超过上限 {MAX_CELLS:,} 个"
+        raise HBError(
+            f"工作表的内容一直延伸到第 {rows:,} 行、第 {cols:,} 列（{corner}），{limit}",
+            file=self.package.path,
+            sheet=self.sheet or f"（内部部件 {self.info.filename}）",
+            cell=corner,
+            hint="表格以外的远处单元格里有内容（多为误输入或误粘贴）：请在 Excel/WPS 中按 Ctrl+End 找到它，"
+            "删除多余的行和列后保存，再重新报送",
+        )
 
 
-class _CellWalker(_SheetExtent):
-    """The exact extent of the cells with a value, walking row and cell tags in order. Rows and cells
-    without a reference count on from the previous one, as the format says; cells with no value
-    (formatting only) do not count, as readers skip them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.row = 0
-        self.col = 0
-        self.cell: tuple[int, int] | None = None  # the open <c> element: (row, column)
-
-    def feed(self, chunk: bytes) -> None:
-        for closing, tag, attrs in _SHEET_TAG.findall(self.whole_tags(chunk)):
-            if closing:
-                if tag == b"c":
-                    self.cell = None
-                continue
-            refs = _REF_ATTR.findall(attrs)
-            if tag == b"row":
-                numbers = [int(digits) for _, digits in refs if digits]
-                self.row = max(numbers) if numbers else self.row + 1
-                self.col = 0
-            elif tag == b"c":
-                columns = [_column_number(letters) for letters, _ in refs if letters]
-                numbers = [int(digits) for _, digits in refs if digits]
-                self.col = max(columns) if columns else self.col + 1
-                row = max(numbers) if numbers else self.row
-                self.cell = None if attrs.rstrip().endswith(b"/") else (row, self.col)
-            elif self.cell is not None:  # <v> or <is>: the open cell holds a value
-                self.rows = max(self.rows, self.cell[0])
-                self.cols = max(self.cols, self.cell[1])
-                self.cell = None
+_REFERENCE = re.compile(r"\s*\$?([A-Za-z]*)\$?([0-9]*)")
+_FAR = 10**9  # a reference longer than any sheet has: beyond every limit
+_NO_REFERENCE = (0, 0)
 
 
-def _column_number(letters: bytes) -> int:
+@lru_cache(maxsize=65536)
+def _reference(text: str) -> tuple[int, int]:
+    """(column, row) of a cell reference, 0 for a part it lacks; a part too long for any sheet counts as
+    beyond every limit."""
+    match = _REFERENCE.match(text)
+    letters, digits = match[1], match[2]
+    col = _column_number(letters) if len(letters) <= 3 else _FAR
+    row = int(digits) if 0 < len(digits) <= 9 else (_FAR if digits else 0)
+    return col, row
+
+
+def _column_number(letters: str) -> int:
     number = 0
     for ch in letters.upper():
-        number = number * 26 + ch - 64
+        number = number * 26 + ord(ch) - 64
     return number
 
 
@@ -656,65 +684,11 @@ def _column_letters(number: int) -> str:
     while number > 0:
         number, rest = divmod(number - 1, 26)
         letters = chr(65 + rest) + letters
-    return letters
+    return letters[:8] + ("…" if len(letters) > 8 else "")
 
 
 def _fits(rows: int, cols: int) -> bool:
     return rows <= MAX_ROWS and rows * cols <= MAX_CELLS
-
-
-def _within_limits(extent: _SheetExtent) -> bool:
-    return _fits(extent.rows, extent.cols)
-
-
-def _check_extent(package: _Package, info: zipfile.ZipInfo, quick: _SheetExtent) -> None:
-    if quick.sure and quick.bounded and not _within_limits(quick):  # a guessed bound: count exactly
-        quick = _SheetExtent(exact=True)
-        for chunk in _inflate(package, info):
-            quick.feed(chunk)
-    if quick.sure and _within_limits(quick):
-        return
-    extent = _CellWalker()
-    for chunk in _inflate(package, info):
-        extent.feed(chunk)
-    if extent.malformed:
-        raise _corrupt(package.path, f"内部部件「{info.filename}」中有异常长的行或单元格标记")
-    if _within_limits(extent):
-        return
-    corner = f"{_column_letters(extent.cols)}{extent.rows}"
-    if extent.rows > MAX_ROWS:
-        limit = f"超过上限 {MAX_ROWS:,} 行"
-    else:
-        limit = f"共 {extent.rows * extent.cols:,} 个单元格，超过上限 {MAX_CELLS:,} 个"
-    raise HBError(
-        f"工作表的内容一直延伸到第 {extent.rows:,} 行、第 {extent.cols:,} 列（{corner}），{limit}",
-        file=package.path,
-        sheet=_sheet_name_of(package, info.filename),
-        cell=corner,
-        hint="表格以外的远处单元格里有内容（多为误输入或误粘贴）：请在 Excel/WPS 中按 Ctrl+End 找到它，"
-        "删除多余的行和列后保存，再重新报送",
-    )
-
-
-def _sheet_name_of(package: _Package, part: str) -> str | None:
-    """The name of the sheet stored in worksheet ``part`` (None when the workbook does not say)."""
-    try:
-        workbook_part = _workbook_part(package)
-        folder = PurePosixPath(workbook_part).parent
-        rels = _parse(package, f"{folder}/_rels/{PurePosixPath(workbook_part).name}.rels", required=False)
-        targets = {}
-        for el in rels.iter(f"{{{_REL_NS}}}Relationship") if rels is not None else ():
-            target = el.get("Target") or ""
-            resolved = target.lstrip("/") if target.startswith("/") else str(folder / target)
-            targets[el.get("Id")] = resolved.lower()
-        workbook = _parse(package, workbook_part, required=True)
-    except HBError:
-        return None
-    for sheet in workbook.iter(f"{{{_MAIN_NS}}}sheet"):
-        rel_id = sheet.get(f"{{{_OFFICE_REL_NS}}}id")
-        if targets.get(rel_id) == part.lower():
-            return sheet.get("name")
-    return None
 
 
 def _inflate(package: _Package, info: zipfile.ZipInfo) -> Iterator[bytes]:
@@ -850,7 +824,7 @@ def _read_structure(package: _Package, sha256: str, allow_macros: bool) -> Inspe
 def _parse(package: _Package, part: str, *, required: bool) -> Element | None:
     """Parse one small, already verified XML part with defusedxml (no DTD, no entities)."""
     path = package.path
-    info = package.parts.get(part.lower())
+    info = package.parts.get(_part_key(part))
     if info is None:
         if required:
             raise _corrupt(path, f"缺少内部部件「{part}」")
@@ -893,7 +867,7 @@ def _workbook_part(package: _Package) -> str:
     for rel_type, target, mode in _relationships(_parse(package, "_rels/.rels", required=False)):
         if rel_type.endswith(_OFFICE_DOC_REL) and mode != "External":
             part = target.lstrip("/")
-            if part.lower() in package.parts:
+            if _part_key(part) in package.parts:
                 return part
     return "xl/workbook.xml"
 

@@ -145,6 +145,11 @@ class SheetSpec:
         return tuple(c for c in self.columns if c.role == "input")
 
     @cached_property
+    def number_inputs(self) -> tuple[tuple[str, str], ...]:
+        """(key, label) of the input columns that take numbers: the 校验结果 says first when one holds text."""
+        return tuple((c.key, c.field.label) for c in self.input_columns if c.field.numeric)
+
+    @cached_property
     def derived_columns(self) -> tuple[Column, ...]:
         return tuple(c for c in self.columns if c.role == "derived")
 

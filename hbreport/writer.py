@@ -16,7 +16,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +41,7 @@ from .layout import (
     TOTAL_ROW,
     SheetLayout,
 )
+from .names import shown as shown_text
 from .rules import MAX_FORMULA, excel_text
 from .spec import TOTAL, Column, SheetSpec, WorkbookSpec
 
@@ -106,6 +107,7 @@ def write_workbook(
     notes: Mapping[str, Mapping[str, str]] | None = None,
     force: bool = False,
     inputs: Iterable[str | Path] = (),
+    own_rows_only: bool = False,
 ) -> Path:
     """Write the fill-in workbook for ``spec`` to ``path`` (atomically) and return the path.
 
@@ -119,16 +121,32 @@ def write_workbook(
     未报 / 退回 / 拒收 / 空表, shown in a 填报状态 column after 校验结果 on the forms whose rows are the
     children, with 已报 X/Y on the 合计 row. ``notes[form][row_code]``: text for the 说明 column (a
     row's explanation). ``force`` and ``inputs``: see :func:`atomic.atomic_output`
-    (an existing file is replaced only with ``force``, one of ``inputs`` never)."""
+    (an existing file is replaced only with ``force``, one of ``inputs`` never). ``own_rows_only``: the
+    unit's own fill-in workbook above the township, where the forms whose rows are its children are
+    made by consolidation, not typed: their cells are locked and the 填表说明 says so (only forms
+    holding the unit's own row, such as the county's 04 form, are for typing)."""
     path = Path(path)
+    if own_rows_only and any(not _own_sheet(spec, s) for s in spec.sheets):
+        spec = replace(spec, instructions=(*spec.instructions, OWN_ROWS_NOTE))
     check_target(path, suffix=".xlsx", force=force, inputs=inputs)
     values = values or {}
     _check_values(spec, values, path)
     extras = list(extra_sheets.items() if isinstance(extra_sheets, Mapping) else extra_sheets or ())
     _check_sheet_names(spec, [name for name, _ in extras], xlwings, path)
     with atomic_output(path, force=force, inputs=inputs, suffix=".xlsx") as tmp:
-        _Writer(spec, values, xlwings, extras, created, data, row_status, notes).write(tmp)
+        _Writer(spec, values, xlwings, extras, created, data, row_status, notes, own_rows_only).write(tmp)
     return path
+
+
+OWN_ROWS_NOTE = (
+    "本工作簿中，各行为下级单位的表（如鄂扶贫01—03表）由汇总下级报表生成（hbreport consolidate），"
+    "本级不需填写，单元格已锁定；本级只填写本单位自己的表（如鄂扶贫04表中的本级一行）。"
+)
+
+
+def _own_sheet(spec: WorkbookSpec, sheet: SheetSpec) -> bool:
+    """Whether ``sheet`` holds the unit's own row (typed by the unit), not its children's rows."""
+    return len(sheet.rows) == 1 and sheet.rows[0].code == spec.unit_code
 
 
 # ---------------------------------------------------------------- checks on the arguments
@@ -249,6 +267,15 @@ def status_columns(sheet: SheetSpec) -> list[tuple[Column, Column, Column]]:
         if len(rates) == 1 and len(expected) == 1:
             out.append((col, rates[0], expected[0]))
     return out
+
+
+@dataclass(frozen=True)
+class _Stem:
+    fail_text: str
+    importance: str = "error"
+
+
+TEXT_STEM = _Stem(engine.TEXT_IN_NUMBER + "；")  # counted with the error rules in the 校验汇总
 
 
 def rule_stem(rule) -> str:
@@ -397,7 +424,9 @@ class _Writer:
         data: FormData | None = None,
         row_status: Mapping[str, str] | None = None,
         notes: Mapping[str, Mapping[str, str]] | None = None,
+        own_rows_only: bool = False,
     ) -> None:
+        self.own_rows_only = own_rows_only
         self.data = data
         self.row_status = row_status
         self.notes = notes or {}
@@ -425,6 +454,7 @@ class _Writer:
                 spec, sheet, ws, styles, self.values.get(sheet.form, {}), self.xlwings, refs, known
             )
             form_sheet.notes = self.notes.get(sheet.form, {})
+            form_sheet.children_locked = self.own_rows_only and not _own_sheet(spec, sheet)
             form_sheet.write()
             if self.row_status and any(r.code in self.row_status for r in sheet.rows):
                 form_sheet.write_row_status(self.row_status)
@@ -606,6 +636,7 @@ class FormSheet:
         self.templates: dict[str, str] = {}
         self.check_texts: dict[str, str] = {}  # row code → the 校验结果 text (worked out once per row)
         self.notes: Mapping[str, str] = {}  # row code → its explanation (the 说明 column)
+        self.children_locked = False  # the children's rows are made by consolidation, not typed here
 
     # -- coordinates (XlsxWriter counts from 0; the layout from 1)
 
@@ -737,8 +768,6 @@ class FormSheet:
     def write_table(self, given: dict[str, dict[str, Any]], computed: dict[str, dict[str, Any]]) -> None:
         sheet, st, L = self.sheet, self.st, self.layout
         self.write_total_row(computed[TOTAL])
-        self.put(TOTAL_ROW, L.note_col, None, st.cell("check", "text"))
-        note_fmt = st(border=1, valign="top", text_wrap=True, locked=False, num_format="@")
         label = st.cell("label", "text")
         code_fmt = st.cell("code", "text")
         check_fmt = st.cell("check", "text")
@@ -755,17 +784,29 @@ class FormSheet:
                     self.formula(r, c, text, st.cell("locked", ftype), row_computed.get(col.key))
                     continue
                 value = row_given.get(col.key)
-                locked = col.role == "prefill" and value is not None
+                locked = (col.role == "prefill" and value is not None) or self.children_locked
                 self.put(r, c, value, st.cell("locked" if locked else "input", ftype))
             text = self.check(r)
             self.formula(r, L.check_col, text, check_fmt, self.check_texts[unit.code])
-            self.put(r, L.note_col, self.notes.get(unit.code), note_fmt)
-            if sheet.rules:
-                severity = self.per_row(
-                    SEVERITY_KEY, lambda n: severity_formula(sheet.rules, f"{L.check_letter}{n}"), r
-                )
-                value = severity_value(self.check_texts[unit.code], sheet.rules)
-                self.formula(r, L.severity_col, severity, st.cell("locked", "integer"), value)
+            self.write_row_end(r, unit.code)
+
+    def write_row_end(self, r: int, code: str) -> None:
+        """What follows a data row's 校验结果: its 说明 cell and its hidden severity cell."""
+        sheet, st, L = self.sheet, self.st, self.layout
+        note_fmt = st(border=1, valign="top", text_wrap=True, locked=False, num_format="@")
+        self.put(r, L.note_col, self.notes.get(code), note_fmt)
+        if sheet.rules:
+            stems = self.severity_rules  # text in a number cell among the errors
+            severity = self.per_row(
+                SEVERITY_KEY, lambda n: severity_formula(stems, f"{L.check_letter}{n}"), r
+            )
+            value = severity_value(self.check_texts[code], stems)
+            self.formula(r, L.severity_col, severity, st.cell("locked", "integer"), value)
+
+    @property
+    def severity_rules(self) -> list:
+        """The rules the hidden severity cells look for, with text in a number cell among the errors."""
+        return list(self.sheet.rules) + ([TEXT_STEM] if self.sheet.number_inputs else [])
 
     def write_row_status(self, row_status: Mapping[str, str]) -> None:
         """The 填报状态 column right of 校验结果: each child's status in its row, 已报 X/Y on the 合计 row.
@@ -812,6 +853,7 @@ class FormSheet:
                 text = engine.total_formula(L, col)
             self.formula(TOTAL_ROW, c, text, st.cell("total", ftype), total.get(col.key))
         self.put(TOTAL_ROW, L.check_col, None, st.cell("check", "text"))
+        self.put(TOTAL_ROW, L.note_col, None, st.cell("check", "text"))
 
     def per_row(self, key: str, make: Callable[[Any], str], row: int) -> str:
         """``make(row)`` for a data row, compiled once per sheet: the rule compiler runs on a row token
@@ -891,6 +933,8 @@ class FormSheet:
         pct_fmt = st(border=1, num_format="0.0%", bold=True, bg_color=FILLS["locked"])
         for offset, importance, name in ((1, "error", "错误"), (2, "warning", "警告")):
             rules = [r for r in sheet.rules if r.importance == importance]
+            if importance == "error" and sheet.number_inputs:
+                rules.append(TEXT_STEM)  # text in a number cell counts as an error row
             self.merge(s + offset, 1, CODE_COL, f"有“{name}”的行数", label)
             self.formula(
                 s + offset,
@@ -977,6 +1021,8 @@ class FormSheet:
         rng = f"{L.check_letter}{top}:{L.check_letter}{L.last_data_row}"
         for importance in ("error", "warning"):
             stems = [rule_stem(r) for r in sheet.rules if r.importance == importance]
+            if importance == "error" and sheet.number_inputs:
+                stems.append(engine.TEXT_IN_NUMBER)  # text in a number cell: red like an error
             if not stems:
                 continue
             test = ",".join(f"ISNUMBER(FIND({excel_text(s)},{check}))" for s in stems)
@@ -1118,7 +1164,7 @@ def _write_table(ws, rows: Sequence[Sequence[Any]], styles: Styles, *, title: st
             elif isinstance(value, int | float) and math.isfinite(value):
                 ws.write_number(r, c, value, fmt)
             else:
-                ws.write_string(r, c, str(value), fmt)
+                ws.write_string(r, c, shown_text(str(value)), fmt)
     columns = {c: min(max(w + 2, 8), TABLE_MAX_WIDTH) for c, w in widths.items()}
     for c, w in columns.items():
         ws.set_column(c, c, w)

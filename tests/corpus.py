@@ -876,6 +876,38 @@ def make_form_far_corner_value(directory: Path) -> Path:
     return _edited_form(directory, "form_far_corner_value.xlsx", change)
 
 
+def hidden_far_corner_parts() -> dict[str, bytes]:
+    """The clean form with one value at XFD1048576 on the 01 sheet, whose part is moved out of
+    ``xl/worksheets/`` to ``xl/data/s1.xml`` and stored under a backslash name (``xl\\data\\s1.xml``),
+    as readers still find it through the workbook's relationships: python-calamine aborts the whole
+    process on it (a dense grid of 17 billion cells)."""
+    parts = _form_parts()
+    part = _sheet_part(parts, _sheet_name(PP))
+    xml = parts.pop(part).decode("utf-8")
+    far = '<row r="1048576"><c r="XFD1048576" t="n"><v>1</v></c></row></sheetData>'
+    assert xml.count("</sheetData>") == 1
+    parts["xl\\data\\s1.xml"] = xml.replace("</sheetData>", far).encode("utf-8")
+    for name, old, new in (
+        ("xl/_rels/workbook.xml.rels", part.removeprefix("xl/"), "data/s1.xml"),
+        ("[Content_Types].xml", "/" + part, "/xl/data/s1.xml"),
+    ):
+        _edit(parts, name, f'"{old}"', f'"{new}"')
+    return parts
+
+
+def make_form_hidden_far_corner(directory: Path) -> Path:
+    """A value at the far corner in a sheet part stored where a name-based check would not look
+    (:func:`hidden_far_corner_parts`)."""
+    return write_zip(directory / "form_hidden_far_corner.xlsx", hidden_far_corner_parts())
+
+
+def make_form_backslash_names(directory: Path) -> Path:
+    """The clean form with every part name written with backslashes (``xl\\worksheets\\sheet1.xml``), as
+    some zip tools on Windows store them; readers take them as the same parts."""
+    parts = {name.replace("/", "\\"): data for name, data in _form_parts().items()}
+    return write_zip(directory / "form_backslash_names.xlsx", parts)
+
+
 FORM_CASES: dict[str, Callable[[Path], Path]] = {
     "form_no_meta": make_form_no_meta,
     "form_meta_other_unit": make_form_meta_other_unit,
@@ -891,6 +923,7 @@ FORM_CASES: dict[str, Callable[[Path], Path]] = {
     "form_macros": make_form_macros,
     "form_external_link": make_form_external_link,
     "form_far_corner_value": make_form_far_corner_value,
+    "form_hidden_far_corner": make_form_hidden_far_corner,
     "form_text_in_count": make_form_text_in_count,
     "form_date_in_count": make_form_date_in_count,
     "form_negative_count": make_form_negative_count,

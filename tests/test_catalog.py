@@ -538,12 +538,19 @@ def test_every_yearly_parameter_is_readable_and_samples_are_unconfirmed(cat: Cat
                 assert cat.parameter_confirmed(name, year) is False, (name, year)
 
 
-def test_missing_poverty_line_year_names_the_year(cat: Catalog) -> None:
-    missing = next(
-        y for y in range(cat.start, cat.end + 1) if y not in cat.parameters["poverty_line"]["by_year"]
-    )
-    with pytest.raises(HBError, match=str(missing)):
-        cat.poverty_line(missing)
+def test_every_plan_year_has_a_poverty_line_marked_unconfirmed(cat: Catalog) -> None:
+    for year in range(cat.start, cat.end + 1):
+        assert cat.poverty_line(year) > 0
+        assert not cat.poverty_line_confirmed(year)  # sample values: an office confirms its own
+
+
+def test_missing_poverty_line_year_names_the_year(tmp_path) -> None:
+    text = INDICATORS.read_text(encoding="utf-8")
+    line = next(x for x in text.splitlines() if x.strip().startswith("2018: {value:") and "贫困标准" in x)
+    (tmp_path / "indicators.yaml").write_text(text.replace(line + "\n", ""), encoding="utf-8")
+    cat = load_catalog(tmp_path / "indicators.yaml")
+    with pytest.raises(HBError, match="2018"):
+        cat.poverty_line(2018)
 
 
 def test_for_level(cat: Catalog) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from types import SimpleNamespace
 
 import openpyxl
@@ -201,3 +202,41 @@ def test_a_rare_character_on_a_gbk_console_does_not_stop_the_command(tmp_path):
     machine = subprocess.run([*run, "--json"], capture_output=True, env=env, cwd=tmp_path)
     assert machine.returncode == EXIT_FINDINGS
     assert json.loads(machine.stdout.decode("utf-8"))["findings"][0]["file"] == str(junk)
+
+
+def test_what_cannot_be_read_as_a_file_is_named_not_passed_over(batch, tmp_path):
+    """A pipe, a shortcut whose target is gone, a shortcut to a device and a subfolder that cannot be
+    opened each get a 未读取 warning naming them; the workbooks beside them are read as ever."""
+    import os
+    import shutil
+
+    folder = tmp_path / "收到的报表"
+    folder.mkdir()
+    shutil.copy(batch.other, folder / batch.other.name)
+    os.mkfifo(folder / "管道.xlsx")
+    (folder / "已删除的报表.xlsx").symlink_to(tmp_path / "不存在.xlsx")
+    (folder / "设备.xlsx").symlink_to("/dev/zero")
+    findings, results = check_files([folder])
+    assert [r.path.name for r in results] == [batch.other.name]
+    unread = {f.file and os.path.basename(f.file): f for f in findings if f.rule == "未读取"}
+    assert set(unread) == {"管道.xlsx", "已删除的报表.xlsx", "设备.xlsx"}
+    assert "管道" in unread["管道.xlsx"].message and "不是普通文件" in unread["管道.xlsx"].message
+    assert (
+        "不存在.xlsx" in unread["已删除的报表.xlsx"].message
+        and "符号链接" in unread["已删除的报表.xlsx"].message
+    )
+    assert "设备" in unread["设备.xlsx"].message
+    assert all(f.importance == "warning" and f.hint for f in unread.values())
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root opens every folder")
+def test_a_subfolder_that_cannot_be_opened_is_named(tmp_path):
+    closed = tmp_path / "收到的报表" / "去年"
+    closed.mkdir(parents=True)
+    closed.chmod(0)
+    try:
+        findings, _ = check_files([tmp_path / "收到的报表"])
+    finally:
+        closed.chmod(0o755)
+    (unread,) = [f for f in findings if f.rule == "未读取"]
+    assert "去年" in unread.message and "无法打开" in unread.message

@@ -188,8 +188,13 @@ def expected_cells(sheet: SheetSpec, inputs: dict[str, dict[str, Any]]) -> dict[
     failing = {
         code: {rule.importance for rule, _ in engine.check_row(sheet, row)} for code, row in computed.items()
     }
-    out[f"C{s + 1}"] = sum("error" in imps for imps in failing.values())
-    out[f"C{s + 2}"] = sum("warning" in imps for imps in failing.values())
+    # a row with text in a number cell says so alone, and counts as a row with an error
+    text = {
+        code: any(isinstance(row.get(k), str) for k, _ in sheet.number_inputs)
+        for code, row in computed.items()
+    }
+    out[f"C{s + 1}"] = sum(text[c] or "error" in imps for c, imps in failing.items())
+    out[f"C{s + 2}"] = sum(not text[c] and "warning" in imps for c, imps in failing.items())
     cells = len(sheet.input_columns) * len(sheet.rows)
     filled = sum(1 for u in sheet.rows for c in sheet.input_columns if inputs[u.code].get(c.key) is not None)
     out[f"C{s + 3}"] = filled / cells if cells else ""

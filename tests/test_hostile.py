@@ -127,6 +127,7 @@ def expectations() -> dict[str, Expect]:
         "form_macros": _unusable("含宏", "不含宏"),
         "form_external_link": _unusable("外部链接", "县汇总表.xlsx", "断开链接"),
         "form_far_corner_value": _unusable("XFD1048576", "Ctrl+End", sheet=_sheet(PP), cell="XFD1048576"),
+        "form_hidden_far_corner": _unusable("XFD1048576", "Ctrl+End", sheet=_sheet(PP), cell="XFD1048576"),
         "form_text_in_count": _content(_value("VALUE_TEXT", PP, "exited_people", 2, "约300")),
         "form_date_in_count": _content(
             _value("VALUE_DATE", PP, "exited_households", 2, "日期", "2017-05-01")
@@ -186,6 +187,7 @@ CATEGORIES = {
         "form_macros",
         "form_external_link",
         "form_far_corner_value",
+        "form_hidden_far_corner",
     ],
     "wrong_content": [
         "form_text_in_count",
@@ -493,6 +495,7 @@ sys.stderr.write(done.stdout + done.stderr)
         "billion_laughs",
         "billion_laughs_utf16",
         "form_far_corner_value",
+        "form_hidden_far_corner",
     ],
 )
 def test_check_memory_stays_bounded(files: dict[str, Path], case: str) -> None:
@@ -565,6 +568,21 @@ SHEET_BODIES = [
         False,
         id="rows-without-references",
     ),
+    pytest.param(
+        '<row r="1"><c r="A1"><v>1</v></c><c r="&#88;FD1048576"><v>1</v></c></row>',
+        True,
+        id="character-reference",
+    ),
+    pytest.param(
+        '<row r="1"><c r="A1"><v>1</v></c><c r="XFD1048576"><!-- a comment --><v>1</v></c></row>',
+        True,
+        id="comment-before-value",
+    ),
+    pytest.param(
+        '<row r="1"><c r="A1"><v>1</v></c><c\n\tr = "XFD1048576"\n><v>1</v></c></row>',
+        True,
+        id="spaces-in-tag",
+    ),
 ]
 
 
@@ -586,6 +604,83 @@ def test_cells_far_outside_the_table_are_refused_before_any_reader(
     assert caught.value.sheet == corpus.SHEET_NAMES[0]
     assert caught.value.cell and caught.value.cell in caught.value.message
     assert "上限" in caught.value.message and "Ctrl+End" in caught.value.hint
+
+
+def _moved_sheet(parts: dict[str, bytes], name: str, target: str) -> None:
+    """Store the first sheet under ``name`` and point the workbook's relationship at ``target``."""
+    parts[name] = parts.pop("xl/worksheets/sheet1.xml")
+    rels = parts["xl/_rels/workbook.xml.rels"].decode()
+    parts["xl/_rels/workbook.xml.rels"] = rels.replace('"/xl/worksheets/sheet1.xml"', f'"{target}"').encode()
+
+
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [
+        pytest.param("xl/data/s1.xml", "/xl/data/s1.xml", id="another-folder"),
+        pytest.param("xl/data/s1.xml", "data/s1.xml", id="relative-target"),
+        pytest.param("xl\\worksheets\\sheet1.xml", "/xl/worksheets/sheet1.xml", id="backslash-name"),
+        pytest.param("xl\\data\\s1.bin", "data\\s1.bin", id="backslash-target-other-suffix"),
+        pytest.param("XL/Data/S1.XML", "/xl/data/s1.xml", id="letter-case"),
+        pytest.param("xl/s1.xml", "worksheets/../s1.xml", id="dot-dot"),
+    ],
+)
+def test_the_gate_measures_every_sheet_readers_reach_whatever_its_part_name(
+    tmp_path: Path, name: str, target: str
+) -> None:
+    """Readers find a sheet through the workbook's relationships, whatever its folder, letter case or
+    path separator: the gate measures that part, not the parts with the usual names."""
+    parts = corpus.workbook_parts()
+    parts["xl/worksheets/sheet1.xml"] = _sheet_xml(FAR_VALUE)
+    _moved_sheet(parts, name, target)
+    path = corpus.write_zip(tmp_path / "moved.xlsx", parts)
+    with pytest.raises(HBError) as caught:
+        inspect_workbook(path)
+    assert caught.value.sheet == corpus.SHEET_NAMES[0] and caught.value.cell == "XFD1048576"
+
+
+def test_a_far_corner_hidden_from_names_would_abort_a_reader_and_is_refused(files: dict[str, Path]) -> None:
+    """The corpus's hidden far corner is real: python-calamine, given it without the gate, aborts the
+    whole process (a native crash, no Python exception); through the gate it is refused, naming the sheet
+    and the cell."""
+    path = files["form_hidden_far_corner"]
+    reader = (
+        "import sys, python_calamine as c\n"
+        "book = c.CalamineWorkbook.from_path(sys.argv[1])\n"
+        "[book.get_sheet_by_name(n).to_python() for n in book.sheet_names]\n"
+    )
+    done = subprocess.run([sys.executable, "-c", reader, str(path)], capture_output=True, timeout=300)
+    assert done.returncode < 0, done.stderr[-500:]  # killed by a signal (SIGABRT), not an exception
+    with pytest.raises(HBError) as caught:
+        inspect_workbook(path)
+    assert (caught.value.sheet, caught.value.cell) == (_sheet(PP), "XFD1048576")
+
+
+def test_part_names_with_backslashes_read_as_the_same_parts(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A clean form whose zip stores every name with backslashes (some Windows zip tools) is the same
+    workbook: no false 公式被删除 or any other finding."""
+    path = corpus.make_form_backslash_names(tmp_path)
+    code, text = run_cli(capsys, "check", str(path))
+    assert code == EXIT_OK, text
+    assert "公式" not in text
+
+
+def test_millions_of_unused_shared_strings_are_refused(tmp_path: Path) -> None:
+    """Readers hold every shared string in memory, used or not: past MAX_SHARED_STRINGS the gate refuses."""
+    from hbreport.safety import MAX_SHARED_STRINGS
+
+    count = MAX_SHARED_STRINGS + 1
+    strings = "".join(f"<si><t>{n}</t></si>" for n in range(count))
+    parts = corpus.workbook_parts()
+    parts["xl/sharedStrings.xml"] = (
+        f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{corpus.MAIN_NS}" count="{count}" '
+        f'uniqueCount="{count}">{strings}</sst>'
+    ).encode()
+    path = corpus.write_zip(tmp_path / "strings.xlsx", parts)
+    with pytest.raises(HBError) as caught:
+        inspect_workbook(path)
+    assert "共享文本" in caught.value.message and f"{MAX_SHARED_STRINGS:,}" in caught.value.message
 
 
 # ---------------------------------------------------------------- formula-like unit names in the registry

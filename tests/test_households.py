@@ -6,6 +6,7 @@ import copy
 import hashlib
 import random
 import sqlite3
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -826,3 +827,47 @@ def test_household_table_exports_to_parquet(registry, catalog, tmp_path):
     assert export_households_parquet(store_path, first, under=TOWNSHIP) == len(a)
     with pytest.raises(HBError, match="已存在|存在"):
         export_households_parquet(store_path, one, under=OTHER_TOWNSHIP)
+
+
+def test_overwritten_and_changed_formulas_are_found_cell_by_cell(registry, catalog, tmp_path):
+    spec, values = crafted(registry, catalog)
+    path = write(tmp_path, spec, values)
+    clean = read_roster(path, registry=registry, catalog=catalog)
+    assert not [f for f in clean.findings if f.rule.startswith("FORMULA")]
+    first, second = spec.households[2].household_id, spec.households[5].household_id
+    standard, check = clean.cell(first, "meets_exit_standard"), clean.layout.check_col
+
+    def tamper(book):
+        ws = book[spec.sheets[0].sheet]
+        ws[standard] = "是"  # a formula overwritten by a typed value
+        row = clean.layout.row_index[second]
+        ws.cell(row, check).value = '=""'  # a formula changed
+
+    roster = read_roster(_edit(path, tmp_path / "t.xlsx", tamper), registry=registry, catalog=catalog)
+    found = {(f.rule, f.cell) for f in roster.findings if f.rule.startswith("FORMULA")}
+    letter = clean.layout.check_letter
+    assert found == {
+        ("FORMULA_OVERWRITTEN", standard),
+        ("FORMULA_CHANGED", f"{letter}{clean.layout.row_index[second]}"),
+    }
+
+
+def test_roster_table_is_byte_for_byte_what_the_form_writer_writes(registry, catalog, tmp_path, monkeypatch):
+    """The roster's own table loop (one plan per column, straight to XlsxWriter) writes exactly the
+    cells of the form writer's loop, which it stands in for: every part of the package but its dates."""
+    from hbreport.households.roster import _roster_sheet_class
+    from hbreport.writer import FormSheet
+
+    spec, values = crafted(registry, catalog, CASES[0])
+    first, second = (h.household_id for h in spec.households[:2])
+    values[first]["income_per_capita"] = "三千"  # text in number cells: said first and alone
+    values[second] |= {"sick_members": "1", "students": "x"}
+    fast = write(tmp_path / "fast", spec, values)
+    monkeypatch.setattr(_roster_sheet_class(), "write_table", FormSheet.write_table)
+    slow = write(tmp_path / "slow", spec, values)
+    with zipfile.ZipFile(fast) as a, zipfile.ZipFile(slow) as b:
+        assert a.namelist() == b.namelist()
+        differ = [n for n in a.namelist() if not n.startswith("docProps/") and a.read(n) != b.read(n)]
+    assert differ == []
+    texts = read_roster(fast, registry=registry, catalog=catalog)
+    assert any("填的是文字" in f.message or f.rule == "VALUE_TEXT" for f in texts.findings)

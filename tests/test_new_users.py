@@ -210,3 +210,38 @@ def test_a_rule_over_a_blank_input_does_not_fire_in_a_spreadsheet_either(tmp_pat
         layout = SheetLayout(sheet)
         shown = book[sheet.sheet].cell(layout.row_index[code], layout.check_col).value or ""
         assert ("新农合参合率低于" in shown) is fires, shown
+
+
+def test_a_countys_own_workbook_locks_the_rows_consolidation_makes(tmp_path):
+    """Above the township a unit types only its own rows (the county's 04 form); the rows of its
+    children (forms 01–03) come from consolidation, so they are locked, and the 填表说明 says so."""
+    import openpyxl
+
+    from hbreport.forms import generate_forms
+    from hbreport.layout import SheetLayout
+    from hbreport.spec import build_workbook_spec
+    from hbreport.writer import INSTRUCTIONS_SHEET, OWN_ROWS_NOTE
+
+    registry = load_registry()
+    (path,) = generate_forms("county", PERIOD, under="421122", out_dir=tmp_path, registry=registry)
+    spec = build_workbook_spec("421122", PERIOD, registry=registry)
+    book = openpyxl.load_workbook(path)
+    for sheet in spec.sheets:
+        ws, layout = book[sheet.sheet], SheetLayout(sheet)
+        own = [r.code for r in sheet.rows] == [spec.unit_code]
+        cells = [
+            ws[layout.cell(r.code, c.key)] for r in sheet.rows for c in sheet.columns if c.role == "input"
+        ]
+        assert cells and all(cell.protection.locked is not own for cell in cells), sheet.form
+        assert own == (sheet.form == "infrastructure")
+    notes = [c.value for row in book[INSTRUCTIONS_SHEET].iter_rows() for c in row if c.value]
+    assert OWN_ROWS_NOTE in notes
+    # a township's workbook is typed throughout
+    (town,) = generate_forms(
+        "township", PERIOD, under="421122100", out_dir=tmp_path / "乡镇", registry=registry
+    )
+    ws = openpyxl.load_workbook(town)[spec.sheets[0].sheet]
+    town_spec = build_workbook_spec("421122100", PERIOD, registry=registry)
+    first = town_spec.sheets[0]
+    key = next(c.key for c in first.columns if c.role == "input")
+    assert not ws[SheetLayout(first).cell(first.rows[0].code, key)].protection.locked

@@ -107,3 +107,34 @@ def test_the_loaded_registry_is_sent_as_where_to_load_it(sample):
         assert dealing.restore(pickle.loads(pickle.dumps(sent))) is loaded  # this process: its cache
     made_here = Registry({code: registry.get(code) for code in (COUNTY + "000000",)}, source=None)
     assert dealing.portable(made_here) is made_here  # not what a loader gives: sent as it is
+
+
+def _crashed(path: str, exit_code):
+    return ("crashed", path, exit_code)
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_a_reader_that_aborts_costs_only_its_file(inbox, sample, tmp_path, monkeypatch, workers):
+    """Given ``crashed``, a reader killed in native code takes only the file it was on: the files its
+    process had taken are read again each in a fresh process (never here, where a second abort would
+    end the run), the one that aborts again is ``crashed(path, -SIGABRT)``."""
+    import signal
+
+    from slow_reads import MAIN, MARKS, read_or_abort
+
+    paths = _paths(inbox)
+    crash = tmp_path / "崩溃.xlsx"
+    shutil.copy(paths[0], crash)
+    paths = [paths[0], str(crash), *paths[1:]]  # taken from the front by the other processes
+    serial = dealing.read_files(paths, _read_one, workers=1, setup=_init_worker, context=sample)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    monkeypatch.setenv(MAIN, str(os.getpid()))
+    monkeypatch.setenv(MARKS, str(marks))
+    reading = dealing.read_files(
+        paths, read_or_abort, workers=workers, setup=_init_worker, context=sample, crashed=_crashed
+    )
+    assert reading.results[1] == ("crashed", str(crash), -signal.SIGABRT)
+    others = [r for i, r in enumerate(reading.results) if i != 1]
+    assert [_seen(r) for r in others] == [_seen(r) for i, r in enumerate(serial.results) if i != 1]
+    assert len(list(marks.glob("abort-*"))) == 2  # in the reader that took it, then in its own process

@@ -177,6 +177,14 @@ def test_roster_rules_and_standard_by_column_equal_rows(registry, catalog) -> No
         assert got == want, rule.id
         outcomes.update(got)
     assert outcomes == {"pass", "fail", "skip", "invalid"}  # every outcome met
+    # the 校验结果 texts the writer caches, as the engine gives them row by row
+    from hbreport.engine import TEXT_IN_NUMBER, check_text
+    from hbreport.households.columns import check_texts
+
+    by_code = {r.code: row for r, row in zip(sheet.rows, rows, strict=True)}
+    texts = check_texts(sheet, by_code)
+    assert texts == {code: check_text(sheet, row) for code, row in by_code.items()}
+    assert any(TEXT_IN_NUMBER in t for t in texts.values()) and any(t == "" for t in texts.values())
 
 
 @pytest.mark.libreoffice

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import _clean, _expr, aggregate
+from ..engine import TEXT_IN_NUMBER, _clean, _expr, aggregate
 from ..rules import Expr
 from ..rules_columnar import FAIL, INVALID, Table, evaluate_columns, rule_statuses
 from ..spec import SheetSpec, WorkbookSpec
@@ -98,9 +98,16 @@ def check_texts(
     sheet: SheetSpec, rows: Mapping[str, Mapping[str, Any]], table: Table | None = None
 ) -> dict[str, str]:
     """{row code: what its 校验结果 cell shows} ('' when every rule passes), as
-    :func:`hbreport.engine.check_text` gives it row by row."""
+    :func:`hbreport.engine.check_text` gives it row by row: a number cell holding text is said first
+    and alone, else every rule that does not pass."""
     codes = [r.code for r in sheet.rows]
+    said: dict[int, list[str]] = {}
+    for key, label in sheet.number_inputs:
+        text = f"「{label}」{TEXT_IN_NUMBER}；"
+        for i, code in enumerate(codes):
+            if isinstance(rows[code].get(key), str):
+                said.setdefault(i, []).append(text)
     parts: dict[int, list[str]] = {}
     for i, rule, outcome in failures(sheet, rows, table):
         parts.setdefault(i, []).append(rule.fail_text if outcome == "fail" else rule.invalid_text)
-    return {code: "".join(parts.get(i, ())) for i, code in enumerate(codes)}
+    return {code: "".join(said[i] if i in said else parts.get(i, ())) for i, code in enumerate(codes)}

@@ -18,6 +18,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,8 @@ from ..errors import EXIT_FINDINGS, EXIT_OK, HBError
 from ..findings import Finding, count_by_importance
 from ..heap import frozen_heap
 from ..inbox import scan
-from ..parallel import portable, restore
-from ..safety import sha256_file
+from ..parallel import portable, read_alone, restore
+from ..safety import crash_reason, sha256_file
 from .checks import DUPLICATE_HINT, RULE_DUPLICATE_ACROSS
 from .plausibility import HINT as PLAUSIBILITY_HINT
 from .plausibility import RULE_JUMP, period_jumps, plausibility_findings
@@ -203,10 +204,25 @@ def _read_all(files: list[Path], workers: int, context: tuple, progress: Progres
         frozen_heap(),
         ProcessPoolExecutor(min(workers, len(files)), initializer=_init, initargs=_portable(context)) as pool,
     ):
-        for i, item in enumerate(pool.map(_read, [str(f) for f in files], chunksize=1), 1):
-            yield item
+        futures = [pool.submit(_read, str(f)) for f in files]
+        for i, (f, future) in enumerate(zip(files, futures, strict=True), 1):
+            try:
+                yield future.result()
+            except BrokenProcessPool:  # a reader died in native code: this file and the rest, each alone
+                _init(*context)
+                yield read_alone(str(f), _read, crashed=_crashed, setup=_init, context=_portable(context))
             if progress:
                 progress(i, len(files))
+
+
+def _crashed(path: str, exit_code: int | None) -> tuple:
+    """A file whose reading killed its process: refused with the reason (see ``safety.crash_reason``)."""
+    message, hint = crash_reason(exit_code)
+    try:
+        digest = sha256_file(path)
+    except (OSError, HBError):
+        digest = ""
+    return path, digest, None, HBError(message, file=path, hint=hint).to_dict()
 
 
 def _portable(context: tuple) -> tuple:

@@ -92,6 +92,9 @@ def read_export(path: str | Path, *, registry=None) -> RosterExport:
 
 def export_sha256(path: str | Path) -> str:
     """The sha256 of an export file, read in chunks."""
+    from ..input_files import MAX_EXPORT_BYTES, checked_input
+
+    checked_input(path, "建档立卡导出", MAX_EXPORT_BYTES)
     digest = hashlib.sha256()
     try:
         with Path(path).open("rb") as fh:

@@ -134,22 +134,34 @@ class RosterSheetReader:
                 "请删除多出的行；新识别的户须先录入建档立卡系统，由上级重新下发台账",
             )
 
-    def check_formulas(self, cells: Mapping[tuple[int, int], Any]) -> None:
-        """Derived, 合计 and 校验结果 cells must still hold their formulas."""
+    def check_formulas(
+        self,
+        cells: Mapping[tuple[int, int], Any],
+        written: Mapping[tuple[int, int], tuple[bytes, str]] | None = None,
+    ) -> None:
+        """Derived, 合计 and 校验结果 cells must still hold their formulas. ``written``: (row, col) →
+        (bytes, '=' + formula) given to ``sheet_formulas.formula_cells``, which hands back that very
+        text object for a cell holding those bytes: such a cell is passed without comparing texts."""
         L = self.layout
         names = {L.col_index[c.key]: c.field.label for c in self.sheet.columns}
         names[L.check_col] = "校验结果"
+        rows = range(FIRST_DATA_ROW, L.last_data_row + 1)
+        written = written or {}
+
+        def add_row_formulas(c: int, template: str) -> None:
+            for r in rows:
+                known = written.get((r, c))
+                if known is not None and cells.get((r, c)) is known[1]:
+                    continue  # the formula written, unchanged (the common case)
+                expected[(r, c)] = template.replace(ROW_MARK, str(r))
+
         expected: dict[tuple[int, int], str] = {}
-        templates = [(L.check_col, check_template(L))]  # each row's formula: its row number in a template
         for col in self.sheet.columns:
             c = L.col_index[col.key]
             expected[(TOTAL_ROW, c)] = total_formula(L, col)
             if col.role == "derived":
-                templates.append((c, derived_template(L, col)))
-        for r in range(FIRST_DATA_ROW, L.last_data_row + 1):
-            digits = str(r)
-            for c, template in templates:
-                expected[(r, c)] = template.replace(ROW_MARK, digits)
+                add_row_formulas(c, derived_template(L, col))
+        add_row_formulas(L.check_col, check_template(L))
         for (r, c), formula in expected.items():
             held = cells.get((r, c))
             if (

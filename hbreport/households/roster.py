@@ -329,6 +329,7 @@ def _roster_sheet_class():
                     else:
                         ws.write_string(r0, c0, str(value), fmt)
                 ws.write_formula(r0, check_col, "=" + self.check(r), check_fmt, texts[unit.code])
+                self.write_row_end(r, unit.code)
 
     return RosterFormSheet
 
@@ -447,7 +448,8 @@ def read_roster(
     reader = RosterSheetReader(path, spec.sheets[0], spec.unit_code, spec.unit_name)
     reader.check_structure(values)
     if check_formulas:
-        reader.check_formulas(_formula_cells(path, data, spec, values, checked.parts))
+        written = _formulas_as_written(SheetLayout(spec.sheets[0]))
+        reader.check_formulas(_formula_cells(path, data, spec, values, checked.parts, written), written)
     if export is not None:
         inputs = reader.read_values(values, {h.household_id: h.prefill() for h in spec.households})
         reader.check_names(values, {h.household_id: h.head_name for h in spec.households})
@@ -473,10 +475,16 @@ def read_roster(
 
 
 def _formula_cells(
-    path: Path, data: bytes, spec: RosterSpec, values: list[list[Any]], parts: Mapping[str, bytes]
-) -> dict[tuple[int, int], Any]:
+    path: Path,
+    data: bytes,
+    spec: RosterSpec,
+    values: list[list[Any]],
+    parts: Mapping[str, bytes],
+    written: Mapping[tuple[int, int], tuple[bytes, str]],
+) -> Mapping[tuple[int, int], Any]:
     """(row, col) → what the formula cells of the roster sheet hold as written: formula text ('=…') from
-    the sheet XML (``hbreport.sheet_formulas``), else the value; openpyxl for packages written otherwise."""
+    the sheet XML (``hbreport.sheet_formulas``; ``written``: the formulas as written, see
+    :func:`_formulas_as_written`), else the value; openpyxl for packages written otherwise."""
     from ..sheet_formulas import formula_cells
 
     sheet = spec.sheets[0]
@@ -484,17 +492,9 @@ def _formula_cells(
     wanted = sorted({layout.col_index[c.key] for c in sheet.derived_columns} | {layout.check_col})
     first_col = min(layout.col_index.values())
     area = (FORM_TOTAL_ROW, layout.last_data_row, first_col, layout.check_col)
-    fast = formula_cells(data, {sheet.sheet: area}, {sheet.sheet: _formulas_as_written(layout)}, parts)
+    fast = formula_cells(data, {sheet.sheet: area}, {sheet.sheet: written}, parts)
     if fast is not None:
-        found = fast[sheet.sheet]
-        cells = {
-            (FORM_TOTAL_ROW, c): at(values, FORM_TOTAL_ROW, c) for c in range(first_col, layout.check_col + 1)
-        }
-        for r in range(FIRST_DATA_ROW, layout.last_data_row + 1):
-            for c in wanted:
-                cells[(r, c)] = at(values, r, c)
-        cells.update(found)
-        return cells
+        return _Held(fast[sheet.sheet], values)
     book = open_openpyxl(path, data)
     cells: dict[tuple[int, int], Any] = {}
     try:
@@ -521,6 +521,23 @@ def _formula_cells(
     finally:
         book.close()
     return cells
+
+
+class _Held(Mapping):
+    """Formula cells found in the sheet XML; any other cell: its value in the calamine grid."""
+
+    def __init__(self, found: dict[tuple[int, int], str], values: list[list[Any]]) -> None:
+        self.found, self.values = found, values
+
+    def __getitem__(self, key: tuple[int, int]) -> Any:
+        held = self.found.get(key)
+        return at(self.values, *key) if held is None else held
+
+    def __iter__(self):
+        return iter(self.found)
+
+    def __len__(self) -> int:
+        return len(self.found)
 
 
 def _formulas_as_written(layout: SheetLayout) -> dict[tuple[int, int], tuple[bytes, str]]:

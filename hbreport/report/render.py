@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 
 from .. import paths
-from ..atomic import atomic_output, check_target
+from ..atomic import atomic_output, check_target, why
 from ..context import Context
 from ..errors import HBError
 from ..findings import Finding
@@ -38,6 +38,19 @@ def jinja_env() -> jinja2.Environment:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters.update(FILTERS)
     return env
+
+
+@contextmanager
+def _scratch_errors(scratch: str) -> Iterator[None]:
+    """A chart that cannot be written to the temporary folder (full disk, no permission) is a message."""
+    try:
+        yield
+    except OSError as exc:
+        raise HBError(
+            f"无法在临时文件夹中写入报告的图表：{why(exc)}",
+            file=Path(scratch).parent,
+            hint="请清理磁盘空间（系统临时文件夹所在的磁盘），或设置环境变量 TMP/TMPDIR 指向有空间的文件夹后重新运行",
+        ) from None
 
 
 def render_report(
@@ -93,7 +106,7 @@ def render_report(
         regions=regions,
     )
     doc = DocxTemplate(str(template))
-    with tempfile.TemporaryDirectory(prefix="hb-report-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="hb-report-") as scratch, _scratch_errors(scratch):
         scratch_dir = Path(scratch)
         images: dict[str, Any] = {}
         images["trend"] = InlineImage(

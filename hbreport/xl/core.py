@@ -87,6 +87,15 @@ class FormVariant:
     def derived_columns(self) -> tuple[FormColumn, ...]:
         return tuple(c for c in self.columns if c.role == "derived")
 
+    @property
+    def number_inputs(self) -> tuple[tuple[str, str], ...]:
+        """(key, label) of the input columns that take numbers (as :class:`hbreport.spec.SheetSpec`'s)."""
+        return tuple(
+            (c.key, c.label)
+            for c in self.columns
+            if c.role == "input" and c.type in ("integer", "decimal", "percent")
+        )
+
     def column(self, key: str) -> FormColumn:
         for col in self.columns:
             if col.key == key:

@@ -50,7 +50,7 @@ PARTS_BEFORE_DATA = (
     # form variants provide, so in the bundle they take a FormVariant where the package has a SheetSpec.
     Part(
         "engine.py",
-        only=("_clean", "_expr", "compute_row", "check_row", "check_text"),
+        only=("TEXT_IN_NUMBER", "_clean", "_expr", "compute_row", "check_row", "check_text"),
         renames=(("SheetSpec", "FormVariant"),),
     ),
     Part("idcard.py"),

@@ -107,18 +107,20 @@ def validate_file(path: str | Path, *, registry=None, annotate: bool = True) -> 
     is wrong (the workbook itself is only read)."""
     from hbreport.annotate import annotate_copy
     from hbreport.check import check_files
+    from hbreport.trace import traced_cells
 
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="hbreport-") as scratch:
         checked = path
         if path.suffix.lower() == ".xlsm":
             checked = macro_free_copy(path, Path(scratch) / f"{path.stem}.xlsx")
-        findings, _results = check_files([checked], registry=registry)
+        findings, results = check_files([checked], registry=registry)
         findings = [replace(f, file=str(path)) if f.file == str(checked) else f for f in findings]
         annotated = None
         if annotate and findings and not any(f.rule == "FILE" for f in findings):
             out = path.with_name(f"{path.stem}{ANNOTATED_SUFFIX}.xlsx")
-            annotated = annotate_copy(checked, findings, out)
+            traced = traced_cells(results[0].data.spec, findings) if results else None
+            annotated = annotate_copy(checked, findings, out, traced=traced)
     result = Validation(path=path, findings=list(findings), annotated=annotated)
     cells = {}
     for f in findings:

@@ -1720,8 +1720,11 @@ def period_label(year: int) -> str:
     return f"{year}年"
 
 
-# ──────────────────── hbreport/engine.py (_clean, _expr, compute_row, check_row, check_text)
+# ──────────────────── hbreport/engine.py (TEXT_IN_NUMBER, _clean, _expr, compute_row, check_row, check_text)
 # The form engine: derived columns, the 合计 row and row checks, each defined once and given both as
+
+TEXT_IN_NUMBER = "填的是文字，应填数字"  # the 校验结果 for a number cell holding text
+
 
 def _clean(v: Any) -> Any:
     """Turn float results that are whole numbers into ints, so 3.0 and 3 compare and print alike."""
@@ -1756,8 +1759,17 @@ def check_row(sheet: FormVariant, row: Mapping[str, Any]) -> list[tuple[Any, str
 
 
 def check_text(sheet: FormVariant, row: Mapping[str, Any]) -> str:
-    """The text the 校验结果 cell shows for this row ('' when every rule passes)."""
+    """The text the 校验结果 cell shows for this row ('' when every rule passes). A number cell that
+    holds text is said first and alone (「本年脱贫人口」填的是文字，应填数字；): the rules cannot be
+    checked on it, and another rule's message would point the clerk elsewhere."""
 
+    texts = [
+        f"「{label}」{TEXT_IN_NUMBER}；"
+        for key, label in sheet.number_inputs
+        if isinstance(row.get(key), str)
+    ]
+    if texts:
+        return "".join(texts)
     return row_check_python(sheet.rules, row)
 
 
@@ -1884,6 +1896,15 @@ class FormVariant:
     @property
     def derived_columns(self) -> tuple[FormColumn, ...]:
         return tuple(c for c in self.columns if c.role == "derived")
+
+    @property
+    def number_inputs(self) -> tuple[tuple[str, str], ...]:
+        """(key, label) of the input columns that take numbers (as :class:`hbreport.spec.SheetSpec`'s)."""
+        return tuple(
+            (c.key, c.label)
+            for c in self.columns
+            if c.role == "input" and c.type in ("integer", "decimal", "percent")
+        )
 
     def column(self, key: str) -> FormColumn:
         for col in self.columns:
@@ -3176,7 +3197,7 @@ SNAPSHOT = {'version': 2,
                                       'cumulative': {2016: 0.3, 2017: 0.6, 2018: 0.8, 2019: 1.0, 2020: 1.0}},
                'SCHED_COUNTY_EXIT': {'name': '贫困县年度退出进度（占贫困县）',
                                      'cumulative': {2016: 0.0, 2017: 0.25, 2018: 0.9, 2019: 1.0, 2020: 1.0}}},
- 'poverty_line': {2016: 2952.0, 2017: 2952.0, 2020: 4000.0}}
+ 'poverty_line': {2016: 2952.0, 2017: 2952.0, 2018: 2995.0, 2019: 3218.0, 2020: 4000.0}}
 
 
 def build_snapshot() -> dict[str, Any]:
