@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import re
+import sqlite3
 import sys
 import traceback
 from contextlib import contextmanager
@@ -54,6 +55,10 @@ def _user_errors():
         _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         _fail("已中断", EXIT_UNUSABLE)
+    except sqlite3.Error as exc:  # the store failed half-way (locked too long, disk full, …)
+        from .store.db import store_error
+
+        _fail(str(store_error(exc, None)).replace("[", r"\["), EXIT_UNUSABLE)
     except Exception as exc:  # an internal error: say so plainly, details on request
         if os.environ.get("HBREPORT_DEBUG"):
             traceback.print_exc()
@@ -369,6 +374,13 @@ def check(
     help="同时读取报表的进程数（默认为 CPU 核数；1 表示只用本进程）",
 )
 @click.option(
+    "--store",
+    "store_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="数据库（SQLite）文件，保存收到的每份报表和每次汇总（默认：输出文件旁的 hbreport.sqlite）",
+)
+@click.option(
     "--tasks",
     "tasks_file",
     default=None,
@@ -385,11 +397,13 @@ def consolidate(
     force: bool,
     workers: int | None,
     tasks_file: str | None,
+    store_path: str | None,
     as_json: bool,
 ) -> None:
     """汇总下级报表：说明谁未报、谁被退回及原因，输出同一表式的上级工作簿。"""
     with _user_errors():
         from .consolidate import consolidate as run
+        from .store.db import default_store
 
         registry = _registry(units)
         folder_path = Path(folder)
@@ -406,13 +420,23 @@ def consolidate(
                 force=force,
                 workers=workers,
                 progress=progress,
+                store=Path(store_path) if store_path else default_store(out_path),
             )
         _finish(summary, as_json)
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="输出 .docx 路径")
+@click.option(
+    "--store",
+    "store_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="不给出工作簿时：从该数据库取 --unit 在 --period 的最新一次汇总",
+)
+@click.option("--unit", default=None, help="与 --store 一起使用：单位代码")
+@click.option("--period", default=None, help="与 --store 一起使用：报告期（年份）")
 @click.option(
     "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
 )
@@ -439,8 +463,11 @@ def consolidate(
 )
 @click.option("--force", is_flag=True, help="覆盖已存在的输出文件（输入文件任何时候都不会被覆盖）")
 def report(
-    file: str,
+    file: str | None,
     out_path: str,
+    store_path: str | None,
+    unit: str | None,
+    period: str | None,
     units: str | None,
     history: tuple[str, ...],
     issuer: str | None,
@@ -448,25 +475,45 @@ def report(
     tasks_file: str | None,
     force: bool,
 ) -> None:
-    """由汇总工作簿生成 Word 进展报告（公文格式，含表格、图表和文字分析）。"""
+    """由汇总工作簿（或数据库中的汇总）生成 Word 进展报告（公文格式，含表格、图表和文字分析）。"""
     with _user_errors():
-        from .report import report_from_workbook
+        from .report import report_from_store, report_from_workbook
 
         registry = _registry(units)
         when = _date(issued, "--date") if issued else None
         if issuer is not None and not issuer.strip():
             raise HBError("--issuer 不能为空", hint="写发文机关的全称，或不给出该参数使用默认落款")
-        path = report_from_workbook(
-            Path(file),
-            Path(out_path),
-            registry=registry,
-            baseline=_baseline(registry, tasks_file),
-            history_files=[Path(h) for h in history],
-            issuer=issuer.strip() if issuer else None,
-            issued=when,
-            force=force,
-            inputs=[Path(units)] if units else [],
-        )
+        extra = {
+            "issuer": issuer.strip() if issuer else None,
+            "issued": when,
+            "force": force,
+            "inputs": [Path(units)] if units else [],
+        }
+        if file is not None:
+            path = report_from_workbook(
+                Path(file),
+                Path(out_path),
+                registry=registry,
+                baseline=_baseline(registry, tasks_file),
+                history_files=[Path(h) for h in history],
+                **extra,
+            )
+        elif store_path and unit and period:
+            path = report_from_store(
+                Path(store_path),
+                unit,
+                _period(period),
+                Path(out_path),
+                registry=registry,
+                baseline=_baseline(registry, tasks_file),
+                **extra,
+            )
+        else:
+            raise HBError(
+                "没有给出汇总工作簿",
+                hint="给出汇总工作簿，例如 hbreport report 红安县_2017.xlsx --out 报告.docx；"
+                "或从数据库生成：--store hbreport.sqlite --unit 421122 --period 2017",
+            )
         _console().print(f"已生成报告：{path}")
     sys.exit(EXIT_OK)
 
@@ -601,6 +648,121 @@ def roster_consolidate(
                 progress=progress,
             )
         _finish(summary, as_json)
+
+
+@main.command()
+@click.argument("source", required=False, type=click.Path())
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="输出文件：.csv、.parquet 或 .json",
+)
+@click.option(
+    "--store",
+    "store_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="从该数据库导出（代替 SOURCE）",
+)
+@click.option("--period", default=None, help="只导出该报告期（从数据库导出时）")
+@click.option("--force", is_flag=True, help="覆盖已存在的输出文件")
+@click.option(
+    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
+)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
+def export(
+    source: str | None,
+    out_path: str,
+    store_path: str | None,
+    period: str | None,
+    force: bool,
+    units: str | None,
+    as_json: bool,
+) -> None:
+    """导出数据值（每单位、报告期、表、指标一行）：SOURCE 为汇总工作簿、报表文件夹或数据库；.json 为 DHIS2 dataValueSets 格式。"""
+    with _user_errors():
+        from .context import Context
+        from .exchange import export as run
+
+        if (source is None) == (store_path is None):
+            raise HBError("给出要导出的汇总工作簿、报表文件夹或数据库（SOURCE 或 --store，二者选一）")
+        ctx = Context.of(_registry(units))
+        done = run(
+            Path(source or store_path),
+            Path(out_path),
+            period=_period(period) if period else None,
+            force=force,
+            ctx=ctx,
+        )
+        if as_json:
+            _emit_json(done.to_dict())
+        else:
+            _console().print(done.render(), markup=False)
+    sys.exit(EXIT_OK)
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="输出文件夹")
+@click.option("--force", is_flag=True, help="覆盖已存在的工作簿")
+@click.option(
+    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
+)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
+def import_(file: str, out_dir: str, force: bool, units: str | None, as_json: bool) -> None:
+    """由 export 导出的 .csv / .parquet / .json 生成填好的工作簿（每单位一个）。"""
+    with _user_errors():
+        from .context import Context
+        from .exchange import import_values
+
+        done = import_values(Path(file), Path(out_dir), force=force, ctx=Context.of(_registry(units)))
+        if as_json:
+            _emit_json(done.to_dict())
+        else:
+            _console().print(done.render(), markup=False)
+    sys.exit(EXIT_OK)
+
+
+@main.command()
+@click.argument("unit")
+@click.option("--period", required=True, help="报告期（年份）")
+@click.option(
+    "--store",
+    "store_path",
+    default="hbreport.sqlite",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="数据库（SQLite）文件",
+)
+@click.option(
+    "--old", "old", default=None, type=click.IntRange(min=1), help="比较的旧版本号（默认倒数第二版）"
+)
+@click.option("--new", "new", default=None, type=click.IntRange(min=1), help="比较的新版本号（默认最新版）")
+@click.option(
+    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
+)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+def history(
+    unit: str,
+    period: str,
+    store_path: str,
+    old: int | None,
+    new: int | None,
+    units: str | None,
+    as_json: bool,
+) -> None:
+    """某单位某报告期收到的各版报表（时间、文件、状态），以及两版之间改动的每个单元格（旧值 → 新值）。"""
+    with _user_errors():
+        from .store.history import history as run
+
+        result = run(Path(store_path), unit, _period(period), old=old, new=new, registry=_registry(units))
+        if as_json:
+            _emit_json(result.to_dict())
+        else:
+            _console().print(result.render(), markup=False)
+    sys.exit(EXIT_OK)
 
 
 @main.command()

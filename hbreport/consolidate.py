@@ -31,26 +31,41 @@ from .context import Context
 from .county_exit import SHEET as COUNTY_EXIT_SHEET
 from .county_exit import assess as assess_county
 from .engine import parent_values, row_filled
-from .errors import EXIT_FINDINGS, EXIT_OK, HBError
+from .errors import HBError
 from .findings import Finding, count_by_importance
 from .forms import prefill_values
 from .heap import frozen_heap
-from .inbox import RULE_NOT_READ, scan
+from .inbox import scan
 from .layout import CHECK_SHEET, DETAIL_SHEET, SheetLayout
+from .model.summary import (
+    ACCEPTED,
+    BLANK,
+    DUPLICATE,
+    MISSING,
+    NOT_WRITTEN,  # noqa: F401  (the callers' name for it)
+    REJECTED,
+    RETURNED,
+    ChildStatus,
+    DuplicateSet,
+    Rejection,
+    Summary,
+    _short,
+)
 from .parallel import read_files
 from .reader import read_workbook
 from .regions import REGION_SHEET, region_sheet, roll_up
 from .registry import LEVEL_ZH
 from .safety import crash_reason, sha256_file
 from .spec import LEVEL_FORMS, TOTAL, SheetSpec, WorkbookSpec, build_workbook_spec
+from .store import forms as kept
+from .store.db import check_store
+from .store.forms import FormStore, Submission
 from .trace import traced_cells
 from .values import FormData
 from .writer import write_workbook
 
 RETURN_DIR = "退回"
 
-ACCEPTED, MISSING, RETURNED, DUPLICATE, REJECTED = "已报", "未报", "退回", "重复", "拒收"
-BLANK = "空表"  # a workbook received with nothing typed in it: not reported data
 #: rule ids of the findings consolidation itself raises (the reader's findings carry the form's rule ids)
 RULE_FILE, RULE_UNIT, RULE_PERIOD, RULE_DUPLICATE, RULE_BASELINE, RULE_OWN = (
     "文件",
@@ -61,255 +76,9 @@ RULE_FILE, RULE_UNIT, RULE_PERIOD, RULE_DUPLICATE, RULE_BASELINE, RULE_OWN = (
     "本级",
 )
 RULE_RETURN_COPY = "退回件"
-NOT_WRITTEN = (
-    "未写出汇总工作簿：没有一个下级报表可以汇总（全部未报、拒收或退回），"
-    "一份没有下级数据的汇总表不应作为结果上报。请按上面的原因处理后重新汇总"
-)
 _TOLERANCE = 1e-6
-_FINDINGS_SHOWN = 50  # findings listed in the text summary; all of them are in the workbook and the JSON
 
 Progress = Callable[[int, int], None]
-
-
-# ---------------------------------------------------------------- the summary
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """A file that was not used, and why (``kind``: unusable | not_child | wrong_level | wrong_period)."""
-
-    file: str
-    reason: str
-    kind: str
-    unit_code: str | None = None
-    unit_name: str | None = None
-
-    def to_dict(self) -> dict:
-        return {
-            "file": self.file,
-            "reason": self.reason,
-            "kind": self.kind,
-            "unit_code": self.unit_code,
-            "unit_name": self.unit_name,
-        }
-
-
-@dataclass(frozen=True)
-class DuplicateSet:
-    """Two or more files for one unit: all refused, unless byte-identical (then ``used`` is one of them)."""
-
-    unit_code: str
-    unit_name: str
-    files: tuple[str, ...]
-    sha256: tuple[str, ...]
-    identical: bool
-    used: str | None
-
-    def to_dict(self) -> dict:
-        return {
-            "unit_code": self.unit_code,
-            "unit_name": self.unit_name,
-            "files": list(self.files),
-            "sha256": list(self.sha256),
-            "identical": self.identical,
-            "used": self.used,
-        }
-
-
-@dataclass(frozen=True)
-class ChildStatus:
-    """One expected child: a row of the 下级明细 sheet."""
-
-    code: str
-    name: str
-    status: str  # 已报 | 未报 | 退回 | 重复 | 拒收 | 空表
-    files: tuple[str, ...] = ()
-    sha256: tuple[str, ...] = ()
-    errors: int = 0
-    warnings: int = 0
-    note: str = ""
-
-    def to_dict(self) -> dict:
-        return {
-            "code": self.code,
-            "name": self.name,
-            "status": self.status,
-            "files": list(self.files),
-            "sha256": list(self.sha256),
-            "errors": self.errors,
-            "warnings": self.warnings,
-            "note": self.note,
-        }
-
-
-@dataclass
-class Summary:
-    """What a consolidation did: who reported, who did not, what was refused or returned, and why."""
-
-    parent_code: str
-    parent_name: str
-    parent_level: str
-    period: int
-    children: list[ChildStatus]
-    rejected: list[Rejection]
-    duplicates: list[DuplicateSet]
-    findings: list[Finding]
-    inputs: list[tuple[str, str]]  # (file, sha256) of every file scanned
-    output: str | None = None
-    own_file: str | None = None
-    annotated: list[str] = field(default_factory=list)
-    data: FormData | None = None  # the parent's values as written (derived and 合计 recomputed)
-    levels: list[tuple[str, int, int]] = field(default_factory=list)  # (level, expected, received) below
-    # the children's rows added up by 片区 and 革命老区 (hbreport.regions), the 片区汇总 sheet
-    regions: dict[str, dict[str, float]] = field(default_factory=dict)
-
-    def _with(self, *statuses: str) -> list[ChildStatus]:
-        return [c for c in self.children if c.status in statuses]
-
-    @property
-    def expected(self) -> list[ChildStatus]:
-        return list(self.children)
-
-    @property
-    def received(self) -> list[ChildStatus]:
-        """Children whose workbook was accepted and consolidated."""
-        return self._with(ACCEPTED)
-
-    @property
-    def returned(self) -> list[ChildStatus]:
-        """Children whose workbook has findings of importance 错误: not consolidated, sent back."""
-        return self._with(RETURNED)
-
-    @property
-    def missing(self) -> list[ChildStatus]:
-        """Expected − accepted − returned: no usable workbook (none sent, refused, duplicates that differ,
-        or a blank form)."""
-        return self._with(MISSING, DUPLICATE, REJECTED, BLANK)
-
-    @property
-    def completeness(self) -> dict[str, Any]:
-        n = len(self.children)
-        done, back = len(self.received), len(self.returned)
-        return {
-            "expected": n,
-            "received": done,
-            "returned": back,
-            "missing": len(self.missing),
-            "rejected_files": len(self.rejected),
-            "duplicate_sets": len(self.duplicates),
-            "reporting_rate": (done + back) / n if n else 1.0,
-            "consolidated_rate": done / n if n else 1.0,
-        }
-
-    @property
-    def exit_code(self) -> int:
-        """0 clean; 1 when any finding of importance 错误 or any child is missing."""
-        if self.missing or any(f.importance == "error" for f in self.findings):
-            return EXIT_FINDINGS
-        return EXIT_OK
-
-    def _unread(self) -> list[Finding]:
-        return [f for f in self.findings if f.rule == RULE_NOT_READ]
-
-    def to_dict(self) -> dict:
-        def unit(c: ChildStatus) -> dict:
-            return {"code": c.code, "name": c.name}
-
-        return {
-            "parent": {"code": self.parent_code, "name": self.parent_name, "level": self.parent_level},
-            "period": self.period,
-            "expected": [unit(c) for c in self.expected],
-            "received": [unit(c) | {"file": c.files[0], "sha256": c.sha256[0]} for c in self.received],
-            "missing": [unit(c) | {"status": c.status} for c in self.missing],
-            "rejected": [r.to_dict() for r in self.rejected],
-            "duplicates": [d.to_dict() for d in self.duplicates],
-            "returned": [
-                unit(c) | {"file": c.files[0], "errors": c.errors, "warnings": c.warnings}
-                for c in self.returned
-            ],
-            "children": [c.to_dict() for c in self.children],
-            "completeness": self.completeness,
-            "levels": [{"level": lv, "expected": n, "received": got} for lv, n, got in self.levels],
-            "regions": self.regions,
-            "findings": [f.to_dict() for f in self.findings],
-            "inputs": [{"file": f, "sha256": s} for f, s in self.inputs],
-            "own_file": self.own_file,
-            "output": self.output,
-            "output_not_written": None if self.output or self.received else NOT_WRITTEN,
-            "annotated": list(self.annotated),
-            "exit_code": self.exit_code,
-        }
-
-    def render(self) -> str:
-        """The summary in Chinese, for the office that ran the consolidation."""
-        c = self.completeness
-        counts = count_by_importance(self.findings)
-        lines = [
-            f"{self.parent_name}（{_short(self.parent_code)}）{self.period}年汇总：应报 {c['expected']} 个单位，"
-            f"已汇总 {c['received']} 个，退回 {c['returned']} 个，未报 {c['missing']} 个；"
-            f"拒收文件 {c['rejected_files']} 个，重复 {c['duplicate_sets']} 组。"
-            f"报送率 {c['reporting_rate']:.1%}，汇总率 {c['consolidated_rate']:.1%}。",
-        ]
-        if len(self.levels) > 1:  # the units below the children, as the children's workbooks say
-            lines.append(
-                "各级已汇总/应报："
-                + "，".join(f"{LEVEL_ZH[lv]} {got}/{n}" for lv, n, got in self.levels)
-                + "（下级以下的单位按各下级报表的汇总校验计）"
-            )
-        if self.missing:
-            lines.append(
-                "未报（没有可用的报表）："
-                + "、".join(
-                    f"{_short(m.code)} {m.name}" + ("" if m.status == MISSING else f"（{m.status}）")
-                    for m in self.missing
-                )
-                + ("（文件夹中有没有读取的文件，见下面的“未读取”警告）" if self._unread() else "")
-            )
-        if self.returned:
-            lines.append("退回（有错误，未汇总，请改正后重报）：")
-            lines += [
-                f"  {_short(r.code)} {r.name}（{r.files[0]}）：错误 {r.errors} 个，警告 {r.warnings} 个"
-                for r in self.returned
-            ]
-        if self.rejected:
-            lines.append("拒收的文件：")
-            lines += [f"  {r.file}：{r.reason}" for r in self.rejected]
-        if self.duplicates:
-            lines.append("重复报送：")
-            for d in self.duplicates:
-                how = (
-                    f"内容完全相同，只汇总「{d.used}」"
-                    if d.identical
-                    else "内容不同，全部拒收，请确认哪一份有效后只留一份"
-                )
-                lines.append(f"  {d.unit_name}：{'、'.join(d.files)}（{how}）")
-        if self.findings:
-            lines.append(
-                f"问题清单（错误 {counts.get('error', 0)} 个，警告 {counts.get('warning', 0)} 个）："
-            )
-            lines += [f"  {f.text()}" for f in self.findings[:_FINDINGS_SHOWN]]
-            if len(self.findings) > _FINDINGS_SHOWN:
-                lines.append(
-                    f"  …其余 {len(self.findings) - _FINDINGS_SHOWN} 条见输出工作簿「{CHECK_SHEET}」表或 --json 输出"
-                )
-        if self.own_file:
-            lines.append(f"本级自填表取自：{self.own_file}")
-        if self.output:
-            lines.append(f"输出：{self.output}")
-        elif not self.received:
-            lines.append(NOT_WRITTEN)
-        if self.annotated:
-            lines.append(
-                f"已为 {len(self.annotated)} 个有问题的报表生成批注副本：{Path(self.annotated[0]).parent}"
-            )
-        return "\n".join(lines)
-
-
-def _short(code: str) -> str:
-    """A 12-digit code as people write it: 6 digits down to the county, 9 for a township."""
-    if code[6:] == "000000":
-        return code[:6]
-    return code[:9] if code[9:] == "000" else code
 
 
 # ---------------------------------------------------------------- reading (in worker processes)
@@ -359,10 +128,15 @@ def _read_one(path: str) -> _Read:
             f"读取时发生意外错误（{type(exc).__name__}: {exc}），该文件未汇总",
             "请报送单位重新保存为 .xlsx 后再报；问题仍在时把该文件交维护人员检查",
         )
-    consolidated = result.check_rows is not None  # a consolidation's output, with its 各级报送 table
-    levels = {level: got for level, _n, got in level_table(result.check_rows)} if consolidated else {}
+    summary = result.summary  # a consolidation's output: units received per level, from its hidden part
+    levels = {level: got for level, _n, got in summary.levels} if summary is not None else {}
     return _Read(
-        path, result.sha256, result.data, list(result.findings), levels=levels, consolidated=consolidated
+        path,
+        result.sha256,
+        result.data,
+        list(result.findings),
+        levels=levels,
+        consolidated=result.consolidated,
     )
 
 
@@ -394,11 +168,14 @@ def consolidate(
     workers: int | None = None,
     annotate_dir: str | Path | None = None,
     progress: Progress | None = None,
+    store: str | Path | None = None,
 ) -> Summary:
     """Consolidate the children's workbooks in ``folder`` into ``parent_code``'s workbook at ``out_path``.
 
     Returns a :class:`Summary`; raises HBError only when the job itself cannot be done (no such folder
-    or unit, a unit that does not consolidate, an output that exists without ``force``)."""
+    or unit, a unit that does not consolidate, an output that exists without ``force``, a ``store``
+    that cannot be used). With ``store`` (an SQLite file, created on first use), every submission
+    received and the consolidation are kept there, in one transaction after the workbook is written."""
 
     folder, out_path = Path(folder), Path(out_path)
     if not folder.is_dir():
@@ -423,7 +200,11 @@ def consolidate(
             "批注副本不能写回下级报表所在的文件夹（会覆盖原件）",
             hint="另给一个文件夹，或不指定（默认写到输出文件旁的「退回」文件夹）",
         )
-    inbox = scan(folder, exclude=[out_path, annotate_dir])
+    if store is not None:
+        store = Path(store)
+        check_store(store)  # refused before any work when it cannot be used; written at the end
+    skip = [store, Path(f"{store}-wal"), Path(f"{store}-shm"), Path(f"{store}-journal")] if store else []
+    inbox = scan(folder, exclude=[out_path, annotate_dir, *skip])
 
     def parent_spec() -> WorkbookSpec:  # built while the forked processes start reading
         return build_workbook_spec(parent.code, period, registry=registry, catalog=catalog, baseline=baseline)
@@ -449,11 +230,17 @@ def consolidate(
             force=force,
             inputs=list(inbox.files),
         )
-        return _run(job, reading.results, out_path, annotate_dir, baseline, workers)
+        return _run(job, reading.results, out_path, annotate_dir, baseline, workers, store)
 
 
 def _run(
-    job: _Job, reads: list[_Read], out_path: Path, annotate_dir: Path, baseline, workers: int
+    job: _Job,
+    reads: list[_Read],
+    out_path: Path,
+    annotate_dir: Path,
+    baseline,
+    workers: int,
+    store: Path | None = None,
 ) -> Summary:
     spec, period = job.spec, job.period
     job.prefill = prefill_values(spec, job.registry, baseline)
@@ -466,6 +253,7 @@ def _run(
     if not summary.received:  # nothing to add up: a workbook of blanks must not be forwarded as a result
         summary.annotated, not_annotated = _annotate(job, annotate_dir, workers)
         summary.findings += not_annotated
+        _keep(job, summary, store, None)  # what was received is kept all the same
         return summary
     # the document date is the end of the reporting period, not the clock: the same inputs give the same bytes
     as_of = datetime(period, 12, 31, tzinfo=UTC)
@@ -480,6 +268,7 @@ def _run(
         extra_sheets=extra,
         created=as_of,
         data=summary.data,
+        summary_part=summary.to_part(),
         row_status={c.code: MISSING if c.status == DUPLICATE else c.status for c in summary.children},
         force=job.force,
         inputs=job.inputs,
@@ -487,7 +276,27 @@ def _run(
     summary.output = str(written)
     summary.annotated, not_annotated = _annotate(job, annotate_dir, workers)
     summary.findings += not_annotated  # after the workbook: about this run's outputs, not the inputs
+    _keep(job, summary, store, written)
     return summary
+
+
+def _keep(job: _Job, summary: Summary, store: Path | None, written: Path | None) -> None:
+    """Every submission received and this consolidation into the store: one transaction, after the
+    workbook (a store that cannot be used was said before any work began)."""
+    if store is None:
+        return
+    try:
+        with FormStore(store) as db:
+            db.record_consolidation(
+                summary,
+                job.submissions(),
+                output=str(written) if written else None,
+                output_sha256=sha256_file(written) if written else None,
+            )
+    except HBError as exc:
+        done = f"汇总工作簿已写出（{written.name}），但" if written else ""
+        raise HBError(f"{done}未能存入数据库：{exc.message}", file=exc.file, hint=exc.hint) from None
+    summary.store = str(store)
 
 
 @dataclass
@@ -515,6 +324,22 @@ class _Job:
     @property
     def expected(self) -> dict[str, Any]:
         return {u.code: u for u in self.registry.children(self.spec.unit_code)}
+
+    def submissions(self) -> list[Submission]:
+        """Every file read as a workbook of a unit, as the store keeps it (identical copies once)."""
+        status = {id(r): kept.ACCEPTED for r in self.accepted.values()}
+        status.update({id(r): kept.RETURNED for r in self.returned.values()})
+        if self.own is not None:
+            status[id(self.own)] = kept.ACCEPTED
+        out: dict[tuple[str, int, str], Submission] = {}
+        for r in sorted(self.reads, key=lambda r: id(r) not in status):
+            if r.data is None:
+                continue
+            key = (r.data.unit_code, r.data.period, r.sha256)
+            if key not in out:
+                findings = self.findings_by_file.get(r.path, [])
+                out[key] = Submission(r.data, r.sha256, r.path, status.get(id(r), kept.REFUSED), findings)
+        return list(out.values())
 
     def _reject(
         self, r: _Read, reason: str, kind: str, rule: str, unit=None, hint: str | None = None
@@ -915,27 +740,6 @@ def expected_by_level(registry, code: str) -> Counter[str]:
                 if child.level != "township":
                     stack.append(child.code)
     return counts
-
-
-def level_table(rows: list[list[Any]]) -> list[tuple[str, int, int]]:
-    """(level, expected, received) from the 各级报送 table among a 汇总校验 sheet's rows."""
-    by_name = {zh: level for level, zh in LEVEL_ZH.items()}
-    out: list[tuple[str, int, int]] = []
-    inside = False
-    for row in rows:
-        cells = [str(c).strip() if c is not None else "" for c in row]
-        if cells[: len(LEVEL_HEADINGS)] == list(LEVEL_HEADINGS):
-            inside = True
-        elif (
-            inside
-            and len(row) > 2
-            and cells[0] in by_name
-            and all(isinstance(v, int | float) for v in row[1:3])
-        ):
-            out.append((by_name[cells[0]], int(row[1]), int(row[2])))
-        elif inside:
-            break
-    return out
 
 
 def _rows_counted(sheet: SheetSpec, data: FormData) -> int:

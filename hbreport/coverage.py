@@ -131,13 +131,14 @@ def collection_points(catalog: Catalog, registry=None, period: int | None = None
 
     registry = registry or load_registry()
     period = period or catalog.start
-    found: dict[tuple[str, str, str], tuple[Where, set[str]]] = {}
+    # one Where per position: a column can sit elsewhere on a township's form than above it
+    found: dict[tuple[str, str, str, int], tuple[Where, set[str]]] = {}
 
     def note(sheet, level: str) -> None:
         layout = SheetLayout(sheet)
         for col in sheet.columns:
             for code in col.field.indicators:
-                key = (code, sheet.form, col.key)
+                key = (code, sheet.form, col.key, col.number)
                 if key not in found:
                     where = Where(
                         sheet.table_no,
@@ -175,7 +176,7 @@ def collection_points(catalog: Catalog, registry=None, period: int | None = None
         note(roster, "household")
     order = {lv: i for i, lv in enumerate(("province", "prefecture", "county", "township", "household"))}
     out: dict[str, list[Where]] = {}
-    for (code, _form, _key), (where, levels) in found.items():
+    for (code, *_), (where, levels) in found.items():
         done = Where(**{**where.__dict__, "levels": tuple(sorted(levels, key=order.get))})
         out.setdefault(code, []).append(done)
     return out

@@ -223,6 +223,10 @@ def total_formula(layout: SheetLayout, col: Column) -> str:
         return f"SUM({rng})"
     if f.aggregation == "weighted_mean":
         wrng = layout.data_range(f.weight)
+        if ":" not in rng or rng.split(":")[0] == rng.split(":")[1]:
+            # one row (a unit's own form): Gnumeric's SUMPRODUCT of a single blank cell is #VALUE!
+            v, w = rng.split(":")[0], wrng.split(":")[0]
+            return f'IF(SUM({wrng})=0,"",IF(ISNUMBER({v}),{v}*{w}/SUM({wrng}),0))'
         return f'IF(SUM({wrng})=0,"",SUMPRODUCT({rng},{wrng})/SUM({wrng}))'
     if f.aggregation == "min":
         return f"MIN({rng})"

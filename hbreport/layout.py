@@ -129,3 +129,6 @@ class SheetLayout:
 # the sheets a consolidation writes beside the forms (the next level up reads 汇总校验 too)
 DETAIL_SHEET = "下级明细"
 CHECK_SHEET = "汇总校验"
+#: the very hidden sheet holding the consolidation Summary as versioned JSON (column A, in pieces)
+SUMMARY_SHEET = "_summary"
+SUMMARY_PIECE = 30000  # characters per cell (a cell holds at most 32767)

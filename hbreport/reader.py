@@ -53,9 +53,11 @@ from .layout import (
     HEADER_ROW,
     LETTER_CODES,
     NAME_COL,
+    SUMMARY_SHEET,
     TOTAL_ROW,
     SheetLayout,
 )
+from .model.summary import Summary
 from .period import parse_period, period_label
 from .registry import normalize_code
 from .sheet_formulas import escaped, formula_cells
@@ -93,7 +95,8 @@ class ReadResult:
     sha256: str
     path: Path
     meta: dict[str, str] = field(default_factory=dict)
-    check_rows: list[list[Any]] | None = None  # the 汇总校验 sheet of a consolidation's output, as read
+    summary: Summary | None = None  # a consolidation's output: its Summary, from the hidden part
+    consolidated: bool = False  # the workbook is a consolidation's output (it has 汇总校验)
     notes: dict[str, dict[str, str]] = field(default_factory=dict)  # form → row code → the row's 说明
     signature: dict[str, str] = field(default_factory=dict)  # 填表人, 联系电话 … → what was typed after them
 
@@ -144,9 +147,8 @@ def read_workbook(
         for sheet in spec.sheets:
             grids[sheet.form] = reader.grid(book, sheet)
             reader.check_structure(sheet, grids[sheet.form].values)
-        check_rows = None
-        if CHECK_SHEET in book.sheet_names:  # the bytes the gate passed, not the file read again
-            check_rows = book.get_sheet_by_name(CHECK_SHEET).to_python(skip_empty_area=False)
+        consolidated = CHECK_SHEET in book.sheet_names
+        summary = read_summary_part(path, book, reader.findings)  # the bytes the gate passed
     finally:
         book.close()
     formulas = _formula_cells(path, data, spec, grids, checked.parts)
@@ -176,7 +178,8 @@ def read_workbook(
         inspection.sha256,
         path,
         meta,
-        check_rows,
+        summary,
+        consolidated or summary is not None,
         {f: n for f, n in notes.items() if n},
         signature,
     )
@@ -241,6 +244,30 @@ def signed(sheet: SheetSpec, values: list[list[Any]]) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- file and identity
+
+
+def read_summary_part(path: Path, book, findings: list[Finding]) -> Summary | None:
+    """The consolidation Summary a workbook carries on its hidden ``_summary`` sheet (None when it has
+    none); a part this version cannot read is a warning in ``findings``, never a guess from the
+    Chinese sheets."""
+    if SUMMARY_SHEET not in book.sheet_names:
+        return None
+    rows = book.get_sheet_by_name(SUMMARY_SHEET).to_python(skip_empty_area=False)
+    text = "".join(row[0] for row in rows if row and isinstance(row[0], str))
+    try:
+        return Summary.from_part(text)
+    except ValueError as exc:
+        findings.append(
+            Finding(
+                message=f"汇总情况数据（隐藏的 {SUMMARY_SHEET} 工作表）无法读取（{exc}），各级报送数未计入",
+                importance="warning",
+                rule="汇总情况",
+                file=str(path),
+                sheet=SUMMARY_SHEET,
+                hint="请报送单位用本版本程序重新汇总后再报送",
+            )
+        )
+        return None
 
 
 def _read_meta(path: Path, book, family: str = FORM_FAMILY) -> dict[str, str]:

@@ -31,14 +31,28 @@ FIELD_TYPES = ("integer", "decimal", "percent", "choice", "text")
 FIELD_AGGREGATIONS = ("sum", "weighted_mean", "min", "max", "count_if", "derived", "last", "none")
 ROLES = ("prefill", "input", "derived")
 FORM_FAMILY = "hbreport.fupin"
-FORM_ORDER = ("poverty_progress", "village_exit", "key_projects", "infrastructure")
-# Which forms each level fills. A township reports villages; the county-level form on infrastructure
-# and public services starts at the county.
+FORM_ORDER = (
+    "poverty_progress",
+    "village_exit",
+    "key_projects",
+    "infrastructure",
+    "industry",
+    "social_protection",
+    "village_services",
+    "county_services",
+    "support",
+    "funding",
+    "regions",
+)
+# Which forms each level fills. A township reports villages; the county-level forms (infrastructure
+# and public services, county services, funding, the region counties' figures) start at the county.
+_TOWNSHIP_FORMS = ("poverty_progress", "village_exit", "key_projects", "industry", "social_protection")
+_TOWNSHIP_FORMS += ("village_services", "support")
 LEVEL_FORMS: dict[str, tuple[str, ...]] = {
-    "township": ("poverty_progress", "village_exit", "key_projects"),
-    "county": ("poverty_progress", "village_exit", "key_projects", "infrastructure"),
-    "prefecture": ("poverty_progress", "village_exit", "key_projects", "infrastructure"),
-    "province": ("poverty_progress", "village_exit", "key_projects", "infrastructure"),
+    "township": _TOWNSHIP_FORMS,
+    "county": FORM_ORDER,
+    "prefecture": FORM_ORDER,
+    "province": FORM_ORDER,
 }
 FORM_LEVELS = tuple(LEVEL_FORMS)
 TOTAL = "TOTAL"  # row key of the 合计 row
@@ -63,6 +77,8 @@ class Field:
     # every catalog entry the field measures (``indicator`` is the first); a field such as a county's
     # 城镇化率 measures each region's own target
     indicators: tuple[str, ...] = ()
+    # the column a count is a share of, when it measures a coverage target counted in units
+    share_of: str | None = None
 
     @property
     def numeric(self) -> bool:
@@ -310,6 +326,7 @@ def _load_fields(path: Path) -> dict[str, Field]:
             rollup_to=raw.get("rollup_to"),
             indicator=codes[0] if codes else None,
             indicators=tuple(codes),
+            share_of=raw.get("share_of"),
         )
     for f in fields.values():
         for ref in (f.weight, f.rollup_to):

@@ -37,6 +37,8 @@ from .layout import (
     INFO_ROWS,
     LETTER_CODES,
     NAME_COL,
+    SUMMARY_PIECE,
+    SUMMARY_SHEET,
     TITLE_ROW,
     TOTAL_ROW,
     SheetLayout,
@@ -103,6 +105,7 @@ def write_workbook(
     extra_sheets: ExtraSheets | None = None,
     created: datetime | None = None,
     data: FormData | None = None,
+    summary_part: str | None = None,
     row_status: Mapping[str, str] | None = None,
     notes: Mapping[str, Mapping[str, str]] | None = None,
     force: bool = False,
@@ -120,8 +123,10 @@ def write_workbook(
     are then not computed a second time). ``row_status`` (a consolidated workbook): child code → 已报 /
     未报 / 退回 / 拒收 / 空表, shown in a 填报状态 column after 校验结果 on the forms whose rows are the
     children, with 已报 X/Y on the 合计 row. ``notes[form][row_code]``: text for the 说明 column (a
-    row's explanation). ``force`` and ``inputs``: see :func:`atomic.atomic_output`
-    (an existing file is replaced only with ``force``, one of ``inputs`` never). ``own_rows_only``: the
+    row's explanation). ``summary_part``: a consolidation's Summary as JSON text
+    (``Summary.to_part()``), kept on the very hidden ``_summary`` sheet for programs to read back.
+    ``force`` and ``inputs``: see :func:`atomic.atomic_output` (an existing file is replaced only with
+    ``force``, one of ``inputs`` never). ``own_rows_only``: the
     unit's own fill-in workbook above the township, where the forms whose rows are its children are
     made by consolidation, not typed: their cells are locked and the 填表说明 says so (only forms
     holding the unit's own row, such as the county's 04 form, are for typing)."""
@@ -132,9 +137,12 @@ def write_workbook(
     values = values or {}
     _check_values(spec, values, path)
     extras = list(extra_sheets.items() if isinstance(extra_sheets, Mapping) else extra_sheets or ())
-    _check_sheet_names(spec, [name for name, _ in extras], xlwings, path)
+    hidden = [SUMMARY_SHEET] if summary_part is not None else []
+    _check_sheet_names(spec, [name for name, _ in extras] + hidden, xlwings, path)
     with atomic_output(path, force=force, inputs=inputs, suffix=".xlsx") as tmp:
-        _Writer(spec, values, xlwings, extras, created, data, row_status, notes, own_rows_only).write(tmp)
+        _Writer(
+            spec, values, xlwings, extras, created, data, summary_part, row_status, notes, own_rows_only
+        ).write(tmp)
     return path
 
 
@@ -422,10 +430,12 @@ class _Writer:
         extras: list,
         created: datetime | None = None,
         data: FormData | None = None,
+        summary_part: str | None = None,
         row_status: Mapping[str, str] | None = None,
         notes: Mapping[str, Mapping[str, str]] | None = None,
         own_rows_only: bool = False,
     ) -> None:
+        self.summary_part = summary_part
         self.own_rows_only = own_rows_only
         self.data = data
         self.row_status = row_status
@@ -445,6 +455,8 @@ class _Writer:
         extra_ws = [(rows, book.add_worksheet(name)) for name, rows in self.extras]
         conf = book.add_worksheet(XLWINGS_SHEET) if self.xlwings else None
         meta = book.add_worksheet(META_SHEET)
+        if self.summary_part is not None:
+            write_summary_part(book.add_worksheet(SUMMARY_SHEET), self.summary_part)
 
         refs = self._write_meta(book, meta)
         InstructionsSheet(spec, instructions, styles).write()
@@ -543,6 +555,15 @@ def write_meta_sheet(
     book.define_name(FORM_ID_NAME, "=" + excel_text(spec.layout_hash))
     book.define_name(UNIT_NAME, "=" + excel_text(spec.unit_code))
     book.define_name(PERIOD_NAME, f"={int(spec.period)}")
+
+
+def write_summary_part(ws, text: str) -> None:
+    """A consolidation's Summary (JSON) on a protected, very hidden sheet: column A, in pieces of
+    ``SUMMARY_PIECE`` characters read back in order (``reader.read_summary_part``)."""
+    for r, start in enumerate(range(0, max(len(text), 1), SUMMARY_PIECE)):
+        ws.write_string(r, 0, text[start : start + SUMMARY_PIECE])
+    ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
+    ws.very_hidden()
 
 
 def meta_rows_expected(spec: WorkbookSpec) -> dict[str, str]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from readback import domain_row
+
 from hbreport.forms import prefill_values
 from hbreport.spec import WorkbookSpec, build_workbook_spec
 from hbreport.writer import write_workbook
@@ -73,8 +75,10 @@ def key_projects(code: str) -> dict[str, Any]:
         "reloc_type_75": types[1],
         "reloc_type_100": types[2],
         "reloc_type_125": types[3],
+        "reloc_other": 0,
         "dilapidated_renovated": k % 9,
         "yulu_students": students,
+        "yulu_transferred": students // 2,
         "yulu_subsidy": students * (3000 + 100 * (k % 10)),
         "loan_households": loans,
         "loan_amount": round(loans * (2 + 0.5 * (k % 7)), 2),
@@ -83,6 +87,7 @@ def key_projects(code: str) -> dict[str, Any]:
         "pv_household_kw": pv * (3 + k % 3),
         "pv_stations": stations,
         "pv_station_kw": stations * (60 + 5 * (k % 8)),
+        "ecommerce_eligible": 1,
         "ecommerce_villages": k % 2,
         "network_villages": 1,
         "tourism_villages": k % 3 // 2,
@@ -151,7 +156,7 @@ def inputs_for(
             continue
         keys = set(sheet.column_keys)
         rows = {}
-        for r in sheet.rows:
+        for i, r in enumerate(sheet.rows):
             base = dict(prefill.get(sheet.form, {}).get(r.code) or {})
             if sheet.form == "poverty_progress":
                 row = people(r.code, base.get("base_people"))
@@ -161,8 +166,10 @@ def inputs_for(
                 row = village_counts(base.get("poor_villages"))
             elif sheet.form == "key_projects":
                 row = key_projects(r.code)
-            else:
+            elif sheet.form == "infrastructure":
                 row = infrastructure(r.code, self_row=r.code == spec.unit_code)
+            else:  # the domain forms 06—12
+                row = domain_row(sheet, i, base, income_base)
             rows[r.code] = base | row
         values[sheet.form] = rows
     return values

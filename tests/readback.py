@@ -108,9 +108,11 @@ def valid_inputs(spec: WorkbookSpec) -> Inputs:
                     "reloc_type_50": 1,
                     "reloc_type_75": 1,
                     "reloc_type_100": 1,
-                    "reloc_type_125": households - 3,
+                    "reloc_type_125": households - 4,
+                    "reloc_other": 1,
                     "dilapidated_renovated": 2 + i,
                     "yulu_students": 5,
+                    "yulu_transferred": 2 + i,
                     "yulu_subsidy": 5 * num("YULU_SUBSIDY", "元") + 250.5,
                     "loan_households": 3,
                     "loan_amount": 3 * num("MICROCREDIT_LOAN", "万元") - 1.25,
@@ -119,6 +121,7 @@ def valid_inputs(spec: WorkbookSpec) -> Inputs:
                     "pv_household_kw": 2 * pv.min + 1,
                     "pv_stations": 1,
                     "pv_station_kw": station.min + 10,
+                    "ecommerce_eligible": 2,
                     "ecommerce_villages": 1,
                     "network_villages": 1,
                     "tourism_villages": i % 2,
@@ -155,6 +158,8 @@ def valid_inputs(spec: WorkbookSpec) -> Inputs:
                     )
                 else:
                     row.update(counties_highway=1, counties_exit_applying=0)
+            elif sheet.form in DOMAIN_FORMS:
+                row = domain_row(sheet, i, base, catalog.parameter("provincial_rural_income", spec.period))
             else:
                 raise AssertionError(f"no filling for form {sheet.form}")
             assert set(row) == {c.key for c in sheet.input_columns}, sheet.form
@@ -163,6 +168,122 @@ def valid_inputs(spec: WorkbookSpec) -> Inputs:
             }
         out[sheet.form] = rows
     return out
+
+
+DOMAIN_FORMS = (
+    "industry",
+    "social_protection",
+    "village_services",
+    "county_services",
+    "support",
+    "funding",
+    "regions",
+)
+
+
+def domain_row(sheet, i: int, base: dict, income: float) -> dict:
+    """Clean inputs for a row of the domain forms 06—12 (every rule met, figures differ by row)."""
+    keys = {c.key for c in sheet.input_columns}
+    villages = base.get("poor_villages") or 0
+    yes = {key: "是" for key in keys if sheet.column(key).field.type == "choice"}
+    counts = {
+        key: max(villages - (j % 2), 0) for j, key in enumerate(sorted(keys)) if key.startswith("villages_")
+    }
+    people = 500 + 7 * i
+    values = {
+        # 06
+        "industry_orgs": 1 + i % 2,
+        "mutual_fund_orgs": 1,
+        "labour_households": 60 + i,
+        "coop_households": 60 + i,
+        "labour_people": 150 + i,
+        "labour_exited": 100 + i,
+        "entrepreneur_leaders": max(2 * villages, 2) + i,
+        "training_needed": 80 + i,
+        "training_done": 70 + i,
+        "credit_eligible": 40,
+        "credit_households": 30 + i % 5,
+        # 07
+        "poor_people_now": people,
+        "welfare_objects": 120,
+        "welfare_exited": 60 + i % 50,
+        "welfare_eligible": 90,
+        "welfare_included": 90,
+        "five_guarantee_willing": 12,
+        "five_guarantee_centralised": 10,
+        "illness_relief_people": people - 3,
+        "medical_service_people": people,
+        "pension_payers": 200,
+        "pension_paid": 180 + i % 20,
+        "hardship_cases": 9,
+        "hardship_relieved": 9,
+        # 09
+        "vocational_schools": 1,
+        "teachers_trained": 1200 + i,
+        "inpatient_costs_2015": 3000.5,
+        "inpatient_paid_2015": 1500.25,
+        "inpatient_costs": 3600.0,
+        "inpatient_paid": 2700.5,
+        "road_hazards": 40,
+        "road_hazards_fixed": 31 + i % 5,
+        "reloc_land_needed": 120.5,
+        "reloc_land_planned": 120.5,
+        "dilapidated_subsidy_multiple": 2.5,
+        "resident_population_10k": 60.5,
+        "orphans": 320,
+        "child_welfare_institutions": 1,
+        "townships": 12,
+        "townships_care_centre": 12,
+        # 10
+        "work_team_members": 3 + i,
+        "households_now": 150 + i,
+        "households_helped": 150 + i,
+        # 11
+        "special_funds": 8000.5 + i,
+        "special_funds_prior": 6000.0,
+        "integrated_funds": 20000.0,
+        "revenue_increase": 10000.0,
+        "budget_added": 1600.0 + i,
+        "stock_funds": 3000.0,
+        "stock_funds_poverty": 1800.0,
+        "county_matching": 0,
+        "land_project_funds": 5000.0,
+        "land_village_funds": 900.0,
+        # 12
+        "gdp": 210.5 + i,
+        "gdp_prior": 192.25,
+        "fiscal_revenue": 90000.0 + i,
+        "fiscal_revenue_prior": 81000.0,
+        "resident_population": 600000 + i,
+        "urban_population": 290000,
+        "fiscal_per_capita_ratio": 0.72,
+        "rural_residents": 310000 + 1000 * i,
+        "resident_rural_income": round(income * (0.8 + 0.01 * (i % 10)), 2),
+        "rural_income_prior": round(income * 0.73, 2),
+        "urban_income": 26000.0 + i,
+        "urban_income_prior": 24000.0,
+        "urban_income_ratio": 0.71,
+        "townships_class2_road": 11,
+        "admin_villages": 300,
+        "villages_bus": 296,
+        "hs_age_all": 12000,
+        "hs_enrolled_all": 11100,
+        "ncms_members_all": 305000,
+        "pension_eligible_all": 250000,
+        "pension_insured_all": 240000,
+        "natural_growth_rate": 5.1,
+        "land_area": 2500.5,
+        "forest_cover": 0.66,
+        "forest_cover_2015": 0.65,
+    }
+    values.update(counts)
+    values.update({key: 1 for key in keys if key.startswith("counties_")})
+    values.update(yes)
+    if "partner_withdrawn" in keys:
+        values["partner_withdrawn"] = "否"
+    if "villages_partner_withdrawn" in keys:
+        values["villages_partner_withdrawn"] = 0
+    return {key: values[key] for key in keys}
 
 
 def fill(blank: Path, out: Path, spec: WorkbookSpec, inputs: Inputs) -> Path:

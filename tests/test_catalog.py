@@ -451,6 +451,8 @@ def test_relocation_discrepancy_is_kept_and_linked_both_ways(cat: Catalog, secti
     assert {("RELOC_HOUSEHOLDS", "RELOC_HOUSEHOLDS_MAIN"), ("RELOC_PEOPLE", "RELOC_PEOPLE_MAIN")} <= pairs
     for a, b in cat.discrepancies():
         assert b.code in a.discrepancy_with and a.code in b.discrepancy_with
+    for code in ("RELOC_HOUSEHOLDS", "RELOC_PEOPLE"):
+        a, b = cat[code], cat[f"{code}_MAIN"]
         assert a.section != b.section and a.unit == b.unit and a.bound() != b.bound()
 
 
@@ -735,3 +737,100 @@ def test_strict_bounds_follow_the_plans_words(cat: Catalog, sections: dict[str, 
     pension = cat["REGION_DABIE_PENSION_PARTICIPATION"]  # "达到95%": 95% itself meets it
     assert pension.meets(95, pension.value, None)
     assert ncms.value_text() == ">98" and growth.value_text() == "<5.9"
+
+
+def test_regional_poverty_is_solved_by_2019_in_one_section_and_2020_in_another(
+    cat: Catalog, sections: dict[str, str]
+) -> None:
+    one_match(r"到(2019)年底,全省390万农村贫困人口.*?区域整体贫困得到有效解决", sections["二(三)"])
+    one_match(r"(2020)年4个片区整体贫困有效解决", sections["三(二)"])
+    early, late = cat["TARGET_REGIONS_POVERTY_SOLVED_2019"], cat["TARGET_REGIONS_POVERTY_SOLVED"]
+    assert (early.deadline, late.deadline) == (2019, 2020)
+    assert late.code in early.discrepancy_with and early.code in late.discrepancy_with
+
+
+def test_mufu_two_pension_targets_are_flagged(cat: Catalog, sections: dict[str, str]) -> None:
+    text = sections["三(三)·幕阜山片区"]
+    assert one_match(r"城乡居民养老保险参保率达到(\d+)%", text)[1] == "95"
+    assert one_match(r"养老保险和医疗保险率(\d+)%", text)[1] == "100"
+    a, b = cat["REGION_MUFU_PENSION_PARTICIPATION"], cat["REGION_MUFU_INSURANCE_COVERAGE"]
+    assert (a.value, b.value) == (95, 100) and b.code in a.discrepancy_with and a.code in b.discrepancy_with
+
+
+def test_labour_and_welfare_targets_exceed_the_poor_and_say_so(
+    cat: Catalog, sections: dict[str, str]
+) -> None:
+    labour = float(one_match(r"有劳动能力的(\d+)万贫困人口全部脱贫", sections["五·主要目标7"])[1])
+    welfare = float(one_match(r"建档立卡贫困人口中的(\d+)万低保、五保对象", sections["五(三)"])[1])
+    assert labour + welfare > cat["BASE_POOR_PEOPLE"].value
+    for code in ("LABOUR_CAPABLE_EXIT", "WELFARE_EXIT"):
+        assert "390" in cat[code].note or "LABOUR_CAPABLE_EXIT" in cat[code].note
+
+
+def test_four_guarantees_are_undefined_and_the_note_says_so(cat: Catalog, plan_text: str) -> None:
+    body = normalise(plan_text)
+    assert "四保障" in body and "上学难、就业难、看病难、安居难、养老难" in body
+    assert not re.search(r"四保障[”\"]?(是指|即|包括)", body), "the plan now defines 四保障: revise the note"
+    assert "没有写明" in cat["HH_BASIC_GOAL"].note
+
+
+def test_county_schedule_shares_of_37_are_not_whole_and_the_rounding_is_said(cat: Catalog) -> None:
+    counties = cat["BASE_POOR_COUNTIES"].value
+    shares = cat["SCHED_COUNTY_EXIT"].schedule
+    assert any(not (counties * share / 100).is_integer() for share in shares.values())
+    assert "四舍五入" in cat["SCHED_COUNTY_EXIT"].note and "9.25" in cat["SCHED_COUNTY_EXIT"].note
+
+
+def test_microcredit_coverage_stands_under_2019(cat: Catalog, sections: dict[str, str]) -> None:
+    one_match(
+        r"信用贷款全覆盖。.*?到(2019)年力争全省扶贫小额信贷规模.*?确保全省符合条件的建档立卡贫困户",
+        sections["四(四)"],
+    )
+    assert cat["MICROCREDIT_COVERAGE"].deadline == 2019
+
+
+def test_tourism_villages_are_a_designated_set(cat: Catalog, sections: dict[str, str]) -> None:
+    assert one_match(r"以推进全省(\d+)个旅游扶贫村为重点", sections["四(六)"])[1] == "243"
+    assert cat["TOURISM_VILLAGES"].counts == "designated"
+
+
+def test_ecommerce_coverage_is_of_villages_with_the_conditions(
+    cat: Catalog, sections: dict[str, str]
+) -> None:
+    one_match(r"到(2017)年对有条件的贫困村实现电商扶贫全覆盖", sections["四(五)"])
+    from hbreport.spec import load_fields
+
+    fields = load_fields()
+    measuring = [f for f in fields.values() if "ECOMMERCE_COVERAGE" in f.indicators]
+    assert [f.key for f in measuring] == ["ecommerce_rate"], "the rate of villages with the conditions"
+
+
+def test_yulu_trained_counts_people_transferred_not_students_subsidised(
+    cat: Catalog, sections: dict[str, str]
+) -> None:
+    one_match(r"到(2019)年力争培训转移20万人", sections["四(三)"])
+    from hbreport.spec import load_fields
+
+    fields = load_fields()
+    measuring = [f for f in fields.values() if "YULU_TRAINED" in f.indicators]
+    assert [f.key for f in measuring] == ["yulu_transferred"]
+    assert "YULU_TRAINED" not in fields["yulu_students"].indicators
+
+
+@pytest.mark.parametrize(
+    ("code", "section", "words"),
+    [
+        ("SUPPORT_UNCHANGED", "六(七)", "对口帮扶单位不撤"),
+        ("REGION_DEVELOPMENT_PLANS", "八(二)", "区域发展与扶贫攻坚实施规划"),
+        ("POWER_GRID_UPGRADE", "五(一)", "低电压"),
+        ("EXIT_VERIFICATION_PROCEDURES", "六(六)", "销号"),
+        ("FOUR_FUNDS", "七(一)", "四大基金"),
+        ("SIX_TO_FARM", "四(一)", "六到农家"),
+        ("FIVE_PRIORITY_AREAS", "三(一)", "五大区域"),
+    ],
+)
+def test_entries_once_missing_are_in_their_section(
+    cat: Catalog, sections: dict[str, str], code: str, section: str, words: str
+) -> None:
+    assert words in sections[section]
+    assert cat[code].section == section and words in cat[code].quote

@@ -97,3 +97,12 @@ def test_gap_is_the_reason_only_where_county_or_township_applies(result) -> None
     for entry in result.entries:
         if entry.reason == GAP:
             assert entry.counted, entry.indicator.code
+
+
+def test_nine_in_ten_county_and_township_entries_are_collected(result) -> None:
+    """The figure issue 17 asks for: of the entries that apply at county or township level, ≥ 90 % are on a form."""
+    counted = result.counted
+    collected = [e for e in counted if e.collected]
+    assert len(counted) >= 130
+    assert len(collected) / len(counted) >= 0.9, [e.indicator.code for e in counted if not e.collected]
+    assert result.summary()["county_township_share"] == round(len(collected) / len(counted), 4)

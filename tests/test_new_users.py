@@ -213,8 +213,8 @@ def test_a_rule_over_a_blank_input_does_not_fire_in_a_spreadsheet_either(tmp_pat
 
 
 def test_a_countys_own_workbook_locks_the_rows_consolidation_makes(tmp_path):
-    """Above the township a unit types only its own rows (the county's 04 form); the rows of its
-    children (forms 01–03) come from consolidation, so they are locked, and the 填表说明 says so."""
+    """Above the township a unit types only its own rows (the county's 04, 09, 11 and 12 forms); the rows
+    of its children (the other forms) come from consolidation, so they are locked, and the 填表说明 says so."""
     import openpyxl
 
     from hbreport.forms import generate_forms
@@ -233,7 +233,7 @@ def test_a_countys_own_workbook_locks_the_rows_consolidation_makes(tmp_path):
             ws[layout.cell(r.code, c.key)] for r in sheet.rows for c in sheet.columns if c.role == "input"
         ]
         assert cells and all(cell.protection.locked is not own for cell in cells), sheet.form
-        assert own == (sheet.form == "infrastructure")
+        assert own == (sheet.form in ("infrastructure", "county_services", "funding", "regions"))
     notes = [c.value for row in book[INSTRUCTIONS_SHEET].iter_rows() for c in row if c.value]
     assert OWN_ROWS_NOTE in notes
     # a township's workbook is typed throughout

@@ -427,9 +427,11 @@ def test_report_from_a_consolidated_workbook(tmp_path, registry, baseline, catal
     consolidation = pytest.importorskip(
         "hbreport.consolidate", reason="the consolidator is not in the package yet"
     )
+    from dataclasses import replace
+
     from hbreport.forms import prefill_values
+    from hbreport.reader import read_workbook
     from hbreport.report import report_from_workbook
-    from hbreport.report.render import read_consolidation_sheets
     from hbreport.synthetic import Story
     from hbreport.writer import write_workbook
 
@@ -462,10 +464,12 @@ def test_report_from_a_consolidated_workbook(tmp_path, registry, baseline, catal
     assert [c.name for c in summary.missing] == [late.name]
     assert [c.name for c in summary.returned] == [wrong.name]
 
-    sheets = read_consolidation_sheets(summary.output)
-    assert [name for _, name, _ in sheets["missing"]] == [late.name]
-    assert [name for _, name, _ in sheets["returned"]] == [wrong.name]
-    assert len(sheets["findings"]) == len(summary.findings)
+    stored = read_workbook(summary.output, registry=registry, catalog=catalog, baseline=baseline).summary
+    assert [c.name for c in stored.missing] == [late.name]
+    assert [c.name for c in stored.returned] == [wrong.name]
+    assert stored.findings == [
+        replace(f, file=Path(f.file).name if f.file else None) for f in summary.findings
+    ]
 
     out = report_from_workbook(
         summary.output,

@@ -108,8 +108,8 @@ def test_a_county_report_without_its_04_form_never_says_it_is_met(tmp_path, kw):
         for key in list(cells):
             if spec.sheet("infrastructure").column(key).role == "input":
                 cells[key] = None
-    for cells in inputs["key_projects"].values():  # nobody filled 电商覆盖贫困村
-        cells["ecommerce_villages"] = None
+    for cells in inputs["key_projects"].values():  # nobody filled the 电商 columns (the rate's parts)
+        cells["ecommerce_villages"] = cells["ecommerce_eligible"] = None
     data = FormData.from_inputs(spec, inputs)
     out = render_report(data, tmp_path / "无04表.docx", **kw)
     text = paragraphs(out)
@@ -118,10 +118,10 @@ def test_a_county_report_without_its_04_form_never_says_it_is_met(tmp_path, kw):
     table4 = next(t for t in tables(out) if t[0].startswith("指标|本期实际"))
     assert all(row.split("|")[1] == "未报送" and row.split("|")[-1] == "未报送" for row in table4[1:])
     table3 = next(t for t in tables(out) if t[0].startswith("工程指标"))
-    ecommerce = next(row for row in table3 if row.startswith("电商覆盖贫困村"))
-    assert "0个" not in ecommerce and ecommerce.split("|")[1] == "未报送"
+    ecommerce = next(row for row in table3 if row.startswith("有条件贫困村电商覆盖率"))
+    assert "0" not in ecommerce.split("|")[1] and ecommerce.split("|")[1] == "未报送"
     projects = next(p for p in text if "重点工程进展" in p or "重点工程数据" in p)
-    assert "均符合" not in projects and "电商覆盖贫困村没有报送数据" in projects
+    assert "均符合" not in projects and "有条件贫困村电商覆盖率没有报送数据" in projects
 
 
 def test_issue_date_is_the_periods_reporting_deadline_and_the_signature_keeps_with_the_text(tmp_path, kw):

@@ -200,7 +200,7 @@ def test_every_input_cell_has_its_validation(level, written, books):
                 assert dv.type == "list"
                 assert dv.formula1 == '"' + ",".join(field.choices) + '"'
             else:
-                assert dv.type == {"integer": "whole", "decimal": "decimal"}[field.type]
+                assert dv.type == {"integer": "whole", "decimal": "decimal", "percent": "decimal"}[field.type]
                 assert float(dv.formula1) == (field.min if field.min is not None else 0)
                 assert float(dv.formula2) == (field.max if field.max is not None else 99_999_999)
             assert field.label in dv.error

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import Any
 
 from ..errors import HBError
 from ..layout import FIRST_DATA_ROW
+from ..store.db import connect, transaction, translated
 
 SCHEMA_VERSION = 1
 IDENTITY_COLUMNS = (
@@ -58,14 +58,15 @@ class RosterStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        # the same file and the same checks as the form store (not SQLite, another program's database,
+        # read-only, locked: a Chinese message); Python's implicit transactions, as this class uses them
+        self.db = connect(self.path, write=True, isolation_level="")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path)
-        except (OSError, sqlite3.Error) as exc:
-            raise HBError(f"无法打开户数据库：{exc}", file=self.path, hint="检查路径和写权限") from None
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self._init_schema()
+            with translated(self.path):
+                self._init_schema()
+        except BaseException:
+            self.db.close()
+            raise
 
     def __enter__(self) -> RosterStore:
         return self
@@ -79,8 +80,7 @@ class RosterStore:
     # -- schema
 
     def _init_schema(self) -> None:
-        with self.db:
-            self.db.execute("CREATE TABLE IF NOT EXISTS store_info (key TEXT PRIMARY KEY, value TEXT)")
+        with transaction(self.db):  # the write lock first: two first runs do not create tables twice
             self.db.execute(
                 "INSERT OR IGNORE INTO store_info VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
@@ -115,7 +115,12 @@ class RosterStore:
         self._staging = False
 
     def _ensure_columns(self, keys: Iterable[str]) -> None:
-        with self.db:
+        keys = list(keys)
+        if all(key in self._columns for key in keys):
+            return
+        with translated(self.path), transaction(self.db):
+            # another process may have added columns since they were read: read them again under the lock
+            self._columns = {row[1] for row in self.db.execute("PRAGMA table_info(households)")}
             for key in keys:
                 if key in self._columns:
                     continue
@@ -171,19 +176,22 @@ class RosterStore:
                         h.household_size,
                     )
 
-            with self.db:  # one transaction: an export that fails a check half way leaves nothing behind
-                self.db.executemany(
-                    "INSERT INTO export_households VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", numbered()
-                )
-                self.db.execute(
-                    "INSERT INTO exports VALUES (?, ?, ?, ?)",
-                    (
-                        sha256,
-                        str(path),
-                        sum(positions.values()),
-                        dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                    ),
-                )
+            # one transaction: an export that fails a check half way leaves nothing behind; asked again
+            # under the write lock, since another run may have indexed the same export meanwhile
+            with translated(self.path), transaction(self.db):
+                if not self.db.execute("SELECT 1 FROM exports WHERE sha256 = ?", (sha256,)).fetchone():
+                    self.db.executemany(
+                        "INSERT INTO export_households VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", numbered()
+                    )
+                    self.db.execute(
+                        "INSERT INTO exports VALUES (?, ?, ?, ?)",
+                        (
+                            sha256,
+                            str(path),
+                            sum(positions.values()),
+                            dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                        ),
+                    )
         townships = {
             row[0]
             for row in self.db.execute(

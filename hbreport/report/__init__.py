@@ -6,6 +6,21 @@ report_from_workbook("红安县_2017.xlsx", "红安县_2017年进展报告.docx"
 """
 
 from .context import build_context
-from .render import docx_to_pdf, docxs_to_pdf, render_report, report_from_workbook
+from .render import (
+    docx_to_pdf,
+    docxs_to_pdf,
+    render_report,
+    report_from_dataset,
+    report_from_store,
+    report_from_workbook,
+)
 
-__all__ = ["build_context", "docx_to_pdf", "docxs_to_pdf", "render_report", "report_from_workbook"]
+__all__ = [
+    "build_context",
+    "docx_to_pdf",
+    "docxs_to_pdf",
+    "render_report",
+    "report_from_dataset",
+    "report_from_store",
+    "report_from_workbook",
+]

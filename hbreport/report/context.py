@@ -36,6 +36,16 @@ PEOPLE_FORM = "poverty_progress"
 VILLAGE_FORM = "village_exit"
 PROJECT_FORM = "key_projects"
 INFRA_FORM = "infrastructure"
+# the domain forms (鄂扶贫06—12表), each a section of the report
+DOMAIN_FORMS = (
+    "industry",
+    "social_protection",
+    "village_services",
+    "county_services",
+    "support",
+    "funding",
+    "regions",
+)
 
 AHEAD, NORMAL, LAGGING, NOT_REPORTED, RETURNED = "超前", "正常", "滞后", "未报", "退回"
 BLANK_FORM = "空表"  # a workbook received with nothing typed in it: not reported data
@@ -271,6 +281,7 @@ def build_context(
         "infrastructure_failing": [p for p in infrastructure if p["failing"]],
         "infrastructure_reported": [p for p in infrastructure if p["reported"]],
         "infrastructure_unreported": [p["name"] for p in infrastructure if not p["reported"]],
+        "domains": ctx.domains(),
         "quality": quality,
         # the levels below the children, as the children's own consolidations say (the first is the children)
         "coverage": [
@@ -745,8 +756,9 @@ class _Context:
         if form not in self.data.totals:
             return []
         sheet = self.spec.sheet(form)
-        total = self._total(form)
         rows = [r for r in self.data.rows.get(form, {}).values() if row_filled(sheet, r)]
+        # a domain form's 合计 over the rows that filled it (its children report it or not on their own)
+        total = self._total(form) if form not in DOMAIN_FORMS else self._filled_total(sheet, rows)
         reported = bool(rows)
         denominator = _num(total.get("poor_villages_total")) if reported else None
         if not denominator:
@@ -755,21 +767,75 @@ class _Context:
         out = []
         for col in sheet.columns:
             field = col.field
-            code = field.indicator
-            if not code or code in seen or code not in self.catalog:
-                continue
-            indicator = self.catalog[code]
-            if indicator.values is not None:  # a set of allowed values (户型): not a figure to compare
-                continue
-            seen.add(code)
+            if form in DOMAIN_FORMS and (not field.numeric or col.role == "prefill"):
+                continue  # a 是/否 column (its count is the figure above it) or the prefilled base
             # a column nobody filled is not reported, whatever its 合计 shows (SUM of blanks is 0)
             filled = any(r.get(col.key) not in (None, "") for r in rows)
+            if (
+                col.role == "derived" and form in DOMAIN_FORMS
+            ):  # a rate: recomputed on the 合计 from its parts
+                filled = bool(rows)
             actual = _num(total.get(col.key)) if filled else None
-            row = self._compare(form, col.key, field, indicator, actual, denominator)
-            if actual is None:
-                row.update(actual=NO_DATA, brief=NO_DATA, verdict=NO_DATA, ok=None, failing=False)
-            row["reported"] = actual is not None
-            out.append(row)
+            base = _num(total.get(field.share_of)) if field.share_of and reported else denominator
+            codes, regional = self._codes(field)
+            for code in codes:
+                indicator = self.catalog[code]
+                if code in seen or indicator.values is not None:  # 户型: a set of values, not a figure
+                    continue
+                seen.add(code)
+                row = self._compare(form, col.key, field, indicator, actual, base)
+                if actual is None:
+                    row.update(actual=NO_DATA, brief=NO_DATA, verdict=NO_DATA, ok=None, failing=False)
+                row["reported"] = actual is not None
+                out.append(row)
+            if regional and not codes:  # above the county, or a county in no region: each region's own target
+                targets = "；".join(
+                    f"{self.catalog[c].region}{self.catalog[c].value_text()}{self.catalog[c].unit}"
+                    for c in regional
+                )
+                shown = N.with_unit(actual, field.unit) if actual is not None else NO_DATA
+                row = self._row(field, shown, None, f"各片区：{targets}", N.BLANK, None, None)
+                row["reported"] = actual is not None
+                out.append(row)
+        return out
+
+    def _filled_total(self, sheet, rows: list) -> dict[str, Any]:
+        every = self.data.totals.get(sheet.form, {})
+        if len(rows) == len(self.data.rows.get(sheet.form, {})) or len(sheet.rows) <= 1:
+            return every
+        return total_row(sheet, rows)
+
+    def _codes(self, field) -> tuple[list[str], list[str]]:
+        """The catalog entries a field is compared with here (a region's target only for a county in that
+        region), and the region targets it measures."""
+        known = [c for c in field.indicators if c in self.catalog]
+        regional = [c for c in known if self.catalog[c].region]
+        general = [c for c in known if not self.catalog[c].region][:1]
+        region = self.baseline.region(self.spec.unit_code) if self.level in ("county", "township") else None
+        mine = [c for c in regional if region and self.catalog[c].region == region]
+        return general + mine, regional if not general else []
+
+    def domains(self) -> list[dict[str, Any]]:
+        """One section per domain form (鄂扶贫06—12表): its figures against the plan, or 未报送."""
+        out = []
+        forms = {s.form: s for s in self.spec.sheets}
+        for form in DOMAIN_FORMS:
+            sheet = forms.get(form)
+            if sheet is None:
+                continue
+            rows = self.data.rows.get(form, {}).values()
+            reported = form in self.data.totals and any(row_filled(sheet, r) for r in rows)
+            figures = self._indicator_rows(form) if reported else []
+            out.append(
+                {
+                    "form": form,
+                    "title": sheet.title,
+                    "table_no": sheet.table_no,
+                    "reported": reported,
+                    "rows": figures,
+                    "failing": [r for r in figures if r["failing"]],
+                }
+            )
         return out
 
     def _compare(self, form, key, field, indicator, actual, denominator) -> dict[str, Any]:
@@ -782,6 +848,15 @@ class _Context:
         ok: bool | None = None
         verdict = N.BLANK
         is_total = field.aggregation == "sum" and indicator.kind == "target"
+        if indicator.value is None and indicator.min is None and indicator.max is None:
+            # a target the plan states in words (普遍建立村级文化中心): the figure, no verdict
+            share = _ratio(actual, denominator) if field.share_of or indicator.unit == "%" else None
+            verdict = f"覆盖{N.percent(share)}" if share is not None else N.BLANK
+            target = indicator.quote if str(deadline) in indicator.quote else f"{by}{indicator.quote}"
+            return self._row(field, N.with_unit(actual, unit), None, target, verdict, None, deadline)
+        if indicator.counts == "designated":  # a list of units the province names, not an amount to reach
+            target = f"全省确定{indicator.value_text()}{indicator.unit}（名单）"
+            return self._row(field, N.with_unit(actual, unit), None, target, N.BLANK, None, deadline)
         lower, upper = indicator.min, indicator.max
         if indicator.value is not None and indicator.direction == "higher":
             lower = indicator.value

@@ -162,9 +162,10 @@ def report_from_workbook(
     baseline=None,
     **kw: Any,
 ) -> Path:
-    """Read a consolidated workbook (and its 下级明细 / 汇总校验 sheets) and write its report.
-
-    ``history_files`` are earlier periods' workbooks of the same unit, for the trend chart."""
+    """Read a consolidated workbook once through the safety gate (its values, and its Summary from the
+    hidden part) and write its report. ``history_files`` are earlier periods' workbooks of the same
+    unit, for the trend chart."""
+    from ..model.dataset import Dataset
     from ..reader import read_workbook
 
     path = Path(path)
@@ -173,7 +174,7 @@ def report_from_workbook(
     check_target(out_docx, suffix=".docx", force=kw.get("force", False), inputs=inputs)
     registry, catalog, baseline = Context.of(registry, catalog, baseline).parts
     result = read_workbook(path, registry=registry, catalog=catalog, baseline=baseline)
-    summary = read_consolidation_sheets(path)
+    summary = result.summary
     history: dict[int, FormData] = {}
     for other in history_files:
         earlier = read_workbook(Path(other), registry=registry, catalog=catalog, baseline=baseline)
@@ -184,15 +185,13 @@ def report_from_workbook(
                 hint="只给出同一单位往年的汇总工作簿",
             )
         history[earlier.data.period] = earlier.data
-    findings = unique_findings(list(result.findings) + summary["findings"])
-    return render_report(
-        result.data,
+    dataset = Dataset.from_form_data(result.data, row_status=summary.row_statuses() if summary else None)
+    return report_from_dataset(
+        dataset,
+        summary,
         out_docx,
-        findings=findings,
-        missing=summary["missing"],
-        returned=summary["returned"],
-        levels=summary["levels"],
-        regions=summary["regions"],
+        spec=result.spec,
+        findings=result.findings,
         history=history,
         registry=registry,
         catalog=catalog,
@@ -202,85 +201,102 @@ def report_from_workbook(
     )
 
 
-def read_consolidation_sheets(path: str | Path) -> dict[str, list]:
-    """Missing and returned children and the children's findings from a consolidated workbook's
-    下级明细 and 汇总校验 sheets; empty lists when the workbook has no such sheets (a unit's own form)."""
-    from python_calamine import CalamineWorkbook
+def report_from_dataset(
+    dataset,
+    summary,
+    out_docx: str | Path,
+    *,
+    spec=None,
+    findings: Iterable[Finding] = (),
+    history: Mapping[int, FormData] | None = None,
+    registry=None,
+    catalog=None,
+    baseline=None,
+    **kw: Any,
+) -> Path:
+    """The report of one unit and period from its data values (a :class:`~hbreport.model.Dataset`)
+    and its consolidation :class:`~hbreport.model.Summary` (None for a unit's own workbook): who is
+    missing or was returned, and the findings, come from the Summary as data."""
+    from ..spec import build_workbook_spec
 
-    from ..consolidate import BLANK, CHECK_SHEET, DETAIL_SHEET, MISSING, REJECTED, RETURNED, level_table
-    from ..consolidate import DUPLICATE as DUPLICATED
-    from ..regions import REGION_SHEET, read_region_sheet
-
-    out: dict[str, Any] = {"missing": [], "returned": [], "findings": [], "levels": [], "regions": {}}
-    book = CalamineWorkbook.from_path(str(path))
-    try:
-        names = set(book.sheet_names)
-        if DETAIL_SHEET in names:
-            rows = book.get_sheet_by_name(DETAIL_SHEET).to_python(skip_empty_area=False)
-            head = [str(c).strip() for c in rows[0]] if rows else []
-            col = {
-                name: head.index(name)
-                for name in ("单位代码", "单位名称", "状态", "说明", "错误数")
-                if name in head
-            }
-            for row in rows[1:]:
-                if "状态" not in col or len(row) <= col["状态"]:
-                    continue
-                code = _text(row[col["单位代码"]]) if "单位代码" in col else ""
-                name = _text(row[col["单位名称"]]) if "单位名称" in col else ""
-                status = _text(row[col["状态"]])
-                note = _text(row[col["说明"]]) if "说明" in col and len(row) > col["说明"] else ""
-                if status == RETURNED:
-                    errors = _text(row[col["错误数"]]) if "错误数" in col else ""
-                    reason = note or (f"错误{errors}条" if errors not in ("", "0") else "")
-                    out["returned"].append((code, name, reason))
-                elif status in (MISSING, DUPLICATED, REJECTED, BLANK):
-                    out["missing"].append((code, name, note))
-        if CHECK_SHEET in names:
-            rows = book.get_sheet_by_name(CHECK_SHEET).to_python(skip_empty_area=False)
-            out["findings"] = _findings_table(rows)
-            out["levels"] = level_table(rows)
-        if REGION_SHEET in names:
-            out["regions"] = read_region_sheet(
-                book.get_sheet_by_name(REGION_SHEET).to_python(skip_empty_area=False)
-            )
-    finally:
-        close = getattr(book, "close", None)
-        if close:
-            close()
-    return out
-
-
-def _findings_table(rows: list[list[Any]]) -> list[Finding]:
-    """The findings table of 汇总校验: the rows under the heading that starts with 序号."""
-    from ..findings import IMPORTANCE_ZH
-
-    importance = {zh: key for key, zh in IMPORTANCE_ZH.items()}
-    found: list[Finding] = []
-    head: list[str] | None = None
-    for row in rows:
-        cells = [_text(c) for c in row]
-        if head is None:
-            if cells and cells[0] == "序号" and "问题" in cells:
-                head = cells
-            continue
-        if not any(cells):
-            continue
-        get = dict(zip(head, cells + [""] * (len(head) - len(cells)), strict=False))
-        found.append(
-            Finding(
-                message=get.get("问题", ""),
-                importance=importance.get(get.get("重要性", ""), "warning"),
-                rule=get.get("规则", ""),
-                file=get.get("文件") or None,
-                unit_code=get.get("单位代码") or None,
-                unit_name=get.get("单位名称") or None,
-                sheet=get.get("工作表") or None,
-                cell=get.get("单元格") or None,
-                hint=get.get("处理办法") or None,
-            )
+    units = dataset.units()
+    if len(units) != 1:
+        raise HBError(
+            f"报告只能针对一个单位，数据中有 {len(units)} 个单位", hint="只给出一个单位一个报告期的数据"
         )
-    return found
+    period = dataset.values[0].period
+    if spec is None:
+        spec = build_workbook_spec(units[0], period, registry=registry, catalog=catalog, baseline=baseline)
+    data = dataset.to_form_data(spec, sha256=dataset.values[0].sha256)
+    missing: list[tuple[str, str, str]] = []
+    returned: list[tuple[str, str, str]] = []
+    levels: list[tuple[str, int, int]] = []
+    found = list(findings)
+    if summary is not None:
+        missing = [(c.code, c.name, c.note) for c in summary.missing]
+        returned = [
+            (c.code, c.name, c.note or (f"错误{c.errors}条" if c.errors else "")) for c in summary.returned
+        ]
+        levels = list(summary.levels)
+        found += summary.findings
+    regions = summary.regions if summary is not None else None
+    return render_report(
+        data,
+        out_docx,
+        findings=unique_findings(found),
+        missing=missing,
+        returned=returned,
+        levels=levels,
+        regions=regions,
+        history=history,
+        registry=registry,
+        catalog=catalog,
+        baseline=baseline,
+        **kw,
+    )
+
+
+def report_from_store(
+    store: str | Path,
+    unit: str,
+    period: int,
+    out_docx: str | Path,
+    *,
+    registry=None,
+    catalog=None,
+    baseline=None,
+    **kw: Any,
+) -> Path:
+    """The report of ``unit``'s newest consolidation for ``period`` kept in ``store``: its values and
+    Summary as the store holds them (earlier periods' consolidations there give the trend)."""
+    from ..store.forms import FormStore
+
+    ctx = Context.of(registry, catalog, baseline)
+    code = ctx.registry.get(unit).code
+    kw["inputs"] = [Path(store), *kw.get("inputs", ())]  # the report never goes over the store
+    check_target(out_docx, suffix=".docx", force=kw.get("force", False), inputs=kw["inputs"])
+    with FormStore(store, write=False) as db:
+        found = db.latest_consolidation(code, period)
+        if found is None:
+            raise HBError(
+                f"数据库中没有「{ctx.registry.get(code).name}」{period}年的汇总",
+                file=store,
+                hint="先用 hbreport consolidate --store 汇总该单位该年的报表，或给出汇总工作簿",
+            )
+        earlier = {y: db.latest_consolidation(code, y) for y in range(period - 10, period)}
+    dataset, summary = found
+    history = {y: e[0].to_form_data(ctx.spec(code, y)) for y, e in earlier.items() if e is not None}
+    return report_from_dataset(
+        dataset,
+        summary,
+        out_docx,
+        spec=ctx.spec(code, period),
+        history=history,
+        registry=ctx.registry,
+        catalog=ctx.catalog,
+        baseline=ctx.baseline,
+        **kw,
+    )
 
 
 def unique_findings(findings: Iterable[Finding]) -> list[Finding]:
@@ -295,14 +311,6 @@ def unique_findings(findings: Iterable[Finding]) -> list[Finding]:
             seen.add(key)
             out.append(f)
     return out
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
 
 
 # ---------------------------------------------------------------- PDF (checking, page images)

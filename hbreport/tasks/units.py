@@ -22,7 +22,7 @@ PROJECT_FORM = "key_projects"
 
 def project_indicators(catalog, fields=None) -> list[str]:
     """The catalog targets the key-project form (03表) measures with a summed field: the plan states a
-    total by a deadline (易地搬迁户数、人口, 危房改造, 雨露计划, 小额信贷, 旅游扶贫村 …)."""
+    total by a deadline (易地搬迁户数、人口, 危房改造, 雨露计划, 小额信贷 …)."""
     from ..catalog import convert
     from ..spec import load_fields
 
@@ -35,6 +35,8 @@ def project_indicators(catalog, fields=None) -> list[str]:
         indicator = catalog.indicators.get(field.indicator or "")
         if indicator is None or indicator.kind != "target" or indicator.aggregation != "sum":
             continue
+        if indicator.counts == "designated" or indicator.deadline is None:
+            continue  # a list the province names (243 旅游扶贫村), or a yearly amount: no total to split
         if field.aggregation != "sum" or indicator.code in out:
             continue
         try:

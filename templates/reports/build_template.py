@@ -131,6 +131,15 @@ INFRASTRUCTURE = (
     "{% endif %}"
 )
 
+DOMAIN = (
+    "{% if not d.reported %}{{ d.table_no }}《{{ d.title }}》未报送，本期没有这方面的数据。"
+    "{% elif not d.rows %}{{ d.table_no }}已报送，本表没有可与规划目标比较的指标。"
+    "{% else %}主要指标见{{ d.table_no }}。"
+    "{% if d.failing %}已到目标年份但未达到规划目标或标准的有：{% for k in d.failing %}{{ k.name }}"
+    "{{ k.brief }}，规划{{ k.target }}{% if not loop.last %}；{% endif %}{% endfor %}。"
+    "{% else %}已到目标年份的指标均达到规划目标或标准。{% endif %}{% endif %}"
+)
+
 VILLAGES = (
     "{% if not villages.reported %}本期没有贫困村出列数据。"
     "{% elif not villages.target %}{{ unit.name }}没有建档立卡贫困村。"
@@ -572,6 +581,21 @@ def build(out: Path = OUT) -> Path:
         "k",
     )
     control("{%p endif %}")
+    control("{%p for d in domains %}")
+    p("{{ d.title }}", "Heading 2")
+    p(DOMAIN)
+    control("{%p if d.rows %}")
+    caption("{{ d.table_no }}  {{ d.title }}")
+    loop_table(
+        document,
+        ["指标", "本期实际", "规划目标或标准", "目标年份", "完成情况"],
+        [36, 24, 44, 22, 30],
+        ["{{ k.name }}", "{{ k.actual }}", "{{ k.target }}", "{{ k.deadline }}", "{{ k.verdict }}"],
+        "d.rows",
+        "k",
+    )
+    control("{%p endif %}")
+    control("{%p endfor %}")
 
     p("四、贫困村出列与贫困县摘帽", "Heading 1")
     p("（一）贫困村出列", "Heading 2")

@@ -1,0 +1,1 @@
+"""The embedded SQLite store: every submission received, its versions, values and findings, every consolidation."""
