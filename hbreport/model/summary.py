@@ -373,7 +373,8 @@ def summary_from_part(text: str) -> Summary:
             own_file=d.get("own_file"),
             levels=[(x["level"], int(x["expected"]), int(x["received"])) for x in d["levels"]],
             regions={
-                str(g): {str(k): float(v) for k, v in f.items()} for g, f in d.get("regions", {}).items()
+                str(g): {str(k): v for k, v in f.items() if isinstance(v, (int, float))}
+                for g, f in d.get("regions", {}).items()
             },
         )
     except (KeyError, TypeError, ValueError) as exc:

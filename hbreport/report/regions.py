@@ -15,6 +15,7 @@ from ..baseline import OLD_AREA
 from ..regions import COUNTIES_KEY
 
 NOT_COLLECTED = "未采集"
+ROWS_ONLY = "已采集（见各县报表，未按片区汇总）"
 
 
 def _ratio(part: Any, whole: Any) -> float | None:
@@ -45,7 +46,7 @@ def region_section(rollup: Mapping[str, Mapping[str, float]], catalog, fields) -
     """{"regions": [...per 片区...], "targets": [...], "collected", "total", "old_area": {...}|None}."""
     measured: dict[str, list[str]] = {}
     for field in fields.values():
-        for code in (field.indicator, *getattr(field, "indicators", ())):
+        for code in dict.fromkeys((field.indicator, *getattr(field, "indicators", ()))):
             if code:
                 measured.setdefault(code, []).append(field.key)
     regions, targets = [], []
@@ -53,8 +54,14 @@ def region_section(rollup: Mapping[str, Mapping[str, float]], catalog, fields) -
         values = rollup.get(region, {})
         own = []
         for indicator in catalog.by_region(region):
-            keys = [k for k in measured.get(indicator.code, []) if k in values]
-            actual = values[keys[0]] if keys else None
+            fields_of = measured.get(indicator.code, [])
+            keys = [k for k in fields_of if k in values]
+            if keys:  # an additive figure: the region's sum
+                actual: Any = values[keys[0]]
+            elif fields_of:  # a rate or mean the forms collect per unit: not added up by region
+                actual = ROWS_ONLY
+            else:
+                actual = NOT_COLLECTED
             row = {
                 "region": region,
                 "code": indicator.code,
@@ -62,8 +69,8 @@ def region_section(rollup: Mapping[str, Mapping[str, float]], catalog, fields) -
                 "target": indicator.value_text() + indicator.unit,
                 "deadline": indicator.deadline,
                 "section": indicator.section,
-                "collected": actual is not None,
-                "actual": actual if actual is not None else NOT_COLLECTED,
+                "collected": bool(fields_of),
+                "actual": actual,
             }
             own.append(row)
             targets.append(row)
