@@ -387,6 +387,11 @@ def check(
     type=click.Path(dir_okay=False),
     help="任务分解表 CSV（默认内置样例的 tasks.csv）",
 )
+@click.option(
+    "--deadline",
+    default=None,
+    help="报送截止日期，如 2018-01-10（默认为 indicators.yaml 的 reporting_due：报告期次年1月10日）",
+)
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出汇总情况")
 def consolidate(
     folder: str,
@@ -398,6 +403,7 @@ def consolidate(
     workers: int | None,
     tasks_file: str | None,
     store_path: str | None,
+    deadline: str | None,
     as_json: bool,
 ) -> None:
     """汇总下级报表：说明谁未报、谁被退回及原因，输出同一表式的上级工作簿。"""
@@ -421,6 +427,7 @@ def consolidate(
                 workers=workers,
                 progress=progress,
                 store=Path(store_path) if store_path else default_store(out_path),
+                deadline=_date(deadline, "--deadline") if deadline else None,
             )
         _finish(summary, as_json)
 

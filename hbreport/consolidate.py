@@ -17,14 +17,16 @@ unit's own workbook when it lies in the folder.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from . import timeliness
 from .atomic import check_target
 from .blank import RULE_BLANK, blank_form_finding, blank_sheets
 from .context import Context
@@ -169,13 +171,17 @@ def consolidate(
     annotate_dir: str | Path | None = None,
     progress: Progress | None = None,
     store: str | Path | None = None,
+    deadline: dt.date | None = None,
 ) -> Summary:
     """Consolidate the children's workbooks in ``folder`` into ``parent_code``'s workbook at ``out_path``.
 
     Returns a :class:`Summary`; raises HBError only when the job itself cannot be done (no such folder
     or unit, a unit that does not consolidate, an output that exists without ``force``, a ``store``
     that cannot be used). With ``store`` (an SQLite file, created on first use), every submission
-    received and the consolidation are kept there, in one transaction after the workbook is written."""
+    received and the consolidation are kept there, in one transaction after the workbook is written.
+    ``deadline`` (else the catalog's ``reporting_due``) judges each child 按时 / 逾期 / 未报 by its
+    received time: when ``store`` first saw the file's sha256, else its mtime (the earlier of the two).
+    """
 
     folder, out_path = Path(folder), Path(out_path)
     if not folder.is_dir():
@@ -229,6 +235,7 @@ def consolidate(
             not_read=inbox.not_read,
             force=force,
             inputs=list(inbox.files),
+            deadline=deadline or catalog.reporting_due(period),
         )
         return _run(job, reading.results, out_path, annotate_dir, baseline, workers, store)
 
@@ -245,6 +252,7 @@ def _run(
     spec, period = job.spec, job.period
     job.prefill = prefill_values(spec, job.registry, baseline)
     job.classify(reads)
+    job.first_seen = _first_seen(store, [r.sha256 for r in reads])
     values = job.parent_values()
 
     summary = job.summary()
@@ -278,6 +286,14 @@ def _run(
     summary.findings += not_annotated  # after the workbook: about this run's outputs, not the inputs
     _keep(job, summary, store, written)
     return summary
+
+
+def _first_seen(store: Path | None, shas: list[str]) -> dict[str, str]:
+    """When an earlier consolidation kept each of these files (by sha256) in the store; {} without one."""
+    if store is None or not store.is_file():
+        return {}
+    with FormStore(store) as db:
+        return db.first_seen(shas)
 
 
 def _keep(job: _Job, summary: Summary, store: Path | None, written: Path | None) -> None:
@@ -320,6 +336,8 @@ class _Job:
     rolled: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # child → form → cells
     force: bool = False  # the output (and return copies) may replace existing files
     inputs: list[Path] = field(default_factory=list)  # the files scanned: never written over
+    deadline: dt.date | None = None  # 报送截止日期
+    first_seen: dict[str, str] = field(default_factory=dict)  # sha256 → when the store first kept it
 
     @property
     def expected(self) -> dict[str, Any]:
@@ -641,7 +659,8 @@ class _Job:
                 named.setdefault(rej.unit_code, []).append(rej)
         dup_by_unit = {d.unit_code: d for d in self.duplicates}
         for code, unit in self.expected.items():
-            children.append(self._child_status(code, unit.name, named.get(code, []), dup_by_unit.get(code)))
+            child = self._child_status(code, unit.name, named.get(code, []), dup_by_unit.get(code))
+            children.append(self._timed(child))
         findings = [f for r in self.reads for f in self.findings_by_file.get(r.path, [])]
         findings += self._own_missing() + self.not_read
         received: Counter[str] = Counter()
@@ -662,6 +681,7 @@ class _Job:
             inputs=[(r.path, r.sha256) for r in self.reads],
             own_file=self.own.path if self.own else None,
             levels=levels,
+            deadline=self.deadline,
         )
 
     def _own_missing(self) -> list[Finding]:
@@ -718,6 +738,26 @@ class _Job:
             )
         return ChildStatus(code, name, MISSING)
 
+    def _timed(self, child: ChildStatus) -> ChildStatus:
+        """The child with its 报送时间 (the earliest of its files') and 按时 / 逾期 / 未报."""
+        if child.status == MISSING:
+            return replace(child, timeliness=timeliness.NOT_REPORTED)
+        times = [
+            timeliness.received_time(r.path, r.sha256, self.first_seen)
+            for r in self.reads
+            if Path(r.path).name in child.files
+        ]
+        known = [t for t in times if t[0] is not None]
+        if self.deadline is None or not known:
+            return child
+        when, source = min(known, key=lambda t: t[0])
+        return replace(
+            child,
+            received_at=timeliness.shown(when),
+            timeliness=timeliness.judge(when, self.deadline),
+            received_from=source,
+        )
+
     def _sha(self, name: str) -> str:
         return next((r.sha256 for r in self.reads if Path(r.path).name == name), "")
 
@@ -763,9 +803,21 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _extra_sheets(summary: Summary) -> list[tuple[str, list[list[Any]]]]:
-    """The 下级明细 and 汇总校验 tables (first row: headings). No timestamps: the output must be reproducible."""
+    """The 下级明细 and 汇总校验 tables (first row: headings). No clock times (the output must be reproducible):
+    the 报送时间 come from the inputs (the store's first sight of a file, else its mtime)."""
     detail: list[list[Any]] = [
-        ["单位代码", "单位名称", "状态", "文件", "SHA-256", "错误数", "警告数", "说明"]
+        [
+            "单位代码",
+            "单位名称",
+            "状态",
+            "文件",
+            "SHA-256",
+            "错误数",
+            "警告数",
+            "说明",
+            "报送时间",
+            "按时报送",
+        ]
     ]
     for c in summary.children:
         detail.append(
@@ -778,6 +830,8 @@ def _extra_sheets(summary: Summary) -> list[tuple[str, list[list[Any]]]]:
                 c.errors,
                 c.warnings,
                 c.note,
+                c.received_at,
+                c.timeliness,
             ]
         )
     comp = summary.completeness
@@ -794,6 +848,9 @@ def _extra_sheets(summary: Summary) -> list[tuple[str, list[list[Any]]]]:
         ["报送率", f"{comp['reporting_rate']:.1%}"],
         ["汇总率", f"{comp['consolidated_rate']:.1%}"],
         ["未报单位", "、".join(f"{_short(m.code)} {m.name}" for m in summary.missing)],
+        ["报送截止日期", f"{summary.deadline:%Y-%m-%d}" if summary.deadline else ""],
+        *([f"{k}单位数", n] for k, n in summary.timeliness().items()),
+        ["报送时间取自", summary.received_from()],
         [],
         [*LEVEL_HEADINGS],
         *([LEVEL_ZH[lv], n, got, n - got] for lv, n, got in summary.levels),

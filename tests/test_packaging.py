@@ -37,3 +37,17 @@ def test_the_source_tree_is_used_where_it_is():
     assert paths.TEMPLATES == ROOT / "templates"
     assert paths.SAMPLES == ROOT / "samples"
     assert paths.INDICATORS.is_file() and paths.SAMPLE_UNITS.is_file()
+
+
+def test_every_subpackage_is_in_the_wheel():
+    """pyproject.toml lists the packages one by one: each folder of hbreport/ with an __init__.py must be
+    among them, or an installed hbreport cannot import it (the CLI imports every command's module)."""
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for p in (ROOT / "hbreport").rglob("__init__.py")
+        if "__pycache__" not in p.parts and "_data" not in p.parts
+    }
+    assert found - listed == set()

@@ -9,11 +9,14 @@ back from those Chinese sheets.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import timeliness as timely
 from ..errors import EXIT_FINDINGS, EXIT_OK
 from ..findings import Finding, count_by_importance
 from ..inbox import RULE_NOT_READ
@@ -99,6 +102,9 @@ class ChildStatus:
     errors: int = 0
     warnings: int = 0
     note: str = ""
+    received_at: str = ""  # 报送时间 (Beijing time), "" when nothing arrived
+    timeliness: str = ""  # 按时 | 逾期 | 未报 (against the summary's deadline)
+    received_from: str = ""  # store | mtime: how the received time is known
 
     def to_dict(self) -> dict:
         return {
@@ -110,6 +116,9 @@ class ChildStatus:
             "errors": self.errors,
             "warnings": self.warnings,
             "note": self.note,
+            "received_at": self.received_at,
+            "timeliness": self.timeliness,
+            "received_from": self.received_from,
         }
 
 
@@ -134,6 +143,17 @@ class Summary:
     levels: list[tuple[str, int, int]] = field(default_factory=list)  # (level, expected, received) below
     # the children's rows added up by 片区, 片区外 and 革命老区 (hbreport.regions; the 片区汇总 sheet)
     regions: dict[str, dict[str, float]] = field(default_factory=dict)
+    deadline: dt.date | None = None  # 报送截止日期 the children's timeliness is judged against
+
+    def timeliness(self) -> dict[str, int]:
+        """How many children returned 按时, 逾期, or 未报 (nothing arrived)."""
+        counts = Counter(c.timeliness for c in self.children)
+        return {k: counts[k] for k in (timely.ON_TIME, timely.LATE, timely.NOT_REPORTED)}
+
+    def received_from(self) -> str:
+        """How the children's received times are known (store / file mtime), in Chinese."""
+        used = sorted({c.received_from for c in self.children if c.received_from})
+        return "；".join(timely.SOURCE_ZH[u] for u in used)
 
     def to_part(self) -> str:
         """The versioned machine-readable part written into the consolidated workbook."""
@@ -214,6 +234,8 @@ class Summary:
             ],
             "children": [c.to_dict() for c in self.children],
             "completeness": self.completeness,
+            "deadline": self.deadline.isoformat() if self.deadline else None,
+            "timeliness": self.timeliness(),
             "levels": [{"level": lv, "expected": n, "received": got} for lv, n, got in self.levels],
             "regions": self.regions,
             "findings": [f.to_dict() for f in self.findings],
@@ -236,6 +258,21 @@ class Summary:
             f"拒收文件 {c['rejected_files']} 个，重复 {c['duplicate_sets']} 组。"
             f"报送率 {c['reporting_rate']:.1%}，汇总率 {c['consolidated_rate']:.1%}。",
         ]
+        if self.deadline:
+            t = self.timeliness()
+            late = [ch for ch in self.children if ch.timeliness == timely.LATE]
+            source = self.received_from()
+            lines.append(
+                f"报送截止 {self.deadline.year}年{self.deadline.month}月{self.deadline.day}日："
+                f"按时 {t[timely.ON_TIME]} 个，逾期 {t[timely.LATE]} 个，未报 {t[timely.NOT_REPORTED]} 个"
+                + (
+                    "（逾期：" + "、".join(f"{ch.name} {ch.received_at}" for ch in late) + "）"
+                    if late
+                    else ""
+                )
+                + (f"；报送时间取{source}" if source else "")
+                + "。"
+            )
         if len(self.levels) > 1:  # the units below the children, as the children's workbooks say
             lines.append(
                 "各级已汇总/应报："
@@ -321,6 +358,7 @@ def summary_to_part(summary: Summary) -> str:
         "own_file": _name(summary.own_file),
         "levels": [{"level": lv, "expected": n, "received": got} for lv, n, got in summary.levels],
         "regions": summary.regions,
+        "deadline": summary.deadline.isoformat() if summary.deadline else None,
     }
     # file names unpacked from a GBK zip hold undecoded bytes: shown as their characters
     return shown(json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
@@ -353,6 +391,9 @@ def summary_from_part(text: str) -> Summary:
                     int(c["errors"]),
                     int(c["warnings"]),
                     c["note"],
+                    c.get("received_at", ""),
+                    c.get("timeliness", ""),
+                    c.get("received_from", ""),
                 )
                 for c in d["children"]
             ],
@@ -376,6 +417,7 @@ def summary_from_part(text: str) -> Summary:
                 str(g): {str(k): v for k, v in f.items() if isinstance(v, (int, float))}
                 for g, f in d.get("regions", {}).items()
             },
+            deadline=dt.date.fromisoformat(d["deadline"]) if d.get("deadline") else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"incomplete summary: {type(exc).__name__} {exc}") from None

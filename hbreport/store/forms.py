@@ -300,6 +300,21 @@ class FormStore:
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) | {"current": bool(row[11])} for row in cur]
 
+    def first_seen(self, shas: Iterable[str]) -> dict[str, str]:
+        """sha256 → when the store first received a file with those bytes (ISO time), for the known ones."""
+        wanted = sorted({s for s in shas if s})
+        out: dict[str, str] = {}
+        with translated(self.path):
+            for i in range(0, len(wanted), 500):
+                part = wanted[i : i + 500]
+                cur = self.db.execute(
+                    "SELECT sha256, MIN(received_at) FROM submissions WHERE sha256 IN"
+                    f" ({','.join('?' * len(part))}) GROUP BY sha256",
+                    part,
+                )
+                out.update({sha: when for sha, when in cur})
+        return out
+
     def submission_values(self, submission_id: int) -> dict[tuple[str, str, str], Any]:
         """{(form, row unit, field): value} of one submission."""
         with translated(self.path):
