@@ -388,6 +388,11 @@ def check(
     help="任务分解表 CSV（默认内置样例的 tasks.csv）",
 )
 @click.option(
+    "--require-approved",
+    is_flag=True,
+    help="只汇总已审核的下级报表（hbreport approve，按 SHA-256 认定）；未审核或审核后改动的退回",
+)
+@click.option(
     "--deadline",
     default=None,
     help="报送截止日期，如 2018-01-10（默认为 indicators.yaml 的 reporting_due：报告期次年1月10日）",
@@ -404,6 +409,7 @@ def consolidate(
     tasks_file: str | None,
     store_path: str | None,
     deadline: str | None,
+    require_approved: bool,
     as_json: bool,
 ) -> None:
     """汇总下级报表：说明谁未报、谁被退回及原因，输出同一表式的上级工作簿。"""
@@ -428,6 +434,7 @@ def consolidate(
                 progress=progress,
                 store=Path(store_path) if store_path else default_store(out_path),
                 deadline=_date(deadline, "--deadline") if deadline else None,
+                require_approved=require_approved,
             )
         _finish(summary, as_json)
 
@@ -468,6 +475,13 @@ def consolidate(
     type=click.Path(dir_okay=False),
     help="任务分解表 CSV（默认内置样例的 tasks.csv）",
 )
+@click.option(
+    "--verification",
+    "verification_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="填好的脱贫验收工作簿（hbreport verify forms 生成）：出列与摘帽一节写申报、验收通过、未通过、未验收",
+)
 @click.option("--force", is_flag=True, help="覆盖已存在的输出文件（输入文件任何时候都不会被覆盖）")
 def report(
     file: str | None,
@@ -480,6 +494,7 @@ def report(
     issuer: str | None,
     issued: str | None,
     tasks_file: str | None,
+    verification_path: str | None,
     force: bool,
 ) -> None:
     """由汇总工作簿（或数据库中的汇总）生成 Word 进展报告（公文格式，含表格、图表和文字分析）。"""
@@ -494,8 +509,16 @@ def report(
             "issuer": issuer.strip() if issuer else None,
             "issued": when,
             "force": force,
-            "inputs": [Path(units)] if units else [],
+            "inputs": ([Path(units)] if units else [])
+            + ([Path(verification_path)] if verification_path else []),
         }
+        if verification_path:
+            from .context import Context
+            from .verification import read_verification
+
+            extra["verification"] = read_verification(
+                Path(verification_path), ctx=Context.of(registry, None, None)
+            )
         if file is not None:
             path = report_from_workbook(
                 Path(file),
@@ -733,6 +756,49 @@ def import_(file: str, out_dir: str, force: bool, units: str | None, as_json: bo
 
 
 @main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--by", "by", required=True, help="审核人姓名")
+@click.option("--note", default="", help="审核意见")
+@click.option(
+    "--store",
+    "store_path",
+    default="hbreport.sqlite",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="数据库（SQLite）文件：与汇总时的 --store 相同",
+)
+@click.option(
+    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
+)
+def approve(file: str, by: str, note: str, store_path: str, units: str | None) -> None:
+    """记录审核：谁在何时审核了哪份报表（按文件的 SHA-256；审核后文件再改动即不算已审核）。"""
+    with _user_errors():
+        from .reader import read_workbook
+        from .store.approvals import approve as record
+
+        if not by.strip():
+            raise HBError("--by 不能为空", hint="写审核人的姓名")
+        result = read_workbook(Path(file), registry=_registry(units))
+        data = result.data
+        done = record(
+            Path(store_path),
+            sha256=result.sha256,
+            file=Path(file).name,
+            unit_code=data.unit_code,
+            unit_name=data.spec.unit_name,
+            period=data.period,
+            by=by.strip(),
+            note=note.strip(),
+        )
+        _console().print(
+            f"已记录：{done['by']} 于 {done['at']} 审核了{data.spec.unit_name}{data.period}年报表"
+            f"「{done['file']}」（SHA-256 {done['sha256'][:12]}…），存入 {store_path}",
+            markup=False,
+        )
+    sys.exit(EXIT_OK)
+
+
+@main.command()
 @click.argument("unit")
 @click.option("--period", required=True, help="报告期（年份）")
 @click.option(
@@ -762,13 +828,22 @@ def history(
 ) -> None:
     """某单位某报告期收到的各版报表（时间、文件、状态），以及两版之间改动的每个单元格（旧值 → 新值）。"""
     with _user_errors():
+        from .store.approvals import approvals_of
         from .store.history import history as run
 
-        result = run(Path(store_path), unit, _period(period), old=old, new=new, registry=_registry(units))
+        registry = _registry(units)
+        result = run(Path(store_path), unit, _period(period), old=old, new=new, registry=registry)
+        signed = approvals_of(Path(store_path), registry.get(unit).code, _period(period))
         if as_json:
-            _emit_json(result.to_dict())
+            _emit_json(result.to_dict() | {"approvals": signed})
         else:
-            _console().print(result.render(), markup=False)
+            lines = [result.render()]
+            lines += ["审核：" if signed else "审核：无"] + [
+                f"  {a['at']}  {a['by']} 审核了 {a['file']}（SHA-256 {a['sha256'][:12]}…）"
+                + (f"：{a['note']}" if a["note"] else "")
+                for a in signed
+            ]
+            _console().print("\n".join(lines), markup=False)
     sys.exit(EXIT_OK)
 
 

@@ -60,6 +60,7 @@ from .registry import LEVEL_ZH
 from .safety import crash_reason, sha256_file
 from .spec import LEVEL_FORMS, TOTAL, SheetSpec, WorkbookSpec, build_workbook_spec
 from .store import forms as kept
+from .store.approvals import approved
 from .store.db import check_store
 from .store.forms import FormStore, Submission
 from .trace import traced_cells
@@ -67,6 +68,7 @@ from .values import FormData
 from .writer import write_workbook
 
 RETURN_DIR = "退回"
+RULE_APPROVAL = "审核"
 
 #: rule ids of the findings consolidation itself raises (the reader's findings carry the form's rule ids)
 RULE_FILE, RULE_UNIT, RULE_PERIOD, RULE_DUPLICATE, RULE_BASELINE, RULE_OWN = (
@@ -172,6 +174,7 @@ def consolidate(
     progress: Progress | None = None,
     store: str | Path | None = None,
     deadline: dt.date | None = None,
+    require_approved: bool = False,
 ) -> Summary:
     """Consolidate the children's workbooks in ``folder`` into ``parent_code``'s workbook at ``out_path``.
 
@@ -181,6 +184,7 @@ def consolidate(
     received and the consolidation are kept there, in one transaction after the workbook is written.
     ``deadline`` (else the catalog's ``reporting_due``) judges each child 按时 / 逾期 / 未报 by its
     received time: when ``store`` first saw the file's sha256, else its mtime (the earlier of the two).
+    ``require_approved`` returns (退回) every child whose file (by sha256) has no approval in ``store``.
     """
 
     folder, out_path = Path(folder), Path(out_path)
@@ -236,6 +240,7 @@ def consolidate(
             force=force,
             inputs=list(inbox.files),
             deadline=deadline or catalog.reporting_due(period),
+            require_approved=require_approved,
         )
         return _run(job, reading.results, out_path, annotate_dir, baseline, workers, store)
 
@@ -251,6 +256,8 @@ def _run(
 ) -> Summary:
     spec, period = job.spec, job.period
     job.prefill = prefill_values(spec, job.registry, baseline)
+    if job.require_approved:
+        job.approvals = approved(store, [r.sha256 for r in reads])
     job.classify(reads)
     job.first_seen = _first_seen(store, [r.sha256 for r in reads])
     values = job.parent_values()
@@ -338,6 +345,9 @@ class _Job:
     inputs: list[Path] = field(default_factory=list)  # the files scanned: never written over
     deadline: dt.date | None = None  # 报送截止日期
     first_seen: dict[str, str] = field(default_factory=dict)  # sha256 → when the store first kept it
+    require_approved: bool = False  # children whose file has no approval in the store are returned
+    approvals: dict[str, dict[str, str]] = field(default_factory=dict)  # sha256 → its approval
+    unapproved: set[str] = field(default_factory=set)  # children returned for want of an approval
 
     @property
     def expected(self) -> dict[str, Any]:
@@ -448,8 +458,28 @@ class _Job:
                 self.blank[code] = chosen  # 空表: not reported data, not rolled up
                 continue
             self.rolled[code] = self._roll_up(chosen)
+            if self.require_approved and chosen.sha256 not in self.approvals:
+                self._unapproved(code, chosen)
             errors = [f for f in self.findings_by_file[chosen.path] if f.importance == "error"]
             (self.returned if errors else self.accepted)[code] = chosen
+
+    def _unapproved(self, code: str, r: _Read) -> None:
+        """A child's file without an approval in the store (never approved, or changed since): 退回."""
+        unit = self.registry.get(code)
+        self.unapproved.add(code)
+        self._add(
+            r,
+            Finding(
+                message=f"「{unit.name}」的报表「{Path(r.path).name}」未经审核：数据库中没有这份文件"
+                f"（SHA-256 {r.sha256[:12]}…）的审核记录（没有审核，或审核后文件被改动）",
+                importance="error",
+                rule=RULE_APPROVAL,
+                file=r.path,
+                unit_code=unit.code,
+                unit_name=unit.name,
+                hint="审核人核对后运行 hbreport approve 文件 --by 姓名 --store 数据库，再重新汇总",
+            ),
+        )
 
     def _blank_check(self, r: _Read) -> bool:
         """A child's workbook with nothing typed in it (a blank form sent by mistake): 空表, True — never
@@ -714,6 +744,7 @@ class _Job:
                 r = pool[code]
                 errors, warnings, explained = counts(r)
                 notes = [f"与{'、'.join(dup.files[1:])}完全相同"] if dup else []
+                notes += ["未经审核"] if code in self.unapproved else []
                 notes += [f"另有 {explained} 个警告已说明"] if explained else []
                 note = "；".join(notes)
                 return ChildStatus(

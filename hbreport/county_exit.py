@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .engine import row_filled
+from .errors import HBError
 from .values import FormData
 
 PEOPLE_FORM, VILLAGE_FORM, INFRA_FORM = "poverty_progress", "village_exit", "infrastructure"
@@ -130,17 +131,24 @@ def assess(data: FormData, *, registry, catalog, baseline) -> CountyExit | None:
         out, poor = _number(villages.get("villages_exited_cum")), _number(villages.get("poor_villages"))
         if out is not None and poor:
             figures["villages_exited_share"] = out / poor * 100
-    result = assess_county_exit(
-        spec.unit_code,
-        spec.period,
-        [],
-        figures=figures,
-        applying=applying,
-        remaining_people=_number(people.get("remaining_people")) or 0.0,
-        registry=registry,
-        catalog=catalog,
-        baseline=baseline,
-    )
+    try:
+        result = assess_county_exit(
+            spec.unit_code,
+            spec.period,
+            [],
+            figures=figures,
+            applying=applying,
+            remaining_people=_number(people.get("remaining_people")) or 0.0,
+            registry=registry,
+            catalog=catalog,
+            baseline=baseline,
+        )
+    except HBError as exc:  # the criteria cannot be read for this year (a parameter not set): not assessed
+        note = f"评估标准无法读取：{exc.message}" + (f"（{exc.hint}）" if exc.hint else "")
+        unread = Criterion("退出标准", None, "", "", None, None, note)
+        return CountyExit(
+            spec.unit_code, spec.unit_name, spec.period, record.exit_year, applying, NOT_REPORTED, (unread,)
+        )
     criteria = tuple(
         Criterion(r.label, r.figure, r.unit, r.op, r.threshold, r.met, r.note) for r in result.criteria
     )

@@ -105,7 +105,9 @@ def load_dataset(source: str | Path, *, period: int | None = None, ctx=None) -> 
 
 def _workbook_dataset(result) -> Dataset:
     summary = result.summary
-    return Dataset.from_form_data(result.data, row_status=summary.row_statuses() if summary else None)
+    return Dataset.from_form_data(
+        result.data, row_status=summary.row_statuses() if summary else None, comments=result.notes
+    )
 
 
 def _from_workbook(path: Path, ctx) -> Dataset:
@@ -281,6 +283,7 @@ def _read_table(path: Path) -> list[dict[str, Any]]:
                         "field": key,
                         "value": item.get("value"),
                         "status": item.get("status", REPORTED),
+                        "comment": item.get("comment"),
                         "_line": f"第 {i} 个数据值",
                     }
                 )
@@ -357,6 +360,7 @@ def import_values(source: str | Path, out_dir: str | Path, *, force: bool = Fals
     source, out_dir = Path(source), Path(out_dir)
     rows = _read_table(source)
     books: dict[tuple[str, int], dict[str, dict[str, dict[str, Any]]]] = {}
+    notes: dict[tuple[str, int], dict[str, dict[str, str]]] = {}
     count = 0
     for row in rows:
         status = str(row.get("status") or REPORTED)
@@ -387,6 +391,9 @@ def import_values(source: str | Path, out_dir: str | Path, *, force: bool = Fals
                 hint="报告期写年份，如 2017",
             ) from None
         org = ctx.registry.get(str(row["org_unit"])).code
+        comment = row.get("comment")
+        if isinstance(comment, str) and comment.strip() and org in {r.code for r in sheet.rows}:
+            notes.setdefault((unit, period), {}).setdefault(sheet.form, {})[org] = comment.strip()
         if col.role == "derived":
             continue
         value = _typed(row.get("value"), col.field.type, row["_line"], source)
@@ -416,5 +423,7 @@ def import_values(source: str | Path, out_dir: str | Path, *, force: bool = Fals
         for form, rows_ in books[(spec.unit_code, spec.period)].items():
             for code, cells in rows_.items():
                 values.setdefault(form, {}).setdefault(code, {}).update(cells)
-        written.append(write_workbook(spec, target, values=values))
+        written.append(
+            write_workbook(spec, target, values=values, notes=notes.get((spec.unit_code, spec.period)))
+        )
     return Imported(written, count)

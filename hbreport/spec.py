@@ -79,6 +79,8 @@ class Field:
     indicators: tuple[str, ...] = ()
     # the column a count is a share of, when it measures a coverage target counted in units
     share_of: str | None = None
+    # this year's figure (本年): added up over the years where the plan sets a total
+    flow: bool = False
 
     @property
     def numeric(self) -> bool:
@@ -327,6 +329,7 @@ def _load_fields(path: Path) -> dict[str, Field]:
             indicator=codes[0] if codes else None,
             indicators=tuple(codes),
             share_of=raw.get("share_of"),
+            flow=bool(raw.get("flow", False)),
         )
     for f in fields.values():
         for ref in (f.weight, f.rollup_to):

@@ -24,7 +24,10 @@ def rng_for(*parts: Any) -> random.Random:
 class Story:
     """The synthetic truth for one registry, baseline and catalog."""
 
-    def __init__(self, registry, baseline, catalog) -> None:
+    def __init__(self, registry, baseline, catalog, *, shortfalls: bool = True) -> None:
+        """``shortfalls``: a few villages fall short of a domain standard (no 第一书记, no cooperative …),
+        as real data would; without them the domain forms are clean (the benchmarks' inputs)."""
+        self.shortfalls = shortfalls
         self.registry = registry
         self.baseline = baseline
         self.catalog = catalog
@@ -220,6 +223,10 @@ class Story:
         def yes(chance: float) -> str:
             return "是" if r.random() < chance else "否"
 
+        def most(chance: float) -> float:
+            """The chance a standard is met: ``chance``, or always without shortfalls."""
+            return chance if self.shortfalls else 1.0
+
         if form == "industry":
             labour_p = round(poor_p * 0.75)
             needed = round(labour_p * 0.4)
@@ -227,13 +234,13 @@ class Story:
             labour_h = round(poor_h * 0.7)
             return {
                 "has_special_industry": yes(p),
-                "industry_orgs": 1 + r.randint(0, 1) if r.random() < max(p, 0.95) else 0,
+                "industry_orgs": 1 + r.randint(0, 1) if r.random() < most(max(p, 0.95)) else 0,
                 "mutual_fund_orgs": 1 if r.random() < p - 0.1 else 0,
                 "labour_households": labour_h,
-                "coop_households": labour_h if r.random() < 0.95 else round(labour_h * p),
+                "coop_households": labour_h if r.random() < most(0.95) else round(labour_h * p),
                 "labour_people": labour_p,
                 "labour_exited": round(labour_p * self.cum_share(village, year)),
-                "entrepreneur_leaders": r.randint(1, 3) if r.random() < max(p, 0.95) else 0,
+                "entrepreneur_leaders": r.randint(1, 3) if r.random() < most(max(p, 0.95)) else 0,
                 "training_needed": needed,
                 "training_done": round(needed * p),
                 "credit_eligible": eligible,
@@ -271,7 +278,7 @@ class Story:
             return {
                 "has_partner_unit": "是",
                 "has_work_team": "是",
-                "has_first_secretary": yes(0.97),
+                "has_first_secretary": yes(most(0.97)),
                 "partner_withdrawn": "否",
                 "work_team_members": r.randint(2, 5),
                 "households_now": poor_h,

@@ -4,7 +4,8 @@ Each child unit moves along the plan's cumulative schedule at its own pace (seed
 its key-project and infrastructure figures respect the forms' rules. The values go through the real
 engine (``FormData.from_inputs``), so derived columns, 合计 and 进度状态 are the workbook's own.
 
-    python tests/report_inputs.py --images docs/img    # re-render the province sample report's pages
+    hbreport demo --out demo-out
+    python tests/report_inputs.py --images docs/img --demo demo-out   # re-render the report pages
 """
 
 from __future__ import annotations
@@ -145,50 +146,67 @@ def sample_form_data(
     return FormData.from_inputs(spec, plan_inputs(spec, registry, baseline, catalog, drop=drop))
 
 
-def render_images(out_dir: Path, pages: tuple[int, ...] = (1, 2, 3), dpi: int = 80) -> list[Path]:
-    """Render the province sample report (2017, one prefecture not reported, 2016 as history) to PNG pages."""
+def _pages(
+    docx: Path, out_dir: Path, stem: str, pages: tuple[int, ...], dpi: int, scratch: Path
+) -> list[Path]:
+    """PNG images of ``pages`` of a report, as LibreOffice prints it."""
     from PIL import Image
 
     from hbreport.office import pdf_to_png
-    from hbreport.report import docx_to_pdf, render_report
+    from hbreport.report import docx_to_pdf
+
+    pdf = docx_to_pdf(docx, scratch)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    made = []
+    for page in pages:
+        (png,) = pdf_to_png(pdf, scratch, dpi=dpi, first=page, last=page)
+        target = out_dir / f"{stem}-page{page}.png"
+        with Image.open(png) as image:  # a 128-colour palette keeps the committed images small
+            image.convert("RGB").quantize(colors=128).save(target, optimize=True)
+        made.append(target)
+    return made
+
+
+def render_images(
+    out_dir: Path, demo: Path | None = None, pages: tuple[int, ...] = (1, 2, 3), dpi: int = 80
+) -> list[Path]:
+    """Render report pages to PNG: a county's (红安县 2017 with 5 of its 14 townships in) and, given the
+    output folder of ``hbreport demo``, the demo's province report (one prefecture of 17 consolidated)."""
+    from hbreport.report import render_report
 
     registry, baseline, catalog = load_registry(), load_baseline(), load_catalog()
-    children = registry.children("420000")
-    late = children[2].code
-    data = sample_form_data(
-        "420000", 2017, drop=(late,), registry=registry, baseline=baseline, catalog=catalog
-    )
-    earlier = sample_form_data("420000", 2016, registry=registry, baseline=baseline, catalog=catalog)
+    towns = registry.children("421122")
+    late = tuple(t.code for t in towns[5:])
+    data = sample_form_data("421122", 2017, drop=late, registry=registry, baseline=baseline, catalog=catalog)
+    earlier = sample_form_data("421122", 2016, registry=registry, baseline=baseline, catalog=catalog)
+    made = []
     with tempfile.TemporaryDirectory() as scratch:
         started = time.perf_counter()
         docx = render_report(
             data,
-            Path(scratch) / "report-province.docx",
-            missing=[late],
+            Path(scratch) / "report-county.docx",
+            missing=list(late),
             history={2016: earlier},
             registry=registry,
             baseline=baseline,
             catalog=catalog,
-            issued=ISSUED,
         )
         print(f"render_report: {time.perf_counter() - started:.2f} s")
-        pdf = docx_to_pdf(docx, Path(scratch))
-        out_dir.mkdir(parents=True, exist_ok=True)
-        made = []
-        for page in pages:
-            (png,) = pdf_to_png(pdf, Path(scratch), dpi=dpi, first=page, last=page)
-            target = out_dir / f"report-province-page{page}.png"
-            with Image.open(png) as image:  # a 128-colour palette keeps the committed images small
-                image.convert("RGB").quantize(colors=128).save(target, optimize=True)
-            made.append(target)
+        made += _pages(docx, out_dir, "report-county", pages, dpi, Path(scratch))
+        if demo is not None:
+            (province,) = sorted((demo / "报告").glob("湖北省*.docx"))
+            made += _pages(province, out_dir, "report-province", pages, dpi, Path(scratch))
     return made
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=Path, required=True, help="folder for report-province-page<N>.png")
+    parser.add_argument("--images", type=Path, required=True, help="folder for report-<unit>-page<N>.png")
+    parser.add_argument(
+        "--demo", type=Path, default=None, help="output folder of hbreport demo (province pages)"
+    )
     args = parser.parse_args(argv)
-    for path in render_images(args.images):
+    for path in render_images(args.images, args.demo):
         print(path)
     return 0
 

@@ -72,3 +72,23 @@ def test_demo_writes_every_output(demo):
         p.text for p in Document(str(out / "报告" / "咸宁市2019年脱贫攻坚进展情况报告.docx")).paragraphs
     )
     assert "咸宁市" in text and "2019年" in text
+
+
+def test_demo_province_report_says_on_page_1_how_many_prefectures_reported(demo, tmp_path):
+    """One prefecture of 17 is consolidated: page 1 says so and judges neither the province as a whole
+    nor a 贫困县摘帽 it has no data for."""
+    import re
+    import shutil
+
+    out, _payload, _done = demo
+    (province,) = sorted((out / "报告").glob("湖北省*.docx"))
+    opening = next(p.text for p in Document(str(province)).paragraphs if p.text.startswith("按照"))
+    assert "根据已报送的1个（共17个）市州汇总" in opening and "不对湖北省总体进度作出判断" in opening
+    if shutil.which("soffice") is None and shutil.which("libreoffice") is None:
+        return
+    from hbreport.office import pdf_text
+    from hbreport.report import docx_to_pdf
+
+    page1 = re.sub(r"\s+", "", pdf_text(docx_to_pdf(province, tmp_path)).split("\f")[0])
+    assert "根据已报送的1个（共17个）市州汇总" in page1
+    assert not re.search(r"总体进度(超前|正常|滞后)", page1)

@@ -33,8 +33,10 @@ def returns(inbox_copy, tmp_path, context):
     _path, spec, values = write_filled(town.code, PERIOD, tmp_path / "scratch", **context)
     row = next(r for r in values[PP].values() if r.get("exited_people"))
     row["exited_households"] = row["exited_people"] + 5
-    write_workbook(spec, inbox_copy / spec.file_name(), values=values, force=True)
-    return {"inbox": inbox_copy, "wrong": town}
+    code = next(c for c, r in values[PP].items() if r is row)
+    notes = {PP: {code: "该村今年有户籍迁入，已核实"}}
+    write_workbook(spec, inbox_copy / spec.file_name(), values=values, force=True, notes=notes)
+    return {"inbox": inbox_copy, "wrong": town, "notes": notes}
 
 
 @pytest.mark.parametrize("kind", [".csv", ".json", ".parquet"])
@@ -52,6 +54,9 @@ def test_export_import_check_gives_the_same_values_and_findings(returns, tmp_pat
         r.data.unit_code: r.data.rows for r in results
     }
     assert _finding_keys(again) == _finding_keys(findings)
+    # the row's 说明 travels as the comment of its values, and back into the 说明 column
+    assert {r.data.unit_code: r.notes for r in results_again} == {r.data.unit_code: r.notes for r in results}
+    assert returns["notes"] in [r.notes for r in results_again]
     assert cli(["import", str(out), "--out", str(back)]) == 2  # never over what is there
     assert "已存在" in capsys.readouterr().err
 

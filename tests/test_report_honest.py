@@ -183,3 +183,18 @@ def test_the_first_page_states_the_coverage(tmp_path, kw):
     assert "根据已报送的5个（共14个）乡镇汇总" in page1
     assert "不对红安县总体进度作出判断" in page1
     assert not re.search(r"总体进度(超前|正常|滞后)", page1)
+
+
+def test_a_year_whose_exit_standards_cannot_be_read_is_not_assessed(kw, tmp_path):
+    """A catalog parameter the criteria need missing for the year: 未报 with the reason, never a crash
+    of the consolidation or the report."""
+    import yaml
+
+    raw = yaml.safe_load(Path(kw["catalog"].path).read_text(encoding="utf-8"))
+    raw["parameters"]["poverty_line"]["by_year"].pop(YEAR)
+    path = tmp_path / "indicators.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    catalog = load_catalog(path)
+    data = sample_form_data(COUNTY, YEAR, **kw)
+    result = assess(data, registry=kw["registry"], catalog=catalog, baseline=kw["baseline"])
+    assert result.status == NOT_REPORTED and "poverty_line" in result.criteria[0].note

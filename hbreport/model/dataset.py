@@ -80,12 +80,15 @@ class Dataset:
         derived: bool = True,
         blanks: bool = True,
         received: str | None = None,
+        comments: Mapping[str, Mapping[str, str]] | None = None,
     ) -> Dataset:
         """The values of one workbook. ``row_status`` gives a row unit's status (a consolidation's
         children: not reported, returned, refused); rows not named are reported. A derived column's
         value of a reported row has status derived (left out with ``derived=False``); blank cells
-        are kept with value None unless ``blanks=False``. The 合计 row is not a data value."""
+        are kept with value None unless ``blanks=False``. ``comments[form][row]``: a row's 说明, the
+        comment of each of its values. The 合计 row is not a data value."""
         row_status = row_status or {}
+        comments = comments or {}
         spec = data.spec
         out: list[DataValue] = []
         add = out.append
@@ -94,6 +97,7 @@ class Dataset:
             for row in sheet.rows:
                 status = row_status.get(row.code, REPORTED)
                 cells = rows.get(row.code, {})
+                comment = comments.get(sheet.form, {}).get(row.code)
                 for col in sheet.columns:
                     is_derived = col.role == "derived"
                     if is_derived and not derived:
@@ -112,7 +116,7 @@ class Dataset:
                             col.key,
                             value,
                             DERIVED if is_derived and status == REPORTED else status,
-                            None,
+                            comment,
                             data.sha256,
                             received,
                         )

@@ -23,7 +23,7 @@ from ..catalog import convert
 from ..context import Context
 from ..engine import compute_row, parent_values, row_filled, total_row
 from ..errors import HBError
-from ..findings import Finding, count_by_importance
+from ..findings import Finding, clip, count_by_importance
 from ..registry import LEVEL_ZH
 from ..rules import Expr
 from ..spec import SheetSpec, build_workbook_spec, load_fields
@@ -154,6 +154,59 @@ def robust_z(values: Mapping[str, float], *, min_mad: float = MIN_MAD) -> dict[s
 # ---------------------------------------------------------------- the context
 
 
+EXPLANATIONS_SHOWN = 5  # explanations of 警告 quoted in the 数据质量 section
+
+
+def timeliness_of(summary) -> dict[str, Any] | None:
+    """The children's timeliness from a consolidation Summary, for :func:`build_context`."""
+    if summary is None or summary.deadline is None:
+        return None
+    counts = summary.timeliness()
+    d = summary.deadline
+    return {
+        "deadline": f"{d.year}年{d.month}月{d.day}日",
+        "on_time": counts["按时"],
+        "late": [{"name": c.name, "at": c.received_at} for c in summary.children if c.timeliness == "逾期"],
+        "not_reported": counts["未报"],
+        "source": summary.received_from(),
+    }
+
+
+def verified(result: Any, spec: Any) -> list[dict[str, Any]]:
+    """The exit verification's tally per kind (households, villages, the county): 申报 and how many
+    验收通过 / 未通过 / 未验收; [] without one. Refused when it is another county's or year's."""
+    if result is None:
+        return []
+    from ..verification.build import COUNTY, HOUSEHOLDS, VILLAGES
+    from ..verification.read import DECLARED, FAILED, PASSED, PENDING
+
+    vs = result.spec
+    if vs.period != spec.period or vs.unit_code[:6] != spec.unit_code[:6]:
+        raise HBError(
+            f"验收工作簿是「{vs.unit_name}」{vs.period}年的，报告是「{spec.unit_name}」{spec.period}年的",
+            hint="给出本单位本年的脱贫验收工作簿",
+        )
+    out = []
+    for form, kind, unit in (
+        (HOUSEHOLDS, "贫困户", "户"),
+        (VILLAGES, "贫困村", "个"),
+        (COUNTY, "贫困县", "个"),
+    ):
+        if form in result.statuses:
+            c = result.counts(form)
+            out.append(
+                {
+                    "kind": kind,
+                    "unit": unit,
+                    "declared": c[DECLARED],
+                    "passed": c[PASSED],
+                    "failed": c[FAILED],
+                    "pending": c[PENDING],
+                }
+            )
+    return out
+
+
 def build_context(
     data: FormData,
     *,
@@ -168,9 +221,13 @@ def build_context(
     issuer: str | None = None,
     levels: Iterable[tuple[str, int, int]] = (),
     regions: Mapping[str, Mapping[str, float]] | None = None,
+    timeliness: Mapping[str, Any] | None = None,
+    verification: Any = None,
 ) -> dict[str, Any]:
     """Everything the report template shows, as plain values (numbers unformatted). ``levels``: the
-    consolidation's (level, expected, received) per level below the unit (its 汇总校验 table)."""
+    consolidation's (level, expected, received) per level below the unit (its 汇总校验 table);
+    ``timeliness``: the children's 按时 / 逾期 / 未报 (:func:`timeliness_of` a Summary);
+    ``verification``: a filled exit verification workbook as read (申报 / 验收通过 / 未通过 / 未验收)."""
 
     registry, catalog, baseline = Context.of(registry, catalog, baseline).parts
     spec = data.spec
@@ -228,6 +285,7 @@ def build_context(
     projects = ctx.projects()
     infrastructure = ctx.infrastructure()
     quality = ctx.quality(children, findings, people)
+    quality["timeliness"] = dict(timeliness) if timeliness else None
     unit = registry.get(spec.unit_code) if spec.unit_code in registry else None
     level = spec.level
     child_zh = CHILD_LEVEL_ZH.get(level, "下级单位")
@@ -264,6 +322,7 @@ def build_context(
         "people": people,
         "villages": villages,
         "counties": counties,
+        "verification": verified(verification, spec),
         "headline": ctx.headline(people, villages, counties),
         "children": children,
         "summary": summary,
@@ -412,6 +471,7 @@ class _Context:
             "text": text,
             "caption": f"（{text}）" if text else "",
             "absent": [c["name"] for c in children if not c["reported"]],
+            "absent_text": _names([c["name"] for c in children if not c["reported"]], 6),
         }
 
     def _total(self, form: str) -> dict[str, Any]:
@@ -727,9 +787,12 @@ class _Context:
     def _cumulative(self, form: str, key: str, this_year: float | None) -> float | None:
         """This period plus earlier periods of ``history``; None without history.
 
-        Only the 03 form holds yearly flows (本年度数) that add up over the years; the 04 form holds
-        the state at the period's end."""
-        if not self.history or form != PROJECT_FORM:
+        The 03 form holds yearly flows (本年度数) that add up over the years; on other forms only the
+        columns marked ``flow`` (the 04 form's schools and kindergartens) do, the rest is the state at
+        the period's end."""
+        sheet = self.spec.sheet(form)
+        flow = form == PROJECT_FORM or (key in sheet.column_keys and sheet.column(key).field.flow)
+        if not self.history or not flow:
             return None
         earlier = [_num(d.totals.get(form, {}).get(key)) for y, d in self.history.items() if y < self.year]
         earlier = [v for v in earlier if v is not None]
@@ -979,7 +1042,8 @@ class _Context:
         for ref in self.missing:  # named by the consolidation but not a row of this form
             if not any(_same_unit(ref.code, c["code"]) for c in children) and name_of(ref) not in missing:
                 missing.append(name_of(ref))
-        counts = count_by_importance(findings)
+        counts = count_by_importance(f for f in findings if not f.explained)
+        explained = [f for f in findings if f.explained]
         ordered = sorted(
             findings, key=lambda f: (f.importance != "error", f.unit_code or "", f.sheet or "", f.cell or "")
         )
@@ -1010,7 +1074,15 @@ class _Context:
             "returned": [{"name": name_of(r), "reason": r.reason} for r in self.returned],
             "blank": [c["name"] for c in children if c["status"] == BLANK_FORM],
             "errors": counts.get("error", 0),
-            "warnings": counts.get("warning", 0),
+            "warnings": counts.get("warning", 0),  # open ones: not explained by the reporting unit
+            "explained": len(explained),
+            "explanations": [
+                {
+                    "unit": name_of(UnitRef(f.unit_code or "", f.unit_name or "")),
+                    "text": clip(f.explanation, 60),
+                }
+                for f in explained[:EXPLANATIONS_SHOWN]
+            ],
             "findings": shown,
             "findings_more": max(0, len(findings) - len(shown)),
             "outliers": outliers,
@@ -1091,7 +1163,7 @@ def _exit_dict(exit_) -> dict[str, Any]:
 def _criterion_text(c) -> str:
     """贫困发生率1.8%（标准不高于2%，达到）"""
     if c.figure is None:
-        return f"{c.label}无数据"
+        return f"{c.label}未判断（{c.note}）" if c.note else f"{c.label}无数据"
     figure = N.decimal_text(c.figure, 2) + c.unit
     if c.threshold is None:
         return f"{c.label}{figure}（未设定标准，未判断）"

@@ -25,7 +25,7 @@ from ..errors import HBError
 from ..findings import Finding
 from ..values import FormData
 from . import charts
-from .context import build_context
+from .context import build_context, timeliness_of
 from .numbers import FILTERS
 
 TEMPLATE = paths.REPORTS / "progress.docx"
@@ -69,6 +69,8 @@ def render_report(
     issuer: str | None = None,
     levels: Iterable[tuple[str, int, int]] = (),
     regions: Mapping[str, Mapping[str, float]] | None = None,
+    timeliness: Mapping[str, Any] | None = None,
+    verification: Any = None,
     force: bool = False,
     inputs: Iterable[str | Path] = (),
 ) -> Path:
@@ -104,6 +106,8 @@ def render_report(
         issuer=issuer,
         levels=levels,
         regions=regions,
+        timeliness=timeliness,
+        verification=verification,
     )
     doc = DocxTemplate(str(template))
     with tempfile.TemporaryDirectory(prefix="hb-report-") as scratch, _scratch_errors(scratch):
@@ -239,6 +243,7 @@ def report_from_dataset(
         ]
         levels = list(summary.levels)
         found += summary.findings
+        kw.setdefault("timeliness", timeliness_of(summary))
     regions = summary.regions if summary is not None else None
     return render_report(
         data,

@@ -43,7 +43,7 @@ SUBTITLE = "（数据截至{{ as_of|date }}）"
 OPENING = (
     "按照《{{ plan_title }}》确定的目标任务和年度进度安排，"
     "{% if basis.complete %}根据各{{ child_level_zh }}报送的统计报表汇总，"
-    "{% else %}{{ basis.text }}（{{ basis.absent|join('、') }}未报送、被退回或报送空表，其数据未计入），{% endif %}"
+    "{% else %}{{ basis.text }}（{{ basis.absent_text }}未报送、被退回或报送空表，其数据未计入），{% endif %}"
     "现将{{ unit.name }}{{ year }}年脱贫攻坚进展情况报告如下。"
     "{% if not basis.enough %}已汇总的{{ child_level_zh }}不足应报数的{{ basis.threshold|pct(0) }}，"
     "本报告不对{{ unit.name }}总体进度作出判断，只反映已报送单位的情况。{% endif %}"
@@ -192,10 +192,23 @@ REPORTING = (
     "{% else %}本报告数据为{{ unit.name }}本级填报。{% endif %}"
 )
 
+VERIFIED = (
+    "据{{ year }}年脱贫验收工作簿："
+    "{% for v in verification %}{{ v.kind }}申报{{ v.declared }}{{ v.unit }}，验收通过{{ v.passed }}{{ v.unit }}、"
+    "未通过{{ v.failed }}{{ v.unit }}、未验收{{ v.pending }}{{ v.unit }}{% if loop.last %}。{% else %}；{% endif %}{% endfor %}"
+)
+
 FINDINGS = (
-    "{% if quality.errors or quality.warnings %}校验发现错误{{ quality.errors }}条、警告{{ quality.warnings }}条。"
+    "{% if quality.timeliness %}{% set t = quality.timeliness %}报送截止日期为{{ t.deadline }}，"
+    "按时报送{{ t.on_time }}个，逾期{{ t.late|length }}个"
+    "{% if t.late %}（{% for x in t.late %}{{ x.name }}{{ x.at }}{% if not loop.last %}、{% endif %}{% endfor %}）{% endif %}"
+    "，未报{{ t.not_reported }}个。{% endif %}"
+    "{% if quality.errors or quality.warnings or quality.explained %}校验发现错误{{ quality.errors }}条、"
+    "未说明的警告{{ quality.warnings }}条{% if quality.explained %}，另有{{ quality.explained }}条警告填报单位已说明原因"
+    "（{% for e in quality.explanations %}{{ e.unit }}：“{{ e.text }}”{% if not loop.last %}；{% endif %}{% endfor %}"
+    "{% if quality.explained > quality.explanations|length %}等{% endif %}）{% endif %}。"
     "{% if quality.errors %}错误须由填报单位改正后重新报送；{% endif %}"
-    "{% if quality.warnings %}警告须由填报单位核实，属实的在报表“说明”中写明原因。{% endif %}"
+    "{% if quality.warnings %}未说明的警告须由填报单位核实，属实的在报表“说明”中写明原因。{% endif %}"
     "{% if quality.findings_more %}表5列出前{{ quality.findings|length }}条，其余{{ quality.findings_more }}条见校验清单。"
     "{% else %}明细见表5。{% endif %}{% else %}校验未发现错误或警告。{% endif %}"
 )
@@ -602,6 +615,9 @@ def build(out: Path = OUT) -> Path:
     p(VILLAGES)
     p("（二）贫困县摘帽", "Heading 2")
     p(COUNTIES)
+    control("{%p if verification %}")
+    p(VERIFIED)
+    control("{%p endif %}")
 
     p("五、数据质量", "Heading 1")
     p(REPORTING)
