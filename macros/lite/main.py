@@ -2224,22 +2224,26 @@ def _row_texts(
     return out
 
 
-def completion(forms: Forms, code: Any, actual: Any, period: Any) -> float | str:
-    """HB_COMPLETION: actual ÷ the plan's cumulative share by the end of ``period``.
+def completion(forms: Forms, code: Any, actual: Any, period: Any, expected: Any = None) -> float | str:
+    """HB_COMPLETION: actual ÷ the expected cumulative share by the end of ``period``: the row's own
+    (``expected``, its 规划进度 cell: the unit's own task) when given, else the plan's.
 
     An error value in ``actual`` gives "" as the native formula does (ISNUMBER is FALSE for it)."""
     year = forms.year(period)
     share = forms.cumulative_share(code, year)
+    if expected is not None and expected != "" and _cell_error(expected) is None:
+        share = _number(expected, "计划进度")
     if _cell_error(actual) is not None:
         return ""
     value = _number(actual, "实际完成比例")
-    if value is None or share <= 0:
+    if value is None or share is None or share <= 0:
         return ""
     return value / share
 
 
-def status(forms: Forms, code: Any, actual: Any, period: Any) -> str:
-    """HB_STATUS: 超前 / 正常 / 滞后 ("" for an empty rate), by the form's own status formula.
+def status(forms: Forms, code: Any, actual: Any, period: Any, expected: Any = None) -> str:
+    """HB_STATUS: 超前 / 正常 / 滞后 ("" for an empty rate), by the form's own status formula, against
+    ``expected`` (the row's 规划进度 cell: its own task) when given, else the form's plan share.
 
     An error value in ``actual`` (``#VALUE!``) comes back as its text, as the native formula shows it."""
     year = forms.year(period)
@@ -2247,12 +2251,10 @@ def status(forms: Forms, code: Any, actual: Any, period: Any) -> str:
     error = _cell_error(actual)
     value = error if error is not None else _number(actual, "实际完成比例")
     env: dict[str, Any] = {rate_key: "" if value is None else value}
-    expected = Expr.parse(variant.column(expected_key).formula)
-    if expected.fields:
-        raise HBError(
-            f"表式「{variant.form}」的「{variant.column(expected_key).label}」不是常数，无法单独判断进度"
-        )
-    env[expected_key] = expected.evaluate({})
+    if expected is not None and expected != "" and _cell_error(expected) is None:
+        env[expected_key] = _number(expected, "计划进度")
+    else:  # no task given: the form's formula without one is the plan's share
+        env[expected_key] = Expr.parse(variant.column(expected_key).formula).evaluate({})
     result = Expr.parse(variant.column(status_key).formula).evaluate(env)
     return result if isinstance(result, str) else str(result)
 
@@ -2457,7 +2459,12 @@ SNAPSHOT = {'version': 2,
                             'IF(AND(base_people > 0, OR(ISNUMBER(prior_exited_people), '
                             'ISNUMBER(exited_people))), cum_exited_people / base_people, "")',
                             '累计脱贫率(%)', '累计脱贫率', 'percent', 'SCHED_PEOPLE_EXIT'],
-                           ['expected_rate', 'derived', '0.35', '规划进度(%)', '规划进度', 'percent', None],
+                           ['task_people', 'prefill', None, '累计脱贫任务(人)', '累计脱贫任务', 'integer',
+                            'SCHED_PEOPLE_EXIT'],
+                           ['expected_rate', 'derived',
+                            'IF(AND(ISNUMBER(task_people), base_people > 0), task_people / base_people, '
+                            '0.35)',
+                            '规划进度(%)', '规划进度', 'percent', None],
                            ['progress_status', 'derived',
                             'IF(cum_exit_rate == "", "", IF(cum_exit_rate > 1, "数据有误", IF(cum_exit_rate >= '
                             'expected_rate + 0.05, "超前", IF(cum_exit_rate >= expected_rate, "正常", "滞后"))))',
@@ -2477,8 +2484,7 @@ SNAPSHOT = {'version': 2,
                          ['PP06',
                           'IF(AND(base_people > 0, ISNUMBER(exited_people)), cum_exit_rate >= expected_rate '
                           '- 0.2, True)',
-                          '累计脱贫率落后规划进度20个百分点以上，请核实或说明', 'warning', 'skip_if_any',
-                          ['base_people', 'exited_people', 'prior_exited_people']]],
+                          '累计脱贫率落后规划进度20个百分点以上，请核实或说明', 'warning', 'never_skip', None]],
                'status': [['progress_status', 'cum_exit_rate', 'expected_rate']],
                'levels': ['township', 'county', 'prefecture', 'province']},
               {'form': 'poverty_progress',
@@ -2505,7 +2511,11 @@ SNAPSHOT = {'version': 2,
                             'IF(AND(base_people > 0, OR(ISNUMBER(prior_exited_people), '
                             'ISNUMBER(exited_people))), cum_exited_people / base_people, "")',
                             '累计脱贫率(%)', '累计脱贫率', 'percent', 'SCHED_PEOPLE_EXIT'],
-                           ['expected_rate', 'derived', '0.7', '规划进度(%)', '规划进度', 'percent', None],
+                           ['task_people', 'prefill', None, '累计脱贫任务(人)', '累计脱贫任务', 'integer',
+                            'SCHED_PEOPLE_EXIT'],
+                           ['expected_rate', 'derived',
+                            'IF(AND(ISNUMBER(task_people), base_people > 0), task_people / base_people, 0.7)',
+                            '规划进度(%)', '规划进度', 'percent', None],
                            ['progress_status', 'derived',
                             'IF(cum_exit_rate == "", "", IF(cum_exit_rate > 1, "数据有误", IF(cum_exit_rate >= '
                             'expected_rate + 0.05, "超前", IF(cum_exit_rate >= expected_rate, "正常", "滞后"))))',
@@ -2525,8 +2535,7 @@ SNAPSHOT = {'version': 2,
                          ['PP06',
                           'IF(AND(base_people > 0, ISNUMBER(exited_people)), cum_exit_rate >= expected_rate '
                           '- 0.2, True)',
-                          '累计脱贫率落后规划进度20个百分点以上，请核实或说明', 'warning', 'skip_if_any',
-                          ['base_people', 'exited_people', 'prior_exited_people']]],
+                          '累计脱贫率落后规划进度20个百分点以上，请核实或说明', 'warning', 'never_skip', None]],
                'status': [['progress_status', 'cum_exit_rate', 'expected_rate']],
                'levels': ['township', 'county', 'prefecture', 'province']},
               {'form': 'poverty_progress',
@@ -2553,7 +2562,12 @@ SNAPSHOT = {'version': 2,
                             'IF(AND(base_people > 0, OR(ISNUMBER(prior_exited_people), '
                             'ISNUMBER(exited_people))), cum_exited_people / base_people, "")',
                             '累计脱贫率(%)', '累计脱贫率', 'percent', 'SCHED_PEOPLE_EXIT'],
-                           ['expected_rate', 'derived', '0.95', '规划进度(%)', '规划进度', 'percent', None],
+                           ['task_people', 'prefill', None, '累计脱贫任务(人)', '累计脱贫任务', 'integer',
+                            'SCHED_PEOPLE_EXIT'],
+                           ['expected_rate', 'derived',
+                            'IF(AND(ISNUMBER(task_people), base_people > 0), task_people / base_people, '
+                            '0.95)',
+                            '规划进度(%)', '规划进度', 'percent', None],
                            ['progress_status', 'derived',
                             'IF(cum_exit_rate == "", "", IF(cum_exit_rate > 1, "数据有误", IF(cum_exit_rate >= '
                             'expected_rate + 0.05, "超前", IF(cum_exit_rate >= expected_rate, "正常", "滞后"))))',
@@ -2573,8 +2587,7 @@ SNAPSHOT = {'version': 2,
                          ['PP06',
                           'IF(AND(base_people > 0, ISNUMBER(exited_people)), cum_exit_rate >= expected_rate '
                           '- 0.2, True)',
-                          '累计脱贫率落后规划进度20个百分点以上，请核实或说明', 'warning', 'skip_if_any',
-                          ['base_people', 'exited_people', 'prior_exited_people']]],
+                          '累计脱贫率落后规划进度20个百分点以上，请核实或说明', 'warning', 'never_skip', None]],
                'status': [['progress_status', 'cum_exit_rate', 'expected_rate']],
                'levels': ['township', 'county', 'prefecture', 'province']},
               {'form': 'poverty_progress',
@@ -2601,7 +2614,11 @@ SNAPSHOT = {'version': 2,
                             'IF(AND(base_people > 0, OR(ISNUMBER(prior_exited_people), '
                             'ISNUMBER(exited_people))), cum_exited_people / base_people, "")',
                             '累计脱贫率(%)', '累计脱贫率', 'percent', 'SCHED_PEOPLE_EXIT'],
-                           ['expected_rate', 'derived', '1.0', '规划进度(%)', '规划进度', 'percent', None],
+                           ['task_people', 'prefill', None, '累计脱贫任务(人)', '累计脱贫任务', 'integer',
+                            'SCHED_PEOPLE_EXIT'],
+                           ['expected_rate', 'derived',
+                            'IF(AND(ISNUMBER(task_people), base_people > 0), task_people / base_people, 1.0)',
+                            '规划进度(%)', '规划进度', 'percent', None],
                            ['progress_status', 'derived',
                             'IF(cum_exit_rate == "", "", IF(cum_exit_rate > 1, "数据有误", IF(cum_exit_rate >= '
                             'expected_rate + 0.05, "超前", IF(cum_exit_rate >= expected_rate, "正常", "滞后"))))',
@@ -2621,12 +2638,11 @@ SNAPSHOT = {'version': 2,
                          ['PP06',
                           'IF(AND(base_people > 0, ISNUMBER(exited_people)), cum_exit_rate >= expected_rate '
                           '- 0.2, True)',
-                          '累计脱贫率落后规划进度20个百分点以上，请核实或说明', 'warning', 'skip_if_any',
-                          ['base_people', 'exited_people', 'prior_exited_people']]],
+                          '累计脱贫率落后规划进度20个百分点以上，请核实或说明', 'warning', 'never_skip', None]],
                'status': [['progress_status', 'cum_exit_rate', 'expected_rate']],
                'levels': ['township', 'county', 'prefecture', 'province']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None],
@@ -2657,7 +2673,7 @@ SNAPSHOT = {'version': 2,
                'status': [],
                'levels': ['township']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['poor_villages', 'prefill', None, '建档立卡贫困村(个)', '建档立卡贫困村', 'integer',
@@ -2676,7 +2692,12 @@ SNAPSHOT = {'version': 2,
                             'IF(AND(poor_villages > 0, OR(ISNUMBER(villages_exited_prior), '
                             'ISNUMBER(villages_applying))), villages_exited_cum / poor_villages, "")',
                             '贫困村累计出列率(%)', '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
-                           ['village_expected_rate', 'derived', '0.3', '规划进度(%)', '规划进度', 'percent', None],
+                           ['task_villages', 'prefill', None, '累计出列任务(个)', '累计出列任务', 'integer',
+                            'SCHED_VILLAGE_EXIT'],
+                           ['village_expected_rate', 'derived',
+                            'IF(AND(ISNUMBER(task_villages), poor_villages > 0), task_villages / '
+                            'poor_villages, 0.3)',
+                            '规划进度(%)', '规划进度', 'percent', None],
                            ['village_status', 'derived',
                             'IF(village_exit_rate == "", "", IF(village_exit_rate > 1, "数据有误", '
                             'IF(village_exit_rate >= village_expected_rate + 0.05, "超前", '
@@ -2691,7 +2712,7 @@ SNAPSHOT = {'version': 2,
                'status': [['village_status', 'village_exit_rate', 'village_expected_rate']],
                'levels': ['county', 'prefecture', 'province']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None],
@@ -2722,7 +2743,7 @@ SNAPSHOT = {'version': 2,
                'status': [],
                'levels': ['township']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['poor_villages', 'prefill', None, '建档立卡贫困村(个)', '建档立卡贫困村', 'integer',
@@ -2741,7 +2762,12 @@ SNAPSHOT = {'version': 2,
                             'IF(AND(poor_villages > 0, OR(ISNUMBER(villages_exited_prior), '
                             'ISNUMBER(villages_applying))), villages_exited_cum / poor_villages, "")',
                             '贫困村累计出列率(%)', '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
-                           ['village_expected_rate', 'derived', '0.6', '规划进度(%)', '规划进度', 'percent', None],
+                           ['task_villages', 'prefill', None, '累计出列任务(个)', '累计出列任务', 'integer',
+                            'SCHED_VILLAGE_EXIT'],
+                           ['village_expected_rate', 'derived',
+                            'IF(AND(ISNUMBER(task_villages), poor_villages > 0), task_villages / '
+                            'poor_villages, 0.6)',
+                            '规划进度(%)', '规划进度', 'percent', None],
                            ['village_status', 'derived',
                             'IF(village_exit_rate == "", "", IF(village_exit_rate > 1, "数据有误", '
                             'IF(village_exit_rate >= village_expected_rate + 0.05, "超前", '
@@ -2756,7 +2782,7 @@ SNAPSHOT = {'version': 2,
                'status': [['village_status', 'village_exit_rate', 'village_expected_rate']],
                'levels': ['county', 'prefecture', 'province']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None],
@@ -2787,7 +2813,7 @@ SNAPSHOT = {'version': 2,
                'status': [],
                'levels': ['township']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['poor_villages', 'prefill', None, '建档立卡贫困村(个)', '建档立卡贫困村', 'integer',
@@ -2806,7 +2832,12 @@ SNAPSHOT = {'version': 2,
                             'IF(AND(poor_villages > 0, OR(ISNUMBER(villages_exited_prior), '
                             'ISNUMBER(villages_applying))), villages_exited_cum / poor_villages, "")',
                             '贫困村累计出列率(%)', '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
-                           ['village_expected_rate', 'derived', '0.8', '规划进度(%)', '规划进度', 'percent', None],
+                           ['task_villages', 'prefill', None, '累计出列任务(个)', '累计出列任务', 'integer',
+                            'SCHED_VILLAGE_EXIT'],
+                           ['village_expected_rate', 'derived',
+                            'IF(AND(ISNUMBER(task_villages), poor_villages > 0), task_villages / '
+                            'poor_villages, 0.8)',
+                            '规划进度(%)', '规划进度', 'percent', None],
                            ['village_status', 'derived',
                             'IF(village_exit_rate == "", "", IF(village_exit_rate > 1, "数据有误", '
                             'IF(village_exit_rate >= village_expected_rate + 0.05, "超前", '
@@ -2821,7 +2852,7 @@ SNAPSHOT = {'version': 2,
                'status': [['village_status', 'village_exit_rate', 'village_expected_rate']],
                'levels': ['county', 'prefecture', 'province']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None],
@@ -2852,7 +2883,7 @@ SNAPSHOT = {'version': 2,
                'status': [],
                'levels': ['township']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['poor_villages', 'prefill', None, '建档立卡贫困村(个)', '建档立卡贫困村', 'integer',
@@ -2871,7 +2902,12 @@ SNAPSHOT = {'version': 2,
                             'IF(AND(poor_villages > 0, OR(ISNUMBER(villages_exited_prior), '
                             'ISNUMBER(villages_applying))), villages_exited_cum / poor_villages, "")',
                             '贫困村累计出列率(%)', '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT'],
-                           ['village_expected_rate', 'derived', '1.0', '规划进度(%)', '规划进度', 'percent', None],
+                           ['task_villages', 'prefill', None, '累计出列任务(个)', '累计出列任务', 'integer',
+                            'SCHED_VILLAGE_EXIT'],
+                           ['village_expected_rate', 'derived',
+                            'IF(AND(ISNUMBER(task_villages), poor_villages > 0), task_villages / '
+                            'poor_villages, 1.0)',
+                            '规划进度(%)', '规划进度', 'percent', None],
                            ['village_status', 'derived',
                             'IF(village_exit_rate == "", "", IF(village_exit_rate > 1, "数据有误", '
                             'IF(village_exit_rate >= village_expected_rate + 0.05, "超前", '
@@ -2886,7 +2922,7 @@ SNAPSHOT = {'version': 2,
                'status': [['village_status', 'village_exit_rate', 'village_expected_rate']],
                'levels': ['county', 'prefecture', 'province']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None],
@@ -4269,18 +4305,22 @@ def HB_CHECK_ROWS(form_id: Any, rows: Any, header: Any, period: Any = None) -> A
 
 @func
 @xw.arg("actual", err_to_str=True)
-def HB_COMPLETION(indicator_code: Any, actual: Any, period: Any) -> Any:
-    """完成规划累计进度的比例 = 实际累计比例 ÷ 规划到该年末的累计进度（如 SCHED_PEOPLE_EXIT）。
+@xw.arg("expected", err_to_str=True)
+def HB_COMPLETION(indicator_code: Any, actual: Any, period: Any, expected: Any = None) -> Any:
+    """完成计划累计进度的比例 = 实际累计比例 ÷ 到该年末的累计进度（如 SCHED_PEOPLE_EXIT）。
 
-    actual 为占基数的比例（72% 写 0.72）；为空或到该年尚无进度安排时返回空。"""
-    return run(completion, indicator_code, actual, period)
+    actual 为占基数的比例（72% 写 0.72）；expected 为本单位的计划进度（按任务分解，可省略：省略时按规划进度）；
+    为空或到该年尚无进度安排时返回空。"""
+    return run(completion, indicator_code, actual, period, expected)
 
 
 @func
 @xw.arg("actual", err_to_str=True)
-def HB_STATUS(indicator_code: Any, actual: Any, period: Any) -> Any:
-    """进度状态：超前、正常或滞后，按表式“进度状态”栏的公式和界限判断；actual 为空时返回空。"""
-    return run(status, indicator_code, actual, period)
+@xw.arg("expected", err_to_str=True)
+def HB_STATUS(indicator_code: Any, actual: Any, period: Any, expected: Any = None) -> Any:
+    """进度状态：超前、正常或滞后，按表式“进度状态”栏的公式和界限判断；actual 为空时返回空。
+    expected 为本单位的计划进度（按任务分解，可省略：省略时按规划进度）。"""
+    return run(status, indicator_code, actual, period, expected)
 
 
 @func
