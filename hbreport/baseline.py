@@ -32,6 +32,13 @@ POOR_COUNTY_KINDS = {
 POOR_COUNTY_ZH = {"national": "国定贫困县", "provincial": "省定贫困县"}
 BASELINE_COLUMNS = ("code", "poor_village", "poor_households", "poor_people")
 COUNTY_COLUMNS = ("code", "name", "prefecture", "poor_county", "region", "exit_year")
+#: optional: 1 for a 革命老区 county (the plan's 五(六) names 83 without listing them; the sample's marking
+#: is sample data, see samples/README.md)
+OLD_AREA_COLUMN = "old_area"
+#: the roll-up group of the counties in none of the four 片区 (the plan's other key areas, 三(一):
+#: 插花贫困地区 and the rest)
+OUTSIDE_REGIONS = "片区外"
+OLD_AREA = "革命老区"
 TOTAL_KEYS = (
     "poor_households",
     "poor_people",
@@ -59,6 +66,7 @@ class County:
     region: str | None
     exit_year: int | None
     rural_population: int | None = None
+    old_area: bool = False
 
 
 def county_code_of(code: str | int) -> str:
@@ -75,11 +83,44 @@ class Baseline:
         counties: dict[str, County],
         source: Path | None = None,
         counties_source: Path | None = None,
+        task_table=None,
     ) -> None:
         self.villages = villages
         self.counties = counties
         self.source = source
         self.counties_source = counties_source
+        # the tasks per unit and year (hbreport.tasks.TaskTable); None: the sample's, for the sample
+        self.task_table = task_table
+        self._unit_tasks: tuple = (None, None)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_unit_tasks"] = (None, None)  # rebuilt where needed (worker processes)
+        return state
+
+    def with_tasks(self, table) -> Baseline:
+        """The same baseline with a task table of its own (``--tasks``)."""
+        return Baseline(self.villages, self.counties, self.source, self.counties_source, task_table=table)
+
+    def tasks(self, registry: Registry):
+        """The tasks of every unit of ``registry`` (hbreport.tasks.UnitTasks): this baseline's task
+        table, else the embedded sample's when this is the sample's baseline, else none."""
+        held_registry, held = self._unit_tasks
+        if held is not None and held_registry is registry:
+            return held
+        from .tasks import UnitTasks, default_table
+
+        table = self.task_table
+        if table is None:  # the sample's tasks only where the sample's villages are the registry's
+            villages = {u.code for u in registry.at_level("village")}
+            table = default_table(self) if villages == set(self.villages) else None
+        if table is None:
+            from .tasks import TaskTable
+
+            table = TaskTable()
+        held = UnitTasks(table, registry, self, None)
+        self._unit_tasks = (registry, held)
+        return held
 
     def totals(self, registry: Registry, code: str | int) -> dict[str, int]:
         """Baseline sums over the villages at or under ``code``.
@@ -120,6 +161,16 @@ class Baseline:
         """The poverty region (片区) of the county-level unit that ``code`` is or lies in."""
         county = self.county(code)
         return county.region if county is not None else None
+
+    def old_area(self, code: str | int) -> bool:
+        """Whether the county-level unit that ``code`` is or lies in is a 革命老区 county."""
+        county = self.county(code)
+        return county is not None and county.old_area
+
+    def groups(self, code: str | int) -> list[str]:
+        """The roll-up groups of a unit at or below a county: its 片区 (or 片区外), and 革命老区."""
+        region = self.region(code) or OUTSIDE_REGIONS
+        return [region, OLD_AREA] if self.old_area(code) else [region]
 
 
 def _int_at(path: Path, line: int, column: str, value: str) -> int:
@@ -193,6 +244,13 @@ def _parse_counties(path: Path) -> dict[str, County]:
     line_of: dict[str, int] = {}
     for line, row in csv_records(reader, len(header)):
         code_text, name, prefecture_text, kind_text, region_text, year_text = (row[i].strip() for i in index)
+        old_text = row[header.index(OLD_AREA_COLUMN)].strip() if OLD_AREA_COLUMN in header else ""
+        if old_text not in ("", "0", "1"):
+            raise HBError(
+                f"第 {line} 行：old_area 列的值「{old_text}」无效",
+                file=path,
+                hint="革命老区县填 1，其他留空或填 0",
+            )
         code = _code_at(path, line, "code", code_text)
         if code in counties:
             raise HBError(
@@ -226,7 +284,7 @@ def _parse_counties(path: Path) -> dict[str, County]:
             )
         rural_text = row[i_rural].strip() if i_rural is not None else ""
         rural = _int_at(path, line, "rural_population", rural_text) if rural_text else None
-        counties[code] = County(code, name, prefecture, kind, region, exit_year, rural)
+        counties[code] = County(code, name, prefecture, kind, region, exit_year, rural, old_text == "1")
         line_of[code] = line
     return counties
 

@@ -27,6 +27,7 @@ def check_files(
     paths: Iterable[str | Path],
     *,
     registry=None,
+    baseline=None,
     expect_period: int | None = None,
     workers: int | None = None,
 ) -> tuple[list[Finding], list[ReadResult]]:
@@ -42,7 +43,7 @@ def check_files(
     from .heap import frozen_heap
     from .parallel import read_files
 
-    registry, catalog, baseline = Context.of(registry).parts
+    registry, catalog, baseline = Context.of(registry, None, baseline).parts
     findings: list[Finding] = []
     results: list[ReadResult] = []
     by_file: dict[str, list[Finding]] = {}

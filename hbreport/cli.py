@@ -99,6 +99,18 @@ def _registry(units: str | None):
     return load_registry(units)
 
 
+def _baseline(registry, tasks_file: str | None):
+    """The registry's baseline, with the task table of ``--tasks`` when given (checked: it must add up)."""
+    from .baseline import baseline_for
+
+    baseline = baseline_for(registry)
+    if tasks_file is None:
+        return baseline
+    from .tasks import load_unit_tasks
+
+    return baseline.with_tasks(load_unit_tasks(tasks_file, registry=registry, baseline=baseline).table)
+
+
 def _period(value: str) -> int:
     """A reporting period the plan covers (its catalog's years, 2016–2020 for the Hubei plan)."""
     from .catalog import load_catalog
@@ -224,7 +236,51 @@ def _zh_usage(message: str) -> str:
     return message
 
 
+class _HelpFormatter(click.HelpFormatter):
+    """click's help screens with Chinese headings (用法, 选项, 命令)."""
+
+    SECTIONS = {"Options": "选项", "Commands": "命令", "Arguments": "参数"}
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, prefix="用法：" if prefix is None else prefix)
+
+    def section(self, name: str):
+        return super().section(self.SECTIONS.get(name, name))
+
+
+class _Context(click.Context):
+    formatter_class = _HelpFormatter
+
+
+def _zh_help_option(command: click.Command, ctx: click.Context):
+    option = click.Command.get_help_option(command, ctx)
+    if option is not None:
+        option.help = "显示本帮助并退出"
+    return option
+
+
+class _Command(click.Command):
+    """A subcommand whose help screen speaks Chinese."""
+
+    context_class = _Context
+    get_help_option = _zh_help_option
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("options_metavar", "[选项]")
+        super().__init__(*args, **kwargs)
+
+
 class _Group(click.Group):
+    context_class = _Context
+    command_class = _Command
+    group_class = type  # `hbreport roster`, `tasks`, `verify`: groups of this class too
+    get_help_option = _zh_help_option
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("options_metavar", "[选项]")
+        kwargs.setdefault("subcommand_metavar", "命令 [参数]...")
+        super().__init__(*args, **kwargs)
+
     def main(self, *args, **kwargs):  # Chinese for argument errors too
         _safe_streams()
         try:
@@ -242,7 +298,9 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="hbreport")
+@click.version_option(
+    __version__, prog_name="hbreport", help="显示版本并退出", message="%(prog)s %(version)s"
+)
 def main() -> None:
     """hbreport — 湖北省脱贫攻坚规划(2016—2020)报表：生成填报表、表内即时校验、逐级汇总、生成进展报告。
 
@@ -264,6 +322,13 @@ def main() -> None:
     "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
 )
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="输出目录")
+@click.option(
+    "--tasks",
+    "tasks_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="任务分解表 CSV（默认内置样例的 tasks.csv）",
+)
 @click.option("--xlwings", is_flag=True, help="加入调用 xlwings 函数的单元格（IFERROR 回退到原生公式）")
 @click.option("--force", is_flag=True, help="覆盖输出目录中已存在的同名工作簿（默认一个也不写）")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
@@ -273,6 +338,7 @@ def forms(
     under: str | None,
     units: str | None,
     out_dir: str,
+    tasks_file: str | None,
     xlwings: bool,
     force: bool,
     as_json: bool,
@@ -290,6 +356,7 @@ def forms(
                 under=under,
                 out_dir=Path(out_dir),
                 registry=registry,
+                baseline=_baseline(registry, tasks_file),
                 xlwings=xlwings,
                 progress=progress,
                 force=force,
@@ -307,15 +374,29 @@ def forms(
     "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
 )
 @click.option("--period", default=None, help="只接受该报告期的报表")
+@click.option(
+    "--tasks",
+    "tasks_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="任务分解表 CSV（默认内置样例的 tasks.csv）",
+)
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
-def check(files: tuple[str, ...], units: str | None, period: str | None, as_json: bool) -> None:
+def check(
+    files: tuple[str, ...], units: str | None, period: str | None, tasks_file: str | None, as_json: bool
+) -> None:
     """检查填好的工作簿（可给出文件或文件夹）：列出每个问题所在的文件、工作表、单元格、规则、重要性和处理办法。"""
     with _user_errors():
         from .check import check_files, exit_code, findings_to_json, render_findings
 
         registry = _registry(units)
         year = _period(period) if period else None
-        findings, results = check_files([Path(f) for f in files], registry=registry, expect_period=year)
+        findings, results = check_files(
+            [Path(f) for f in files],
+            registry=registry,
+            baseline=_baseline(registry, tasks_file),
+            expect_period=year,
+        )
         if as_json:
             _echo_json(findings_to_json(findings))
         else:
@@ -346,6 +427,13 @@ def check(files: tuple[str, ...], units: str | None, period: str | None, as_json
     help="数据库（SQLite）文件，保存收到的每份报表和每次汇总（默认：输出文件旁的 hbreport.sqlite）",
 )
 @click.option(
+    "--tasks",
+    "tasks_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="任务分解表 CSV（默认内置样例的 tasks.csv）",
+)
+@click.option(
     "--require-approved",
     is_flag=True,
     help="只汇总已审核的下级报表（hbreport approve，按 SHA-256 认定）；未审核或审核后改动的退回",
@@ -364,6 +452,7 @@ def consolidate(
     units: str | None,
     force: bool,
     workers: int | None,
+    tasks_file: str | None,
     store_path: str | None,
     deadline: str | None,
     require_approved: bool,
@@ -385,6 +474,7 @@ def consolidate(
                 _period(period),
                 Path(out_path),
                 registry=registry,
+                baseline=_baseline(registry, tasks_file),
                 force=force,
                 workers=workers,
                 progress=progress,
@@ -425,6 +515,13 @@ def consolidate(
     help="成文日期，如 2018-01-15 或 2018年1月15日（默认为报告期的报表报送截止日，见 indicators.yaml 的 reporting_due）",
 )
 @click.option(
+    "--tasks",
+    "tasks_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="任务分解表 CSV（默认内置样例的 tasks.csv）",
+)
+@click.option(
     "--verification",
     "verification_path",
     default=None,
@@ -442,6 +539,7 @@ def report(
     history: tuple[str, ...],
     issuer: str | None,
     issued: str | None,
+    tasks_file: str | None,
     verification_path: str | None,
     force: bool,
 ) -> None:
@@ -472,12 +570,19 @@ def report(
                 Path(file),
                 Path(out_path),
                 registry=registry,
+                baseline=_baseline(registry, tasks_file),
                 history_files=[Path(h) for h in history],
                 **extra,
             )
         elif store_path and unit and period:
             path = report_from_store(
-                Path(store_path), unit, _period(period), Path(out_path), registry=registry, **extra
+                Path(store_path),
+                unit,
+                _period(period),
+                Path(out_path),
+                registry=registry,
+                baseline=_baseline(registry, tasks_file),
+                **extra,
             )
         else:
             raise HBError(

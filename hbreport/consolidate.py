@@ -74,6 +74,7 @@ from .model.summary import (
 )
 from .parallel import read_files
 from .reader import read_workbook
+from .regions import REGION_SHEET, region_sheet, roll_up
 from .registry import LEVEL_ZH
 from .safety import crash_reason, sha256_file
 from .spec import LEVEL_FORMS, TOTAL, SheetSpec, WorkbookSpec, build_workbook_spec
@@ -276,6 +277,7 @@ def _run(
 
     summary = job.summary()
     summary.data = FormData.from_inputs(spec, values)
+    summary.regions = roll_up((r.data for r in job.accepted.values()), baseline)
     if not summary.received:  # nothing to add up: a workbook of blanks must not be forwarded as a result
         summary.annotated, not_annotated = _annotate(job, annotate_dir, workers)
         summary.findings += not_annotated
@@ -910,7 +912,12 @@ def _extra_sheets(summary: Summary) -> list[tuple[str, list[list[Any]]]]:
                 f.explanation,
             ]
         )
-    return [(DETAIL_SHEET, detail), (CHECK_SHEET, check)]
+    sheets = [(DETAIL_SHEET, detail), (CHECK_SHEET, check)]
+    if summary.regions:
+        from .spec import load_fields
+
+        sheets.append((REGION_SHEET, region_sheet(summary.regions, load_fields())))
+    return sheets
 
 
 def _annotate(job: _Job, annotate_dir: Path, workers: int) -> tuple[list[str], list[Finding]]:

@@ -24,14 +24,20 @@ def _covered(baseline, registry, code: str) -> bool:
     return any(v.code in baseline.villages for v in registry.descendants(unit.code, "village"))
 
 
+TASK_PREFILL = "task:"  # a prefill key naming a catalog indicator: the row unit's cumulative task
+
+
 def prefill_values(spec, registry, baseline) -> Values:
     """{form: {row_code: {field: value}}} for the prefill columns, from ``baseline.totals``.
 
     A column's ``prefill`` key names the baseline total it holds (poor_households, poor_people,
-    poor_villages …). Rows whose unit the baseline does not cover get None: the writer leaves those
-    cells unlocked, so a registry without a baseline still gives a usable form."""
+    poor_villages …), or ``task:INDICATOR``: the row unit's task due by the end of the period (its
+    own tasks, ``baseline.tasks``). Rows whose unit the baseline does not cover, or that have no task,
+    get None: the writer leaves those cells unlocked, so a registry without a baseline still gives a
+    usable form."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
     totals_cache: dict[str, dict[str, int] | None] = {}
+    tasks = None
     for sheet in spec.sheets:
         cols = [c for c in sheet.columns if c.role == "prefill" and c.prefill]
         if not cols:
@@ -42,7 +48,20 @@ def prefill_values(spec, registry, baseline) -> Values:
                 covered = _covered(baseline, registry, unit.code)
                 totals_cache[unit.code] = baseline.totals(registry, unit.code) if covered else None
             totals = totals_cache[unit.code]
-            rows[unit.code] = {c.key: None if totals is None else totals.get(c.prefill) for c in cols}
+            row: dict[str, Any] = {}
+            for c in cols:
+                if c.prefill.startswith(TASK_PREFILL):
+                    if tasks is None:
+                        tasks = baseline.tasks(registry)
+                    due = (
+                        None
+                        if totals is None
+                        else tasks.cumulative(unit.code, c.prefill[len(TASK_PREFILL) :], spec.period)
+                    )
+                    row[c.key] = None if due is None else (int(due) if float(due).is_integer() else due)
+                else:
+                    row[c.key] = None if totals is None else totals.get(c.prefill)
+            rows[unit.code] = row
         out[sheet.form] = rows
     return out
 

@@ -657,6 +657,15 @@ def build_workbook_spec(
         render_form(f, unit=unit, level=level, period=period, rows=rows, poor_rows=poor_rows, catalog=catalog)
         for f in (forms or LEVEL_FORMS[level])
     )
+    from .tasks.units import PROJECT_FORM, project_task_note
+
+    note = (
+        project_task_note(unit.code, registry, catalog, baseline)
+        if PROJECT_FORM in (forms or LEVEL_FORMS[level])
+        else None
+    )
+    if note:  # the unit's own key-project tasks, beside what it reports (notes are not in the layout hash)
+        sheets = tuple(replace(s, notes=(*s.notes, note)) if s.form == PROJECT_FORM else s for s in sheets)
     return WorkbookSpec(
         unit_code=unit.code,
         unit_name=unit.name,

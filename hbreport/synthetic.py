@@ -1,8 +1,8 @@
 """Deterministic synthetic reporting data on the embedded sample: what clerks would type, year by year.
 
-The story follows the plan's schedule (三(二)): each county exits its poor people along the cumulative
-schedule, some a little ahead and some behind, and all reach 100% by 2019; poor villages exit in the
-plan's yearly shares; key projects and county infrastructure grow toward the plan's targets. Every
+The story follows each county's own tasks (the plan's schedule 三(二), a poor county due in full in its
+摘帽 year): each county exits its poor people along them, some a little ahead and some behind, and all
+reach 100% by 2019 (a poor county by its 摘帽 year); poor villages exit along the county's village tasks; key projects and county infrastructure grow toward the plan's targets. Every
 figure is derived from the unit code and the year with a seeded RNG, so runs are reproducible.
 """
 
@@ -33,6 +33,7 @@ class Story:
         self.catalog = catalog
         self.first_year = catalog.start
         self.last_year = max(y for y in (catalog["SCHED_PEOPLE_EXIT"].schedule or {}))
+        self._shares: dict[tuple[str, str, int], float] = {}
 
     # -- people ---------------------------------------------------------------------------------
 
@@ -40,13 +41,32 @@ class Story:
         """How fast a county moves relative to the schedule (0.85 … 1.12)."""
         return 0.85 + 0.27 * rng_for("pace", code[:6]).random()
 
+    def own_share(self, code: str, indicator: str, year: int) -> float:
+        """The county's own task due by the end of ``year`` as a share of its baseline (the plan's
+        province-wide share where it has no tasks): a poor county is due in full in its 摘帽 year."""
+        county = code[:6] + "000000"
+        key = (county, indicator, year)
+        held = self._shares.get(key)
+        if held is None:
+            base_key = "poor_people" if indicator == "SCHED_PEOPLE_EXIT" else "poor_villages"
+            base = self.baseline.totals(self.registry, county)[base_key] if county in self.registry else 0
+            due = self.baseline.tasks(self.registry).cumulative(county, indicator, year) if base else None
+            if due is None:
+                held = self.catalog.cumulative_share(indicator, year)
+            else:
+                held = due / base
+            self._shares[key] = held
+        return held
+
     def cum_share(self, village: str, year: int) -> float:
         """Share of a village's baseline poor people exited by the end of `year`."""
         if year < self.first_year:
             return 0.0
         if year >= self.last_year:
             return 1.0
-        plan = self.catalog.cumulative_share("SCHED_PEOPLE_EXIT", year)
+        plan = self.own_share(village, "SCHED_PEOPLE_EXIT", year)
+        if plan >= 1.0:  # due in full: the county's 摘帽 year
+            return 1.0
         noise = 0.9 + 0.2 * rng_for("vil", village).random()
         return max(0.0, min(1.0, plan * self.county_pace(village) * noise))
 
@@ -76,7 +96,7 @@ class Story:
         """The year a poor village exits, drawn along the plan's village schedule."""
         u = rng_for("vexit", village).random() / max(0.6, min(1.2, self.county_pace(village)))
         for year in range(self.first_year, self.last_year + 1):
-            if u <= self.catalog.cumulative_share("SCHED_VILLAGE_EXIT", year):
+            if u <= self.own_share(village, "SCHED_VILLAGE_EXIT", year):
                 return year
         return self.last_year
 

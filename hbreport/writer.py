@@ -898,11 +898,12 @@ class FormSheet:
         else:
             native = self.per_row(col.key, lambda r: engine.derived_formula(self.layout, col, r), row)
         if self.xlwings:
-            for status, rate, _expected in self.status:
+            for status, rate, expected in self.status:
                 if status.key == col.key:
                     cell = f"{self.layout.col_letter(rate.key)}{row}"
+                    own = f"{self.layout.col_letter(expected.key)}{row}"  # the row's own expected rate
                     return (
-                        f"IFERROR(HB_STATUS({excel_text(rate.field.indicator)},{cell},{self.spec.period}),"
+                        f"IFERROR(HB_STATUS({excel_text(rate.field.indicator)},{cell},{self.spec.period},{own}),"
                         f"{native})"
                     )
         return native
@@ -989,7 +990,7 @@ class FormSheet:
             if self.xlwings:
                 text = (
                     f"IFERROR(HB_COMPLETION({excel_text(rate.field.indicator)},{rate_cell},"
-                    f"{self.spec.period}),{native})"
+                    f"{self.spec.period},{exp_cell}),{native})"
                 )
             self.formula(
                 s + 3,

@@ -127,6 +127,7 @@ class CountyDraft:
     poor_kind: str = ""
     exit_year: str = ""
     region: str = ""
+    old_area: str = ""  # "1" for a 革命老区 county (sample marking, see mark_old_areas)
     townships: list[Township] = field(default_factory=list)
 
     @property
@@ -308,6 +309,26 @@ def plan_baseline() -> tuple[int, int, int]:
     )
 
 
+def old_area_count() -> int:
+    """The number of 革命老区 counties the plan names (五(六)), from the indicator catalog."""
+    from hbreport.catalog import load_catalog
+
+    return int(load_catalog().number("BASE_OLD_AREA_COUNTIES", "个"))
+
+
+def mark_old_areas(counties: list[CountyDraft], count: int) -> None:
+    """SAMPLE marking of the 革命老区 counties: the plan states their number (五(六)) but does not list
+    them. The sample marks the poor counties, then the other counties by poor people, most first, until
+    ``count`` are marked. An office replaces the column with the province's official list."""
+
+    def poor_people(county: CountyDraft) -> int:
+        return sum(v.poor_people for v in county.villages)
+
+    ranked = sorted(counties, key=lambda c: (not c.poor_kind, -poor_people(c), c.code))
+    for county in ranked[:count]:
+        county.old_area = "1"
+
+
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
@@ -325,6 +346,7 @@ def make_sample(out: Path) -> None:
     for county in counties:
         build_townships(rng, county)
     fill_baseline(rng, counties, people, poor_villages)
+    mark_old_areas(counties, old_area_count())
 
     households = sum(v.poor_households for c in counties for v in c.villages)
     if not HOUSEHOLD_TOTAL_RANGE[0] <= households <= HOUSEHOLD_TOTAL_RANGE[1]:
@@ -346,7 +368,7 @@ def make_sample(out: Path) -> None:
     write_csv(out / "units.csv", ["code", "parent", "name", "level", "virtual", "dummy"], units)
     write_csv(
         out / "counties.csv",
-        ["code", "name", "prefecture", "poor_county", "region", "exit_year", "rural_population"],
+        ["code", "name", "prefecture", "poor_county", "region", "exit_year", "rural_population", "old_area"],
         [
             [
                 c.code,
@@ -356,6 +378,7 @@ def make_sample(out: Path) -> None:
                 c.region,
                 c.exit_year,
                 rural_population(c.code, c.poor_kind, sum(v.poor_people for v in c.villages)),
+                c.old_area,
             ]
             for c in counties
         ],

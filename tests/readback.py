@@ -56,7 +56,12 @@ def valid_inputs(spec: WorkbookSpec) -> Inputs:
             base = prefill.get(sheet.form, {}).get(unit.code, {})
             if sheet.form == "poverty_progress":
                 people = base["base_people"]
-                cum = round(people * catalog.cumulative_share("SCHED_PEOPLE_EXIT", spec.period))
+                due = base.get("task_people")  # the row's own task (a county due to 摘帽 is due in full)
+                cum = (
+                    due
+                    if due is not None
+                    else round(people * catalog.cumulative_share("SCHED_PEOPLE_EXIT", spec.period))
+                )
                 prior = cum // 2
                 exited = cum - prior
                 row = {

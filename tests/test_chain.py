@@ -153,7 +153,7 @@ def chain(tmp_path_factory):
         if child.code not in expected:
             _, _, values = write_filled(child.code, PERIOD, province_in, **kw)
             expected[child.code] = workbook_row(values)
-    inputs = {p.name: sha256_file(p) for p in root.rglob("*.xlsx")}
+    inputs = {p.name: sha256_file(p) for p in root.rglob("*.xlsx") if "退回" not in p.parts}
     out = root / "湖北省_2017.xlsx"
     summaries[PROVINCE] = consolidate(province_in, PROVINCE, PERIOD, out, **kw)
     return {
@@ -196,7 +196,12 @@ def test_province_totals_equal_the_sum_of_the_inputs(chain):
             continue
         want = dict(totals[sheet.form])
         for col in sheet.columns:
-            if col.role == "prefill":  # baseline columns: the province's own baseline, whatever was reported
+            if col.role == "prefill" and col.prefill.startswith("task:"):  # the province's own task
+                tasks = chain["baseline"].tasks(chain["registry"])
+                want[col.key] = tasks.cumulative(PROVINCE, col.prefill[5:], PERIOD)
+            elif (
+                col.role == "prefill"
+            ):  # baseline columns: the province's own baseline, whatever was reported
                 want[col.key] = chain["baseline"].totals(chain["registry"], PROVINCE)[col.prefill]
         want = compute_row(sheet, want)  # derived columns from the summed inputs: ratios of sums
         got = data.totals[sheet.form]
@@ -239,7 +244,8 @@ def test_weighted_mean_income_on_the_township_total(chain):
 
 def test_inputs_untouched(chain):
     for path in chain["root"].rglob("*.xlsx"):
-        if path.name in chain["inputs"] and path != chain["out"]:
+        # annotated copies in 退回/ (outputs, for the senders of workbooks with warnings) share their names
+        if path.name in chain["inputs"] and path != chain["out"] and "退回" not in path.parts:
             assert sha256_file(path) == chain["inputs"][path.name], path
     used = {Path(f).name: sha for f, sha in chain["summaries"][PROVINCE].inputs}
     assert used == {p.name: sha256_file(p) for p in (chain["root"] / "province").glob("*.xlsx")}
@@ -312,3 +318,51 @@ def test_the_province_report_says_how_many_townships_its_figures_contain(chain, 
         chain["root"] / "prefecture" / "420702_2017.xlsx", tmp_path / "县.docx", **kw
     )
     assert "所辖" not in "".join(p.text for p in docx.Document(str(county)).paragraphs)  # no level below
+
+
+def test_the_province_rolls_up_by_region_and_its_report_has_a_region_section(chain, tmp_path):
+    """片区汇总: the counties' rows of the children's workbooks added up by 片区 and 老区; the province
+    report's 片区进展 says each region's figures and 未采集 for the region targets no form collects."""
+    import docx
+    from python_calamine import CalamineWorkbook
+
+    from hbreport.baseline import OLD_AREA, REGIONS
+    from hbreport.regions import REGION_SHEET, read_region_sheet
+    from hbreport.report import report_from_workbook
+
+    registry, baseline, catalog = chain["registry"], chain["baseline"], chain["catalog"]
+    kw = {"registry": registry, "catalog": catalog, "baseline": baseline}
+    book = CalamineWorkbook.from_path(str(chain["out"]))
+    rollup = read_region_sheet(book.get_sheet_by_name(REGION_SHEET).to_python(skip_empty_area=False))
+    assert rollup == chain["summaries"][PROVINCE].regions
+    # by hand: each child workbook's county rows, grouped by the county's region and 老区 flag
+    want: dict[str, int] = {}
+    for path in (chain["root"] / "province").glob("*.xlsx"):
+        data = read_workbook(path, **kw).data
+        for code, row in data.rows["poverty_progress"].items():
+            groups = [baseline.region(code) or "片区外"] + ([OLD_AREA] if baseline.old_area(code) else [])
+            for group in groups:
+                want[group] = want.get(group, 0) + row["cum_exited_people"]
+    assert {g: v["cum_exited_people"] for g, v in rollup.items()} == want
+    assert set(REGIONS) <= set(rollup) and OLD_AREA in rollup
+
+    out = report_from_workbook(chain["out"], tmp_path / "省.docx", **kw)
+    document = docx.Document(str(out))
+    text = "".join(p.text for p in document.paragraphs)
+    assert "（二）片区进展" in text
+    for region in REGIONS:
+        values = rollup[region]
+        assert f"{region}片区{int(values['counties'])}个县市区" in text
+    from hbreport.spec import load_fields
+
+    targets = [i.code for r in REGIONS for i in catalog.by_region(r)]
+    measured = {c for f in load_fields().values() for c in (f.indicator, *f.indicators) if c}
+    collected = sum(code in measured for code in targets)
+    assert 0 < collected <= len(targets)  # what the forms collect (未采集 for the rest)
+    assert (
+        f"规划为四个片区确定的{len(targets)}项主要目标中，现有报表采集{collected}项，"
+        f"其余{len(targets) - collected}项未采集"
+    ) in text
+    cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
+    assert cells.count("未采集") == len(targets) - collected
+    assert "革命老区。规划支持新确定的83个革命老区县（市、区）" in text

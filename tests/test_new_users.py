@@ -245,3 +245,19 @@ def test_a_countys_own_workbook_locks_the_rows_consolidation_makes(tmp_path):
     first = town_spec.sheets[0]
     key = next(c.key for c in first.columns if c.role == "input")
     assert not ws[SheetLayout(first).cell(first.rows[0].code, key)].protection.locked
+
+
+def test_help_screens_speak_chinese():
+    import contextlib
+    import io
+
+    from hbreport.cli import run
+
+    for argv in (["--help"], ["consolidate", "--help"], ["verify", "forms", "--help"], ["roster", "--help"]):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert run(argv) == 0
+        text = out.getvalue()
+        assert text.startswith("用法：hbreport") and "选项" in text and "显示本帮助并退出" in text, argv
+        for english in ("Usage:", "Options:", "Commands:", "Show this message and exit"):
+            assert english not in text, (argv, english)

@@ -103,11 +103,18 @@ def test_province_context_against_plan_and_data(registry, baseline, catalog):
     assert N.people(people["whole_target"]) == "390万人"
     assert N.units(villages["whole_target"]) == "4613个"
     assert N.units(counties["target"]) == "37个"
-    assert people["expected"] == pytest.approx(0.70)  # 35% + 35% by the end of 2017
     # one prefecture has not reported: the rate is over the base of those that did, and said so
     reported_base = sum(
         baseline.totals(registry, u.code)["poor_people"] for u in registry.children(PROVINCE) if u != late
     )
+    # expected: the reporting children's own tasks by the end of 2017 over their base (the whole
+    # province's tasks are the plan's 35% + 35%; the children's differ by their counties' 摘帽 years)
+    tasks = baseline.tasks(registry)
+    due = sum(
+        tasks.cumulative(u.code, "SCHED_PEOPLE_EXIT", YEAR) for u in registry.children(PROVINCE) if u != late
+    )
+    assert people["expected"] == pytest.approx(due / reported_base)
+    assert tasks.cumulative(PROVINCE, "SCHED_PEOPLE_EXIT", YEAR) == 0.70 * people["whole_target"]
     total = data.totals["poverty_progress"]
     assert people["partial"] and people["target"] == reported_base
     assert people["cum"] == total["cum_exited_people"]
@@ -122,8 +129,12 @@ def test_province_context_against_plan_and_data(registry, baseline, catalog):
     # children ranked by exit rate, with the workbook's own 进度状态; the late one last, 未报
     rows = ctx["children"]
     assert len(rows) == len(registry.children(PROVINCE))
-    rates = [r["rate"] for r in rows if r["reported"]]
-    assert rates == sorted(rates, reverse=True)
+    # ranked by completion of their own tasks: cumulative exits ÷ their own cumulative task (task_people)
+    done = [r["completion"] for r in rows if r["reported"]]
+    assert done == sorted(done, reverse=True)
+    for r in rows[:-1]:
+        own = data.rows["poverty_progress"][r["code"]]
+        assert r["completion"] == pytest.approx(own["cum_exited_people"] / own["task_people"])
     assert rows[-1]["code"] == late.code and rows[-1]["status"] == "未报" and rows[-1]["rate"] is None
     for r in rows[:-1]:
         assert r["status"] == data.rows["poverty_progress"][r["code"]]["progress_status"]

@@ -138,7 +138,11 @@ def test_prefilled_baseline_equals_baseline_totals_and_is_locked(level, sample, 
         for col in (c for c in sheet.columns if c.role == "prefill"):
             for unit in sheet.rows:
                 cell = ws[L.cell(unit.code, col.key)]
-                assert cell.value == baseline.totals(registry, unit.code)[col.prefill]
+                if col.prefill.startswith("task:"):  # the unit's own task due by the period's end
+                    due = baseline.tasks(registry).cumulative(unit.code, col.prefill[5:], spec.period)
+                    assert cell.value == due
+                else:
+                    assert cell.value == baseline.totals(registry, unit.code)[col.prefill]
                 assert cell.protection.locked
                 seen += 1
     assert seen > 0
@@ -368,6 +372,7 @@ def test_prefill_left_open_where_the_baseline_does_not_cover(sample, tmp_path):
         assert row == {
             "base_households": want and want["poor_households"],
             "base_people": want and want["poor_people"],
+            "task_people": None,  # the sample's tasks are not this registry's
         }
     path = write_workbook(spec, tmp_path / "real.xlsx", values={"poverty_progress": values})
     ws = openpyxl.load_workbook(path)["01脱贫进展"]

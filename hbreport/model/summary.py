@@ -141,6 +141,8 @@ class Summary:
     annotated: list[str] = field(default_factory=list)
     data: FormData | None = None  # the parent's values as written (derived and 合计 recomputed)
     levels: list[tuple[str, int, int]] = field(default_factory=list)  # (level, expected, received) below
+    # the children's rows added up by 片区, 片区外 and 革命老区 (hbreport.regions; the 片区汇总 sheet)
+    regions: dict[str, dict[str, float]] = field(default_factory=dict)
     deadline: dt.date | None = None  # 报送截止日期 the children's timeliness is judged against
 
     def timeliness(self) -> dict[str, int]:
@@ -235,6 +237,7 @@ class Summary:
             "deadline": self.deadline.isoformat() if self.deadline else None,
             "timeliness": self.timeliness(),
             "levels": [{"level": lv, "expected": n, "received": got} for lv, n, got in self.levels],
+            "regions": self.regions,
             "findings": [f.to_dict() for f in self.findings],
             "inputs": [{"file": f, "sha256": s} for f, s in self.inputs],
             "own_file": self.own_file,
@@ -354,6 +357,7 @@ def summary_to_part(summary: Summary) -> str:
         "inputs": [{"file": _name(f), "sha256": s} for f, s in summary.inputs],
         "own_file": _name(summary.own_file),
         "levels": [{"level": lv, "expected": n, "received": got} for lv, n, got in summary.levels],
+        "regions": summary.regions,
         "deadline": summary.deadline.isoformat() if summary.deadline else None,
     }
     # file names unpacked from a GBK zip hold undecoded bytes: shown as their characters
@@ -409,6 +413,10 @@ def summary_from_part(text: str) -> Summary:
             inputs=[(i["file"], i["sha256"]) for i in d["inputs"]],
             own_file=d.get("own_file"),
             levels=[(x["level"], int(x["expected"]), int(x["received"])) for x in d["levels"]],
+            regions={
+                str(g): {str(k): v for k, v in f.items() if isinstance(v, (int, float))}
+                for g, f in d.get("regions", {}).items()
+            },
             deadline=dt.date.fromisoformat(d["deadline"]) if d.get("deadline") else None,
         )
     except (KeyError, TypeError, ValueError) as exc:

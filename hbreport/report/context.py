@@ -26,9 +26,11 @@ from ..errors import HBError
 from ..findings import Finding, clip, count_by_importance
 from ..registry import LEVEL_ZH
 from ..rules import Expr
-from ..spec import SheetSpec, build_workbook_spec
+from ..spec import SheetSpec, build_workbook_spec, load_fields
+from ..tasks import cumulative
 from ..values import FormData
 from . import numbers as N
+from .regions import region_section
 
 PEOPLE_FORM = "poverty_progress"
 VILLAGE_FORM = "village_exit"
@@ -218,6 +220,7 @@ def build_context(
     issued: dt.date | None = None,
     issuer: str | None = None,
     levels: Iterable[tuple[str, int, int]] = (),
+    regions: Mapping[str, Mapping[str, float]] | None = None,
     timeliness: Mapping[str, Any] | None = None,
     verification: Any = None,
 ) -> dict[str, Any]:
@@ -325,7 +328,9 @@ def build_context(
         "summary": summary,
         "best": ranked[0] if ranked else None,
         # fastest and slowest, when they differ
-        "worst": ranked[-1] if len(ranked) > 1 and ranked[-1]["rate"] < ranked[0]["rate"] else None,
+        "worst": ranked[-1]
+        if len(ranked) > 1 and (ranked[-1]["completion"] or 0.0) < (ranked[0]["completion"] or 0.0)
+        else None,
         "lagging": lagging,
         "projects": projects,
         "projects_failing": [p for p in projects if p["failing"]],
@@ -343,6 +348,8 @@ def build_context(
             for lv, n, got in list(levels)[1:]
         ],
         "trend": ctx.trend(people, villages),
+        # 片区进展 and 老区 (from the consolidation's 片区汇总; None without one)
+        "regions": region_section(regions, catalog, load_fields()) if regions else None,
         "problems": problems,
         "next_steps": {
             "people": bool(lagging) or people["status"] == LAGGING,
@@ -485,7 +492,26 @@ class _Context:
 
     # ------------------------------------------------------------ headline figures
 
-    def _schedule(self, code: str) -> tuple[float, int | None]:
+    def _schedule(
+        self, code: str, target: float | None = None, reported_only: bool = False
+    ) -> tuple[float, int | None]:
+        """(expected cumulative share by the period's end, year due in full) for the unit: from its own
+        tasks when it has them (a poor county is due in full in its 摘帽 year), else the plan's shares.
+        ``reported_only``: the figures hold only some children; the tasks are theirs (``target`` their base)."""
+        tasks = self.baseline.tasks(self.registry)
+        if reported_only and target and self.reported_codes:
+            series_list = [tasks.series(c, code) for c in self.reported_codes]
+            if all(s is not None for s in series_list):
+                years = sorted(set().union(*series_list))
+                series = {y: sum(s.get(y, 0) for s in series_list) for y in years}
+            else:
+                series = None
+        else:
+            series = tasks.series(self.spec.unit_code, code)
+        if series is not None and target:
+            due = cumulative(series, self.year) or 0.0
+            full = next((y for y in sorted(series) if cumulative(series, y) >= target), None)
+            return min(1.0, due / target), full
         return self.catalog.cumulative_share(code, self.year), self.catalog[code].deadline
 
     def people(self) -> dict[str, Any]:
@@ -498,8 +524,8 @@ class _Context:
             whole = self.base.get("poor_people") or _num(total.get("base_people"))
         part = self._reported_base("poor_people")
         target = whole if part is None else part
-        expected, deadline = self._schedule("SCHED_PEOPLE_EXIT")
-        deadline = self.catalog["TARGET_PEOPLE_EXITED"].deadline or deadline
+        expected, deadline = self._schedule("SCHED_PEOPLE_EXIT", target, part is not None)
+        deadline = min(deadline or 9999, self.catalog["TARGET_PEOPLE_EXITED"].deadline or 9999)
         cum = _num(total.get("cum_exited_people")) if reported else None
         rate = _ratio(cum, target)
         return {
@@ -573,7 +599,7 @@ class _Context:
             whole = self.base.get("poor_villages") or _num(total.get("poor_villages"))
         part = self._reported_base("poor_villages")
         target = whole if part is None else part
-        expected, _ = self._schedule("SCHED_VILLAGE_EXIT")
+        expected, _ = self._schedule("SCHED_VILLAGE_EXIT", target, part is not None)
         cum = _num(total.get("villages_exited_cum")) if reported else None
         rate = _ratio(cum, target)
 
@@ -617,7 +643,7 @@ class _Context:
         poor = [self.baseline.county(u.code) for u in units if self.baseline.is_poor_county(u.code)]
         planned = [c for c in poor if c.exit_year is not None and c.exit_year <= self.year]
         target = self.catalog.number("BASE_POOR_COUNTIES", "个") if self.is_province else len(poor)
-        expected, _ = self._schedule("SCHED_COUNTY_EXIT")
+        expected, _ = self._schedule("SCHED_COUNTY_EXIT", target)
         own = None
         if unit.level in ("county", "township") and self.baseline.is_poor_county(unit.code):
             county = self.baseline.county(unit.code)
@@ -713,6 +739,8 @@ class _Context:
             expected = _num(values.get("expected_rate"))
             if expected is None:
                 expected = self.catalog.cumulative_share("SCHED_PEOPLE_EXIT", self.year)
+            task = _num(values.get("task_people"))
+            cum = _num(values.get("cum_exited_people")) if reported else None
             status = str(values.get("progress_status") or N.BLANK) if reported else absent
             out.append(
                 {
@@ -720,10 +748,13 @@ class _Context:
                     "name": unit.name,
                     "reported": reported,
                     "base": _num(values.get("base_people")),
-                    "cum": _num(values.get("cum_exited_people")) if reported else None,
+                    "cum": cum,
                     "exited": _num(values.get("exited_people")) if reported else None,
                     "rate": rate,
                     "expected": expected,
+                    "task": task,
+                    # completion of its own task due by the period's end (累计脱贫 ÷ 累计脱贫任务)
+                    "completion": _ratio(cum, task) if task is not None else _ratio(rate, expected),
                     "gap": _gap(rate, expected),
                     "status": status,
                     "village_rate": vrate,
@@ -731,8 +762,17 @@ class _Context:
                     "village_status": str(vrow.get("village_status") or N.BLANK) if reported else absent,
                 }
             )
-        # ranked by cumulative exit rate, fastest first; units without a rate, then 未报, at the end
-        out.sort(key=lambda c: (not c["reported"], c["rate"] is None, -(c["rate"] or 0.0), c["code"]))
+        # ranked by completion of their own tasks, then by exit rate; units without either, then 未报, last
+        out.sort(
+            key=lambda c: (
+                not c["reported"],
+                c["rate"] is None,
+                c["completion"] is None,
+                -(c["completion"] or 0.0),
+                -(c["rate"] or 0.0),
+                c["code"],
+            )
+        )
         rank = 0
         for c in out:
             if c["reported"] and c["rate"] is not None:
@@ -904,12 +944,16 @@ class _Context:
             target_text = f"{by}{N.with_unit(target_value, unit)}"
             cumulative = self._cumulative(form, key, actual)
             done = cumulative if cumulative is not None else actual
-            if self.is_province and self.reported_codes is None:  # not a share of partial data
+            own = self.baseline.tasks(self.registry).series(self.spec.unit_code, indicator.code)
+            if own is not None and not self.is_province:  # the unit's own share of the plan's total
+                target_value = sum(own.values())
+                target_text = f"{by}{N.with_unit(target_value, unit)}（本单位任务）"
+            if (self.is_province or own is not None) and self.reported_codes is None:  # not partial data
                 completion = _ratio(done, target_value)
                 if completion is not None:
                     verdict = f"完成{N.percent(completion)}"
                     ok = completion >= 1 - 1e-9
-            else:
+            elif own is None:
                 target_text = f"全省{target_text}"
                 verdict = N.BLANK
             cum_text = N.with_unit(cumulative, unit) if cumulative is not None else N.BLANK

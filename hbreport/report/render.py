@@ -68,6 +68,7 @@ def render_report(
     issued: dt.date | None = None,
     issuer: str | None = None,
     levels: Iterable[tuple[str, int, int]] = (),
+    regions: Mapping[str, Mapping[str, float]] | None = None,
     timeliness: Mapping[str, Any] | None = None,
     verification: Any = None,
     force: bool = False,
@@ -104,6 +105,7 @@ def render_report(
         issued=issued,
         issuer=issuer,
         levels=levels,
+        regions=regions,
         timeliness=timeliness,
         verification=verification,
     )
@@ -242,6 +244,7 @@ def report_from_dataset(
         levels = list(summary.levels)
         found += summary.findings
         kw.setdefault("timeliness", timeliness_of(summary))
+    regions = summary.regions if summary is not None else None
     return render_report(
         data,
         out_docx,
@@ -249,6 +252,7 @@ def report_from_dataset(
         missing=missing,
         returned=returned,
         levels=levels,
+        regions=regions,
         history=history,
         registry=registry,
         catalog=catalog,

@@ -22,6 +22,7 @@ __all__ = [
     "UnitTasks",
     "check_sums",
     "cumulative",
+    "default_table",
     "derive_tasks",
     "load_tasks",
     "load_unit_tasks",
@@ -34,8 +35,7 @@ def load_unit_tasks(
     path: str | Path | None = None, *, registry=None, catalog=None, baseline=None
 ) -> UnitTasks:
     """The tasks of a run (see the module's description), checked: children must add up to parents."""
-    from .. import paths
-    from ..baseline import baseline_for, load_baseline
+    from ..baseline import baseline_for
     from ..catalog import load_catalog
     from ..errors import HBError
     from ..registry import load_registry
@@ -44,8 +44,7 @@ def load_unit_tasks(
     catalog = catalog or load_catalog()
     baseline = baseline or baseline_for(registry)
     if path is None:
-        sample = baseline is load_baseline() and paths.SAMPLE_TASKS.is_file()
-        table = _load_cached(paths.SAMPLE_TASKS, catalog) if sample else TaskTable()
+        table = default_table(baseline)
     else:
         table = _load_cached(Path(path), catalog)
     for code in table.units():
@@ -64,6 +63,18 @@ def load_unit_tasks(
             hint="下级任务之和应等于上级任务：调整下级的任务数后重新运行（hbreport tasks check 列出全部）",
         )
     return UnitTasks(table, registry, baseline, catalog)
+
+
+def default_table(baseline) -> TaskTable:
+    """The embedded sample's tasks for the sample's baseline; no tasks for any other."""
+    from .. import paths
+
+    sample = baseline.source is not None and baseline.source == paths.SAMPLE_BASELINE.resolve()
+    if sample and baseline.villages and paths.SAMPLE_TASKS.is_file():
+        from ..catalog import load_catalog
+
+        return _load_cached(paths.SAMPLE_TASKS, load_catalog())
+    return TaskTable()
 
 
 _CACHE: dict[Path, tuple[tuple[int, int], TaskTable]] = {}

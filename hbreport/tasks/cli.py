@@ -7,10 +7,17 @@ from pathlib import Path
 
 import click
 
-from ..cli import _console, _emit_json, _registry, _user_errors, main
-from ..errors import EXIT_FINDINGS, EXIT_OK
+from ..cli import _baseline, _console, _emit_json, _period, _registry, _user_errors, main
+from ..errors import EXIT_FINDINGS, EXIT_OK, HBError
 
 TASK_LEVELS = ("province", "prefecture", "county", "township", "village")
+TASKS_OPTION = click.option(
+    "--tasks",
+    "tasks_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="现有的任务分解表 CSV（默认内置样例的 tasks.csv）",
+)
 UNITS_OPTION = click.option(
     "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
 )
@@ -68,3 +75,82 @@ def check(file: str, units: str | None, as_json: bool) -> None:
         else:
             _console().print(f"任务分解表 {file}：{len(table)} 行，上下级平衡，未发现问题", markup=False)
     sys.exit(EXIT_FINDINGS if problems else EXIT_OK)
+
+
+@tasks.command("forms")
+@click.option(
+    "--level",
+    required=True,
+    type=click.Choice(("province", "prefecture", "county", "township")),
+    help="给哪一级的单位生成（每个单位一张，列出其下级）",
+)
+@click.option("--under", default=None, help="只生成该单位（6位或12位代码）及其下属单位的")
+@click.option("--period", required=True, help="任务年度，例如 2018")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="输出目录")
+@TASKS_OPTION
+@UNITS_OPTION
+@click.option("--force", is_flag=True, help="覆盖输出目录中已存在的同名工作簿（默认一个也不写）")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
+def forms(
+    level: str,
+    under: str | None,
+    period: str,
+    out_dir: str,
+    tasks_file: str | None,
+    units: str | None,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """生成下发的任务分解表：每个单位一个工作簿，逐个下级填写本年任务。"""
+    with _user_errors():
+        from ..context import Context
+        from .workbook import generate_task_forms
+
+        registry = _registry(units)
+        ctx = Context.of(registry, None, _baseline(registry, tasks_file))
+        year = _period(period)
+        paths = generate_task_forms(level, year, out_dir=Path(out_dir), under=under, ctx=ctx, force=force)
+        if as_json:
+            _emit_json({"period": year, "level": level, "under": under, "files": [str(p) for p in paths]})
+        else:
+            _console().print(f"已生成 {len(paths)} 个任务分解表，保存在 {out_dir}")
+    sys.exit(EXIT_OK)
+
+
+@tasks.command("load")
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="输出的 tasks.csv")
+@TASKS_OPTION
+@UNITS_OPTION
+@click.option("--force", is_flag=True, help="覆盖已存在的输出文件（输入文件任何时候都不会被覆盖）")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
+def load(
+    files: tuple[str, ...],
+    out_path: str,
+    tasks_file: str | None,
+    units: str | None,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """收回任务分解表：读取报回的工作簿（或文件夹），检查上下级平衡，写成新的 tasks.csv。"""
+    with _user_errors():
+        from ..context import Context
+        from . import write_tasks
+        from .workbook import load_task_workbooks
+
+        registry = _registry(units)
+        ctx = Context.of(registry, None, _baseline(registry, tasks_file))
+        paths: list[Path] = []
+        for name in files:
+            path = Path(name)
+            paths.extend(sorted(path.glob("*.xlsx")) if path.is_dir() else [path])
+        if not paths:
+            raise HBError("没有找到任务分解表（.xlsx）", hint="给出报回的任务分解表或其所在的文件夹")
+        table = load_task_workbooks(paths, ctx=ctx)
+        inputs = [*paths, *([Path(tasks_file)] if tasks_file else []), *([Path(units)] if units else [])]
+        written = write_tasks(table, Path(out_path), registry, force=force, inputs=inputs)
+        if as_json:
+            _emit_json({"files": [str(p) for p in paths], "rows": len(table), "file": str(written)})
+        else:
+            _console().print(f"已读取 {len(paths)} 个任务分解表，上下级平衡，新的任务分解表保存在 {written}")
+    sys.exit(EXIT_OK)

@@ -17,6 +17,7 @@ SCHEDULE_BASES = {"SCHED_PEOPLE_EXIT": "poor_people", "SCHED_VILLAGE_EXIT": "poo
 COUNTY_SCHEDULE = "SCHED_COUNTY_EXIT"
 #: key projects (a plan total by a deadline) are split pro rata to this baseline total
 PROJECT_WEIGHT = "poor_people"
+PROJECT_FORM = "key_projects"
 
 
 def project_indicators(catalog, fields=None) -> list[str]:
@@ -26,6 +27,9 @@ def project_indicators(catalog, fields=None) -> list[str]:
     from ..spec import load_fields
 
     fields = fields or load_fields()
+    held = _PROJECTS.get(id(catalog))
+    if held is not None and held[0] is catalog and held[1] is fields:
+        return list(held[2])
     out: list[str] = []
     for field in _project_fields(fields, catalog):
         indicator = catalog.indicators.get(field.indicator or "")
@@ -40,7 +44,11 @@ def project_indicators(catalog, fields=None) -> list[str]:
         except HBError:
             continue  # a share (%) of villages is not a count to split
         out.append(indicator.code)
+    _PROJECTS[id(catalog)] = (catalog, fields, tuple(out))
     return out
+
+
+_PROJECTS: dict[int, tuple] = {}
 
 
 def project_total(catalog, code: str, fields=None) -> tuple[int, int, str]:
@@ -73,6 +81,37 @@ def _project_fields(fields, catalog):
     return [c.field for c in sheet.columns if c.is_input]
 
 
+def _fmt(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def project_task_note(unit_code: str, registry, catalog, baseline) -> str | None:
+    """The unit's own key-project tasks as a note for its 03 form (None when it has none):
+    本单位重点工程任务（上级分解下达）：易地搬迁户数6140户（到2019年）、……"""
+    from ..spec import load_fields
+
+    tasks = baseline.tasks(registry)
+    if not tasks:
+        return None
+    fields = load_fields()
+    parts = []
+    for code in project_indicators(catalog, fields):
+        series = tasks.series(unit_code, code)
+        if not series:
+            continue
+        _, deadline, key = project_total(catalog, code, fields)
+        field = fields[key]
+        parts.append(f"{field.label}{_fmt(sum(series.values()))}{field.unit}（到{max(series)}年）")
+    if not parts:
+        return None
+    unit = registry.get(unit_code)
+    return (
+        f"{unit.name}重点工程任务（按任务分解，期限内累计）："
+        + "、".join(parts)
+        + "；表中为本年度数，各年累计与任务比较。"
+    )
+
+
 class UnitTasks:
     """Tasks of every unit of a registry: the table's rows where it has them, else split from above."""
 
@@ -97,6 +136,10 @@ class UnitTasks:
         if indicator in SCHEDULE_BASES:
             return SCHEDULE_BASES[indicator], True
         if self._projects is None:
+            if self.catalog is None:
+                from ..catalog import load_catalog
+
+                self.catalog = load_catalog()
             self._projects = set(project_indicators(self.catalog))
         if indicator in self._projects:
             return PROJECT_WEIGHT, False

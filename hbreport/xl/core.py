@@ -11,7 +11,7 @@ Definitions (also in docs/xlwings.md):
 
 - HB_CHECK: the 校验结果 text of one row, exactly ``engine.check_text`` on the row's inputs with the
   derived values recomputed ("" when every rule passes).
-- HB_COMPLETION(code, actual, period) = actual ÷ cumulative_share(code, period): the share of the plan's
+- HB_COMPLETION(code, actual, period[, expected]) = actual ÷ expected (the row's own), else cumulative_share(code, period): the share of the plan's
   cumulative schedule reached by the end of ``period``; "" when ``actual`` is empty or nothing is
   scheduled by then. ``actual`` is a fraction of the base (0.72 for 72%), like the forms' rate columns.
 - HB_STATUS: 超前 / 正常 / 滞后 by the form's own 进度状态 formula (its margin lives in the form template).
@@ -438,22 +438,26 @@ def _row_texts(
     return out
 
 
-def completion(forms: Forms, code: Any, actual: Any, period: Any) -> float | str:
-    """HB_COMPLETION: actual ÷ the plan's cumulative share by the end of ``period``.
+def completion(forms: Forms, code: Any, actual: Any, period: Any, expected: Any = None) -> float | str:
+    """HB_COMPLETION: actual ÷ the expected cumulative share by the end of ``period``: the row's own
+    (``expected``, its 规划进度 cell: the unit's own task) when given, else the plan's.
 
     An error value in ``actual`` gives "" as the native formula does (ISNUMBER is FALSE for it)."""
     year = forms.year(period)
     share = forms.cumulative_share(code, year)
+    if expected is not None and expected != "" and _cell_error(expected) is None:
+        share = _number(expected, "计划进度")
     if _cell_error(actual) is not None:
         return ""
     value = _number(actual, "实际完成比例")
-    if value is None or share <= 0:
+    if value is None or share is None or share <= 0:
         return ""
     return value / share
 
 
-def status(forms: Forms, code: Any, actual: Any, period: Any) -> str:
-    """HB_STATUS: 超前 / 正常 / 滞后 ("" for an empty rate), by the form's own status formula.
+def status(forms: Forms, code: Any, actual: Any, period: Any, expected: Any = None) -> str:
+    """HB_STATUS: 超前 / 正常 / 滞后 ("" for an empty rate), by the form's own status formula, against
+    ``expected`` (the row's 规划进度 cell: its own task) when given, else the form's plan share.
 
     An error value in ``actual`` (``#VALUE!``) comes back as its text, as the native formula shows it."""
     year = forms.year(period)
@@ -461,12 +465,10 @@ def status(forms: Forms, code: Any, actual: Any, period: Any) -> str:
     error = _cell_error(actual)
     value = error if error is not None else _number(actual, "实际完成比例")
     env: dict[str, Any] = {rate_key: "" if value is None else value}
-    expected = Expr.parse(variant.column(expected_key).formula)
-    if expected.fields:
-        raise HBError(
-            f"表式「{variant.form}」的「{variant.column(expected_key).label}」不是常数，无法单独判断进度"
-        )
-    env[expected_key] = expected.evaluate({})
+    if expected is not None and expected != "" and _cell_error(expected) is None:
+        env[expected_key] = _number(expected, "计划进度")
+    else:  # no task given: the form's formula without one is the plan's share
+        env[expected_key] = Expr.parse(variant.column(expected_key).formula).evaluate({})
     result = Expr.parse(variant.column(status_key).formula).evaluate(env)
     return result if isinstance(result, str) else str(result)
 

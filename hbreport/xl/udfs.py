@@ -55,18 +55,22 @@ def HB_CHECK_ROWS(form_id: Any, rows: Any, header: Any, period: Any = None) -> A
 
 @func
 @xw.arg("actual", err_to_str=True)
-def HB_COMPLETION(indicator_code: Any, actual: Any, period: Any) -> Any:
-    """完成规划累计进度的比例 = 实际累计比例 ÷ 规划到该年末的累计进度（如 SCHED_PEOPLE_EXIT）。
+@xw.arg("expected", err_to_str=True)
+def HB_COMPLETION(indicator_code: Any, actual: Any, period: Any, expected: Any = None) -> Any:
+    """完成计划累计进度的比例 = 实际累计比例 ÷ 到该年末的累计进度（如 SCHED_PEOPLE_EXIT）。
 
-    actual 为占基数的比例（72% 写 0.72）；为空或到该年尚无进度安排时返回空。"""
-    return run(completion, indicator_code, actual, period)
+    actual 为占基数的比例（72% 写 0.72）；expected 为本单位的计划进度（按任务分解，可省略：省略时按规划进度）；
+    为空或到该年尚无进度安排时返回空。"""
+    return run(completion, indicator_code, actual, period, expected)
 
 
 @func
 @xw.arg("actual", err_to_str=True)
-def HB_STATUS(indicator_code: Any, actual: Any, period: Any) -> Any:
-    """进度状态：超前、正常或滞后，按表式“进度状态”栏的公式和界限判断；actual 为空时返回空。"""
-    return run(status, indicator_code, actual, period)
+@xw.arg("expected", err_to_str=True)
+def HB_STATUS(indicator_code: Any, actual: Any, period: Any, expected: Any = None) -> Any:
+    """进度状态：超前、正常或滞后，按表式“进度状态”栏的公式和界限判断；actual 为空时返回空。
+    expected 为本单位的计划进度（按任务分解，可省略：省略时按规划进度）。"""
+    return run(status, indicator_code, actual, period, expected)
 
 
 @func

@@ -2591,22 +2591,26 @@ def _row_texts(
     return out
 
 
-def completion(forms: Forms, code: Any, actual: Any, period: Any) -> float | str:
-    """HB_COMPLETION: actual ÷ the plan's cumulative share by the end of ``period``.
+def completion(forms: Forms, code: Any, actual: Any, period: Any, expected: Any = None) -> float | str:
+    """HB_COMPLETION: actual ÷ the expected cumulative share by the end of ``period``: the row's own
+    (``expected``, its 规划进度 cell: the unit's own task) when given, else the plan's.
 
     An error value in ``actual`` gives "" as the native formula does (ISNUMBER is FALSE for it)."""
     year = forms.year(period)
     share = forms.cumulative_share(code, year)
+    if expected is not None and expected != "" and _cell_error(expected) is None:
+        share = _number(expected, "计划进度")
     if _cell_error(actual) is not None:
         return ""
     value = _number(actual, "实际完成比例")
-    if value is None or share <= 0:
+    if value is None or share is None or share <= 0:
         return ""
     return value / share
 
 
-def status(forms: Forms, code: Any, actual: Any, period: Any) -> str:
-    """HB_STATUS: 超前 / 正常 / 滞后 ("" for an empty rate), by the form's own status formula.
+def status(forms: Forms, code: Any, actual: Any, period: Any, expected: Any = None) -> str:
+    """HB_STATUS: 超前 / 正常 / 滞后 ("" for an empty rate), by the form's own status formula, against
+    ``expected`` (the row's 规划进度 cell: its own task) when given, else the form's plan share.
 
     An error value in ``actual`` (``#VALUE!``) comes back as its text, as the native formula shows it."""
     year = forms.year(period)
@@ -2614,12 +2618,10 @@ def status(forms: Forms, code: Any, actual: Any, period: Any) -> str:
     error = _cell_error(actual)
     value = error if error is not None else _number(actual, "实际完成比例")
     env: dict[str, Any] = {rate_key: "" if value is None else value}
-    expected = Expr.parse(variant.column(expected_key).formula)
-    if expected.fields:
-        raise HBError(
-            f"表式「{variant.form}」的「{variant.column(expected_key).label}」不是常数，无法单独判断进度"
-        )
-    env[expected_key] = expected.evaluate({})
+    if expected is not None and expected != "" and _cell_error(expected) is None:
+        env[expected_key] = _number(expected, "计划进度")
+    else:  # no task given: the form's formula without one is the plan's share
+        env[expected_key] = Expr.parse(variant.column(expected_key).formula).evaluate({})
     result = Expr.parse(variant.column(status_key).formula).evaluate(env)
     return result if isinstance(result, str) else str(result)
 
@@ -2847,8 +2849,12 @@ SNAPSHOT = {'version': 2,
                             'IF(AND(base_people > 0, OR(ISNUMBER(prior_exited_people), '
                             'ISNUMBER(exited_people))), cum_exited_people / base_people, "")',
                             '累计脱贫率(%)', '累计脱贫率', 'percent', 'SCHED_PEOPLE_EXIT', '%', None, None, []],
-                           ['expected_rate', 'derived', '0.35', '规划进度(%)', '规划进度', 'percent', None, '%', None,
-                            None, []],
+                           ['task_people', 'prefill', None, '累计脱贫任务(人)', '累计脱贫任务', 'integer',
+                            'SCHED_PEOPLE_EXIT', '人', 0, None, []],
+                           ['expected_rate', 'derived',
+                            'IF(AND(ISNUMBER(task_people), base_people > 0), task_people / base_people, '
+                            '0.35)',
+                            '规划进度(%)', '规划进度', 'percent', None, '%', None, None, []],
                            ['progress_status', 'derived',
                             'IF(cum_exit_rate == "", "", IF(cum_exit_rate > 1, "数据有误", IF(cum_exit_rate >= '
                             'expected_rate + 0.05, "超前", IF(cum_exit_rate >= expected_rate, "正常", "滞后"))))',
@@ -2868,8 +2874,7 @@ SNAPSHOT = {'version': 2,
                          ['PP06',
                           'IF(AND(base_people > 0, ISNUMBER(exited_people)), cum_exit_rate >= expected_rate '
                           '- 0.2, True)',
-                          '累计脱贫率落后规划进度20个百分点以上，请核实或说明', 'warning', 'skip_if_any',
-                          ['base_people', 'exited_people', 'prior_exited_people']]],
+                          '累计脱贫率落后规划进度20个百分点以上，请核实或说明', 'warning', 'never_skip', None]],
                'status': [['progress_status', 'cum_exit_rate', 'expected_rate']],
                'levels': ['township', 'county', 'prefecture', 'province']},
               {'form': 'poverty_progress',
@@ -2899,8 +2904,11 @@ SNAPSHOT = {'version': 2,
                             'IF(AND(base_people > 0, OR(ISNUMBER(prior_exited_people), '
                             'ISNUMBER(exited_people))), cum_exited_people / base_people, "")',
                             '累计脱贫率(%)', '累计脱贫率', 'percent', 'SCHED_PEOPLE_EXIT', '%', None, None, []],
-                           ['expected_rate', 'derived', '0.7', '规划进度(%)', '规划进度', 'percent', None, '%', None,
-                            None, []],
+                           ['task_people', 'prefill', None, '累计脱贫任务(人)', '累计脱贫任务', 'integer',
+                            'SCHED_PEOPLE_EXIT', '人', 0, None, []],
+                           ['expected_rate', 'derived',
+                            'IF(AND(ISNUMBER(task_people), base_people > 0), task_people / base_people, 0.7)',
+                            '规划进度(%)', '规划进度', 'percent', None, '%', None, None, []],
                            ['progress_status', 'derived',
                             'IF(cum_exit_rate == "", "", IF(cum_exit_rate > 1, "数据有误", IF(cum_exit_rate >= '
                             'expected_rate + 0.05, "超前", IF(cum_exit_rate >= expected_rate, "正常", "滞后"))))',
@@ -2920,8 +2928,7 @@ SNAPSHOT = {'version': 2,
                          ['PP06',
                           'IF(AND(base_people > 0, ISNUMBER(exited_people)), cum_exit_rate >= expected_rate '
                           '- 0.2, True)',
-                          '累计脱贫率落后规划进度20个百分点以上，请核实或说明', 'warning', 'skip_if_any',
-                          ['base_people', 'exited_people', 'prior_exited_people']]],
+                          '累计脱贫率落后规划进度20个百分点以上，请核实或说明', 'warning', 'never_skip', None]],
                'status': [['progress_status', 'cum_exit_rate', 'expected_rate']],
                'levels': ['township', 'county', 'prefecture', 'province']},
               {'form': 'poverty_progress',
@@ -2951,8 +2958,12 @@ SNAPSHOT = {'version': 2,
                             'IF(AND(base_people > 0, OR(ISNUMBER(prior_exited_people), '
                             'ISNUMBER(exited_people))), cum_exited_people / base_people, "")',
                             '累计脱贫率(%)', '累计脱贫率', 'percent', 'SCHED_PEOPLE_EXIT', '%', None, None, []],
-                           ['expected_rate', 'derived', '0.95', '规划进度(%)', '规划进度', 'percent', None, '%', None,
-                            None, []],
+                           ['task_people', 'prefill', None, '累计脱贫任务(人)', '累计脱贫任务', 'integer',
+                            'SCHED_PEOPLE_EXIT', '人', 0, None, []],
+                           ['expected_rate', 'derived',
+                            'IF(AND(ISNUMBER(task_people), base_people > 0), task_people / base_people, '
+                            '0.95)',
+                            '规划进度(%)', '规划进度', 'percent', None, '%', None, None, []],
                            ['progress_status', 'derived',
                             'IF(cum_exit_rate == "", "", IF(cum_exit_rate > 1, "数据有误", IF(cum_exit_rate >= '
                             'expected_rate + 0.05, "超前", IF(cum_exit_rate >= expected_rate, "正常", "滞后"))))',
@@ -2972,8 +2983,7 @@ SNAPSHOT = {'version': 2,
                          ['PP06',
                           'IF(AND(base_people > 0, ISNUMBER(exited_people)), cum_exit_rate >= expected_rate '
                           '- 0.2, True)',
-                          '累计脱贫率落后规划进度20个百分点以上，请核实或说明', 'warning', 'skip_if_any',
-                          ['base_people', 'exited_people', 'prior_exited_people']]],
+                          '累计脱贫率落后规划进度20个百分点以上，请核实或说明', 'warning', 'never_skip', None]],
                'status': [['progress_status', 'cum_exit_rate', 'expected_rate']],
                'levels': ['township', 'county', 'prefecture', 'province']},
               {'form': 'poverty_progress',
@@ -3003,8 +3013,11 @@ SNAPSHOT = {'version': 2,
                             'IF(AND(base_people > 0, OR(ISNUMBER(prior_exited_people), '
                             'ISNUMBER(exited_people))), cum_exited_people / base_people, "")',
                             '累计脱贫率(%)', '累计脱贫率', 'percent', 'SCHED_PEOPLE_EXIT', '%', None, None, []],
-                           ['expected_rate', 'derived', '1.0', '规划进度(%)', '规划进度', 'percent', None, '%', None,
-                            None, []],
+                           ['task_people', 'prefill', None, '累计脱贫任务(人)', '累计脱贫任务', 'integer',
+                            'SCHED_PEOPLE_EXIT', '人', 0, None, []],
+                           ['expected_rate', 'derived',
+                            'IF(AND(ISNUMBER(task_people), base_people > 0), task_people / base_people, 1.0)',
+                            '规划进度(%)', '规划进度', 'percent', None, '%', None, None, []],
                            ['progress_status', 'derived',
                             'IF(cum_exit_rate == "", "", IF(cum_exit_rate > 1, "数据有误", IF(cum_exit_rate >= '
                             'expected_rate + 0.05, "超前", IF(cum_exit_rate >= expected_rate, "正常", "滞后"))))',
@@ -3024,12 +3037,11 @@ SNAPSHOT = {'version': 2,
                          ['PP06',
                           'IF(AND(base_people > 0, ISNUMBER(exited_people)), cum_exit_rate >= expected_rate '
                           '- 0.2, True)',
-                          '累计脱贫率落后规划进度20个百分点以上，请核实或说明', 'warning', 'skip_if_any',
-                          ['base_people', 'exited_people', 'prior_exited_people']]],
+                          '累计脱贫率落后规划进度20个百分点以上，请核实或说明', 'warning', 'never_skip', None]],
                'status': [['progress_status', 'cum_exit_rate', 'expected_rate']],
                'levels': ['township', 'county', 'prefecture', 'province']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None,
@@ -3068,7 +3080,7 @@ SNAPSHOT = {'version': 2,
                'status': [],
                'levels': ['township']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['poor_villages', 'prefill', None, '建档立卡贫困村(个)', '建档立卡贫困村', 'integer',
@@ -3090,8 +3102,12 @@ SNAPSHOT = {'version': 2,
                             'IF(AND(poor_villages > 0, OR(ISNUMBER(villages_exited_prior), '
                             'ISNUMBER(villages_applying))), villages_exited_cum / poor_villages, "")',
                             '贫困村累计出列率(%)', '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT', '%', None, None, []],
-                           ['village_expected_rate', 'derived', '0.3', '规划进度(%)', '规划进度', 'percent', None,
-                            '%', None, None, []],
+                           ['task_villages', 'prefill', None, '累计出列任务(个)', '累计出列任务', 'integer',
+                            'SCHED_VILLAGE_EXIT', '个', 0, None, []],
+                           ['village_expected_rate', 'derived',
+                            'IF(AND(ISNUMBER(task_villages), poor_villages > 0), task_villages / '
+                            'poor_villages, 0.3)',
+                            '规划进度(%)', '规划进度', 'percent', None, '%', None, None, []],
                            ['village_status', 'derived',
                             'IF(village_exit_rate == "", "", IF(village_exit_rate > 1, "数据有误", '
                             'IF(village_exit_rate >= village_expected_rate + 0.05, "超前", '
@@ -3106,7 +3122,7 @@ SNAPSHOT = {'version': 2,
                'status': [['village_status', 'village_exit_rate', 'village_expected_rate']],
                'levels': ['county', 'prefecture', 'province']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None,
@@ -3145,7 +3161,7 @@ SNAPSHOT = {'version': 2,
                'status': [],
                'levels': ['township']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['poor_villages', 'prefill', None, '建档立卡贫困村(个)', '建档立卡贫困村', 'integer',
@@ -3167,8 +3183,12 @@ SNAPSHOT = {'version': 2,
                             'IF(AND(poor_villages > 0, OR(ISNUMBER(villages_exited_prior), '
                             'ISNUMBER(villages_applying))), villages_exited_cum / poor_villages, "")',
                             '贫困村累计出列率(%)', '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT', '%', None, None, []],
-                           ['village_expected_rate', 'derived', '0.6', '规划进度(%)', '规划进度', 'percent', None,
-                            '%', None, None, []],
+                           ['task_villages', 'prefill', None, '累计出列任务(个)', '累计出列任务', 'integer',
+                            'SCHED_VILLAGE_EXIT', '个', 0, None, []],
+                           ['village_expected_rate', 'derived',
+                            'IF(AND(ISNUMBER(task_villages), poor_villages > 0), task_villages / '
+                            'poor_villages, 0.6)',
+                            '规划进度(%)', '规划进度', 'percent', None, '%', None, None, []],
                            ['village_status', 'derived',
                             'IF(village_exit_rate == "", "", IF(village_exit_rate > 1, "数据有误", '
                             'IF(village_exit_rate >= village_expected_rate + 0.05, "超前", '
@@ -3183,7 +3203,7 @@ SNAPSHOT = {'version': 2,
                'status': [['village_status', 'village_exit_rate', 'village_expected_rate']],
                'levels': ['county', 'prefecture', 'province']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None,
@@ -3222,7 +3242,7 @@ SNAPSHOT = {'version': 2,
                'status': [],
                'levels': ['township']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['poor_villages', 'prefill', None, '建档立卡贫困村(个)', '建档立卡贫困村', 'integer',
@@ -3244,8 +3264,12 @@ SNAPSHOT = {'version': 2,
                             'IF(AND(poor_villages > 0, OR(ISNUMBER(villages_exited_prior), '
                             'ISNUMBER(villages_applying))), villages_exited_cum / poor_villages, "")',
                             '贫困村累计出列率(%)', '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT', '%', None, None, []],
-                           ['village_expected_rate', 'derived', '0.8', '规划进度(%)', '规划进度', 'percent', None,
-                            '%', None, None, []],
+                           ['task_villages', 'prefill', None, '累计出列任务(个)', '累计出列任务', 'integer',
+                            'SCHED_VILLAGE_EXIT', '个', 0, None, []],
+                           ['village_expected_rate', 'derived',
+                            'IF(AND(ISNUMBER(task_villages), poor_villages > 0), task_villages / '
+                            'poor_villages, 0.8)',
+                            '规划进度(%)', '规划进度', 'percent', None, '%', None, None, []],
                            ['village_status', 'derived',
                             'IF(village_exit_rate == "", "", IF(village_exit_rate > 1, "数据有误", '
                             'IF(village_exit_rate >= village_expected_rate + 0.05, "超前", '
@@ -3260,7 +3284,7 @@ SNAPSHOT = {'version': 2,
                'status': [['village_status', 'village_exit_rate', 'village_expected_rate']],
                'levels': ['county', 'prefecture', 'province']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None,
@@ -3299,7 +3323,7 @@ SNAPSHOT = {'version': 2,
                'status': [],
                'levels': ['township']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['poor_villages', 'prefill', None, '建档立卡贫困村(个)', '建档立卡贫困村', 'integer',
@@ -3321,8 +3345,12 @@ SNAPSHOT = {'version': 2,
                             'IF(AND(poor_villages > 0, OR(ISNUMBER(villages_exited_prior), '
                             'ISNUMBER(villages_applying))), villages_exited_cum / poor_villages, "")',
                             '贫困村累计出列率(%)', '贫困村累计出列率', 'percent', 'SCHED_VILLAGE_EXIT', '%', None, None, []],
-                           ['village_expected_rate', 'derived', '1.0', '规划进度(%)', '规划进度', 'percent', None,
-                            '%', None, None, []],
+                           ['task_villages', 'prefill', None, '累计出列任务(个)', '累计出列任务', 'integer',
+                            'SCHED_VILLAGE_EXIT', '个', 0, None, []],
+                           ['village_expected_rate', 'derived',
+                            'IF(AND(ISNUMBER(task_villages), poor_villages > 0), task_villages / '
+                            'poor_villages, 1.0)',
+                            '规划进度(%)', '规划进度', 'percent', None, '%', None, None, []],
                            ['village_status', 'derived',
                             'IF(village_exit_rate == "", "", IF(village_exit_rate > 1, "数据有误", '
                             'IF(village_exit_rate >= village_expected_rate + 0.05, "超前", '
@@ -3337,7 +3365,7 @@ SNAPSHOT = {'version': 2,
                'status': [['village_status', 'village_exit_rate', 'village_expected_rate']],
                'levels': ['county', 'prefecture', 'province']},
               {'form': 'village_exit',
-               'version': '1.0',
+               'version': '1.1',
                'sheet': '02贫困村出列',
                'table_no': '鄂扶贫02表',
                'columns': [['remaining_poor_households', 'input', None, '未脱贫户数(户)', '未脱贫户数', 'integer', None,
@@ -4894,18 +4922,22 @@ def HB_CHECK_ROWS(form_id: Any, rows: Any, header: Any, period: Any = None) -> A
 
 @func
 @xw.arg("actual", err_to_str=True)
-def HB_COMPLETION(indicator_code: Any, actual: Any, period: Any) -> Any:
-    """完成规划累计进度的比例 = 实际累计比例 ÷ 规划到该年末的累计进度（如 SCHED_PEOPLE_EXIT）。
+@xw.arg("expected", err_to_str=True)
+def HB_COMPLETION(indicator_code: Any, actual: Any, period: Any, expected: Any = None) -> Any:
+    """完成计划累计进度的比例 = 实际累计比例 ÷ 到该年末的累计进度（如 SCHED_PEOPLE_EXIT）。
 
-    actual 为占基数的比例（72% 写 0.72）；为空或到该年尚无进度安排时返回空。"""
-    return run(completion, indicator_code, actual, period)
+    actual 为占基数的比例（72% 写 0.72）；expected 为本单位的计划进度（按任务分解，可省略：省略时按规划进度）；
+    为空或到该年尚无进度安排时返回空。"""
+    return run(completion, indicator_code, actual, period, expected)
 
 
 @func
 @xw.arg("actual", err_to_str=True)
-def HB_STATUS(indicator_code: Any, actual: Any, period: Any) -> Any:
-    """进度状态：超前、正常或滞后，按表式“进度状态”栏的公式和界限判断；actual 为空时返回空。"""
-    return run(status, indicator_code, actual, period)
+@xw.arg("expected", err_to_str=True)
+def HB_STATUS(indicator_code: Any, actual: Any, period: Any, expected: Any = None) -> Any:
+    """进度状态：超前、正常或滞后，按表式“进度状态”栏的公式和界限判断；actual 为空时返回空。
+    expected 为本单位的计划进度（按任务分解，可省略：省略时按规划进度）。"""
+    return run(status, indicator_code, actual, period, expected)
 
 
 @func

@@ -56,9 +56,28 @@ TARGETS = (
     "2016年初有建档立卡贫困人口{{ people.whole_target|people }}、贫困村{{ villages.whole_target|units }}"
     "{% if counties.schedule %}、贫困县{{ counties.target|units }}{% endif %}，"
     "按规划到{{ people.deadline }}年底全部脱贫出列{% if counties.target %}、摘帽{% endif %}。{% endif %}"
-    "按规划年度进度，到{{ year }}年底应累计脱贫{{ people.expected|pct }}、贫困村累计出列{{ villages.expected|pct }}"
+    "{% if is_province %}按规划年度进度{% else %}按下达的任务分解{% endif %}，"
+    "到{{ year }}年底应累计脱贫{{ people.expected|pct }}、贫困村累计出列{{ villages.expected|pct }}"
     "{% if counties.schedule %}、贫困县累计摘帽{{ counties.expected|pct }}{% endif %}。主要指标完成情况见表1"
     "{% if not basis.complete %}（{{ basis.text }}，规划目标为已报送单位的基数）{% endif %}。"
+)
+
+REGION_PROGRESS = (
+    "{% for g in regions.regions %}{{ g.name }}片区{% if g.reported %}{{ g.counties }}个县市区有建档立卡贫困人口"
+    "{{ g.base|people }}，累计脱贫{{ g.cum|people }}（{{ g.rate|pct }}，计划进度{{ g.expected|pct }}），"
+    "贫困村累计出列{{ g.villages_exited|units }}（{{ g.village_rate|pct }}）{% else %}本期没有汇总数据{% endif %}"
+    "{% if loop.last %}。{% else %}；{% endif %}{% endfor %}"
+    "规划为四个片区确定的{{ regions.total }}项主要目标中，现有报表采集{{ regions.collected }}项，"
+    "其余{{ regions.total - regions.collected }}项未采集，见表2-2。"
+)
+
+OLD_AREA = (
+    "革命老区。规划支持新确定的{{ regions.old_area.plan_counties|units }}革命老区县（市、区）和"
+    "{{ regions.old_area.plan_townships|units }}革命老区乡镇，加快{{ regions.old_area.plan_key_townships|units }}"
+    "重点老区乡镇脱贫步伐。按老区县名单汇总，{{ regions.old_area.counties }}个老区县市区有建档立卡贫困人口"
+    "{{ regions.old_area.base|people }}，累计脱贫{{ regions.old_area.cum|people }}（{{ regions.old_area.rate|pct }}，"
+    "计划进度{{ regions.old_area.expected|pct }}），贫困村累计出列{{ regions.old_area.villages_exited|units }}"
+    "（{{ regions.old_area.village_rate|pct }}）。"
 )
 
 PEOPLE = (
@@ -85,8 +104,9 @@ REGIONS = (
     "{% if summary.missing %}，未报{{ summary.missing }}个{% endif %}"
     "{% if summary.returned %}，退回{{ summary.returned }}个{% endif %}"
     "{% if summary.blank %}，报送空表{{ summary.blank }}个{% endif %}。"
-    "{% if worst %}已报送单位中进度最快的是{{ best.name }}（累计脱贫率{{ best.rate|pct }}），"
-    "最慢的是{{ worst.name }}（{{ worst.rate|pct }}）。{% endif %}各{{ child_level_zh }}情况见表2和图2。"
+    "{% if worst %}已报送单位中完成自身任务最好的是{{ best.name }}（累计脱贫{{ best.cum|people }}，"
+    "完成到本年底累计任务的{{ best.completion|pct }}），最差的是{{ worst.name }}（{{ worst.completion|pct }}）。{% endif %}"
+    "各{{ child_level_zh }}情况见表2和图2。"
     "{% else %}{{ unit.name }}没有下级填报单位。{% endif %}"
 )
 
@@ -467,7 +487,7 @@ def build(out: Path = OUT) -> Path:
     p(REGIONS)
     control("{%p if children %}")
     caption(
-        "表2  各{{ child_level_zh }}脱贫进展（按累计脱贫率排序{% if not basis.complete %}；未报送单位无数据{% endif %}）"
+        "表2  各{{ child_level_zh }}脱贫进展（按完成自身任务的程度排序{% if not basis.complete %}；未报送单位无数据{% endif %}）"
     )
     p("单位：人", "Table Unit")
     loop_table(
@@ -478,11 +498,12 @@ def build(out: Path = OUT) -> Path:
             "建档立卡贫困人口",
             "累计脱贫",
             "累计脱贫率",
-            "规划进度",
+            "计划进度",
+            "任务完成率",
             "进度",
             "贫困村出列率",
         ],
-        [13, 29, 24, 22, 19, 17, 13, 19],
+        [11, 25, 20, 19, 17, 16, 17, 12, 19],
         [
             "{{ r.rank }}",
             "{{ r.name }}",
@@ -490,6 +511,7 @@ def build(out: Path = OUT) -> Path:
             "{{ r.cum|int }}",
             "{{ r.rate|pct }}",
             "{{ r.expected|pct }}",
+            "{{ r.completion|pct }}",
             "{{ r.status }}",
             "{{ r.village_rate|pct }}",
         ],
@@ -498,6 +520,52 @@ def build(out: Path = OUT) -> Path:
     )
     control("{%p endif %}")
     figure("completion", "图2  各{{ child_level_zh }}累计脱贫率与规划进度")
+
+    control("{%p if regions %}")
+    p("（二）片区进展", "Heading 2")
+    p(REGION_PROGRESS)
+    caption("表2-1  四个片区脱贫进展")
+    p("单位：人、个", "Table Unit")
+    loop_table(
+        document,
+        [
+            "片区",
+            "县市区",
+            "建档立卡贫困人口",
+            "累计脱贫",
+            "累计脱贫率",
+            "计划进度",
+            "贫困村出列率",
+            "片区目标已采集",
+        ],
+        [22, 14, 24, 22, 18, 17, 19, 20],
+        [
+            "{{ g.name }}",
+            "{{ g.counties }}",
+            "{{ g.base|int }}",
+            "{{ g.cum|int }}",
+            "{{ g.rate|pct }}",
+            "{{ g.expected|pct }}",
+            "{{ g.village_rate|pct }}",
+            "{{ g.collected }}/{{ g.targets }}",
+        ],
+        "regions.regions",
+        "g",
+    )
+    caption("表2-2  片区主要目标（规划三(三)）")
+    loop_table(
+        document,
+        ["片区", "目标", "规划值", "期限", "完成情况"],
+        [20, 62, 30, 16, 28],
+        ["{{ t.region }}", "{{ t.name }}", "{{ t.target }}", "{{ t.deadline or '' }}", "{{ t.actual }}"],
+        "regions.targets",
+        "t",
+        left=(1,),
+    )
+    control("{%p if regions.old_area %}")
+    p(OLD_AREA)
+    control("{%p endif %}")
+    control("{%p endif %}")
 
     p("三、重点工程", "Heading 1")
     p("（一）脱贫攻坚重点工程", "Heading 2")

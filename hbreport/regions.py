@@ -1,0 +1,83 @@
+"""Roll-up by region (片区) and 革命老区: what the forms collect, added up over the counties of each.
+
+Units carry their region and 老区 flag as data (counties.csv ``region``, ``old_area``). A consolidation
+adds up the rows of its children's workbooks (counties on a prefecture's form, townships on a county's)
+by the groups of each row's county: the four 片区 of the plan (三(一)), 片区外 for the rest, and
+革命老区 (五(六)). The result is the 片区汇总 sheet of the parent's workbook, read back by the report.
+
+Only additive figures are summed: fields that aggregate by sum and whole-number derived counts
+(累计脱贫人口, 累计出列村); rates are ratios of these sums (the report computes them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .baseline import OLD_AREA, OUTSIDE_REGIONS, REGIONS, county_code_of
+
+REGION_SHEET = "片区汇总"
+COUNTIES_KEY = "counties"  # number of counties with rows in the group
+GROUPS = (*REGIONS, OUTSIDE_REGIONS, OLD_AREA)
+
+
+def _additive(column) -> bool:
+    field = column.field
+    if not field.numeric:
+        return False
+    return field.aggregation == "sum" or (field.aggregation == "derived" and field.type == "integer")
+
+
+def roll_up(datas: Iterable[Any], baseline) -> dict[str, dict[str, float]]:
+    """{group: {field: sum, "counties": n}} over the rows of the children's data (FormData)."""
+    sums: dict[str, dict[str, float]] = {}
+    counties: dict[str, set[str]] = {}
+    for data in datas:
+        if data is None:
+            continue
+        for sheet in data.spec.sheets:
+            keys = [c.key for c in sheet.columns if _additive(c)]
+            for code, row in data.rows.get(sheet.form, {}).items():
+                if len(code) != 12 or code[4:6] == "00":
+                    continue  # a prefecture's (or the province's) row: in no one county
+                groups = baseline.groups(code)
+                for group in groups:
+                    counties.setdefault(group, set()).add(county_code_of(code))
+                    into = sums.setdefault(group, {})
+                    for key in keys:
+                        value = row.get(key)
+                        if isinstance(value, (int, float)) and not isinstance(value, bool):
+                            into[key] = into.get(key, 0) + value
+    for group, codes in counties.items():
+        sums[group][COUNTIES_KEY] = len(codes)
+    return {g: sums[g] for g in GROUPS if g in sums}
+
+
+def region_sheet(rollup: Mapping[str, Mapping[str, float]], fields) -> list[list[Any]]:
+    """The 片区汇总 table: a heading row (Chinese labels), a row of field keys, one row per group."""
+    keys: list[str] = []
+    for values in rollup.values():
+        keys.extend(k for k in values if k != COUNTIES_KEY and k not in keys)
+    heads = ["片区", "县市区数", *(fields[k].header() if k in fields else k for k in keys)]
+    out: list[list[Any]] = [heads, ["group", COUNTIES_KEY, *keys]]
+    for group, values in rollup.items():
+        out.append([group, values.get(COUNTIES_KEY, 0), *(values.get(k, 0) for k in keys)])
+    return out
+
+
+def read_region_sheet(rows: list[list[Any]]) -> dict[str, dict[str, float]]:
+    """The roll-up back from a 片区汇总 table (by the row of field keys, not the labels)."""
+    if len(rows) < 2:
+        return {}
+    keys = [str(k).strip() for k in rows[1]]
+    out: dict[str, dict[str, float]] = {}
+    for row in rows[2:]:
+        if not row or not str(row[0]).strip():
+            continue
+        group = str(row[0]).strip()
+        out[group] = {
+            key: value
+            for key, value in zip(keys[1:], row[1:], strict=False)
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+        }
+    return out
