@@ -50,28 +50,3 @@ class FormData:
         if row == TOTAL:
             return self.totals.get(form, {}).get(field_key)
         return self.rows.get(form, {}).get(row, {}).get(field_key)
-
-    def records(self) -> list[dict[str, Any]]:
-        """The tidy table as records: unit, period, form, row, field, value (totals under row TOTAL)."""
-        out = []
-        for form, rows in self.rows.items():
-            for row_code, values in list(rows.items()) + [(TOTAL, self.totals.get(form, {}))]:
-                for key, value in values.items():
-                    out.append(
-                        {
-                            "unit": self.unit_code,
-                            "period": self.period,
-                            "form": form,
-                            "row": row_code,
-                            "field": key,
-                            "value": value,
-                        }
-                    )
-        return out
-
-    def to_frame(self):
-        import pandas as pd
-
-        return pd.DataFrame.from_records(
-            self.records(), columns=["unit", "period", "form", "row", "field", "value"]
-        )
