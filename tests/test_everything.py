@@ -31,6 +31,7 @@ GOOD = ("421122102", "421122103")  # 石坪镇, 黄河镇: clean, plain names
 GBK_NAMED = "421122104"  # 清山镇: clean, its name in GBK bytes
 LONG_NAMED = "421122105"  # 上河镇: text in a count (returned), a 247-byte name
 CRAFTED = corpus.FORM_TOWNSHIP + "000"  # 梅塘镇: the far corner hidden from names
+ERROR_VALUE = "421122106"  # 竹庙镇: #N/A pasted into a count cell as a value (returned)
 CRASH_SIGNS = ("Traceback", "程序内部错误", "意外错误", "panicked", "MarkupError", "Exception ignored")
 SPECIALS = ("管道.xlsx", "已删除的报表.xlsx", "设备.xlsx")
 
@@ -80,7 +81,7 @@ def everything(tmp_path_factory: pytest.TempPathFactory) -> dict:
     folder = root / "收到的报表"
     folder.mkdir()
     corpus.good_children(folder, GOOD)
-    made = corpus.good_children(root / "renamed", (GBK_NAMED, LONG_NAMED))
+    made = corpus.good_children(root / "renamed", (GBK_NAMED, LONG_NAMED, ERROR_VALUE))
     gbk_name = os.fsdecode(made[GBK_NAMED].name.encode("gbk"))
     shutil.copy(made[GBK_NAMED], folder / gbk_name)
     book = openpyxl.load_workbook(made[LONG_NAMED])
@@ -89,6 +90,10 @@ def everything(tmp_path_factory: pytest.TempPathFactory) -> dict:
     long_name = "上河镇" * 26 + "x" * 8 + ".xlsx"  # 247 bytes
     assert len(long_name.encode()) == 247
     book.save(folder / long_name)
+    book = openpyxl.load_workbook(made[ERROR_VALUE])
+    sheet, ref = corpus.form_cell(corpus.PP, "exited_people", 1, code=ERROR_VALUE)
+    book[sheet][ref] = "#N/A"  # stored as an error value (t="e"), as a paste from another workbook does
+    book.save(folder / made[ERROR_VALUE].name)
     corpus.make_form_hidden_far_corner(folder)
     _shared_strings_bomb(folder / "共享文本.xlsx")
     os.mkfifo(folder / SPECIALS[0])
@@ -120,6 +125,9 @@ def test_consolidate_answers_every_file_and_keeps_the_good_ones_exact(everything
         assert status[code9 + "000"]["status"] == "已报", status[code9 + "000"]
     assert status[GBK_NAMED + "000"]["files"] == [f"{GBK_NAMED}_清山镇_2017.xlsx"]  # shown in Chinese
     assert status[LONG_NAMED + "000"]["status"] == "退回"
+    assert status[ERROR_VALUE + "000"]["status"] == "退回"  # an error value is an error, not a blank
+    (pasted,) = [f for f in findings_of(text, ERROR_VALUE)]
+    assert pasted["importance"] == "error" and "#N/A" in pasted["message"]
     assert (out.parent / "退回" / everything["long_name"]).is_file()
     assert status[CRAFTED]["status"] == "未报"
     findings = summary["findings"]
@@ -136,10 +144,21 @@ def test_consolidate_answers_every_file_and_keeps_the_good_ones_exact(everything
     }
     for f in findings:
         assert f["hint"], f
-    assert_county_holds(out, everything["expected"], absent=(CRAFTED, LONG_NAMED + "000"))
+    assert_county_holds(
+        out, everything["expected"], absent=(CRAFTED, LONG_NAMED + "000", ERROR_VALUE + "000")
+    )
     assert not everything["stale"].exists()  # the killed run's temporary file is gone
     assert stat.S_IMODE(out.stat().st_mode) == new_file_mode()  # as any new file (issue 20, class 3)
     assert {p: sha256_file(p) for p in everything["before"]} == everything["before"]
+
+
+def findings_of(text: str, code9: str) -> list[dict]:
+    """The findings of a consolidation's JSON about one township's value cells."""
+    return [
+        f
+        for f in json.loads(text)["findings"]
+        if (f.get("unit_code") or "").startswith(code9) and f.get("cell") and f["importance"] == "error"
+    ]
 
 
 def test_check_answers_every_file_in_chinese(everything: dict) -> None:
@@ -147,5 +166,5 @@ def test_check_answers_every_file_in_chinese(everything: dict) -> None:
     assert code == EXIT_FINDINGS, err[-3000:]
     for name in ("form_hidden_far_corner.xlsx", "共享文本.xlsx", f"{GBK_NAMED}_清山镇_2017.xlsx", *SPECIALS):
         assert name in text, name
-    assert "XFD1048576" in text and "约300" in text
+    assert "XFD1048576" in text and "约300" in text and "#N/A" in text
     assert {p: sha256_file(p) for p in everything["before"]} == everything["before"]
