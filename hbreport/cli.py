@@ -252,6 +252,24 @@ class _Context(click.Context):
     formatter_class = _HelpFormatter
 
 
+_HELP_WORDS = (  # what click writes into a help screen besides our own text
+    (re.compile(r"\[required\]"), "[必填]"),
+    (re.compile(r"\[default: ([^\]]*)\]"), r"[默认：\1]"),
+    (re.compile(r"(?<= )TEXT(?=\s)"), "文本"),
+    (re.compile(r"(?<= )FILE(?=\s)"), "文件"),
+    (re.compile(r"(?<= )DIRECTORY(?=\s)"), "文件夹"),
+    (re.compile(r"(?<= )PATH(?=\s)"), "路径"),
+    (re.compile(r"(?<= )INTEGER(?: RANGE)?(?=\s)"), "整数"),
+    (re.compile(r"(?<= )FLOAT(?: RANGE)?(?=\s)"), "数字"),
+)
+
+
+def _zh_help(text: str) -> str:
+    for pattern, word in _HELP_WORDS:
+        text = pattern.sub(word, text)
+    return text
+
+
 def _zh_help_option(command: click.Command, ctx: click.Context):
     option = click.Command.get_help_option(command, ctx)
     if option is not None:
@@ -269,6 +287,9 @@ class _Command(click.Command):
         kwargs.setdefault("options_metavar", "[选项]")
         super().__init__(*args, **kwargs)
 
+    def get_help(self, ctx: click.Context) -> str:
+        return _zh_help(super().get_help(ctx))
+
 
 class _Group(click.Group):
     context_class = _Context
@@ -280,6 +301,9 @@ class _Group(click.Group):
         kwargs.setdefault("options_metavar", "[选项]")
         kwargs.setdefault("subcommand_metavar", "命令 [参数]...")
         super().__init__(*args, **kwargs)
+
+    def get_help(self, ctx: click.Context) -> str:
+        return _zh_help(super().get_help(ctx))
 
     def main(self, *args, **kwargs):  # Chinese for argument errors too
         _safe_streams()

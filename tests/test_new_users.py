@@ -259,5 +259,12 @@ def test_help_screens_speak_chinese():
             assert run(argv) == 0
         text = out.getvalue()
         assert text.startswith("用法：hbreport") and "选项" in text and "显示本帮助并退出" in text, argv
-        for english in ("Usage:", "Options:", "Commands:", "Show this message and exit"):
+        for english in (
+            "Usage:",
+            "Options:",
+            "Commands:",
+            "Show this message and exit",
+            "[required]",
+            " TEXT ",
+        ):
             assert english not in text, (argv, english)
