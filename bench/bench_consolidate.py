@@ -11,7 +11,7 @@ same files:
 * limit  — python-calamine parsing every sheet of every file, nothing else.
 
 ``ours`` also runs with one process (``ours_one_process_s``) and the Windows way, where other
-processes are spawned instead of forked (``ours_spawn_s``: ``hbreport.parallel.START_METHOD``).
+processes are spawned instead of forked (``ours_spawn_s``: ``hbreport.consolidation.parallel.START_METHOD``).
 
 Each timed run happens in a fresh Python process, as a command would: the job's imports (and, for
 ours, loading the registry) are done first and not timed, so every job starts with cold caches. Printed:
@@ -53,7 +53,7 @@ def make_inputs(county: str, folder: Path) -> list[Path]:
     from hbreport.registry import load_registry
     from hbreport.spec import build_workbook_spec
     from hbreport.synthetic import Story
-    from hbreport.writer import write_workbook
+    from hbreport.xlsx.writer import write_workbook
 
     registry, catalog, baseline = load_registry(_registry_path()), load_catalog(), load_baseline()
     story = Story(registry, baseline, catalog, shortfalls=False)  # rule-abiding, as in earlier rounds
@@ -70,7 +70,7 @@ def make_inputs(county: str, folder: Path) -> list[Path]:
 
 def ours(folder: Path, county: str, out: Path, workers: int | None = None):
     from hbreport.baseline import load_baseline
-    from hbreport.consolidate import consolidate
+    from hbreport.consolidation.consolidate import consolidate
     from hbreport.registry import load_registry
 
     registry = load_registry(_registry_path())  # cached: loaded before the clock starts
@@ -130,9 +130,9 @@ def _child(job: str, folder: str, county: str, out: str, workers: str) -> None:
         from hbreport.registry import load_registry
 
         load_registry(_registry_path()), load_catalog(), load_baseline()  # cached: the job finds them loaded
-        import hbreport.consolidate  # noqa: F401
-        import hbreport.reader  # noqa: F401
-        import hbreport.writer  # noqa: F401
+        import hbreport.consolidation.consolidate  # noqa: F401
+        import hbreport.xlsx.reader  # noqa: F401
+        import hbreport.xlsx.writer  # noqa: F401
     elif job == "peer":
         import openpyxl  # noqa: F401  (import time is not the peer's work)
         import pandas  # noqa: F401
@@ -140,9 +140,9 @@ def _child(job: str, folder: str, county: str, out: str, workers: str) -> None:
         import python_calamine  # noqa: F401
 
     if job == "ours-spawn":  # the Windows way: other processes are spawned, not forked
-        import hbreport.parallel
+        import hbreport.consolidation.parallel
 
-        hbreport.parallel.START_METHOD = "spawn"
+        hbreport.consolidation.parallel.START_METHOD = "spawn"
     jobs = {
         "ours": lambda: ours(Path(folder), county, Path(out), int(workers) or None),
         "ours-spawn": lambda: ours(Path(folder), county, Path(out), int(workers) or None),

@@ -7,7 +7,7 @@ Times, for the township-level units of 红安县 (421122, from the real division
 
 - ``generate``: :func:`hbreport.forms.generate_forms` end to end (spec rendering, baseline prefill,
   writing);
-- ``ours``: :func:`hbreport.writer.write_workbook` alone, specs built beforehand;
+- ``ours``: :func:`hbreport.xlsx.writer.write_workbook` alone, specs built beforehand;
 - ``raw_xlsxwriter``: the same cells (values, formulas with cached results, formats, merges,
   validations, conditional formats, protection, print setup) written with XlsxWriter calls alone,
   everything prepared beforehand: the limit for this job;
@@ -36,10 +36,10 @@ from hbreport import engine  # noqa: E402
 from hbreport.baseline import load_baseline  # noqa: E402
 from hbreport.catalog import load_catalog  # noqa: E402
 from hbreport.forms import generate_forms, prefill_values, units_to_generate  # noqa: E402
-from hbreport.layout import CODE_ROW, HEADER_ROW, TITLE_ROW, TOTAL_ROW, SheetLayout  # noqa: E402
 from hbreport.registry import load_registry  # noqa: E402
 from hbreport.spec import WorkbookSpec, build_workbook_spec  # noqa: E402
-from hbreport.writer import NUMBER_FORMATS, validation_options, write_workbook  # noqa: E402
+from hbreport.xlsx.layout import CODE_ROW, HEADER_ROW, TITLE_ROW, TOTAL_ROW, SheetLayout  # noqa: E402
+from hbreport.xlsx.writer import NUMBER_FORMATS, validation_options, write_workbook  # noqa: E402
 
 PERIOD = 2017
 COUNTY = "421122"  # 红安县

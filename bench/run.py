@@ -137,7 +137,7 @@ def prepare_filled(work: Path, quick: bool) -> dict[str, Any]:
     import random
 
     from hbreport.spec import build_workbook_spec
-    from hbreport.writer import write_workbook
+    from hbreport.xlsx.writer import write_workbook
 
     registry = _registry()
     n = villages = 0
@@ -153,7 +153,7 @@ def prepare_filled(work: Path, quick: bool) -> dict[str, Any]:
 
 
 def stage_consolidate(work: Path, quick: bool) -> dict[str, Any]:
-    from hbreport.consolidate import consolidate
+    from hbreport.consolidation.consolidate import consolidate
 
     registry = _registry()
     started = time.perf_counter()

@@ -23,7 +23,7 @@ from hbreport.baseline import load_baseline  # noqa: E402
 from hbreport.forms import prefill_values  # noqa: E402
 from hbreport.registry import load_registry  # noqa: E402
 from hbreport.spec import build_workbook_spec  # noqa: E402
-from hbreport.writer import write_workbook  # noqa: E402
+from hbreport.xlsx.writer import write_workbook  # noqa: E402
 
 UNIT = "421122100000"
 PERIOD = 2017

@@ -1,6 +1,6 @@
 """`python -m hbreport` runs the command line."""
 
-from .cli import main
+from hbreport.cli import main
 
 if __name__ == "__main__":  # not when a spawned worker process imports the main module
     main()

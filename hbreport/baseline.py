@@ -108,14 +108,14 @@ class Baseline:
         held_registry, held = self._unit_tasks
         if held is not None and held_registry is registry:
             return held
-        from .tasks import UnitTasks, default_table
+        from hbreport.tasks import UnitTasks, default_table
 
         table = self.task_table
         if table is None:  # the sample's tasks only where the sample's villages are the registry's
             villages = {u.code for u in registry.at_level("village")}
             table = default_table(self) if villages == set(self.villages) else None
         if table is None:
-            from .tasks import TaskTable
+            from hbreport.tasks import TaskTable
 
             table = TaskTable()
         held = UnitTasks(table, registry, self, None)
@@ -198,7 +198,7 @@ def _code_at(path: Path, line: int, column: str, value: str) -> str:
 
 
 def _read(path: Path, what: str) -> str:
-    from .input_files import read_input
+    from hbreport.xlsx.input_files import read_input
 
     return decode_csv_bytes(read_input(path, what), path)
 

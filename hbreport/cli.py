@@ -20,16 +20,16 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .errors import EXIT_OK, EXIT_UNUSABLE, HBError
-from .names import shown
+from hbreport import __version__
+from hbreport.errors import EXIT_OK, EXIT_UNUSABLE, HBError
+from hbreport.xlsx.names import shown
 
 LEVEL_CHOICES = ("province", "prefecture", "county", "township")
 
 
 def _console(stderr: bool = False):
     """A console that prints text as it is: no markup (a folder named ``x\\[old]汇总`` stays whole), file
-    names kept as undecoded bytes shown (:func:`hbreport.names.shown`)."""
+    names kept as undecoded bytes shown (:func:`hbreport.xlsx.names.shown`)."""
     from rich.console import Console
 
     class _Shown(Console):
@@ -56,7 +56,7 @@ def _user_errors():
     except KeyboardInterrupt:
         _fail("已中断", EXIT_UNUSABLE)
     except sqlite3.Error as exc:  # the store failed half-way (locked too long, disk full, …)
-        from .store.db import store_error
+        from hbreport.store.db import store_error
 
         _fail(str(store_error(exc, None)).replace("[", r"\["), EXIT_UNUSABLE)
     except Exception as exc:  # an internal error: say so plainly, details on request
@@ -94,27 +94,27 @@ def _progress(description: str, enabled: bool = True):
 
 
 def _registry(units: str | None):
-    from .registry import load_registry
+    from hbreport.registry import load_registry
 
     return load_registry(units)
 
 
 def _baseline(registry, tasks_file: str | None):
     """The registry's baseline, with the task table of ``--tasks`` when given (checked: it must add up)."""
-    from .baseline import baseline_for
+    from hbreport.baseline import baseline_for
 
     baseline = baseline_for(registry)
     if tasks_file is None:
         return baseline
-    from .tasks import load_unit_tasks
+    from hbreport.tasks import load_unit_tasks
 
     return baseline.with_tasks(load_unit_tasks(tasks_file, registry=registry, baseline=baseline).table)
 
 
 def _period(value: str) -> int:
     """A reporting period the plan covers (its catalog's years, 2016–2020 for the Hubei plan)."""
-    from .catalog import load_catalog
-    from .period import parse_period
+    from hbreport.catalog import load_catalog
+    from hbreport.period import parse_period
 
     year = parse_period(value)
     catalog = load_catalog()
@@ -369,7 +369,7 @@ def forms(
 ) -> None:
     """按级别生成填报工作簿：每个单位一个文件。"""
     with _user_errors():
-        from .forms import generate_forms
+        from hbreport.forms import generate_forms
 
         registry = _registry(units)
         year = _period(period)
@@ -411,7 +411,7 @@ def check(
 ) -> None:
     """检查填好的工作簿（可给出文件或文件夹）：列出每个问题所在的文件、工作表、单元格、规则、重要性和处理办法。"""
     with _user_errors():
-        from .check import check_files, exit_code, findings_to_json, render_findings
+        from hbreport.checks.check import check_files, exit_code, findings_to_json, render_findings
 
         registry = _registry(units)
         year = _period(period) if period else None
@@ -484,8 +484,8 @@ def consolidate(
 ) -> None:
     """汇总下级报表：说明谁未报、谁被退回及原因，输出同一表式的上级工作簿。"""
     with _user_errors():
-        from .consolidate import consolidate as run
-        from .store.db import default_store
+        from hbreport.consolidation.consolidate import consolidate as run
+        from hbreport.store.db import default_store
 
         registry = _registry(units)
         folder_path = Path(folder)
@@ -569,7 +569,7 @@ def report(
 ) -> None:
     """由汇总工作簿（或数据库中的汇总）生成 Word 进展报告（公文格式，含表格、图表和文字分析）。"""
     with _user_errors():
-        from .report import report_from_store, report_from_workbook
+        from hbreport.report import report_from_store, report_from_workbook
 
         registry = _registry(units)
         when = _date(issued, "--date") if issued else None
@@ -583,8 +583,8 @@ def report(
             + ([Path(verification_path)] if verification_path else []),
         }
         if verification_path:
-            from .context import Context
-            from .verification import read_verification
+            from hbreport.context import Context
+            from hbreport.verification import read_verification
 
             extra["verification"] = read_verification(
                 Path(verification_path), ctx=Context.of(registry, None, None)
@@ -638,7 +638,7 @@ def report(
 def demo(out_dir: str, scope: str, as_json: bool) -> None:
     """在内置湖北样例上跑通全流程：生成、模拟填报（含常见错误）、逐级汇总、退回件、Word 报告。"""
     with _user_errors():
-        from .demo import run_demo
+        from hbreport.demo import run_demo
 
         with _progress("演示", not as_json) as progress:
             result = run_demo(Path(out_dir), scope=scope, progress=progress)
@@ -681,7 +681,7 @@ def roster_forms(
 ) -> None:
     """每个乡镇一个台账工作簿，预填户名单，表内即时校验脱贫标准。"""
     with _user_errors():
-        from .households import generate_rosters
+        from hbreport.households import generate_rosters
 
         registry = _registry(units)
         with _progress("生成台账", not as_json) as progress:
@@ -731,7 +731,7 @@ def roster_consolidate(
 ) -> None:
     """检查各乡镇台账（身份证号、重复人员、脱贫标准、数字脱贫迹象），入库并说明问题所在。"""
     with _user_errors():
-        from .households import consolidate_rosters
+        from hbreport.households import consolidate_rosters
 
         registry = _registry(units)
         if not Path(folder).is_dir():
@@ -783,8 +783,8 @@ def export(
 ) -> None:
     """导出数据值（每单位、报告期、表、指标一行）：SOURCE 为汇总工作簿、报表文件夹或数据库；.json 为 DHIS2 dataValueSets 格式。"""
     with _user_errors():
-        from .context import Context
-        from .exchange import export as run
+        from hbreport.context import Context
+        from hbreport.store.exchange import export as run
 
         if (source is None) == (store_path is None):
             raise HBError("给出要导出的汇总工作簿、报表文件夹或数据库（SOURCE 或 --store，二者选一）")
@@ -814,8 +814,8 @@ def export(
 def import_(file: str, out_dir: str, force: bool, units: str | None, as_json: bool) -> None:
     """由 export 导出的 .csv / .parquet / .json 生成填好的工作簿（每单位一个）。"""
     with _user_errors():
-        from .context import Context
-        from .exchange import import_values
+        from hbreport.context import Context
+        from hbreport.store.exchange import import_values
 
         done = import_values(Path(file), Path(out_dir), force=force, ctx=Context.of(_registry(units)))
         if as_json:
@@ -843,8 +843,8 @@ def import_(file: str, out_dir: str, force: bool, units: str | None, as_json: bo
 def approve(file: str, by: str, note: str, store_path: str, units: str | None) -> None:
     """记录审核：谁在何时审核了哪份报表（按文件的 SHA-256；审核后文件再改动即不算已审核）。"""
     with _user_errors():
-        from .reader import read_workbook
-        from .store.approvals import approve as record
+        from hbreport.store.approvals import approve as record
+        from hbreport.xlsx.reader import read_workbook
 
         if not by.strip():
             raise HBError("--by 不能为空", hint="写审核人的姓名")
@@ -898,8 +898,8 @@ def history(
 ) -> None:
     """某单位某报告期收到的各版报表（时间、文件、状态），以及两版之间改动的每个单元格（旧值 → 新值）。"""
     with _user_errors():
-        from .store.approvals import approvals_of
-        from .store.history import history as run
+        from hbreport.store.approvals import approvals_of
+        from hbreport.store.history import history as run
 
         registry = _registry(units)
         result = run(Path(store_path), unit, _period(period), old=old, new=new, registry=registry)
@@ -926,7 +926,7 @@ def history(
 def catalog(as_json: bool, section: str | None, show_coverage: bool) -> None:
     """列出规划指标目录（templates/indicators.yaml）。"""
     with _user_errors():
-        from .catalog import catalog_table, load_catalog
+        from hbreport.catalog import catalog_table, load_catalog
 
         if show_coverage:
             _coverage(as_json, section)
@@ -955,7 +955,7 @@ def catalog(as_json: bool, section: str | None, show_coverage: bool) -> None:
 
 def _coverage(as_json: bool, section: str | None) -> None:
     """``catalog --coverage``: each entry with the form columns that collect it, or the reason none does."""
-    from .coverage import coverage
+    from hbreport.coverage import coverage
 
     result = coverage()
     if section:
@@ -987,7 +987,7 @@ def units(units: str | None, under: str | None, as_json: bool) -> None:
     """查看单位名册：各级单位数，或某单位的下级。"""
     with _user_errors():
         registry = _registry(units)
-        from .registry import LEVEL_ZH
+        from hbreport.registry import LEVEL_ZH
 
         if under:
             rows = [
@@ -1008,8 +1008,8 @@ def units(units: str | None, under: str | None, as_json: bool) -> None:
     sys.exit(EXIT_OK)
 
 
-from .tasks import cli as _tasks_cli  # noqa: E402,F401  (registers `hbreport tasks`)
-from .verification import cli as _verify_cli  # noqa: E402,F401  (registers `hbreport verify`)
+from hbreport.tasks import cli as _tasks_cli  # noqa: E402,F401  (registers `hbreport tasks`)
+from hbreport.verification import cli as _verify_cli  # noqa: E402,F401  (registers `hbreport verify`)
 
 
 def run(argv: list[str]) -> int:

@@ -1,9 +1,9 @@
 """One coercion of a raw cell to a field's value, for every path that reads cells: the form reader
-(:mod:`hbreport.reader`), the roster reader (:mod:`hbreport.households.readback`) and the xlwings
+(:mod:`hbreport.xlsx.reader`), the roster reader (:mod:`hbreport.households.readback`) and the xlwings
 functions (:mod:`hbreport.xl.core`).
 
 A raw cell is what a spreadsheet holds: None or "" (empty), a float, a bool, text, a date or time, or a
-spreadsheet error (:class:`~hbreport.xlsemantics.XLError`, ``#N/A`` pasted as a value or a formula's
+spreadsheet error (:class:`~hbreport.checks.xlsemantics.XLError`, ``#N/A`` pasted as a value or a formula's
 result). :func:`coerce` gives the value the field takes, or None with a :class:`CellIssue` naming the
 registered check (:mod:`hbreport.checks.values`) that says what is wrong. :func:`plan` gives what a
 reader may take at once without asking (a number within bounds, a listed choice, text): the same bounds.
@@ -20,8 +20,8 @@ import sys
 import unicodedata
 from typing import Any
 
-from .checks.registry import quote, registered
-from .checks.values import (
+from hbreport.checks.registry import quote, registered
+from hbreport.checks.values import (
     BAD_CHOICE,
     DATE,
     DECIMAL,
@@ -37,7 +37,7 @@ from .checks.values import (
     SPACES,
     TEXT,
 )
-from .xlsemantics import ERROR_CODES, XLError
+from hbreport.checks.xlsemantics import ERROR_CODES, XLError
 
 EXACT = 2**53  # every whole number below this size is exact as a float
 COUNT_MAX = 99_999_999  # what a count cell takes where its field sets no max (the form's data validation too)

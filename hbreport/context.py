@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import paths
+from hbreport import paths
 
 if TYPE_CHECKING:
-    from .baseline import Baseline
-    from .catalog import Catalog
-    from .registry import Registry
-    from .spec import Field, WorkbookSpec
+    from hbreport.baseline import Baseline
+    from hbreport.catalog import Catalog
+    from hbreport.registry import Registry
+    from hbreport.spec import Field, WorkbookSpec
 
 
 @dataclass(eq=False)
@@ -42,9 +42,9 @@ class Context:
         baseline: str | Path | None = None,
     ) -> Context:
         """The context of the files named (each defaults to the embedded sample's or template's)."""
-        from .baseline import load_baseline
-        from .catalog import load_catalog
-        from .registry import load_registry
+        from hbreport.baseline import load_baseline
+        from hbreport.catalog import load_catalog
+        from hbreport.registry import load_registry
 
         registry = load_registry(units)
         catalog = load_catalog(indicators)
@@ -60,10 +60,10 @@ class Context:
         """A context from the parts a caller has, the others loaded as every command loads them: the
         embedded sample's registry, the catalog in templates/, the baseline that belongs to the
         registry (:func:`hbreport.baseline.baseline_for`)."""
-        from .baseline import baseline_for
-        from .catalog import load_catalog
-        from .registry import load_registry
-        from .spec import load_fields
+        from hbreport.baseline import baseline_for
+        from hbreport.catalog import load_catalog
+        from hbreport.registry import load_registry
+        from hbreport.spec import load_fields
 
         registry = registry or load_registry()
         return cls(
@@ -83,7 +83,7 @@ class Context:
         key = (unit_code, period, forms)
         spec = self._specs.get(key)
         if spec is None:
-            from .spec import build_workbook_spec
+            from hbreport.spec import build_workbook_spec
 
             spec = build_workbook_spec(
                 unit_code,

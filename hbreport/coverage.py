@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .catalog import Catalog, Indicator
+from hbreport.catalog import Catalog, Indicator
 
 # the levels whose offices fill forms: an entry that applies there should be on a form
 FORM_FILLING = ("county", "township")
@@ -124,10 +124,10 @@ class Coverage:
 
 def collection_points(catalog: Catalog, registry=None, period: int | None = None) -> dict[str, list[Where]]:
     """code → the form columns that collect it, found by rendering every level's forms (and the roster)."""
-    from .households.spec import ROSTER_FORM, household_fields
-    from .layout import SheetLayout
-    from .registry import load_registry
-    from .spec import LEVEL_FORMS, RowUnit, build_workbook_spec, render_form
+    from hbreport.households.spec import ROSTER_FORM, household_fields
+    from hbreport.registry import load_registry
+    from hbreport.spec import LEVEL_FORMS, RowUnit, build_workbook_spec, render_form
+    from hbreport.xlsx.layout import SheetLayout
 
     registry = registry or load_registry()
     period = period or catalog.start
@@ -184,8 +184,8 @@ def collection_points(catalog: Catalog, registry=None, period: int | None = None
 
 def coverage(catalog: Catalog | None = None, registry=None) -> Coverage:
     """Every catalog entry with the columns that collect it (or none), in catalog order."""
-    from .catalog import load_catalog
-    from .errors import HBError
+    from hbreport.catalog import load_catalog
+    from hbreport.errors import HBError
 
     catalog = catalog or load_catalog()
     points = collection_points(catalog, registry)

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import HBError
-from .layout import SheetLayout
+from hbreport.errors import HBError
+from hbreport.xlsx.layout import SheetLayout
 
 #: the prefecture the default scope runs (a region with poor counties; about a minute on 2 cores)
 DEMO_PREFECTURE = "421200000000"  # 咸宁市
@@ -107,10 +107,10 @@ def _dir_name(unit) -> str:
 
 class _Demo:
     def __init__(self, out_dir: Path, scope: str, progress: Progress | None) -> None:
-        from .baseline import load_baseline
-        from .catalog import load_catalog
-        from .registry import load_registry
-        from .synthetic import Story
+        from hbreport.baseline import load_baseline
+        from hbreport.catalog import load_catalog
+        from hbreport.registry import load_registry
+        from hbreport.synthetic import Story
 
         self.registry = load_registry()
         self.baseline = load_baseline()
@@ -149,9 +149,9 @@ class _Demo:
 
     def write_town(self, year: int, county, town, mistake: str | None) -> None:
         """One township clerk's submission (with the given mistake, if any)."""
-        from .forms import prefill_values
-        from .spec import build_workbook_spec
-        from .writer import write_workbook
+        from hbreport.forms import prefill_values
+        from hbreport.spec import build_workbook_spec
+        from hbreport.xlsx.writer import write_workbook
 
         folder = self.township_folder(year, county)
         spec = build_workbook_spec(
@@ -169,9 +169,9 @@ class _Demo:
             write_workbook(spec, folder / f"{path.stem}(重报).xlsx", values=values)
 
     def fill_townships(self, year: int) -> None:
-        from .forms import prefill_values
-        from .spec import build_workbook_spec
-        from .writer import write_workbook
+        from hbreport.forms import prefill_values
+        from hbreport.spec import build_workbook_spec
+        from hbreport.xlsx.writer import write_workbook
 
         self.mistakes: dict[str, list] = {}
         for i, county in enumerate(self.counties):
@@ -214,7 +214,7 @@ class _Demo:
         return again
 
     def consolidate_period(self, year: int) -> Path:
-        from .consolidate import consolidate
+        from hbreport.consolidation.consolidate import consolidate
 
         base = self.out / str(year)
         top_dir = base / "市州汇总"
@@ -286,7 +286,7 @@ class _Demo:
     # -- reports --------------------------------------------------------------------------------
 
     def reports(self) -> None:
-        from .report import report_from_workbook
+        from hbreport.report import report_from_workbook
 
         last = self.periods[-1]
         out = self.out / "报告"
@@ -363,7 +363,7 @@ def _overwrite_formula(spec, path: Path) -> None:
 
 
 def _cum_exit_rate(path: Path, registry) -> Any:
-    from .reader import read_workbook
+    from hbreport.xlsx.reader import read_workbook
 
     try:
         result = read_workbook(path, registry=registry)

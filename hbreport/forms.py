@@ -6,12 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .atomic import refuse_existing
-from .context import Context
-from .errors import HBError
-from .period import parse_period
-from .spec import LEVEL_FORMS, build_workbook_spec, form_file_name
-from .writer import Values, write_workbook
+from hbreport.context import Context
+from hbreport.errors import HBError
+from hbreport.period import parse_period
+from hbreport.spec import LEVEL_FORMS, build_workbook_spec, form_file_name
+from hbreport.xlsx.atomic import refuse_existing
+from hbreport.xlsx.writer import Values, write_workbook
 
 Progress = Callable[[int, int], None]
 
@@ -68,7 +68,7 @@ def prefill_values(spec, registry, baseline) -> Values:
 
 def units_to_generate(registry, level: str, under: str | None = None) -> list:
     """The units of ``level`` at or under ``under`` (all of them when None), in registry order."""
-    from .registry import LEVEL_ZH
+    from hbreport.registry import LEVEL_ZH
 
     if level not in LEVEL_FORMS:
         raise HBError(f"层级「{level}」不生成填报表", hint="可选：" + "、".join(LEVEL_FORMS))

@@ -15,8 +15,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .errors import HBError
-from .office import _kill_group, _last_lines, _own_group
+from hbreport.errors import HBError
+from hbreport.office import _kill_group, _last_lines, _own_group
 
 SSCONVERT_ENV = "HBREPORT_SSCONVERT"
 DEFAULT_TIMEOUT = 180.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import HBError
+from hbreport.errors import HBError
 
 _PERIOD = re.compile(r"^\s*(\d{4})\s*年?\s*$")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .baseline import OLD_AREA, OUTSIDE_REGIONS, REGIONS, county_code_of
+from hbreport.baseline import OLD_AREA, OUTSIDE_REGIONS, REGIONS, county_code_of
 
 REGION_SHEET = "片区汇总"
 COUNTIES_KEY = "counties"  # number of counties with rows in the group

@@ -230,7 +230,7 @@ def _invisible(ch: str) -> bool:
 
 
 def _read_text(path: Path) -> str:
-    from .input_files import read_input
+    from hbreport.xlsx.input_files import read_input
 
     return decode_csv_bytes(read_input(path, "单位名册"), path)
 

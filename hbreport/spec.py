@@ -22,10 +22,10 @@ from typing import Any
 import jinja2
 import yaml
 
-from . import __version__, paths
-from .context import Context
-from .errors import HBError
-from .period import period_label
+from hbreport import __version__, paths
+from hbreport.context import Context
+from hbreport.errors import HBError
+from hbreport.period import period_label
 
 FIELD_TYPES = ("integer", "decimal", "percent", "choice", "text")
 FIELD_AGGREGATIONS = ("sum", "weighted_mean", "min", "max", "count_if", "derived", "last", "none")
@@ -260,7 +260,7 @@ def _guarded(rule: Any, columns: list[Column]) -> Any:
     formulas = {c.key: c.formula for c in columns if c.role == "derived" and c.formula}
     if not set(rule.compiled().cell_fields) & set(formulas):
         return rule
-    from .rules import Expr
+    from hbreport.checks.rules import Expr
 
     guard: dict[str, None] = {}
 
@@ -532,7 +532,7 @@ def _render_form(
     template: jinja2.Template, where: Path, unit, level: str, period: int, rows, catalog, fields
 ) -> tuple[SheetSpec, str]:
     """The rendered form with no rows yet, and its row mode (children, poor_villages or self)."""
-    from .rules import Rule
+    from hbreport.checks.rules import Rule
 
     try:
         text = template.render(**_context(catalog, level, period, unit, rows))
@@ -587,7 +587,7 @@ def _render_form(
     rules = [_guarded(rule, columns) for rule in rules]
     for col in columns:
         if col.formula is not None:
-            from .rules import Expr
+            from hbreport.checks.rules import Expr
 
             unknown = set(Expr.parse(col.formula).fields) - keys
             if unknown:
@@ -657,7 +657,7 @@ def build_workbook_spec(
         render_form(f, unit=unit, level=level, period=period, rows=rows, poor_rows=poor_rows, catalog=catalog)
         for f in (forms or LEVEL_FORMS[level])
     )
-    from .tasks.units import PROJECT_FORM, project_task_note
+    from hbreport.tasks.units import PROJECT_FORM, project_task_note
 
     note = (
         project_task_note(unit.code, registry, catalog, baseline)

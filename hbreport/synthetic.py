@@ -12,7 +12,7 @@ import hashlib
 import random
 from typing import Any
 
-from .spec import WorkbookSpec
+from hbreport.spec import WorkbookSpec
 
 
 def rng_for(*parts: Any) -> random.Random:

@@ -14,7 +14,7 @@ from readback import domain_row
 
 from hbreport.forms import prefill_values
 from hbreport.spec import WorkbookSpec, build_workbook_spec
-from hbreport.writer import write_workbook
+from hbreport.xlsx.writer import write_workbook
 
 YES, NO = "是", "否"
 Values = dict[str, dict[str, dict[str, Any]]]

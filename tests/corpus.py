@@ -489,7 +489,7 @@ def write_filled_form(
     directory: Path, code: str = FORM_TOWNSHIP, name: str | None = None, registry=None
 ) -> Path:
     """``code``'s workbook as hbreport writes it, filled with ``form_values`` (a clean submission)."""
-    from hbreport.writer import write_workbook
+    from hbreport.xlsx.writer import write_workbook
 
     spec = _form_spec(code, registry)
     directory.mkdir(parents=True, exist_ok=True)
@@ -517,7 +517,7 @@ def good_children(directory: Path, codes: tuple[str, ...], registry=None) -> dic
 
 def form_cell(form: str, field: str, row: int = 1, code: str = FORM_TOWNSHIP) -> tuple[str, str]:
     """(sheet name, A1 reference) of ``field`` on the ``row``-th data row (1-based) of ``form``."""
-    from hbreport.layout import SheetLayout
+    from hbreport.xlsx.layout import SheetLayout
 
     sheet = _form_spec(code).sheet(form)
     return sheet.sheet, SheetLayout(sheet).cell(sheet.rows[row - 1].code, field)
@@ -599,7 +599,7 @@ def make_form_meta_forged(directory: Path) -> Path:
 
 def make_form_heading_changed(directory: Path) -> Path:
     """A column heading relabelled under an unchanged version (本年脱贫人口 → 本年脱贫户数)."""
-    from hbreport.layout import HEADER_ROW, SheetLayout
+    from hbreport.xlsx.layout import HEADER_ROW, SheetLayout
 
     sheet = _form_spec(FORM_TOWNSHIP).sheet(PP)
     ref = f"{SheetLayout(sheet).col_letter('exited_people')}{HEADER_ROW}"

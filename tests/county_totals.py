@@ -12,8 +12,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from hbreport.layout import TOTAL_ROW, SheetLayout
 from hbreport.spec import build_workbook_spec
+from hbreport.xlsx.layout import TOTAL_ROW, SheetLayout
 
 COUNTY = "421122"  # 红安县
 PERIOD = 2017

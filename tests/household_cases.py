@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from hbreport.checks.idcard import check_char
 from hbreport.households.spec import Household, build_roster_spec
-from hbreport.idcard import check_char
 
 PERIOD = 2017
 TOWNSHIP = "421122100000"  # 红安县城关镇

@@ -17,9 +17,9 @@ import openpyxl
 from hbreport.baseline import load_baseline
 from hbreport.catalog import load_catalog
 from hbreport.forms import generate_forms, prefill_values
-from hbreport.layout import SheetLayout
 from hbreport.registry import load_registry
 from hbreport.spec import WorkbookSpec, build_workbook_spec
+from hbreport.xlsx.layout import SheetLayout
 
 PERIOD = 2017
 TOWNSHIP = "421122101"  # 红安县梅塘镇: 15 villages, 7 of them poor

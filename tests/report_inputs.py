@@ -21,10 +21,10 @@ from typing import Any
 from hbreport.baseline import load_baseline
 from hbreport.catalog import load_catalog
 from hbreport.forms import prefill_values
+from hbreport.model.values import FormData
 from hbreport.registry import load_registry
 from hbreport.spec import build_workbook_spec
 from hbreport.synthetic import rng_for
-from hbreport.values import FormData
 
 ISSUED = dt.date(2018, 1, 20)
 

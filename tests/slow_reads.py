@@ -11,7 +11,7 @@ import os
 import time
 from pathlib import Path
 
-from hbreport.consolidate import _read_one
+from hbreport.consolidation.consolidate import _read_one
 
 PAUSE = 0.15
 MAIN = "HBREPORT_TEST_MAIN_PID"

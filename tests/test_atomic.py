@@ -9,12 +9,12 @@ import shutil
 import pytest
 from consolidation_inputs import write_filled
 
-from hbreport.atomic import atomic_output
 from hbreport.baseline import load_baseline
 from hbreport.catalog import load_catalog
-from hbreport.consolidate import RULE_RETURN_COPY, consolidate
+from hbreport.consolidation.consolidate import RULE_RETURN_COPY, consolidate
 from hbreport.errors import HBError
 from hbreport.registry import load_registry
+from hbreport.xlsx.atomic import atomic_output
 
 COUNTY, PERIOD = "420702", 2017  # 梁子湖区
 

@@ -18,13 +18,13 @@ from readback import DOMAIN_FORMS
 
 from hbreport.baseline import load_baseline
 from hbreport.catalog import load_catalog
-from hbreport.consolidate import consolidate
-from hbreport.engine import compute_row
-from hbreport.layout import SheetLayout
-from hbreport.reader import read_workbook
+from hbreport.checks.engine import compute_row
+from hbreport.consolidation.consolidate import consolidate
 from hbreport.registry import load_registry
-from hbreport.safety import sha256_file
 from hbreport.spec import TOTAL
+from hbreport.xlsx.layout import SheetLayout
+from hbreport.xlsx.reader import read_workbook
+from hbreport.xlsx.safety import sha256_file
 
 PERIOD = 2017
 PROVINCE = "420000"
@@ -276,7 +276,7 @@ def test_each_level_says_how_many_units_below_it_were_consolidated(chain):
     the same counts; the level above adds its children's counts up (from the part, never from the
     Chinese sheet), so the province knows how many of the townships its figures contain. The sample's
     other children send workbooks of their own level (no Summary): their units below are not counted."""
-    from hbreport.consolidate import expected_by_level
+    from hbreport.consolidation.consolidate import expected_by_level
 
     registry, summaries = chain["registry"], chain["summaries"]
     ezhou = registry.children(PREFECTURE)
@@ -301,7 +301,7 @@ def test_each_level_says_how_many_units_below_it_were_consolidated(chain):
 def test_the_province_report_says_how_many_townships_its_figures_contain(chain, tmp_path):
     import docx
 
-    from hbreport.consolidate import expected_by_level
+    from hbreport.consolidation.consolidate import expected_by_level
     from hbreport.report import report_from_workbook
 
     registry = chain["registry"]

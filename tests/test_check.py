@@ -10,11 +10,11 @@ import openpyxl
 import pytest
 import readback as rb
 
-from hbreport.annotate import ISSUES_SHEET, annotate_copy
-from hbreport.check import check_files, exit_code, findings_to_json, render_findings
+from hbreport.checks.check import check_files, exit_code, findings_to_json, render_findings
 from hbreport.errors import EXIT_FINDINGS, EXIT_OK, HBError
-from hbreport.layout import SheetLayout
-from hbreport.reader import read_workbook
+from hbreport.xlsx.annotate import ISSUES_SHEET, annotate_copy
+from hbreport.xlsx.layout import SheetLayout
+from hbreport.xlsx.reader import read_workbook
 
 PP = "poverty_progress"
 
@@ -89,7 +89,7 @@ def test_check_and_consolidate_judge_byte_identical_copies_alike(batch, tmp_path
     in check and in consolidate."""
     import shutil
 
-    from hbreport.consolidate import consolidate
+    from hbreport.consolidation.consolidate import consolidate
 
     folder = tmp_path / "收到的报表"
     folder.mkdir()
@@ -189,7 +189,7 @@ def test_annotated_copy_marks_cells_and_lists_every_finding(batch, tmp_path):
 def test_warnings_are_yellow_and_findings_on_one_cell_are_joined(batch, tmp_path):
     result = read_workbook(batch.clean)
     cell = batch.text_cell
-    from hbreport.findings import Finding
+    from hbreport.model.findings import Finding
 
     findings = [
         Finding("第一个问题", "warning", "W1", str(batch.clean), sheet="01脱贫进展", cell=cell, hint="核实"),

@@ -10,10 +10,10 @@ import openpyxl
 import pytest
 import readback as rb
 
-from hbreport import engine
 from hbreport.baseline import load_baseline
-from hbreport.layout import SheetLayout
+from hbreport.checks import engine
 from hbreport.registry import load_registry
+from hbreport.xlsx.layout import SheetLayout
 
 pytestmark = pytest.mark.libreoffice
 PP = "poverty_progress"

@@ -18,7 +18,7 @@ import openpyxl
 import pytest
 from consolidation_inputs import write_filled
 
-from hbreport.consolidate import (
+from hbreport.consolidation.consolidate import (
     ACCEPTED,
     CHECK_SHEET,
     DETAIL_SHEET,
@@ -29,12 +29,12 @@ from hbreport.consolidate import (
     consolidate,
 )
 from hbreport.errors import HBError
-from hbreport.layout import SheetLayout
-from hbreport.reader import read_workbook
 from hbreport.registry import load_registry
-from hbreport.safety import sha256_file
 from hbreport.spec import build_workbook_spec
-from hbreport.writer import write_workbook
+from hbreport.xlsx.layout import SheetLayout
+from hbreport.xlsx.reader import read_workbook
+from hbreport.xlsx.safety import sha256_file
+from hbreport.xlsx.writer import write_workbook
 
 PERIOD = 2017
 COUNTY = "420702"  # 梁子湖区
@@ -258,7 +258,7 @@ def test_what_was_not_read_is_said(folder, context, tmp_path):
     missing: each is a warning saying why it was not read; the output's own folder is passed over."""
     import zipfile
 
-    from hbreport.inbox import RULE_NOT_READ
+    from hbreport.consolidation.inbox import RULE_NOT_READ
 
     inbox, t = tmp_path / "收件", folder["townships"]
     inbox.mkdir()
@@ -325,7 +325,7 @@ def test_forms_made_from_another_registry_consolidate_with_that_registry_alone(c
 def test_a_blank_form_or_an_own_form_instead_of_a_consolidation_is_warned(folder, context, tmp_path):
     """Figures never silently taken from nothing: a township's blank form, and a county's own form
     (only its 04 filled) sent to the prefecture instead of the county's consolidated workbook."""
-    from hbreport.blank import RULE_BLANK
+    from hbreport.checks.blank import RULE_BLANK
     from hbreport.checks.consolidation import OWN_FORM
     from hbreport.forms import generate_forms
 
@@ -413,7 +413,7 @@ def test_parallel_reading_gives_the_serial_result_even_when_a_reader_dies(
     them all here, and when the forked process dies without answering, what it took is read again."""
     import os
 
-    import hbreport.parallel as dealing
+    import hbreport.consolidation.parallel as dealing
 
     serial = consolidate(
         folder["inbox"],

@@ -12,10 +12,10 @@ from hbreport.catalog import load_catalog
 from hbreport.cli import run
 from hbreport.coverage import GAP, PROVINCE_ONLY, coverage
 from hbreport.forms import prefill_values
-from hbreport.layout import HEADER_ROW
 from hbreport.registry import load_registry
 from hbreport.spec import build_workbook_spec, load_fields
-from hbreport.writer import write_workbook
+from hbreport.xlsx.layout import HEADER_ROW
+from hbreport.xlsx.writer import write_workbook
 
 PERIOD = 2017
 COUNTY = "421122000000"

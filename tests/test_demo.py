@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from docx import Document
 
-from hbreport.reader import read_workbook
 from hbreport.registry import load_registry
+from hbreport.xlsx.reader import read_workbook
 
 pytestmark = pytest.mark.slow
 

@@ -11,12 +11,12 @@ from readback import DOMAIN_FORMS, domain_row
 
 from hbreport.baseline import load_baseline
 from hbreport.catalog import load_catalog
-from hbreport.consolidate import consolidate
+from hbreport.consolidation.consolidate import consolidate
 from hbreport.forms import prefill_values
-from hbreport.reader import read_workbook
 from hbreport.registry import load_registry
 from hbreport.spec import LEVEL_FORMS, build_workbook_spec
-from hbreport.writer import write_workbook
+from hbreport.xlsx.reader import read_workbook
+from hbreport.xlsx.writer import write_workbook
 
 PERIOD = 2017
 PREFECTURE = "420200000000"  # 黄石市: two of its counties with poor villages report (the rest do not)

@@ -20,10 +20,10 @@ import openpyxl
 import pytest
 from county_totals import assert_county_holds, county_input_expected
 
-from hbreport.atomic import new_file_mode
 from hbreport.errors import EXIT_FINDINGS
-from hbreport.safety import MAX_SHARED_STRINGS, sha256_file
 from hbreport.spec import build_workbook_spec
+from hbreport.xlsx.atomic import new_file_mode
+from hbreport.xlsx.safety import MAX_SHARED_STRINGS, sha256_file
 
 REPO = Path(__file__).resolve().parent.parent
 COUNTY, PERIOD = corpus.FORM_COUNTY, str(corpus.FORM_PERIOD)
@@ -64,7 +64,7 @@ def _killed_while_writing(target: Path) -> Path:
     script = (
         "import os, signal, sys\n"
         "from pathlib import Path\n"
-        "from hbreport.atomic import atomic_output\n"
+        "from hbreport.xlsx.atomic import atomic_output\n"
         "with atomic_output(Path(sys.argv[1])) as tmp:\n"
         "    tmp.write_bytes(b'half')\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"

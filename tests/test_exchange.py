@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from consolidation_inputs import write_filled
 
-from hbreport.check import check_files
+from hbreport.checks.check import check_files
 from hbreport.cli import run as cli
-from hbreport.writer import write_workbook
+from hbreport.xlsx.writer import write_workbook
 
 PERIOD = 2017
 COUNTY = "420702"  # 梁子湖区

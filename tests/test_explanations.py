@@ -7,9 +7,9 @@ import openpyxl
 from consolidation_inputs import write_filled
 
 from hbreport.cli import run
-from hbreport.consolidate import consolidate
-from hbreport.layout import CHECK_SHEET, DETAIL_SHEET, SheetLayout
-from hbreport.reader import read_workbook
+from hbreport.consolidation.consolidate import consolidate
+from hbreport.xlsx.layout import CHECK_SHEET, DETAIL_SHEET, SheetLayout
+from hbreport.xlsx.reader import read_workbook
 
 COUNTY, PERIOD = "420702", 2017  # 梁子湖区
 WHY = "本村2017年遭受特大洪灾，脱贫计划顺延一年，已经乡镇核实"

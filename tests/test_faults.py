@@ -14,8 +14,8 @@ from pathlib import Path
 import corpus
 import pytest
 
-from hbreport.atomic import atomic_output, remove_stale_temporaries
 from hbreport.errors import EXIT_UNUSABLE
+from hbreport.xlsx.atomic import atomic_output, remove_stale_temporaries
 
 REPO = Path(__file__).resolve().parent.parent
 CRASH_SIGNS = ("Traceback", "程序内部错误", "Exception ignored")
@@ -99,7 +99,7 @@ def test_the_temporary_file_of_a_killed_run_is_removed_by_the_next_write(tmp_pat
     killed = (
         "import os, signal, sys\n"
         "from pathlib import Path\n"
-        "from hbreport.atomic import atomic_output\n"
+        "from hbreport.xlsx.atomic import atomic_output\n"
         "with atomic_output(Path(sys.argv[1])) as tmp:\n"
         "    tmp.write_bytes(b'half a workbook')\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
@@ -134,7 +134,7 @@ def test_a_device_given_as_a_csv_input_is_refused_at_once(args: tuple[str, ...],
 
 
 def test_a_csv_input_over_its_bound_is_refused_before_it_is_read(tmp_path: Path) -> None:
-    from hbreport.input_files import MAX_TABLE_BYTES
+    from hbreport.xlsx.input_files import MAX_TABLE_BYTES
 
     big = tmp_path / "units.csv"
     with open(big, "wb") as handle:

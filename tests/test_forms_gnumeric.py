@@ -1,5 +1,5 @@
 """Generated forms computed by a second, independent spreadsheet engine: Gnumeric must agree with
-hbreport.engine exactly as LibreOffice does (tests/test_forms_libreoffice.py, whose inputs and
+hbreport.checks.engine exactly as LibreOffice does (tests/test_forms_libreoffice.py, whose inputs and
 expectations this module reuses): every derived cell, every 合计 cell, every 校验结果 cell and the
 校验汇总 counts of a township, a county, a prefecture and the province; the xlwings variant (HB_
 functions Gnumeric does not have, wrapped in IFERROR) gives exactly the native results there too.
@@ -31,10 +31,10 @@ from hbreport.baseline import load_baseline
 from hbreport.catalog import load_catalog
 from hbreport.errors import HBError
 from hbreport.forms import prefill_values
-from hbreport.layout import TOTAL_ROW, SheetLayout
 from hbreport.registry import load_registry
 from hbreport.spec import build_workbook_spec
-from hbreport.writer import write_workbook
+from hbreport.xlsx.layout import TOTAL_ROW, SheetLayout
+from hbreport.xlsx.writer import write_workbook
 
 pytestmark = pytest.mark.gnumeric
 
@@ -118,7 +118,7 @@ def test_a_missing_ssconvert_is_a_chinese_message(tmp_path, monkeypatch):
 def test_a_form_issued_before_the_severity_column_reads_as_before(tmp_path):
     """The hidden column is not part of the layout: a form without it (as issued before) gives the same
     values and findings, and the same layout fingerprint."""
-    from hbreport.reader import read_workbook
+    from hbreport.xlsx.reader import read_workbook
 
     registry, catalog, baseline = load_registry(), load_catalog(), load_baseline()
     spec = build_workbook_spec(

@@ -1,4 +1,4 @@
-"""Generated forms computed by a real spreadsheet engine: LibreOffice must agree with hbreport.engine.
+"""Generated forms computed by a real spreadsheet engine: LibreOffice must agree with hbreport.checks.engine.
 
 For a township, a county, a prefecture and the province of the sample: write the form, fill its
 input cells with a deterministic mix of valid values, rule-breaking values, text and blanks (every
@@ -20,15 +20,16 @@ from typing import Any
 import openpyxl
 import pytest
 
-from hbreport import engine, office
+from hbreport import office
 from hbreport.baseline import load_baseline
 from hbreport.catalog import load_catalog
+from hbreport.checks import engine
+from hbreport.checks.xlsemantics import XLError
 from hbreport.forms import prefill_values
-from hbreport.layout import TOTAL_ROW, SheetLayout
 from hbreport.registry import load_registry
 from hbreport.spec import TOTAL, SheetSpec, build_workbook_spec
-from hbreport.writer import completion_value, status_columns, write_workbook
-from hbreport.xlsemantics import XLError
+from hbreport.xlsx.layout import TOTAL_ROW, SheetLayout
+from hbreport.xlsx.writer import completion_value, status_columns, write_workbook
 
 pytestmark = pytest.mark.libreoffice
 

@@ -30,9 +30,9 @@ from test_safety import EXPECTED as GATE_MESSAGES
 
 from hbreport import cli
 from hbreport.errors import EXIT_FINDINGS, EXIT_OK, HBError
-from hbreport.layout import CODE_COL, CODE_ROW, FIRST_DATA_ROW, HEADER_ROW, SheetLayout
-from hbreport.safety import inspect_workbook, sha256_file
 from hbreport.spec import build_workbook_spec
+from hbreport.xlsx.layout import CODE_COL, CODE_ROW, FIRST_DATA_ROW, HEADER_ROW, SheetLayout
+from hbreport.xlsx.safety import inspect_workbook, sha256_file
 
 REPO = Path(__file__).resolve().parent.parent
 PERIOD = str(corpus.FORM_PERIOD)
@@ -660,7 +660,7 @@ def test_part_names_with_backslashes_read_as_the_same_parts(
 
 def test_millions_of_unused_shared_strings_are_refused(tmp_path: Path) -> None:
     """Readers hold every shared string in memory, used or not: past MAX_SHARED_STRINGS the gate refuses."""
-    from hbreport.safety import MAX_SHARED_STRINGS
+    from hbreport.xlsx.safety import MAX_SHARED_STRINGS
 
     count = MAX_SHARED_STRINGS + 1
     strings = "".join(f"<si><t>{n}</t></si>" for n in range(count))

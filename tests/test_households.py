@@ -26,6 +26,7 @@ from household_cases import (
 )
 
 from hbreport.baseline import load_baseline
+from hbreport.checks.rules import fn_idcheck
 from hbreport.errors import HBError
 from hbreport.households import (
     RosterData,
@@ -45,10 +46,9 @@ from hbreport.households.plausibility import identical_incomes, near_line_exits,
 from hbreport.households.spec import ROSTER_FAMILY, roster_config
 from hbreport.households.summary import SUMMARY_COLUMNS, SUMMARY_SHEET
 from hbreport.households.synth import Province
-from hbreport.rules import fn_idcheck
+from hbreport.model.values import FormData
 from hbreport.spec import build_workbook_spec
-from hbreport.values import FormData
-from hbreport.writer import write_workbook
+from hbreport.xlsx.writer import write_workbook
 
 
 def write(tmp_path: Path, spec, values, name: str | None = None) -> Path:
@@ -235,7 +235,7 @@ def test_changed_prefill_is_found_by_digest_and_by_cell_with_the_export(registry
     )
     path = write(tmp_path, spec, values)
     cell = spec.sheets[0]
-    from hbreport.layout import SheetLayout
+    from hbreport.xlsx.layout import SheetLayout
 
     where = SheetLayout(cell).cell(spec.households[3].household_id, "household_size")
     changed = _edit(path, tmp_path / "changed.xlsx", lambda b: b["建档立卡台账"].__setitem__(where, 9))
@@ -420,7 +420,7 @@ def test_consolidation_holds_prefill_to_the_export_kept_in_the_store(registry, c
     (path,) = generate_rosters(
         PERIOD, under=TOWNSHIP, roster_csv=export_path, out_dir=folder, registry=registry
     )
-    from hbreport.layout import SheetLayout
+    from hbreport.xlsx.layout import SheetLayout
 
     spec = build_roster_spec(TOWNSHIP, PERIOD, hh, registry=registry, catalog=catalog)
     where = SheetLayout(spec.sheets[0]).cell(hh[4].household_id, "id_number")
@@ -588,7 +588,7 @@ def test_reconcile_names_both_cells_where_counts_differ(registry, catalog):
     found = reconcile(roster, form)
     assert len(found) == 2 and {f.rule for f in found} == {"HA_RECONCILE"}
     from hbreport.households.summary import summary_cell
-    from hbreport.layout import SheetLayout
+    from hbreport.xlsx.layout import SheetLayout
 
     layout = SheetLayout(form.spec.sheet("poverty_progress"))
     first = found[0]
@@ -784,7 +784,7 @@ def test_synthetic_rosters_consolidate_with_their_planted_mistakes_found(registr
 
 
 def test_idcheck_is_one_rule_language_primitive():
-    from hbreport.rules import Expr
+    from hbreport.checks.rules import Expr
 
     expr = Expr.parse("IDCHECK(id_number)", condition=True)
     assert expr.fields == {"id_number"}
@@ -854,7 +854,7 @@ def test_roster_table_is_byte_for_byte_what_the_form_writer_writes(registry, cat
     """The roster's own table loop (one plan per column, straight to XlsxWriter) writes exactly the
     cells of the form writer's loop, which it stands in for: every part of the package but its dates."""
     from hbreport.households.roster import _roster_sheet_class
-    from hbreport.writer import FormSheet
+    from hbreport.xlsx.writer import FormSheet
 
     spec, values = crafted(registry, catalog, CASES[0])
     first, second = (h.household_id for h in spec.households[:2])

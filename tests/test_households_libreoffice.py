@@ -16,14 +16,15 @@ import openpyxl
 import pytest
 from household_cases import CHECKLIST, LINE, PERIOD, TOWNSHIP, clean_inputs, households, id_number
 
-from hbreport import engine, office
+from hbreport import office
 from hbreport.catalog import load_catalog
+from hbreport.checks import engine
+from hbreport.checks.idcard import check_char
+from hbreport.checks.rules import Expr, fn_idcheck
 from hbreport.households import RosterData, build_roster_spec, read_roster, write_roster
 from hbreport.households.summary import FIRST_COL, FIRST_ROW, SUMMARY_COLUMNS, SUMMARY_SHEET, TOTAL_ROW
-from hbreport.idcard import check_char
-from hbreport.layout import SheetLayout
 from hbreport.registry import load_registry
-from hbreport.rules import Expr, fn_idcheck
+from hbreport.xlsx.layout import SheetLayout
 
 pytestmark = pytest.mark.libreoffice
 

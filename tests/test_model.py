@@ -12,12 +12,12 @@ from consolidation_inputs import write_filled
 
 from hbreport.baseline import load_baseline
 from hbreport.catalog import load_catalog
-from hbreport.consolidate import consolidate
-from hbreport.layout import SUMMARY_SHEET
+from hbreport.consolidation.consolidate import consolidate
 from hbreport.model import Dataset, Summary
 from hbreport.model.dataset import DERIVED, NOT_REPORTED, REPORTED
-from hbreport.reader import read_workbook
 from hbreport.registry import load_registry
+from hbreport.xlsx.layout import SUMMARY_SHEET
+from hbreport.xlsx.reader import read_workbook
 
 PERIOD = 2017
 COUNTY = "420702"  # 梁子湖区

@@ -128,7 +128,7 @@ def test_check_and_consolidate_give_one_folder_the_same_exit_code(capsys, tmp_pa
 
 @pytest.fixture(scope="module")
 def consolidated(tmp_path_factory):
-    from hbreport.consolidate import consolidate
+    from hbreport.consolidation.consolidate import consolidate
 
     context = {"registry": load_registry(), "catalog": load_catalog(), "baseline": load_baseline()}
     base = tmp_path_factory.mktemp("print")
@@ -141,7 +141,7 @@ def consolidated(tmp_path_factory):
 def test_the_consolidation_sheets_are_set_up_for_paper(consolidated):
     import openpyxl
 
-    from hbreport.layout import CHECK_SHEET, DETAIL_SHEET
+    from hbreport.xlsx.layout import CHECK_SHEET, DETAIL_SHEET
 
     path, _ = consolidated
     book = openpyxl.load_workbook(path)
@@ -187,7 +187,7 @@ def _infrastructure_row(ncms_people):
 def test_a_rule_over_a_blank_input_does_not_fire(ncms_people, fires):
     """参合率 = 参加新农合人数 ÷ 贫困人口 is computed as 0 when 参加新农合人数 is blank; IS08 (参合率 below the
     plan's 98%) must not fire on that blank, as on any blank input behind a derived field."""
-    from hbreport import engine
+    from hbreport.checks import engine
 
     _, sheet, row = _infrastructure_row(ncms_people)
     text = engine.check_text(sheet, engine.compute_row(sheet, row))
@@ -199,8 +199,8 @@ def test_a_rule_over_a_blank_input_does_not_fire_in_a_spreadsheet_either(tmp_pat
     import openpyxl
 
     from hbreport import gnumeric
-    from hbreport.layout import SheetLayout
-    from hbreport.writer import write_workbook
+    from hbreport.xlsx.layout import SheetLayout
+    from hbreport.xlsx.writer import write_workbook
 
     for ncms_people, fires in ((None, False), (0, True)):
         spec, sheet, row = _infrastructure_row(ncms_people)
@@ -218,9 +218,9 @@ def test_a_countys_own_workbook_locks_the_rows_consolidation_makes(tmp_path):
     import openpyxl
 
     from hbreport.forms import generate_forms
-    from hbreport.layout import SheetLayout
     from hbreport.spec import build_workbook_spec
-    from hbreport.writer import INSTRUCTIONS_SHEET, OWN_ROWS_NOTE
+    from hbreport.xlsx.layout import SheetLayout
+    from hbreport.xlsx.writer import INSTRUCTIONS_SHEET, OWN_ROWS_NOTE
 
     registry = load_registry()
     (path,) = generate_forms("county", PERIOD, under="421122", out_dir=tmp_path, registry=registry)

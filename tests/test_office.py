@@ -28,7 +28,7 @@ from hbreport.office import (
     soffice_path,
     to_pdf,
 )
-from hbreport.safety import sha256_file
+from hbreport.xlsx.safety import sha256_file
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="stand-in executables are shell scripts")
 

@@ -26,10 +26,10 @@ from hbreport.checks.values import (
     VALUE_CHECKS,
 )
 from hbreport.households import read_roster, write_roster
-from hbreport.layout import SheetLayout
-from hbreport.reader import read_workbook
 from hbreport.registry import load_registry
 from hbreport.xl import core, lite_script
+from hbreport.xlsx.layout import SheetLayout
+from hbreport.xlsx.reader import read_workbook
 
 PP = "poverty_progress"
 FORM_FIELD = "exited_people"  # 本年脱贫人口: a count without a max of its own
@@ -156,8 +156,8 @@ def test_quoted_text_is_clipped_and_control_characters_shown(form, tmp_path):
 
 
 def test_a_return_copy_keeps_escaped_control_characters(form, tmp_path):
-    from hbreport.annotate import annotate_copy
-    from hbreport.cells import open_calamine
+    from hbreport.xlsx.annotate import annotate_copy
+    from hbreport.xlsx.cells import open_calamine
 
     path, sheet, ref = form
     spoiled = _typed(path, sheet, ref, "x_x000B_y", tmp_path / "ctl.xlsx")

@@ -13,14 +13,14 @@ import pytest
 from consolidation_inputs import write_filled
 
 from hbreport import cli
-from hbreport.atomic import atomic_output
 from hbreport.baseline import load_baseline
 from hbreport.catalog import load_catalog
-from hbreport.consolidate import NOT_WRITTEN, consolidate
+from hbreport.consolidation.consolidate import NOT_WRITTEN, consolidate
 from hbreport.errors import EXIT_UNUSABLE, HBError
 from hbreport.forms import generate_forms
 from hbreport.registry import load_registry
-from hbreport.safety import sha256_file
+from hbreport.xlsx.atomic import atomic_output
+from hbreport.xlsx.safety import sha256_file
 
 COUNTY, PERIOD = "420702", 2017  # 梁子湖区: 6 townships
 

@@ -1,4 +1,4 @@
-"""Reading files on several processes (hbreport.parallel): the results are those of reading them all
+"""Reading files on several processes (hbreport.consolidation.parallel): the results are those of reading them all
 in one process, whether the others are forked or spawned (the Windows way), and spawned ones are
 only started when there is enough work left for them."""
 
@@ -11,8 +11,8 @@ import shutil
 import pytest
 from slow_reads import MAIN, MARKS, read_after_a_helper
 
-import hbreport.parallel as dealing
-from hbreport.consolidate import _init_worker, _read_one, consolidate
+import hbreport.consolidation.parallel as dealing
+from hbreport.consolidation.consolidate import _init_worker, _read_one, consolidate
 from hbreport.registry import Registry
 
 COUNTY, PERIOD = "420702", 2017  # 梁子湖区: 7 townships

@@ -22,13 +22,13 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from hbreport.checks.values import VALUE_CHECKS
-from hbreport.consolidate import consolidate
+from hbreport.consolidation.consolidate import consolidate
 from hbreport.errors import HBError
 from hbreport.forms import generate_forms
-from hbreport.layout import SheetLayout
-from hbreport.reader import read_workbook
 from hbreport.registry import load_registry
 from hbreport.spec import build_workbook_spec
+from hbreport.xlsx.layout import SheetLayout
+from hbreport.xlsx.reader import read_workbook
 
 TOWNSHIPS = (corpus.FORM_TOWNSHIP, corpus.OTHER_TOWNSHIP)  # 梅塘镇 (15 villages), 石坪镇
 SETTINGS = settings(

@@ -20,14 +20,14 @@ import readback as rb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hbreport import safety
 from hbreport.baseline import load_baseline
 from hbreport.errors import HBError
 from hbreport.forms import prefill_values
-from hbreport.layout import FIRST_DATA_ROW, TOTAL_ROW, SheetLayout
-from hbreport.reader import _formulas_as_written, _HeldCells, _SheetReader, read_workbook
 from hbreport.registry import load_registry
-from hbreport.sheet_formulas import formula_cells
+from hbreport.xlsx import safety
+from hbreport.xlsx.layout import FIRST_DATA_ROW, TOTAL_ROW, SheetLayout
+from hbreport.xlsx.reader import _formulas_as_written, _HeldCells, _SheetReader, read_workbook
+from hbreport.xlsx.sheet_formulas import formula_cells
 
 SPEC = rb.spec_of(rb.TOWNSHIP)
 
@@ -114,7 +114,7 @@ def test_formula_cells_with_expected_texts_and_kept_parts_are_the_same(filled):
 
 
 def _sheet_part(path: Path, sheet_name: str) -> str:
-    from hbreport.sheet_formulas import _sheet_parts
+    from hbreport.xlsx.sheet_formulas import _sheet_parts
 
     with zipfile.ZipFile(path) as package:
         return _sheet_parts(package)[sheet_name]

@@ -12,13 +12,13 @@ import openpyxl
 import pytest
 import readback as rb
 
-from hbreport import safety
 from hbreport.baseline import load_baseline
 from hbreport.errors import HBError
-from hbreport.layout import CODE_ROW, TOTAL_ROW, SheetLayout
-from hbreport.reader import read_workbook
 from hbreport.registry import load_registry
 from hbreport.spec import TOTAL
+from hbreport.xlsx import safety
+from hbreport.xlsx.layout import CODE_ROW, TOTAL_ROW, SheetLayout
+from hbreport.xlsx.reader import read_workbook
 
 PP, VE, KP = "poverty_progress", "village_exit", "key_projects"
 

@@ -11,10 +11,10 @@ import python_calamine
 import readback as rb
 
 from hbreport import office
-from hbreport.annotate import ISSUES_SHEET, annotate_copy
-from hbreport.layout import FIRST_DATA_ROW, TOTAL_ROW, SheetLayout
-from hbreport.reader import read_workbook
 from hbreport.spec import TOTAL
+from hbreport.xlsx.annotate import ISSUES_SHEET, annotate_copy
+from hbreport.xlsx.layout import FIRST_DATA_ROW, TOTAL_ROW, SheetLayout
+from hbreport.xlsx.reader import read_workbook
 
 pytestmark = [
     pytest.mark.libreoffice,

@@ -16,13 +16,13 @@ from report_inputs import ISSUED, plan_inputs, sample_form_data
 
 from hbreport.baseline import load_baseline
 from hbreport.errors import HBError
-from hbreport.findings import Finding
+from hbreport.model.findings import Finding
+from hbreport.model.values import FormData
 from hbreport.registry import load_registry
 from hbreport.report import build_context, charts, render_report
 from hbreport.report import numbers as N
 from hbreport.report.context import OUTLIER_Z, robust_z
 from hbreport.spec import build_workbook_spec
-from hbreport.values import FormData
 
 REPO = Path(__file__).resolve().parent.parent
 PROVINCE, PREFECTURE, COUNTY = "420000", "421100", "421122"  # 湖北省, 黄冈市, 红安县
@@ -425,15 +425,15 @@ def test_reports_print_the_figures_of_the_data(tmp_path, reports, catalog):
 @pytest.mark.slow
 def test_report_from_a_consolidated_workbook(tmp_path, registry, baseline, catalog):
     consolidation = pytest.importorskip(
-        "hbreport.consolidate", reason="the consolidator is not in the package yet"
+        "hbreport.consolidation.consolidate", reason="the consolidator is not in the package yet"
     )
     from dataclasses import replace
 
     from hbreport.forms import prefill_values
-    from hbreport.reader import read_workbook
     from hbreport.report import report_from_workbook
     from hbreport.synthetic import Story
-    from hbreport.writer import write_workbook
+    from hbreport.xlsx.reader import read_workbook
+    from hbreport.xlsx.writer import write_workbook
 
     story = Story(registry, baseline, catalog)
     inbox = tmp_path / "收到的报表"

@@ -8,11 +8,11 @@ from report_inputs import plan_inputs
 
 from hbreport.baseline import load_baseline
 from hbreport.catalog import load_catalog
+from hbreport.model.values import FormData
 from hbreport.registry import load_registry
 from hbreport.report import build_context
 from hbreport.report import numbers as N
 from hbreport.spec import build_workbook_spec, load_fields
-from hbreport.values import FormData
 
 PROVINCE = "420000"
 

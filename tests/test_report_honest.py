@@ -15,11 +15,11 @@ from report_inputs import plan_inputs, sample_form_data
 
 from hbreport.baseline import load_baseline
 from hbreport.catalog import load_catalog
-from hbreport.county_exit import APPLYING, MET, NOT_MET, NOT_REPORTED, assess
+from hbreport.consolidation.county_exit import APPLYING, MET, NOT_MET, NOT_REPORTED, assess
+from hbreport.model.values import FormData
 from hbreport.registry import load_registry
 from hbreport.report import build_context, render_report
 from hbreport.spec import build_workbook_spec
-from hbreport.values import FormData
 
 COUNTY, PROVINCE, YEAR = "421122", "420000", 2017  # 红安县: 14 townships, a poor county planned for 2017
 

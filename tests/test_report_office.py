@@ -14,7 +14,7 @@ from test_verification import _forms, _rows
 from test_verification import sources as verify_sources
 
 from hbreport.cli import run
-from hbreport.consolidate import consolidate
+from hbreport.consolidation.consolidate import consolidate
 from hbreport.report import report_from_workbook
 from hbreport.timeliness import BEIJING
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from hbreport.households.synth import write_synthetic
-from hbreport.safety import sha256_file
+from hbreport.xlsx.safety import sha256_file
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

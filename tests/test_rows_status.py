@@ -14,12 +14,12 @@ from openpyxl.utils import get_column_letter
 
 from hbreport.baseline import load_baseline
 from hbreport.catalog import load_catalog
-from hbreport.consolidate import consolidate
-from hbreport.county_exit import SHEET as EXIT_SHEET
+from hbreport.consolidation.consolidate import consolidate
+from hbreport.consolidation.county_exit import SHEET as EXIT_SHEET
 from hbreport.forms import generate_forms
-from hbreport.layout import TOTAL_ROW, SheetLayout
 from hbreport.registry import load_registry
 from hbreport.spec import build_workbook_spec
+from hbreport.xlsx.layout import TOTAL_ROW, SheetLayout
 
 COUNTY, PERIOD = "421122", 2017
 PP = "poverty_progress"

@@ -16,9 +16,16 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from hbreport.errors import HBError
-from hbreport.rules import IMPORTANCE, MISSING, Expr, Rule, XLError, row_check_formula, row_check_python
-from hbreport.xlsemantics import (
+from hbreport.checks.rules import (
+    IMPORTANCE,
+    MISSING,
+    Expr,
+    Rule,
+    XLError,
+    row_check_formula,
+    row_check_python,
+)
+from hbreport.checks.xlsemantics import (
     ARITHMETIC,
     COMPARISONS,
     Ref,
@@ -30,6 +37,7 @@ from hbreport.xlsemantics import (
     from_python,
     to_python,
 )
+from hbreport.errors import HBError
 
 COLUMNS = {"poor_people": "B", "exited_people": "C", "income": "D", "answer": "E", "id_number": "F"}
 

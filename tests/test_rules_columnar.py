@@ -29,9 +29,9 @@ from test_rules_libreoffice import (
     _same,
 )
 
+from hbreport.checks.rules import Expr, Rule, XLError
+from hbreport.checks.rules_columnar import STATUS_NAMES, evaluate_columns, rule_statuses
 from hbreport.households.spec import build_roster_spec
-from hbreport.rules import Expr, Rule, XLError
-from hbreport.rules_columnar import STATUS_NAMES, evaluate_columns, rule_statuses
 
 SEED = 20160101
 
@@ -178,7 +178,7 @@ def test_roster_rules_and_standard_by_column_equal_rows(registry, catalog) -> No
         outcomes.update(got)
     assert outcomes == {"pass", "fail", "skip", "invalid"}  # every outcome met
     # the 校验结果 texts the writer caches, as the engine gives them row by row
-    from hbreport.engine import TEXT_IN_NUMBER, check_text
+    from hbreport.checks.engine import TEXT_IN_NUMBER, check_text
     from hbreport.households.columns import check_texts
 
     by_code = {r.code: row for r, row in zip(sheet.rows, rows, strict=True)}
@@ -225,9 +225,9 @@ def test_rule_guard_skips_blank_fields() -> None:
 
 
 def test_idcheck_by_column_equals_the_python_check() -> None:
-    from hbreport.idcard import check_char
-    from hbreport.rules import fn_idcheck
-    from hbreport.rules_columnar import idcheck
+    from hbreport.checks.idcard import check_char
+    from hbreport.checks.rules import fn_idcheck
+    from hbreport.checks.rules_columnar import idcheck
 
     body = "11010519491231002"
     good = body + check_char(body)

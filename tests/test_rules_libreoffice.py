@@ -20,7 +20,7 @@ import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter
 
-from hbreport.rules import Expr, Rule, XLError, row_check_formula, row_check_python
+from hbreport.checks.rules import Expr, Rule, XLError, row_check_formula, row_check_python
 
 pytestmark = pytest.mark.libreoffice
 

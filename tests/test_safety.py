@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from hbreport.errors import HBError
 from hbreport.office import recalculate, soffice_path
-from hbreport.safety import inspect_workbook, sha256_file
+from hbreport.xlsx.safety import inspect_workbook, sha256_file
 
 # What each refusal must say, beyond naming the file.
 EXPECTED = {
@@ -52,7 +52,7 @@ MEMORY_PROBE = """
 import json, sys, tracemalloc, zipfile
 from pathlib import Path
 from hbreport.errors import HBError
-from hbreport.safety import inspect_workbook
+from hbreport.xlsx.safety import inspect_workbook
 
 def high_water_kib():
     for line in Path("/proc/self/status").read_text().splitlines():

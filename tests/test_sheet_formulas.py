@@ -9,7 +9,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from hbreport.sheet_formulas import formula_cells
+from hbreport.xlsx.sheet_formulas import formula_cells
 
 AREA = (1, 60, 1, 40)
 
@@ -96,8 +96,8 @@ def test_unusual_packages_are_left_to_the_full_parser(small, tmp_path, change):
 
 def test_a_generated_form_and_its_overwritten_copy(tmp_path):
     from hbreport.forms import generate_forms
-    from hbreport.layout import SheetLayout
     from hbreport.spec import build_workbook_spec
+    from hbreport.xlsx.layout import SheetLayout
 
     (path,) = generate_forms("township", 2017, under="420702001", out_dir=tmp_path)
     spec = build_workbook_spec("420702001", 2017)

@@ -13,7 +13,7 @@ from pathlib import Path
 from consolidation_inputs import write_filled
 
 from hbreport.cli import run as cli
-from hbreport.consolidate import consolidate
+from hbreport.consolidation.consolidate import consolidate
 from hbreport.store.forms import FormStore
 
 PERIOD = 2017
@@ -62,7 +62,7 @@ def test_the_same_files_twice_add_nothing_and_a_corrected_file_becomes_a_new_ver
     )
     old_houses = values["key_projects"][project_row]["dilapidated_renovated"]
     values["key_projects"][project_row]["dilapidated_renovated"] = old_houses + 2
-    from hbreport.writer import write_workbook
+    from hbreport.xlsx.writer import write_workbook
 
     write_workbook(spec, inbox_copy / spec.file_name(), values=values, force=True)
     capsys.readouterr()

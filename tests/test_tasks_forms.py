@@ -15,10 +15,10 @@ from hbreport import office, paths
 from hbreport.baseline import load_baseline
 from hbreport.catalog import load_catalog
 from hbreport.cli import run
-from hbreport.layout import SheetLayout
 from hbreport.registry import load_registry
 from hbreport.report import build_context, render_report
 from hbreport.spec import TOTAL, build_workbook_spec
+from hbreport.xlsx.layout import SheetLayout
 
 YEAR = 2017
 EARLY = "421122"  # 红安县: 摘帽 2017

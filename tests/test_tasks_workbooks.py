@@ -10,10 +10,10 @@ import pytest
 
 from hbreport.cli import run
 from hbreport.errors import HBError
-from hbreport.layout import SheetLayout
-from hbreport.reader import read_workbook
 from hbreport.tasks import load_tasks
 from hbreport.tasks.workbook import TASK_FORM, build_task_spec, load_task_workbooks
+from hbreport.xlsx.layout import SheetLayout
+from hbreport.xlsx.reader import read_workbook
 
 YEAR = 2018
 PREFECTURE = "421100"  # 黄冈市

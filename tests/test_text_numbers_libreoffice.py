@@ -12,7 +12,7 @@ import math
 import openpyxl
 import pytest
 
-from hbreport.rules import Expr, XLError
+from hbreport.checks.rules import Expr, XLError
 
 pytestmark = pytest.mark.libreoffice
 

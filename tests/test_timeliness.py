@@ -10,9 +10,9 @@ import os
 import openpyxl
 
 from hbreport.cli import run
-from hbreport.consolidate import consolidate
-from hbreport.layout import CHECK_SHEET, DETAIL_SHEET
+from hbreport.consolidation.consolidate import consolidate
 from hbreport.timeliness import BEIJING
+from hbreport.xlsx.layout import CHECK_SHEET, DETAIL_SHEET
 
 COUNTY, PERIOD = "420702", 2017  # 梁子湖区
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import openpyxl
 import readback as rb
 
-from hbreport.annotate import annotate_copy
 from hbreport.baseline import load_baseline
-from hbreport.check import check_files
-from hbreport.layout import SheetLayout
+from hbreport.checks.check import check_files
 from hbreport.registry import load_registry
-from hbreport.trace import feeding_inputs, traced_cells
+from hbreport.xlsx.annotate import annotate_copy
+from hbreport.xlsx.layout import SheetLayout
+from hbreport.xlsx.trace import feeding_inputs, traced_cells
 
 PP = "poverty_progress"
 

@@ -10,13 +10,13 @@ import pytest
 from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.utils.cell import absolute_coordinate
 
-from hbreport import engine
+from hbreport.checks import engine
 from hbreport.errors import HBError
 from hbreport.forms import generate_forms, prefill_values
-from hbreport.layout import CODE_ROW, FIRST_DATA_ROW, HEADER_ROW, TITLE_ROW, TOTAL_ROW, SheetLayout
 from hbreport.registry import load_registry
 from hbreport.spec import LEVEL_FORMS, TOTAL, RowUnit, build_workbook_spec
-from hbreport.writer import (
+from hbreport.xlsx.layout import CODE_ROW, FIRST_DATA_ROW, HEADER_ROW, TITLE_ROW, TOTAL_ROW, SheetLayout
+from hbreport.xlsx.writer import (
     FORM_ID_NAME,
     INSTRUCTIONS_SHEET,
     META_SHEET,
@@ -464,7 +464,7 @@ def test_formula_fast_path_knows_every_function_xlsxwriter_would_prefix():
 
     import xlsxwriter.worksheet
 
-    from hbreport.writer import _NEEDS_PREFIX
+    from hbreport.xlsx.writer import _NEEDS_PREFIX
 
     source = inspect.getsource(xlsxwriter.worksheet.Worksheet._prepare_formula)
     names = [n.replace("\\", "") for n in re.findall(r're\.sub\(r"\\[bS]?([A-Z0-9.\\]+)\\\(', source)]
@@ -561,8 +561,8 @@ def test_rows_computed_by_the_caller_give_the_same_workbook(sample, tmp_path):
     instead of computing them again: the file is byte for byte the one written without it."""
     from datetime import UTC, datetime
 
+    from hbreport.model.values import FormData
     from hbreport.synthetic import Story
-    from hbreport.values import FormData
 
     registry, catalog, baseline = sample
     spec = build_workbook_spec(
@@ -601,7 +601,7 @@ def test_formula_shortcut_writes_the_bytes_xlsxwriter_writes(sample, tmp_path, m
     import xlsxwriter.worksheet
 
     from hbreport.synthetic import Story
-    from hbreport.writer import Sheet
+    from hbreport.xlsx.writer import Sheet
 
     registry, catalog, baseline = sample
     story = Story(registry, baseline, catalog)

@@ -16,15 +16,16 @@ import openpyxl
 import pytest
 from readback import PERIOD, TOWNSHIP, fill, valid_inputs
 
-from hbreport import engine, office
+from hbreport import office
 from hbreport.baseline import load_baseline
+from hbreport.checks import engine
+from hbreport.checks.xlsemantics import XLError
 from hbreport.forms import prefill_values
-from hbreport.layout import TOTAL_ROW, SheetLayout
 from hbreport.registry import load_registry
 from hbreport.spec import TOTAL, build_workbook_spec
-from hbreport.writer import completion_value, status_columns, write_workbook
 from hbreport.xl import udfs
-from hbreport.xlsemantics import XLError
+from hbreport.xlsx.layout import TOTAL_ROW, SheetLayout
+from hbreport.xlsx.writer import completion_value, status_columns, write_workbook
 
 pytestmark = pytest.mark.libreoffice
 

@@ -20,16 +20,15 @@ import openpyxl
 import pytest
 from readback import PERIOD, TOWNSHIP, valid_inputs
 
-from hbreport import engine
 from hbreport.baseline import load_baseline
-from hbreport.check import check_files
-from hbreport.checks import FORM_RULE_CODE
+from hbreport.checks import FORM_RULE_CODE, engine
+from hbreport.checks.check import check_files
 from hbreport.checks.values import VALUE_CHECKS
 from hbreport.forms import prefill_values
 from hbreport.registry import load_registry
 from hbreport.spec import build_workbook_spec
-from hbreport.writer import write_workbook
 from hbreport.xl import core, lite_build, lite_script, udfs
+from hbreport.xlsx.writer import write_workbook
 
 LITE = Path(lite_build.LITE_DIR)
 STAND_IN_XLWINGS = '''"""Stand-in for xlwings outside Excel: the decorators return the function unchanged."""

@@ -11,13 +11,13 @@ import pytest
 from consolidation_inputs import write_filled
 from readback import PERIOD, TOWNSHIP, fill, generate, sha256, spec_of, valid_inputs
 
-from hbreport.annotate import ISSUES_SHEET
 from hbreport.baseline import load_baseline
 from hbreport.catalog import load_catalog
-from hbreport.check import check_files
-from hbreport.layout import SheetLayout
+from hbreport.checks.check import check_files
 from hbreport.registry import load_registry
 from hbreport.xl import macros
+from hbreport.xlsx.annotate import ISSUES_SHEET
+from hbreport.xlsx.layout import SheetLayout
 
 COUNTY = "421122"
 
@@ -150,8 +150,8 @@ def as_xlsm(src, dst):
 
 
 def test_a_macro_enabled_workbook_is_checked_as_the_xlsx_it_will_be_sent_as(spoiled_book, tmp_path):
-    from hbreport import safety
     from hbreport.errors import HBError
+    from hbreport.xlsx import safety
 
     path, _ = spoiled_book
     xlsm = as_xlsm(path, tmp_path / "梅塘镇_2017.xlsm")

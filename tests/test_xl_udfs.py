@@ -3,7 +3,7 @@ cell, floats for numbers, text. On Linux the xlwings decorators return the funct
 tests prove what the functions compute, not that Excel registers them.
 
 Every row of real rendered specs is filled deterministically (valid values, rule-breaking values, blanks,
-text where a number belongs) and HB_CHECK must say exactly what hbreport.engine says.
+text where a number belongs) and HB_CHECK must say exactly what hbreport.checks.engine says.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from hbreport import engine
 from hbreport.catalog import load_catalog
-from hbreport.idcard import check_char, validate_id
+from hbreport.checks import engine
+from hbreport.checks.idcard import check_char, validate_id
 from hbreport.spec import build_workbook_spec
 from hbreport.xl import core, udfs
 from hbreport.xl.snapshot import build_snapshot

@@ -6,9 +6,9 @@ See docs/customize.md for adding one.
 
 from __future__ import annotations
 
-from ..findings import Finding
-from . import cells, consolidation, files, households, values  # noqa: F401  (each registers its checks)
-from .registry import CHECKS, FORM_RULE_CODE, Check, quote, register, registered, shown_code
+from hbreport.checks import cells, consolidation, files, households, values  # noqa: F401  (each registers its checks)
+from hbreport.checks.registry import CHECKS, FORM_RULE_CODE, Check, quote, register, registered, shown_code
+from hbreport.model.findings import Finding
 
 
 def finding(

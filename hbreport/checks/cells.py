@@ -3,7 +3,7 @@ merged cells. ``doc`` in a hint is 报表 or 台账; ``what`` names the cell as 
 
 from __future__ import annotations
 
-from .registry import ERROR, register
+from hbreport.checks.registry import ERROR, register
 
 MERGED = register(
     "合并单元格",

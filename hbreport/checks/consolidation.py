@@ -4,7 +4,7 @@ file is for, the baseline a child reported, the parent's own forms, blank workbo
 
 from __future__ import annotations
 
-from .registry import ERROR, WARNING, register
+from hbreport.checks.registry import ERROR, WARNING, register
 
 UNIT = register(
     "单位",

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..findings import Finding
-from .registry import ERROR, WARNING, register, registered
+from hbreport.checks.registry import ERROR, WARNING, register, registered
+from hbreport.model.findings import Finding
 
 UNUSABLE = register(
     "文件",

@@ -3,7 +3,7 @@ household as the roster reader does: 「张三」户（户编号 …））."""
 
 from __future__ import annotations
 
-from .registry import ERROR, register
+from hbreport.checks.registry import ERROR, register
 
 PREFILL_DIGEST = register(
     "预填不符",

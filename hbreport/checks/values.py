@@ -8,7 +8,7 @@ Templates take ``what`` (the row and column, as the reader names them) and the f
 
 from __future__ import annotations
 
-from .registry import ERROR, WARNING, register
+from hbreport.checks.registry import ERROR, WARNING, register
 
 SPACES = register(
     "空格",

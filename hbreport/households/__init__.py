@@ -16,14 +16,14 @@ store. See the modules for the parts:
 
 from __future__ import annotations
 
-from .adjust import reconcile
-from .consolidate import RosterSummary, consolidate_rosters
-from .exits import assess_county_exit, assess_village_exits
-from .export import RosterExport, read_export, write_export
-from .generate import generate_rosters
-from .roster import RosterData, read_roster, write_roster
-from .spec import ROSTER_FAMILY, Household, RosterSpec, build_roster_spec, roster_config
-from .store import RosterStore
+from hbreport.households.adjust import reconcile
+from hbreport.households.consolidate import RosterSummary, consolidate_rosters
+from hbreport.households.exits import assess_county_exit, assess_village_exits
+from hbreport.households.export import RosterExport, read_export, write_export
+from hbreport.households.generate import generate_rosters
+from hbreport.households.roster import RosterData, read_roster, write_roster
+from hbreport.households.spec import ROSTER_FAMILY, Household, RosterSpec, build_roster_spec, roster_config
+from hbreport.households.store import RosterStore
 
 __all__ = [
     "ROSTER_FAMILY",

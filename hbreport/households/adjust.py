@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..findings import Finding
-from ..layout import SheetLayout
-from .exits import same_township
-from .summary import SUMMARY_COLUMNS, SUMMARY_SHEET, summary_cell
+from hbreport.households.exits import same_township
+from hbreport.households.summary import SUMMARY_COLUMNS, SUMMARY_SHEET, summary_cell
+from hbreport.model.findings import Finding
+from hbreport.xlsx.layout import SheetLayout
 
 RULE_RECONCILE = "HA_RECONCILE"
 PEOPLE_FORM = "poverty_progress"
@@ -33,7 +33,7 @@ def reconcile(roster_data, township_form_data) -> list[Finding]:
     """Findings (错误) where 鄂扶贫01表's village counts differ from the roster's 村汇总.
 
     ``roster_data`` is a RosterData, ``township_form_data`` the FormData of the same township and
-    period (``hbreport.reader.read_workbook(...).data``). A blank form cell counts as a difference
+    period (``hbreport.xlsx.reader.read_workbook(...).data``). A blank form cell counts as a difference
     unless the roster's count is 0."""
     roster, form = roster_data, township_form_data
     same_township(roster, form)

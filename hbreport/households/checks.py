@@ -16,11 +16,11 @@ import datetime as dt
 from collections import defaultdict
 from functools import lru_cache
 
-from ..checks import quote, registered
-from ..checks.households import DUPLICATE_ID, ID_DETAIL
-from ..findings import Finding
-from ..idcard import EARLIEST_BIRTH, PROVINCE_PREFIXES, validate_id
-from ..rules_columnar import idcheck
+from hbreport.checks import quote, registered
+from hbreport.checks.households import DUPLICATE_ID, ID_DETAIL
+from hbreport.checks.idcard import EARLIEST_BIRTH, PROVINCE_PREFIXES, validate_id
+from hbreport.checks.rules_columnar import idcheck
+from hbreport.model.findings import Finding
 
 
 def _finding(roster, cell: str | None, code: str, **fields: object) -> Finding:

@@ -1,7 +1,7 @@
 """A roster's derived column and row rules computed by column over all its households at once.
 
 The roster's formulas (达到脱贫标准) and rules (HR01–HR19) are the same expressions the workbook
-holds; :mod:`hbreport.rules_columnar` evaluates each over the township's households as arrays, with
+holds; :mod:`hbreport.checks.rules_columnar` evaluates each over the township's households as arrays, with
 exactly the row-by-row semantics (tests/test_rules_columnar.py).
 """
 
@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import TEXT_IN_NUMBER, _clean, _expr, aggregate
-from ..rules import Expr
-from ..rules_columnar import FAIL, INVALID, Table, evaluate_columns, rule_statuses
-from ..spec import SheetSpec, WorkbookSpec
-from ..values import FormData
+from hbreport.checks.engine import TEXT_IN_NUMBER, _clean, _expr, aggregate
+from hbreport.checks.rules import Expr
+from hbreport.checks.rules_columnar import FAIL, INVALID, Table, evaluate_columns, rule_statuses
+from hbreport.model.values import FormData
+from hbreport.spec import SheetSpec, WorkbookSpec
 
 Rows = dict[str, dict[str, Any]]
 
@@ -25,7 +25,7 @@ def compute_rows(
     sheet: SheetSpec, inputs: Mapping[str, Mapping[str, Any]], tables: dict[str, Table] | None = None
 ) -> Rows:
     """{row code: every column}: inputs and prefilled values as given, derived columns computed by
-    column (what :func:`hbreport.engine.compute_row` gives row by row). ``tables``: where to keep the
+    column (what :func:`hbreport.checks.engine.compute_row` gives row by row). ``tables``: where to keep the
     sheet's columns (every column, by form) for the rules and the 合计 row."""
     codes = [r.code for r in sheet.rows]
     empty: Mapping[str, Any] = {}
@@ -57,7 +57,7 @@ def form_data(
 
 
 def total_of_columns(sheet: SheetSpec, table: Table) -> dict[str, Any]:
-    """:func:`hbreport.engine.total_row` of computed rows, from their columns."""
+    """:func:`hbreport.checks.engine.total_row` of computed rows, from their columns."""
     columns, n = table.columns, table.n
     total: dict[str, Any] = {}
     for col in sheet.columns:
@@ -76,7 +76,7 @@ def failures(
     sheet: SheetSpec, rows: Mapping[str, Mapping[str, Any]], table: Table | None = None
 ) -> list[tuple[int, Any, str]]:
     """(row index, rule, "fail" | "invalid") for every rule not passing on a row, in row then rule
-    order (as :func:`hbreport.engine.check_row` gives them row by row). ``table``: the rows' columns
+    order (as :func:`hbreport.checks.engine.check_row` gives them row by row). ``table``: the rows' columns
     when :func:`compute_rows` kept them."""
     codes = [r.code for r in sheet.rows]
     n = len(codes)
@@ -98,7 +98,7 @@ def check_texts(
     sheet: SheetSpec, rows: Mapping[str, Mapping[str, Any]], table: Table | None = None
 ) -> dict[str, str]:
     """{row code: what its 校验结果 cell shows} ('' when every rule passes), as
-    :func:`hbreport.engine.check_text` gives it row by row: a number cell holding text is said first
+    :func:`hbreport.checks.engine.check_text` gives it row by row: a number cell holding text is said first
     and alone, else every rule that does not pass."""
     codes = [r.code for r in sheet.rows]
     said: dict[int, list[str]] = {}

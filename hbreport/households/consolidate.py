@@ -23,20 +23,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..checks import registered
-from ..checks.files import copy_finding, differing_findings, unusable_finding
-from ..checks.households import DUPLICATE_ACROSS
-from ..errors import EXIT_FINDINGS, EXIT_OK, HBError
-from ..findings import Finding, count_by_importance
-from ..heap import frozen_heap
-from ..inbox import scan
-from ..parallel import portable, read_alone, restore
-from ..safety import crash_reason, sha256_file
-from .plausibility import HINT as PLAUSIBILITY_HINT
-from .plausibility import RULE_JUMP, period_jumps, plausibility_findings
-from .roster import read_roster
-from .spec import registry_and_catalog
-from .store import RosterStore, StoreRows, store_rows
+from hbreport.checks import registered
+from hbreport.checks.files import copy_finding, differing_findings, unusable_finding
+from hbreport.checks.households import DUPLICATE_ACROSS
+from hbreport.consolidation.inbox import scan
+from hbreport.consolidation.parallel import portable, read_alone, restore
+from hbreport.errors import EXIT_FINDINGS, EXIT_OK, HBError
+from hbreport.heap import frozen_heap
+from hbreport.households.plausibility import HINT as PLAUSIBILITY_HINT
+from hbreport.households.plausibility import RULE_JUMP, period_jumps, plausibility_findings
+from hbreport.households.roster import read_roster
+from hbreport.households.spec import registry_and_catalog
+from hbreport.households.store import RosterStore, StoreRows, store_rows
+from hbreport.model.findings import Finding, count_by_importance
+from hbreport.xlsx.safety import crash_reason, sha256_file
 
 Progress = Callable[[int, int], None]
 LOADED, RETURNED, REJECTED, DUPLICATE, MISSING = "已入库", "退回", "拒收", "重复", "未报"
@@ -154,7 +154,7 @@ class _Read:
 
 def _init(registry, catalog, export, check_formulas: bool, period: int) -> None:
     """``export``: None, or an ExportIndex (one township read at a time from the store). A spawned
-    worker gets the registry and catalog as where to load them (:func:`hbreport.parallel.portable`)."""
+    worker gets the registry and catalog as where to load them (:func:`hbreport.consolidation.parallel.portable`)."""
     _CONTEXT.update(
         registry=restore(registry),
         catalog=restore(catalog),
@@ -265,7 +265,7 @@ def consolidate_rosters(
 
     export, expected = None, None
     if roster_csv:
-        from .export import ExportIndex
+        from hbreport.households.export import ExportIndex
 
         with RosterStore(store_path) as store:  # readers take one township at a time from the store
             sha256, expected = store.index_export(roster_csv, registry=registry)
@@ -364,7 +364,7 @@ def consolidate_rosters(
         stored_townships = {s["township_code"] for s in store.sources(period, under=top.code)}
 
     if expected is None:
-        from ..baseline import baseline_for
+        from hbreport.baseline import baseline_for
 
         # only without an export does the baseline say who must report (as the forms were made)
         expected = _expected(townships, baseline or baseline_for(registry), registry)
@@ -389,8 +389,8 @@ def _shared_ids(store: RosterStore, period: int, townships: list[str], registry,
     household of the batch that holds it, naming every place, file and cell; rows marked in the store."""
     from openpyxl.utils import get_column_letter
 
-    from ..layout import FIRST_FIELD_COL
-    from .spec import build_roster_spec
+    from hbreport.households.spec import build_roster_spec
+    from hbreport.xlsx.layout import FIRST_FIELD_COL
 
     sheet = (
         build_roster_spec(townships[0], period, [], registry=registry, catalog=catalog).sheets[0]
@@ -437,8 +437,8 @@ def _jumps(
     """Villages of this batch whose figures jumped since the previous period, among all villages compared."""
     from openpyxl.utils import get_column_letter
 
-    from .spec import roster_config
-    from .summary import FIRST_COL, FIRST_ROW, SUMMARY_COLUMNS, SUMMARY_SHEET
+    from hbreport.households.spec import roster_config
+    from hbreport.households.summary import FIRST_COL, FIRST_ROW, SUMMARY_COLUMNS, SUMMARY_SHEET
 
     if not by_code:
         return []

@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..context import Context
-from ..errors import HBError
-from ..findings import Finding
-from ..layout import SheetLayout
-from .summary import SUMMARY_SHEET, summary_cell
+from hbreport.context import Context
+from hbreport.errors import HBError
+from hbreport.households.summary import SUMMARY_SHEET, summary_cell
+from hbreport.model.findings import Finding
+from hbreport.xlsx.layout import SheetLayout
 
 RULE_REMAINING = "HX_REMAINING"
 RULE_VILLAGE_EXIT = "HX_VILLAGE"
@@ -66,7 +66,7 @@ class VillageExitAssessment:
 
 def assess_village_exits(roster, township, catalog=None) -> VillageExitAssessment:
     """Judge every poor village of the township's 鄂扶贫02表 (``township``: its FormData) with the roster."""
-    from ..catalog import load_catalog
+    from hbreport.catalog import load_catalog
 
     catalog = catalog or load_catalog()
     same_township(roster, township)
@@ -231,7 +231,7 @@ def assess_county_exit(
     incidence) and any figure the criteria name (``rural_income``, ``fiscal_revenue_per_capita``…).
     ``remaining_people``, when given (the county's consolidated 鄂扶贫01表), is the count of poor people
     left instead of the roster's. ``applying`` defaults to whether the baseline's 摘帽 year is ``period``."""
-    from .spec import roster_config
+    from hbreport.households.spec import roster_config
 
     registry, catalog, baseline = Context.of(registry, catalog, baseline).parts  # as the forms were made
     county = registry.get(county_code)

@@ -18,9 +18,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import HBError
-from ..registry import normalize_code
-from .spec import MAX_HOUSEHOLD_ID, Household
+from hbreport.errors import HBError
+from hbreport.households.spec import MAX_HOUSEHOLD_ID, Household
+from hbreport.registry import normalize_code
 
 COLUMNS = {
     "household_id": ("户编号", "household_id"),
@@ -92,7 +92,7 @@ def read_export(path: str | Path, *, registry=None) -> RosterExport:
 
 def export_sha256(path: str | Path) -> str:
     """The sha256 of an export file, read in chunks."""
-    from ..input_files import MAX_EXPORT_BYTES, checked_input
+    from hbreport.xlsx.input_files import MAX_EXPORT_BYTES, checked_input
 
     checked_input(path, "建档立卡导出", MAX_EXPORT_BYTES)
     digest = hashlib.sha256()
@@ -110,7 +110,7 @@ def export_sha256(path: str | Path) -> str:
 def iter_export(path: str | Path, *, registry=None) -> tuple[str, Iterator[tuple[str, Household]]]:
     """(sha256, the checked (township code, household) pairs in file order), read as they are used; the
     header is checked at once, each row when it is reached (HBError naming the line)."""
-    from ..registry import load_registry
+    from hbreport.registry import load_registry
 
     registry = registry or load_registry()
     path = Path(path)

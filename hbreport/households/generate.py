@@ -9,15 +9,15 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from ..atomic import refuse_existing
-from ..errors import HBError
-from ..heap import frozen_heap
-from ..parallel import portable, restore
-from ..period import parse_period
-from .export import ExportIndex
-from .roster import write_roster
-from .spec import build_roster_spec, registry_and_catalog, roster_file_name
-from .store import RosterStore
+from hbreport.consolidation.parallel import portable, restore
+from hbreport.errors import HBError
+from hbreport.heap import frozen_heap
+from hbreport.households.export import ExportIndex
+from hbreport.households.roster import write_roster
+from hbreport.households.spec import build_roster_spec, registry_and_catalog, roster_file_name
+from hbreport.households.store import RosterStore
+from hbreport.period import parse_period
+from hbreport.xlsx.atomic import refuse_existing
 
 Progress = Callable[[int, int], None]
 

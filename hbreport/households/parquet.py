@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from ..atomic import atomic_output
-from ..errors import HBError
+from hbreport.errors import HBError
+from hbreport.xlsx.atomic import atomic_output
 
 BATCH = 50_000
 
@@ -32,7 +32,7 @@ def _pyarrow():
 
 def _prefix(code: str) -> str:
     """The digits that name a unit and its descendants: 2 (province), 4, 6, 9 (township) or 12."""
-    from ..registry import normalize_code
+    from hbreport.registry import normalize_code
 
     code = normalize_code(code)
     for digits in (2, 4, 6, 9):

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ..findings import Finding
-from .summary import SUMMARY_SHEET, summary_cell
+from hbreport.households.summary import SUMMARY_SHEET, summary_cell
+from hbreport.model.findings import Finding
 
 RULE_NEAR_LINE = "HP_NEAR_LINE"
 RULE_JUMP = "HP_JUMP"

@@ -1,6 +1,6 @@
 """Cell-level reading of a roster sheet: structure, formulas, values (typed and validated), rules.
 
-Same contract as the form reader (``hbreport.reader``): only input and prefilled cells are read,
+Same contract as the form reader (``hbreport.xlsx.reader``): only input and prefilled cells are read,
 every value that cannot be used becomes a Finding naming the household, the cell and what to do, and
 every rule runs on every row in Python. Kept lean because a province reads 1.3 million rows.
 """
@@ -14,14 +14,24 @@ from typing import Any
 
 from openpyxl.utils import get_column_letter
 
-from ..cells import CellContext, InputPlan, at, fields_in_order, input_plan, normal_formula, read_rows
-from ..checks import cells as cell_checks
-from ..checks import quote, registered
-from ..coerce import cell_text, plain
-from ..engine import ROW_MARK, check_template, derived_template, total_formula
-from ..errors import HBError
-from ..findings import Finding
-from ..layout import (
+from hbreport.checks import cells as cell_checks
+from hbreport.checks import quote, registered
+from hbreport.checks.engine import ROW_MARK, check_template, derived_template, total_formula
+from hbreport.coerce import cell_text, plain
+from hbreport.errors import HBError
+from hbreport.households.columns import failures
+from hbreport.model.findings import Finding
+from hbreport.spec import TOTAL, Column, SheetSpec
+from hbreport.xlsx.cells import (
+    CellContext,
+    InputPlan,
+    at,
+    fields_in_order,
+    input_plan,
+    normal_formula,
+    read_rows,
+)
+from hbreport.xlsx.layout import (
     CODE_COL,
     CODE_ROW,
     FIRST_DATA_ROW,
@@ -31,8 +41,6 @@ from ..layout import (
     TOTAL_ROW,
     SheetLayout,
 )
-from ..spec import TOTAL, Column, SheetSpec
-from .columns import failures
 
 RULE_HINTS = {
     "error": "请核对该户数据并改正后重新报送",
@@ -181,7 +189,7 @@ class RosterSheetReader:
         held: Mapping[tuple[int, int], Any] | None = None,
         errors: Mapping[tuple[int, int], str] | None = None,
     ) -> dict[str, dict[str, Any]]:
-        """Input and prefilled cells of each household (:func:`hbreport.cells.read_rows`, as on a form);
+        """Input and prefilled cells of each household (:func:`hbreport.xlsx.cells.read_rows`, as on a form);
         unusable values become None with a finding."""
         ctx = CellContext(held or {}, errors or {}, self.row_label, self.add, self.check_prefill)
         codes = [household.code for household in self.sheet.rows]

@@ -1,6 +1,6 @@
 """Write a township's roster workbook and read it back.
 
-The roster sheet is written by the project's form writer (``hbreport.writer``: the same heading,
+The roster sheet is written by the project's form writer (``hbreport.xlsx.writer``: the same heading,
 validation, rule colouring, protection and 校验结果 column as every form), next to a 村汇总 sheet of
 COUNTIFS/SUMIFS formulas and a ``_meta`` sheet carrying the roster's own identity: family
 ``hbreport.roster``, the export's sha256, the household ids (in cells of at most
@@ -24,21 +24,13 @@ from typing import Any
 
 from openpyxl.utils import get_column_letter
 
-from .. import safety
-from ..atomic import atomic_output, check_target
-from ..cells import at, calamine_sheet, open_calamine, open_openpyxl
-from ..checks import quote
-from ..checks.households import PREFILL_DIGEST, VILLAGE
-from ..coerce import cell_text
-from ..errors import HBError
-from ..findings import Finding
-from ..layout import FIRST_DATA_ROW, NAME_COL, SheetLayout
-from ..layout import TOTAL_ROW as FORM_TOTAL_ROW
-from ..spec import FORM_FAMILY, TOTAL
-from ..values import FormData
-from .columns import form_data
-from .readback import RosterSheetReader
-from .spec import (
+from hbreport.checks import quote
+from hbreport.checks.households import PREFILL_DIGEST, VILLAGE
+from hbreport.coerce import cell_text
+from hbreport.errors import HBError
+from hbreport.households.columns import form_data
+from hbreport.households.readback import RosterSheetReader
+from hbreport.households.spec import (
     ROSTER_FAMILY,
     ROSTER_FORM,
     Household,
@@ -48,7 +40,7 @@ from .spec import (
     prefill_digest,
     registry_and_catalog,
 )
-from .summary import (
+from hbreport.households.summary import (
     CODE_COL,
     FIRST_COL,
     FIRST_ROW,
@@ -62,6 +54,14 @@ from .summary import (
     summary_total,
     village_summary,
 )
+from hbreport.model.findings import Finding
+from hbreport.model.values import FormData
+from hbreport.spec import FORM_FAMILY, TOTAL
+from hbreport.xlsx import safety
+from hbreport.xlsx.atomic import atomic_output, check_target
+from hbreport.xlsx.cells import at, calamine_sheet, open_calamine, open_openpyxl
+from hbreport.xlsx.layout import FIRST_DATA_ROW, NAME_COL, SheetLayout
+from hbreport.xlsx.layout import TOTAL_ROW as FORM_TOTAL_ROW
 
 HouseholdValues = Mapping[str, Mapping[str, Any]]
 """{household id: {field: value}}: what the input cells hold."""
@@ -174,7 +174,7 @@ def write_roster(
 
 
 def _write(spec: RosterSpec, rows: dict[str, dict[str, Any]], target: Path) -> None:
-    from ..writer import (
+    from hbreport.xlsx.writer import (
         INSTRUCTIONS_SHEET,
         META_SHEET,
         InstructionsSheet,
@@ -211,7 +211,7 @@ def _book_class():
     """The form writer's workbook class, whose sheets pass formulas naming only :data:`_PLAIN_FUNCTIONS`
     straight through: XlsxWriter's ~150 regex passes per formula (which the form writer skips unless a
     formula holds braces, as IDCHECK's array constants do) cost more than the rest of a roster."""
-    from ..writer import Book, Sheet
+    from hbreport.xlsx.writer import Book, Sheet
 
     class RosterSheet(Sheet):
         def _prepare_formula(self, formula, expand_future_functions=False):
@@ -237,8 +237,8 @@ _PLAIN_NUMBER = {"exit_year": "0"}  # a year, not 2,017
 def _roster_sheet_class():
     """The form writer's sheet, with household headings (户主姓名, 户编号), an ID column wide enough for
     18 digits, and the year written without a thousands separator."""
-    from ..layout import CODE_COL, HEADER_ROW
-    from ..writer import FormSheet
+    from hbreport.xlsx.layout import CODE_COL, HEADER_ROW
+    from hbreport.xlsx.writer import FormSheet
 
     class RosterFormSheet(FormSheet):
         def put(self, row: int, col: int, value: Any, fmt) -> None:
@@ -267,7 +267,7 @@ def _roster_sheet_class():
 
         def computed_rows(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
             """The form writer's computed rows and 校验结果 texts, worked out by column."""
-            from .columns import check_texts, compute_rows, total_of_columns
+            from hbreport.households.columns import check_texts, compute_rows, total_of_columns
 
             keys = [c.key for c in self.sheet.columns if c.role != "derived"]
             empty: dict[str, Any] = {}
@@ -285,7 +285,7 @@ def _roster_sheet_class():
         def write_table(self, given: dict[str, dict[str, Any]], computed: dict[str, dict[str, Any]]) -> None:
             """The form writer's table, households written cell by cell straight to XlsxWriter: one plan
             per column (format, formula template), the row's number put into each template."""
-            from ..writer import _cached
+            from hbreport.xlsx.writer import _cached
 
             self.write_total_row(computed[TOTAL])
             st, L, ws = self.st, self.layout, self.ws
@@ -350,7 +350,7 @@ def meta_rows(spec: RosterSpec) -> list[tuple[str, str]]:
 
 def _write_summary(spec: RosterSpec, rows: dict[str, dict[str, Any]], ws, st) -> None:
     """村汇总: one row per village of the township, every count a COUNTIFS/SUMIFS over the roster."""
-    from ..writer import protect_sheet
+    from hbreport.xlsx.writer import protect_sheet
 
     counts = village_summary(spec, rows)
     total = summary_total(counts)
@@ -466,7 +466,7 @@ def read_roster(
     _check_villages(reader, spec, form.rows[ROSTER_FORM])
     reader.check_rules(form.rows[ROSTER_FORM], tables[ROSTER_FORM])
     roster = RosterData(spec, form, reader.findings, inspection.sha256, path, meta)
-    from .checks import screen_roster
+    from hbreport.households.checks import screen_roster
 
     roster.findings.extend(screen_roster(roster))
     return roster
@@ -474,7 +474,7 @@ def read_roster(
 
 def _error_cells(data: bytes, spec: RosterSpec, parts: Mapping[str, bytes]) -> dict[tuple[int, int], str]:
     """(row, col) → the error value (#N/A) of every household cell holding one (calamine reads them as empty)."""
-    from ..sheet_formulas import error_cells
+    from hbreport.xlsx.sheet_formulas import error_cells
 
     sheet = spec.sheets[0]
     layout = SheetLayout(sheet)
@@ -491,9 +491,9 @@ def _formula_cells(
     written: Mapping[tuple[int, int], tuple[bytes, str]],
 ) -> Mapping[tuple[int, int], Any]:
     """(row, col) → what the formula cells of the roster sheet hold as written: formula text ('=…') from
-    the sheet XML (``hbreport.sheet_formulas``; ``written``: the formulas as written, see
+    the sheet XML (``hbreport.xlsx.sheet_formulas``; ``written``: the formulas as written, see
     :func:`_formulas_as_written`), else the value; openpyxl for packages written otherwise."""
-    from ..sheet_formulas import formula_cells
+    from hbreport.xlsx.sheet_formulas import formula_cells
 
     sheet = spec.sheets[0]
     layout = SheetLayout(sheet)
@@ -551,8 +551,8 @@ class _Held(Mapping):
 def _formulas_as_written(layout: SheetLayout) -> dict[tuple[int, int], tuple[bytes, str]]:
     """(row, col) → (the formula as the sheet XML holds it, '=' + the formula) for every data row's
     derived and 校验结果 cells: a cell holding exactly those bytes is taken without decoding it."""
-    from ..engine import ROW_MARK, check_template, derived_template
-    from ..sheet_formulas import escaped
+    from hbreport.checks.engine import ROW_MARK, check_template, derived_template
+    from hbreport.xlsx.sheet_formulas import escaped
 
     texts = [(layout.col_index[c.key], derived_template(layout, c)) for c in layout.spec.derived_columns]
     texts.append((layout.check_col, check_template(layout)))
@@ -615,8 +615,8 @@ def _read_meta(path: Path, book) -> tuple[dict[str, str], tuple[str, ...]]:
 
 
 def _identity(path: Path, meta, registry, expect_unit, expect_period):
-    from ..period import parse_period, period_label
-    from ..registry import normalize_code
+    from hbreport.period import parse_period, period_label
+    from hbreport.registry import normalize_code
 
     try:
         unit = registry.get(normalize_code(meta["unit_code"]))

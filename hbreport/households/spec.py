@@ -21,9 +21,9 @@ from typing import Any
 import jinja2
 import yaml
 
-from .. import __version__, paths
-from ..errors import HBError
-from ..spec import Field, RowUnit, WorkbookSpec, load_fields, render_form
+from hbreport import __version__, paths
+from hbreport.errors import HBError
+from hbreport.spec import Field, RowUnit, WorkbookSpec, load_fields, render_form
 
 ROSTER_FAMILY = "hbreport.roster"
 ROSTER_FORM = "household_roster"
@@ -129,7 +129,7 @@ class RosterSpec(WorkbookSpec):
 
 def roster_file_name(code: str, name: str, period: int) -> str:
     """``<乡镇代码>_<乡镇名>_<期>_台账.xlsx`` (a name's unsafe characters become ``_``)."""
-    from ..spec import safe_file_part
+    from hbreport.spec import safe_file_part
 
     return f"{code[:9]}_{safe_file_part(name)}_{period}_台账.xlsx"
 
@@ -175,8 +175,8 @@ def _parse(text: str) -> Any:
 
 def roster_config(period: int, *, catalog=None, forms_dir: Path | None = None) -> RosterConfig:
     """The ``config`` section of the roster template rendered for ``period``."""
-    from ..catalog import load_catalog
-    from ..spec import _context  # the same template context the form specs get
+    from hbreport.catalog import load_catalog
+    from hbreport.spec import _context  # the same template context the form specs get
 
     catalog = catalog or load_catalog()
     forms_dir = Path(forms_dir or paths.FORMS).resolve()
@@ -214,8 +214,8 @@ def registry_and_catalog(registry=None, catalog=None) -> tuple[Any, Any]:
     """The registry and catalog given, the missing ones loaded — without the baseline, which rosters
     do not use (Context.of loads it: a quarter of a second in every process that reads a roster)."""
     if registry is None or catalog is None:
-        from ..catalog import load_catalog
-        from ..registry import load_registry
+        from hbreport.catalog import load_catalog
+        from hbreport.registry import load_registry
 
         registry = registry or load_registry()
         catalog = catalog or load_catalog()

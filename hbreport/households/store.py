@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import HBError
-from ..layout import FIRST_DATA_ROW
-from ..store.db import connect, transaction, translated
+from hbreport.errors import HBError
+from hbreport.store.db import connect, transaction, translated
+from hbreport.xlsx.layout import FIRST_DATA_ROW
 
 SCHEMA_VERSION = 1
 IDENTITY_COLUMNS = (
@@ -142,7 +142,7 @@ class RosterStore:
     def index_export(self, path: str | Path, *, registry=None) -> tuple[str, set[str]]:
         """Keep a registration export in the store (once per sha256, streamed, checked as it is read) for
         ExportIndex; return its sha256 and the townships it lists."""
-        from .export import export_sha256, iter_export
+        from hbreport.households.export import export_sha256, iter_export
 
         with self.db:
             self.db.execute(
@@ -362,7 +362,7 @@ class RosterStore:
     def village_metrics(self, period: int, exited_statuses: Iterable[str], *, under: str | None = None):
         """Per village of ``period`` (under a unit): households, people, 家庭人口-weighted mean 人均纯收入 and
         the share of households exited — the same figures as ``plausibility.metrics_of``, in SQL."""
-        from .plausibility import VillageMetrics
+        from hbreport.households.plausibility import VillageMetrics
 
         if not {"village_code", "household_size", "income_per_capita", "exit_status"} <= self._columns:
             return {}
@@ -400,7 +400,7 @@ def _where(period: int | None, under: str | None) -> tuple[str, tuple]:
     else:
         clauses.append("1 = 1")
     if under:
-        from ..registry import normalize_code
+        from hbreport.registry import normalize_code
 
         clauses.append("township_code LIKE ?")
         args.append(_prefix(normalize_code(under)) + "%")

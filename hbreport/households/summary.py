@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..layout import SheetLayout
-from ..rules import excel_text
-from .spec import RosterSpec
+from hbreport.checks.rules import excel_text
+from hbreport.households.spec import RosterSpec
+from hbreport.xlsx.layout import SheetLayout
 
 SUMMARY_SHEET = "村汇总"
 TITLE_ROW, INFO_ROW, HEADER_ROW, TOTAL_ROW, FIRST_ROW = 1, 2, 3, 4, 5

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..idcard import check_char
-from .spec import Household
+from hbreport.checks.idcard import check_char
+from hbreport.households.spec import Household
 
 SEED = 20160101
 MISTAKES = 0.004  # share of households with a planted mistake
@@ -205,7 +205,7 @@ class Province:
 
     def checklist(self, period: int) -> tuple[str, ...]:
         if period not in self._checklists:
-            from .spec import roster_config
+            from hbreport.households.spec import roster_config
 
             self._checklists[period] = roster_config(period, catalog=self.catalog).checklist
         return self._checklists[period]
@@ -340,9 +340,9 @@ _WORKER: dict[str, Any] = {}
 
 def _init(seed: int, mistakes: float, village_mistakes: float, export) -> None:
     """``export``: an ExportIndex (each worker reads one township at a time)."""
-    from ..baseline import load_baseline
-    from ..catalog import load_catalog
-    from ..registry import load_registry
+    from hbreport.baseline import load_baseline
+    from hbreport.catalog import load_catalog
+    from hbreport.registry import load_registry
 
     registry = load_registry()
     _WORKER["province"] = Province(
@@ -357,8 +357,8 @@ def _init(seed: int, mistakes: float, village_mistakes: float, export) -> None:
 
 
 def _write_one(args: tuple[str, int, str]) -> tuple[str, list[Planted]]:
-    from .roster import write_roster
-    from .spec import build_roster_spec
+    from hbreport.households.roster import write_roster
+    from hbreport.households.spec import build_roster_spec
 
     township, period, out_dir = args
     province: Province = _WORKER["province"]
@@ -390,10 +390,10 @@ def write_synthetic(
     """Write the registration export (``<out_dir>/export.csv``) and one filled roster per township.
 
     ``under`` limits to a unit's townships, ``limit`` to the first so many of them (quick runs)."""
-    from ..baseline import load_baseline
-    from ..catalog import load_catalog
-    from ..registry import load_registry
-    from .export import write_export
+    from hbreport.baseline import load_baseline
+    from hbreport.catalog import load_catalog
+    from hbreport.households.export import write_export
+    from hbreport.registry import load_registry
 
     out = Path(out_dir)
     province = Province(
@@ -412,8 +412,8 @@ def write_synthetic(
         for t in townships
     )
     jobs = [(t, period, str(out / "rosters")) for t in townships]
-    from .export import ExportIndex
-    from .store import RosterStore
+    from hbreport.households.export import ExportIndex
+    from hbreport.households.store import RosterStore
 
     index_path = out / "export.sqlite"  # the export by township, for the workers
     with RosterStore(index_path) as store:

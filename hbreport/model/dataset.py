@@ -12,8 +12,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from ..spec import TOTAL, WorkbookSpec
-from ..values import FormData
+from hbreport.model.values import FormData
+from hbreport.spec import TOTAL, WorkbookSpec
 
 REPORTED, NOT_REPORTED, RETURNED, REFUSED, DERIVED = (
     "reported",

@@ -16,14 +16,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import timeliness as timely
-from ..errors import EXIT_FINDINGS, EXIT_OK
-from ..findings import Finding, count_by_importance
-from ..inbox import RULE_NOT_READ
-from ..layout import CHECK_SHEET
-from ..names import shown
-from ..registry import LEVEL_ZH
-from ..values import FormData
+from hbreport import timeliness as timely
+from hbreport.consolidation.inbox import RULE_NOT_READ
+from hbreport.errors import EXIT_FINDINGS, EXIT_OK
+from hbreport.model.findings import Finding, count_by_importance
+from hbreport.model.values import FormData
+from hbreport.registry import LEVEL_ZH
+from hbreport.xlsx.layout import CHECK_SHEET
+from hbreport.xlsx.names import shown
 
 ACCEPTED, MISSING, RETURNED, DUPLICATE, REJECTED = "已报", "未报", "退回", "重复", "拒收"
 BLANK = "空表"  # a workbook received with nothing typed in it: not reported data

@@ -5,8 +5,8 @@ render_report(form_data, "红安县_2017年进展报告.docx", missing=[...], hi
 report_from_workbook("红安县_2017.xlsx", "红安县_2017年进展报告.docx")
 """
 
-from .context import build_context
-from .render import (
+from hbreport.report.context import build_context
+from hbreport.report.render import (
     docx_to_pdf,
     docxs_to_pdf,
     render_report,

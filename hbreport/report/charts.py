@@ -14,8 +14,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import HBError
-from . import numbers as N
+from hbreport.errors import HBError
+from hbreport.report import numbers as N
 
 #: Chinese sans-serif families, most preferred first (Linux, then Windows and macOS names)
 CJK_FAMILIES = (

@@ -1,6 +1,6 @@
 """The figures of a progress report, computed from one unit's consolidated data for one period.
 
-:func:`build_context` turns a :class:`~hbreport.values.FormData` (plus findings, who has not reported,
+:func:`build_context` turns a :class:`~hbreport.model.values.FormData` (plus findings, who has not reported,
 who was returned, and earlier periods) into a plain dictionary that the Word template's Jinja
 narrative reads. Numbers here are values, not text: the template formats them with the filters of
 :mod:`hbreport.report.numbers`, so an office can change the wording without touching code.
@@ -18,19 +18,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..baseline import POOR_COUNTY_ZH
-from ..catalog import convert
-from ..context import Context
-from ..engine import compute_row, parent_values, row_filled, total_row
-from ..errors import HBError
-from ..findings import Finding, clip, count_by_importance
-from ..registry import LEVEL_ZH
-from ..rules import Expr
-from ..spec import SheetSpec, build_workbook_spec, load_fields
-from ..tasks import cumulative
-from ..values import FormData
-from . import numbers as N
-from .regions import region_section
+from hbreport.baseline import POOR_COUNTY_ZH
+from hbreport.catalog import convert
+from hbreport.checks.engine import compute_row, parent_values, row_filled, total_row
+from hbreport.checks.rules import Expr
+from hbreport.context import Context
+from hbreport.errors import HBError
+from hbreport.model.findings import Finding, clip, count_by_importance
+from hbreport.model.values import FormData
+from hbreport.registry import LEVEL_ZH
+from hbreport.report import numbers as N
+from hbreport.report.regions import region_section
+from hbreport.spec import SheetSpec, build_workbook_spec, load_fields
+from hbreport.tasks import cumulative
 
 PEOPLE_FORM = "poverty_progress"
 VILLAGE_FORM = "village_exit"
@@ -177,8 +177,8 @@ def verified(result: Any, spec: Any) -> list[dict[str, Any]]:
     验收通过 / 未通过 / 未验收; [] without one. Refused when it is another county's or year's."""
     if result is None:
         return []
-    from ..verification.build import COUNTY, HOUSEHOLDS, VILLAGES
-    from ..verification.read import DECLARED, FAILED, PASSED, PENDING
+    from hbreport.verification.build import COUNTY, HOUSEHOLDS, VILLAGES
+    from hbreport.verification.read import DECLARED, FAILED, PASSED, PENDING
 
     vs = result.spec
     if vs.period != spec.period or vs.unit_code[:6] != spec.unit_code[:6]:
@@ -629,9 +629,9 @@ class _Context:
 
     def counties(self) -> dict[str, Any]:
         """Poor counties: the list's planned exit years are the schedule; what is achieved comes from data
-        (the county's own assessment, :mod:`hbreport.county_exit`; above the county, the 04 form's
+        (the county's own assessment, :mod:`hbreport.consolidation.county_exit`; above the county, the 04 form's
         本年申请摘帽县)."""
-        from ..county_exit import assess
+        from hbreport.consolidation.county_exit import assess
 
         unit = self.registry.get(self.spec.unit_code)
         if unit.level == "county":

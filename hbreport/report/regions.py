@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..baseline import OLD_AREA
-from ..regions import COUNTIES_KEY
+from hbreport.baseline import OLD_AREA
+from hbreport.regions import COUNTIES_KEY
 
 NOT_COLLECTED = "未采集"
 ROWS_ONLY = "已采集（见各县报表，未按片区汇总）"

@@ -18,15 +18,15 @@ from typing import Any
 
 import jinja2
 
-from .. import paths
-from ..atomic import atomic_output, check_target, why
-from ..context import Context
-from ..errors import HBError
-from ..findings import Finding
-from ..values import FormData
-from . import charts
-from .context import build_context, timeliness_of
-from .numbers import FILTERS
+from hbreport import paths
+from hbreport.context import Context
+from hbreport.errors import HBError
+from hbreport.model.findings import Finding
+from hbreport.model.values import FormData
+from hbreport.report import charts
+from hbreport.report.context import build_context, timeliness_of
+from hbreport.report.numbers import FILTERS
+from hbreport.xlsx.atomic import atomic_output, check_target, why
 
 TEMPLATE = paths.REPORTS / "progress.docx"
 FONTS_CONF = Path(__file__).resolve().parent / "fonts.conf"
@@ -169,8 +169,8 @@ def report_from_workbook(
     """Read a consolidated workbook once through the safety gate (its values, and its Summary from the
     hidden part) and write its report. ``history_files`` are earlier periods' workbooks of the same
     unit, for the trend chart."""
-    from ..model.dataset import Dataset
-    from ..reader import read_workbook
+    from hbreport.model.dataset import Dataset
+    from hbreport.xlsx.reader import read_workbook
 
     path = Path(path)
     history_files = [Path(h) for h in history_files]
@@ -221,7 +221,7 @@ def report_from_dataset(
     """The report of one unit and period from its data values (a :class:`~hbreport.model.Dataset`)
     and its consolidation :class:`~hbreport.model.Summary` (None for a unit's own workbook): who is
     missing or was returned, and the findings, come from the Summary as data."""
-    from ..spec import build_workbook_spec
+    from hbreport.spec import build_workbook_spec
 
     units = dataset.units()
     if len(units) != 1:
@@ -274,7 +274,7 @@ def report_from_store(
 ) -> Path:
     """The report of ``unit``'s newest consolidation for ``period`` kept in ``store``: its values and
     Summary as the store holds them (earlier periods' consolidations there give the trend)."""
-    from ..store.forms import FormStore
+    from hbreport.store.forms import FormStore
 
     ctx = Context.of(registry, catalog, baseline)
     code = ctx.registry.get(unit).code
@@ -345,7 +345,7 @@ def docx_to_pdf(docx_path: str | Path, out_dir: str | Path) -> Path:
 
 def docxs_to_pdf(docx_paths: Iterable[str | Path], out_dir: str | Path) -> list[Path]:
     """Convert several reports in one LibreOffice run (see :func:`docx_to_pdf`)."""
-    from ..office import convert_many
+    from hbreport.office import convert_many
 
     with font_aliases():
         return convert_many([Path(p) for p in docx_paths], "pdf", Path(out_dir))

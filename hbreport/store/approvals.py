@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .db import connect, transaction, translated
+from hbreport.store.db import connect, transaction, translated
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS approvals (
     id INTEGER PRIMARY KEY,

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import HBError
+from hbreport.errors import HBError
 
 DEFAULT_NAME = "hbreport.sqlite"
 APPLICATION = "hbreport"

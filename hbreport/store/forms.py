@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import HBError
-from ..findings import Finding
-from ..model.dataset import REPORTED, Dataset, DataValue
-from ..model.summary import Summary
-from ..names import shown
-from ..spec import FORM_FAMILY
-from ..values import FormData
-from .db import connect, transaction, translated
+from hbreport.errors import HBError
+from hbreport.model.dataset import REPORTED, Dataset, DataValue
+from hbreport.model.findings import Finding
+from hbreport.model.summary import Summary
+from hbreport.model.values import FormData
+from hbreport.spec import FORM_FAMILY
+from hbreport.store.db import connect, transaction, translated
+from hbreport.xlsx.names import shown
 
 SCHEMA_VERSION = 1
 ACCEPTED, RETURNED, REFUSED = "accepted", "returned", "refused"

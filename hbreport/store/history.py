@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import HBError
-from .forms import STATUS_ZH, FormStore
+from hbreport.errors import HBError
+from hbreport.store.forms import STATUS_ZH, FormStore
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def history(
 ) -> History:
     """The versions of ``unit``'s workbook for ``period`` in ``store``, and the cells changed between
     versions ``old`` and ``new`` (default: the last two)."""
-    from ..context import Context
+    from hbreport.context import Context
 
     registry, catalog, baseline = Context.of(registry, catalog, baseline).parts
     found = registry.get(unit)
@@ -129,8 +129,8 @@ def history(
 
 
 def _changes(before, after, unit, period, registry, catalog, baseline) -> list[Change]:
-    from ..layout import SheetLayout
-    from ..spec import build_workbook_spec
+    from hbreport.spec import build_workbook_spec
+    from hbreport.xlsx.layout import SheetLayout
 
     try:
         spec = build_workbook_spec(unit, period, registry=registry, catalog=catalog, baseline=baseline)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .check import check_sums
-from .derive import derive_tasks
-from .table import TaskTable, cumulative, load_tasks, write_tasks
-from .units import COUNTY_SCHEDULE, SCHEDULE_BASES, UnitTasks, project_indicators
+from hbreport.tasks.check import check_sums
+from hbreport.tasks.derive import derive_tasks
+from hbreport.tasks.table import TaskTable, cumulative, load_tasks, write_tasks
+from hbreport.tasks.units import COUNTY_SCHEDULE, SCHEDULE_BASES, UnitTasks, project_indicators
 
 __all__ = [
     "COUNTY_SCHEDULE",
@@ -35,10 +35,10 @@ def load_unit_tasks(
     path: str | Path | None = None, *, registry=None, catalog=None, baseline=None
 ) -> UnitTasks:
     """The tasks of a run (see the module's description), checked: children must add up to parents."""
-    from ..baseline import baseline_for
-    from ..catalog import load_catalog
-    from ..errors import HBError
-    from ..registry import load_registry
+    from hbreport.baseline import baseline_for
+    from hbreport.catalog import load_catalog
+    from hbreport.errors import HBError
+    from hbreport.registry import load_registry
 
     registry = registry or load_registry()
     catalog = catalog or load_catalog()
@@ -67,11 +67,11 @@ def load_unit_tasks(
 
 def default_table(baseline) -> TaskTable:
     """The embedded sample's tasks for the sample's baseline; no tasks for any other."""
-    from .. import paths
+    from hbreport import paths
 
     sample = baseline.source is not None and baseline.source == paths.SAMPLE_BASELINE.resolve()
     if sample and baseline.villages and paths.SAMPLE_TASKS.is_file():
-        from ..catalog import load_catalog
+        from hbreport.catalog import load_catalog
 
         return _load_cached(paths.SAMPLE_TASKS, load_catalog())
     return TaskTable()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .table import TaskTable
+from hbreport.tasks.table import TaskTable
 
 
 def _fmt(value: float) -> str:

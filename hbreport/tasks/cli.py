@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..cli import _baseline, _console, _emit_json, _period, _registry, _user_errors, main
-from ..errors import EXIT_FINDINGS, EXIT_OK, HBError
+from hbreport.cli import _baseline, _console, _emit_json, _period, _registry, _user_errors, main
+from hbreport.errors import EXIT_FINDINGS, EXIT_OK, HBError
 
 TASK_LEVELS = ("province", "prefecture", "county", "township", "village")
 TASKS_OPTION = click.option(
@@ -39,7 +39,7 @@ def tasks() -> None:
 def derive(level: str, units: str | None, out_path: str, force: bool, as_json: bool) -> None:
     """按建档立卡基数与规划年度进度推算任务（贫困县的剩余任务在摘帽年份完成），写成 tasks.csv。"""
     with _user_errors():
-        from . import derive_tasks, write_tasks
+        from hbreport.tasks import derive_tasks, write_tasks
 
         registry = _registry(units)
         table = derive_tasks(registry, level=level)
@@ -59,8 +59,8 @@ def derive(level: str, units: str | None, out_path: str, force: bool, as_json: b
 def check(file: str, units: str | None, as_json: bool) -> None:
     """检查任务分解表：单位、年份、指标是否有效，下级任务之和是否等于上级。"""
     with _user_errors():
-        from ..catalog import load_catalog
-        from . import check_sums, load_tasks
+        from hbreport.catalog import load_catalog
+        from hbreport.tasks import check_sums, load_tasks
 
         registry = _registry(units)
         catalog = load_catalog()
@@ -103,8 +103,8 @@ def forms(
 ) -> None:
     """生成下发的任务分解表：每个单位一个工作簿，逐个下级填写本年任务。"""
     with _user_errors():
-        from ..context import Context
-        from .workbook import generate_task_forms
+        from hbreport.context import Context
+        from hbreport.tasks.workbook import generate_task_forms
 
         registry = _registry(units)
         ctx = Context.of(registry, None, _baseline(registry, tasks_file))
@@ -134,9 +134,9 @@ def load(
 ) -> None:
     """收回任务分解表：读取报回的工作簿（或文件夹），检查上下级平衡，写成新的 tasks.csv。"""
     with _user_errors():
-        from ..context import Context
-        from . import write_tasks
-        from .workbook import load_task_workbooks
+        from hbreport.context import Context
+        from hbreport.tasks import write_tasks
+        from hbreport.tasks.workbook import load_task_workbooks
 
         registry = _registry(units)
         ctx = Context.of(registry, None, _baseline(registry, tasks_file))

@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 
-from ..errors import HBError
-from .split import apportion, split_series
-from .table import TaskTable
-from .units import COUNTY_SCHEDULE, SCHEDULE_BASES, UnitTasks, project_indicators, project_total
+from hbreport.errors import HBError
+from hbreport.tasks.split import apportion, split_series
+from hbreport.tasks.table import TaskTable
+from hbreport.tasks.units import COUNTY_SCHEDULE, SCHEDULE_BASES, UnitTasks, project_indicators, project_total
 
 LEVEL_ORDER = ("province", "prefecture", "county", "township", "village")
 
@@ -153,9 +153,9 @@ class _Deriver:
 
 def derive_tasks(registry=None, catalog=None, baseline=None, level: str = "county") -> TaskTable:
     """Tasks for every unit from the province down to ``level`` (see the module's description)."""
-    from ..baseline import baseline_for
-    from ..catalog import load_catalog
-    from ..registry import load_registry
+    from hbreport.baseline import baseline_for
+    from hbreport.catalog import load_catalog
+    from hbreport.registry import load_registry
 
     if level not in LEVEL_ORDER:
         raise HBError(f"层级「{level}」无效", hint="可选：" + "、".join(LEVEL_ORDER))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ..errors import HBError
+from hbreport.errors import HBError
 
 
 def apportion(

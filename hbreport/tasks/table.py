@@ -14,8 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import HBError
-from ..registry import decode_csv_bytes, normalize_code, read_csv_rows
+from hbreport.errors import HBError
+from hbreport.registry import decode_csv_bytes, normalize_code, read_csv_rows
 
 TASK_COLUMNS = ("code", "period", "indicator", "value")
 
@@ -126,7 +126,7 @@ def parse_tasks(text: str, path: Path, catalog) -> TaskTable:
 
 def load_tasks(path: str | Path, catalog=None) -> TaskTable:
     """Read a task table from CSV (UTF-8 or GBK, as Excel saves it)."""
-    from ..catalog import load_catalog
+    from hbreport.catalog import load_catalog
 
     catalog = catalog or load_catalog()
     path = Path(path)
@@ -169,7 +169,7 @@ def write_tasks(
 ) -> Path:
     """Write the table to ``path`` as UTF-8 CSV with a BOM (Excel opens it with the Chinese intact).
     An existing file is replaced only with ``force``, one of ``inputs`` never (see atomic.py)."""
-    from ..atomic import atomic_output
+    from hbreport.xlsx.atomic import atomic_output
 
     path = Path(path)
     with atomic_output(path, force=force, inputs=inputs, suffix=".csv") as tmp:

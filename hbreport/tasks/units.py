@@ -7,9 +7,9 @@ year, pro rata to the children's baseline, in whole numbers that add up (``split
 
 from __future__ import annotations
 
-from ..errors import HBError
-from .split import split_series
-from .table import TaskTable, cumulative
+from hbreport.errors import HBError
+from hbreport.tasks.split import split_series
+from hbreport.tasks.table import TaskTable, cumulative
 
 #: schedule indicators whose tasks are shares of a baseline total (the weight a child's share follows)
 SCHEDULE_BASES = {"SCHED_PEOPLE_EXIT": "poor_people", "SCHED_VILLAGE_EXIT": "poor_villages"}
@@ -23,8 +23,8 @@ PROJECT_FORM = "key_projects"
 def project_indicators(catalog, fields=None) -> list[str]:
     """The catalog targets the key-project form (03表) measures with a summed field: the plan states a
     total by a deadline (易地搬迁户数、人口, 危房改造, 雨露计划, 小额信贷 …)."""
-    from ..catalog import convert
-    from ..spec import load_fields
+    from hbreport.catalog import convert
+    from hbreport.spec import load_fields
 
     fields = fields or load_fields()
     held = _PROJECTS.get(id(catalog))
@@ -53,8 +53,8 @@ _PROJECTS: dict[int, tuple] = {}
 
 def project_total(catalog, code: str, fields=None) -> tuple[int, int, str]:
     """(total in the form's unit, deadline, field key) of a key-project target."""
-    from ..catalog import convert
-    from ..spec import load_fields
+    from hbreport.catalog import convert
+    from hbreport.spec import load_fields
 
     fields = fields or load_fields()
     field = next(f for f in _project_fields(fields, catalog) if f.indicator == code)
@@ -65,7 +65,7 @@ def project_total(catalog, code: str, fields=None) -> tuple[int, int, str]:
 
 def _project_fields(fields, catalog):
     """The key-project form's (03表) summed input fields, as its template renders them."""
-    from ..spec import RowUnit, render_form
+    from hbreport.spec import RowUnit, render_form
 
     province = RowUnit("420000000000", "")
     sheet = render_form(
@@ -88,7 +88,7 @@ def _fmt(value: float) -> str:
 def project_task_note(unit_code: str, registry, catalog, baseline) -> str | None:
     """The unit's own key-project tasks as a note for its 03 form (None when it has none):
     本单位重点工程任务（上级分解下达）：易地搬迁户数6140户（到2019年）、……"""
-    from ..spec import load_fields
+    from hbreport.spec import load_fields
 
     tasks = baseline.tasks(registry)
     if not tasks:
@@ -137,7 +137,7 @@ class UnitTasks:
             return SCHEDULE_BASES[indicator], True
         if self._projects is None:
             if self.catalog is None:
-                from ..catalog import load_catalog
+                from hbreport.catalog import load_catalog
 
                 self.catalog = load_catalog()
             self._projects = set(project_indicators(self.catalog))

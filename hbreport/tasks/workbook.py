@@ -13,12 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..context import Context
-from ..errors import HBError
-from ..period import parse_period
-from ..spec import RowUnit, WorkbookSpec, render_form, safe_file_part
-from .check import check_sums
-from .table import TaskTable
+from hbreport.context import Context
+from hbreport.errors import HBError
+from hbreport.period import parse_period
+from hbreport.spec import RowUnit, WorkbookSpec, render_form, safe_file_part
+from hbreport.tasks.check import check_sums
+from hbreport.tasks.table import TaskTable
 
 TASK_FAMILY = "hbreport.tasks"
 TASK_FORM = "tasks"
@@ -87,7 +87,7 @@ def build_task_spec(unit_code: str, period: int, *, ctx: Context | None = None) 
 
 def task_values(spec: TaskSpec, ctx: Context) -> dict[str, dict[str, dict[str, float | None]]]:
     """The cells to write: the baseline (prefill) and each child's current task for the year."""
-    from ..forms import prefill_values
+    from hbreport.forms import prefill_values
 
     registry, _, baseline = ctx.parts
     tasks = baseline.tasks(registry)
@@ -112,9 +112,9 @@ def generate_task_forms(
 ) -> list[Path]:
     """One task workbook per unit of ``level`` (under ``under``); nothing is written when any exists
     (without ``force``), as for forms."""
-    from ..atomic import check_target
-    from ..forms import units_to_generate
-    from ..writer import write_workbook
+    from hbreport.forms import units_to_generate
+    from hbreport.xlsx.atomic import check_target
+    from hbreport.xlsx.writer import write_workbook
 
     ctx = ctx or Context.of()
     year = parse_period(period)
@@ -137,7 +137,7 @@ def _rebuild(path: Path, meta: dict[str, str], book, ctx: Context) -> TaskSpec:
 
 def read_task_workbook(path: str | Path, *, ctx: Context | None = None):
     """Read one filled task workbook (gate, identity, reader); HBError when it cannot be used."""
-    from ..reader import read_workbook
+    from hbreport.xlsx.reader import read_workbook
 
     ctx = ctx or Context.of()
     return read_workbook(

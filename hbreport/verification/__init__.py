@@ -2,9 +2,14 @@
 year, a reproducible random spot-check list, and the verified status read back from the filled
 workbook (申报 / 验收通过 / 未通过 / 未验收)."""
 
-from .build import VerificationSpec, build_verification_spec, declared_households, declared_villages
-from .read import VerificationResult, read_verification
-from .sample import Draw, draw
+from hbreport.verification.build import (
+    VerificationSpec,
+    build_verification_spec,
+    declared_households,
+    declared_villages,
+)
+from hbreport.verification.read import VerificationResult, read_verification
+from hbreport.verification.sample import Draw, draw
 
 __all__ = [
     "Draw",

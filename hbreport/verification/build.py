@@ -7,11 +7,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import paths
-from ..context import Context
-from ..errors import HBError
-from ..spec import INSTRUCTIONS, RowUnit, WorkbookSpec, _load_fields, _resolved, render_form, safe_file_part
-from .sample import Draw, draw
+from hbreport import paths
+from hbreport.context import Context
+from hbreport.errors import HBError
+from hbreport.spec import (
+    INSTRUCTIONS,
+    RowUnit,
+    WorkbookSpec,
+    _load_fields,
+    _resolved,
+    render_form,
+    safe_file_part,
+)
+from hbreport.verification.sample import Draw, draw
 
 VERIFY_FAMILY = "hbreport.verify"
 HOUSEHOLDS, VILLAGES, COUNTY = "verify_households", "verify_villages", "verify_county"
@@ -146,8 +154,8 @@ def declared_households(
 ) -> list[RowUnit]:
     """The households of the county that the household store holds as out this year (脱贫标志 one of the
     exited statuses and 脱贫年度 the year), as rows: household id, and the head's name with the village."""
-    from ..households.spec import roster_config
-    from ..households.store import RosterStore
+    from hbreport.households.spec import roster_config
+    from hbreport.households.store import RosterStore
 
     ctx = ctx or Context.of()
     config = roster_config(period, catalog=ctx.catalog)
@@ -174,7 +182,7 @@ def declared_villages(
 ) -> tuple[list[RowUnit], list[str]]:
     """The villages the county's township workbooks (鄂扶贫02表) apply to exit this year, and the files
     that could not be used (with why). Only the county's own townships' workbooks for ``period`` count."""
-    from ..reader import read_workbook
+    from hbreport.xlsx.reader import read_workbook
 
     ctx = ctx or Context.of()
     registry = ctx.registry

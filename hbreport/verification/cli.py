@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..cli import _console, _emit_json, _period, _registry, _user_errors, main
-from ..errors import EXIT_FINDINGS, EXIT_OK, HBError
+from hbreport.cli import _console, _emit_json, _period, _registry, _user_errors, main
+from hbreport.errors import EXIT_FINDINGS, EXIT_OK, HBError
 
 UNITS_OPTION = click.option(
     "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
@@ -37,7 +37,7 @@ def _sources(f):
 
 
 def _declared(ctx, county: str, year: int, store_path: str | None, inbox: str | None):
-    from .build import declared_households, declared_villages
+    from hbreport.verification.build import declared_households, declared_villages
 
     if not store_path and not inbox:
         raise HBError(
@@ -72,9 +72,9 @@ def verify() -> None:
 def verify_forms(county, period, store_path, inbox, share, seed, units, out_dir, force, as_json) -> None:
     """生成本县本年的脱贫验收工作簿：申报脱贫的户、申请出列的村（和本年计划摘帽的县），程序各步为列。"""
     with _user_errors():
-        from ..context import Context
-        from ..writer import write_workbook
-        from .build import build_verification_spec, prefilled_sample
+        from hbreport.context import Context
+        from hbreport.verification.build import build_verification_spec, prefilled_sample
+        from hbreport.xlsx.writer import write_workbook
 
         if (share is None) != (seed is None):
             raise HBError("--share 与 --seed 要一起给出", hint="例如 --share 0.2 --seed 20171120")
@@ -109,8 +109,8 @@ def verify_forms(county, period, store_path, inbox, share, seed, units, out_dir,
 def verify_sample(county, period, store_path, inbox, share, seed, units, as_json) -> None:
     """可复现的随机抽查名单：名单按代码排序，以种子抽取；同一种子总得出同一名单。"""
     with _user_errors():
-        from ..context import Context
-        from .sample import draw
+        from hbreport.context import Context
+        from hbreport.verification.sample import draw
 
         ctx = Context.of(_registry(units))
         year = _period(period)
@@ -148,8 +148,8 @@ def verify_sample(county, period, store_path, inbox, share, seed, units, as_json
 def verify_read(file, units, as_json) -> None:
     """读回填好的验收工作簿：各户、村、县的验收状态（申报/验收通过/未通过/未验收）和问题。"""
     with _user_errors():
-        from ..context import Context
-        from .read import KIND, read_verification
+        from hbreport.context import Context
+        from hbreport.verification.read import KIND, read_verification
 
         result = read_verification(Path(file), ctx=Context.of(_registry(units)))
         counts = {KIND[s.form]: result.counts(s.form) for s in result.spec.sheets}

@@ -9,13 +9,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..context import Context
-from ..errors import HBError
-from ..findings import Finding
-from ..layout import CODE_COL, FIRST_DATA_ROW, NAME_COL
-from ..period import parse_period
-from ..spec import RowUnit
-from .build import COUNTY, HOUSEHOLDS, VERIFY_FAMILY, VILLAGES, VerificationSpec, build_verification_spec
+from hbreport.context import Context
+from hbreport.errors import HBError
+from hbreport.model.findings import Finding
+from hbreport.period import parse_period
+from hbreport.spec import RowUnit
+from hbreport.verification.build import (
+    COUNTY,
+    HOUSEHOLDS,
+    VERIFY_FAMILY,
+    VILLAGES,
+    VerificationSpec,
+    build_verification_spec,
+)
+from hbreport.xlsx.layout import CODE_COL, FIRST_DATA_ROW, NAME_COL
 
 DECLARED, PASSED, FAILED, PENDING = "申报", "验收通过", "未通过", "未验收"
 STATUS_OF_VERDICT = {"通过": PASSED, "未通过": FAILED}
@@ -47,7 +54,7 @@ class VerificationResult:
 
 def read_verification(path: str | Path, *, ctx: Context | None = None) -> VerificationResult:
     """Read a filled verification workbook; HBError when it cannot be used at all."""
-    from ..reader import read_workbook
+    from hbreport.xlsx.reader import read_workbook
 
     ctx = ctx or Context.of()
     path = Path(path)
@@ -71,7 +78,7 @@ def read_verification(path: str | Path, *, ctx: Context | None = None) -> Verifi
         }
         if sheet.form in draws:
             chosen = set(draws[sheet.form].drawn)
-            from ..layout import SheetLayout
+            from hbreport.xlsx.layout import SheetLayout
 
             layout = SheetLayout(sheet)
             for r in sheet.rows:

@@ -7,7 +7,7 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..errors import HBError
+from hbreport.errors import HBError
 
 
 @dataclass(frozen=True)

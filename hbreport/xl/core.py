@@ -3,7 +3,7 @@
 Every function here takes values the way Excel hands them to Python (2-D lists of rows, ``None`` for an
 empty cell, floats for numbers, text) and returns a value a cell can show. The forms, rules and plan
 numbers come from a snapshot of templates/ (see :mod:`hbreport.xl.snapshot`); derived values and checks
-are computed by :mod:`hbreport.engine` and :mod:`hbreport.rules`, the same code that writes the native
+are computed by :mod:`hbreport.checks.engine` and :mod:`hbreport.checks.rules`, the same code that writes the native
 formulas and reads returned workbooks. Nothing here imports more than the standard library and those
 pure modules, so :mod:`hbreport.xl.lite_build` can bundle it for xlwings Lite (Pyodide).
 
@@ -27,14 +27,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hbreport.checks.engine import check_row, check_text, compute_row
+from hbreport.checks.idcard import validate_id
 from hbreport.checks.registry import shown_code
+from hbreport.checks.rules import Expr, Rule
+from hbreport.checks.xlsemantics import ERROR_CODES, XLError
 from hbreport.coerce import coerce, error_code
-from hbreport.engine import check_row, check_text, compute_row
 from hbreport.errors import HBError
-from hbreport.idcard import validate_id
 from hbreport.period import parse_period
-from hbreport.rules import Expr, Rule
-from hbreport.xlsemantics import ERROR_CODES, XLError
 
 SNAPSHOT_FORMAT = 2
 COLUMN_FIELDS = (
@@ -61,7 +61,7 @@ CHECK_HINT = "请检查公式的参数"
 
 @dataclass(frozen=True)
 class FormColumn:
-    """A numbered column of a form variant (what :func:`hbreport.engine.compute_row` reads of a Column)."""
+    """A numbered column of a form variant (what :func:`hbreport.checks.engine.compute_row` reads of a Column)."""
 
     key: str
     role: str
@@ -98,7 +98,7 @@ class FormVariant:
 
     @property
     def given_keys(self) -> tuple[str, ...]:
-        """What :func:`hbreport.engine.compute_row` reads as given: the non-derived columns' keys."""
+        """What :func:`hbreport.checks.engine.compute_row` reads as given: the non-derived columns' keys."""
         return tuple(c.key for c in self.columns if c.role != "derived")
 
     @property

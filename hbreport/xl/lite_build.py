@@ -43,20 +43,20 @@ class Part:
 
 PARTS_BEFORE_DATA = (
     Part("errors.py"),
-    Part("xlsemantics.py"),
+    Part("checks/xlsemantics.py"),
     Part("checks/registry.py"),
     Part("checks/values.py"),
     Part("coerce.py"),
-    Part("rules.py"),
+    Part("checks/rules.py"),
     Part("period.py"),
     # The engine's row functions: they read .columns/.role/.formula/.key and .rules, which the bundle's
     # form variants provide, so in the bundle they take a FormVariant where the package has a SheetSpec.
     Part(
-        "engine.py",
+        "checks/engine.py",
         only=("TEXT_IN_NUMBER", "_clean", "_expr", "compute_row", "check_row", "check_text"),
         renames=(("SheetSpec", "FormVariant"),),
     ),
-    Part("idcard.py"),
+    Part("checks/idcard.py"),
     Part("xl/core.py"),
 )
 PARTS_AFTER_DATA = (Part("xl/udfs.py"), Part("xl/lite_script.py"))

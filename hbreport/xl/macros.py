@@ -4,9 +4,9 @@ The buttons of ``macros/hbreport.bas`` call these through ``RunPython``. Each ac
 takes paths and returns data (tested without Excel) and a thin Excel part that reads what it needs from
 the calling workbook (``xw.Book.caller()``), calls the pure part and shows the result:
 
-- :func:`validate_file` — hbreport.check on the saved workbook, an annotated copy (hbreport.annotate), and
+- :func:`validate_file` — hbreport.checks.check on the saved workbook, an annotated copy (hbreport.xlsx.annotate), and
   the rows of the 校验结果 sheet; :func:`validate_book` writes that sheet and colours the cells.
-- :func:`consolidate_into` — hbreport.consolidate of a folder of the children's workbooks into this
+- :func:`consolidate_into` — hbreport.consolidation.consolidate of a folder of the children's workbooks into this
   level's workbook (a new file beside the open one); :func:`consolidate_children` opens it.
 - :func:`report_for` — hbreport.report for a consolidated workbook; :func:`make_report` runs it.
 """
@@ -23,7 +23,7 @@ from typing import Any
 
 from hbreport.checks.files import UNUSABLE
 from hbreport.errors import HBError
-from hbreport.findings import Finding
+from hbreport.model.findings import Finding
 from hbreport.xl.core import meta_value, read_meta
 
 RESULTS_SHEET = "校验结果"
@@ -106,9 +106,9 @@ def findings_rows(findings: Sequence[Finding]) -> list[list[Any]]:
 def validate_file(path: str | Path, *, registry=None, annotate: bool = True) -> Validation:
     """Check a saved workbook as the next level up will; write an annotated copy beside it when something
     is wrong (the workbook itself is only read)."""
-    from hbreport.annotate import annotate_copy
-    from hbreport.check import check_files
-    from hbreport.trace import traced_cells
+    from hbreport.checks.check import check_files
+    from hbreport.xlsx.annotate import annotate_copy
+    from hbreport.xlsx.trace import traced_cells
 
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="hbreport-") as scratch:
@@ -149,7 +149,7 @@ def consolidate_into(
 ):
     """Consolidate the children's workbooks in ``folder`` for ``unit_code`` and ``period`` into a new
     workbook beside ``book_path`` (``<name>_汇总.xlsx``, replaced if it exists); returns the Summary."""
-    from hbreport.consolidate import consolidate
+    from hbreport.consolidation.consolidate import consolidate
 
     folder = Path(folder)
     out = consolidated_path(book_path)

@@ -19,7 +19,7 @@ def _variant(sheet) -> dict[str, Any]:
     """One rendered SheetSpec as plain data (the rows are left out: a function sees one row at a time).
 
     Columns and rules are lists in the order of core.COLUMN_FIELDS and core.RULE_FIELDS."""
-    from hbreport.writer import status_columns
+    from hbreport.xlsx.writer import status_columns
 
     return {
         "form": sheet.form,
@@ -57,8 +57,8 @@ def build_snapshot(catalog=None, forms_dir=None) -> dict[str, Any]:
     lists the indexes of the variants a workbook of that year may hold."""
     from hbreport.catalog import load_catalog
     from hbreport.errors import HBError
-    from hbreport.layout import FIRST_DATA_ROW, FIRST_FIELD_COL
     from hbreport.spec import FORM_LEVELS, FORM_ORDER, LEVEL_FORMS, RowUnit, render_form
+    from hbreport.xlsx.layout import FIRST_DATA_ROW, FIRST_FIELD_COL
 
     catalog = catalog or load_catalog()
     years = range(catalog.start, catalog.end + 1)

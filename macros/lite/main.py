@@ -84,7 +84,7 @@ class HBError(Exception):
         }
 
 
-# ──────────────────── hbreport/xlsemantics.py
+# ──────────────────── hbreport/checks/xlsemantics.py
 # Spreadsheet value semantics in Python, matching LibreOffice Calc 7.4 (and Excel where they agree).
 
 ERROR_CODES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A")
@@ -987,7 +987,7 @@ def _checked_number(value: int | float, field: Any) -> tuple[Any, CellIssue | No
     return value, None
 
 
-# ──────────────────── hbreport/rules.py
+# ──────────────────── hbreport/checks/rules.py
 # The rule language: short expressions over field names, compiled to Python evaluation and Excel formulas.
 
 def fn_idcheck(value: Value | Ref) -> bool:
@@ -1280,7 +1280,7 @@ def _parse(text: str, condition: bool) -> Node:
 # Each node is compiled once into a Python closure (no text is ever executed): evaluating an expression
 # on a row is then a chain of calls, not a walk over the tree deciding what every node is. An operator
 # reads a field's cell or a constant operand in place (no closure call for it) and handles two plain
-# numbers itself; everything else goes to the general semantics of :mod:`hbreport.xlsemantics`.
+# numbers itself; everything else goes to the general semantics of :mod:`hbreport.checks.xlsemantics`.
 
 Program = Callable[[Mapping[str, Any]], Value | Ref]
 _BLANK = Ref((None,))
@@ -2065,7 +2065,7 @@ def period_label(year: int) -> str:
     return f"{year}年"
 
 
-# ──────────────────── hbreport/engine.py (TEXT_IN_NUMBER, _clean, _expr, compute_row, check_row, check_text)
+# ──────────────────── hbreport/checks/engine.py (TEXT_IN_NUMBER, _clean, _expr, compute_row, check_row, check_text)
 # The form engine: derived columns, the 合计 row and row checks, each defined once and given both as
 
 TEXT_IN_NUMBER = "填的是文字，应填数字"  # the 校验结果 for a number cell holding text
@@ -2125,7 +2125,7 @@ def check_text(sheet: FormVariant, row: Mapping[str, Any]) -> str:
 # per process and shared by every workbook of the same form (the reader and the writer ask for it per cell).
 
 
-# ──────────────────── hbreport/idcard.py
+# ──────────────────── hbreport/checks/idcard.py
 # The 18-digit resident ID number (公民身份号码, GB 11643-1999): a pure check, no heavy imports.
 
 # ISO 7064 MOD 11-2 weights of the first 17 digits: 2**(17 - i) mod 11
@@ -2214,7 +2214,7 @@ CHECK_HINT = "请检查公式的参数"
 
 @dataclass(frozen=True)
 class FormColumn:
-    """A numbered column of a form variant (what :func:`hbreport.engine.compute_row` reads of a Column)."""
+    """A numbered column of a form variant (what :func:`hbreport.checks.engine.compute_row` reads of a Column)."""
 
     key: str
     role: str
@@ -2251,7 +2251,7 @@ class FormVariant:
 
     @property
     def given_keys(self) -> tuple[str, ...]:
-        """What :func:`hbreport.engine.compute_row` reads as given: the non-derived columns' keys."""
+        """What :func:`hbreport.checks.engine.compute_row` reads as given: the non-derived columns' keys."""
         return tuple(c.key for c in self.columns if c.role != "derived")
 
     @property

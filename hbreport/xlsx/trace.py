@@ -8,10 +8,10 @@ from collections.abc import Iterable, Sequence
 
 from openpyxl.utils.cell import coordinate_from_string
 
-from .findings import Finding
-from .layout import SheetLayout
-from .rules import Expr
-from .spec import SheetSpec, WorkbookSpec
+from hbreport.checks.rules import Expr
+from hbreport.model.findings import Finding
+from hbreport.spec import SheetSpec, WorkbookSpec
+from hbreport.xlsx.layout import SheetLayout
 
 
 def feeding_inputs(sheet: SheetSpec, keys: Iterable[str]) -> list[str]:

@@ -14,8 +14,8 @@ from typing import Any
 
 from openpyxl.utils import get_column_letter
 
-from .layout import FIRST_FIELD_COL, TOTAL_ROW, SheetLayout
-from .spec import Column, Field, SheetSpec
+from hbreport.spec import Column, Field, SheetSpec
+from hbreport.xlsx.layout import FIRST_FIELD_COL, TOTAL_ROW, SheetLayout
 
 TEXT_IN_NUMBER = "填的是文字，应填数字"  # the 校验结果 for a number cell holding text
 
@@ -37,7 +37,7 @@ def _clean(v: Any) -> Any:
 
 @cache
 def _expr(text: str):
-    from .rules import Expr
+    from hbreport.checks.rules import Expr
 
     return Expr.parse(text)
 
@@ -130,7 +130,7 @@ def check_text(sheet: SheetSpec, row: Mapping[str, Any]) -> str:
     """The text the 校验结果 cell shows for this row ('' when every rule passes). A number cell that
     holds text is said first and alone (「本年脱贫人口」填的是文字，应填数字；): the rules cannot be
     checked on it, and another rule's message would point the clerk elsewhere."""
-    from .rules import row_check_python
+    from hbreport.checks.rules import row_check_python
 
     texts = [
         f"「{label}」{TEXT_IN_NUMBER}；"
@@ -165,7 +165,7 @@ def _formula_template(formula: str, letters: tuple[tuple[str, str], ...]) -> str
 
 @lru_cache(maxsize=4096)
 def _checks_template(rules: tuple, letters: tuple[tuple[str, str], ...], numbers: tuple = ()) -> str:
-    from .rules import excel_text, row_check_formula
+    from hbreport.checks.rules import excel_text, row_check_formula
 
     cols = dict(letters)
     text = row_check_formula(rules, lambda key: f"{cols[key]}{_ROW}") if rules else '""'

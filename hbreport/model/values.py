@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engine import compute_row, total_row
-from .spec import TOTAL, WorkbookSpec
+from hbreport.checks.engine import compute_row, total_row
+from hbreport.spec import TOTAL, WorkbookSpec
 
 
 @dataclass

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_output
-from .errors import HBError
-from .findings import Finding
-from .model.dataset import DERIVED, REPORTED, STATUSES, Dataset, DataValue
-from .spec import WorkbookSpec
+from hbreport.errors import HBError
+from hbreport.model.dataset import DERIVED, REPORTED, STATUSES, Dataset, DataValue
+from hbreport.model.findings import Finding
+from hbreport.spec import WorkbookSpec
+from hbreport.xlsx.atomic import atomic_output
 
 FORMATS = (".csv", ".parquet", ".json")
 COLUMNS = (
@@ -85,8 +85,8 @@ def _check_out(out: Path, force: bool) -> None:
 def load_dataset(source: str | Path, *, period: int | None = None, ctx=None) -> tuple[Dataset, list[Finding]]:
     """The data values of ``source`` (a workbook, a folder of workbooks, or a store), derived values
     included; and the files of a folder that could not be read."""
-    from .context import Context
-    from .store.db import SQLITE_MAGIC
+    from hbreport.context import Context
+    from hbreport.store.db import SQLITE_MAGIC
 
     ctx = ctx or Context.of()
     source = Path(source)
@@ -111,7 +111,7 @@ def _workbook_dataset(result) -> Dataset:
 
 
 def _from_workbook(path: Path, ctx) -> Dataset:
-    from .reader import read_workbook
+    from hbreport.xlsx.reader import read_workbook
 
     return _workbook_dataset(
         read_workbook(path, registry=ctx.registry, catalog=ctx.catalog, baseline=ctx.baseline)
@@ -119,9 +119,9 @@ def _from_workbook(path: Path, ctx) -> Dataset:
 
 
 def _from_folder(folder: Path, ctx) -> tuple[Dataset, list[Finding]]:
-    from .check import file_finding
-    from .inbox import scan
-    from .reader import read_workbook
+    from hbreport.checks.check import file_finding
+    from hbreport.consolidation.inbox import scan
+    from hbreport.xlsx.reader import read_workbook
 
     inbox = scan(folder)
     values: list[DataValue] = []
@@ -138,7 +138,7 @@ def _from_folder(folder: Path, ctx) -> tuple[Dataset, list[Finding]]:
 
 def _from_store(path: Path, period: int | None, ctx) -> Dataset:
     """The current submissions of a store, their derived values recomputed by their forms."""
-    from .store.forms import FormStore
+    from hbreport.store.forms import FormStore
 
     with FormStore(path, write=False) as db:
         given = db.current_dataset(period)
@@ -224,7 +224,7 @@ def export(
     source: str | Path, out: str | Path, *, period: int | None = None, force: bool = False, ctx=None
 ) -> Exported:
     """Write the data values of ``source`` to ``out`` (.csv, .parquet or .json)."""
-    from .context import Context
+    from hbreport.context import Context
 
     ctx = ctx or Context.of()
     out = Path(out)
@@ -352,9 +352,9 @@ def _workbook_unit(row: dict[str, Any], ctx) -> str:
 def import_values(source: str | Path, out_dir: str | Path, *, force: bool = False, ctx=None) -> Imported:
     """Filled workbooks (one per unit and period) from an export: the values given (not derived, not
     of units that did not report) typed by each form's field types; prefilled cells as the form has them."""
-    from .context import Context
-    from .forms import prefill_values
-    from .writer import write_workbook
+    from hbreport.context import Context
+    from hbreport.forms import prefill_values
+    from hbreport.xlsx.writer import write_workbook
 
     ctx = ctx or Context.of()
     source, out_dir = Path(source), Path(out_dir)

@@ -1,7 +1,7 @@
 """Write a WorkbookSpec as the .xlsx fill-in form a clerk opens in Excel, WPS or LibreOffice.
 
-Layout comes from :class:`~hbreport.layout.SheetLayout` (the reader relies on it); derived cells, the
-合计 row and the 校验结果 column are formulas from :mod:`hbreport.engine`, written with Python-computed
+Layout comes from :class:`~hbreport.xlsx.layout.SheetLayout` (the reader relies on it); derived cells, the
+合计 row and the 校验结果 column are formulas from :mod:`hbreport.checks.engine`, written with Python-computed
 cached results so viewers that do not calculate still show the right numbers. Input cells get data
 validation, rule-breaking cells a red (错误) or yellow (警告) conditional fill; everything but input
 cells is locked and every sheet protected. A very hidden ``_meta`` sheet and the defined name
@@ -25,11 +25,13 @@ import xlsxwriter
 import xlsxwriter.worksheet
 from xlsxwriter.utility import xl_col_to_name
 
-from . import engine
-from .atomic import atomic_output, check_target
-from .coerce import COUNT_MAX
-from .errors import HBError
-from .layout import (
+from hbreport.checks import engine
+from hbreport.checks.rules import MAX_FORMULA, excel_text
+from hbreport.coerce import COUNT_MAX
+from hbreport.errors import HBError
+from hbreport.spec import TOTAL, Column, SheetSpec, WorkbookSpec
+from hbreport.xlsx.atomic import atomic_output, check_target
+from hbreport.xlsx.layout import (
     CODE_COL,
     CODE_ROW,
     FIRST_DATA_ROW,
@@ -44,12 +46,10 @@ from .layout import (
     TOTAL_ROW,
     SheetLayout,
 )
-from .names import shown as shown_text
-from .rules import MAX_FORMULA, excel_text
-from .spec import TOTAL, Column, SheetSpec, WorkbookSpec
+from hbreport.xlsx.names import shown as shown_text
 
 if TYPE_CHECKING:
-    from .values import FormData
+    from hbreport.model.values import FormData
 
 Values = Mapping[str, Mapping[str, Mapping[str, Any]]]
 """{form: {row_code: {field: value}}}: what input and prefill cells hold."""
@@ -261,7 +261,7 @@ def _number_text(value: float) -> str:
 def status_columns(sheet: SheetSpec) -> list[tuple[Column, Column, Column]]:
     """(status, rate, expected) columns: a derived text column judging a rate that measures a plan
     indicator against the plan's expected rate (进度状态 from 累计脱贫率 and 规划进度)."""
-    from .rules import Expr
+    from hbreport.checks.rules import Expr
 
     out = []
     by_key = {c.key: c for c in sheet.columns}

@@ -8,7 +8,7 @@ import os
 import stat
 from pathlib import Path
 
-from .errors import HBError
+from hbreport.errors import HBError
 
 MiB = 1024 * 1024
 MAX_TABLE_BYTES = 256 * MiB

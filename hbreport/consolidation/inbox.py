@@ -23,8 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import HBError
-from .findings import Finding
+from hbreport.errors import HBError
+from hbreport.model.findings import Finding
 
 SUBMISSION_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".ods")
 """File types a clerk may send; all but .xlsx are refused by the reader with its reason."""

@@ -11,14 +11,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .blank import blank_form_finding
-from .checks.files import UNUSABLE, UnitFile, one_per_unit, unusable_finding
-from .context import Context
-from .errors import EXIT_FINDINGS, EXIT_OK, HBError
-from .findings import Finding, clip, count_by_importance
-from .inbox import scan
-from .reader import ReadResult, read_workbook
-from .safety import crash_reason
+from hbreport.checks.blank import blank_form_finding
+from hbreport.checks.files import UNUSABLE, UnitFile, one_per_unit, unusable_finding
+from hbreport.consolidation.inbox import scan
+from hbreport.context import Context
+from hbreport.errors import EXIT_FINDINGS, EXIT_OK, HBError
+from hbreport.model.findings import Finding, clip, count_by_importance
+from hbreport.xlsx.reader import ReadResult, read_workbook
+from hbreport.xlsx.safety import crash_reason
 
 FILE_RULE = UNUSABLE
 
@@ -33,15 +33,15 @@ def check_files(
 ) -> tuple[list[Finding], list[ReadResult]]:
     """Read and check each file; (all findings in file order, the results of the files that could be read).
 
-    A folder among ``paths`` stands for the workbooks in it (:func:`hbreport.inbox.scan`: what else
+    A folder among ``paths`` stands for the workbooks in it (:func:`hbreport.consolidation.inbox.scan`: what else
     lies there, such as subfolders, archives or files still open in Excel, gets a 未读取 warning).
     Several files of one unit and period are judged as consolidation judges them
-    (:func:`hbreport.checks.files.one_per_unit`). Files are read on other processes (:func:`hbreport.parallel.read_files`), so that a file that makes
+    (:func:`hbreport.checks.files.one_per_unit`). Files are read on other processes (:func:`hbreport.consolidation.parallel.read_files`), so that a file that makes
     a parser abort is that file's finding, not the end of the check."""
     import os
 
-    from .heap import frozen_heap
-    from .parallel import read_files
+    from hbreport.consolidation.parallel import read_files
+    from hbreport.heap import frozen_heap
 
     registry, catalog, baseline = Context.of(registry, None, baseline).parts
     findings: list[Finding] = []

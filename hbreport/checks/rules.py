@@ -4,7 +4,7 @@ An expression such as ``exited_people <= poor_people`` or ``IF(poor_people > 0,
 exited_people / poor_people, "")`` is parsed with :mod:`ast` (never evaluated by Python) into a
 small tree of :class:`Node` values. The same tree gives
 
-- :meth:`Expr.evaluate`: the value a spreadsheet would compute (see :mod:`hbreport.xlsemantics`),
+- :meth:`Expr.evaluate`: the value a spreadsheet would compute (see :mod:`hbreport.checks.xlsemantics`),
   through a chain of Python closures made once from the tree (no text is ever executed),
 - :meth:`Expr.to_excel`: the formula text, using only functions that Excel 2010, WPS and
   LibreOffice all have.
@@ -13,7 +13,7 @@ The language: numbers, "text" (double or single quotes), TRUE/FALSE, field names
 unary ``-``, comparisons (chains such as ``0 <= x <= 100`` too), ``and``/``or``/``not``,
 ``x in ("是", "否")``, and the functions in :data:`FUNCTION_NAMES` written in upper case. One of
 them is a domain primitive: ``IDCHECK(x)``, the resident ID check digit, compiled to a native
-MID/SUMPRODUCT formula and evaluated in Python through :mod:`hbreport.idcard`.
+MID/SUMPRODUCT formula and evaluated in Python through :mod:`hbreport.checks.idcard`.
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ from decimal import Decimal
 from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
-from hbreport.errors import HBError
-from hbreport.xlsemantics import (
+from hbreport.checks.xlsemantics import (
     _E48,
     ARITHMETIC,
     COMPARISONS,
@@ -47,6 +46,7 @@ from hbreport.xlsemantics import (
     to_number,
     to_python,
 )
+from hbreport.errors import HBError
 
 __all__ = [
     "IMPORTANCE",
@@ -62,7 +62,7 @@ __all__ = [
 def fn_idcheck(value: Value | Ref) -> bool:
     """IDCHECK(x): TRUE when x is text of 18 characters, 17 digits and the ISO 7064 MOD 11-2 check
     character (uppercase X for 10), as the native formula of :func:`idcheck_excel` computes it."""
-    from hbreport.idcard import check_char
+    from hbreport.checks.idcard import check_char
 
     text = scalar(value)
     if not isinstance(text, str) or len(text.encode("utf-16-le")) // 2 != 18:
@@ -73,7 +73,7 @@ def fn_idcheck(value: Value | Ref) -> bool:
 
 def idcheck_excel(x: str) -> str:
     """IDCHECK(x) as a native formula: MID over the 17 digits, SUMPRODUCT with the weights, EXACT."""
-    from hbreport.idcard import CHECK_CHARS, WEIGHTS
+    from hbreport.checks.idcard import CHECK_CHARS, WEIGHTS
 
     places = "{" + ",".join(str(i) for i in range(1, 18)) + "}"
     weights = "{" + ",".join(str(w) for w in WEIGHTS) + "}"
@@ -351,7 +351,7 @@ def _parse(text: str, condition: bool) -> Node:
 # Each node is compiled once into a Python closure (no text is ever executed): evaluating an expression
 # on a row is then a chain of calls, not a walk over the tree deciding what every node is. An operator
 # reads a field's cell or a constant operand in place (no closure call for it) and handles two plain
-# numbers itself; everything else goes to the general semantics of :mod:`hbreport.xlsemantics`.
+# numbers itself; everything else goes to the general semantics of :mod:`hbreport.checks.xlsemantics`.
 
 Program = Callable[[Mapping[str, Any]], Value | Ref]
 _BLANK = Ref((None,))

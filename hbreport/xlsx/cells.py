@@ -1,6 +1,6 @@
 """Opening a workbook's bytes, reading its cell values (:func:`read_rows`: input and prefilled cells
 through the one coercion, :mod:`hbreport.coerce`) and naming the cells of a rule's finding: what the
-form reader (``hbreport.reader``) and the roster reader (``hbreport.households``) share.
+form reader (``hbreport.xlsx.reader``) and the roster reader (``hbreport.households``) share.
 
 Values come from a python-calamine grid (a list of rows, each a list of cell values, "" for an empty
 cell); openpyxl (read-only) opens a package only where formulas must be read and the sheet XML is
@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any
 import python_calamine
 from openpyxl.utils import get_column_letter
 
-from . import safety
-from .coerce import EXACT, KIND_CHOICE, KIND_NUMBER, coerce, error_code
-from .coerce import plan as coerce_plan
-from .errors import HBError
-from .xlsemantics import XLError
+from hbreport.checks.xlsemantics import XLError
+from hbreport.coerce import EXACT, KIND_CHOICE, KIND_NUMBER, coerce, error_code
+from hbreport.coerce import plan as coerce_plan
+from hbreport.errors import HBError
+from hbreport.xlsx import safety
 
 if TYPE_CHECKING:
-    from .rules import Rule
+    from hbreport.checks.rules import Rule
 
 
 def open_calamine(path: Path, data: bytes):

@@ -26,11 +26,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import timeliness
-from .atomic import check_target
-from .blank import blank_form_finding, blank_sheets
-from .checks import finding
-from .checks.consolidation import (
+from hbreport import timeliness
+from hbreport.checks import finding
+from hbreport.checks.blank import blank_form_finding, blank_sheets
+from hbreport.checks.consolidation import (
     BASELINE,
     OWN_ERRORS,
     OWN_FORM,
@@ -39,7 +38,8 @@ from .checks.consolidation import (
     RETURN_COPY,
     UNIT,
 )
-from .checks.files import (
+from hbreport.checks.engine import parent_values, row_filled
+from hbreport.checks.files import (
     COPY,
     DIFFERING,
     UNUSABLE,
@@ -48,17 +48,16 @@ from .checks.files import (
     original_first,
     unusable_finding,
 )
-from .context import Context
-from .county_exit import SHEET as COUNTY_EXIT_SHEET
-from .county_exit import assess as assess_county
-from .engine import parent_values, row_filled
-from .errors import HBError
-from .findings import Finding, count_by_importance
-from .forms import prefill_values
-from .heap import frozen_heap
-from .inbox import scan
-from .layout import CHECK_SHEET, DETAIL_SHEET, SheetLayout
-from .model.summary import (
+from hbreport.consolidation.county_exit import SHEET as COUNTY_EXIT_SHEET
+from hbreport.consolidation.county_exit import assess as assess_county
+from hbreport.consolidation.inbox import scan
+from hbreport.consolidation.parallel import read_files
+from hbreport.context import Context
+from hbreport.errors import HBError
+from hbreport.forms import prefill_values
+from hbreport.heap import frozen_heap
+from hbreport.model.findings import Finding, count_by_importance
+from hbreport.model.summary import (
     ACCEPTED,
     BLANK,
     DUPLICATE,
@@ -72,19 +71,20 @@ from .model.summary import (
     Summary,
     _short,
 )
-from .parallel import read_files
-from .reader import read_workbook
-from .regions import REGION_SHEET, region_sheet, roll_up
-from .registry import LEVEL_ZH
-from .safety import crash_reason, sha256_file
-from .spec import LEVEL_FORMS, TOTAL, SheetSpec, WorkbookSpec, build_workbook_spec
-from .store import forms as kept
-from .store.approvals import approved
-from .store.db import check_store
-from .store.forms import FormStore, Submission
-from .trace import traced_cells
-from .values import FormData
-from .writer import write_workbook
+from hbreport.model.values import FormData
+from hbreport.regions import REGION_SHEET, region_sheet, roll_up
+from hbreport.registry import LEVEL_ZH
+from hbreport.spec import LEVEL_FORMS, TOTAL, SheetSpec, WorkbookSpec, build_workbook_spec
+from hbreport.store import forms as kept
+from hbreport.store.approvals import approved
+from hbreport.store.db import check_store
+from hbreport.store.forms import FormStore, Submission
+from hbreport.xlsx.atomic import check_target
+from hbreport.xlsx.layout import CHECK_SHEET, DETAIL_SHEET, SheetLayout
+from hbreport.xlsx.reader import read_workbook
+from hbreport.xlsx.safety import crash_reason, sha256_file
+from hbreport.xlsx.trace import traced_cells
+from hbreport.xlsx.writer import write_workbook
 
 RETURN_DIR = "退回"
 RULE_APPROVAL = "审核"
@@ -914,7 +914,7 @@ def _extra_sheets(summary: Summary) -> list[tuple[str, list[list[Any]]]]:
         )
     sheets = [(DETAIL_SHEET, detail), (CHECK_SHEET, check)]
     if summary.regions:
-        from .spec import load_fields
+        from hbreport.spec import load_fields
 
         sheets.append((REGION_SHEET, region_sheet(summary.regions, load_fields())))
     return sheets
@@ -980,7 +980,7 @@ def _copy_crashed(path: str, exit_code: int | None) -> tuple[None, str, None]:
 
 def _copy_one(path: str) -> tuple[str | None, str | None, str | None]:
     """(the annotated copy of ``path``, None, None), or (None, why not, what to do)."""
-    from .annotate import annotate_copy  # openpyxl's writer: loaded only when a copy is made
+    from hbreport.xlsx.annotate import annotate_copy  # openpyxl's writer: loaded only when a copy is made
 
     try:
         return (

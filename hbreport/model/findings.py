@@ -31,7 +31,7 @@ class Finding:
     @property
     def code(self) -> str:
         """What the finding's check is called where a clerk reads it (a word: 文本、重复、表内审核)."""
-        from .checks.registry import shown_code
+        from hbreport.checks.registry import shown_code
 
         return shown_code(self.rule)
 

@@ -1,16 +1,16 @@
 """The rule language's third backend: one expression evaluated over a whole column of rows at once.
 
-:mod:`hbreport.rules` compiles an expression to Excel formula text and to a Python closure run row by
+:mod:`hbreport.checks.rules` compiles an expression to Excel formula text and to a Python closure run row by
 row. Here the same tree is compiled to operations on numpy arrays over every row of a table (a
 township's households): each node's value is a :class:`Column` — per row a kind (blank, number,
 boolean, text, error), the number, the text or error, and whether it is a cell (a field read as its
-cell, as a :class:`~hbreport.xlsemantics.Ref`, which decides which error wins).
+cell, as a :class:`~hbreport.checks.xlsemantics.Ref`, which decides which error wins).
 
 Rows whose operands are plain (numbers, booleans, blanks; text against text for ``=``/``<>``; the
 kinds the roster's rules meet) are computed by whole arrays, with LibreOffice's number tolerance
 (``approx_equal``) and error rules written out for arrays. Every other row — text in a number cell,
 an error value, ordering text, the functions not written for arrays (ROUND, INT, MOD, LEN, MIN, MAX,
-SUM, COUNT, COUNTIF) — is computed by the very functions of :mod:`hbreport.xlsemantics` the Python
+SUM, COUNT, COUNTIF) — is computed by the very functions of :mod:`hbreport.checks.xlsemantics` the Python
 backend calls, on that row's values. So the three backends give the same result on every row
 (tests/test_rules_columnar.py holds them equal on the random expressions of the LibreOffice
 agreement test and on the roster's own rules).
@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from .idcard import CHECK_CHARS, WEIGHTS
-from .rules import (
+from hbreport.checks.idcard import CHECK_CHARS, WEIGHTS
+from hbreport.checks.rules import (
     FUNCTIONS,
     Expr,
     Node,
@@ -39,7 +39,7 @@ from .rules import (
     _compare,
     _negative,
 )
-from .xlsemantics import _E48, ARITHMETIC, COMPARISONS, DIV0, NUM, VALUE, Ref, XLError, to_bool
+from hbreport.checks.xlsemantics import _E48, ARITHMETIC, COMPARISONS, DIV0, NUM, VALUE, Ref, XLError, to_bool
 
 __all__ = [
     "FAIL",
@@ -137,7 +137,7 @@ class Column:
                 try:
                     raw = _as_cell_value(raw)
                 except TypeError:
-                    from .errors import HBError
+                    from hbreport.errors import HBError
 
                     raise HBError(
                         f"值 {raw!r} 不是表格能保存的值", hint="只能是数字、文字、日期或空"
@@ -274,7 +274,7 @@ def _plain(col: Column) -> np.ndarray:
 
 
 def approx_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """:func:`hbreport.xlsemantics.approx_equal` of two arrays."""
+    """:func:`hbreport.checks.xlsemantics.approx_equal` of two arrays."""
     with np.errstate(all="ignore"):
         same = a == b
         diff = np.abs(a - b)
@@ -531,7 +531,7 @@ _CHECK = np.frombuffer(CHECK_CHARS.encode("ascii"), dtype=np.uint8)
 
 
 def idcheck(texts: list[str]) -> np.ndarray:
-    """:func:`hbreport.rules.fn_idcheck` of many texts: 18 ASCII characters, 17 digits and the right
+    """:func:`hbreport.checks.rules.fn_idcheck` of many texts: 18 ASCII characters, 17 digits and the right
     check character (a character outside ASCII can never be a digit or the check character)."""
     truth = np.zeros(len(texts), dtype=bool)
     shaped = [i for i, s in enumerate(texts) if len(s) == 18 and s.isascii()]

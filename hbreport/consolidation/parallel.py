@@ -9,7 +9,7 @@ process) costs only the file it was reading: the files a dead process had taken 
 in a fresh process of its own, never here, and the one that kills that process too gets
 ``crashed(path, exit code)`` as its result. This process still reads its share, as it always did: a
 process that only waited would cost one more fork per run for every job (a third more CPU on a
-county's consolidation), so what keeps the known crashes out of it is the gate (``hbreport.safety``).
+county's consolidation), so what keeps the known crashes out of it is the gate (``hbreport.xlsx.safety``).
 
 Where processes can be forked (Linux), the others start in a few milliseconds and share what this
 one has loaded (registry, catalog, parsed form specs, compiled rules), so they start at once.
@@ -62,14 +62,14 @@ class _Load:
 
     def load(self) -> Any:
         if self.kind == "registry":
-            from .registry import load_registry
+            from hbreport.registry import load_registry
 
             return load_registry(*self.args)
         if self.kind == "catalog":
-            from .catalog import load_catalog
+            from hbreport.catalog import load_catalog
 
             return load_catalog(*self.args)
-        from .baseline import load_baseline
+        from hbreport.baseline import load_baseline
 
         return load_baseline(*self.args)
 
@@ -78,9 +78,9 @@ def portable(value: Any) -> Any:
     """What to send a spawned process for ``value``: how to load it again when it is exactly what a
     loader gives from its files (the registry of 31,000 units pickles to 3 MB and takes 0.2 s each
     way), else the value itself."""
-    from .baseline import Baseline, load_baseline
-    from .catalog import Catalog, load_catalog
-    from .registry import Registry, load_registry
+    from hbreport.baseline import Baseline, load_baseline
+    from hbreport.catalog import Catalog, load_catalog
+    from hbreport.registry import Registry, load_registry
 
     if isinstance(value, Registry) and value.source is not None:
         if load_registry(value.source) is value:

@@ -5,11 +5,11 @@ input filled (prefilled baselines do not count; a typed 0 does)."""
 
 from __future__ import annotations
 
-from .checks import finding
-from .checks.consolidation import BLANK
-from .engine import row_filled
-from .findings import Finding
-from .values import FormData
+from hbreport.checks import finding
+from hbreport.checks.consolidation import BLANK
+from hbreport.checks.engine import row_filled
+from hbreport.model.findings import Finding
+from hbreport.model.values import FormData
 
 RULE_BLANK = BLANK
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engine import row_filled
-from .errors import HBError
-from .values import FormData
+from hbreport.checks.engine import row_filled
+from hbreport.errors import HBError
+from hbreport.model.values import FormData
 
 PEOPLE_FORM, VILLAGE_FORM, INFRA_FORM = "poverty_progress", "village_exit", "infrastructure"
 NOT_REPORTED, NOT_MET, MET, APPLYING = "未报", "未达到", "达到标准", "申请摘帽"
@@ -101,7 +101,7 @@ def _filled(data: FormData, form: str) -> bool:
 
 def assess(data: FormData, *, registry, catalog, baseline) -> CountyExit | None:
     """The exit status of the poor county whose consolidated data ``data`` is; None for other units."""
-    from .households.exits import assess_county_exit
+    from hbreport.households.exits import assess_county_exit
 
     spec = data.spec
     if spec.level != "county" or not baseline.is_poor_county(spec.unit_code):

@@ -42,7 +42,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import HBError
+from hbreport.errors import HBError
 
 _OPENED_BY = {".docx": "Word/WPS", ".pdf": "PDF 阅读器"}
 FORCE_HINT = "换一个输出文件名，或确认可以覆盖后加 --force"

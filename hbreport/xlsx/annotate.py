@@ -25,11 +25,11 @@ from openpyxl.utils.escape import escape
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.properties import PageSetupProperties
 
-from . import safety
-from .atomic import atomic_output, check_target
-from .errors import HBError
-from .findings import Finding
-from .names import shown
+from hbreport.errors import HBError
+from hbreport.model.findings import Finding
+from hbreport.xlsx import safety
+from hbreport.xlsx.atomic import atomic_output, check_target
+from hbreport.xlsx.names import shown
 
 ISSUES_SHEET = "问题清单"
 FILLS = {
@@ -53,7 +53,7 @@ def annotate_copy(
 ) -> Path:
     """Write an annotated copy of ``src`` to ``out_path`` and return it; ``src`` is only read.
     ``src`` and ``inputs`` are never written over; an existing ``out_path`` only with ``force``.
-    ``traced`` ((sheet, cell) → findings, :func:`hbreport.trace.traced_cells`): the typed cells that
+    ``traced`` ((sheet, cell) → findings, :func:`hbreport.xlsx.trace.traced_cells`): the typed cells that
     feed a failing rule, coloured and commented too, so the clerk sees which of their entries to check."""
     src, out_path = Path(src), Path(out_path)
     inputs = [src, *(Path(p) for p in inputs)]

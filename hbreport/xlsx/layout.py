@@ -18,7 +18,7 @@ from functools import cached_property
 
 from openpyxl.utils import get_column_letter
 
-from .spec import TOTAL, SheetSpec
+from hbreport.spec import TOTAL, SheetSpec
 
 TITLE_ROW = 1
 INFO_ROWS = (2, 3, 4, 5)

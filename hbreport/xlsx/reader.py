@@ -24,8 +24,21 @@ from typing import Any
 
 from openpyxl.utils import get_column_letter
 
-from . import safety
-from .cells import (
+from hbreport.checks import cells as cell_checks
+from hbreport.checks import quote, registered
+from hbreport.checks.engine import ROW_MARK, check_row, check_template, derived_template, total_formula
+from hbreport.coerce import cell_text, plain
+from hbreport.context import Context
+from hbreport.errors import HBError
+from hbreport.forms import prefill_values
+from hbreport.model.findings import Finding
+from hbreport.model.summary import Summary
+from hbreport.model.values import FormData
+from hbreport.period import parse_period, period_label
+from hbreport.registry import normalize_code
+from hbreport.spec import FORM_FAMILY, TOTAL, Column, SheetSpec, WorkbookSpec, build_workbook_spec
+from hbreport.xlsx import safety
+from hbreport.xlsx.cells import (
     CellContext,
     InputPlan,
     at,
@@ -38,15 +51,7 @@ from .cells import (
     read_cell,
     read_rows,
 )
-from .checks import cells as cell_checks
-from .checks import quote, registered
-from .coerce import cell_text, plain
-from .context import Context
-from .engine import ROW_MARK, check_row, check_template, derived_template, total_formula
-from .errors import HBError
-from .findings import Finding
-from .forms import prefill_values
-from .layout import (
+from hbreport.xlsx.layout import (
     CHECK_SHEET,
     CODE_COL,
     CODE_ROW,
@@ -58,12 +63,7 @@ from .layout import (
     TOTAL_ROW,
     SheetLayout,
 )
-from .model.summary import Summary
-from .period import parse_period, period_label
-from .registry import normalize_code
-from .sheet_formulas import error_cells, escaped, formula_cells
-from .spec import FORM_FAMILY, TOTAL, Column, SheetSpec, WorkbookSpec, build_workbook_spec
-from .values import FormData
+from hbreport.xlsx.sheet_formulas import error_cells, escaped, formula_cells
 
 META_SHEET = "_meta"
 NEW_FORM_HINT = "请向上级扶贫部门索取 {year} 年新表，把数据转填到新表后重新报送"
@@ -199,7 +199,7 @@ def _text_at(values: list[list[Any]], row: int, col: int) -> str:
 
 def row_notes(sheet: SheetSpec, values: list[list[Any]]) -> dict[str, str]:
     """Each row's explanation in the 说明 column (none on forms issued without that column)."""
-    from .writer import NOTE_HEADING
+    from hbreport.xlsx.writer import NOTE_HEADING
 
     layout = SheetLayout(sheet)
     if _text_at(values, HEADER_ROW, layout.note_col).split("\n")[0] != NOTE_HEADING.split("\n")[0]:
@@ -214,7 +214,7 @@ def row_notes(sheet: SheetSpec, values: list[list[Any]]) -> dict[str, str]:
 
 def signed(sheet: SheetSpec, values: list[list[Any]]) -> dict[str, str]:
     """What the clerk typed after each label of the signature line (单位负责人, 填表人, 联系电话 …)."""
-    from .writer import SIGNATURE_ITEMS
+    from hbreport.xlsx.writer import SIGNATURE_ITEMS
 
     row = SheetLayout(sheet).footer_row
     if row - 1 >= len(values):
@@ -636,7 +636,7 @@ class _SheetReader:
 
     def grid(self, book, sheet: SheetSpec) -> _Grid:
         if sheet.sheet not in book.sheet_names:
-            from .writer import INSTRUCTIONS_SHEET, XLWINGS_SHEET
+            from hbreport.xlsx.writer import INSTRUCTIONS_SHEET, XLWINGS_SHEET
 
             known = {META_SHEET, INSTRUCTIONS_SHEET, XLWINGS_SHEET, *(s.sheet for s in self.spec.sheets)}
             others = "".join(f"「{n}」" for n in book.sheet_names if n not in known)
@@ -757,7 +757,7 @@ class _SheetReader:
         prefill: Mapping[str, Mapping[str, Any]],
         errors: Mapping[tuple[int, int], str] | None = None,
     ) -> dict[str, dict[str, Any]]:
-        """Input and prefill cells of each row (:func:`hbreport.cells.read_rows`); values that cannot be
+        """Input and prefill cells of each row (:func:`hbreport.xlsx.cells.read_rows`); values that cannot be
         used become None with a finding.
 
         A formula a clerk typed into an input cell (=120+30) counts with the result the spreadsheet
@@ -773,7 +773,7 @@ class _SheetReader:
         held: Mapping[tuple[int, int], Any],
         errors: Mapping[tuple[int, int], str] | None = None,
     ) -> CellContext:
-        """How :mod:`hbreport.cells` reads this sheet's cells: findings and row names from this reader."""
+        """How :mod:`hbreport.xlsx.cells` reads this sheet's cells: findings and row names from this reader."""
         return CellContext(
             held,
             errors or {},
