@@ -276,7 +276,7 @@ def _run(
     values = job.parent_values()
 
     summary = job.summary()
-    summary.data = FormData.from_inputs(spec, values)
+    summary.data = FormData.from_inputs(spec, values, absent=summary.absent_rows())
     summary.regions = roll_up((r.data for r in job.accepted.values()), baseline)
     if not summary.received:  # nothing to add up: a workbook of blanks must not be forwarded as a result
         summary.annotated, not_annotated = _annotate(job, annotate_dir, workers)

@@ -168,6 +168,11 @@ class Summary:
         not_reported, returned, refused), for :class:`~hbreport.model.dataset.Dataset`."""
         return {c.code: VALUE_STATUS[c.status] for c in self.children}
 
+    def absent_rows(self) -> set[str]:
+        """The children whose rows on the parent's forms hold no data (every status but 已报): their
+        rows show the status, no figures computed from blanks, no verdict."""
+        return {c.code for c in self.children if c.status != ACCEPTED}
+
     def _with(self, *statuses: str) -> list[ChildStatus]:
         return [c for c in self.children if c.status in statuses]
 
