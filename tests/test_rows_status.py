@@ -24,8 +24,9 @@ from hbreport.xlsx.reader import read_workbook
 
 COUNTY, PERIOD = "421122", 2017
 PP = "poverty_progress"
-#: 01 form's derived columns: 累计脱贫人口, 年末剩余贫困人口, 累计脱贫率, 规划进度, 进度状态
-DERIVED = ("cum_exited_people", "remaining_people", "cum_exit_rate", "expected_rate", "progress_status")
+#: 01 form's columns derived from the typed figures: 累计脱贫人口, 年末剩余贫困人口, 累计脱贫率, 进度状态
+#: (规划进度 comes from the baseline and the task: the plan, shown on every row)
+DERIVED = ("cum_exited_people", "remaining_people", "cum_exit_rate", "progress_status")
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +79,7 @@ def test_each_row_says_its_status_and_the_total_says_reported_of_expected(county
                 assert ws.cell(r, layout.col_index[key]).value in (None, ""), (town.name, key)
             assert ws.cell(r, layout.check_col).value in (None, "")
             assert ws.cell(r, layout.col_index["base_people"]).value > 0  # the baseline stays, as baseline
+            assert ws.cell(r, layout.col_index["expected_rate"]).value > 0  # and the plan
         else:
             assert ws.cell(r, layout.col_index["progress_status"]).value in ("超前", "正常", "滞后")
     assert ws.cell(TOTAL_ROW, col).value == f"已报 {len(towns) - 3}/{len(towns)}"

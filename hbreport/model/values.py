@@ -38,8 +38,8 @@ class FormData:
         **kw,
     ) -> FormData:
         """Build from raw inputs {form: {row_code: {field: value}}}: derived values and totals computed.
-        ``absent``: rows whose data are not in (a consolidation's children not 已报): their derived
-        values are None, not computed from blanks (0 exited, the whole baseline remaining)."""
+        ``absent``: rows whose data are not in (a consolidation's children not 已报): the values derived
+        from their data are None, not computed from blanks (0 exited, the whole baseline remaining)."""
         data = cls(spec=spec, **kw)
         for sheet in spec.sheets:
             given = inputs.get(sheet.form, {})
@@ -66,5 +66,5 @@ class FormData:
 
 
 def blank_derived(sheet, row: dict[str, Any]) -> dict[str, Any]:
-    """``row`` with its derived values blank (a row whose data were not reported)."""
-    return row | {col.key: None for col in sheet.derived_columns}
+    """``row`` with the values derived from its data blank (a row whose data were not reported)."""
+    return row | {col.key: None for col in sheet.data_derived}

@@ -123,8 +123,8 @@ def write_workbook(
     ``data``: ``FormData.from_inputs(spec, values)`` when the caller has it already (the rows and 合计
     are then not computed a second time). ``row_status`` (a consolidated workbook): child code → 已报 /
     未报 / 退回 / 拒收 / 空表, shown in a 填报状态 column after 校验结果 on the forms whose rows are the
-    children, with 已报 X/Y on the 合计 row; a row not 已报 holds no formula in its derived and 校验结果
-    cells (they stay blank). ``notes[form][row_code]``: text for the 说明 column (a
+    children, with 已报 X/Y on the 合计 row; a row not 已报 holds no formula in the cells derived from
+    its data and in 校验结果 (they stay blank; 规划进度, from the baseline and tasks, stays). ``notes[form][row_code]``: text for the 说明 column (a
     row's explanation). ``summary_part``: a consolidation's Summary as JSON text
     (``Summary.to_part()``), kept on the very hidden ``_summary`` sheet for programs to read back.
     ``force`` and ``inputs``: see :func:`atomic.atomic_output` (an existing file is replaced only with
@@ -724,8 +724,8 @@ class FormSheet:
         return given, computed
 
     def absent(self, code: str) -> bool:
-        """A consolidated workbook's row whose child is not 已报 (未报, 退回, 拒收, 空表): its derived and
-        校验结果 cells hold no formula and stay blank (no figures from blanks, no verdict)."""
+        """A consolidated workbook's row whose child is not 已报 (未报, 退回, 拒收, 空表): the cells derived
+        from its data and its 校验结果 hold no formula and stay blank (no figures from blanks, no verdict)."""
         word = self.row_status.get(code)
         return word is not None and word != REPORTED_WORD
 
@@ -806,6 +806,7 @@ class FormSheet:
         label = st.cell("label", "text")
         code_fmt = st.cell("code", "text")
         check_fmt = st.cell("check", "text")
+        from_data = {c.key for c in sheet.data_derived}
         for unit in sheet.rows:
             r = L.row_index[unit.code]
             self.put(r, NAME_COL, unit.name, label)
@@ -816,7 +817,7 @@ class FormSheet:
                 c = L.col_index[col.key]
                 ftype = col.field.type
                 if col.role == "derived":
-                    if absent:
+                    if absent and col.key in from_data:
                         self.put(r, c, None, st.cell("locked", ftype))
                     else:
                         text = self.derived(col, r)
