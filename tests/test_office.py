@@ -257,6 +257,7 @@ def test_failing_exit_code_is_reported(source: Path, tmp_path: Path, monkeypatch
     assert "退出码 3" in str(refused.value) and "could not be loaded" in str(refused.value)
 
 
+@pytest.mark.slow
 @posix_only
 def test_timeout_kills_the_whole_process_group(
     source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
