@@ -307,7 +307,9 @@ def run(quick: bool = True, workers: int | None = None, under: str | None = None
             flush=True,
         )
         ours = _in_child("consolidate", work, parent, workers)
+        cpu = _cpu_seconds()
         limit_seconds = raw_calamine(files, workers)
+        limit_cpu = _cpu_seconds() - cpu
         print(f"consolidate {ours['seconds']} s, raw calamine {limit_seconds:.2f} s", flush=True)
         size = sum(f.stat().st_size for f in files)
     if ours["store_rows"] != synth.households or ours["households_loaded_again"] != 0:
@@ -343,6 +345,10 @@ def run(quick: bool = True, workers: int | None = None, under: str | None = None
         "worker_peak_mib": ours["worker_peak_mib"],
         "raw_calamine_seconds": round(limit_seconds, 2),
         "consolidate_ratio_to_raw_calamine": round(ours["seconds"] / limit_seconds, 2),
+        "raw_calamine_cpu_seconds": round(limit_cpu, 2),
+        "consolidate_cpu_ratio_to_raw_calamine": round(ours["cpu_seconds"] / limit_cpu, 2)
+        if limit_cpu
+        else None,
         "generate_and_consolidate_seconds": round(gen["seconds"] + ours["seconds"], 1),
         "store_rows": ours["store_rows"],
         "store_mib": ours["store_mib"],
