@@ -26,7 +26,7 @@ from hbreport.forms import prefill_values
 from hbreport.registry import load_registry
 from hbreport.xlsx import safety
 from hbreport.xlsx.layout import FIRST_DATA_ROW, TOTAL_ROW, SheetLayout
-from hbreport.xlsx.reader import _formulas_as_written, _HeldCells, SheetReader, read_workbook
+from hbreport.xlsx.reader import SheetReader, _formulas_as_written, _HeldCells, read_workbook
 from hbreport.xlsx.sheet_formulas import formula_cells
 
 SPEC = rb.spec_of(rb.TOWNSHIP)
