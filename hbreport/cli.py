@@ -422,7 +422,7 @@ def check(
             expect_period=year,
         )
         if as_json:
-            _echo_json(findings_to_json(findings))
+            _echo_json(findings_to_json(findings, results))
         else:
             _console().print(render_findings(findings, results), markup=False)
     sys.exit(exit_code(findings))
@@ -830,41 +830,57 @@ def import_(file: str, out_dir: str, force: bool, units: str | None, as_json: bo
 @click.option("--by", "by", required=True, help="审核人姓名")
 @click.option("--note", default="", help="审核意见")
 @click.option(
+    "--out",
+    "out_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="审核件（带审核标记的副本）路径（默认：原文件旁的“<原文件名>（已审核）.xlsx”）",
+)
+@click.option(
     "--store",
     "store_path",
-    default="hbreport.sqlite",
-    show_default=True,
+    default=None,
     type=click.Path(dir_okay=False),
-    help="数据库（SQLite）文件：与汇总时的 --store 相同",
+    help="数据库（SQLite）文件（默认：原文件旁的 hbreport.sqlite）",
 )
+@click.option("--force", is_flag=True, help="覆盖已存在的审核件（原文件任何时候都不会被改动）")
 @click.option(
     "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
 )
-def approve(file: str, by: str, note: str, store_path: str, units: str | None) -> None:
-    """记录审核：谁在何时审核了哪份报表（按文件的 SHA-256；审核后文件再改动即不算已审核）。"""
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+def approve(
+    file: str,
+    by: str,
+    note: str,
+    out_path: str | None,
+    store_path: str | None,
+    force: bool,
+    units: str | None,
+    as_json: bool,
+) -> None:
+    """审核：写出带审核标记（审核人、时间、意见、数据摘要）的审核件，并在数据库中登记；原文件不改动。"""
     with _user_errors():
-        from hbreport.store.approvals import approve as record
-        from hbreport.xlsx.reader import read_workbook
+        from hbreport.store.approvals import approve_file
 
-        if not by.strip():
-            raise HBError("--by 不能为空", hint="写审核人的姓名")
-        result = read_workbook(Path(file), registry=_registry(units))
-        data = result.data
-        done = record(
-            Path(store_path),
-            sha256=result.sha256,
-            file=Path(file).name,
-            unit_code=data.unit_code,
-            unit_name=data.spec.unit_name,
-            period=data.period,
-            by=by.strip(),
-            note=note.strip(),
+        done = approve_file(
+            Path(file),
+            by=by,
+            note=note,
+            out=Path(out_path) if out_path else None,
+            store=Path(store_path) if store_path else None,
+            force=force,
+            registry=_registry(units),
         )
-        _console().print(
-            f"已记录：{done['by']} 于 {done['at']} 审核了{data.spec.unit_name}{data.period}年报表"
-            f"「{done['file']}」（SHA-256 {done['sha256'][:12]}…），存入 {store_path}",
-            markup=False,
-        )
+        if as_json:
+            _emit_json(done)
+        else:
+            _console().print(
+                f"已审核：{done['by']} 于 {done['at'].replace('T', ' ')[:16]} 审核了{done['unit_name']}"
+                f"{done['period']}年报表「{Path(done['file']).name}」\n"
+                f"审核件：{done['copy']}（报送这个文件；数据改动后审核即失效）\n"
+                f"已登记到数据库：{done['store']}",
+                markup=False,
+            )
     sys.exit(EXIT_OK)
 
 
@@ -898,18 +914,27 @@ def history(
 ) -> None:
     """某单位某报告期收到的各版报表（时间、文件、状态），以及两版之间改动的每个单元格（旧值 → 新值）。"""
     with _user_errors():
-        from hbreport.store.approvals import approvals_of
+        from hbreport.store.approvals import SOURCE_ZH, approvals_of
         from hbreport.store.history import history as run
 
         registry = _registry(units)
-        result = run(Path(store_path), unit, _period(period), old=old, new=new, registry=registry)
         signed = approvals_of(Path(store_path), registry.get(unit).code, _period(period))
+        result = run(
+            Path(store_path),
+            unit,
+            _period(period),
+            old=old,
+            new=new,
+            registry=registry,
+            missing_ok=bool(signed),
+        )
         if as_json:
             _emit_json(result.to_dict() | {"approvals": signed})
         else:
             lines = [result.render()]
             lines += ["审核：" if signed else "审核：无"] + [
-                f"  {a['at']}  {a['by']} 审核了 {a['file']}（SHA-256 {a['sha256'][:12]}…）"
+                f"  {a['at'].replace('T', ' ')[:16]}  {a['by']} 审核了 {a['file']}（SHA-256 {a['sha256'][:12]}…）"
+                + SOURCE_ZH.get(a["source"], "")
                 + (f"：{a['note']}" if a["note"] else "")
                 for a in signed
             ]

@@ -105,6 +105,7 @@ class ChildStatus:
     received_at: str = ""  # 报送时间 (Beijing time), "" when nothing arrived
     timeliness: str = ""  # 按时 | 逾期 | 未报 (against the summary's deadline)
     received_from: str = ""  # store | mtime: how the received time is known
+    approval: str = ""  # 已审核（李四） | 审核后被改动 | 未审核; "" when no file was used
 
     def to_dict(self) -> dict:
         return {
@@ -119,6 +120,7 @@ class ChildStatus:
             "received_at": self.received_at,
             "timeliness": self.timeliness,
             "received_from": self.received_from,
+            "approval": self.approval,
         }
 
 
@@ -394,6 +396,7 @@ def summary_from_part(text: str) -> Summary:
                     c.get("received_at", ""),
                     c.get("timeliness", ""),
                     c.get("received_from", ""),
+                    c.get("approval", ""),
                 )
                 for c in d["children"]
             ],
