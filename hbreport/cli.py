@@ -111,6 +111,20 @@ def _baseline(registry, tasks_file: str | None):
     return baseline.with_tasks(load_unit_tasks(tasks_file, registry=registry, baseline=baseline).table)
 
 
+def _store_beside(out_path: str | Path, what: str) -> Path:
+    """The store a command reads by default: ``hbreport.sqlite`` beside its output, as ``consolidate``
+    keeps it beside the consolidated workbook; HBError naming the path when there is none."""
+    from hbreport.store.db import default_store
+
+    store = default_store(out_path)
+    if not store.is_file():
+        raise HBError(
+            f"输出文件旁没有数据库「{store}」",
+            hint=f"{what}；数据库由 hbreport consolidate 写在汇总工作簿旁（或由 --store 指定）",
+        )
+    return store
+
+
 def _period(value: str) -> int:
     """A reporting period the plan covers (its catalog's years, 2016–2020 for the Hubei plan)."""
     from hbreport.catalog import load_catalog
@@ -517,7 +531,7 @@ def consolidate(
     "store_path",
     default=None,
     type=click.Path(dir_okay=False),
-    help="不给出工作簿时：从该数据库取 --unit 在 --period 的最新一次汇总",
+    help="不给出工作簿时：从该数据库取 --unit 在 --period 的最新一次汇总（默认：输出文件旁的 hbreport.sqlite）",
 )
 @click.option("--unit", default=None, help="与 --store 一起使用：单位代码")
 @click.option("--period", default=None, help="与 --store 一起使用：报告期（年份）")
@@ -598,9 +612,11 @@ def report(
                 history_files=[Path(h) for h in history],
                 **extra,
             )
-        elif store_path and unit and period:
+        elif unit and period:
             path = report_from_store(
-                Path(store_path),
+                Path(store_path)
+                if store_path
+                else _store_beside(out_path, "给出汇总工作簿，或用 --store 给出数据库"),
                 unit,
                 _period(period),
                 Path(out_path),
@@ -612,7 +628,7 @@ def report(
             raise HBError(
                 "没有给出汇总工作簿",
                 hint="给出汇总工作簿，例如 hbreport report 红安县_2017.xlsx --out 报告.docx；"
-                "或从数据库生成：--store hbreport.sqlite --unit 421122 --period 2017",
+                "或从数据库生成：--unit 421122 --period 2017（数据库默认取输出文件旁的 hbreport.sqlite，或用 --store 给出）",
             )
         _console().print(f"已生成报告：{path}")
     sys.exit(EXIT_OK)
@@ -764,7 +780,7 @@ def roster_consolidate(
     "store_path",
     default=None,
     type=click.Path(dir_okay=False),
-    help="从该数据库导出（代替 SOURCE）",
+    help="从该数据库导出（代替 SOURCE；两者都不给时取输出文件旁的 hbreport.sqlite）",
 )
 @click.option("--period", default=None, help="只导出该报告期（从数据库导出时）")
 @click.option("--force", is_flag=True, help="覆盖已存在的输出文件")
@@ -786,8 +802,12 @@ def export(
         from hbreport.context import Context
         from hbreport.store.exchange import export as run
 
-        if (source is None) == (store_path is None):
+        if source is not None and store_path is not None:
             raise HBError("给出要导出的汇总工作簿、报表文件夹或数据库（SOURCE 或 --store，二者选一）")
+        if source is None and store_path is None:
+            store_path = str(
+                _store_beside(out_path, "给出要导出的汇总工作簿、报表文件夹（SOURCE）或 --store 数据库")
+            )
         ctx = Context.of(_registry(units))
         done = run(
             Path(source or store_path),
@@ -893,7 +913,7 @@ def approve(
     default="hbreport.sqlite",
     show_default=True,
     type=click.Path(dir_okay=False),
-    help="数据库（SQLite）文件",
+    help="数据库（SQLite）文件：汇总时写在汇总工作簿旁（默认取当前文件夹的，即在汇总工作簿所在的文件夹运行）",
 )
 @click.option(
     "--old", "old", default=None, type=click.IntRange(min=1), help="比较的旧版本号（默认倒数第二版）"

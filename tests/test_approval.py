@@ -11,6 +11,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from docx import Document
 
 from hbreport.cli import run
 from hbreport.spec import build_workbook_spec
@@ -106,7 +107,7 @@ def test_stamped_copies_are_accepted_on_another_store(inbox_copy, tmp_path, caps
     out = tmp_path / "out" / "county.xlsx"
     data = _consolidate(tmp_path / "county", out, fresh, capsys, "--require-approved")
     assert data["returned"] == [] and len(data["received"]) == len(county_inbox)
-    assert {c["approval"] for c in data["children"]} == {f"已审核（{BY}）"}
+    assert {(c["approval"], c["approved_by"]) for c in data["children"]} == {("已审核", BY)}
     assert {d["审核"] for d in _detail(out).values()} == {f"已审核（{BY}）"}
 
     # the county's store now holds the approvals that came inside the files
@@ -145,6 +146,16 @@ def test_a_stamped_copy_changed_after_approval_is_returned(
     data = _consolidate(tmp_path / "county", out, tmp_path / "other.sqlite", capsys, "--force")
     assert data["returned"] == []
     assert _detail(out)[changed.name[:9]]["审核"] == "审核后被改动"
+
+    # and the report's 数据质量 section says who approved which return
+    docx = tmp_path / "report.docx"
+    assert run(["report", str(out), "--out", str(docx)]) == 0
+    text = "".join(p.text for p in Document(str(docx)).paragraphs)
+    names = {c["code"][:9]: c["name"] for c in data["children"]}
+    others = [names[c.name[:9]] for c in copies if c != changed]
+    assert f"报送的{len(copies)}个乡镇报表中，已审核{len(others)}个" in text
+    assert all(f"{name}由{BY}审核" in text for name in others)
+    assert f"审核后数据被改动、审核已失效的1个：{names[changed.name[:9]]}" in text
 
 
 def test_approved_then_changed_bytes_is_returned_by_the_store(inbox_copy, tmp_path, capsys):
@@ -213,3 +224,29 @@ def test_a_libreoffice_resaved_stamped_copy_keeps_its_approval(
     assert any(
         "审核后被改动" in f["message"] and BY in f["message"] for f in data["findings"] if f["rule"] == "审核"
     )
+
+
+def test_every_command_finds_the_store_beside_its_file(county_inbox, tmp_path, capsys, monkeypatch):
+    """One rule for the store: hbreport.sqlite beside the consolidated workbook (consolidate), beside the
+    file approved (approve), beside the output asked for (export and report without a workbook), and in
+    the current folder for history — the consolidated workbook's folder."""
+    county = tmp_path / "county"
+    out = county / "梁子湖区_2017.xlsx"
+    args = ["consolidate", str(county_inbox), "--parent", COUNTY, "--period", str(PERIOD), "--out", str(out)]
+    assert run(args) == 0
+    assert (county / "hbreport.sqlite").is_file()
+
+    assert run(["export", "--out", str(county / "values.csv"), "--period", str(PERIOD)]) == 0
+    lines = (county / "values.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert len(lines) > 100 and any("420702" in line for line in lines[1:])
+    docx = county / "report.docx"
+    assert run(["report", "--unit", COUNTY, "--period", str(PERIOD), "--out", str(docx)]) == 0
+    assert "梁子湖区" in "".join(p.text for p in Document(str(docx)).paragraphs)
+    monkeypatch.chdir(county)
+    capsys.readouterr()
+    assert run(["history", sorted(county_inbox.glob("*.xlsx"))[0].name[:9], "--period", str(PERIOD)]) == 0
+    assert "第1版" in capsys.readouterr().out
+
+    elsewhere = tmp_path / "elsewhere"
+    assert run(["export", "--out", str(elsewhere / "values.csv")]) == 2
+    assert f"输出文件旁没有数据库「{elsewhere / 'hbreport.sqlite'}」" in capsys.readouterr().err

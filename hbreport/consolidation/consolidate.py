@@ -57,7 +57,7 @@ from hbreport.context import Context
 from hbreport.errors import HBError
 from hbreport.forms import prefill_values
 from hbreport.heap import frozen_heap
-from hbreport.model.approval import Stamp, content_digest
+from hbreport.model.approval import APPROVED, CHANGED, NOT_APPROVED, Stamp, content_digest
 from hbreport.model.findings import Finding, count_by_importance
 from hbreport.model.summary import (
     ACCEPTED,
@@ -497,12 +497,11 @@ class _Job:
             return self.approvals[r.sha256]["by"]
         return r.stamp.by if r.stamp is not None and r.stamp.valid else ""
 
-    def approval_shown(self, r: _Read) -> str:
-        """The 审核 cell of 下级明细: 已审核（李四）, 审核后被改动 or 未审核."""
-        by = self.approved_by(r)
-        if by:
-            return f"已审核（{by}）"
-        return "审核后被改动" if r.stamp is not None else "未审核"
+    def approval(self, r: _Read) -> str:
+        """已审核, 审核后被改动 (its stamp no longer holds) or 未审核."""
+        if self.approved_by(r):
+            return APPROVED
+        return CHANGED if r.stamp is not None else NOT_APPROVED
 
     def _unapproved(self, code: str, r: _Read) -> None:
         """A child's file that is not approved (never approved, or changed since): 退回, with the reason."""
@@ -510,7 +509,7 @@ class _Job:
         name = Path(r.path).name
         if r.stamp is not None:  # approved once, its values changed since
             when = r.stamp.at.replace("T", " ")[:16]
-            self.unapproved[code] = f"审核后被改动（{r.stamp.by} {when} 审核）"
+            self.unapproved[code] = f"{CHANGED}（{r.stamp.by} {when} 审核）"
             message = (
                 f"「{unit.name}」的报表「{name}」在审核后被改动：{r.stamp.by} 于 {when} 审核时的数据"
                 "与文件中现在的数据不同，审核已失效"
@@ -815,7 +814,8 @@ class _Job:
                     errors,
                     warnings,
                     note,
-                    approval=self.approval_shown(r),
+                    approval=self.approval(r),
+                    approved_by=self.approved_by(r),
                 )
         if dup:
             return ChildStatus(
@@ -931,7 +931,7 @@ def _extra_sheets(summary: Summary) -> list[tuple[str, list[list[Any]]]]:
                 c.note,
                 c.received_at,
                 c.timeliness,
-                c.approval,
+                c.approval_shown,
             ]
         )
     comp = summary.completeness

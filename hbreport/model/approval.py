@@ -22,6 +22,7 @@ from hbreport.model.values import FormData
 PREFIX = "approval."
 BY, AT, NOTE, DIGEST = (PREFIX + k for k in ("by", "at", "note", "digest"))
 KEYS = (BY, AT, NOTE, DIGEST)
+APPROVED, CHANGED, NOT_APPROVED = "已审核", "审核后被改动", "未审核"  # a return's approval, as shown
 DIGEST_METHOD = "values-sha256-1"
 """How :func:`content_digest` is made; written before the digest, so a later method is told apart."""
 
