@@ -72,6 +72,7 @@ def render_report(
     timeliness: Mapping[str, Any] | None = None,
     verification: Any = None,
     approvals: Mapping[str, Any] | None = None,
+    county_exits: Iterable[Any] = (),
     force: bool = False,
     inputs: Iterable[str | Path] = (),
 ) -> Path:
@@ -80,7 +81,8 @@ def render_report(
         ``missing`` and ``returned`` name children that have not reported or were sent back (codes,
         ``(code, name[, reason])`` tuples, dicts or consolidation ``ChildStatus`` objects); ``history``
         maps earlier years to their FormData for the trend chart and cumulative figures. ``out_docx`` must
-    end in .docx; it replaces an existing file only with ``force``, one of ``inputs`` never."""
+    end in .docx; ``county_exits``: the poor counties' 摘帽 statuses a consolidation Summary carries up
+    (``Summary.county_exits``). It replaces an existing file only with ``force``, one of ``inputs`` never."""
     from docx.shared import Mm
     from docxtpl import DocxTemplate, InlineImage
 
@@ -110,6 +112,7 @@ def render_report(
         timeliness=timeliness,
         verification=verification,
         approvals=approvals,
+        county_exits=county_exits,
     )
     doc = DocxTemplate(str(template))
     with tempfile.TemporaryDirectory(prefix="hb-report-") as scratch, _scratch_errors(scratch):
@@ -247,6 +250,7 @@ def report_from_dataset(
         found += summary.findings
         kw.setdefault("timeliness", timeliness_of(summary))
         kw.setdefault("approvals", approvals_in(summary))
+        kw.setdefault("county_exits", summary.county_exits)
     regions = summary.regions if summary is not None else None
     return render_report(
         data,
