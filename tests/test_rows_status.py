@@ -54,6 +54,7 @@ def county(tmp_path_factory, kw):
     return {"root": root, "inbox": inbox, "summary": summary, "towns": towns}
 
 
+@pytest.mark.slow
 def test_each_row_says_its_status_and_the_total_says_reported_of_expected(county, kw):
     summary, towns = county["summary"], county["towns"]
     status = {c.code: c.status for c in summary.children}
@@ -104,6 +105,7 @@ def exit_status(path) -> str:
     return next(row[1].value for row in ws.iter_rows() if row[0].value == "评估结果")
 
 
+@pytest.mark.slow
 def test_county_exit_status_changes_with_its_consolidated_data(county, kw):
     """With townships missing the county is not assessed (未报); with all of them in, it is assessed on
     the figures (the sample's 贫困发生率 is far above the standard: 未达到)."""

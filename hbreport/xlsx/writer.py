@@ -367,10 +367,12 @@ class Book(xlsxwriter.Workbook):
     lock_structure = True
     worksheet_class = Sheet
 
-    def _write_book_views(self) -> None:  # workbookProtection goes right before bookViews
-        if self.lock_structure:
-            self._xml_empty_tag("workbookProtection", [("lockStructure", "1")])
-        super()._write_book_views()
+    if _TESTED:  # with another XlsxWriter release the structure is left unlocked rather than risk bad XML
+
+        def _write_book_views(self) -> None:  # workbookProtection goes right before bookViews
+            if self.lock_structure:
+                self._xml_empty_tag("workbookProtection", [("lockStructure", "1")])
+            super()._write_book_views()
 
 
 class Styles:
