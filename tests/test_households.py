@@ -879,3 +879,73 @@ def test_roster_table_is_byte_for_byte_what_the_form_writer_writes(registry, cat
     assert differ == []
     texts = read_roster(fast, registry=registry, catalog=catalog)
     assert any("填的是文字" in f.message or f.rule == "文本" for f in texts.findings)
+
+
+def _sheet_part(path: Path, sheet_name: str) -> str:
+    """The zip part holding the worksheet ``sheet_name`` (found by the workbook's own relationships)."""
+    from hbreport.xlsx.sheet_formulas import _sheet_parts
+
+    with zipfile.ZipFile(path) as z:
+        return _sheet_parts(z)[sheet_name]
+
+
+def _rewrite_part(path: Path, out: Path, part: str, edit) -> Path:
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            dst.writestr(info, edit(data) if info.filename == part else data)
+    return out
+
+
+def test_row_formulas_are_written_once_per_column_as_shared_formulas(registry, catalog, tmp_path):
+    """The 达到脱贫标准, 校验结果 and hidden severity formulas of the household rows are one shared formula
+    per column (the first row holds it, as Excel stores a formula filled down): a township's sheet is
+    small, every row still holds its own formula for Excel and openpyxl, and the reader still holds
+    each row to it — an edited shared formula is a changed formula on every row that uses it."""
+    import re
+
+    from hbreport.checks.engine import check_formula, derived_formula
+
+    hh = households(registry, TOWNSHIP, per_village=40, villages=3)
+    spec = build_roster_spec(TOWNSHIP, PERIOD, hh, registry=registry, catalog=catalog)
+    path = write(tmp_path, spec, clean_inputs(hh))
+    sheet = spec.sheets[0]
+    part = _sheet_part(path, sheet.sheet)
+    with zipfile.ZipFile(path) as z:
+        xml = z.read(part)
+    masters = re.findall(rb'<f t="shared" ref="([A-Z]+)(\d+):([A-Z]+)(\d+)" si="(\d+)">', xml)
+    roster = read_roster(path, registry=registry, catalog=catalog)
+    layout = roster.layout
+    first, last = layout.row_index[hh[0].household_id], layout.row_index[hh[-1].household_id]
+    letters = {layout.col_letter("meets_exit_standard"), layout.check_letter}
+    assert {(a.decode(), int(r1), int(r2)) for a, r1, _, r2, _ in masters} >= {
+        (x, first, last) for x in letters
+    }
+    assert xml.count(b'<f t="shared" si="') == len(masters) * (len(hh) - 1)
+    assert len(xml) / len(hh) < 1500  # the 校验结果 formula alone is about 2,400 characters
+    ws = openpyxl.load_workbook(path)[sheet.sheet]
+    middle = layout.row_index[hh[len(hh) // 2].household_id]
+    assert ws.cell(middle, layout.check_col).value == "=" + check_formula(layout, middle)
+    derived = sheet.derived_columns[0]
+    assert ws.cell(last, layout.col_index[derived.key]).value == "=" + derived_formula(layout, derived, last)
+    assert not [f for f in roster.findings if f.rule in ("公式被删", "公式被改")]
+
+    check_si = next(si for a, *_, si in masters if a.decode() == layout.check_letter)
+    own = f'<c r="{layout.check_letter}{middle}" s='.encode()
+
+    def one_row_own_formula(data: bytes) -> bytes:  # one row's cell given its own formula
+        start = data.index(own)
+        shared = data.index(b'<f t="shared" si="' + check_si + b'"/>', start)
+        return data[:shared] + b'<f>""</f>' + data[shared + len(b'<f t="shared" si="' + check_si + b'"/>') :]
+
+    def master_edited(data: bytes) -> bytes:  # the shared formula itself edited
+        return data.replace("证件号码未填；".encode(), "号码未填；".encode(), 1)
+
+    found = {}
+    for name, edit in (("one", one_row_own_formula), ("master", master_edited)):
+        edited = read_roster(
+            _rewrite_part(path, tmp_path / f"{name}.xlsx", part, edit), registry=registry, catalog=catalog
+        )
+        found[name] = sorted(f.cell for f in edited.findings if f.rule == "公式被改")
+    assert found["one"] == [f"{layout.check_letter}{middle}"]
+    assert found["master"] == sorted(f"{layout.check_letter}{r}" for r in range(first, last + 1))
