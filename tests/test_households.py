@@ -43,7 +43,20 @@ from hbreport.households import (
     write_export,
     write_roster,
 )
-from hbreport.households.plausibility import identical_incomes, near_line_exits, robust_z
+from hbreport.households.exits import (
+    RULE_COUNTY_EXIT,
+    RULE_COUNTY_UNASSESSED,
+    RULE_REMAINING,
+    RULE_VILLAGE_EXIT,
+)
+from hbreport.households.plausibility import (
+    RULE_IDENTICAL,
+    RULE_JUMP,
+    RULE_NEAR_LINE,
+    identical_incomes,
+    near_line_exits,
+    robust_z,
+)
 from hbreport.households.spec import ROSTER_FAMILY, roster_config
 from hbreport.households.summary import SUMMARY_COLUMNS, SUMMARY_SHEET
 from hbreport.households.synth import Province
@@ -475,7 +488,7 @@ def test_near_line_village_is_flagged_and_a_spread_one_is_not(registry, catalog)
         registry, catalog, [LINE * 1.02, LINE * 1.05, LINE * 1.08, LINE * 1.03, LINE * 1.09, LINE * 2]
     )
     found = near_line_exits(near)
-    assert [f.rule for f in found] == ["HP_NEAR_LINE"] and found[0].importance == "warning"
+    assert [f.rule for f in found] == [RULE_NEAR_LINE] and found[0].importance == "warning"
     assert found[0].sheet == SUMMARY_SHEET and "6 户全部" in found[0].message and "5 户" in found[0].message
     spread = _village_roster(
         registry, catalog, [LINE * 1.02, LINE * 1.05, LINE * 1.5, LINE * 1.7, LINE * 2, LINE * 2.2]
@@ -488,9 +501,7 @@ def test_near_line_village_is_flagged_and_a_spread_one_is_not(registry, catalog)
 def test_identical_incomes_are_flagged(registry, catalog):
     same = _village_roster(registry, catalog, [5000, 5000, 5000, 5000, 5000, 6100, 7200, 8300])
     found = identical_incomes(same)
-    assert [f.rule for f in found] == ["HP_IDENTICAL_INCOME"] and "5 户人均纯收入都是 5000 元" in found[
-        0
-    ].message
+    assert [f.rule for f in found] == [RULE_IDENTICAL] and "5 户人均纯收入都是 5000 元" in found[0].message
     varied = _village_roster(registry, catalog, [5000, 5000, 5100, 5200, 5300, 6100, 7200, 8300])
     assert identical_incomes(varied) == []
 
@@ -523,9 +534,9 @@ def test_period_jump_against_the_store(registry, catalog, tmp_path):
         spec = build_roster_spec(TOWNSHIP, period, hh, registry=registry, catalog=catalog)
         write(folder, spec, values)
     first = consolidate_rosters(folder16, "421122", 2016, store_path, registry=registry, catalog=catalog)
-    assert not [f for f in first.findings if f.rule == "HP_JUMP"]  # nothing to compare with yet
+    assert not [f for f in first.findings if f.rule == RULE_JUMP]  # nothing to compare with yet
     second = consolidate_rosters(folder17, "421122", 2017, store_path, registry=registry, catalog=catalog)
-    jumps = [f for f in second.findings if f.rule == "HP_JUMP"]
+    jumps = [f for f in second.findings if f.rule == RULE_JUMP]
     name = registry.get(jumped).name
     assert len(jumps) == 1 and name in jumps[0].message and jumps[0].importance == "warning"
 
@@ -632,8 +643,8 @@ def test_village_exit_cross_checks_the_roster(registry, catalog):
         ],
     )
     found = assess_village_exits(roster, form, catalog).findings
-    assert sorted(f.rule for f in found) == ["HX_REMAINING", "HX_VILLAGE"]
-    village_finding = next(f for f in found if f.rule == "HX_VILLAGE")
+    assert sorted(f.rule for f in found) == sorted([RULE_REMAINING, RULE_VILLAGE_EXIT])
+    village_finding = next(f for f in found if f.rule == RULE_VILLAGE_EXIT)
     assert "户未脱贫" in village_finding.message and poor[0].name in village_finding.message
 
 
@@ -665,7 +676,7 @@ def test_village_exit_income_and_collective_thresholds_come_from_the_catalog(reg
         ("village_exit", poor[1].code, "collective_income", minimum - 0.01),
     ]
     found = assess_village_exits(roster, _township_form(registry, roster, changes=low), catalog).findings
-    assert [f.rule for f in found] == ["HX_VILLAGE"]
+    assert [f.rule for f in found] == [RULE_VILLAGE_EXIT]
     assert "未达 70%" in found[0].message and "未达 5 万元" in found[0].message
 
 
@@ -686,7 +697,7 @@ def test_county_exit_uses_the_configured_threshold(registry, catalog):
     )
     assert high.meets is False
     errors = [f for f in high.findings if f.importance == "error"]
-    assert [f.rule for f in errors] == ["HX_COUNTY"] and "贫困发生率" in errors[0].message
+    assert [f.rule for f in errors] == [RULE_COUNTY_EXIT] and "贫困发生率" in errors[0].message
     low = assess_county_exit(
         "421122",
         PERIOD,
@@ -699,7 +710,7 @@ def test_county_exit_uses_the_configured_threshold(registry, catalog):
     incidence = next(c for c in low.criteria if c.id == "CX01")
     assert incidence.met is True and incidence.figure == pytest.approx(threshold - 1)
     # criteria with no configured standard are never counted as met
-    assert low.meets is None and {f.rule for f in low.findings} == {"HX_COUNTY_UNASSESSED"}
+    assert low.meets is None and {f.rule for f in low.findings} == {RULE_COUNTY_UNASSESSED}
     quiet = assess_county_exit(
         "421122", PERIOD, rows, figures={}, applying=False, registry=registry, catalog=catalog
     )
@@ -787,7 +798,7 @@ def test_synthetic_rosters_consolidate_with_their_planted_mistakes_found(registr
             assert expected_rule[p.kind] in rules_at.get(roster.cell(p.household_id, column), set()), p
         if p.kind == "near_line":
             assert any(
-                f.rule == "HP_NEAR_LINE" and registry.get(p.village_code).name in f.message
+                f.rule == RULE_NEAR_LINE and registry.get(p.village_code).name in f.message
                 for f in summary.findings
             )
     assert copy.deepcopy(summary.to_dict())["households_in_store"] == result.households
