@@ -359,21 +359,17 @@ def _checked(
 
 
 def _village(registry, code_text: str, path: Path, line: int) -> tuple[str, str]:
-    try:
-        unit = registry.get(code_text)
-    except HBError:
-        raise HBError(
-            f"第 {line} 行：村代码「{code_text}」不在单位名册中",
-            file=path,
-            hint="村代码应为 12 位统计用区划代码；核对单位名册是否为同一版本",
-        ) from None
-    if unit.level != "village":
-        raise HBError(
-            f"第 {line} 行：代码 {code_text}（{unit.name}）不是村级单位",
-            file=path,
-            hint="村代码列应填 12 位村代码",
+    unit = registry.find(code_text)
+    if unit is None:
+        problem = (
+            f"村代码「{code_text}」不在单位名册中",
+            "村代码应为 12 位统计用区划代码；核对单位名册是否为同一版本",
         )
-    return unit.parent, unit.name
+    elif unit.level != "village":
+        problem = f"代码 {code_text}（{unit.name}）不是村级单位", "村代码列应填 12 位村代码"
+    else:
+        return unit.parent, unit.name
+    raise HBError(f"第 {line} 行：{problem[0]}", file=path, hint=problem[1])
 
 
 def _size(text: str) -> int | None:
