@@ -80,6 +80,15 @@ OLD_AREA = (
     "（{{ regions.old_area.village_rate|pct }}）。"
 )
 
+KEY_AREAS = (
+    "规划三(一)确定的五大重点区域：{% for a in regions.areas %}{{ a.plan_name }}"
+    "{% if a.unknown %}，规划未列名单，单位名册也未标明，{{ a.undetermined }}个县市区名单未定，未汇总"
+    "{% else %}{{ a.counties }}个县市区有建档立卡贫困人口{{ a.base|people }}，累计脱贫{{ a.cum|people }}"
+    "（{{ a.rate|pct }}，计划进度{{ a.expected|pct }}）"
+    "{% if a.undetermined %}，另有{{ a.undetermined }}个县市区单位名册未标明是否属于，未计入{% endif %}"
+    "{% endif %}{% if loop.last %}。{% else %}；{% endif %}{% endfor %}"
+)
+
 PEOPLE = (
     "{% if not people.reported %}本期没有可用的脱贫数据：所属{{ child_level_zh }}均未报送。"
     "{% elif not people.target %}{{ unit.name }}没有建档立卡贫困人口。"
@@ -581,6 +590,37 @@ def build(out: Path = OUT) -> Path:
     )
     control("{%p if regions.old_area %}")
     p(OLD_AREA)
+    control("{%p endif %}")
+    control("{%p if regions.areas %}")
+    p(KEY_AREAS)
+    caption("表2-3  重点区域脱贫进展（规划三(一)）")
+    p("单位：人、个", "Table Unit")
+    loop_table(
+        document,
+        [
+            "重点区域",
+            "县市区",
+            "名单未定",
+            "建档立卡贫困人口",
+            "累计脱贫",
+            "累计脱贫率",
+            "计划进度",
+            "贫困村出列率",
+        ],
+        [30, 14, 14, 24, 22, 18, 17, 17],
+        [
+            "{{ a.name }}",
+            "{{ a.counties }}",
+            "{{ a.undetermined or '' }}",
+            "{% if a.counties %}{{ a.base|int }}{% else %}未定{% endif %}",
+            "{% if a.counties %}{{ a.cum|int }}{% endif %}",
+            "{% if a.counties %}{{ a.rate|pct }}{% endif %}",
+            "{% if a.counties %}{{ a.expected|pct }}{% endif %}",
+            "{% if a.counties %}{{ a.village_rate|pct }}{% endif %}",
+        ],
+        "regions.areas",
+        "a",
+    )
     control("{%p endif %}")
     control("{%p endif %}")
 
