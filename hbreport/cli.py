@@ -14,6 +14,7 @@ import re
 import sqlite3
 import sys
 import traceback
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,48 @@ from hbreport.errors import EXIT_OK, EXIT_UNUSABLE, HBError
 from hbreport.xlsx.names import shown
 
 LEVEL_CHOICES = ("province", "prefecture", "county", "township")
+
+
+def _option(*decls: str, **attrs: Any) -> Callable[..., Callable]:
+    """An option several commands take: ``NAME()`` adds it as declared here, ``NAME(help=…)`` with other
+    words (any of click's option settings can be changed the same way)."""
+
+    def make(**changes: Any) -> Callable:
+        return click.option(*decls, **(attrs | changes))
+
+    return make
+
+
+def options(*decorators: Callable) -> Callable:
+    """Several options as one decorator; the help screen lists them in the order given."""
+
+    def apply(f: Callable) -> Callable:
+        for decorator in reversed(decorators):
+            f = decorator(f)
+        return f
+
+    return apply
+
+
+units_option = _option(
+    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
+)
+tasks_option = _option(
+    "--tasks",
+    "tasks_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="任务分解表 CSV（默认内置样例的 tasks.csv）",
+)
+json_option = _option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
+force_option = _option("--force", is_flag=True, help="覆盖已存在的输出文件（输入文件任何时候都不会被覆盖）")
+period_option = _option("--period", required=True, help="报告期（年份）")
+under_option = _option("--under", default=None, help="只生成该单位（6位或12位代码）下属的表")
+parent_option = _option("--parent", required=True, help="汇总到的上级单位代码（6位或12位）")
+out_dir_option = _option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="输出目录")
+out_file_option = _option("--out", "out_path", required=True, type=click.Path(dir_okay=False))
+store_option = _option("--store", "store_path", default=None, type=click.Path(dir_okay=False))
+roster_option = _option("--roster", "roster_csv", type=click.Path(dir_okay=False))
 
 
 def _console(stderr: bool = False):
@@ -111,6 +154,14 @@ def _baseline(registry, tasks_file: str | None):
     return baseline.with_tasks(load_unit_tasks(tasks_file, registry=registry, baseline=baseline).table)
 
 
+def _context(units: str | None, tasks_file: str | None = None):
+    """A command's context: the registry of ``--units``, its baseline with the tasks of ``--tasks``."""
+    from hbreport.context import Context
+
+    registry = _registry(units)
+    return Context.of(registry, None, _baseline(registry, tasks_file))
+
+
 def _period(value: str) -> int:
     """A reporting period the plan covers (its catalog's years, 2016–2020 for the Hubei plan)."""
     from hbreport.catalog import load_catalog
@@ -146,13 +197,18 @@ def _emit_json(payload: Any) -> None:
     _echo_json(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
 
 
-def _finish(summary: Any, as_json: bool) -> None:
-    """Print a consolidation's summary (Chinese text, or JSON) and exit with its code."""
+def _show(result: Any, as_json: bool) -> None:
+    """Print a result that has ``to_dict()`` (for ``--json``) and ``render()`` (Chinese text)."""
     if as_json:
-        _emit_json(summary.to_dict())
+        _emit_json(result.to_dict())
     else:
-        _console().print(summary.render(), markup=False)
-    sys.exit(summary.exit_code)
+        _console().print(result.render(), markup=False)
+
+
+def _finish(summary: Any, as_json: bool) -> int:
+    """Print a consolidation's summary (Chinese text, or JSON); its exit code."""
+    _show(summary, as_json)
+    return summary.exit_code
 
 
 def _echo_json(text: str) -> None:
@@ -180,52 +236,36 @@ def _listed(quoted: str) -> str:
     return "、".join(re.findall(r"'([^']*)'", quoted))
 
 
-_USAGE_ZH = (  # click's usage errors, in the user's language
-    (
-        re.compile(r"^Invalid value for '([^']+)': '([^']*)' is not one of (.*?)\.?$"),
-        lambda m: f"参数 {m[1]} 的值「{m[2]}」无效，可选：{_listed(m[3])}",
-    ),
-    (
-        re.compile(r"^Invalid value for '([^']+)': (?:Directory|Path) '(.*)' is a file\.?$"),
-        r"参数 \1 应为文件夹，「\2」却是一个文件",
-    ),
-    (
-        re.compile(r"^Invalid value for '([^']+)': (?:File|Path) '(.*)' is a directory\.?$"),
-        r"参数 \1 应为文件，「\2」却是一个文件夹",
-    ),
-    (
-        re.compile(r"^Invalid value for '([^']+)': (?:File|Directory|Path) '(.*)' does not exist\.?$"),
-        r"参数 \1 给出的「\2」不存在",
-    ),
-    (
-        re.compile(r"^Invalid value for '([^']+)': '([^']*)' is not a valid float\.?$"),
-        r"参数 \1 的值「\2」不是数字",
-    ),
-    (
-        re.compile(r"^Invalid value for '([^']+)': '?([^']*?)'? is not in the range x>=(\S+?)\.?$"),
-        r"参数 \1 的值 \2 无效，应不小于 \3",
-    ),
-    (
-        re.compile(r"^Invalid value for '([^']+)': '([^']*)' is not a valid integer(?: range)?\.?$"),
-        r"参数 \1 的值「\2」不是整数",
-    ),
-    (re.compile(r"^Invalid value for '([^']+)': (.*)$"), r"参数 \1 的值无效（\2）"),
-    (re.compile(r"^Missing option '([^']+)'.*$"), r"缺少参数 \1"),
-    (re.compile(r"^Missing argument '([^']+)'.*$"), r"缺少参数 \1"),
-    (
-        re.compile(r"^No such option:? '?([^'\s]+?)'?\.? Did you mean '?([^'?]+)'?\?$"),
-        r"没有参数 \1，是否要用 \2？",
-    ),
-    (
-        re.compile(r"^No such option:? '?([^'\s]+?)'?\.? \(Did you mean one of: (.*)\?\)$"),
-        lambda m: f"没有参数 {m[1]}，是否要用 {_listed(m[2])}？",
-    ),
-    (re.compile(r"^Option '([^']+)' does not take a value\.?$"), r"参数 \1 不需要值（是开关，直接写 \1）"),
-    (re.compile(r"^Option '([^']+)' requires (\d+) arguments?\.?$"), r"参数 \1 需要 \2 个值"),
-    (re.compile(r"^No such option:? '?([^'\s]+?)'?\.?$"), r"没有参数 \1"),
-    (re.compile(r"^No such command '([^']+)'\.?$"), r"没有命令「\1」"),
-    (re.compile(r"^Option '([^']+)' requires an argument\.?$"), r"参数 \1 需要一个值"),
-    (re.compile(r"^Got unexpected extra arguments? \((.*)\)$"), r"多余的参数：\1"),
+_INVALID = r"^Invalid value for '([^']+)': "
+_NO_OPTION = r"^No such option:? '?([^'\s]+?)'?\.?"
+_USAGE_ZH = tuple(  # click's usage errors, in the user's language
+    (re.compile(pattern), text)
+    for pattern, text in (
+        (
+            _INVALID + r"'([^']*)' is not one of (.*?)\.?$",
+            lambda m: f"参数 {m[1]} 的值「{m[2]}」无效，可选：{_listed(m[3])}",
+        ),
+        (_INVALID + r"(?:Directory|Path) '(.*)' is a file\.?$", r"参数 \1 应为文件夹，「\2」却是一个文件"),
+        (_INVALID + r"(?:File|Path) '(.*)' is a directory\.?$", r"参数 \1 应为文件，「\2」却是一个文件夹"),
+        (_INVALID + r"(?:File|Directory|Path) '(.*)' does not exist\.?$", r"参数 \1 给出的「\2」不存在"),
+        (_INVALID + r"'([^']*)' is not a valid float\.?$", r"参数 \1 的值「\2」不是数字"),
+        (_INVALID + r"'?([^']*?)'? is not in the range x>=(\S+?)\.?$", r"参数 \1 的值 \2 无效，应不小于 \3"),
+        (_INVALID + r"'([^']*)' is not a valid integer(?: range)?\.?$", r"参数 \1 的值「\2」不是整数"),
+        (_INVALID + r"(.*)$", r"参数 \1 的值无效（\2）"),
+        (r"^Missing option '([^']+)'.*$", r"缺少参数 \1"),
+        (r"^Missing argument '([^']+)'.*$", r"缺少参数 \1"),
+        (_NO_OPTION + r" Did you mean '?([^'?]+)'?\?$", r"没有参数 \1，是否要用 \2？"),
+        (
+            _NO_OPTION + r" \(Did you mean one of: (.*)\?\)$",
+            lambda m: f"没有参数 {m[1]}，是否要用 {_listed(m[2])}？",
+        ),
+        (r"^Option '([^']+)' does not take a value\.?$", r"参数 \1 不需要值（是开关，直接写 \1）"),
+        (r"^Option '([^']+)' requires (\d+) arguments?\.?$", r"参数 \1 需要 \2 个值"),
+        (_NO_OPTION + r"$", r"没有参数 \1"),
+        (r"^No such command '([^']+)'\.?$", r"没有命令「\1」"),
+        (r"^Option '([^']+)' requires an argument\.?$", r"参数 \1 需要一个值"),
+        (r"^Got unexpected extra arguments? \((.*)\)$", r"多余的参数：\1"),
+    )
 )
 
 
@@ -290,6 +330,13 @@ class _Command(click.Command):
     def get_help(self, ctx: click.Context) -> str:
         return _zh_help(super().get_help(ctx))
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command: a user error is a Chinese message, never a traceback; the exit code is what
+        the command returns (0 when it returns nothing)."""
+        with _user_errors():
+            code = super().invoke(ctx)
+            sys.exit(EXIT_OK if code is None else code)
+
 
 class _Group(click.Group):
     context_class = _Context
@@ -339,23 +386,15 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--period", required=True, help="报告期（年份），例如 2017")
+@period_option(help="报告期（年份），例如 2017")
 @click.option("--level", required=True, type=click.Choice(LEVEL_CHOICES), help="生成哪一级的表")
-@click.option("--under", default=None, help="只生成该单位（6位或12位代码）下属的表")
-@click.option(
-    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
-)
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="输出目录")
-@click.option(
-    "--tasks",
-    "tasks_file",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="任务分解表 CSV（默认内置样例的 tasks.csv）",
-)
+@under_option()
+@units_option()
+@out_dir_option()
+@tasks_option()
 @click.option("--xlwings", is_flag=True, help="加入调用 xlwings 函数的单元格（IFERROR 回退到原生公式）")
-@click.option("--force", is_flag=True, help="覆盖输出目录中已存在的同名工作簿（默认一个也不写）")
-@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
+@force_option(help="覆盖输出目录中已存在的同名工作簿（默认一个也不写）")
+@json_option()
 def forms(
     period: str,
     level: str,
@@ -368,95 +407,70 @@ def forms(
     as_json: bool,
 ) -> None:
     """按级别生成填报工作簿：每个单位一个文件。"""
-    with _user_errors():
-        from hbreport.forms import generate_forms
+    from hbreport.forms import generate_forms
 
-        registry = _registry(units)
-        year = _period(period)
-        with _progress("生成表式", not as_json) as progress:
-            paths = generate_forms(
-                level,
-                year,
-                under=under,
-                out_dir=Path(out_dir),
-                registry=registry,
-                baseline=_baseline(registry, tasks_file),
-                xlwings=xlwings,
-                progress=progress,
-                force=force,
-            )
-        if as_json:
-            _emit_json({"period": year, "level": level, "under": under, "files": [str(p) for p in paths]})
-        else:
-            _console().print(f"已生成 {len(paths)} 个工作簿，保存在 {out_dir}")
-    sys.exit(EXIT_OK)
+    registry = _registry(units)
+    year = _period(period)
+    with _progress("生成表式", not as_json) as progress:
+        paths = generate_forms(
+            level,
+            year,
+            under=under,
+            out_dir=Path(out_dir),
+            registry=registry,
+            baseline=_baseline(registry, tasks_file),
+            xlwings=xlwings,
+            progress=progress,
+            force=force,
+        )
+    if as_json:
+        _emit_json({"period": year, "level": level, "under": under, "files": [str(p) for p in paths]})
+    else:
+        _console().print(f"已生成 {len(paths)} 个工作簿，保存在 {out_dir}")
 
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option(
-    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
-)
-@click.option("--period", default=None, help="只接受该报告期的报表")
-@click.option(
-    "--tasks",
-    "tasks_file",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="任务分解表 CSV（默认内置样例的 tasks.csv）",
-)
-@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
+@units_option()
+@period_option(required=False, default=None, help="只接受该报告期的报表")
+@tasks_option()
+@json_option()
 def check(
     files: tuple[str, ...], units: str | None, period: str | None, tasks_file: str | None, as_json: bool
-) -> None:
+) -> int:
     """检查填好的工作簿（可给出文件或文件夹）：列出每个问题所在的文件、工作表、单元格、规则、重要性和处理办法。"""
-    with _user_errors():
-        from hbreport.checks.check import check_files, exit_code, findings_to_json, render_findings
+    from hbreport.checks.check import check_files, exit_code, findings_to_json, render_findings
 
-        registry = _registry(units)
-        year = _period(period) if period else None
-        findings, results = check_files(
-            [Path(f) for f in files],
-            registry=registry,
-            baseline=_baseline(registry, tasks_file),
-            expect_period=year,
-        )
-        if as_json:
-            _echo_json(findings_to_json(findings))
-        else:
-            _console().print(render_findings(findings, results), markup=False)
-    sys.exit(exit_code(findings))
+    registry = _registry(units)
+    year = _period(period) if period else None
+    findings, results = check_files(
+        [Path(f) for f in files],
+        registry=registry,
+        baseline=_baseline(registry, tasks_file),
+        expect_period=year,
+    )
+    if as_json:
+        _echo_json(findings_to_json(findings))
+    else:
+        _console().print(render_findings(findings, results), markup=False)
+    return exit_code(findings)
 
 
 @main.command()
 @click.argument("folder", type=click.Path(file_okay=False))
-@click.option("--parent", required=True, help="汇总到的上级单位代码（6位或12位）")
-@click.option("--period", required=True, help="报告期（年份）")
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="汇总工作簿路径")
-@click.option(
-    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
-)
-@click.option("--force", is_flag=True, help="覆盖已存在的输出文件（输入文件任何时候都不会被覆盖）")
+@parent_option()
+@period_option()
+@out_file_option(help="汇总工作簿路径")
+@units_option()
+@force_option()
 @click.option(
     "--workers",
     default=None,
     type=click.IntRange(min=1),
     help="同时读取报表的进程数（默认为 CPU 核数；1 表示只用本进程）",
 )
-@click.option(
-    "--store",
-    "store_path",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="数据库（SQLite）文件，保存收到的每份报表和每次汇总（默认：输出文件旁的 hbreport.sqlite）",
-)
-@click.option(
-    "--tasks",
-    "tasks_file",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="任务分解表 CSV（默认内置样例的 tasks.csv）",
-)
+@store_option(help="数据库（SQLite）文件，保存收到的每份报表和每次汇总（默认：输出文件旁的 hbreport.sqlite）")
+@tasks_option()
 @click.option(
     "--require-approved",
     is_flag=True,
@@ -467,7 +481,7 @@ def check(
     default=None,
     help="报送截止日期，如 2018-01-10（默认为 indicators.yaml 的 reporting_due：报告期次年1月10日）",
 )
-@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出汇总情况")
+@json_option(help="以 JSON 输出汇总情况")
 def consolidate(
     folder: str,
     parent: str,
@@ -481,49 +495,40 @@ def consolidate(
     deadline: str | None,
     require_approved: bool,
     as_json: bool,
-) -> None:
+) -> int:
     """汇总下级报表：说明谁未报、谁被退回及原因，输出同一表式的上级工作簿。"""
-    with _user_errors():
-        from hbreport.consolidation.consolidate import consolidate as run
-        from hbreport.store.db import default_store
+    from hbreport.consolidation.consolidate import consolidate as run
+    from hbreport.store.db import default_store
 
-        registry = _registry(units)
-        folder_path = Path(folder)
-        if not folder_path.is_dir():
-            raise HBError(f"找不到目录「{folder}」", hint="给出存放下级报表的文件夹")
-        with _progress("汇总下级报表", not as_json) as progress:
-            summary = run(
-                folder_path,
-                parent,
-                _period(period),
-                Path(out_path),
-                registry=registry,
-                baseline=_baseline(registry, tasks_file),
-                force=force,
-                workers=workers,
-                progress=progress,
-                store=Path(store_path) if store_path else default_store(out_path),
-                deadline=_date(deadline, "--deadline") if deadline else None,
-                require_approved=require_approved,
-            )
-        _finish(summary, as_json)
+    registry = _registry(units)
+    folder_path = Path(folder)
+    if not folder_path.is_dir():
+        raise HBError(f"找不到目录「{folder}」", hint="给出存放下级报表的文件夹")
+    with _progress("汇总下级报表", not as_json) as progress:
+        summary = run(
+            folder_path,
+            parent,
+            _period(period),
+            Path(out_path),
+            registry=registry,
+            baseline=_baseline(registry, tasks_file),
+            force=force,
+            workers=workers,
+            progress=progress,
+            store=Path(store_path) if store_path else default_store(out_path),
+            deadline=_date(deadline, "--deadline") if deadline else None,
+            require_approved=require_approved,
+        )
+    return _finish(summary, as_json)
 
 
 @main.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="输出 .docx 路径")
-@click.option(
-    "--store",
-    "store_path",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="不给出工作簿时：从该数据库取 --unit 在 --period 的最新一次汇总",
-)
+@out_file_option(help="输出 .docx 路径")
+@store_option(help="不给出工作簿时：从该数据库取 --unit 在 --period 的最新一次汇总")
 @click.option("--unit", default=None, help="与 --store 一起使用：单位代码")
-@click.option("--period", default=None, help="与 --store 一起使用：报告期（年份）")
-@click.option(
-    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
-)
+@period_option(required=False, default=None, help="与 --store 一起使用：报告期（年份）")
+@units_option()
 @click.option(
     "--history",
     multiple=True,
@@ -538,13 +543,7 @@ def consolidate(
     default=None,
     help="成文日期，如 2018-01-15 或 2018年1月15日（默认为报告期的报表报送截止日，见 indicators.yaml 的 reporting_due）",
 )
-@click.option(
-    "--tasks",
-    "tasks_file",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="任务分解表 CSV（默认内置样例的 tasks.csv）",
-)
+@tasks_option()
 @click.option(
     "--verification",
     "verification_path",
@@ -552,7 +551,7 @@ def consolidate(
     type=click.Path(dir_okay=False),
     help="填好的脱贫验收工作簿（hbreport verify forms 生成）：出列与摘帽一节写申报、验收通过、未通过、未验收",
 )
-@click.option("--force", is_flag=True, help="覆盖已存在的输出文件（输入文件任何时候都不会被覆盖）")
+@force_option()
 def report(
     file: str | None,
     out_path: str,
@@ -568,65 +567,55 @@ def report(
     force: bool,
 ) -> None:
     """由汇总工作簿（或数据库中的汇总）生成 Word 进展报告（公文格式，含表格、图表和文字分析）。"""
-    with _user_errors():
-        from hbreport.report import report_from_store, report_from_workbook
+    from hbreport.report import report_from_store, report_from_workbook
 
-        registry = _registry(units)
-        when = _date(issued, "--date") if issued else None
-        if issuer is not None and not issuer.strip():
-            raise HBError("--issuer 不能为空", hint="写发文机关的全称，或不给出该参数使用默认落款")
-        extra = {
-            "issuer": issuer.strip() if issuer else None,
-            "issued": when,
-            "force": force,
-            "inputs": ([Path(units)] if units else [])
-            + ([Path(verification_path)] if verification_path else []),
-        }
-        if verification_path:
-            from hbreport.context import Context
-            from hbreport.verification import read_verification
+    registry = _registry(units)
+    when = _date(issued, "--date") if issued else None
+    if issuer is not None and not issuer.strip():
+        raise HBError("--issuer 不能为空", hint="写发文机关的全称，或不给出该参数使用默认落款")
+    extra = {
+        "issuer": issuer.strip() if issuer else None,
+        "issued": when,
+        "force": force,
+        "inputs": ([Path(units)] if units else []) + ([Path(verification_path)] if verification_path else []),
+    }
+    if verification_path:
+        from hbreport.context import Context
+        from hbreport.verification import read_verification
 
-            extra["verification"] = read_verification(
-                Path(verification_path), ctx=Context.of(registry, None, None)
-            )
-        if file is not None:
-            path = report_from_workbook(
-                Path(file),
-                Path(out_path),
-                registry=registry,
-                baseline=_baseline(registry, tasks_file),
-                history_files=[Path(h) for h in history],
-                **extra,
-            )
-        elif store_path and unit and period:
-            path = report_from_store(
-                Path(store_path),
-                unit,
-                _period(period),
-                Path(out_path),
-                registry=registry,
-                baseline=_baseline(registry, tasks_file),
-                **extra,
-            )
-        else:
-            raise HBError(
-                "没有给出汇总工作簿",
-                hint="给出汇总工作簿，例如 hbreport report 红安县_2017.xlsx --out 报告.docx；"
-                "或从数据库生成：--store hbreport.sqlite --unit 421122 --period 2017",
-            )
-        _console().print(f"已生成报告：{path}")
-    sys.exit(EXIT_OK)
+        extra["verification"] = read_verification(
+            Path(verification_path), ctx=Context.of(registry, None, None)
+        )
+    if file is not None:
+        path = report_from_workbook(
+            Path(file),
+            Path(out_path),
+            registry=registry,
+            baseline=_baseline(registry, tasks_file),
+            history_files=[Path(h) for h in history],
+            **extra,
+        )
+    elif store_path and unit and period:
+        path = report_from_store(
+            Path(store_path),
+            unit,
+            _period(period),
+            Path(out_path),
+            registry=registry,
+            baseline=_baseline(registry, tasks_file),
+            **extra,
+        )
+    else:
+        raise HBError(
+            "没有给出汇总工作簿",
+            hint="给出汇总工作簿，例如 hbreport report 红安县_2017.xlsx --out 报告.docx；"
+            "或从数据库生成：--store hbreport.sqlite --unit 421122 --period 2017",
+        )
+    _console().print(f"已生成报告：{path}")
 
 
 @main.command()
-@click.option(
-    "--out",
-    "out_dir",
-    default="hbreport-demo",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="输出目录",
-)
+@out_dir_option(required=False, default="hbreport-demo", show_default=True)
 @click.option(
     "--scope",
     type=click.Choice(["prefecture", "province"]),
@@ -634,19 +623,14 @@ def report(
     show_default=True,
     help="prefecture：一个市州（约一分钟）；province：全省",
 )
-@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出摘要")
+@json_option(help="以 JSON 输出摘要")
 def demo(out_dir: str, scope: str, as_json: bool) -> None:
     """在内置湖北样例上跑通全流程：生成、模拟填报（含常见错误）、逐级汇总、退回件、Word 报告。"""
-    with _user_errors():
-        from hbreport.demo import run_demo
+    from hbreport.demo import run_demo
 
-        with _progress("演示", not as_json) as progress:
-            result = run_demo(Path(out_dir), scope=scope, progress=progress)
-        if as_json:
-            _emit_json(result.to_dict())
-        else:
-            _console().print(result.render(), markup=False)
-    sys.exit(EXIT_OK)
+    with _progress("演示", not as_json) as progress:
+        result = run_demo(Path(out_dir), scope=scope, progress=progress)
+    _show(result, as_json)
 
 
 @main.group()
@@ -655,21 +639,15 @@ def roster() -> None:
 
 
 @roster.command("forms")
-@click.option("--period", required=True, help="报告期（年份），例如 2017")
-@click.option(
-    "--roster",
-    "roster_csv",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="建档立卡系统导出的户名单 CSV（户编号、户主姓名、证件号码、家庭人口、村代码）",
+@period_option(help="报告期（年份），例如 2017")
+@roster_option(
+    required=True, help="建档立卡系统导出的户名单 CSV（户编号、户主姓名、证件号码、家庭人口、村代码）"
 )
-@click.option("--under", default=None, help="只生成该单位（6位或12位代码）下属乡镇的台账")
-@click.option(
-    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
-)
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="输出目录")
-@click.option("--force", is_flag=True, help="覆盖输出目录中已存在的同名台账（默认一个也不写）")
-@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
+@under_option(help="只生成该单位（6位或12位代码）下属乡镇的台账")
+@units_option()
+@out_dir_option()
+@force_option(help="覆盖输出目录中已存在的同名台账（默认一个也不写）")
+@json_option()
 def roster_forms(
     period: str,
     roster_csv: str,
@@ -680,46 +658,34 @@ def roster_forms(
     as_json: bool,
 ) -> None:
     """每个乡镇一个台账工作簿，预填户名单，表内即时校验脱贫标准。"""
-    with _user_errors():
-        from hbreport.households import generate_rosters
+    from hbreport.households import generate_rosters
 
-        registry = _registry(units)
-        with _progress("生成台账", not as_json) as progress:
-            paths = generate_rosters(
-                _period(period),
-                under=under,
-                roster_csv=Path(roster_csv),
-                out_dir=Path(out_dir),
-                registry=registry,
-                workers=os.cpu_count() or 1,
-                progress=progress,
-                force=force,
-            )
-        if as_json:
-            _emit_json({"files": [str(p) for p in paths]})
-        else:
-            _console().print(f"已生成 {len(paths)} 个台账，保存在 {out_dir}")
-    sys.exit(EXIT_OK)
+    registry = _registry(units)
+    with _progress("生成台账", not as_json) as progress:
+        paths = generate_rosters(
+            _period(period),
+            under=under,
+            roster_csv=Path(roster_csv),
+            out_dir=Path(out_dir),
+            registry=registry,
+            workers=os.cpu_count() or 1,
+            progress=progress,
+            force=force,
+        )
+    if as_json:
+        _emit_json({"files": [str(p) for p in paths]})
+    else:
+        _console().print(f"已生成 {len(paths)} 个台账，保存在 {out_dir}")
 
 
 @roster.command("consolidate")
 @click.argument("folder", type=click.Path(file_okay=False))
-@click.option("--parent", required=True, help="汇总到的上级单位代码（6位或12位）")
-@click.option("--period", required=True, help="报告期（年份）")
-@click.option(
-    "--store", "store_path", required=True, type=click.Path(dir_okay=False), help="户级数据库（SQLite）路径"
-)
-@click.option(
-    "--roster",
-    "roster_csv",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="建档立卡系统导出的户名单 CSV（核对预填内容）",
-)
-@click.option(
-    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
-)
-@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出汇总情况")
+@parent_option()
+@period_option()
+@store_option(required=True, help="户级数据库（SQLite）路径")
+@roster_option(default=None, help="建档立卡系统导出的户名单 CSV（核对预填内容）")
+@units_option()
+@json_option(help="以 JSON 输出汇总情况")
 def roster_consolidate(
     folder: str,
     parent: str,
@@ -728,50 +694,35 @@ def roster_consolidate(
     roster_csv: str | None,
     units: str | None,
     as_json: bool,
-) -> None:
+) -> int:
     """检查各乡镇台账（身份证号、重复人员、脱贫标准、数字脱贫迹象），入库并说明问题所在。"""
-    with _user_errors():
-        from hbreport.households import consolidate_rosters
+    from hbreport.households import consolidate_rosters
 
-        registry = _registry(units)
-        if not Path(folder).is_dir():
-            raise HBError(f"找不到目录「{folder}」", hint="给出存放各乡镇台账的文件夹")
-        with _progress("汇总台账", not as_json) as progress:
-            summary = consolidate_rosters(
-                Path(folder),
-                parent,
-                _period(period),
-                Path(store_path),
-                roster_csv=Path(roster_csv) if roster_csv else None,
-                registry=registry,
-                workers=os.cpu_count() or 1,
-                progress=progress,
-            )
-        _finish(summary, as_json)
+    registry = _registry(units)
+    if not Path(folder).is_dir():
+        raise HBError(f"找不到目录「{folder}」", hint="给出存放各乡镇台账的文件夹")
+    with _progress("汇总台账", not as_json) as progress:
+        summary = consolidate_rosters(
+            Path(folder),
+            parent,
+            _period(period),
+            Path(store_path),
+            roster_csv=Path(roster_csv) if roster_csv else None,
+            registry=registry,
+            workers=os.cpu_count() or 1,
+            progress=progress,
+        )
+    return _finish(summary, as_json)
 
 
 @main.command()
 @click.argument("source", required=False, type=click.Path())
-@click.option(
-    "--out",
-    "out_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="输出文件：.csv、.parquet 或 .json",
-)
-@click.option(
-    "--store",
-    "store_path",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="从该数据库导出（代替 SOURCE）",
-)
-@click.option("--period", default=None, help="只导出该报告期（从数据库导出时）")
-@click.option("--force", is_flag=True, help="覆盖已存在的输出文件")
-@click.option(
-    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
-)
-@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
+@out_file_option(help="输出文件：.csv、.parquet 或 .json")
+@store_option(help="从该数据库导出（代替 SOURCE）")
+@period_option(required=False, default=None, help="只导出该报告期（从数据库导出时）")
+@force_option(help="覆盖已存在的输出文件")
+@units_option()
+@json_option()
 def export(
     source: str | None,
     out_path: str,
@@ -782,111 +733,79 @@ def export(
     as_json: bool,
 ) -> None:
     """导出数据值（每单位、报告期、表、指标一行）：SOURCE 为汇总工作簿、报表文件夹或数据库；.json 为 DHIS2 dataValueSets 格式。"""
-    with _user_errors():
-        from hbreport.context import Context
-        from hbreport.store.exchange import export as run
+    from hbreport.store.exchange import export as run
 
-        if (source is None) == (store_path is None):
-            raise HBError("给出要导出的汇总工作簿、报表文件夹或数据库（SOURCE 或 --store，二者选一）")
-        ctx = Context.of(_registry(units))
-        done = run(
-            Path(source or store_path),
-            Path(out_path),
-            period=_period(period) if period else None,
-            force=force,
-            ctx=ctx,
-        )
-        if as_json:
-            _emit_json(done.to_dict())
-        else:
-            _console().print(done.render(), markup=False)
-    sys.exit(EXIT_OK)
+    if (source is None) == (store_path is None):
+        raise HBError("给出要导出的汇总工作簿、报表文件夹或数据库（SOURCE 或 --store，二者选一）")
+    ctx = _context(units)
+    done = run(
+        Path(source or store_path),
+        Path(out_path),
+        period=_period(period) if period else None,
+        force=force,
+        ctx=ctx,
+    )
+    _show(done, as_json)
 
 
 @main.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="输出文件夹")
-@click.option("--force", is_flag=True, help="覆盖已存在的工作簿")
-@click.option(
-    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
-)
-@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
+@out_dir_option(help="输出文件夹")
+@force_option(help="覆盖已存在的工作簿")
+@units_option()
+@json_option()
 def import_(file: str, out_dir: str, force: bool, units: str | None, as_json: bool) -> None:
     """由 export 导出的 .csv / .parquet / .json 生成填好的工作簿（每单位一个）。"""
-    with _user_errors():
-        from hbreport.context import Context
-        from hbreport.store.exchange import import_values
+    from hbreport.store.exchange import import_values
 
-        done = import_values(Path(file), Path(out_dir), force=force, ctx=Context.of(_registry(units)))
-        if as_json:
-            _emit_json(done.to_dict())
-        else:
-            _console().print(done.render(), markup=False)
-    sys.exit(EXIT_OK)
+    done = import_values(Path(file), Path(out_dir), force=force, ctx=_context(units))
+    _show(done, as_json)
 
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--by", "by", required=True, help="审核人姓名")
 @click.option("--note", default="", help="审核意见")
-@click.option(
-    "--store",
-    "store_path",
-    default="hbreport.sqlite",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="数据库（SQLite）文件：与汇总时的 --store 相同",
+@store_option(
+    default="hbreport.sqlite", show_default=True, help="数据库（SQLite）文件：与汇总时的 --store 相同"
 )
-@click.option(
-    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
-)
+@units_option()
 def approve(file: str, by: str, note: str, store_path: str, units: str | None) -> None:
     """记录审核：谁在何时审核了哪份报表（按文件的 SHA-256；审核后文件再改动即不算已审核）。"""
-    with _user_errors():
-        from hbreport.store.approvals import approve as record
-        from hbreport.xlsx.reader import read_workbook
+    from hbreport.store.approvals import approve as record
+    from hbreport.xlsx.reader import read_workbook
 
-        if not by.strip():
-            raise HBError("--by 不能为空", hint="写审核人的姓名")
-        result = read_workbook(Path(file), registry=_registry(units))
-        data = result.data
-        done = record(
-            Path(store_path),
-            sha256=result.sha256,
-            file=Path(file).name,
-            unit_code=data.unit_code,
-            unit_name=data.spec.unit_name,
-            period=data.period,
-            by=by.strip(),
-            note=note.strip(),
-        )
-        _console().print(
-            f"已记录：{done['by']} 于 {done['at']} 审核了{data.spec.unit_name}{data.period}年报表"
-            f"「{done['file']}」（SHA-256 {done['sha256'][:12]}…），存入 {store_path}",
-            markup=False,
-        )
-    sys.exit(EXIT_OK)
+    if not by.strip():
+        raise HBError("--by 不能为空", hint="写审核人的姓名")
+    result = read_workbook(Path(file), registry=_registry(units))
+    data = result.data
+    done = record(
+        Path(store_path),
+        sha256=result.sha256,
+        file=Path(file).name,
+        unit_code=data.unit_code,
+        unit_name=data.spec.unit_name,
+        period=data.period,
+        by=by.strip(),
+        note=note.strip(),
+    )
+    _console().print(
+        f"已记录：{done['by']} 于 {done['at']} 审核了{data.spec.unit_name}{data.period}年报表"
+        f"「{done['file']}」（SHA-256 {done['sha256'][:12]}…），存入 {store_path}",
+        markup=False,
+    )
 
 
 @main.command()
 @click.argument("unit")
-@click.option("--period", required=True, help="报告期（年份）")
-@click.option(
-    "--store",
-    "store_path",
-    default="hbreport.sqlite",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="数据库（SQLite）文件",
-)
+@period_option()
+@store_option(default="hbreport.sqlite", show_default=True, help="数据库（SQLite）文件")
 @click.option(
     "--old", "old", default=None, type=click.IntRange(min=1), help="比较的旧版本号（默认倒数第二版）"
 )
 @click.option("--new", "new", default=None, type=click.IntRange(min=1), help="比较的新版本号（默认最新版）")
-@click.option(
-    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
-)
-@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+@units_option()
+@json_option(help="以 JSON 输出")
 def history(
     unit: str,
     period: str,
@@ -897,60 +816,56 @@ def history(
     as_json: bool,
 ) -> None:
     """某单位某报告期收到的各版报表（时间、文件、状态），以及两版之间改动的每个单元格（旧值 → 新值）。"""
-    with _user_errors():
-        from hbreport.store.approvals import approvals_of
-        from hbreport.store.history import history as run
+    from hbreport.store.approvals import approvals_of
+    from hbreport.store.history import history as run
 
-        registry = _registry(units)
-        result = run(Path(store_path), unit, _period(period), old=old, new=new, registry=registry)
-        signed = approvals_of(Path(store_path), registry.get(unit).code, _period(period))
-        if as_json:
-            _emit_json(result.to_dict() | {"approvals": signed})
-        else:
-            lines = [result.render()]
-            lines += ["审核：" if signed else "审核：无"] + [
-                f"  {a['at']}  {a['by']} 审核了 {a['file']}（SHA-256 {a['sha256'][:12]}…）"
-                + (f"：{a['note']}" if a["note"] else "")
-                for a in signed
-            ]
-            _console().print("\n".join(lines), markup=False)
-    sys.exit(EXIT_OK)
+    registry = _registry(units)
+    result = run(Path(store_path), unit, _period(period), old=old, new=new, registry=registry)
+    signed = approvals_of(Path(store_path), registry.get(unit).code, _period(period))
+    if as_json:
+        _emit_json(result.to_dict() | {"approvals": signed})
+    else:
+        lines = [result.render()]
+        lines += ["审核：" if signed else "审核：无"] + [
+            f"  {a['at']}  {a['by']} 审核了 {a['file']}（SHA-256 {a['sha256'][:12]}…）"
+            + (f"：{a['note']}" if a["note"] else "")
+            for a in signed
+        ]
+        _console().print("\n".join(lines), markup=False)
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+@json_option(help="以 JSON 输出")
 @click.option("--section", default=None, help="只列出该规划章节的指标，例如 四(二)")
 @click.option(
     "--coverage", "show_coverage", is_flag=True, help="每条指标由哪张表哪一栏收集，或为何没有表收集"
 )
 def catalog(as_json: bool, section: str | None, show_coverage: bool) -> None:
     """列出规划指标目录（templates/indicators.yaml）。"""
-    with _user_errors():
-        from hbreport.catalog import catalog_table, load_catalog
+    from hbreport.catalog import catalog_table, load_catalog
 
-        if show_coverage:
-            _coverage(as_json, section)
-            sys.exit(EXIT_OK)
-        rows = catalog_table(load_catalog())
-        if section:
-            rows = [r for r in rows if str(r.get("section", "")).startswith(section)]
-        if as_json:
-            _emit_json(rows)
-        else:
-            from rich.table import Table
+    if show_coverage:
+        _coverage(as_json, section)
+        sys.exit(EXIT_OK)
+    rows = catalog_table(load_catalog())
+    if section:
+        rows = [r for r in rows if str(r.get("section", "")).startswith(section)]
+    if as_json:
+        _emit_json(rows)
+    else:
+        from rich.table import Table
 
-            table = Table(title="规划指标目录")
-            for col in ("code", "name", "value", "unit", "deadline", "section"):
-                table.add_column(col)
-            for r in rows:
-                table.add_row(
-                    *(
-                        str(r.get(c, "") if r.get(c) is not None else "")
-                        for c in ("code", "name", "value", "unit", "deadline", "section")
-                    )
+        table = Table(title="规划指标目录")
+        for col in ("code", "name", "value", "unit", "deadline", "section"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(
+                *(
+                    str(r.get(c, "") if r.get(c) is not None else "")
+                    for c in ("code", "name", "value", "unit", "deadline", "section")
                 )
-            _console().print(table)
-    sys.exit(EXIT_OK)
+            )
+        _console().print(table)
 
 
 def _coverage(as_json: bool, section: str | None) -> None:
@@ -978,34 +893,30 @@ def _coverage(as_json: bool, section: str | None) -> None:
 
 
 @main.command()
-@click.option(
-    "--units", default=None, type=click.Path(dir_okay=False), help="单位名册 CSV（默认内置湖北样例）"
-)
-@click.option("--under", default=None, help="列出该单位的下级（6位或12位代码）")
-@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+@units_option()
+@under_option(help="列出该单位的下级（6位或12位代码）")
+@json_option(help="以 JSON 输出")
 def units(units: str | None, under: str | None, as_json: bool) -> None:
     """查看单位名册：各级单位数，或某单位的下级。"""
-    with _user_errors():
-        registry = _registry(units)
-        from hbreport.registry import LEVEL_ZH
+    registry = _registry(units)
+    from hbreport.registry import LEVEL_ZH
 
-        if under:
-            rows = [
-                {"code": u.code, "name": u.name, "level": u.level, "level_zh": LEVEL_ZH.get(u.level, u.level)}
-                for u in registry.children(under)
-            ]
-            payload: Any = rows
-        else:
-            payload = registry.count_by_level()
-        if as_json:
-            _emit_json(payload)
-        elif under:
-            for r in payload:
-                click.echo(f"{r['code']}  {r['name']}  {r['level_zh']}")
-        else:
-            for level, n in payload.items():
-                click.echo(f"{LEVEL_ZH.get(level, level)}\t{n}")
-    sys.exit(EXIT_OK)
+    if under:
+        rows = [
+            {"code": u.code, "name": u.name, "level": u.level, "level_zh": LEVEL_ZH.get(u.level, u.level)}
+            for u in registry.children(under)
+        ]
+        payload: Any = rows
+    else:
+        payload = registry.count_by_level()
+    if as_json:
+        _emit_json(payload)
+    elif under:
+        for r in payload:
+            click.echo(f"{r['code']}  {r['name']}  {r['level_zh']}")
+    else:
+        for level, n in payload.items():
+            click.echo(f"{LEVEL_ZH.get(level, level)}\t{n}")
 
 
 from hbreport.tasks import cli as _tasks_cli  # noqa: E402,F401  (registers `hbreport tasks`)

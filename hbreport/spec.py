@@ -172,6 +172,21 @@ class SheetSpec:
         return tuple(c for c in self.columns if c.role == "derived")
 
     @cached_property
+    def data_derived(self) -> tuple[Column, ...]:
+        """The derived columns computed from what a row reports (an input column, directly or through an
+        earlier derived column), not from its baseline and tasks alone: blank on a row whose data are
+        not in (a consolidation's child not 已报), where the others (规划进度) still show the plan."""
+        from hbreport.checks.rules import Expr
+
+        needs = {c.key for c in self.input_columns}
+        out = []
+        for col in self.derived_columns:
+            if Expr.parse(col.formula).fields & needs:
+                needs.add(col.key)
+                out.append(col)
+        return tuple(out)
+
+    @cached_property
     def given_keys(self) -> tuple[str, ...]:
         """The keys of the columns a row is given (inputs and prefill), in column order."""
         return tuple(c.key for c in self.columns if c.role != "derived")

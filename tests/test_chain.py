@@ -175,6 +175,7 @@ def _close(actual, expected) -> bool:
     return actual == expected
 
 
+@pytest.mark.slow
 def test_every_level_consolidates_cleanly(chain):
     for code, summary in chain["summaries"].items():
         assert summary.exit_code == 0, (code, summary.render())
@@ -298,6 +299,7 @@ def test_each_level_says_how_many_units_below_it_were_consolidated(chain):
     assert "各级已汇总/应报：" in summaries[PROVINCE].render()
 
 
+@pytest.mark.slow
 def test_the_province_report_says_how_many_townships_its_figures_contain(chain, tmp_path):
     import docx
 
@@ -320,6 +322,7 @@ def test_the_province_report_says_how_many_townships_its_figures_contain(chain, 
     assert "所辖" not in "".join(p.text for p in docx.Document(str(county)).paragraphs)  # no level below
 
 
+@pytest.mark.slow
 def test_the_province_rolls_up_by_region_and_its_report_has_a_region_section(chain, tmp_path):
     """片区汇总: the counties' rows of the children's workbooks added up by 片区 and 老区; the province
     report's 片区进展 says each region's figures and 未采集 for the region targets no form collects."""

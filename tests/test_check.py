@@ -211,6 +211,7 @@ def test_annotate_refuses_to_overwrite_its_source(batch):
     assert rb.sha256(batch.bad) == before
 
 
+@pytest.mark.slow
 def test_a_rare_character_on_a_gbk_console_does_not_stop_the_command(tmp_path):
     """A Chinese Windows writes redirected output in GBK, which lacks rare characters found in village
     names: the text shows '?' for them, JSON stays UTF-8, and the command ends with its own exit code."""

@@ -131,6 +131,7 @@ def _status(summary) -> dict[str, str]:
     return {c.code: c.status for c in summary.children}
 
 
+@pytest.mark.slow
 def test_every_child_is_accounted_for(folder, run):
     t = folder["townships"]
     assert _status(run["summary"]) == {
@@ -293,6 +294,7 @@ def test_what_was_not_read_is_said(folder, context, tmp_path):
     assert unread["长港镇报表.zip"].message in listed
 
 
+@pytest.mark.slow
 def test_forms_made_from_another_registry_consolidate_with_that_registry_alone(context, tmp_path):
     """An office that loads its own registry (--units) generates forms without the sample's village
     baseline; consolidating them with that registry, and nothing else given, must use the same
@@ -347,6 +349,7 @@ def test_a_blank_form_or_an_own_form_instead_of_a_consolidation_is_warned(folder
     assert "01脱贫进展" in warned.message and "04" not in warned.message and "consolidate" in warned.hint
 
 
+@pytest.mark.slow
 def test_same_inputs_give_byte_identical_output(folder, run, context, tmp_path):
     again = tmp_path / "again.xlsx"
     consolidate(folder["inbox"], COUNTY, PERIOD, again, workers=1, annotate_dir=tmp_path / "back", **context)
@@ -387,6 +390,7 @@ def test_output_and_copies_stay_out_of_the_inbox(folder, context, tmp_path):
     assert {p.name: sha256_file(p) for p in inbox.iterdir()} == folder["hashes"]
 
 
+@pytest.mark.slow
 def test_command_line(folder, tmp_path, capsys):
     from hbreport.cli import run as cli
 
@@ -406,6 +410,7 @@ def test_command_line(folder, tmp_path, capsys):
     assert "--workers" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_parallel_reading_gives_the_serial_result_even_when_a_reader_dies(
     folder, run, context, tmp_path, monkeypatch
 ):

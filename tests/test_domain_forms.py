@@ -89,6 +89,7 @@ def test_domain_forms_are_on_every_level_that_fills_them() -> None:
     assert numbers == [f"鄂扶贫{n:02d}表" for n in range(6, 13)]
 
 
+@pytest.mark.slow
 def test_clean_domain_forms_consolidate_without_errors(chain) -> None:
     for code, summary in chain["summaries"].items():
         errors = [f for f in summary.findings if f.importance == "error"]

@@ -113,6 +113,7 @@ def everything(tmp_path_factory: pytest.TempPathFactory) -> dict:
     }
 
 
+@pytest.mark.slow
 def test_consolidate_answers_every_file_and_keeps_the_good_ones_exact(everything: dict) -> None:
     folder, out = everything["folder"], everything["out"]
     code, text, err = _hbreport(
@@ -161,6 +162,7 @@ def findings_of(text: str, code9: str) -> list[dict]:
     ]
 
 
+@pytest.mark.slow
 def test_check_answers_every_file_in_chinese(everything: dict) -> None:
     code, text, err = _hbreport("check", str(everything["folder"]))
     assert code == EXIT_FINDINGS, err[-3000:]

@@ -39,6 +39,7 @@ def returns(inbox_copy, tmp_path, context):
     return {"inbox": inbox_copy, "wrong": town, "notes": notes}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", [".csv", ".json", ".parquet"])
 def test_export_import_check_gives_the_same_values_and_findings(returns, tmp_path, registry, capsys, kind):
     inbox = returns["inbox"]
@@ -127,6 +128,7 @@ def test_export_and_import_refuse_what_they_cannot_use(tmp_path, capsys):
     assert ".csv" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_report_from_the_store_says_what_the_report_from_the_workbook_says(returns, tmp_path, capsys):
     """The report takes (Dataset, Summary): from the store, or from the workbook read once through the
     gate; both give the same document."""

@@ -4,6 +4,7 @@ gives them back, and one level up the warning shows as 已说明 with the clerk'
 from __future__ import annotations
 
 import openpyxl
+import pytest
 from consolidation_inputs import write_filled
 
 from hbreport.cli import run
@@ -58,6 +59,7 @@ def test_check_says_the_warning_is_explained(tmp_path, registry, catalog, baseli
     assert f"已说明：{WHY}" in out
 
 
+@pytest.mark.slow
 def test_one_level_up_the_warning_is_explained_not_open(tmp_path, registry, catalog, baseline):
     inbox = tmp_path / "inbox"
     path, village, _ = _explained_township(inbox, registry, catalog, baseline)

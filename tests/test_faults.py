@@ -58,6 +58,7 @@ def children(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_a_failed_write_is_a_message_for_forms_consolidation_and_report(
     children: Path, tmp_path: Path
 ) -> None:

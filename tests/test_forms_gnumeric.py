@@ -75,6 +75,7 @@ def recalculated(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("level", list(UNITS))
 def test_gnumeric_computes_what_the_engine_computes(level, recalculated):
     spec, inputs, native, _ = recalculated[level]

@@ -286,6 +286,7 @@ def test_every_case_has_an_answer() -> None:
     assert set().union(*CATEGORIES.values()) == set(ALL_CASES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(ALL_CASES))
 def test_check_answers_every_case(files: dict[str, Path], case: str, capsys: pytest.CaptureFixture) -> None:
     path, expect = files[case], EXPECT[case]
@@ -325,6 +326,7 @@ def test_check_answers_every_case(files: dict[str, Path], case: str, capsys: pyt
 # ---------------------------------------------------------------- the cases through `consolidate`
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(ALL_CASES))
 def test_consolidate_keeps_the_good_children(
     files: dict[str, Path],
@@ -389,6 +391,7 @@ def test_consolidate_keeps_the_good_children(
     assert fingerprints(folder) == before
 
 
+@pytest.mark.slow
 def test_all_good_children_consolidate_clean_and_one_bad_file_is_what_fails(
     good: dict[str, Path], files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
@@ -431,6 +434,7 @@ def test_all_good_children_consolidate_clean_and_one_bad_file_is_what_fails(
 # ---------------------------------------------------------------- one real process per category
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("category", sorted(CATEGORIES))
 def test_a_real_process_per_category(
     category: str, files: dict[str, Path], good: dict[str, Path], tmp_path: Path
@@ -478,6 +482,7 @@ sys.stderr.write(done.stdout + done.stderr)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "case",
     [
@@ -687,6 +692,7 @@ def formula_registry(tmp_path_factory: pytest.TempPathFactory):
     return units, load_registry(units)
 
 
+@pytest.mark.slow
 def test_formula_like_unit_names_stay_text_from_forms_to_report(
     formula_registry, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

@@ -41,6 +41,7 @@ def children(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return corpus.good_children(tmp_path_factory.mktemp("good"), ("421122101", "421122102"))
 
 
+@pytest.mark.slow
 def test_a_file_name_in_gbk_bytes_is_read_and_shown_in_chinese(
     children: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -71,6 +72,7 @@ def _long_name(stem_bytes: int, suffix: str = ".xlsx") -> str:
     return "报" * chars + "x" * rest + suffix
 
 
+@pytest.mark.slow
 def test_names_up_to_255_bytes_work_as_input_and_as_output(children: dict[str, Path], tmp_path: Path) -> None:
     """A 247-byte input name gets its return copy; a 251-byte --out is written (the temporary files
     beside them are named to fit)."""
@@ -93,6 +95,7 @@ def test_names_up_to_255_bytes_work_as_input_and_as_output(children: dict[str, P
     assert (out.parent / "退回" / long_input.name).is_file()
 
 
+@pytest.mark.slow
 def test_rich_markup_in_a_path_is_printed_as_it_is(tmp_path: Path) -> None:
     folder = tmp_path / "x\\[old]汇总"
     folder.mkdir()

@@ -194,6 +194,7 @@ def test_a_rule_over_a_blank_input_does_not_fire(ncms_people, fires):
     assert ("新农合参合率低于" in text) is fires, text
 
 
+@pytest.mark.slow
 @pytest.mark.gnumeric
 def test_a_rule_over_a_blank_input_does_not_fire_in_a_spreadsheet_either(tmp_path):
     import openpyxl

@@ -117,6 +117,7 @@ def test_forms_into_a_folder_of_filled_workbooks_write_nothing_without_force(cap
     assert after.keys() == before.keys() and all(after[n][0] != before[n][0] for n in after)
 
 
+@pytest.mark.slow
 def test_roster_forms_into_a_folder_of_filled_rosters_write_nothing_without_force(capsys, tmp_path):
     from hbreport.households.synth import write_synthetic
 
@@ -249,6 +250,7 @@ def test_exclusive_creation_without_hard_links_reserves_the_name(tmp_path, monke
 # ---------------------------------------------------------------- file modes
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
 @pytest.mark.parametrize("mask", [0o022, 0o002, 0o027])
 def test_outputs_get_the_mode_of_a_normal_new_file(mask, filled, context, tmp_path):

@@ -37,6 +37,7 @@ def _paths(inbox, times: int = 1) -> list[str]:
     return [str(p) for p in sorted(inbox.iterdir())] * times
 
 
+@pytest.mark.slow
 def test_spawned_readers_join_when_work_is_left_and_give_the_serial_result(
     inbox, sample, tmp_path, monkeypatch
 ):

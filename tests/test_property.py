@@ -158,6 +158,7 @@ def read_child(path: Path, code: str, typed: dict, context: dict):
 # ---------------------------------------------------------------- the properties
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(data=st.data())
 def test_the_reader_answers_any_content(
@@ -171,6 +172,7 @@ def test_the_reader_answers_any_content(
     assert path.read_bytes() == before
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(data=st.data())
 def test_county_totals_are_the_sums_of_what_the_reader_accepted(

@@ -222,6 +222,7 @@ def test_robust_z_flags_only_the_implausible_unit():
 # ---------------------------------------------------------------- the .docx
 
 
+@pytest.mark.slow
 def test_docx_has_official_layout(reports):
     path = reports[PROVINCE][0]
     with zipfile.ZipFile(path) as z:

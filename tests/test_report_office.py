@@ -8,6 +8,7 @@ import os
 
 import docx
 import openpyxl
+import pytest
 from test_explanations import WHY, _explained_township
 from test_verification import COUNTY as VERIFIED_COUNTY
 from test_verification import _forms, _rows
@@ -26,6 +27,7 @@ def _text(path) -> str:
     return "\n".join(p.text for p in document.paragraphs)
 
 
+@pytest.mark.slow
 def test_quality_section_explained_warnings_and_timeliness(tmp_path, registry, catalog, baseline):
     inbox = tmp_path / "inbox"
     path, _, _ = _explained_township(inbox, registry, catalog, baseline)
@@ -52,6 +54,7 @@ def test_quality_section_explained_warnings_and_timeliness(tmp_path, registry, c
 sources = verify_sources  # the household store and townships of tests/test_verification.py
 
 
+@pytest.mark.slow
 def test_report_with_the_verification_workbook_says_verified_status(
     sources,
     tmp_path,

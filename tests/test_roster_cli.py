@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from hbreport.households.synth import write_synthetic
 from hbreport.xlsx.safety import sha256_file
 
@@ -18,6 +20,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_roster_commands_generate_and_consolidate(tmp_path: Path) -> None:
     synth = write_synthetic(tmp_path / "synth", 2017, under="421122", limit=2)
     assert len(synth.rosters) == 2

@@ -14,6 +14,7 @@ from hbreport.households import consolidate_rosters
 from hbreport.households.synth import write_synthetic
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("year", range(2016, 2021))
 def test_rosters_generate_and_consolidate_every_plan_year(tmp_path: Path, year: int) -> None:
     synth = write_synthetic(tmp_path / "synth", year, under="421122", limit=1)

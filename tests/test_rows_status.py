@@ -20,9 +20,13 @@ from hbreport.forms import generate_forms
 from hbreport.registry import load_registry
 from hbreport.spec import build_workbook_spec
 from hbreport.xlsx.layout import TOTAL_ROW, SheetLayout
+from hbreport.xlsx.reader import read_workbook
 
 COUNTY, PERIOD = "421122", 2017
 PP = "poverty_progress"
+#: 01 form's columns derived from the typed figures: 累计脱贫人口, 年末剩余贫困人口, 累计脱贫率, 进度状态
+#: (规划进度 comes from the baseline and the task: the plan, shown on every row)
+DERIVED = ("cum_exited_people", "remaining_people", "cum_exit_rate", "progress_status")
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +58,7 @@ def county(tmp_path_factory, kw):
     return {"root": root, "inbox": inbox, "summary": summary, "towns": towns}
 
 
+@pytest.mark.slow
 def test_each_row_says_its_status_and_the_total_says_reported_of_expected(county, kw):
     summary, towns = county["summary"], county["towns"]
     status = {c.code: c.status for c in summary.children}
@@ -70,12 +75,26 @@ def test_each_row_says_its_status_and_the_total_says_reported_of_expected(county
     for town, word in ((towns[0], "未报"), (towns[1], "空表"), (towns[2], "退回"), (towns[3], "已报")):
         r = layout.row_index[town.code]
         assert ws.cell(r, col).value == word
-        if word != "已报":  # no progress figures and no verdict for a child whose data are not in
-            for key in ("exited_people", "cum_exit_rate", "progress_status"):
+        if word != "已报":  # no figures (typed or derived from blanks), no verdict: its data are not in
+            for key in ("exited_people", *DERIVED):
                 assert ws.cell(r, layout.col_index[key]).value in (None, ""), (town.name, key)
+            assert ws.cell(r, layout.check_col).value in (None, "")
+            assert ws.cell(r, layout.col_index["base_people"]).value > 0  # the baseline stays, as baseline
+            assert ws.cell(r, layout.col_index["expected_rate"]).value > 0  # and the plan
         else:
             assert ws.cell(r, layout.col_index["progress_status"]).value in ("超前", "正常", "滞后")
     assert ws.cell(TOTAL_ROW, col).value == f"已报 {len(towns) - 3}/{len(towns)}"
+    # no formula behind those cells: a spreadsheet program recalculating them gives blanks too
+    formulas = openpyxl.load_workbook(summary.output)[sheet.sheet]
+    for town in towns[:3]:
+        r = layout.row_index[town.code]
+        for key in DERIVED:
+            assert formulas.cell(r, layout.col_index[key]).value is None, (town.name, key)
+    r = layout.row_index[towns[3].code]
+    assert str(formulas.cell(r, layout.col_index["cum_exited_people"]).value).startswith("=")
+    # the Summary's data say the same: nothing derived from blanks
+    data = summary.data.rows[PP][towns[0].code]
+    assert all(data[key] is None for key in DERIVED) and data["base_people"] > 0
     # 空表 is not reported data: not in the 汇总率
     assert summary.completeness["received"] == len(towns) - 3
 
@@ -87,16 +106,65 @@ def test_status_rows_stay_blank_when_libreoffice_recalculates(county, kw, tmp_pa
     from hbreport.office import recalculate
 
     summary, towns = county["summary"], county["towns"]
-    again = recalculate(Path(summary.output), tmp_path)
+    again = recalculate(Path(summary.output), tmp_path / "lo")
     sheet = build_workbook_spec(COUNTY, PERIOD, **kw).sheet(PP)
     layout = SheetLayout(sheet)
     ws = openpyxl.load_workbook(again, data_only=True)[sheet.sheet]
     for town in towns[:3]:
         r = layout.row_index[town.code]
-        assert ws.cell(r, layout.col_index["cum_exit_rate"]).value in (None, "")
-        assert ws.cell(r, layout.col_index["progress_status"]).value in (None, "")
+        for key in DERIVED:  # 累计脱贫人口 not 0, 年末剩余贫困人口 not the baseline: blank
+            assert ws.cell(r, layout.col_index[key]).value in (None, ""), (town.name, key)
+        assert ws.cell(r, layout.check_col).value in (None, "")
     r = layout.row_index[towns[3].code]
     assert ws.cell(r, layout.col_index["progress_status"]).value in ("超前", "正常", "滞后")
+    assert ws.cell(r, layout.col_index["cum_exited_people"]).value > 0
+    assert ws.cell(TOTAL_ROW, layout.status_col).value == f"已报 {len(towns) - 3}/{len(towns)}"
+
+    # the recalculated county workbook read back: no 公式被删 / 公式被改 and no rule verdict on the
+    # rows of the townships not 已报 (their status comes from the workbook's _summary part)
+    read = read_workbook(again, **kw)
+    absent_rows = {str(layout.row_index[t.code]) for t in towns[:3]}
+    on_absent = [f for f in read.findings if f.sheet == sheet.sheet and (f.cell or "")[1:] in absent_rows]
+    assert not on_absent, [f.message for f in on_absent]
+    assert not [f for f in read.findings if f.rule in ("公式被删", "公式被改")]
+    assert read.data.rows[PP][towns[0].code]["cum_exited_people"] is None
+
+    # one level up: the prefecture consolidates the recalculated county workbook; the county is 已报,
+    # its townships count 11 of 14 (the three not 已报 are not counted as reporting 0)
+    up = tmp_path / "up"
+    up.mkdir()
+    shutil.copy(again, up / again.name)
+    prefecture = kw["registry"].reporting_parent(COUNTY).code
+    result = consolidate(up, prefecture, PERIOD, tmp_path / "prefecture.xlsx", workers=1, **kw)
+    status = {c.code: c.status for c in result.children}
+    assert status[kw["registry"].get(COUNTY).code] == "已报"
+    levels = {lv: (n, got) for lv, n, got in result.levels}
+    assert levels["county"][1] == 1
+    assert levels["township"][1] == len(towns) - 3
+    assert not [f for f in result.findings if f.rule in ("公式被删", "公式被改")]
+    ws = openpyxl.load_workbook(result.output, data_only=True)[sheet.sheet]
+    pl = SheetLayout(build_workbook_spec(prefecture, PERIOD, **kw).sheet(PP))
+    r = pl.row_index[kw["registry"].get(COUNTY).code]
+    county_total = read.data.totals[PP]
+    assert ws.cell(r, pl.col_index["exited_people"]).value == county_total["exited_people"]
+    assert ws.cell(r, pl.status_col).value == "已报"
+    for code, word in status.items():  # the prefecture's other counties sent nothing: blank rows
+        if word != "已报":
+            assert ws.cell(pl.row_index[code], pl.col_index["cum_exited_people"]).value in (None, "")
+
+
+def test_a_deleted_formula_in_a_reported_row_is_still_found(county, kw, tmp_path):
+    """The rows of children not 已报 are exempt from the formula check; the others are not."""
+    summary, towns = county["summary"], county["towns"]
+    sheet = build_workbook_spec(COUNTY, PERIOD, **kw).sheet(PP)
+    layout = SheetLayout(sheet)
+    wb = openpyxl.load_workbook(summary.output)
+    cell = f"{layout.col_letter('cum_exited_people')}{layout.row_index[towns[3].code]}"
+    wb[sheet.sheet][cell] = 0
+    changed = tmp_path / Path(summary.output).name
+    wb.save(changed)
+    found = [f for f in read_workbook(changed, **kw).findings if f.rule == "公式被删"]
+    assert [f.cell for f in found] == [cell]
 
 
 def exit_status(path) -> str:
@@ -104,6 +172,7 @@ def exit_status(path) -> str:
     return next(row[1].value for row in ws.iter_rows() if row[0].value == "评估结果")
 
 
+@pytest.mark.slow
 def test_county_exit_status_changes_with_its_consolidated_data(county, kw):
     """With townships missing the county is not assessed (未报); with all of them in, it is assessed on
     the figures (the sample's 贫困发生率 is far above the standard: 未达到)."""

@@ -496,6 +496,7 @@ ENVS = st.fixed_dictionaries({}, optional={name: CELL_VALUES for name in FIELDS}
 ALLOWED_RESULTS = (bool, int, float, str, XLError)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(env=ENVS, text=st.sampled_from(SAMPLE_EXPRESSIONS))
 def test_evaluate_never_raises(env: dict, text: str) -> None:
@@ -534,6 +535,7 @@ def _combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 EXPRESSIONS = st.recursive(LEAVES, _combine, max_leaves=12)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(text=EXPRESSIONS, env=ENVS)
 def test_random_expressions_parse_evaluate_and_compile(text: str, env: dict) -> None:
@@ -577,6 +579,7 @@ def _literal(number: float) -> str:
     return ("-" if math.copysign(1, number) < 0 else "") + repr(abs(float(number)))
 
 
+@pytest.mark.slow
 @settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
 @given(
     a=NUMBERS,

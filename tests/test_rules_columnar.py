@@ -69,6 +69,7 @@ def _random_case(rows: int) -> tuple[list[Expr], list[dict[str, Any]]]:
     return exprs, table
 
 
+@pytest.mark.slow
 def test_random_expressions_columns_equal_rows() -> None:
     exprs, rows = _random_case(30)  # exactly the LibreOffice test's rows
     more = random.Random(SEED + 1)

@@ -90,6 +90,7 @@ def test_every_corpus_case_has_an_expectation() -> None:
     assert set(EXPECTED) == set(corpus.BAD_CASES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(EXPECTED))
 def test_bad_input_is_refused_with_its_reason(bad_files: dict[str, Path], case: str) -> None:
     path = bad_files[case]

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from consolidation_inputs import write_filled
 
 from hbreport.cli import run as cli
@@ -36,6 +37,7 @@ def _argv(inbox: Path, out: Path, store: Path) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_the_same_files_twice_add_nothing_and_a_corrected_file_becomes_a_new_version(
     inbox_copy, tmp_path, context, capsys
 ):
@@ -87,6 +89,7 @@ def test_the_same_files_twice_add_nothing_and_a_corrected_file_becomes_a_new_ver
     assert "第1版 → 第2版：修改了 2 个单元格" in text and "（当前采用）" in text
 
 
+@pytest.mark.slow
 def test_two_consolidations_at_once_on_one_store_keep_every_submission_once(county_inbox, tmp_path):
     """Two real processes consolidate the same folder into one new store at the same time; whichever
     order their transactions take, both finish and every file is kept once."""
@@ -137,6 +140,7 @@ def _fails_in_chinese(argv, capsys, *words) -> str:
     return err
 
 
+@pytest.mark.slow
 def test_a_store_that_cannot_be_used_is_a_chinese_message(county_inbox, tmp_path, capsys, monkeypatch):
     out = tmp_path / "out" / "县.xlsx"
     text = tmp_path / "notes.sqlite"
@@ -205,6 +209,7 @@ def _roster_argv(folder: Path, store: Path, export: Path) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_household_rosters_share_the_store_and_two_first_runs_at_once_both_finish(tmp_path, county_inbox):
     """Rosters go into the same store file as the forms; two first runs into one fresh store at once
     both finish (no 'duplicate column name'), every household kept once; a file that is not a store

@@ -82,6 +82,7 @@ def test_province_tasks_follow_the_plans_yearly_shares(registry, catalog, sample
         assert done == int((Decimal(int(total)) * share).quantize(Decimal(1))), year
 
 
+@pytest.mark.slow
 def test_children_add_up_to_parents_every_year_down_to_the_village(registry, catalog, baseline):
     table = derive_tasks(registry, catalog, baseline, level="village")
     assert check_sums(table, registry, catalog) == []

@@ -141,6 +141,7 @@ def test_forms_take_the_tasks_given_with_the_tasks_option(tmp_path, parts):
     )
 
 
+@pytest.mark.slow
 def test_a_county_due_in_2017_is_expected_at_100_percent_in_its_report(tmp_path, parts):
     registry, catalog, baseline = parts
     data = sample_form_data(EARLY, YEAR, registry=registry, baseline=baseline, catalog=catalog)

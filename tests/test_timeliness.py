@@ -8,6 +8,7 @@ import json
 import os
 
 import openpyxl
+import pytest
 
 from hbreport.cli import run
 from hbreport.consolidation.consolidate import consolidate
@@ -27,6 +28,7 @@ def _detail(out) -> dict[str, dict]:
     return {str(r[0]): dict(zip(head, r, strict=True)) for r in rows[1:]}
 
 
+@pytest.mark.slow
 def test_late_on_time_and_missing_against_the_deadline(inbox_copy, tmp_path, registry, catalog, baseline):
     files = sorted(inbox_copy.glob("*.xlsx"))
     late, gone, on_time = files[0], files[1], files[2:]
@@ -73,6 +75,7 @@ def test_deadline_option_and_json(inbox_copy, tmp_path, capsys):
     assert data["timeliness"]["逾期"] == len(by_code) - 1
 
 
+@pytest.mark.slow
 def test_the_store_first_sight_counts_when_earlier_than_the_mtime(
     inbox_copy, tmp_path, registry, catalog, baseline
 ):

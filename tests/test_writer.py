@@ -73,6 +73,7 @@ def sqref_cells(sqref) -> set[str]:
     return cells
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("level", LEVELS)
 def test_sheets_and_identity(level, written, books):
     spec, _path, _ = written[level]
@@ -305,6 +306,7 @@ def test_written_atomically_and_old_file_kept_on_failure(sample, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["form.xlsx"]
 
 
+@pytest.mark.slow
 def test_consolidated_values_fill_inputs_and_extra_sheets(sample, tmp_path):
     registry, catalog, baseline = sample
     spec = build_workbook_spec(
@@ -383,6 +385,7 @@ def test_prefill_left_open_where_the_baseline_does_not_cover(sample, tmp_path):
         assert cell.value == row["base_people"]
 
 
+@pytest.mark.slow
 def test_generate_forms_for_hongan_county_from_the_real_division_tree(sample, tmp_path):
     _registry, catalog, baseline = sample
     if not DIVISIONS.is_file():
@@ -592,6 +595,7 @@ def test_rows_computed_by_the_caller_give_the_same_workbook(sample, tmp_path):
     assert changed.read_bytes() != plain.read_bytes()
 
 
+@pytest.mark.slow
 def test_formula_shortcut_writes_the_bytes_xlsxwriter_writes(sample, tmp_path, monkeypatch):
     """Sheet._prepare_formula (no prefix passes for formulas that need none) against XlsxWriter's own:
     every level, filled, with the xlwings variant and extra tables holding text that needs escaping,

@@ -82,6 +82,7 @@ def test_workbook_identity_comes_from_the_meta_sheet(spoiled_book):
     assert macros.workbook_identity(rows) == (spec.unit_code, PERIOD)
 
 
+@pytest.mark.slow
 def test_consolidate_then_report_from_this_levels_workbook(tmp_path):
     registry, catalog, baseline = load_registry(), load_catalog(), load_baseline()
     kw = {"registry": registry, "catalog": catalog, "baseline": baseline}
@@ -149,6 +150,7 @@ def as_xlsm(src, dst):
     return dst
 
 
+@pytest.mark.slow
 def test_a_macro_enabled_workbook_is_checked_as_the_xlsx_it_will_be_sent_as(spoiled_book, tmp_path):
     from hbreport.errors import HBError
     from hbreport.xlsx import safety

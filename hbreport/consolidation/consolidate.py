@@ -50,6 +50,7 @@ from hbreport.checks.files import (
 )
 from hbreport.consolidation.county_exit import SHEET as COUNTY_EXIT_SHEET
 from hbreport.consolidation.county_exit import assess as assess_county
+from hbreport.consolidation.county_exit import carried_table
 from hbreport.consolidation.inbox import scan
 from hbreport.consolidation.parallel import read_files
 from hbreport.context import Context
@@ -66,6 +67,7 @@ from hbreport.model.summary import (
     REJECTED,
     RETURNED,
     ChildStatus,
+    CountyExitStatus,
     DuplicateSet,
     Rejection,
     Summary,
@@ -114,6 +116,7 @@ class _Read:
     sheet: str | None = None  # … and where, when the HBError says
     cell: str | None = None
     levels: dict[str, int] = field(default_factory=dict)  # a consolidated child's 各级报送: level → received
+    county_exits: tuple[CountyExitStatus, ...] = ()  # a consolidated child's poor counties' 摘帽 statuses
     consolidated: bool = False  # the workbook is a consolidation's output (it has 汇总校验)
 
 
@@ -153,6 +156,7 @@ def _read_one(path: str) -> _Read:
         result.data,
         list(result.findings),
         levels=levels,
+        county_exits=tuple(summary.county_exits) if summary is not None else (),
         consolidated=result.consolidated,
     )
 
@@ -276,7 +280,7 @@ def _run(
     values = job.parent_values()
 
     summary = job.summary()
-    summary.data = FormData.from_inputs(spec, values)
+    summary.data = FormData.from_inputs(spec, values, absent=summary.absent_rows())
     summary.regions = roll_up((r.data for r in job.accepted.values()), baseline)
     if not summary.received:  # nothing to add up: a workbook of blanks must not be forwarded as a result
         summary.annotated, not_annotated = _annotate(job, annotate_dir, workers)
@@ -286,9 +290,20 @@ def _run(
     # the document date is the end of the reporting period, not the clock: the same inputs give the same bytes
     as_of = datetime(period, 12, 31, tzinfo=UTC)
     county_exit = assess_county(summary.data, registry=job.registry, catalog=job.catalog, baseline=baseline)
+    # 摘帽 statuses carried up from the children's own Summaries (only from children whose data are in)
+    exits = {e.code: e for r in job.accepted.values() for e in r.county_exits}
+    if county_exit is not None:
+        exits[county_exit.code] = county_exit.carried()
+    summary.county_exits = sorted(exits.values(), key=lambda e: e.code)
     extra = _extra_sheets(summary)
     if county_exit is not None:  # a poor county: its exit assessed on its own consolidated figures
         extra.append((COUNTY_EXIT_SHEET, county_exit.table()))
+    elif spec.level in ("prefecture", "province"):
+        table = carried_table(
+            spec.unit_code, period, summary.county_exits, registry=job.registry, baseline=baseline
+        )
+        if table is not None:
+            extra.append((COUNTY_EXIT_SHEET, table))
     written = write_workbook(
         spec,
         out_path,

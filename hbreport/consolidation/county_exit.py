@@ -19,6 +19,7 @@ from typing import Any
 
 from hbreport.checks.engine import row_filled
 from hbreport.errors import HBError
+from hbreport.model.summary import CountyExitStatus
 from hbreport.model.values import FormData
 
 PEOPLE_FORM, VILLAGE_FORM, INFRA_FORM = "poverty_progress", "village_exit", "infrastructure"
@@ -60,6 +61,11 @@ class CountyExit:
     @property
     def failed(self) -> list[Criterion]:
         return [c for c in self.criteria if c.met is False]
+
+    def carried(self) -> CountyExitStatus:
+        """The status as the Summary carries it up to the prefecture and the province."""
+        failed = tuple(c.label for c in self.failed)
+        return CountyExitStatus(self.code, self.name, self.status, self.planned_year, self.applying, failed)
 
     def table(self) -> list[list[Any]]:
         """The rows of the 贫困县退出 sheet of the county's consolidated workbook."""
@@ -161,3 +167,58 @@ def assess(data: FormData, *, registry, catalog, baseline) -> CountyExit | None:
     return CountyExit(
         spec.unit_code, spec.unit_name, spec.period, record.exit_year, applying, status, criteria
     )
+
+
+def poor_counties(code: str, *, registry, baseline) -> list:
+    """The baseline's records of the poor counties ``code`` covers (itself, when a poor county), in
+    the order of their planned 摘帽 year (the schedule), then code."""
+    unit = registry.get(code)
+    units = [unit] if unit.level == "county" else registry.descendants(unit.code, "county")
+    poor = [baseline.county(u.code) for u in units if baseline.is_poor_county(u.code)]
+    return sorted(poor, key=lambda c: (c.exit_year or 9999, c.code))
+
+
+def carried_table(
+    code: str, period: int, exits: list[CountyExitStatus], *, registry, baseline
+) -> list[list[Any]] | None:
+    """The 贫困县退出 sheet above the county: each poor county of the list with its planned year (the
+    schedule) and the status its own consolidation judged from its data (未报 when none came up).
+    None when ``code`` covers no poor county."""
+    poor = poor_counties(code, registry=registry, baseline=baseline)
+    if not poor:
+        return None
+    by_code = {e.code: e for e in exits}
+    rows: list[list[Any]] = [
+        [
+            "县（市、区）",
+            "单位代码",
+            "计划摘帽年份（贫困县名单）",
+            "评估结果（据该县汇总数据）",
+            "本年申请摘帽",
+            "未达到的标准",
+        ]
+    ]
+    counts = dict.fromkeys((APPLYING, MET, NOT_MET, NOT_REPORTED), 0)
+    for county in poor:
+        e = by_code.get(county.code)
+        status = e.status if e else NOT_REPORTED
+        counts[status] = counts.get(status, 0) + 1
+        rows.append(
+            [
+                county.name,
+                county.code[:6],
+                f"{county.exit_year}年" if county.exit_year else "—",
+                status,
+                ("是" if e.applying else "否") if e else "",
+                "、".join(e.failed) if e else "",
+            ]
+        )
+    rows += [
+        [],
+        [
+            f"{period}年：贫困县{len(poor)}个，其中申请摘帽{counts[APPLYING]}个、达到标准{counts[MET]}个、"
+            f"未达到{counts[NOT_MET]}个、未报{counts[NOT_REPORTED]}个。计划摘帽年份是名单的安排，不是已摘帽；"
+            "评估结果取自各县汇总工作簿（未报：该县没有汇总数据报上来，或数据不全）"
+        ],
+    ]
+    return rows

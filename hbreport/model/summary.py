@@ -122,6 +122,42 @@ class ChildStatus:
         }
 
 
+@dataclass(frozen=True)
+class CountyExitStatus:
+    """A poor county's 摘帽 status as its own consolidation judged it from its data
+    (:mod:`hbreport.consolidation.county_exit`), carried up in the Summary of every workbook above it.
+    ``planned_year`` is the list of poor counties' schedule, never the achievement."""
+
+    code: str
+    name: str
+    status: str  # 申请摘帽 | 达到标准 | 未达到 | 未报
+    planned_year: int | None = None
+    applying: bool = False
+    failed: tuple[str, ...] = ()  # the criteria with data that are not met
+
+    def to_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "status": self.status,
+            "planned_year": self.planned_year,
+            "applying": self.applying,
+            "failed": list(self.failed),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> CountyExitStatus:
+        year = d.get("planned_year")
+        return cls(
+            str(d["code"]),
+            str(d["name"]),
+            str(d["status"]),
+            int(year) if year is not None else None,
+            bool(d.get("applying")),
+            tuple(str(x) for x in d.get("failed") or ()),
+        )
+
+
 @dataclass
 class Summary:
     """What a consolidation did: who reported, who did not, what was refused or returned, and why."""
@@ -144,6 +180,9 @@ class Summary:
     # the children's rows added up by 片区, 片区外 and 革命老区 (hbreport.regions; the 片区汇总 sheet)
     regions: dict[str, dict[str, float]] = field(default_factory=dict)
     deadline: dt.date | None = None  # 报送截止日期 the children's timeliness is judged against
+    # poor counties' 摘帽 statuses judged from their own data: this county's, or those carried up from
+    # the children's own Summaries (a county not listed has no data: 未报)
+    county_exits: list[CountyExitStatus] = field(default_factory=list)
 
     def timeliness(self) -> dict[str, int]:
         """How many children returned 按时, 逾期, or 未报 (nothing arrived)."""
@@ -167,6 +206,11 @@ class Summary:
         """Each expected child's code → the status of its values on the parent's forms (reported,
         not_reported, returned, refused), for :class:`~hbreport.model.dataset.Dataset`."""
         return {c.code: VALUE_STATUS[c.status] for c in self.children}
+
+    def absent_rows(self) -> set[str]:
+        """The children whose rows on the parent's forms hold no data (every status but 已报): their
+        rows show the status, no figures computed from blanks, no verdict."""
+        return {c.code for c in self.children if c.status != ACCEPTED}
 
     def _with(self, *statuses: str) -> list[ChildStatus]:
         return [c for c in self.children if c.status in statuses]
@@ -238,6 +282,7 @@ class Summary:
             "timeliness": self.timeliness(),
             "levels": [{"level": lv, "expected": n, "received": got} for lv, n, got in self.levels],
             "regions": self.regions,
+            "county_exits": [e.to_dict() for e in self.county_exits],
             "findings": [f.to_dict() for f in self.findings],
             "inputs": [{"file": f, "sha256": s} for f, s in self.inputs],
             "own_file": self.own_file,
@@ -359,6 +404,7 @@ def summary_to_part(summary: Summary) -> str:
         "levels": [{"level": lv, "expected": n, "received": got} for lv, n, got in summary.levels],
         "regions": summary.regions,
         "deadline": summary.deadline.isoformat() if summary.deadline else None,
+        "county_exits": [e.to_dict() for e in summary.county_exits],
     }
     # file names unpacked from a GBK zip hold undecoded bytes: shown as their characters
     return shown(json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
@@ -418,6 +464,7 @@ def summary_from_part(text: str) -> Summary:
                 for g, f in d.get("regions", {}).items()
             },
             deadline=dt.date.fromisoformat(d["deadline"]) if d.get("deadline") else None,
+            county_exits=[CountyExitStatus.from_dict(e) for e in d.get("county_exits") or ()],
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"incomplete summary: {type(exc).__name__} {exc}") from None

@@ -7,6 +7,7 @@ on :class:`FormData`; only the edges know about Excel and Word.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,12 +29,24 @@ class FormData:
     sha256: str | None = None
 
     @classmethod
-    def from_inputs(cls, spec: WorkbookSpec, inputs: dict[str, dict[str, dict[str, Any]]], **kw) -> FormData:
-        """Build from raw inputs {form: {row_code: {field: value}}}: derived values and totals computed."""
+    def from_inputs(
+        cls,
+        spec: WorkbookSpec,
+        inputs: dict[str, dict[str, dict[str, Any]]],
+        *,
+        absent: Collection[str] = (),
+        **kw,
+    ) -> FormData:
+        """Build from raw inputs {form: {row_code: {field: value}}}: derived values and totals computed.
+        ``absent``: rows whose data are not in (a consolidation's children not 已报): the values derived
+        from their data are None, not computed from blanks (0 exited, the whole baseline remaining)."""
         data = cls(spec=spec, **kw)
         for sheet in spec.sheets:
             given = inputs.get(sheet.form, {})
             rows = {r.code: compute_row(sheet, given.get(r.code, {})) for r in sheet.rows}
+            for code in absent:
+                if code in rows:
+                    rows[code] = blank_derived(sheet, rows[code])
             data.rows[sheet.form] = rows
             data.totals[sheet.form] = total_row(sheet, rows.values(), computed=True)
         return data
@@ -50,3 +63,8 @@ class FormData:
         if row == TOTAL:
             return self.totals.get(form, {}).get(field_key)
         return self.rows.get(form, {}).get(row, {}).get(field_key)
+
+
+def blank_derived(sheet, row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with the values derived from its data blank (a row whose data were not reported)."""
+    return row | {col.key: None for col in sheet.data_derived}

@@ -223,9 +223,11 @@ def build_context(
     regions: Mapping[str, Mapping[str, float]] | None = None,
     timeliness: Mapping[str, Any] | None = None,
     verification: Any = None,
+    county_exits: Iterable[Any] = (),
 ) -> dict[str, Any]:
     """Everything the report template shows, as plain values (numbers unformatted). ``levels``: the
     consolidation's (level, expected, received) per level below the unit (its 汇总校验 table);
+    ``county_exits``: the poor counties' 摘帽 statuses the Summary carries up (``CountyExitStatus``);
     ``timeliness``: the children's 按时 / 逾期 / 未报 (:func:`timeliness_of` a Summary);
     ``verification``: a filled exit verification workbook as read (申报 / 验收通过 / 未通过 / 未验收)."""
 
@@ -252,7 +254,7 @@ def build_context(
     basis = ctx.basis(children)
     people = ctx.people()
     villages = ctx.villages()
-    counties = ctx.counties()
+    counties = ctx.counties(county_exits)
     summary = {
         "total": len(children),
         "reported": len(reported),
@@ -627,9 +629,10 @@ class _Context:
             "deadline": self.catalog["TARGET_VILLAGES_EXITED"].deadline,
         }
 
-    def counties(self) -> dict[str, Any]:
+    def counties(self, county_exits: Iterable[Any] = ()) -> dict[str, Any]:
         """Poor counties: the list's planned exit years are the schedule; what is achieved comes from data
-        (the county's own assessment, :mod:`hbreport.consolidation.county_exit`; above the county, the 04 form's
+        (the county's own assessment, :mod:`hbreport.consolidation.county_exit`; above the county, each
+        county's status as its consolidation judged it, carried up in the Summaries, and the 04 form's
         本年申请摘帽县)."""
         from hbreport.consolidation.county_exit import assess
 
@@ -682,6 +685,60 @@ class _Context:
             "expected": expected,
             "expected_count": expected * target if target else None,
             "deadline": self.catalog["TARGET_COUNTIES_EXITED"].deadline,
+            "exits": self.exits(poor, county_exits) if unit.level in ("province", "prefecture") else None,
+        }
+
+    def exits(self, poor: list, county_exits: Iterable[Any]) -> dict[str, Any] | None:
+        """Above the county: each poor county of the list with its planned year (the schedule) and the
+        status its own consolidation judged from its data (未报 when none came up), grouped."""
+        from hbreport.consolidation.county_exit import APPLYING, MET, NOT_MET, NOT_REPORTED
+
+        if not poor:
+            return None
+        by_code = {e.code: e for e in county_exits}
+        rows = []
+        for county in sorted(poor, key=lambda c: (c.exit_year or 9999, c.code)):
+            e = by_code.get(county.code)
+            rows.append(
+                {
+                    "name": county.name,
+                    "exit_year": county.exit_year,
+                    "planned": county.exit_year is not None and county.exit_year <= self.year,
+                    "status": e.status if e else NOT_REPORTED,
+                    "applying": bool(e and e.applying),
+                    "failed": "、".join(e.failed) if e else "",
+                }
+            )
+
+        def names(statuses: tuple[str, ...], planned: bool | None = None) -> list[str]:
+            return [
+                r["name"]
+                for r in rows
+                if r["status"] in statuses and (planned is None or r["planned"] == planned)
+            ]
+
+        met, not_met, none = names((APPLYING, MET)), names((NOT_MET,)), names((NOT_REPORTED,))
+        planned = [r for r in rows if r["planned"]]
+        return {
+            "rows": rows,
+            # the table: the counties due by the period's end, and any other with data
+            "table": [r for r in rows if r["planned"] or r["status"] != NOT_REPORTED],
+            "met": met,
+            "met_text": _names(met, 8),
+            "applying": names((APPLYING,)),
+            "not_met": not_met,
+            "not_met_text": "；".join(
+                f"{r['name']}：{r['failed']}未达到" if r["failed"] else r["name"]
+                for r in rows
+                if r["status"] == NOT_MET
+            ),
+            "no_data": none,
+            "no_data_text": _names(none, 8),
+            "planned": len(planned),
+            "planned_met": len(names((APPLYING, MET), True)),
+            "planned_not_met": len(names((NOT_MET,), True)),
+            "planned_no_data": len(names((NOT_REPORTED,), True)),
+            "planned_no_data_text": _names(names((NOT_REPORTED,), True), 8),
         }
 
     def headline(self, people, villages, counties) -> list[dict[str, Any]]:
@@ -702,14 +759,18 @@ class _Context:
             }
 
         rows = [row("贫困人口脱贫", people, N.people), row("贫困村出列", villages, N.units)]
-        if counties["schedule"]:  # achieved exits are not in the consolidated data: no figure, no verdict
+        if counties["schedule"]:  # exits are judged county by county (四(二)): no rate, no verdict here
+            exits = counties.get("exits") or {}
+            assessed = len(exits.get("rows", [])) - len(exits.get("no_data", []))
             rows.append(
                 {
                     "name": "贫困县摘帽",
                     "target": N.units(counties["target"]),
                     "share": N.percent(counties["expected"]),
                     "expected": N.units(round(counties["expected_count"] or 0)),
-                    "actual": NO_DATA,
+                    "actual": f"达到标准{N.units(len(exits['met']))}（{assessed}个县有数据）"
+                    if assessed
+                    else NO_DATA,
                     "rate": None,
                     "status": N.BLANK,
                 }

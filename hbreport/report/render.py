@@ -71,6 +71,7 @@ def render_report(
     regions: Mapping[str, Mapping[str, float]] | None = None,
     timeliness: Mapping[str, Any] | None = None,
     verification: Any = None,
+    county_exits: Iterable[Any] = (),
     force: bool = False,
     inputs: Iterable[str | Path] = (),
 ) -> Path:
@@ -79,7 +80,8 @@ def render_report(
         ``missing`` and ``returned`` name children that have not reported or were sent back (codes,
         ``(code, name[, reason])`` tuples, dicts or consolidation ``ChildStatus`` objects); ``history``
         maps earlier years to their FormData for the trend chart and cumulative figures. ``out_docx`` must
-    end in .docx; it replaces an existing file only with ``force``, one of ``inputs`` never."""
+    end in .docx; ``county_exits``: the poor counties' 摘帽 statuses a consolidation Summary carries up
+    (``Summary.county_exits``). It replaces an existing file only with ``force``, one of ``inputs`` never."""
     from docx.shared import Mm
     from docxtpl import DocxTemplate, InlineImage
 
@@ -108,6 +110,7 @@ def render_report(
         regions=regions,
         timeliness=timeliness,
         verification=verification,
+        county_exits=county_exits,
     )
     doc = DocxTemplate(str(template))
     with tempfile.TemporaryDirectory(prefix="hb-report-") as scratch, _scratch_errors(scratch):
@@ -244,6 +247,7 @@ def report_from_dataset(
         levels = list(summary.levels)
         found += summary.findings
         kw.setdefault("timeliness", timeliness_of(summary))
+        kw.setdefault("county_exits", summary.county_exits)
     regions = summary.regions if summary is not None else None
     return render_report(
         data,

@@ -17,7 +17,7 @@ out once per sheet shape; texts for findings are made only when there is a findi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -142,18 +142,20 @@ def read_workbook(
     errors = error_cells(data, _table_areas(spec), checked.parts) or {}
 
     expected_prefill = prefill_values(spec, registry, baseline)
+    # a consolidated workbook's rows of children not 已报 carry no formulas and no data to judge
+    absent = summary.absent_rows() if summary is not None else set()
     inputs: dict[str, dict[str, dict[str, Any]]] = {}
     for sheet in spec.sheets:
         grid, held = grids[sheet.form], formulas.get(sheet.sheet, {})
         reader.check_merged(sheet, grid.merged)
-        reader.check_formulas(sheet, held)
+        reader.check_formulas(sheet, held, absent)
         inputs[sheet.form] = reader.read_values(
             sheet, grid.values, held, expected_prefill.get(sheet.form, {}), errors.get(sheet.sheet)
         )
 
-    form_data = FormData.from_inputs(spec, inputs, source=str(path), sha256=inspection.sha256)
+    form_data = FormData.from_inputs(spec, inputs, absent=absent, source=str(path), sha256=inspection.sha256)
     for sheet in spec.sheets:
-        reader.check_rules(sheet, form_data.rows[sheet.form])
+        reader.check_rules(sheet, form_data.rows[sheet.form], absent)
     notes = {s.form: row_notes(s, grids[s.form].values) for s in spec.sheets}
     findings = explained(spec, reader.findings, notes)
     signature: dict[str, str] = {}
@@ -720,13 +722,22 @@ class _SheetReader:
             ref = f"{get_column_letter(left)}{top}:{get_column_letter(right)}{bottom}"
             self.report(sheet, f"{get_column_letter(left)}{top}", cell_checks.MERGED, ref=ref)
 
-    def check_formulas(self, sheet: SheetSpec, cells: Mapping[tuple[int, int], Any]) -> None:
-        """Derived, 合计 and 校验结果 cells must still hold their formulas."""
+    def check_formulas(
+        self, sheet: SheetSpec, cells: Mapping[tuple[int, int], Any], absent: Collection[str] = ()
+    ) -> None:
+        """Derived, 合计 and 校验结果 cells must still hold their formulas; the rows of ``absent``
+        children (a consolidated workbook's rows not 已报) hold none, or one giving ""."""
         get = cells.get
+        skip: set[int] = set()
+        if absent:
+            rows = SheetLayout(sheet).row_index
+            skip = {rows[code] for code in absent if code in rows}
         for (r, c), (_, written) in _formulas_as_written(sheet).items():
             held = get((r, c))
             if held is written or held == written:
                 continue  # exactly the formula written (the common case)
+            if r in skip and (held in (None, "") or held == '=""'):
+                continue
             self.check_formula(sheet, r, c, written[1:], held)
 
     def check_formula(self, sheet: SheetSpec, r: int, c: int, formula: str, held: Any) -> None:
@@ -820,9 +831,14 @@ class _SheetReader:
         )
         return expected
 
-    def check_rules(self, sheet: SheetSpec, rows: Mapping[str, Mapping[str, Any]]) -> None:
+    def check_rules(
+        self, sheet: SheetSpec, rows: Mapping[str, Mapping[str, Any]], absent: Collection[str] = ()
+    ) -> None:
+        """The form's rules on each row, but the rows of ``absent`` children (no data, no verdict)."""
         layout = SheetLayout(sheet)
         for unit in sheet.rows:
+            if unit.code in absent:
+                continue
             r = layout.row_index[unit.code]
             for rule, status in check_row(sheet, rows[unit.code]):
                 keys = fields_in_order(rule)

@@ -123,7 +123,8 @@ def write_workbook(
     ``data``: ``FormData.from_inputs(spec, values)`` when the caller has it already (the rows and 合计
     are then not computed a second time). ``row_status`` (a consolidated workbook): child code → 已报 /
     未报 / 退回 / 拒收 / 空表, shown in a 填报状态 column after 校验结果 on the forms whose rows are the
-    children, with 已报 X/Y on the 合计 row. ``notes[form][row_code]``: text for the 说明 column (a
+    children, with 已报 X/Y on the 合计 row; a row not 已报 holds no formula in the cells derived from
+    its data and in 校验结果 (they stay blank; 规划进度, from the baseline and tasks, stays). ``notes[form][row_code]``: text for the 说明 column (a
     row's explanation). ``summary_part``: a consolidation's Summary as JSON text
     (``Summary.to_part()``), kept on the very hidden ``_summary`` sheet for programs to read back.
     ``force`` and ``inputs``: see :func:`atomic.atomic_output` (an existing file is replaced only with
@@ -367,10 +368,12 @@ class Book(xlsxwriter.Workbook):
     lock_structure = True
     worksheet_class = Sheet
 
-    def _write_book_views(self) -> None:  # workbookProtection goes right before bookViews
-        if self.lock_structure:
-            self._xml_empty_tag("workbookProtection", [("lockStructure", "1")])
-        super()._write_book_views()
+    if _TESTED:  # with another XlsxWriter release the structure is left unlocked rather than risk bad XML
+
+        def _write_book_views(self) -> None:  # workbookProtection goes right before bookViews
+            if self.lock_structure:
+                self._xml_empty_tag("workbookProtection", [("lockStructure", "1")])
+            super()._write_book_views()
 
 
 class Styles:
@@ -468,8 +471,10 @@ class _Writer:
             )
             form_sheet.notes = self.notes.get(sheet.form, {})
             form_sheet.children_locked = self.own_rows_only and not _own_sheet(spec, sheet)
+            statuses = self.row_status and any(r.code in self.row_status for r in sheet.rows)
+            form_sheet.row_status = self.row_status if statuses else {}
             form_sheet.write()
-            if self.row_status and any(r.code in self.row_status for r in sheet.rows):
+            if statuses:
                 form_sheet.write_row_status(self.row_status)
         for rows, ws in extra_ws:
             _write_table(ws, rows, styles, title=f"{spec.unit_name}{spec.period}年汇总　{ws.name}")
@@ -659,6 +664,7 @@ class FormSheet:
         self.check_texts: dict[str, str] = {}  # row code → the 校验结果 text (worked out once per row)
         self.notes: Mapping[str, str] = {}  # row code → its explanation (the 说明 column)
         self.children_locked = False  # the children's rows are made by consolidation, not typed here
+        self.row_status: Mapping[str, str] = {}  # a consolidated workbook: child code → 已报 / 未报 / …
 
     # -- coordinates (XlsxWriter counts from 0; the layout from 1)
 
@@ -713,8 +719,17 @@ class FormSheet:
         else:
             computed = {code: engine.compute_row(self.sheet, row) for code, row in given.items()}
             computed[TOTAL] = engine.total_row(self.sheet, [given[r.code] for r in self.sheet.rows])
-        self.check_texts = {r.code: engine.check_text(self.sheet, computed[r.code]) for r in self.sheet.rows}
+        self.check_texts = {
+            r.code: "" if self.absent(r.code) else engine.check_text(self.sheet, computed[r.code])
+            for r in self.sheet.rows
+        }
         return given, computed
+
+    def absent(self, code: str) -> bool:
+        """A consolidated workbook's row whose child is not 已报 (未报, 退回, 拒收, 空表): the cells derived
+        from its data and its 校验结果 hold no formula and stay blank (no figures from blanks, no verdict)."""
+        word = self.row_status.get(code)
+        return word is not None and word != REPORTED_WORD
 
     def set_widths(self) -> None:
         L, sheet = self.layout, self.sheet
@@ -793,23 +808,30 @@ class FormSheet:
         label = st.cell("label", "text")
         code_fmt = st.cell("code", "text")
         check_fmt = st.cell("check", "text")
+        from_data = {c.key for c in sheet.data_derived}
         for unit in sheet.rows:
             r = L.row_index[unit.code]
             self.put(r, NAME_COL, unit.name, label)
             self.put(r, CODE_COL, unit.code, code_fmt)
             row_given, row_computed = given[unit.code], computed[unit.code]
+            absent = self.absent(unit.code)
             for col in sheet.columns:
                 c = L.col_index[col.key]
                 ftype = col.field.type
                 if col.role == "derived":
-                    text = self.derived(col, r)
-                    self.formula(r, c, text, st.cell("locked", ftype), row_computed.get(col.key))
+                    if absent and col.key in from_data:
+                        self.put(r, c, None, st.cell("locked", ftype))
+                    else:
+                        text = self.derived(col, r)
+                        self.formula(r, c, text, st.cell("locked", ftype), row_computed.get(col.key))
                     continue
                 value = row_given.get(col.key)
                 locked = (col.role == "prefill" and value is not None) or self.children_locked
                 self.put(r, c, value, st.cell("locked" if locked else "input", ftype))
-            text = self.check(r)
-            self.formula(r, L.check_col, text, check_fmt, self.check_texts[unit.code])
+            if absent:
+                self.put(r, L.check_col, None, check_fmt)
+            else:
+                self.formula(r, L.check_col, self.check(r), check_fmt, self.check_texts[unit.code])
             self.write_row_end(r, unit.code)
 
     def write_row_end(self, r: int, code: str) -> None:

@@ -172,7 +172,16 @@ COUNTIES = (
     "{% if counties.planned_this_year %}，其中{{ year }}年计划摘帽的有{{ counties.planned_this_year|join('、') }}{% endif %}。"
     "{% if counties.applying is not none %}据各地报送的鄂扶贫04表，本年申请摘帽的贫困县{{ counties.applying|units }}。"
     "{% else %}本期汇总数据中没有各县申请摘帽的情况。{% endif %}"
-    "各县是否达到退出标准，以县级汇总数据的评估为准，名单所列年份只是计划，不代表已经摘帽。"
+    "{% if counties.exits %}{% set e = counties.exits %}按各县汇总数据对照退出标准评估{% if e.table %}（表5）{% endif %}："
+    "达到标准的{{ e.met|length|units }}{% if e.met %}（{{ e.met_text }}"
+    "{% if e.applying %}，其中本年申请摘帽{{ e.applying|length|units }}{% endif %}）{% endif %}；"
+    "未达到的{{ e.not_met|length|units }}{% if e.not_met %}（{{ e.not_met_text }}）{% endif %}；"
+    "没有数据或数据不全（未报）的{{ e.no_data|length|units }}{% if e.no_data %}（{{ e.no_data_text }}）{% endif %}。"
+    "{% if e.planned %}对照名单的计划，到{{ year }}年底应摘帽的{{ e.planned|units }}中，"
+    "达到标准{{ e.planned_met|units }}、未达到{{ e.planned_not_met|units }}、"
+    "未报{{ e.planned_no_data|units }}{% if e.planned_no_data %}（{{ e.planned_no_data_text }}），"
+    "这些县是否达到标准无法判断{% endif %}。{% endif %}{% endif %}"
+    "名单所列年份只是计划，不代表已经摘帽；是否达到退出标准，以各县汇总数据的评估为准。"
     "{% elif unit.level in ('county', 'township') %}{{ unit.name }}{% if unit.level == 'township' %}所在县{% endif %}"
     "不是贫困县。{% else %}{{ unit.name }}没有贫困县。{% endif %}"
 )
@@ -615,6 +624,18 @@ def build(out: Path = OUT) -> Path:
     p(VILLAGES)
     p("（二）贫困县摘帽", "Heading 2")
     p(COUNTIES)
+    control("{%p if counties.exits and counties.exits.table %}")
+    caption("表5  贫困县摘帽情况（计划到本年底摘帽的县和有评估结果的县）")
+    loop_table(
+        document,
+        ["县（市、区）", "计划摘帽年份", "评估结果", "未达到的标准"],
+        [34, 30, 30, 82],
+        ["{{ c.name }}", "{{ c.exit_year or '—' }}", "{{ c.status }}", "{{ c.failed or '—' }}"],
+        "counties.exits.table",
+        "c",
+        left=(3,),
+    )
+    control("{%p endif %}")
     control("{%p if verification %}")
     p(VERIFIED)
     control("{%p endif %}")
@@ -623,7 +644,7 @@ def build(out: Path = OUT) -> Path:
     p(REPORTING)
     p(FINDINGS)
     control("{%p if quality.findings %}")
-    caption("表5  校验发现的问题")
+    caption("表{% if counties.exits and counties.exits.table %}6{% else %}5{% endif %}  校验发现的问题")
     loop_table(
         document,
         ["序号", "单位", "位置", "类别", "问题"],
