@@ -1,6 +1,6 @@
 """The province roster at scale: 1.3 million households in township rosters → the household store.
 
-    python bench/bench_households.py [--quick] [--workers N]
+    python bench/bench_households.py [--quick | --under CODE] [--workers N]
 
 Generates the synthetic province roster (``hbreport.households.synth``: every poor household of the
 embedded sample, valid IDs, planted mistakes) as one registration export and one filled 台账 per
@@ -11,7 +11,9 @@ township, then times, side by side in the same run:
           _meta), in a fresh process, all CPUs;
 * raw writer — XlsxWriter alone writing the same cells of the same rosters (every value, and every
           formula with its cached result, as read back from the generated files; one format per
-          style; sheets protected and hidden as ours), with the same number of processes; and again
+          style; sheets protected and hidden as ours), with the same number of processes (XlsxWriter
+          has no shared formulas: it writes each row's formula in full, which ours writes once per
+          column — see docs/households.md); and again
           with XlsxWriter's formula rewriting (_xlfn. prefixes, ~30 regex passes per formula) skipped
           as ours skips it, the stricter limit;
 * ours  — ``consolidate_rosters()`` end to end: safety gate, identity against the export, structure and
@@ -261,12 +263,18 @@ def _load() -> float | None:
         return None
 
 
-def run(quick: bool = True, workers: int | None = None) -> dict[str, Any]:
+def run(quick: bool = True, workers: int | None = None, under: str | None = None) -> dict[str, Any]:
+    """``under``: every township of that unit (a prefecture, a county) instead of the province."""
     from hbreport.households.synth import write_synthetic
+    from hbreport.registry import load_registry, normalize_code
 
     workers = workers or os.cpu_count() or 1
-    under, limit = (QUICK_UNDER, QUICK_TOWNSHIPS) if quick else (None, None)
-    parent = QUICK_UNDER if quick else PROVINCE
+    if quick:
+        under, limit, parent = QUICK_UNDER, QUICK_TOWNSHIPS, QUICK_UNDER
+    else:
+        limit = None
+        under = None if under is None else load_registry().get(normalize_code(under)).code
+        parent = under or PROVINCE
     load_before = _load()
     with tempfile.TemporaryDirectory(prefix="hb-households-") as tmp:
         work = Path(tmp)
@@ -297,6 +305,7 @@ def run(quick: bool = True, workers: int | None = None) -> dict[str, Any]:
         raise SystemExit(f"generated {gen['files']} rosters for {len(files)} townships")
     return {
         "quick": quick,
+        "under": parent,
         "workers": workers,
         "townships": len(files),
         "households": synth.households,
@@ -335,6 +344,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="a few townships of 红安县 instead of the province")
     ap.add_argument("--workers", type=int, default=None, help="processes (default: all CPUs)")
+    ap.add_argument(
+        "--under", help="every township of this unit (e.g. 420200 黄石市) instead of the province"
+    )
     ap.add_argument("--stage", choices=("generate", "consolidate"), help=argparse.SUPPRESS)
     ap.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--parent", help=argparse.SUPPRESS)
@@ -343,7 +355,7 @@ def main() -> None:
         stage = _generate_stage if args.stage == "generate" else _consolidate_stage
         print(json.dumps(stage(args.work, args.parent, args.workers or 1)))
         return
-    print(json.dumps(run(quick=args.quick, workers=args.workers), ensure_ascii=False))
+    print(json.dumps(run(quick=args.quick, workers=args.workers, under=args.under), ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -162,6 +162,20 @@ def _context(units: str | None, tasks_file: str | None = None):
     return Context.of(registry, None, _baseline(registry, tasks_file))
 
 
+def _store_beside(out_path: str | Path, what: str) -> Path:
+    """The store a command reads by default: ``hbreport.sqlite`` beside its output, as ``consolidate``
+    keeps it beside the consolidated workbook; HBError naming the path when there is none."""
+    from hbreport.store.db import default_store
+
+    store = default_store(out_path)
+    if not store.is_file():
+        raise HBError(
+            f"输出文件旁没有数据库「{store}」",
+            hint=f"{what}；数据库由 hbreport consolidate 写在汇总工作簿旁（或由 --store 指定）",
+        )
+    return store
+
+
 def _period(value: str) -> int:
     """A reporting period the plan covers (its catalog's years, 2016–2020 for the Hubei plan)."""
     from hbreport.catalog import load_catalog
@@ -450,7 +464,7 @@ def check(
         expect_period=year,
     )
     if as_json:
-        _echo_json(findings_to_json(findings))
+        _echo_json(findings_to_json(findings, results))
     else:
         _console().print(render_findings(findings, results), markup=False)
     return exit_code(findings)
@@ -525,7 +539,9 @@ def consolidate(
 @main.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
 @out_file_option(help="输出 .docx 路径")
-@store_option(help="不给出工作簿时：从该数据库取 --unit 在 --period 的最新一次汇总")
+@store_option(
+    help="不给出工作簿时：从该数据库取 --unit 在 --period 的最新一次汇总（默认：输出文件旁的 hbreport.sqlite）"
+)
 @click.option("--unit", default=None, help="与 --store 一起使用：单位代码")
 @period_option(required=False, default=None, help="与 --store 一起使用：报告期（年份）")
 @units_option()
@@ -595,9 +611,11 @@ def report(
             history_files=[Path(h) for h in history],
             **extra,
         )
-    elif store_path and unit and period:
+    elif unit and period:
         path = report_from_store(
-            Path(store_path),
+            Path(store_path)
+            if store_path
+            else _store_beside(out_path, "给出汇总工作簿，或用 --store 给出数据库"),
             unit,
             _period(period),
             Path(out_path),
@@ -609,7 +627,7 @@ def report(
         raise HBError(
             "没有给出汇总工作簿",
             hint="给出汇总工作簿，例如 hbreport report 红安县_2017.xlsx --out 报告.docx；"
-            "或从数据库生成：--store hbreport.sqlite --unit 421122 --period 2017",
+            "或从数据库生成：--unit 421122 --period 2017（数据库默认取输出文件旁的 hbreport.sqlite，或用 --store 给出）",
         )
     _console().print(f"已生成报告：{path}")
 
@@ -718,7 +736,7 @@ def roster_consolidate(
 @main.command()
 @click.argument("source", required=False, type=click.Path())
 @out_file_option(help="输出文件：.csv、.parquet 或 .json")
-@store_option(help="从该数据库导出（代替 SOURCE）")
+@store_option(help="从该数据库导出（代替 SOURCE；两者都不给时取输出文件旁的 hbreport.sqlite）")
 @period_option(required=False, default=None, help="只导出该报告期（从数据库导出时）")
 @force_option(help="覆盖已存在的输出文件")
 @units_option()
@@ -735,8 +753,12 @@ def export(
     """导出数据值（每单位、报告期、表、指标一行）：SOURCE 为汇总工作簿、报表文件夹或数据库；.json 为 DHIS2 dataValueSets 格式。"""
     from hbreport.store.exchange import export as run
 
-    if (source is None) == (store_path is None):
+    if source is not None and store_path is not None:
         raise HBError("给出要导出的汇总工作簿、报表文件夹或数据库（SOURCE 或 --store，二者选一）")
+    if source is None and store_path is None:
+        store_path = str(
+            _store_beside(out_path, "给出要导出的汇总工作簿、报表文件夹（SOURCE）或 --store 数据库")
+        )
     ctx = _context(units)
     done = run(
         Path(source or store_path),
@@ -766,40 +788,59 @@ def import_(file: str, out_dir: str, force: bool, units: str | None, as_json: bo
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--by", "by", required=True, help="审核人姓名")
 @click.option("--note", default="", help="审核意见")
-@store_option(
-    default="hbreport.sqlite", show_default=True, help="数据库（SQLite）文件：与汇总时的 --store 相同"
+@click.option(
+    "--out",
+    "out_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="审核件（带审核标记的副本）路径（默认：原文件旁的“<原文件名>（已审核）.xlsx”）",
 )
+@store_option(help="数据库（SQLite）文件（默认：原文件旁的 hbreport.sqlite）")
+@force_option(help="覆盖已存在的审核件（原文件任何时候都不会被改动）")
 @units_option()
-def approve(file: str, by: str, note: str, store_path: str, units: str | None) -> None:
-    """记录审核：谁在何时审核了哪份报表（按文件的 SHA-256；审核后文件再改动即不算已审核）。"""
-    from hbreport.store.approvals import approve as record
-    from hbreport.xlsx.reader import read_workbook
+@json_option()
+def approve(
+    file: str,
+    by: str,
+    note: str,
+    out_path: str | None,
+    store_path: str | None,
+    force: bool,
+    units: str | None,
+    as_json: bool,
+) -> None:
+    """审核：写出带审核标记（审核人、时间、意见、数据摘要）的审核件，并在数据库中登记；原文件不改动。"""
+    from hbreport.store.approvals import approve_file
 
-    if not by.strip():
-        raise HBError("--by 不能为空", hint="写审核人的姓名")
-    result = read_workbook(Path(file), registry=_registry(units))
-    data = result.data
-    done = record(
-        Path(store_path),
-        sha256=result.sha256,
-        file=Path(file).name,
-        unit_code=data.unit_code,
-        unit_name=data.spec.unit_name,
-        period=data.period,
-        by=by.strip(),
-        note=note.strip(),
+    done = approve_file(
+        Path(file),
+        by=by,
+        note=note,
+        out=Path(out_path) if out_path else None,
+        store=Path(store_path) if store_path else None,
+        force=force,
+        registry=_registry(units),
     )
-    _console().print(
-        f"已记录：{done['by']} 于 {done['at']} 审核了{data.spec.unit_name}{data.period}年报表"
-        f"「{done['file']}」（SHA-256 {done['sha256'][:12]}…），存入 {store_path}",
-        markup=False,
-    )
+    if as_json:
+        _emit_json(done)
+    else:
+        _console().print(
+            f"已审核：{done['by']} 于 {done['at'].replace('T', ' ')[:16]} 审核了{done['unit_name']}"
+            f"{done['period']}年报表「{Path(done['file']).name}」\n"
+            f"审核件：{done['copy']}（报送这个文件；数据改动后审核即失效）\n"
+            f"已登记到数据库：{done['store']}",
+            markup=False,
+        )
 
 
 @main.command()
 @click.argument("unit")
 @period_option()
-@store_option(default="hbreport.sqlite", show_default=True, help="数据库（SQLite）文件")
+@store_option(
+    default="hbreport.sqlite",
+    show_default=True,
+    help="数据库（SQLite）文件：汇总时写在汇总工作簿旁（默认取当前文件夹的，即在汇总工作簿所在的文件夹运行）",
+)
 @click.option(
     "--old", "old", default=None, type=click.IntRange(min=1), help="比较的旧版本号（默认倒数第二版）"
 )
@@ -816,18 +857,27 @@ def history(
     as_json: bool,
 ) -> None:
     """某单位某报告期收到的各版报表（时间、文件、状态），以及两版之间改动的每个单元格（旧值 → 新值）。"""
-    from hbreport.store.approvals import approvals_of
+    from hbreport.store.approvals import SOURCE_ZH, approvals_of
     from hbreport.store.history import history as run
 
     registry = _registry(units)
-    result = run(Path(store_path), unit, _period(period), old=old, new=new, registry=registry)
     signed = approvals_of(Path(store_path), registry.get(unit).code, _period(period))
+    result = run(
+        Path(store_path),
+        unit,
+        _period(period),
+        old=old,
+        new=new,
+        registry=registry,
+        missing_ok=bool(signed),
+    )
     if as_json:
         _emit_json(result.to_dict() | {"approvals": signed})
     else:
         lines = [result.render()]
         lines += ["审核：" if signed else "审核：无"] + [
-            f"  {a['at']}  {a['by']} 审核了 {a['file']}（SHA-256 {a['sha256'][:12]}…）"
+            f"  {a['at'].replace('T', ' ')[:16]}  {a['by']} 审核了 {a['file']}（SHA-256 {a['sha256'][:12]}…）"
+            + SOURCE_ZH.get(a["source"], "")
             + (f"：{a['note']}" if a["note"] else "")
             for a in signed
         ]

@@ -42,7 +42,20 @@ from hbreport.households import (
     write_export,
     write_roster,
 )
-from hbreport.households.plausibility import identical_incomes, near_line_exits, robust_z
+from hbreport.households.exits import (
+    RULE_COUNTY_EXIT,
+    RULE_COUNTY_UNASSESSED,
+    RULE_REMAINING,
+    RULE_VILLAGE_EXIT,
+)
+from hbreport.households.plausibility import (
+    RULE_IDENTICAL,
+    RULE_JUMP,
+    RULE_NEAR_LINE,
+    identical_incomes,
+    near_line_exits,
+    robust_z,
+)
 from hbreport.households.spec import ROSTER_FAMILY, roster_config
 from hbreport.households.summary import SUMMARY_COLUMNS, SUMMARY_SHEET
 from hbreport.households.synth import Province
@@ -465,7 +478,7 @@ def test_near_line_village_is_flagged_and_a_spread_one_is_not(registry, catalog)
         registry, catalog, [LINE * 1.02, LINE * 1.05, LINE * 1.08, LINE * 1.03, LINE * 1.09, LINE * 2]
     )
     found = near_line_exits(near)
-    assert [f.rule for f in found] == ["HP_NEAR_LINE"] and found[0].importance == "warning"
+    assert [f.rule for f in found] == [RULE_NEAR_LINE] and found[0].importance == "warning"
     assert found[0].sheet == SUMMARY_SHEET and "6 户全部" in found[0].message and "5 户" in found[0].message
     spread = _village_roster(
         registry, catalog, [LINE * 1.02, LINE * 1.05, LINE * 1.5, LINE * 1.7, LINE * 2, LINE * 2.2]
@@ -478,9 +491,7 @@ def test_near_line_village_is_flagged_and_a_spread_one_is_not(registry, catalog)
 def test_identical_incomes_are_flagged(registry, catalog):
     same = _village_roster(registry, catalog, [5000, 5000, 5000, 5000, 5000, 6100, 7200, 8300])
     found = identical_incomes(same)
-    assert [f.rule for f in found] == ["HP_IDENTICAL_INCOME"] and "5 户人均纯收入都是 5000 元" in found[
-        0
-    ].message
+    assert [f.rule for f in found] == [RULE_IDENTICAL] and "5 户人均纯收入都是 5000 元" in found[0].message
     varied = _village_roster(registry, catalog, [5000, 5000, 5100, 5200, 5300, 6100, 7200, 8300])
     assert identical_incomes(varied) == []
 
@@ -513,9 +524,9 @@ def test_period_jump_against_the_store(registry, catalog, tmp_path):
         spec = build_roster_spec(TOWNSHIP, period, hh, registry=registry, catalog=catalog)
         write(folder, spec, values)
     first = consolidate_rosters(folder16, "421122", 2016, store_path, registry=registry, catalog=catalog)
-    assert not [f for f in first.findings if f.rule == "HP_JUMP"]  # nothing to compare with yet
+    assert not [f for f in first.findings if f.rule == RULE_JUMP]  # nothing to compare with yet
     second = consolidate_rosters(folder17, "421122", 2017, store_path, registry=registry, catalog=catalog)
-    jumps = [f for f in second.findings if f.rule == "HP_JUMP"]
+    jumps = [f for f in second.findings if f.rule == RULE_JUMP]
     name = registry.get(jumped).name
     assert len(jumps) == 1 and name in jumps[0].message and jumps[0].importance == "warning"
 
@@ -622,8 +633,8 @@ def test_village_exit_cross_checks_the_roster(registry, catalog):
         ],
     )
     found = assess_village_exits(roster, form, catalog).findings
-    assert sorted(f.rule for f in found) == ["HX_REMAINING", "HX_VILLAGE"]
-    village_finding = next(f for f in found if f.rule == "HX_VILLAGE")
+    assert sorted(f.rule for f in found) == sorted([RULE_REMAINING, RULE_VILLAGE_EXIT])
+    village_finding = next(f for f in found if f.rule == RULE_VILLAGE_EXIT)
     assert "户未脱贫" in village_finding.message and poor[0].name in village_finding.message
 
 
@@ -655,7 +666,7 @@ def test_village_exit_income_and_collective_thresholds_come_from_the_catalog(reg
         ("village_exit", poor[1].code, "collective_income", minimum - 0.01),
     ]
     found = assess_village_exits(roster, _township_form(registry, roster, changes=low), catalog).findings
-    assert [f.rule for f in found] == ["HX_VILLAGE"]
+    assert [f.rule for f in found] == [RULE_VILLAGE_EXIT]
     assert "未达 70%" in found[0].message and "未达 5 万元" in found[0].message
 
 
@@ -676,7 +687,7 @@ def test_county_exit_uses_the_configured_threshold(registry, catalog):
     )
     assert high.meets is False
     errors = [f for f in high.findings if f.importance == "error"]
-    assert [f.rule for f in errors] == ["HX_COUNTY"] and "贫困发生率" in errors[0].message
+    assert [f.rule for f in errors] == [RULE_COUNTY_EXIT] and "贫困发生率" in errors[0].message
     low = assess_county_exit(
         "421122",
         PERIOD,
@@ -689,7 +700,7 @@ def test_county_exit_uses_the_configured_threshold(registry, catalog):
     incidence = next(c for c in low.criteria if c.id == "CX01")
     assert incidence.met is True and incidence.figure == pytest.approx(threshold - 1)
     # criteria with no configured standard are never counted as met
-    assert low.meets is None and {f.rule for f in low.findings} == {"HX_COUNTY_UNASSESSED"}
+    assert low.meets is None and {f.rule for f in low.findings} == {RULE_COUNTY_UNASSESSED}
     quiet = assess_county_exit(
         "421122", PERIOD, rows, figures={}, applying=False, registry=registry, catalog=catalog
     )
@@ -777,7 +788,7 @@ def test_synthetic_rosters_consolidate_with_their_planted_mistakes_found(registr
             assert expected_rule[p.kind] in rules_at.get(roster.cell(p.household_id, column), set()), p
         if p.kind == "near_line":
             assert any(
-                f.rule == "HP_NEAR_LINE" and registry.get(p.village_code).name in f.message
+                f.rule == RULE_NEAR_LINE and registry.get(p.village_code).name in f.message
                 for f in summary.findings
             )
     assert copy.deepcopy(summary.to_dict())["households_in_store"] == result.households
@@ -869,3 +880,73 @@ def test_roster_table_is_byte_for_byte_what_the_form_writer_writes(registry, cat
     assert differ == []
     texts = read_roster(fast, registry=registry, catalog=catalog)
     assert any("填的是文字" in f.message or f.rule == "文本" for f in texts.findings)
+
+
+def _sheet_part(path: Path, sheet_name: str) -> str:
+    """The zip part holding the worksheet ``sheet_name`` (found by the workbook's own relationships)."""
+    from hbreport.xlsx.sheet_formulas import _sheet_parts
+
+    with zipfile.ZipFile(path) as z:
+        return _sheet_parts(z)[sheet_name]
+
+
+def _rewrite_part(path: Path, out: Path, part: str, edit) -> Path:
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            dst.writestr(info, edit(data) if info.filename == part else data)
+    return out
+
+
+def test_row_formulas_are_written_once_per_column_as_shared_formulas(registry, catalog, tmp_path):
+    """The 达到脱贫标准, 校验结果 and hidden severity formulas of the household rows are one shared formula
+    per column (the first row holds it, as Excel stores a formula filled down): a township's sheet is
+    small, every row still holds its own formula for Excel and openpyxl, and the reader still holds
+    each row to it — an edited shared formula is a changed formula on every row that uses it."""
+    import re
+
+    from hbreport.checks.engine import check_formula, derived_formula
+
+    hh = households(registry, TOWNSHIP, per_village=40, villages=3)
+    spec = build_roster_spec(TOWNSHIP, PERIOD, hh, registry=registry, catalog=catalog)
+    path = write(tmp_path, spec, clean_inputs(hh))
+    sheet = spec.sheets[0]
+    part = _sheet_part(path, sheet.sheet)
+    with zipfile.ZipFile(path) as z:
+        xml = z.read(part)
+    masters = re.findall(rb'<f t="shared" ref="([A-Z]+)(\d+):([A-Z]+)(\d+)" si="(\d+)">', xml)
+    roster = read_roster(path, registry=registry, catalog=catalog)
+    layout = roster.layout
+    first, last = layout.row_index[hh[0].household_id], layout.row_index[hh[-1].household_id]
+    letters = {layout.col_letter("meets_exit_standard"), layout.check_letter}
+    assert {(a.decode(), int(r1), int(r2)) for a, r1, _, r2, _ in masters} >= {
+        (x, first, last) for x in letters
+    }
+    assert xml.count(b'<f t="shared" si="') == len(masters) * (len(hh) - 1)
+    assert len(xml) / len(hh) < 1500  # the 校验结果 formula alone is about 2,400 characters
+    ws = openpyxl.load_workbook(path)[sheet.sheet]
+    middle = layout.row_index[hh[len(hh) // 2].household_id]
+    assert ws.cell(middle, layout.check_col).value == "=" + check_formula(layout, middle)
+    derived = sheet.derived_columns[0]
+    assert ws.cell(last, layout.col_index[derived.key]).value == "=" + derived_formula(layout, derived, last)
+    assert not [f for f in roster.findings if f.rule in ("公式被删", "公式被改")]
+
+    check_si = next(si for a, *_, si in masters if a.decode() == layout.check_letter)
+    own = f'<c r="{layout.check_letter}{middle}" s='.encode()
+
+    def one_row_own_formula(data: bytes) -> bytes:  # one row's cell given its own formula
+        start = data.index(own)
+        shared = data.index(b'<f t="shared" si="' + check_si + b'"/>', start)
+        return data[:shared] + b'<f>""</f>' + data[shared + len(b'<f t="shared" si="' + check_si + b'"/>') :]
+
+    def master_edited(data: bytes) -> bytes:  # the shared formula itself edited
+        return data.replace("证件号码未填；".encode(), "号码未填；".encode(), 1)
+
+    found = {}
+    for name, edit in (("one", one_row_own_formula), ("master", master_edited)):
+        edited = read_roster(
+            _rewrite_part(path, tmp_path / f"{name}.xlsx", part, edit), registry=registry, catalog=catalog
+        )
+        found[name] = sorted(f.cell for f in edited.findings if f.rule == "公式被改")
+    assert found["one"] == [f"{layout.check_letter}{middle}"]
+    assert found["master"] == sorted(f"{layout.check_letter}{r}" for r in range(first, last + 1))

@@ -71,7 +71,16 @@ def check_files(
         units.setdefault((result.data.unit_code, result.data.period), []).append(result)
     for (code, _), group in units.items():
         if len(group) > 1:
-            submissions = [UnitFile(str(r.path), r.sha256, r.path.name == r.spec.file_name()) for r in group]
+            submissions = [
+                UnitFile(
+                    str(r.path),
+                    r.sha256,
+                    r.path.name == r.spec.file_name(),
+                    r.values_digest,
+                    bool(r.stamp and r.stamp.valid),
+                )
+                for r in group
+            ]
             for finding in one_per_unit(code, group[0].spec.unit_name, submissions)[1]:
                 by_file[finding.file].insert(0, finding)
     for path in files:
@@ -133,14 +142,16 @@ def exit_code(findings: Iterable[Finding]) -> int:
     return EXIT_OK
 
 
-def findings_to_json(findings: Sequence[Finding]) -> str:
-    """{"errors", "warnings", "unusable_files", "findings": [...]} as UTF-8 JSON text."""
+def findings_to_json(findings: Sequence[Finding], results: Sequence[ReadResult] = ()) -> str:
+    """{"errors", "warnings", "unusable_files", "findings": [...], "approvals": [...]} as UTF-8 JSON
+    text; ``approvals``: the stamp each file of ``results`` carries (file, by, at, note, valid)."""
     counts = count_by_importance(findings)
     payload = {
         "errors": counts.get("error", 0),
         "warnings": counts.get("warning", 0),
         "unusable_files": sorted({f.file for f in findings if f.rule == FILE_RULE and f.file}),
         "findings": [f.to_dict() for f in findings],
+        "approvals": [{"file": str(r.path)} | r.stamp.to_dict() for r in results if r.stamp is not None],
     }
     return json.dumps(payload, ensure_ascii=False, indent=2)
 
@@ -155,6 +166,7 @@ def render_findings(findings: Sequence[Finding], results: Sequence[ReadResult] =
     for f in findings:
         groups.setdefault(f.file or "（未指明文件）", []).append(f)
     names = {str(r.path): f"（{r.spec.unit_name} {r.data.period}年）" for r in results}
+    stamps = {str(r.path): r.stamp.shown() for r in results if r.stamp is not None}
     for f in findings:
         if f.file and f.unit_name:
             names.setdefault(f.file, f"（{f.unit_name}）")
@@ -169,6 +181,8 @@ def render_findings(findings: Sequence[Finding], results: Sequence[ReadResult] =
         else:
             status = f"错误 {counts.get('error', 0)} 项，警告 {counts.get('warning', 0)} 项"
         lines.append(f"■ {name}{names.get(file, '')}：{status}")
+        if file in stamps:
+            lines.append(f"  审核：{stamps[file]}")
         for f in sorted(items, key=lambda f: f.importance != "error"):
             body = f.message
             where = " ".join(p for p in (f"「{f.sheet}」" if f.sheet else "", f.cell or "") if p)

@@ -62,3 +62,11 @@ RETURN_COPY = register(
     "{hint}",
     "退回批注件未能写出（文件被占用、没有写权限……）；问题清单仍在“汇总校验”表中",
 )
+APPROVAL = register(
+    "审核",
+    ERROR,
+    "{reason}",
+    "{hint}",
+    "汇总时要求已审核（--require-approved）：下级报表没有审核（数据库中没有记录，文件中也没有审核标记），"
+    "或审核后数据被改动",
+)

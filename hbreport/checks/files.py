@@ -25,6 +25,13 @@ COPY = register(
     "删去多余的副本",
     "同一单位报送了几份内容完全相同的文件：只用其中一份，其余是副本",
 )
+ORIGINAL = register(
+    "原件",
+    WARNING,
+    "与审核件「{used}」的数据完全相同，是它审核前的原件，只采用审核件「{used}」",
+    "报送审核件即可，删去原件",
+    "同一单位既有审核件（hbreport approve 写出的、带审核标记的副本）又有数据相同的原件：只用审核件",
+)
 DIFFERING = register(
     "重复",
     ERROR,
@@ -36,12 +43,15 @@ DIFFERING = register(
 
 @dataclass(frozen=True)
 class UnitFile:
-    """One readable file of a unit: where it is, its sha256, and whether it carries the name the form
-    was issued with."""
+    """One readable file of a unit: where it is, its sha256, whether it carries the name the form was
+    issued with, the digest of its data values and whether it carries a valid approval stamp
+    (:mod:`hbreport.model.approval`)."""
 
     path: str
     sha256: str
     issued_name: bool = False
+    values: str = ""
+    stamped: bool = False
 
 
 def unusable_finding(file: str, reason: str, hint: str | None, **where: str | None) -> Finding:
@@ -65,6 +75,20 @@ def copy_finding(copy: str, used: str, unit_code: str, unit_name: str) -> Findin
         importance=check.importance,
         rule=COPY,
         file=copy,
+        unit_code=unit_code,
+        unit_name=unit_name,
+        hint=check.hint,
+    )
+
+
+def original_finding(original: str, used: str, unit_code: str, unit_name: str) -> Finding:
+    """``original`` holds the same data values as the approved copy ``used``, which is the one taken."""
+    check = registered(ORIGINAL)
+    return Finding(
+        message=check.message(used=Path(used).name),
+        importance=check.importance,
+        rule=ORIGINAL,
+        file=original,
         unit_code=unit_code,
         unit_name=unit_name,
         hint=check.hint,
@@ -99,12 +123,23 @@ def one_per_unit(
     unit_code: str, unit_name: str, files: Sequence[UnitFile]
 ) -> tuple[UnitFile | None, list[Finding]]:
     """The file to use of a unit's files, and the findings about the others: byte-identical copies give
-    the original (:func:`original_first`) and a 副本 warning on each copy; files that differ give None
-    and a 重复 error on each."""
+    the original (:func:`original_first`) and a 副本 warning on each copy; files of the same data values
+    of which one carries a valid approval stamp give that approved copy and a 原件 warning on each
+    other; files that differ give None and a 重复 error on each."""
     ordered = original_first(files)
     if len(ordered) == 1:
         return ordered[0], []
     if len({s.sha256 for s in ordered}) == 1:
         used = ordered[0]
         return used, [copy_finding(s.path, used.path, unit_code, unit_name) for s in ordered[1:]]
+    stamped = [s for s in ordered if s.stamped]
+    if stamped and all(s.values and s.values == stamped[0].values for s in ordered):
+        used = stamped[0]
+        return used, [
+            (copy_finding if s.sha256 == used.sha256 else original_finding)(
+                s.path, used.path, unit_code, unit_name
+            )
+            for s in ordered
+            if s is not used
+        ]
     return None, differing_findings([s.path for s in ordered], unit_code, unit_name)

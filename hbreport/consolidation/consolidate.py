@@ -30,6 +30,7 @@ from hbreport import timeliness
 from hbreport.checks import finding
 from hbreport.checks.blank import blank_form_finding, blank_sheets
 from hbreport.checks.consolidation import (
+    APPROVAL,
     BASELINE,
     OWN_ERRORS,
     OWN_FORM,
@@ -57,6 +58,7 @@ from hbreport.context import Context
 from hbreport.errors import HBError
 from hbreport.forms import prefill_values
 from hbreport.heap import frozen_heap
+from hbreport.model.approval import APPROVED, CHANGED, NOT_APPROVED, Stamp, content_digest
 from hbreport.model.findings import Finding, count_by_importance
 from hbreport.model.summary import (
     ACCEPTED,
@@ -78,7 +80,8 @@ from hbreport.regions import REGION_SHEET, region_sheet, roll_up
 from hbreport.registry import LEVEL_ZH
 from hbreport.spec import LEVEL_FORMS, TOTAL, SheetSpec, WorkbookSpec, build_workbook_spec
 from hbreport.store import forms as kept
-from hbreport.store.approvals import approved
+from hbreport.store.approvals import FROM_STAMP, approved
+from hbreport.store.approvals import record as record_approvals
 from hbreport.store.db import check_store
 from hbreport.store.forms import FormStore, Submission
 from hbreport.xlsx.atomic import check_target
@@ -89,7 +92,7 @@ from hbreport.xlsx.trace import traced_cells
 from hbreport.xlsx.writer import write_workbook
 
 RETURN_DIR = "退回"
-RULE_APPROVAL = "审核"
+RULE_APPROVAL = APPROVAL
 
 #: rule ids of the findings consolidation itself raises (the reader's findings carry the form's rule ids)
 RULE_FILE, RULE_DUPLICATE, RULE_COPY = UNUSABLE, DIFFERING, COPY
@@ -118,6 +121,8 @@ class _Read:
     levels: dict[str, int] = field(default_factory=dict)  # a consolidated child's 各级报送: level → received
     county_exits: tuple[CountyExitStatus, ...] = ()  # a consolidated child's poor counties' 摘帽 statuses
     consolidated: bool = False  # the workbook is a consolidation's output (it has 汇总校验)
+    stamp: Stamp | None = None  # the approval the workbook carries, checked against its values
+    notes: dict[str, dict[str, str]] = field(default_factory=dict)  # form → row → 说明 (for its digest)
 
 
 _CONTEXT: dict[str, Any] = {}
@@ -158,6 +163,8 @@ def _read_one(path: str) -> _Read:
         levels=levels,
         county_exits=tuple(summary.county_exits) if summary is not None else (),
         consolidated=result.consolidated,
+        stamp=result.stamp,
+        notes=result.notes,
     )
 
 
@@ -273,8 +280,7 @@ def _run(
 ) -> Summary:
     spec, period = job.spec, job.period
     job.prefill = prefill_values(spec, job.registry, baseline)
-    if job.require_approved:
-        job.approvals = approved(store, [r.sha256 for r in reads])
+    job.approvals = approved(store, [r.sha256 for r in reads])
     job.classify(reads)
     job.first_seen = _first_seen(store, [r.sha256 for r in reads])
     values = job.parent_values()
@@ -344,6 +350,9 @@ def _keep(job: _Job, summary: Summary, store: Path | None, written: Path | None)
                 output=str(written) if written else None,
                 output_sha256=sha256_file(written) if written else None,
             )
+        stamped = job.stamped_approvals()
+        if stamped:  # approvals that came inside the files: kept, so history shows them
+            record_approvals(store, stamped, FROM_STAMP)
     except HBError as exc:
         done = f"汇总工作簿已写出（{written.name}），但" if written else ""
         raise HBError(f"{done}未能存入数据库：{exc.message}", file=exc.file, hint=exc.hint) from None
@@ -373,9 +382,9 @@ class _Job:
     inputs: list[Path] = field(default_factory=list)  # the files scanned: never written over
     deadline: dt.date | None = None  # 报送截止日期
     first_seen: dict[str, str] = field(default_factory=dict)  # sha256 → when the store first kept it
-    require_approved: bool = False  # children whose file has no approval in the store are returned
-    approvals: dict[str, dict[str, str]] = field(default_factory=dict)  # sha256 → its approval
-    unapproved: set[str] = field(default_factory=set)  # children returned for want of an approval
+    require_approved: bool = False  # children whose file is not approved (store or stamp) are returned
+    approvals: dict[str, dict[str, str]] = field(default_factory=dict)  # sha256 → its approval in the store
+    unapproved: dict[str, str] = field(default_factory=dict)  # child returned for want of an approval → why
 
     @property
     def expected(self) -> dict[str, Any]:
@@ -491,28 +500,74 @@ class _Job:
                 self.blank[code] = chosen  # 空表: not reported data, not rolled up
                 continue
             self.rolled[code] = self._roll_up(chosen)
-            if self.require_approved and chosen.sha256 not in self.approvals:
+            if self.require_approved and not self.approved_by(chosen):
                 self._unapproved(code, chosen)
             errors = [f for f in self.findings_by_file[chosen.path] if f.importance == "error"]
             (self.returned if errors else self.accepted)[code] = chosen
 
+    def approved_by(self, r: _Read) -> str:
+        """Who approved the file ``r``: by the store's record of its sha256, else by the stamp it carries
+        when that stamp holds for its values now; "" when it is not approved."""
+        if r.sha256 in self.approvals:
+            return self.approvals[r.sha256]["by"]
+        return r.stamp.by if r.stamp is not None and r.stamp.valid else ""
+
+    def approval(self, r: _Read) -> str:
+        """已审核, 审核后被改动 (its stamp no longer holds) or 未审核."""
+        if self.approved_by(r):
+            return APPROVED
+        return CHANGED if r.stamp is not None else NOT_APPROVED
+
     def _unapproved(self, code: str, r: _Read) -> None:
-        """A child's file without an approval in the store (never approved, or changed since): 退回."""
+        """A child's file that is not approved (never approved, or changed since): 退回, with the reason."""
         unit = self.registry.get(code)
-        self.unapproved.add(code)
+        name = Path(r.path).name
+        if r.stamp is not None:  # approved once, its values changed since
+            when = r.stamp.at.replace("T", " ")[:16]
+            self.unapproved[code] = f"{CHANGED}（{r.stamp.by} {when} 审核）"
+            message = (
+                f"「{unit.name}」的报表「{name}」在审核后被改动：{r.stamp.by} 于 {when} 审核时的数据"
+                "与文件中现在的数据不同，审核已失效"
+            )
+            hint = "请填报单位核实改动，由审核人重新审核（hbreport approve 文件 --by 姓名）后报送审核件，再重新汇总"
+        else:
+            self.unapproved[code] = "未经审核"
+            message = (
+                f"「{unit.name}」的报表「{name}」未经审核：文件中没有审核标记，数据库中也没有这份文件"
+                f"（SHA-256 {r.sha256[:12]}…）的审核记录（没有审核，或审核后文件被改动）"
+            )
+            hint = "审核人核对后运行 hbreport approve 文件 --by 姓名，报送写出的审核件（或用同一数据库汇总），再重新汇总"
         self._add(
             r,
-            Finding(
-                message=f"「{unit.name}」的报表「{Path(r.path).name}」未经审核：数据库中没有这份文件"
-                f"（SHA-256 {r.sha256[:12]}…）的审核记录（没有审核，或审核后文件被改动）",
-                importance="error",
-                rule=RULE_APPROVAL,
+            finding(
+                RULE_APPROVAL,
                 file=r.path,
                 unit_code=unit.code,
                 unit_name=unit.name,
-                hint="审核人核对后运行 hbreport approve 文件 --by 姓名 --store 数据库，再重新汇总",
+                reason=message,
+                hint=hint,
             ),
         )
+
+    def stamped_approvals(self) -> list[dict[str, Any]]:
+        """The accepted children approved by the stamp they carry that the store does not know yet."""
+        out = []
+        for r in self.accepted.values():
+            if r.sha256 not in self.approvals and r.stamp is not None and r.stamp.valid:
+                data = r.data
+                out.append(
+                    {
+                        "sha256": r.sha256,
+                        "file": Path(r.path).name,
+                        "unit_code": data.unit_code,
+                        "unit_name": data.spec.unit_name,
+                        "period": data.period,
+                        "by": r.stamp.by,
+                        "note": r.stamp.note,
+                        "at": r.stamp.at,
+                    }
+                )
+        return out
 
     def _blank_check(self, r: _Read) -> bool:
         """A child's workbook with nothing typed in it (a blank form sent by mistake): 空表, True — never
@@ -563,7 +618,16 @@ class _Job:
             return group[0]
         unit = self.registry.get(code)
         by_path = {r.path: r for r in group}
-        files = [UnitFile(r.path, r.sha256, Path(r.path).name == r.data.spec.file_name()) for r in group]
+        files = [
+            UnitFile(
+                r.path,
+                r.sha256,
+                Path(r.path).name == r.data.spec.file_name(),
+                content_digest(r.data, r.notes),
+                bool(r.stamp and r.stamp.valid),
+            )
+            for r in group
+        ]
         used, found = one_per_unit(unit.code, unit.name, files)
         ordered = [by_path[s.path] for s in original_first(files)]
         names = tuple(Path(r.path).name for r in ordered)
@@ -753,11 +817,20 @@ class _Job:
                 r = pool[code]
                 errors, warnings, explained = counts(r)
                 notes = [f"与{'、'.join(dup.files[1:])}完全相同"] if dup else []
-                notes += ["未经审核"] if code in self.unapproved else []
+                notes += [self.unapproved[code]] if code in self.unapproved else []
                 notes += [f"另有 {explained} 个警告已说明"] if explained else []
                 note = "；".join(notes)
                 return ChildStatus(
-                    code, name, status, (Path(r.path).name,), (r.sha256,), errors, warnings, note
+                    code,
+                    name,
+                    status,
+                    (Path(r.path).name,),
+                    (r.sha256,),
+                    errors,
+                    warnings,
+                    note,
+                    approval=self.approval(r),
+                    approved_by=self.approved_by(r),
                 )
         if dup:
             return ChildStatus(
@@ -857,6 +930,7 @@ def _extra_sheets(summary: Summary) -> list[tuple[str, list[list[Any]]]]:
             "说明",
             "报送时间",
             "按时报送",
+            "审核",
         ]
     ]
     for c in summary.children:
@@ -872,6 +946,7 @@ def _extra_sheets(summary: Summary) -> list[tuple[str, list[list[Any]]]]:
                 c.note,
                 c.received_at,
                 c.timeliness,
+                c.approval_shown,
             ]
         )
     comp = summary.completeness

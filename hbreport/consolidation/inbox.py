@@ -25,6 +25,7 @@ from pathlib import Path
 
 from hbreport.errors import HBError
 from hbreport.model.findings import Finding
+from hbreport.store.db import DEFAULT_NAME
 
 SUBMISSION_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".ods")
 """File types a clerk may send; all but .xlsx are refused by the reader with its reason."""
@@ -40,6 +41,10 @@ class Inbox:
     folder: Path
     files: list[Path]  # the submissions to read, sorted by name
     not_read: list[Finding] = field(default_factory=list)
+
+
+STORE_NAMES = frozenset(DEFAULT_NAME + tail for tail in ("", "-wal", "-shm", "-journal"))
+"""The store ``approve`` keeps beside the files it approved (:func:`hbreport.store.db.default_store`)."""
 
 
 def scan(folder: Path, exclude: Iterable[Path] = ()) -> Inbox:
@@ -64,8 +69,8 @@ def scan(folder: Path, exclude: Iterable[Path] = ()) -> Inbox:
         name = p.name
         if name.startswith("."):
             continue
-        if name in skip:
-            continue  # this run's output, or the folder it is written to
+        if name in skip or name in STORE_NAMES:
+            continue  # this run's output, the folder it is written to, or the store approve keeps there
         try:
             mode = p.stat().st_mode  # through a symbolic link, to what it points at
         except OSError as exc:

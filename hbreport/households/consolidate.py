@@ -23,14 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hbreport.checks import registered
+from hbreport.checks import finding, registered
 from hbreport.checks.files import copy_finding, differing_findings, unusable_finding
 from hbreport.checks.households import DUPLICATE_ACROSS
 from hbreport.consolidation.inbox import scan
 from hbreport.consolidation.parallel import portable, read_alone, restore
 from hbreport.errors import EXIT_FINDINGS, EXIT_OK, HBError
 from hbreport.heap import frozen_heap
-from hbreport.households.plausibility import HINT as PLAUSIBILITY_HINT
 from hbreport.households.plausibility import RULE_JUMP, period_jumps, plausibility_findings
 from hbreport.households.roster import read_roster
 from hbreport.households.spec import registry_and_catalog
@@ -459,16 +458,14 @@ def _jumps(
         siblings = [v.code for v in registry.children(village.parent)]
         col = FIRST_COL + [c.key for c in SUMMARY_COLUMNS].index(column[jump.metric])
         findings.append(
-            Finding(
-                message=jump.describe(village.name, bound),
-                importance="warning",
-                rule=RULE_JUMP,
+            finding(
+                RULE_JUMP,
                 file=entry.file,
                 unit_code=entry.township_code,
                 unit_name=entry.township_name,
                 sheet=SUMMARY_SHEET,
                 cell=f"{get_column_letter(col)}{FIRST_ROW + siblings.index(village.code)}",
-                hint=PLAUSIBILITY_HINT,
+                **jump.fields(village.name, bound),
             )
         )
         entry.warnings += 1

@@ -23,16 +23,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hbreport.checks import finding as registered_finding
+from hbreport.checks.households import COUNTY_EXIT, COUNTY_UNASSESSED, REMAINING, VILLAGE_EXIT
 from hbreport.context import Context
 from hbreport.errors import HBError
 from hbreport.households.summary import SUMMARY_SHEET, summary_cell
 from hbreport.model.findings import Finding
 from hbreport.xlsx.layout import SheetLayout
 
-RULE_REMAINING = "HX_REMAINING"
-RULE_VILLAGE_EXIT = "HX_VILLAGE"
-RULE_COUNTY_EXIT = "HX_COUNTY"
-RULE_COUNTY_UNASSESSED = "HX_COUNTY_UNASSESSED"
+RULE_REMAINING = REMAINING
+RULE_VILLAGE_EXIT = VILLAGE_EXIT
+RULE_COUNTY_EXIT = COUNTY_EXIT
+RULE_COUNTY_UNASSESSED = COUNTY_UNASSESSED
 VILLAGE_FORM = "village_exit"
 _OPS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt, "==": operator.eq}
 
@@ -82,17 +84,15 @@ def assess_village_exits(roster, township, catalog=None) -> VillageExitAssessmen
     results: list[VillageExit] = []
     findings: list[Finding] = []
 
-    def finding(cell: str, message: str, rule: str, hint: str) -> Finding:
-        return Finding(
-            message=message,
-            importance="error",
-            rule=rule,
+    def finding(cell: str, code: str, **fields: object) -> Finding:
+        return registered_finding(
+            code,
             file=township.source or form_file,
             unit_code=township.spec.unit_code,
             unit_name=township.spec.unit_name,
             sheet=sheet.sheet,
             cell=cell,
-            hint=hint,
+            **fields,
         )
 
     for village in sheet.rows:
@@ -110,9 +110,12 @@ def assess_village_exits(roster, township, catalog=None) -> VillageExitAssessmen
             findings.append(
                 finding(
                     form_cell,
-                    f"「{village.name}」未脱贫户数：本表{shown}（{form_cell}），台账统计为 {counted} 户（{roster_cell}）",
                     RULE_REMAINING,
-                    "按台账核对：台账各户脱贫标志为“未脱贫”或“返贫”的户数即未脱贫户数",
+                    village=village.name,
+                    shown=shown,
+                    form_cell=form_cell,
+                    counted=counted,
+                    roster_cell=roster_cell,
                 )
             )
         income = _number(row.get("village_income"))
@@ -136,12 +139,7 @@ def assess_village_exits(roster, township, catalog=None) -> VillageExitAssessmen
         if applying and unmet:
             apply_cell = layout.cell(village.code, "apply_exit")
             findings.append(
-                finding(
-                    apply_cell,
-                    f"「{village.name}」本年申请出列，但按台账核对不符合出列标准：{'；'.join(unmet)}",
-                    RULE_VILLAGE_EXIT,
-                    "达到标准前不得申请出列；请核实台账和本表数据",
-                )
+                finding(apply_cell, RULE_VILLAGE_EXIT, village=village.name, unmet="；".join(unmet))
             )
     return VillageExitAssessment(results, findings)
 
@@ -272,25 +270,29 @@ def assess_county_exit(
         unknown = [r for r in results if r.met is None]
         for r in failed:
             assessment.findings.append(
-                Finding(
-                    message=f"{county.name}{period}年申请摘帽，但{r.label}为 {r.figure:.2f}{r.unit}，"
-                    f"不符合标准（{r.op} {r.threshold:g}{r.unit}）",
-                    importance="error",
-                    rule=RULE_COUNTY_EXIT,
+                registered_finding(
+                    RULE_COUNTY_EXIT,
                     unit_code=county.code,
                     unit_name=county.name,
-                    hint="达到国家规定标准前不得申请摘帽；请核实台账与统计数据",
+                    county=county.name,
+                    period=period,
+                    label=r.label,
+                    figure=r.figure,
+                    unit=r.unit,
+                    op=r.op,
+                    threshold=r.threshold,
                 )
             )
         for r in unknown:
             assessment.findings.append(
-                Finding(
-                    message=f"{county.name}{period}年申请摘帽，{r.label}无法判断：{r.note}",
-                    importance="warning",
-                    rule=RULE_COUNTY_UNASSESSED,
+                registered_finding(
+                    RULE_COUNTY_UNASSESSED,
                     unit_code=county.code,
                     unit_name=county.name,
-                    hint="补齐数据或在指标目录中设定标准后重新判断",
+                    county=county.name,
+                    period=period,
+                    label=r.label,
+                    note=r.note,
                 )
             )
     return assessment

@@ -21,13 +21,16 @@ from typing import Any
 
 import numpy as np
 
+from hbreport.checks import finding
+from hbreport.checks.households import JUMP, NEAR_LINE, PLAUSIBILITY_HINT, SAME_INCOME
+from hbreport.checks.registry import registered
 from hbreport.households.summary import SUMMARY_SHEET, summary_cell
 from hbreport.model.findings import Finding
 
-RULE_NEAR_LINE = "HP_NEAR_LINE"
-RULE_JUMP = "HP_JUMP"
-RULE_IDENTICAL = "HP_IDENTICAL_INCOME"
-HINT = "请核实收入测算和脱贫认定是否真实；确属实际情况的，在台账“说明”处写明原因"
+RULE_NEAR_LINE = NEAR_LINE
+RULE_JUMP = JUMP
+RULE_IDENTICAL = SAME_INCOME
+HINT = PLAUSIBILITY_HINT
 
 
 def _number(value: Any) -> float | None:
@@ -97,21 +100,20 @@ def robust_z(values: Sequence[float]) -> list[float]:
     return [0.0 for _ in values]
 
 
-def _finding(roster, village_code: str, key: str, message: str, rule: str) -> Finding:
+def _finding(roster, village_code: str, key: str, code: str, **fields: object) -> Finding:
+    """The registered check ``code`` at the village's cell of the roster's summary sheet."""
     try:
         cell = summary_cell(roster.spec, village_code, key)
     except ValueError:
         cell = None
-    return Finding(
-        message=message,
-        importance="warning",
-        rule=rule,
+    return finding(
+        code,
         file=roster.file_label,
         unit_code=roster.spec.unit_code,
         unit_name=roster.spec.unit_name,
         sheet=SUMMARY_SHEET,
         cell=cell,
-        hint=HINT,
+        **fields,
     )
 
 
@@ -176,10 +178,14 @@ def near_line_exits(roster) -> list[Finding]:
                 roster,
                 code,
                 "exited_households",
-                f"「{_village_name(roster, code)}」{members} 户全部在{roster.period}年脱贫，其中 {n_near} 户"
-                f"人均纯收入仅比扶贫标准 {line:g} 元高不到 {margin:.0%}（{line:g}—{line * (1 + margin):g} 元），"
-                "有“数字脱贫”之嫌",
-                RULE_NEAR_LINE,
+                NEAR_LINE,
+                village=_village_name(roster, code),
+                members=members,
+                period=roster.period,
+                near=n_near,
+                line=line,
+                margin=margin,
+                upper=line * (1 + margin),
             )
         )
     return findings
@@ -207,9 +213,11 @@ def identical_incomes(roster) -> list[Finding]:
                     roster,
                     v.codes[i],
                     "households",
-                    f"「{_village_name(roster, v.codes[i])}」{size} 户中有 {count} 户人均纯收入都是 {value:g} 元，"
-                    "收入可能未逐户测算",
-                    RULE_IDENTICAL,
+                    SAME_INCOME,
+                    village=_village_name(roster, v.codes[i]),
+                    size=size,
+                    count=count,
+                    value=value,
                 )
             )
     return findings
@@ -227,15 +235,23 @@ class Jump:
     z: float
     compared: int
 
-    def describe(self, village_name: str, bound: float) -> str:
+    def fields(self, village_name: str, bound: float) -> dict[str, object]:
+        """The fields of the registered check :data:`JUMP` for this village."""
         if self.metric == "mean_income":
             how = f"由 {self.before:,.0f} 元变为 {self.after:,.0f} 元（{self.change:+.0%}）"
         else:
             how = f"由 {self.before:.0%} 变为 {self.after:.0%}（{self.change * 100:+.0f} 个百分点）"
-        return (
-            f"「{village_name}」{METRIC_LABELS[self.metric]}{how}，与其他 {self.compared - 1} 个村的变化相比异常"
-            f"（稳健 z 分数 {self.z:+.1f}，界限 ±{bound:g}）"
-        )
+        return {
+            "village": village_name,
+            "metric": METRIC_LABELS[self.metric],
+            "how": how,
+            "others": self.compared - 1,
+            "z": self.z,
+            "bound": bound,
+        }
+
+    def describe(self, village_name: str, bound: float) -> str:
+        return registered(JUMP).message(**self.fields(village_name, bound))
 
 
 def period_jumps(

@@ -140,18 +140,26 @@ class RosterSheetReader:
     ) -> None:
         """Derived, 合计 and 校验结果 cells must still hold their formulas. ``written``: (row, col) →
         (bytes, '=' + formula) given to ``sheet_formulas.formula_cells``, which hands back that very
-        text object for a cell holding those bytes: such a cell is passed without comparing texts."""
+        text object for a cell holding those bytes (or, with a ``RowFormulas``, its ``as_written`` for
+        a cell pointing at the shared formula written): such a cell is passed without comparing texts."""
         L = self.layout
         names = {L.col_index[c.key]: c.field.label for c in self.sheet.columns}
         names[L.check_col] = "校验结果"
         rows = range(FIRST_DATA_ROW, L.last_data_row + 1)
         written = written or {}
 
+        as_written = getattr(written, "as_written", None)  # a RowFormulas: see its docstring
+        text = getattr(written, "text", None)
+
         def add_row_formulas(c: int, template: str) -> None:
             for r in rows:
-                known = written.get((r, c))
-                if known is not None and cells.get((r, c)) is known[1]:
-                    continue  # the formula written, unchanged (the common case)
+                held = cells.get((r, c))
+                if as_written is not None and held is as_written:
+                    continue  # a shared formula, the one written
+                if held is not None:
+                    known = text((r, c)) if text is not None else (written.get((r, c)) or (None, None))[1]
+                    if held is known:
+                        continue  # the formula written, unchanged (the common case)
                 expected[(r, c)] = template.replace(ROW_MARK, str(r))
 
         expected: dict[tuple[int, int], str] = {}

@@ -62,6 +62,7 @@ from hbreport.xlsx.atomic import atomic_output, check_target
 from hbreport.xlsx.cells import at, calamine_sheet, open_calamine, open_openpyxl
 from hbreport.xlsx.layout import FIRST_DATA_ROW, NAME_COL, SheetLayout
 from hbreport.xlsx.layout import TOTAL_ROW as FORM_TOTAL_ROW
+from hbreport.xlsx.sheet_formulas import RowFormulas
 
 HouseholdValues = Mapping[str, Mapping[str, Any]]
 """{household id: {field: value}}: what the input cells hold."""
@@ -206,20 +207,69 @@ _PLAIN_FUNCTIONS = frozenset(
 )
 
 
+SHARED = "\x02"  # starts a shared formula's cell text as stored in the sheet (no formula holds it)
+
+
 @cache
 def _book_class():
     """The form writer's workbook class, whose sheets pass formulas naming only :data:`_PLAIN_FUNCTIONS`
     straight through: XlsxWriter's ~150 regex passes per formula (which the form writer skips unless a
-    formula holds braces, as IDCHECK's array constants do) cost more than the rest of a roster."""
-    from hbreport.xlsx.writer import Book, Sheet
+    formula holds braces, as IDCHECK's array constants do) cost more than the rest of a roster.
+
+    Its sheets also write a column's per-row formulas as one shared formula (``share_rows``): the first
+    row holds the formula, every other row ``<f t="shared" si="…"/>``, as Excel itself stores a formula
+    filled down. The 校验结果 formula is about 2,400 characters; written on every row it made a
+    township's roster sheet 14 MB of XML, which every reader (and the safety gate) had to go through."""
+    from hbreport.xlsx.writer import _TESTED, ROW_TOKEN, Book, Sheet
 
     class RosterSheet(Sheet):
         def _prepare_formula(self, formula, expand_future_functions=False):
+            if formula[:1] == SHARED:
+                return formula
             body = formula[1:] if formula.startswith("=") else formula
             plain = not (expand_future_functions or body.startswith("{") or body.endswith("}"))
             if plain and _PLAIN_FUNCTIONS.issuperset(_FUNCTION.findall(body)):
                 return body
             return super()._prepare_formula(formula, expand_future_functions)
+
+        def share_rows(self, col: int, first: int, last: int, template: str) -> None:
+            """Rows ``first``..``last`` (0-based) of column ``col`` hold ``template`` with
+            :data:`~hbreport.xlsx.writer.ROW_TOKEN` replaced by the row's number: write it once,
+            shared. A row given another formula is written as given (and, if it is the first, the
+            column is not shared at all). Left alone with an XlsxWriter release not tested."""
+            if _TESTED and first < last:
+                shares = self.__dict__.setdefault("_shares", {})
+                shares[col] = [template, first, last, str(len(shares)), False]
+
+        def _write_formula(self, row, col, formula, cell_format=None, value=0):
+            share = self.__dict__.get("_shares", {}).get(col)
+            if share is not None and share[1] <= row <= share[2]:
+                template, first, last, index, started = share
+                if formula[1:] == template.replace(ROW_TOKEN, str(row + 1)):
+                    if row == first:
+                        letter = get_column_letter(col + 1)
+                        body = self._prepare_formula(formula)
+                        formula = (
+                            f"{SHARED}{index}{SHARED}{letter}{first + 1}:{letter}{last + 1}{SHARED}{body}"
+                        )
+                        share[4] = True
+                    elif started:
+                        formula = SHARED + index
+                elif row == first:
+                    share[1] = last + 1  # the first row differs: nothing is shared in this column
+            return super()._write_formula(row, col, formula, cell_format, value)
+
+        def _xml_formula_element(self, formula, result, attributes=()):
+            if formula[:1] != SHARED:
+                return super()._xml_formula_element(formula, result, list(attributes))
+            index, *master = formula[1:].split(SHARED, 2)
+            attr = "".join(f' {key}="{self._escape_attributes(value)}"' for key, value in attributes)
+            if master:
+                ref, body = master
+                element = f'<f t="shared" ref="{ref}" si="{index}">{self._escape_data(body)}</f>'
+            else:
+                element = f'<f t="shared" si="{index}"/>'
+            self.fh.write(f"<c{attr}>{element}<v>{self._escape_data(result)}</v></c>")
 
     class RosterBook(Book):
         worksheet_class = RosterSheet
@@ -264,6 +314,29 @@ def _roster_sheet_class():
                     self.ws.set_column(index[key] - 1, index[key] - 1, width)
             self.widths[CODE_COL] = 18
             self.ws.set_column(CODE_COL - 1, CODE_COL - 1, 18)
+            self.share_row_formulas()
+
+        def share_row_formulas(self) -> None:
+            """The derived, 校验结果 and hidden severity formulas of the household rows, each column
+            written as one shared formula (see :func:`_book_class`)."""
+            from hbreport.xlsx.writer import CHECK_KEY, SEVERITY_KEY, severity_formula
+
+            L = self.layout
+            first, last = FIRST_DATA_ROW, L.last_data_row
+            if self.xlwings or last <= first:
+                return
+            columns = []
+            for col in self.sheet.derived_columns:
+                self.derived(col, first)
+                columns.append((L.col_index[col.key], col.key))
+            self.check(first)
+            columns.append((L.check_col, CHECK_KEY))
+            if self.sheet.rules:
+                stems = self.severity_rules
+                self.per_row(SEVERITY_KEY, lambda n: severity_formula(stems, f"{L.check_letter}{n}"), first)
+                columns.append((L.severity_col, SEVERITY_KEY))
+            for c, key in columns:
+                self.ws.share_rows(c - 1, first - 1, last - 1, self.templates[key])
 
         def computed_rows(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
             """The form writer's computed rows and 校验结果 texts, worked out by column."""
@@ -548,22 +621,15 @@ class _Held(Mapping):
         return len(self.found)
 
 
-def _formulas_as_written(layout: SheetLayout) -> dict[tuple[int, int], tuple[bytes, str]]:
+def _formulas_as_written(layout: SheetLayout) -> RowFormulas:
     """(row, col) → (the formula as the sheet XML holds it, '=' + the formula) for every data row's
-    derived and 校验结果 cells: a cell holding exactly those bytes is taken without decoding it."""
+    derived and 校验结果 cells, made when asked: a cell holding exactly those bytes, or pointing at a
+    shared formula that does, is taken without decoding it."""
     from hbreport.checks.engine import ROW_MARK, check_template, derived_template
-    from hbreport.xlsx.sheet_formulas import escaped
 
-    texts = [(layout.col_index[c.key], derived_template(layout, c)) for c in layout.spec.derived_columns]
-    texts.append((layout.check_col, check_template(layout)))
-    out: dict[tuple[int, int], tuple[bytes, str]] = {}
-    for c, text in texts:
-        written, full = escaped(text), "=" + text
-        mark = ROW_MARK.encode()
-        for r in range(FIRST_DATA_ROW, layout.last_data_row + 1):
-            digits = str(r)
-            out[(r, c)] = (written.replace(mark, digits.encode()), full.replace(ROW_MARK, digits))
-    return out
+    templates = {layout.col_index[c.key]: derived_template(layout, c) for c in layout.spec.derived_columns}
+    templates[layout.check_col] = check_template(layout)
+    return RowFormulas(templates, range(FIRST_DATA_ROW, layout.last_data_row + 1), ROW_MARK)
 
 
 def _read_meta(path: Path, book) -> tuple[dict[str, str], tuple[str, ...]]:

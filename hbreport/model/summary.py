@@ -105,6 +105,13 @@ class ChildStatus:
     received_at: str = ""  # 报送时间 (Beijing time), "" when nothing arrived
     timeliness: str = ""  # 按时 | 逾期 | 未报 (against the summary's deadline)
     received_from: str = ""  # store | mtime: how the received time is known
+    approval: str = ""  # 已审核 | 审核后被改动 | 未审核 (hbreport approve); "" when no file was used
+    approved_by: str = ""  # who approved it (已审核)
+
+    @property
+    def approval_shown(self) -> str:
+        """The 审核 cell of 下级明细: 已审核（李四）, 审核后被改动, 未审核 or blank."""
+        return f"{self.approval}（{self.approved_by}）" if self.approved_by else self.approval
 
     def to_dict(self) -> dict:
         return {
@@ -119,6 +126,8 @@ class ChildStatus:
             "received_at": self.received_at,
             "timeliness": self.timeliness,
             "received_from": self.received_from,
+            "approval": self.approval,
+            "approved_by": self.approved_by,
         }
 
 
@@ -440,6 +449,8 @@ def summary_from_part(text: str) -> Summary:
                     c.get("received_at", ""),
                     c.get("timeliness", ""),
                     c.get("received_from", ""),
+                    c.get("approval", ""),
+                    c.get("approved_by", ""),
                 )
                 for c in d["children"]
             ],

@@ -172,6 +172,25 @@ def timeliness_of(summary) -> dict[str, Any] | None:
     }
 
 
+def approvals_in(summary) -> dict[str, Any] | None:
+    """Who approved the children's returns (hbreport approve), from a consolidation Summary, for
+    :func:`build_context`; None without a consolidation or when no child's return was approved."""
+    if summary is None:
+        return None
+    from hbreport.model.approval import CHANGED, NOT_APPROVED
+
+    used = [c for c in summary.children if c.approval]
+    approved = [{"name": c.name, "by": c.approved_by} for c in used if c.approved_by]
+    if not approved and not any(c.approval == CHANGED for c in used):
+        return None
+    return {
+        "received": len(used),
+        "approved": approved,
+        "changed": [c.name for c in used if c.approval == CHANGED],
+        "unapproved": [c.name for c in used if c.approval == NOT_APPROVED],
+    }
+
+
 def verified(result: Any, spec: Any) -> list[dict[str, Any]]:
     """The exit verification's tally per kind (households, villages, the county): 申报 and how many
     验收通过 / 未通过 / 未验收; [] without one. Refused when it is another county's or year's."""
@@ -223,13 +242,15 @@ def build_context(
     regions: Mapping[str, Mapping[str, float]] | None = None,
     timeliness: Mapping[str, Any] | None = None,
     verification: Any = None,
+    approvals: Mapping[str, Any] | None = None,
     county_exits: Iterable[Any] = (),
 ) -> dict[str, Any]:
     """Everything the report template shows, as plain values (numbers unformatted). ``levels``: the
     consolidation's (level, expected, received) per level below the unit (its 汇总校验 table);
     ``county_exits``: the poor counties' 摘帽 statuses the Summary carries up (``CountyExitStatus``);
     ``timeliness``: the children's 按时 / 逾期 / 未报 (:func:`timeliness_of` a Summary);
-    ``verification``: a filled exit verification workbook as read (申报 / 验收通过 / 未通过 / 未验收)."""
+    ``verification``: a filled exit verification workbook as read (申报 / 验收通过 / 未通过 / 未验收);
+    ``approvals``: who approved the children's returns (:func:`approvals_in` a Summary)."""
 
     registry, catalog, baseline = Context.of(registry, catalog, baseline).parts
     spec = data.spec
@@ -288,6 +309,7 @@ def build_context(
     infrastructure = ctx.infrastructure()
     quality = ctx.quality(children, findings, people)
     quality["timeliness"] = dict(timeliness) if timeliness else None
+    quality["approval"] = dict(approvals) if approvals else None
     unit = registry.get(spec.unit_code) if spec.unit_code in registry else None
     level = spec.level
     child_zh = CHILD_LEVEL_ZH.get(level, "下级单位")

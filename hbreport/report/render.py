@@ -24,7 +24,7 @@ from hbreport.errors import HBError
 from hbreport.model.findings import Finding
 from hbreport.model.values import FormData
 from hbreport.report import charts
-from hbreport.report.context import build_context, timeliness_of
+from hbreport.report.context import approvals_in, build_context, timeliness_of
 from hbreport.report.numbers import FILTERS
 from hbreport.xlsx.atomic import atomic_output, check_target, why
 
@@ -71,6 +71,7 @@ def render_report(
     regions: Mapping[str, Mapping[str, float]] | None = None,
     timeliness: Mapping[str, Any] | None = None,
     verification: Any = None,
+    approvals: Mapping[str, Any] | None = None,
     county_exits: Iterable[Any] = (),
     force: bool = False,
     inputs: Iterable[str | Path] = (),
@@ -110,6 +111,7 @@ def render_report(
         regions=regions,
         timeliness=timeliness,
         verification=verification,
+        approvals=approvals,
         county_exits=county_exits,
     )
     doc = DocxTemplate(str(template))
@@ -247,6 +249,7 @@ def report_from_dataset(
         levels = list(summary.levels)
         found += summary.findings
         kw.setdefault("timeliness", timeliness_of(summary))
+        kw.setdefault("approvals", approvals_in(summary))
         kw.setdefault("county_exits", summary.county_exits)
     regions = summary.regions if summary is not None else None
     return render_report(

@@ -61,6 +61,11 @@ class History:
                 f"  第{v['version']}版  {v['received_at']}  {v['file']}  {STATUS_ZH.get(v['status'], v['status'])}"
                 f"  错误 {v['errors']} 个，警告 {v['warnings']} 个  SHA-256 {v['sha256'][:12]}…{mark}"
             )
+        if not self.versions:
+            lines[0] = (
+                f"{self.unit_name}（{self.unit_code}）{self.period}年收到的报表：数据库中没有（未在此汇总过）"
+            )
+            return "\n".join(lines)
         if self.compared is None:
             lines.append("只有一个版本，没有可比较的修改。")
             return "\n".join(lines)
@@ -93,15 +98,20 @@ def history(
     registry=None,
     catalog=None,
     baseline=None,
+    missing_ok: bool = False,
 ) -> History:
     """The versions of ``unit``'s workbook for ``period`` in ``store``, and the cells changed between
-    versions ``old`` and ``new`` (default: the last two)."""
+    versions ``old`` and ``new`` (default: the last two). ``missing_ok``: no version is an empty
+    History (a store ``approve`` made holds approvals only), not an HBError."""
     from hbreport.context import Context
 
     registry, catalog, baseline = Context.of(registry, catalog, baseline).parts
     found = registry.get(unit)
     with FormStore(store, write=False) as db:
-        versions = db.versions(found.code, period)
+        kept = db.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'submissions'").fetchone()
+        versions = db.versions(found.code, period) if kept else []
+        if not versions and missing_ok:
+            return History(found.code, found.name, period, [])
         if not versions:
             raise HBError(
                 f"数据库中没有「{found.name}」{period}年的报表",

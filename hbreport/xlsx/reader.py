@@ -31,6 +31,7 @@ from hbreport.coerce import cell_text, plain
 from hbreport.context import Context
 from hbreport.errors import HBError
 from hbreport.forms import prefill_values
+from hbreport.model import approval
 from hbreport.model.findings import Finding
 from hbreport.model.summary import Summary
 from hbreport.model.values import FormData
@@ -86,6 +87,7 @@ class ReadResult:
     consolidated: bool = False  # the workbook is a consolidation's output (it has 汇总校验)
     notes: dict[str, dict[str, str]] = field(default_factory=dict)  # form → row code → the row's 说明
     signature: dict[str, str] = field(default_factory=dict)  # 填表人, 联系电话 … → what was typed after them
+    stamp: approval.Stamp | None = None  # its approval (hbreport approve), checked against its values
 
     @property
     def spec(self) -> WorkbookSpec:
@@ -94,6 +96,11 @@ class ReadResult:
     @property
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.importance == "error"]
+
+    @property
+    def values_digest(self) -> str:
+        """The digest of its data values and explanations (:func:`approval.content_digest`)."""
+        return approval.content_digest(self.data, self.notes)
 
     @property
     def warnings(self) -> list[Finding]:
@@ -162,6 +169,7 @@ def read_workbook(
     for sheet in spec.sheets:
         for label, text in signed(sheet, grids[sheet.form].values).items():
             signature.setdefault(label, text)
+    stamp = approval.stamp_in(meta, form_data, notes)
     return ReadResult(
         form_data,
         findings,
@@ -172,6 +180,7 @@ def read_workbook(
         consolidated or summary is not None,
         {f: n for f, n in notes.items() if n},
         signature,
+        stamp,
     )
 
 
@@ -261,7 +270,8 @@ def read_summary_part(path: Path, book, findings: list[Finding]) -> Summary | No
 
 
 def _read_meta(path: Path, book, family: str = FORM_FAMILY) -> dict[str, str]:
-    """The identity in the `_meta` sheet, found by name (never by visibility: LibreOffice un-hides it)."""
+    """The identity in the `_meta` sheet, found by name (never by visibility: LibreOffice un-hides it).
+    A key's first row counts, but for the approval's rows: the latest approval stands."""
     names = {name.strip().casefold(): name for name in book.sheet_names}
     name = names.get(META_SHEET.casefold())
     not_ours = HBError(
@@ -278,7 +288,7 @@ def _read_meta(path: Path, book, family: str = FORM_FAMILY) -> dict[str, str]:
     for row in sheet.to_python(skip_empty_area=False):
         if len(row) >= 2:
             key, value = cell_text(row[0]), cell_text(row[1])
-            if key and key != "key" and key not in meta:
+            if key and key != "key" and (key not in meta or key.startswith(approval.PREFIX)):
                 meta[key] = value
     if meta.get("family") != family:
         raise not_ours

@@ -52,6 +52,68 @@ def escaped(text: str) -> bytes:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").encode("utf-8")
 
 
+class RowFormulas(Mapping):
+    """An :data:`Expected` mapping for the per-row formulas of a long table, made from one template
+    per column (``mark`` where the row number goes) only for the cells asked for: a roster's rows share
+    their formulas (``<f t="shared" …/>``), so most cells never need theirs written out.
+    ``text(key)`` is the '=' text alone (the same object every time). :func:`formula_cells` gives a
+    cell pointing at a shared formula that is the expected one, and moves down its column as the
+    expected ones do, this mapping's :attr:`as_written` instead of its text."""
+
+    def __init__(self, templates: Mapping[int, str], rows: range, mark: str) -> None:
+        self.templates = {c: ("=" + t, escaped(t)) for c, t in templates.items()}
+        self.rows, self.mark, self.mark_bytes = rows, mark, mark.encode()
+        self.as_written = _AsWritten()
+        self._texts: dict[tuple[int, int], str] = {}
+        self._entries: dict[tuple[int, int], tuple[bytes, str]] = {}
+
+    def text(self, key: tuple[int, int]) -> str | None:
+        held = self._texts.get(key)
+        if held is None:
+            row, col = key
+            template = self.templates.get(col)
+            if template is None or row not in self.rows:
+                return None
+            held = self._texts[key] = template[0].replace(self.mark, str(row))
+        return held
+
+    def __getitem__(self, key: tuple[int, int]) -> tuple[bytes, str]:
+        entry = self._entries.get(key)
+        if entry is None:
+            text = self.text(key)
+            if text is None:
+                raise KeyError(key)
+            written = self.templates[key[1]][1].replace(self.mark_bytes, str(key[0]).encode())
+            entry = self._entries[key] = (written, text)
+        return entry
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, tuple) and len(key) == 2 and key[1] in self.templates and key[0] in self.rows
+
+    def __iter__(self):
+        return ((r, c) for c in self.templates for r in self.rows)
+
+    def __len__(self) -> int:
+        return len(self.templates) * len(self.rows)
+
+
+class _AsWritten:
+    """Stands for "this cell holds its expected formula" (see :class:`RowFormulas`)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<the formula as written>"
+
+
+def _expected_text(expected: Expected, key: tuple[int, int]) -> str | None:
+    text = getattr(expected, "text", None)
+    if text is not None:
+        return text(key)
+    hit = expected.get(key)
+    return None if hit is None else hit[1]
+
+
 class _Inflated:
     """Parts the safety gate already inflated (``safety.Checked.parts``), read like a zip by name."""
 
@@ -165,9 +227,6 @@ def _column(letters: bytes) -> int:
     return column_index_from_string(letters.decode())
 
 
-# The common writing (Excel, WPS, LibreOffice, XlsxWriter): r="A1" first in the cell's start tag, the
-# formula right after it. One pass gives (column letters, row digits, <f> attributes, formula text).
-_FAST_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*>\s*<f(\s[^>]*?)?(?:/>|>([^<]*)</f>)')
 _BY_REF: dict[int, tuple[Expected, dict[bytes, tuple[bytes, str, tuple[int, int]]]]] = {}
 
 
@@ -186,17 +245,47 @@ def _by_ref(expected: Expected) -> dict[bytes, tuple[bytes, str, tuple[int, int]
     return table
 
 
+@lru_cache(maxsize=1024)
+def _attrs(tag: bytes) -> dict[bytes, bytes]:
+    """The attributes of an <f> start tag (the cells of a shared formula repeat the same few tags)."""
+    return dict(_ATTR.findall(tag))
+
+
+# The common writing (Excel, WPS, LibreOffice, XlsxWriter): r="A1" first in the cell's start tag, the
+# formula right after it. The start tag, matched from its "<c" up to the "<f"; the <f> element.
+_CELL_TAG = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*>\s*')
+_F_ELEMENT = re.compile(rb"<f(\s[^>]*?)?(?:/>|>([^<]*)</f>)")
+
+
+def _formula_elements(xml: bytes) -> tuple[list[tuple[bytes, bytes, bytes, bytes]], int]:
+    """(column letters, row digits, <f> attributes, formula text) of every formula written the common
+    way (right after its cell's start tag, which opens with r="A1"), found from the <f> elements (a
+    sheet has far fewer formulas than cells); and how many <f> elements the part holds."""
+    out = []
+    formulas = 0
+    rfind, cell_tag, f_element = xml.rfind, _CELL_TAG.fullmatch, _F_ELEMENT.match
+    for found in _F_OPEN.finditer(xml):
+        formulas += 1
+        at = found.start()
+        cell = cell_tag(xml, rfind(b"<c", 0, at), at)
+        f = f_element(xml, at)
+        if cell is not None and f is not None:
+            letters, digits = cell.groups()
+            tag, body = f.groups()
+            out.append((letters, digits, tag or b"", body or b""))
+    return out, formulas
+
+
 def _scan(xml: bytes, area: Area, expected: Expected) -> dict[tuple[int, int], str] | None:
     if _PREFIXED.search(xml):
         return None
-    formulas = len(_F_OPEN.findall(xml))
-    cells = _FAST_CELL.findall(xml)
+    cells, formulas = _formula_elements(xml)
     if len(cells) != formulas:  # a cell written another way, or a formula not placed right after its cell
         return _scan_general(xml, area, expected, formulas)
     min_row, max_row, min_col, max_col = area
-    known = _by_ref(expected) if expected else {}
+    known = _by_ref(expected) if expected and isinstance(expected, dict) else {}
     found: dict[tuple[int, int], str] = {}
-    masters: dict[bytes, tuple[str, str]] = {}
+    masters: dict[bytes, tuple[str, int, int]] = {}
     dependents: list[tuple[int, int, bytes]] = []
     for letters, digits, tag, body in cells:
         if not tag:
@@ -206,39 +295,75 @@ def _scan(xml: bytes, area: Area, expected: Expected) -> dict[tuple[int, int], s
                 continue
         row, col = int(digits), _column(letters)
         if tag:
-            attrs = dict(_ATTR.findall(tag))
+            attrs = _attrs(tag)
             if attrs.get(b"t") == b"shared":
                 index = attrs.get(b"si", b"")
-                text = _text(body)
+                text = _text(body) if body else ""
                 if text:
-                    masters[index] = (text, f"{letters.decode()}{row}")
+                    masters[index] = (text, row, col)
                 else:
                     dependents.append((row, col, index))
                     continue
         if min_row <= row <= max_row and min_col <= col <= max_col:
             hit = expected.get((row, col))
             found[(row, col)] = hit[1] if hit is not None and body == hit[0] else "=" + _text(body)
-    return _shared(found, masters, dependents, area)
+    return _shared(found, masters, dependents, area, expected)
 
 
 def _shared(
     found: dict[tuple[int, int], str],
-    masters: dict[bytes, tuple[str, str]],
+    masters: dict[bytes, tuple[str, int, int]],
     dependents: list[tuple[int, int, bytes]],
     area: Area,
+    expected: Expected,
 ) -> dict[tuple[int, int], str] | None:
-    """Shared formulas translated to the cells that only point at them (None: a master is missing)."""
+    """Shared formulas translated to the cells that only point at them (None: a master is missing).
+    A master holding the formula ``expected`` for its cell, which moves down its column as the expected
+    formulas do (tried on the next row and the last), gives the cells below it their expected text."""
     min_row, max_row, min_col, max_col = area
+    moves: dict[bytes, bool] = {}
+    as_written = getattr(expected, "as_written", None)
     for row, col, index in dependents:
         if not (min_row <= row <= max_row and min_col <= col <= max_col):
             continue
         if index not in masters:
             return None
-        text, origin = masters[index]
+        text, origin_row, origin_col = masters[index]
+        if col == origin_col and (row, col) in expected:
+            fits = moves.get(index)
+            if fits is None:
+                fits = moves[index] = _moves_as_expected(text, origin_row, col, expected)
+            if fits:
+                found[(row, col)] = as_written if as_written is not None else expected[(row, col)][1]
+                continue
+        origin = f"{get_column_letter(origin_col)}{origin_row}"
         found[(row, col)] = Translator("=" + text, origin=origin).translate_formula(
             f"{get_column_letter(col)}{row}"
         )
     return found
+
+
+def _moves_as_expected(text: str, row: int, col: int, expected: Expected) -> bool:
+    """Whether the shared formula ``text`` written for (row, col) is the expected formula there and,
+    translated down the column (to the next row and to the last expected one), the expected one there."""
+    if _expected_text(expected, (row, col)) != "=" + text:
+        return False
+    below = [r for r, c in expected if c == col and r > row]
+    if not below:
+        return False
+    for target in {row + 1, max(below)}:
+        want = _expected_text(expected, (target, col))
+        if want is None or not _translates_to(text, row, col, target, want):
+            return False
+    return True
+
+
+@lru_cache(maxsize=256)
+def _translates_to(text: str, row: int, col: int, target: int, want: str) -> bool:
+    """Whether the formula ``text`` written for (row, col), translated to (target, col), is ``want``
+    (the rosters of a family share their formulas: each is tokenized once per process)."""
+    letter = get_column_letter(col)
+    return Translator("=" + text, origin=f"{letter}{row}").translate_formula(f"{letter}{target}") == want
 
 
 def _scan_general(
@@ -248,7 +373,9 @@ def _scan_general(
     no reference (only a full parser can place those)."""
     min_row, max_row, min_col, max_col = area
     found: dict[tuple[int, int], str] = {}
-    masters: dict[bytes, tuple[str, str]] = {}  # shared-formula index → (text, the cell it is written for)
+    masters: dict[
+        bytes, tuple[str, int, int]
+    ] = {}  # shared-formula index → (text, the cell it is written for)
     dependents: list[tuple[int, int, bytes]] = []
     seen = 0
     for cell in _FORMULA_CELL.finditer(xml):
@@ -263,7 +390,7 @@ def _scan_general(
             index = attrs.get(b"si", b"")
             text = _text(body or b"")
             if text:
-                masters[index] = (text, f"{ref.group(1).decode()}{row}")
+                masters[index] = (text, row, col)
             else:
                 dependents.append((row, col, index))
                 continue
@@ -275,7 +402,7 @@ def _scan_general(
                 found[(row, col)] = "=" + _text(body or b"")
     if seen != formulas:  # a formula element not placed right after its cell's start tag
         return None
-    return _shared(found, masters, dependents, area)
+    return _shared(found, masters, dependents, area, expected)
 
 
 # A cell of type "e" (an error value, typed, pasted or a formula's result): start tag, then its content.

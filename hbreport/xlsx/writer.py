@@ -316,6 +316,8 @@ def severity_formula(rules: Sequence, check_cell: str) -> str:
 
 def severity_value(check_text: str, rules: Sequence) -> int:
     """The Python side of :func:`severity_formula`."""
+    if not check_text:
+        return 0  # a row every rule passes (most of them)
     value = 0
     for importance, weight in SEVERITY.items():
         chosen = [r for r in rules if (r.importance == "error") == (importance == "error")]

@@ -201,6 +201,14 @@ REPORTING = (
     "{% else %}本报告数据为{{ unit.name }}本级填报。{% endif %}"
 )
 
+APPROVED = (
+    "{% set a = quality.approval %}报送的{{ a.received }}个{{ child_level_zh }}报表中，已审核{{ a.approved|length }}个"
+    "{% if a.approved %}（{% for x in a.approved %}{{ x.name }}由{{ x.by }}审核{% if not loop.last %}、{% endif %}"
+    "{% endfor %}）{% endif %}"
+    "{% if a.changed %}；审核后数据被改动、审核已失效的{{ a.changed|length }}个：{{ a.changed|join('、') }}{% endif %}"
+    "{% if a.unapproved %}；未审核{{ a.unapproved|length }}个：{{ a.unapproved|join('、') }}{% endif %}。"
+)
+
 VERIFIED = (
     "据{{ year }}年脱贫验收工作簿："
     "{% for v in verification %}{{ v.kind }}申报{{ v.declared }}{{ v.unit }}，验收通过{{ v.passed }}{{ v.unit }}、"
@@ -642,6 +650,9 @@ def build(out: Path = OUT) -> Path:
 
     p("五、数据质量", "Heading 1")
     p(REPORTING)
+    control("{%p if quality.approval %}")
+    p(APPROVED)
+    control("{%p endif %}")
     p(FINDINGS)
     control("{%p if quality.findings %}")
     caption("表{% if counties.exits and counties.exits.table %}6{% else %}5{% endif %}  校验发现的问题")
