@@ -395,6 +395,7 @@ class Styles:
     def __init__(self, book: xlsxwriter.Workbook) -> None:
         self.book = book
         self.cache: dict[tuple, Any] = {}
+        self.cells: dict[tuple[str, str, bool], Any] = {}  # cell() by its arguments (asked per cell)
 
     def __call__(self, **props: Any):
         key = tuple(sorted(props.items()))
@@ -408,6 +409,12 @@ class Styles:
 
     def cell(self, kind: str, ftype: str, *, bold: bool = False):
         """A table cell: kind input | locked | total | check | label | code."""
+        fmt = self.cells.get((kind, ftype, bold))
+        if fmt is None:
+            fmt = self.cells[(kind, ftype, bold)] = self._cell(kind, ftype, bold)
+        return fmt
+
+    def _cell(self, kind: str, ftype: str, bold: bool):
         props: dict[str, Any] = {"border": 1, "valign": "vcenter"}
         if kind in ("input", "locked", "total"):
             props["num_format"] = NUMBER_FORMATS.get(ftype, "General")
