@@ -3,8 +3,12 @@ and the poor counties (国定/省定), their region (片区) and exit year per c
 
 Both are data an office can correct: ``baseline.csv`` (``code,poor_village,poor_households,
 poor_people``, one row per village) and ``counties.csv`` (``code,name,prefecture,poor_county,
-region,exit_year[,rural_population]``, one row per county-level unit; 农村户籍人口 at the start of
-2016 is the denominator of the 贫困发生率).
+region,exit_year[,rural_population][,old_area,minority_area,hardship_area,interspersed_area]``, one row
+per county-level unit; 农村户籍人口 at the start of 2016 is the denominator of the 贫困发生率).
+
+The plan's key areas (三(一)): 贫困地区 (read as the poor counties, ``poor_county``), 革命老区, 少数民族地区,
+自然条件恶劣的特困地区 and 重点插花贫困地区, with the four 连片特困地区 (``region``) as the main battlefield.
+Each of the four flag columns holds 1 (是), 0 (否) or nothing: **blank is 未定** (not known), never 否.
 """
 
 from __future__ import annotations
@@ -35,10 +39,33 @@ COUNTY_COLUMNS = ("code", "name", "prefecture", "poor_county", "region", "exit_y
 #: optional: 1 for a 革命老区 county (the plan's 五(六) names 83 without listing them; the sample's marking
 #: is sample data, see samples/README.md)
 OLD_AREA_COLUMN = "old_area"
-#: the roll-up group of the counties in none of the four 片区 (the plan's other key areas, 三(一):
-#: 插花贫困地区 and the rest)
+#: the roll-up group of the counties in none of the four 片区
 OUTSIDE_REGIONS = "片区外"
 OLD_AREA = "革命老区"
+#: the roll-up group of the poor counties: the plan's 贫困地区 (三(一): "37个贫困县…是扶贫开发基本对象")
+POOR_AREA = "贫困县"
+MINORITY_AREA = "少数民族地区"
+HARDSHIP_AREA = "特困地区"
+INTERSPERSED_AREA = "插花贫困地区"
+
+
+@dataclass(frozen=True, slots=True)
+class AreaFlag:
+    """A key area of the plan (三(一)) carried as a county flag: 1 是, 0 否, blank 未定."""
+
+    column: str  # counties.csv column
+    group: str  # roll-up group (片区汇总 row)
+    plan_name: str  # as the plan names it
+
+
+#: the flag areas, in the plan's order (三(一)); the 4 片区 and the poor counties are columns of their own
+AREA_FLAGS = (
+    AreaFlag(OLD_AREA_COLUMN, OLD_AREA, "革命老区"),
+    AreaFlag("minority_area", MINORITY_AREA, "少数民族地区"),
+    AreaFlag("hardship_area", HARDSHIP_AREA, "自然条件恶劣的特困地区"),
+    AreaFlag("interspersed_area", INTERSPERSED_AREA, "重点插花贫困地区"),
+)
+_FLAG_TEXT = {"": None, "1": True, "0": False}
 TOTAL_KEYS = (
     "poor_households",
     "poor_people",
@@ -66,7 +93,14 @@ class County:
     region: str | None
     exit_year: int | None
     rural_population: int | None = None
-    old_area: bool = False
+    old_area: bool | None = None
+    minority_area: bool | None = None
+    hardship_area: bool | None = None
+    interspersed_area: bool | None = None
+
+    def area(self, column: str) -> bool | None:
+        """A key-area flag (AREA_FLAGS): True 是, False 否, None 未定."""
+        return getattr(self, column)
 
 
 def county_code_of(code: str | int) -> str:
@@ -164,13 +198,24 @@ class Baseline:
 
     def old_area(self, code: str | int) -> bool:
         """Whether the county-level unit that ``code`` is or lies in is a 革命老区 county."""
+        return self.area(code, OLD_AREA_COLUMN) is True
+
+    def area(self, code: str | int, column: str) -> bool | None:
+        """A key-area flag (AREA_FLAGS ``column``) of the county that ``code`` is or lies in; None: 未定."""
         county = self.county(code)
-        return county is not None and county.old_area
+        return None if county is None else county.area(column)
 
     def groups(self, code: str | int) -> list[str]:
-        """The roll-up groups of a unit at or below a county: its 片区 (or 片区外), and 革命老区."""
-        region = self.region(code) or OUTSIDE_REGIONS
-        return [region, OLD_AREA] if self.old_area(code) else [region]
+        """The roll-up groups of a unit at or below a county: its 片区 (or 片区外), 贫困县 for a poor
+        county, and each key area (AREA_FLAGS) it is marked 1 in."""
+        county = self.county(code)
+        if county is None:
+            return [OUTSIDE_REGIONS]
+        groups = [county.region or OUTSIDE_REGIONS]
+        if county.poor_county is not None:
+            groups.append(POOR_AREA)
+        groups.extend(flag.group for flag in AREA_FLAGS if county.area(flag.column) is True)
+        return groups
 
 
 def _int_at(path: Path, line: int, column: str, value: str) -> int:
@@ -244,13 +289,18 @@ def _parse_counties(path: Path) -> dict[str, County]:
     line_of: dict[str, int] = {}
     for line, row in csv_records(reader, len(header)):
         code_text, name, prefecture_text, kind_text, region_text, year_text = (row[i].strip() for i in index)
-        old_text = row[header.index(OLD_AREA_COLUMN)].strip() if OLD_AREA_COLUMN in header else ""
-        if old_text not in ("", "0", "1"):
-            raise HBError(
-                f"第 {line} 行：old_area 列的值「{old_text}」无效",
-                file=path,
-                hint="革命老区县填 1，其他留空或填 0",
-            )
+        flags: dict[str, bool | None] = {}
+        for flag in AREA_FLAGS:
+            text = row[header.index(flag.column)].strip() if flag.column in header else ""
+            if text.endswith(".0"):  # saved by a spreadsheet
+                text = text[:-2]
+            if text not in _FLAG_TEXT:
+                raise HBError(
+                    f"第 {line} 行：{flag.column} 列的值「{text}」无效",
+                    file=path,
+                    hint=f"属于{flag.plan_name}的填 1，不属于的填 0，不知道的留空（留空是未定，不是否）",
+                )
+            flags[flag.column] = _FLAG_TEXT[text]
         code = _code_at(path, line, "code", code_text)
         if code in counties:
             raise HBError(
@@ -284,7 +334,7 @@ def _parse_counties(path: Path) -> dict[str, County]:
             )
         rural_text = row[i_rural].strip() if i_rural is not None else ""
         rural = _int_at(path, line, "rural_population", rural_text) if rural_text else None
-        counties[code] = County(code, name, prefecture, kind, region, exit_year, rural, old_text == "1")
+        counties[code] = County(code, name, prefecture, kind, region, exit_year, rural, **flags)
         line_of[code] = line
     return counties
 

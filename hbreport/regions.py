@@ -1,9 +1,12 @@
-"""Roll-up by region (片区) and 革命老区: what the forms collect, added up over the counties of each.
+"""Roll-up by the plan's areas (三(一)): what the forms collect, added up over the counties of each.
 
-Units carry their region and 老区 flag as data (counties.csv ``region``, ``old_area``). A consolidation
-adds up the rows of its children's workbooks (counties on a prefecture's form, townships on a county's)
-by the groups of each row's county: the four 片区 of the plan (三(一)), 片区外 for the rest, and
-革命老区 (五(六)). The result is the 片区汇总 sheet of the parent's workbook, read back by the report.
+Units carry their areas as data (counties.csv ``region``, ``poor_county`` and the flags of
+``baseline.AREA_FLAGS``). A consolidation adds up the rows of its children's workbooks (counties on a
+prefecture's form, townships on a county's) by the groups of each row's county: the four 片区 (三(一)),
+片区外 for the rest, 贫困县 (the plan's 贫困地区), 革命老区 (五(六)), 少数民族地区, 特困地区 and
+插花贫困地区. A flag left blank is 未定: such a county is in no flag group, and each flag group counts the
+counties with rows whose flag is 未定 (``undetermined``), so a report never reads 未定 as 否. The result is
+the 片区汇总 sheet of the parent's workbook, read back by the report.
 
 Only additive figures are summed: fields that aggregate by sum and whole-number derived counts
 (累计脱贫人口, 累计出列村); rates are ratios of these sums (the report computes them).
@@ -14,11 +17,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hbreport.baseline import OLD_AREA, OUTSIDE_REGIONS, REGIONS, county_code_of
+from hbreport.baseline import AREA_FLAGS, OUTSIDE_REGIONS, POOR_AREA, REGIONS, county_code_of
 
 REGION_SHEET = "片区汇总"
 COUNTIES_KEY = "counties"  # number of counties with rows in the group
-GROUPS = (*REGIONS, OUTSIDE_REGIONS, OLD_AREA)
+UNDETERMINED_KEY = "undetermined"  # flag groups: counties with rows whose flag is blank (未定)
+AREA_GROUPS = (POOR_AREA, *(flag.group for flag in AREA_FLAGS))
+GROUPS = (*REGIONS, OUTSIDE_REGIONS, *AREA_GROUPS)
+_COUNTS = (COUNTIES_KEY, UNDETERMINED_KEY)
 
 
 def _additive(column) -> bool:
@@ -32,6 +38,7 @@ def roll_up(datas: Iterable[Any], baseline) -> dict[str, dict[str, float]]:
     """{group: {field: sum, "counties": n}} over the rows of the children's data (FormData)."""
     sums: dict[str, dict[str, float]] = {}
     counties: dict[str, set[str]] = {}
+    undetermined: dict[str, set[str]] = {}
     for data in datas:
         if data is None:
             continue
@@ -40,6 +47,10 @@ def roll_up(datas: Iterable[Any], baseline) -> dict[str, dict[str, float]]:
             for code, row in data.rows.get(sheet.form, {}).items():
                 if len(code) != 12 or code[4:6] == "00":
                     continue  # a prefecture's (or the province's) row: in no one county
+                county = county_code_of(code)
+                for flag in AREA_FLAGS:
+                    if baseline.area(code, flag.column) is None:
+                        undetermined.setdefault(flag.group, set()).add(county)
                 groups = baseline.groups(code)
                 for group in groups:
                     counties.setdefault(group, set()).add(county_code_of(code))
@@ -50,6 +61,11 @@ def roll_up(datas: Iterable[Any], baseline) -> dict[str, dict[str, float]]:
                             into[key] = into.get(key, 0) + value
     for group, codes in counties.items():
         sums[group][COUNTIES_KEY] = len(codes)
+    for flag in AREA_FLAGS:
+        if flag.group in sums or flag.group in undetermined:
+            into = sums.setdefault(flag.group, {})
+            into.setdefault(COUNTIES_KEY, 0)
+            into[UNDETERMINED_KEY] = len(undetermined.get(flag.group, ()))
     return {g: sums[g] for g in GROUPS if g in sums}
 
 
@@ -57,11 +73,24 @@ def region_sheet(rollup: Mapping[str, Mapping[str, float]], fields) -> list[list
     """The 片区汇总 table: a heading row (Chinese labels), a row of field keys, one row per group."""
     keys: list[str] = []
     for values in rollup.values():
-        keys.extend(k for k in values if k != COUNTIES_KEY and k not in keys)
-    heads = ["片区", "县市区数", *(fields[k].header() if k in fields else k for k in keys)]
-    out: list[list[Any]] = [heads, ["group", COUNTIES_KEY, *keys]]
+        keys.extend(k for k in values if k not in _COUNTS and k not in keys)
+    heads = [
+        "片区或重点区域",
+        "县市区数",
+        "名单未定的县市区数",
+        *(fields[k].header() if k in fields else k for k in keys),
+    ]
+    out: list[list[Any]] = [heads, ["group", *_COUNTS, *keys]]
     for group, values in rollup.items():
-        out.append([group, values.get(COUNTIES_KEY, 0), *(values.get(k, 0) for k in keys)])
+        flagged = group in AREA_GROUPS and group != POOR_AREA
+        out.append(
+            [
+                group,
+                values.get(COUNTIES_KEY, 0),
+                values.get(UNDETERMINED_KEY, 0) if flagged else None,  # 片区 and 贫困县: always known
+                *(values.get(k, 0) if values.get(COUNTIES_KEY) else None for k in keys),
+            ]
+        )
     return out
 
 

@@ -125,6 +125,13 @@ class Registry:
                 hint="核对单位代码，或在单位名册（units.csv）中补上这个单位后重试",
             ) from None
 
+    def find(self, code: str | int) -> Unit | None:
+        """The unit of ``code``; None when the registry has none (or the code is not a code)."""
+        try:
+            return self.get(code)
+        except HBError:
+            return None
+
     def __contains__(self, code: object) -> bool:
         try:
             return normalize_code(code) in self.units  # type: ignore[arg-type]

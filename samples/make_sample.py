@@ -127,7 +127,9 @@ class CountyDraft:
     poor_kind: str = ""
     exit_year: str = ""
     region: str = ""
-    old_area: str = ""  # "1" for a 革命老区 county (sample marking, see mark_old_areas)
+    old_area: str = ""  # "1"/"0" for a 革命老区 county or not (SAMPLE marking, see mark_old_areas)
+    # "1"/"0": a 民族自治地方 (real: from the official names, see mark_minority_areas)
+    minority_area: str = ""
     townships: list[Township] = field(default_factory=list)
 
     @property
@@ -153,6 +155,7 @@ def parse_prefectures() -> tuple[list[tuple[str, str, bool]], list[CountyDraft]]
     for county in counties:
         if county.code in poor:
             county.poor_kind, county.exit_year, county.region = poor.pop(county.code)
+    mark_minority_areas(counties, {code: name for code, name, _ in prefectures})
     if poor:
         raise SystemExit(f"poor counties not in the county list: {sorted(poor)}")
     return prefectures, counties
@@ -325,8 +328,18 @@ def mark_old_areas(counties: list[CountyDraft], count: int) -> None:
         return sum(v.poor_people for v in county.villages)
 
     ranked = sorted(counties, key=lambda c: (not c.poor_kind, -poor_people(c), c.code))
-    for county in ranked[:count]:
-        county.old_area = "1"
+    for rank, county in enumerate(ranked):
+        county.old_area = "1" if rank < count else "0"
+
+
+def mark_minority_areas(counties: list[CountyDraft], prefectures: dict[str, str]) -> None:
+    """REAL marking of the 少数民族地区 (plan 三(一)) as Hubei's 民族自治地方: the counties of an autonomous
+    prefecture (恩施土家族苗族自治州) and the autonomous counties (长阳、五峰土家族自治县), read from the
+    official names of the division tree. Every other county is none (0): the list of autonomous areas is
+    complete. 民族乡 (townships) are not counties and are not marked."""
+    for county in counties:
+        autonomous = county.name.endswith("自治县") or prefectures[county.prefecture].endswith("自治州")
+        county.minority_area = "1" if autonomous else "0"
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
@@ -368,7 +381,19 @@ def make_sample(out: Path) -> None:
     write_csv(out / "units.csv", ["code", "parent", "name", "level", "virtual", "dummy"], units)
     write_csv(
         out / "counties.csv",
-        ["code", "name", "prefecture", "poor_county", "region", "exit_year", "rural_population", "old_area"],
+        [
+            "code",
+            "name",
+            "prefecture",
+            "poor_county",
+            "region",
+            "exit_year",
+            "rural_population",
+            "old_area",
+            "minority_area",
+            "hardship_area",
+            "interspersed_area",
+        ],
         [
             [
                 c.code,
@@ -379,6 +404,9 @@ def make_sample(out: Path) -> None:
                 c.exit_year,
                 rural_population(c.code, c.poor_kind, sum(v.poor_people for v in c.villages)),
                 c.old_area,
+                c.minority_area,
+                "",  # 自然条件恶劣的特困地区: the plan names no list; 未定
+                "",  # 重点插花贫困地区: the plan names no list; 未定
             ]
             for c in counties
         ],

@@ -108,6 +108,21 @@ def test_stamped_copies_are_accepted_on_another_store(inbox_copy, tmp_path, caps
     data = _consolidate(tmp_path / "county", out, fresh, capsys, "--require-approved")
     assert data["returned"] == [] and len(data["received"]) == len(county_inbox)
     assert {(c["approval"], c["approved_by"]) for c in data["children"]} == {("已审核", BY)}
+    capsys.readouterr()
+    run(
+        [
+            "consolidate",
+            str(tmp_path / "county"),
+            "--parent",
+            COUNTY,
+            "--period",
+            str(PERIOD),
+            "--out",
+            str(out),
+            "--force",
+        ]
+    )
+    assert f"审核：{len(county_inbox)} 个单位的报表已审核。" in capsys.readouterr().out
     assert {d["审核"] for d in _detail(out).values()} == {f"已审核（{BY}）"}
 
     # the county's store now holds the approvals that came inside the files
@@ -141,6 +156,10 @@ def test_a_stamped_copy_changed_after_approval_is_returned(
     run(["check", str(tmp_path / "county")])
     text = capsys.readouterr().out
     assert f"审核后被改动（{BY}" in text and f"已审核（{BY}" in text
+    run(["check", str(tmp_path / "county"), "--json"])
+    stamps = {Path(a["file"]).name: a for a in json.loads(capsys.readouterr().out)["approvals"]}
+    assert len(stamps) == len(copies) and stamps[changed.name]["valid"] is False
+    assert all(a["valid"] and a["by"] == BY for name, a in stamps.items() if name != changed.name)
 
     # without --require-approved it is consolidated, its 审核 still saying what happened
     data = _consolidate(tmp_path / "county", out, tmp_path / "other.sqlite", capsys, "--force")
@@ -189,6 +208,7 @@ def test_an_original_beside_its_approved_copy_gives_the_copy(inbox_copy, tmp_pat
     data = _consolidate(inbox_copy, tmp_path / "county.xlsx", tmp_path / "c.sqlite", capsys)
     used = {c["code"][:9]: c for c in data["children"]}[original.name[:9]]
     assert used["status"] == "已报" and used["files"] == [f"{original.stem}（已审核）.xlsx"]
+    assert data["duplicates"] == []  # not two submissions of one unit
     assert [f["rule"] for f in data["findings"] if (f["file"] or "").endswith(original.name)] == ["原件"]
     # the store approve kept beside the files is not said to be an unread file
     assert not any("hbreport.sqlite" in f["message"] for f in data["findings"])

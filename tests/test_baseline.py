@@ -190,3 +190,54 @@ def test_sample_baseline_stays_with_the_sample_registry():
     assert foreign.villages == {}
     assert foreign.counties == sample.counties  # county attributes use real codes and carry over
     assert foreign.is_poor_county("421122")
+
+
+def test_key_areas_of_the_plan_are_county_flags_blank_is_undetermined(tmp_path, baseline):
+    """三(一)'s key areas as data: 1 是, 0 否, blank 未定 (never read as 否); a bad value names the line."""
+    villages = tmp_path / "baseline.csv"
+    villages.write_text(VILLAGES_HEAD, encoding="utf-8")
+    counties = tmp_path / "counties.csv"
+    counties.write_text(
+        "code,name,prefecture,poor_county,region,exit_year,old_area,minority_area,hardship_area\n"
+        "421122,红安县,421100,national,大别山,2017,1,0,\n"
+        "421125,浠水县,421100,,,,,0,1\n",
+        encoding="utf-8",
+    )
+    loaded = load_baseline(villages, counties)
+    assert [loaded.area("421122", c) for c in ("old_area", "minority_area", "hardship_area")] == [
+        True,
+        False,
+        None,
+    ]
+    assert loaded.area("421122", "interspersed_area") is None  # no column: 未定
+    assert loaded.groups("421122100201") == ["大别山", "贫困县", "革命老区"]
+    assert loaded.groups("421125") == ["片区外", "特困地区"]
+    counties.write_text(
+        "code,name,prefecture,poor_county,region,exit_year,minority_area\n421122,红安县,421100,,,,是的\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(HBError) as info:
+        load_baseline(villages, counties)
+    assert "第 2 行" in str(info.value) and "minority_area" in str(info.value) and "未定" in info.value.hint
+
+
+def test_the_sample_marks_hubeis_autonomous_areas_as_minority_areas(baseline):
+    """少数民族地区 = 民族自治地方: the counties of 恩施土家族苗族自治州 and the two 自治县 — checked against the
+    official division tree where it is at hand, else against the sample's own names; the plan lists neither
+    特困地区 nor 插花贫困地区, so the sample leaves both blank (未定) for every county."""
+    from tests.conftest import REAL_DIVISIONS
+
+    source = REAL_DIVISIONS if REAL_DIVISIONS.is_file() else paths.SAMPLE_UNITS
+    rows = read_rows(source)
+    names = {r["code"][:6]: r["name"] for r in rows}
+    autonomous = {
+        r["code"][:6]
+        for r in rows
+        if r["level"] == "county"
+        and (r["name"].endswith("自治县") or names.get(r["parent"][:6], "").endswith("自治州"))
+    }
+    assert len(autonomous) == 10  # 恩施州's 8 counties and cities, 长阳, 五峰
+    marked = {code[:6] for code, c in baseline.counties.items() if c.minority_area}
+    assert marked == autonomous
+    assert all(c.minority_area is False for code, c in baseline.counties.items() if code[:6] not in marked)
+    assert all(c.hardship_area is None and c.interspersed_area is None for c in baseline.counties.values())

@@ -329,8 +329,8 @@ def test_the_province_rolls_up_by_region_and_its_report_has_a_region_section(cha
     import docx
     from python_calamine import CalamineWorkbook
 
-    from hbreport.baseline import OLD_AREA, REGIONS
-    from hbreport.regions import REGION_SHEET, read_region_sheet
+    from hbreport.baseline import AREA_FLAGS, OLD_AREA, POOR_AREA, REGIONS
+    from hbreport.regions import REGION_SHEET, UNDETERMINED_KEY, read_region_sheet
     from hbreport.report import report_from_workbook
 
     registry, baseline, catalog = chain["registry"], chain["baseline"], chain["catalog"]
@@ -338,16 +338,30 @@ def test_the_province_rolls_up_by_region_and_its_report_has_a_region_section(cha
     book = CalamineWorkbook.from_path(str(chain["out"]))
     rollup = read_region_sheet(book.get_sheet_by_name(REGION_SHEET).to_python(skip_empty_area=False))
     assert rollup == chain["summaries"][PROVINCE].regions
-    # by hand: each child workbook's county rows, grouped by the county's region and 老区 flag
+    # by hand: each child workbook's county rows, grouped by the county's region, poor county and each
+    # key-area flag marked 1 (a blank flag is 未定: counted apart, in no group)
     want: dict[str, int] = {}
+    undetermined: dict[str, set[str]] = {}
     for path in (chain["root"] / "province").glob("*.xlsx"):
         data = read_workbook(path, **kw).data
         for code, row in data.rows["poverty_progress"].items():
-            groups = [baseline.region(code) or "片区外"] + ([OLD_AREA] if baseline.old_area(code) else [])
+            county = baseline.county(code)
+            groups = [county.region or "片区外"] + ([POOR_AREA] if county.poor_county else [])
+            for flag in AREA_FLAGS:
+                if county.area(flag.column) is True:
+                    groups.append(flag.group)
+                elif county.area(flag.column) is None:
+                    undetermined.setdefault(flag.group, set()).add(code[:6])
             for group in groups:
                 want[group] = want.get(group, 0) + row["cum_exited_people"]
-    assert {g: v["cum_exited_people"] for g, v in rollup.items()} == want
+    assert {g: v["cum_exited_people"] for g, v in rollup.items() if v["counties"]} == want
     assert set(REGIONS) <= set(rollup) and OLD_AREA in rollup
+    assert {"贫困县", "少数民族地区"} <= set(want)  # the 恩施州 counties and 长阳、五峰 are in the chain
+    # the sample leaves 特困地区 and 插花贫困地区 blank (the plan lists neither): 未定, never 否 or 0 people
+    for group in ("特困地区", "插花贫困地区"):
+        assert rollup[group] == {"counties": 0, UNDETERMINED_KEY: len(undetermined[group])}
+        assert len(undetermined[group]) > 0
+    assert rollup["少数民族地区"][UNDETERMINED_KEY] == 0
 
     out = report_from_workbook(chain["out"], tmp_path / "省.docx", **kw)
     document = docx.Document(str(out))
@@ -369,3 +383,21 @@ def test_the_province_rolls_up_by_region_and_its_report_has_a_region_section(cha
     cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
     assert cells.count("未采集") == len(targets) - collected
     assert "革命老区。规划支持新确定的83个革命老区县（市、区）" in text
+    # the plan's five key areas (三(一)): figures where the registry marks the counties, 未定 where not
+    minority = rollup["少数民族地区"]
+    assert (
+        f"规划三(一)确定的五大重点区域：贫困地区（贫困县）{int(rollup['贫困县']['counties'])}个县市区" in text
+    )
+    assert f"少数民族地区{int(minority['counties'])}个县市区有建档立卡贫困人口" in text
+    for name, group in (("自然条件恶劣的特困地区", "特困地区"), ("重点插花贫困地区", "插花贫困地区")):
+        n = int(rollup[group][UNDETERMINED_KEY])
+        assert f"{name}，规划未列名单，单位名册也未标明，{n}个县市区名单未定，未汇总" in text
+    table = next(t for t in document.tables if t.rows[0].cells[0].text == "重点区域")  # 表2-3
+    rows = {r.cells[0].text: [c.text for c in r.cells] for r in table.rows[1:]}
+    assert list(rows) == ["贫困县", "革命老区", "少数民族地区", "特困地区", "插花贫困地区"]
+    assert rows["少数民族地区"][1:4] == [
+        str(int(minority["counties"])),
+        "",
+        str(int(minority["base_people"])),
+    ]
+    assert rows["特困地区"][2:4] == [str(int(rollup["特困地区"][UNDETERMINED_KEY])), "未定"]

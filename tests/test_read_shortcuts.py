@@ -4,8 +4,8 @@
   inflated twice), and they are the file's own;
 - formula cells found with the expected formulas and the gate's parts are the ones found without;
   a changed formula, or the same formula escaped another way, is still read as written;
-- a plainly usable cell taken at once (``_SheetReader.read_values``) has the value, and the file the
-  findings, that reading every cell through ``_SheetReader.read_cell`` gives.
+- a plainly usable cell taken at once (``SheetReader.read_values``) has the value, and the file the
+  findings, that reading every cell through ``SheetReader.read_cell`` gives.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from hbreport.forms import prefill_values
 from hbreport.registry import load_registry
 from hbreport.xlsx import safety
 from hbreport.xlsx.layout import FIRST_DATA_ROW, TOTAL_ROW, SheetLayout
-from hbreport.xlsx.reader import _formulas_as_written, _HeldCells, _SheetReader, read_workbook
+from hbreport.xlsx.reader import SheetReader, _formulas_as_written, _HeldCells, read_workbook
 from hbreport.xlsx.sheet_formulas import formula_cells
 
 SPEC = rb.spec_of(rb.TOWNSHIP)
@@ -200,9 +200,9 @@ def test_cells_taken_at_once_are_what_reading_each_cell_gives(data):
                 if grid[r - 1][c - 1] in (None, "") and data.draw(st.booleans()):
                     typed[(r, c)] = "=120+30"
         held = _HeldCells(typed, grid, (TOTAL_ROW, layout.last_data_row, 1, width))
-        quick = _SheetReader(Path("x.xlsx"), SPEC, registry)
+        quick = SheetReader(Path("x.xlsx"), SPEC, registry)
         values = quick.read_values(sheet, grid, held, prefill.get(sheet.form, {}))
-        each = _SheetReader(Path("x.xlsx"), SPEC, registry)
+        each = SheetReader(Path("x.xlsx"), SPEC, registry)
         for unit in sheet.rows:
             r = layout.row_index[unit.code]
             for column in sheet.columns:
@@ -219,12 +219,12 @@ def test_cells_taken_at_once_are_what_reading_each_cell_gives(data):
 
 def test_no_cell_text_is_made_when_nothing_is_wrong(filled, monkeypatch):
     made = []
-    original = _SheetReader.row_label
+    original = SheetReader.row_label
 
     def counting(self, sheet, row_key):
         made.append(row_key)
         return original(self, sheet, row_key)
 
-    monkeypatch.setattr(_SheetReader, "row_label", counting)
+    monkeypatch.setattr(SheetReader, "row_label", counting)
     result = read_workbook(filled)
     assert not result.findings and not made

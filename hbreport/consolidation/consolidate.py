@@ -43,6 +43,7 @@ from hbreport.checks.engine import parent_values, row_filled
 from hbreport.checks.files import (
     COPY,
     DIFFERING,
+    ORIGINAL,
     UNUSABLE,
     UnitFile,
     one_per_unit,
@@ -629,6 +630,10 @@ class _Job:
             for r in group
         ]
         used, found = one_per_unit(unit.code, unit.name, files)
+        if used is not None and all(f.rule == ORIGINAL for f in found):  # an approved copy and its original
+            for f in found:
+                self._add(by_path[f.file], f)
+            return by_path[used.path]
         ordered = [by_path[s.path] for s in original_first(files)]
         names = tuple(Path(r.path).name for r in ordered)
         self.duplicates.append(

@@ -8,39 +8,23 @@ every rule runs on every row in Python. Kept lean because a province reads 1.3 m
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openpyxl.utils import get_column_letter
 
 from hbreport.checks import cells as cell_checks
-from hbreport.checks import quote, registered
+from hbreport.checks import quote
 from hbreport.checks.engine import ROW_MARK, check_template, derived_template, total_formula
 from hbreport.coerce import cell_text, plain
-from hbreport.errors import HBError
 from hbreport.households.columns import failures
-from hbreport.model.findings import Finding
 from hbreport.spec import TOTAL, Column, SheetSpec
-from hbreport.xlsx.cells import (
-    CellContext,
-    InputPlan,
-    at,
-    fields_in_order,
-    input_plan,
-    normal_formula,
-    read_rows,
-)
-from hbreport.xlsx.layout import (
-    CODE_COL,
-    CODE_ROW,
-    FIRST_DATA_ROW,
-    HEADER_ROW,
-    LETTER_CODES,
-    NAME_COL,
-    TOTAL_ROW,
-    SheetLayout,
-)
+from hbreport.xlsx.cells import at, fields_in_order, normal_formula
+from hbreport.xlsx.layout import CODE_COL, FIRST_DATA_ROW, NAME_COL, TOTAL_ROW, SheetLayout
+from hbreport.xlsx.reader import SheetReader
+
+if TYPE_CHECKING:
+    from hbreport.households.spec import RosterSpec
 
 RULE_HINTS = {
     "error": "请核对该户数据并改正后重新报送",
@@ -49,92 +33,48 @@ RULE_HINTS = {
 STRUCTURE_HINT = "请勿增删行列、调换行序；请使用上级下发的原台账重新填报，或把改动恢复原样"
 
 
-class RosterSheetReader:
-    """Reads the roster sheet of one workbook and collects findings."""
+class RosterSheetReader(SheetReader):
+    """Reads the roster sheet of one workbook and collects findings: the form reader
+    (:class:`hbreport.xlsx.reader.SheetReader`: findings, column headings, cells) with households for rows."""
 
-    def __init__(self, path: Path, sheet: SheetSpec, unit_code: str, unit_name: str) -> None:
-        self.path = path
-        self.sheet = sheet
-        self.unit_code = unit_code
-        self.unit_name = unit_name
-        self.layout = SheetLayout(sheet)
-        self.names = {r.code: r.name for r in sheet.rows}
-        self.findings: list[Finding] = []
+    rule_hints = RULE_HINTS
 
-    def add(self, cell: str | None, message: str, rule: str, hint: str, importance: str = "error") -> None:
-        self.findings.append(
-            Finding(
-                message=message,
-                importance=importance,
-                rule=rule,
-                file=str(self.path),
-                unit_code=self.unit_code,
-                unit_name=self.unit_name,
-                sheet=self.sheet.sheet,
-                cell=cell,
-                hint=hint,
-            )
-        )
+    def __init__(self, path: Path, spec: RosterSpec) -> None:
+        super().__init__(path, spec, registry=None)
+        self.sheet = spec.sheets[0]
+        self.layout = SheetLayout(self.sheet)
+        self.names = {r.code: r.name for r in self.sheet.rows}
 
-    def report(self, cell: str | None, code: str, **fields: Any) -> None:
-        """A finding of the registered check ``code``, its message and hint made from ``fields``."""
-        check = registered(code)
-        self.add(cell, check.message(**fields), code, check.hint_text(**fields), check.importance)
-
-    def fail(self, cell: str | None, message: str, hint: str = STRUCTURE_HINT) -> HBError:
-        return HBError(message, file=self.path, sheet=self.sheet.sheet, cell=cell, hint=hint)
-
-    def row_label(self, household_id: str) -> str:
+    def row_label(self, sheet: SheetSpec, household_id: str) -> str:
         if household_id == TOTAL:
             return "合计行"
         return f"「{self.names.get(household_id, '')}」户（户编号 {household_id}）"
 
     # -- structure
 
-    def check_structure(self, values: list[list[Any]]) -> None:
+    def check_structure(self, sheet: SheetSpec, values: list[list[Any]]) -> None:
         """Headings, column codes and household ids where the spec puts them; HBError at the first difference."""
-        L = self.layout
-        for col, code in ((NAME_COL, LETTER_CODES[0]), (CODE_COL, LETTER_CODES[1])):
-            found = cell_text(at(values, CODE_ROW, col))
-            if found != code:
-                cell = f"{get_column_letter(col)}{CODE_ROW}"
-                raise self.fail(cell, f"栏目代码应为「{code}」，表中为「{found}」：表头被改动或插入了列")
-        for column in self.sheet.columns:
-            c = L.col_index[column.key]
-            found = cell_text(at(values, CODE_ROW, c))
-            if found != str(column.number):
-                raise self.fail(
-                    f"{get_column_letter(c)}{CODE_ROW}",
-                    f"栏目代码应为「{column.number}」（{column.field.label}），表中为「{found}」：插入、删除或移动了列",
-                )
-            heading = cell_text(at(values, HEADER_ROW, c))
-            if column.field.label not in heading:
-                raise self.fail(
-                    f"{get_column_letter(c)}{HEADER_ROW}",
-                    f"栏目名称应为「{column.field.header()}」，表中为「{heading}」：表头被改动",
-                )
-        total = cell_text(at(values, TOTAL_ROW, NAME_COL))
-        if "合计" not in total.replace(" ", "").replace("\u3000", ""):
-            raise self.fail(f"A{TOTAL_ROW}", f"第 {TOTAL_ROW} 行应为「合计」，表中为「{total}」")
-        for i, row in enumerate(self.sheet.rows):
+        self.check_columns(sheet, values, STRUCTURE_HINT)
+        for i, row in enumerate(sheet.rows):
             r = FIRST_DATA_ROW + i
             found = cell_text(at(values, r, CODE_COL))
             if found != row.code:
                 raise self.fail(
+                    sheet,
                     f"B{r}",
                     f"第 {r} 行应为户编号 {row.code}（{row.name}），表中为「{found or '空'}」：台账中插入、删除或调换了行",
+                    STRUCTURE_HINT,
                 )
-        after = L.last_data_row + 1
-        extra = cell_text(at(values, after, CODE_COL)) or cell_text(at(values, after, NAME_COL))
-        if extra:
-            raise self.fail(
-                f"B{after}",
-                f"台账最后一户之后多出一行「{extra}」：插入了行",
-                "请删除多出的行；新识别的户须先录入建档立卡系统，由上级重新下发台账",
-            )
+        self.check_end(
+            sheet,
+            values,
+            "台账最后一户之后多出一行「{}」：插入了行",
+            "请删除多出的行；新识别的户须先录入建档立卡系统，由上级重新下发台账",
+        )
 
     def check_formulas(
         self,
+        sheet: SheetSpec,
         cells: Mapping[tuple[int, int], Any],
         written: Mapping[tuple[int, int], tuple[bytes, str]] | None = None,
     ) -> None:
@@ -143,7 +83,7 @@ class RosterSheetReader:
         text object for a cell holding those bytes (or, with a ``RowFormulas``, its ``as_written`` for
         a cell pointing at the shared formula written): such a cell is passed without comparing texts."""
         L = self.layout
-        names = {L.col_index[c.key]: c.field.label for c in self.sheet.columns}
+        names = {L.col_index[c.key]: c.field.label for c in sheet.columns}
         names[L.check_col] = "校验结果"
         rows = range(FIRST_DATA_ROW, L.last_data_row + 1)
         written = written or {}
@@ -163,7 +103,7 @@ class RosterSheetReader:
                 expected[(r, c)] = template.replace(ROW_MARK, str(r))
 
         expected: dict[tuple[int, int], str] = {}
-        for col in self.sheet.columns:
+        for col in sheet.columns:
             c = L.col_index[col.key]
             expected[(TOTAL_ROW, c)] = total_formula(L, col)
             if col.role == "derived":
@@ -179,42 +119,30 @@ class RosterSheetReader:
             ):
                 continue  # the formula written, unchanged (the common case)
             cell = f"{get_column_letter(c)}{r}"
-            who = "合计行" if r == TOTAL_ROW else self.row_label(self.sheet.rows[r - FIRST_DATA_ROW].code)
+            who = "合计行" if r == TOTAL_ROW else self.row_label(sheet, sheet.rows[r - FIRST_DATA_ROW].code)
             what = f"{who}的「{names[c]}」"
             if isinstance(held, str) and held.startswith("="):
                 if held[1:] != formula and normal_formula(formula) != normal_formula(held):
-                    self.report(cell, cell_checks.FORMULA_CHANGED, what=what, formula=quote(held), doc="台账")
+                    self.report(
+                        sheet, cell, cell_checks.FORMULA_CHANGED, what=what, formula=quote(held), doc="台账"
+                    )
                 continue
             how = "删除" if held in (None, "") else f"改成了直接键入的「{quote(cell_text(held))}」"
-            self.report(cell, cell_checks.FORMULA_REPLACED, what=what, how=how, doc="台账")
+            self.report(sheet, cell, cell_checks.FORMULA_REPLACED, what=what, how=how, doc="台账")
 
     # -- values
 
-    def read_values(
-        self,
-        values: list[list[Any]],
-        prefill: Mapping[str, Mapping[str, Any]],
-        held: Mapping[tuple[int, int], Any] | None = None,
-        errors: Mapping[tuple[int, int], str] | None = None,
-    ) -> dict[str, dict[str, Any]]:
-        """Input and prefilled cells of each household (:func:`hbreport.xlsx.cells.read_rows`, as on a form);
-        unusable values become None with a finding."""
-        ctx = CellContext(held or {}, errors or {}, self.row_label, self.add, self.check_prefill)
-        codes = [household.code for household in self.sheet.rows]
-        return read_rows(values, FIRST_DATA_ROW, codes, self.plan, prefill, ctx)
-
-    @cached_property
-    def plan(self) -> InputPlan:
-        return input_plan(self.sheet, self.layout.col_index)
-
-    def check_prefill(self, household_id: str, column: Column, cell: str, value: Any, expected: Any) -> Any:
+    def check_prefill(
+        self, sheet: SheetSpec, household_id: str, column: Column, cell: str, value: Any, expected: Any
+    ) -> Any:
         """A prefilled cell must still hold what the export gave; the export is what counts."""
         if plain(value) == plain(expected):
             return expected
         self.report(
+            sheet,
             cell,
             cell_checks.PREFILL_CHANGED,
-            what=f"{self.row_label(household_id)}的「{column.field.label}」",
+            what=f"{self.row_label(sheet, household_id)}的「{column.field.label}」",
             kind="值",
             expected=plain(expected) or "空白",
             shown="空白" if value is None else quote(plain(value)),
@@ -222,13 +150,14 @@ class RosterSheetReader:
         )
         return expected
 
-    def check_names(self, values: list[list[Any]], expected: Mapping[str, str]) -> None:
-        for i, row in enumerate(self.sheet.rows):
+    def check_names(self, sheet: SheetSpec, values: list[list[Any]], expected: Mapping[str, str]) -> None:
+        for i, row in enumerate(sheet.rows):
             r = FIRST_DATA_ROW + i
             shown = cell_text(at(values, r, NAME_COL))
             want = expected.get(row.code)
             if want is not None and shown != want:
                 self.report(
+                    sheet,
                     f"A{r}",
                     cell_checks.PREFILL_CHANGED,
                     what=f"户编号 {row.code} 的「户主姓名」",
@@ -240,23 +169,11 @@ class RosterSheetReader:
 
     # -- rules
 
-    def check_rules(self, rows: Mapping[str, Mapping[str, Any]], table=None) -> None:
+    def check_rules(self, sheet: SheetSpec, rows: Mapping[str, Mapping[str, Any]], table=None) -> None:
         """Every rule by column over the households (``table``: their columns, when already made)."""
         L = self.layout
-        order = {rule.id: fields_in_order(rule) for rule in self.sheet.rules}
-        for i, rule, status in failures(self.sheet, rows, table):
-            household = self.sheet.rows[i]
+        order = {rule.id: fields_in_order(rule) for rule in sheet.rules}
+        for i, rule, status in failures(sheet, rows, table):
             r = FIRST_DATA_ROW + i
             cells = [f"{L.col_letter(k)}{r}" for k in order[rule.id] if k in L.col_index]
-            text = rule.message.rstrip("。；;")
-            if status == "invalid":
-                message = f"{self.row_label(household.code)}：{text}——无法判断（涉及单元格的数据无效），涉及 {'、'.join(cells)}"
-            else:
-                message = f"{self.row_label(household.code)}：{text}（涉及 {'、'.join(cells)}）"
-            self.add(
-                cells[0] if cells else None,
-                message,
-                rule.id,
-                RULE_HINTS[rule.importance],
-                rule.importance,
-            )
+            self.add_rule(sheet, sheet.rows[i].code, rule, status, cells)

@@ -54,7 +54,7 @@ from hbreport.households.summary import (
     summary_total,
     village_summary,
 )
-from hbreport.model.findings import Finding
+from hbreport.model.findings import Finding, Findings
 from hbreport.model.values import FormData
 from hbreport.spec import FORM_FAMILY, TOTAL
 from hbreport.xlsx import safety
@@ -72,7 +72,7 @@ HouseholdValues = Mapping[str, Mapping[str, Any]]
 
 
 @dataclass
-class RosterData:
+class RosterData(Findings):
     """A roster's households as values (derived recomputed), what is wrong in it, and its identity."""
 
     spec: RosterSpec
@@ -117,14 +117,6 @@ class RosterData:
     @property
     def file_label(self) -> str:
         return str(self.path) if self.path else self.spec.file_name()
-
-    @property
-    def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.importance == "error"]
-
-    @property
-    def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.importance == "warning"]
 
 
 def merged_values(spec: RosterSpec, values: HouseholdValues | None) -> dict[str, dict[str, Any]]:
@@ -490,12 +482,12 @@ def _write_summary(spec: RosterSpec, rows: dict[str, dict[str, Any]], ws, st) ->
 def read_roster(
     path: str | Path,
     *,
-    registry=None,
-    catalog=None,
     export=None,
     expect_unit: str | None = None,
     expect_period: int | None = None,
     check_formulas: bool = True,
+    registry=None,
+    catalog=None,
 ) -> RosterData:
     """Read, recompute and check one roster; HBError when it is not a usable roster at all.
 
@@ -519,25 +511,27 @@ def read_roster(
 
     spec = _spec_for(path, meta, ids, values, unit, period, export, registry, catalog)
     _same_layout(path, meta, spec)
-    reader = RosterSheetReader(path, spec.sheets[0], spec.unit_code, spec.unit_name)
-    reader.check_structure(values)
+    sheet = spec.sheets[0]
+    reader = RosterSheetReader(path, spec)
+    reader.check_structure(sheet, values)
     if check_formulas:
-        written = _formulas_as_written(SheetLayout(spec.sheets[0]))
-        reader.check_formulas(_formula_cells(path, data, spec, values, checked.parts, written), written)
+        written = _formulas_as_written(SheetLayout(sheet))
+        cells = _formula_cells(path, data, spec, values, checked.parts, written)
+        reader.check_formulas(sheet, cells, written)
     errors = _error_cells(data, spec, checked.parts)
     if export is not None:
         prefill = {h.household_id: h.prefill() for h in spec.households}
-        inputs = reader.read_values(values, prefill, errors=errors)
-        reader.check_names(values, {h.household_id: h.head_name for h in spec.households})
+        inputs = reader.read_values(sheet, values, {}, prefill, errors)
+        reader.check_names(sheet, values, {h.household_id: h.head_name for h in spec.households})
     else:
-        inputs = reader.read_values(values, {}, errors=errors)
+        inputs = reader.read_values(sheet, values, {}, {}, errors)
         spec = dataclasses.replace(spec, households=tuple(_as_read(spec.households, inputs)))
         if prefill_digest(spec.households) != meta.get("prefill_sha256"):
-            reader.report(None, PREFILL_DIGEST)
+            reader.report(sheet, None, PREFILL_DIGEST)
     tables: dict = {}  # the households by column, made once for the 合计, the standard and the rules
     form = form_data(spec, {ROSTER_FORM: inputs}, tables, source=str(path), sha256=inspection.sha256)
     _check_villages(reader, spec, form.rows[ROSTER_FORM])
-    reader.check_rules(form.rows[ROSTER_FORM], tables[ROSTER_FORM])
+    reader.check_rules(sheet, form.rows[ROSTER_FORM], tables[ROSTER_FORM])
     roster = RosterData(spec, form, reader.findings, inspection.sha256, path, meta)
     from hbreport.households.checks import screen_roster
 
@@ -807,9 +801,10 @@ def _check_villages(
         code = row.get("village_code")
         if code and code not in villages:
             reader.report(
+                reader.sheet,
                 layout.cell(hid, "village_code"),
                 VILLAGE,
-                who=reader.row_label(hid),
+                who=reader.row_label(reader.sheet, hid),
                 code=quote(code),
                 township=spec.unit_name,
             )

@@ -66,6 +66,20 @@ class Finding:
         return d
 
 
+class Findings:
+    """A result that carries ``findings``: its 错误 and its 警告."""
+
+    findings: list[Finding]
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.importance == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.importance == "warning"]
+
+
 def clip(text: str, limit: int = 200) -> str:
     """Text a user typed, quoted in a message: at most ``limit`` characters."""
     text = " ".join(str(text).split())

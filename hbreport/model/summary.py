@@ -19,6 +19,7 @@ from typing import Any
 from hbreport import timeliness as timely
 from hbreport.consolidation.inbox import RULE_NOT_READ
 from hbreport.errors import EXIT_FINDINGS, EXIT_OK
+from hbreport.model.approval import CHANGED
 from hbreport.model.findings import Finding, count_by_importance
 from hbreport.model.values import FormData
 from hbreport.registry import LEVEL_ZH
@@ -325,6 +326,14 @@ class Summary:
                     else ""
                 )
                 + (f"；报送时间取{source}" if source else "")
+                + "。"
+            )
+        approved = [ch for ch in self.children if ch.approved_by]
+        changed = [ch.name for ch in self.children if ch.approval == CHANGED]
+        if approved or changed:
+            lines.append(
+                f"审核：{len(approved)} 个单位的报表已审核"
+                + (f"，{len(changed)} 个审核后被改动（{'、'.join(changed)}）" if changed else "")
                 + "。"
             )
         if len(self.levels) > 1:  # the units below the children, as the children's workbooks say

@@ -3,7 +3,9 @@
 Each of the plan's four 片区 (三(一)): its counties' poor people and villages against their own tasks,
 and the region's own targets (三(三), in templates/indicators.yaml with ``region``), each with what the
 forms collect for it or 未采集 where no form collects it yet. 革命老区 (五(六)): the plan's numbers and
-the 老区 counties' figures.
+the 老区 counties' figures. The plan's five key areas (三(一): 贫困地区 as the poor counties, 革命老区,
+少数民族地区, 自然条件恶劣的特困地区, 重点插花贫困地区): each area's figures where the unit registry marks its
+counties, and how many counties it leaves 未定 (a blank flag is not read as 否).
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hbreport.baseline import OLD_AREA
-from hbreport.regions import COUNTIES_KEY
+from hbreport.baseline import AREA_FLAGS, OLD_AREA, POOR_AREA
+from hbreport.regions import COUNTIES_KEY, UNDETERMINED_KEY
+
+#: the plan's five key areas (三(一)) in its order: (roll-up group, the plan's name)
+KEY_AREAS = ((POOR_AREA, "贫困地区（贫困县）"), *((f.group, f.plan_name) for f in AREA_FLAGS))
 
 NOT_COLLECTED = "未采集"
 ROWS_ONLY = "已采集（见各县报表，未按片区汇总）"
@@ -92,10 +97,28 @@ def region_section(rollup: Mapping[str, Mapping[str, float]], catalog, fields) -
             "plan_key_townships": catalog.number("BASE_OLD_AREA_KEY_TOWNSHIPS", "个"),
             **_figures(old),
         }
+    areas = []
+    for group, plan_name in KEY_AREAS:
+        values = rollup.get(group)
+        if values is None:
+            continue
+        undetermined = int(values.get(UNDETERMINED_KEY, 0))
+        figures = _figures(values)
+        areas.append(
+            {
+                "name": group,
+                "plan_name": plan_name,
+                "undetermined": undetermined,
+                # 未定 throughout: no county marked, every county with rows left blank
+                "unknown": figures["counties"] == 0 and undetermined > 0,
+                **figures,
+            }
+        )
     return {
         "regions": regions,
         "targets": targets,
         "collected": sum(r["collected"] for r in targets),
         "total": len(targets),
         "old_area": old_area,
+        "areas": areas,
     }

@@ -3,8 +3,11 @@ children, and loads them back — on the same writer, identity, safety gate and 
 
 A workbook is the parent unit's, for one year: a row per child with its baseline (locked), the year's
 people and villages tasks (prefilled with the current ones, to adjust) and the 合计 row; the notes say
-the parent's own tasks, which the children's must add up to. The identity (family ``hbreport.tasks``)
-keeps task workbooks and report forms apart: neither is read as the other.
+the parent's own tasks, which the children's must add up to. Above the township a second sheet
+(摘帽与重点工程任务) carries, per child, the poor counties to 摘帽 in each year of the plan's schedule
+(province and prefecture workbooks: a county is 1 in its planned year) and the key-project tasks due by
+their deadline. The identity (family ``hbreport.tasks``) keeps task workbooks and report forms apart:
+neither is read as the other.
 """
 
 from __future__ import annotations
@@ -19,11 +22,15 @@ from hbreport.period import parse_period
 from hbreport.spec import RowUnit, WorkbookSpec, render_form, safe_file_part
 from hbreport.tasks.check import check_sums
 from hbreport.tasks.table import TaskTable
+from hbreport.tasks.units import COUNTY_SCHEDULE, project_indicators, project_total
 
 TASK_FAMILY = "hbreport.tasks"
 TASK_FORM = "tasks"
 #: the task columns of the form and the indicator each holds the year's task of
 TASK_COLUMNS = {"year_task_people": "SCHED_PEOPLE_EXIT", "year_task_villages": "SCHED_VILLAGE_EXIT"}
+SCHEDULE_FORM = "task_schedule"
+#: the schedule sheet's column of the counties to 摘帽 in a year (SCHED_COUNTY_EXIT of that year)
+EXIT_COLUMN = "exit_task_{}"
 TASK_INSTRUCTIONS = (
     "一、本工作簿为任务分解表：把上级下达给本单位的本年任务分到各下级单位，由 hbreport 按《湖北省脱贫攻坚规划(2016—2020年)》生成。",
     "二、只能在白色（未锁定）单元格中填写；灰色单元格为建档立卡基数，已保护，不能修改。",
@@ -51,6 +58,39 @@ def _fmt(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
+def project_columns(catalog) -> dict[str, str]:
+    """{schedule-sheet column: key-project indicator}: ``task_<field>`` for each 03-form field whose plan
+    total is split as a task (``units.project_indicators``)."""
+    return {f"task_{project_total(catalog, code)[2]}": code for code in project_indicators(catalog)}
+
+
+def exit_years(sheet) -> dict[str, int]:
+    """{column: year} of the schedule sheet's 摘帽 columns."""
+    prefix = EXIT_COLUMN.format("")
+    return {k: int(k[len(prefix) :]) for k in sheet.column_keys if k.startswith(prefix)}
+
+
+def _schedule_notes(unit, sheet, tasks, catalog) -> tuple[str, ...]:
+    """The parent's own 摘帽 and key-project tasks, which its children's must add up to."""
+    notes = []
+    years = exit_years(sheet)
+    if years:
+        series = tasks.series(unit.code, COUNTY_SCHEDULE) or {}
+        due = "、".join(f"{y}年{_fmt(series.get(y)) if series else '（未下达）'}个" for y in years.values())
+        notes.append(f"上级下达{unit.name}的贫困县摘帽任务：{due}")
+    parts = []
+    for key, code in project_columns(catalog).items():
+        if key not in sheet.column_keys:
+            continue
+        field = sheet.column(key).field
+        series = tasks.series(unit.code, code)
+        total = _fmt(sum(series.values())) if series else "（未下达）"
+        parts.append(f"{field.label}{total}{field.unit}" + (f"（到{max(series)}年）" if series else ""))
+    if parts:
+        notes.append(f"上级下达{unit.name}的重点工程任务：" + "、".join(parts))
+    return tuple(notes)
+
+
 def build_task_spec(unit_code: str, period: int, *, ctx: Context | None = None) -> TaskSpec:
     """The task workbook of ``unit_code`` (a parent unit) for ``period``."""
     ctx = ctx or Context.of()
@@ -72,6 +112,21 @@ def build_task_spec(unit_code: str, period: int, *, ctx: Context | None = None) 
         for key, code in TASK_COLUMNS.items()
     ]
     sheet = replace(sheet, notes=(*sheet.notes, *own))
+    sheets = (sheet,)
+    if unit.level != "township":  # a township's children are villages: no counties, no key projects
+        schedule = render_form(
+            SCHEDULE_FORM,
+            unit=unit,
+            level=unit.level,
+            period=period,
+            rows=rows,
+            poor_rows=None,
+            catalog=catalog,
+        )
+        schedule = replace(
+            schedule, notes=(*schedule.notes, *_schedule_notes(unit, schedule, tasks, catalog))
+        )
+        sheets = (sheet, schedule)
     parent = registry.reporting_parent(unit.code)
     return TaskSpec(
         unit_code=unit.code,
@@ -80,7 +135,7 @@ def build_task_spec(unit_code: str, period: int, *, ctx: Context | None = None) 
         parent_code=parent.code if parent else None,
         parent_name=parent.name if parent else None,
         period=period,
-        sheets=(sheet,),
+        sheets=sheets,
         instructions=TASK_INSTRUCTIONS,
     )
 
@@ -89,16 +144,32 @@ def task_values(spec: TaskSpec, ctx: Context) -> dict[str, dict[str, dict[str, f
     """The cells to write: the baseline (prefill) and each child's current task for the year."""
     from hbreport.forms import prefill_values
 
-    registry, _, baseline = ctx.parts
+    registry, catalog, baseline = ctx.parts
     tasks = baseline.tasks(registry)
     values = prefill_values(spec, registry, baseline)
     rows = values.setdefault(TASK_FORM, {})
     for row in spec.sheets[0].rows:
         cells = rows.setdefault(row.code, {})
         for key, code in TASK_COLUMNS.items():
-            due = (tasks.series(row.code, code) or {}).get(spec.period)
-            cells[key] = None if due is None else int(due) if float(due).is_integer() else due
+            cells[key] = _number((tasks.series(row.code, code) or {}).get(spec.period))
+    if len(spec.sheets) > 1:
+        sheet = spec.sheet(SCHEDULE_FORM)
+        years = exit_years(sheet)
+        projects = {k: c for k, c in project_columns(catalog).items() if k in sheet.column_keys}
+        rows = values.setdefault(SCHEDULE_FORM, {})
+        for row in sheet.rows:
+            cells = rows.setdefault(row.code, {})
+            exits = tasks.series(row.code, COUNTY_SCHEDULE)
+            for key, year in years.items():
+                cells[key] = None if exits is None else _number(exits.get(year, 0))
+            for key, code in projects.items():
+                series = tasks.series(row.code, code)
+                cells[key] = None if series is None else _number(sum(series.values()))
     return values
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None else int(value) if float(value).is_integer() else value
 
 
 def generate_task_forms(
@@ -130,7 +201,7 @@ def generate_task_forms(
 
 
 def _rebuild(path: Path, meta: dict[str, str], book, ctx: Context) -> TaskSpec:
-    if meta.get("forms") != TASK_FORM:
+    if meta.get("forms", "").split(",")[0] != TASK_FORM:
         raise HBError("任务分解表的表式标识不完整", file=path, hint="请使用下发的原任务分解表填报")
     return build_task_spec(meta["unit_code"], parse_period(meta["period"]), ctx=ctx)
 
@@ -186,6 +257,8 @@ def load_task_workbooks(paths: Iterable[str | Path], *, ctx: Context | None = No
                 series[data.period] = value
                 for year, amount in series.items():
                     table.set(child, indicator, year, amount)
+        if SCHEDULE_FORM in data.rows:
+            _load_schedule(path, data, table, tasks, ctx)
     problems = check_sums(table, registry, catalog)
     if problems:
         shown = "；".join(problems[:5]) + (f"；……共 {len(problems)} 处" if len(problems) > 5 else "")
@@ -194,3 +267,41 @@ def load_task_workbooks(paths: Iterable[str | Path], *, ctx: Context | None = No
             hint="下级任务之和应等于上级下达的任务：请有关单位改正后重新报回",
         )
     return table
+
+
+def _load_schedule(path, data, table: TaskTable, tasks, ctx: Context) -> None:
+    """The schedule sheet's cells into ``table``: each child's 摘帽 count in each year of the schedule, and
+    its key-project totals (kept as they were when unchanged, else due at the series' last year or the
+    plan's deadline)."""
+    registry, catalog, _ = ctx.parts
+    sheet = data.spec.sheet(SCHEDULE_FORM)
+    years = exit_years(sheet)
+    projects = {k: c for k, c in project_columns(catalog).items() if k in sheet.column_keys}
+    for child, cells in data.rows[SCHEDULE_FORM].items():
+        unit = registry.get(child)
+        for key in (*years, *projects):
+            if not isinstance(cells.get(key), (int, float)):
+                raise HBError(
+                    f"{unit.name}的「{sheet.column(key).field.label}」没有填写（{sheet.sheet}）",
+                    file=path,
+                    hint="每个下级单位都要填，没有任务的填 0",
+                )
+        if years:
+            if unit.level == "county" and sum(cells[k] for k in years) > 1:
+                due = "、".join(f"{y}年" for k, y in years.items() if cells[k])
+                raise HBError(
+                    f"{unit.name}（{unit.short_code}）的摘帽任务填在 {due}：一个县只能在一年摘帽（{sheet.sheet}）",
+                    file=path,
+                    hint="县只在计划摘帽的那一年填 1，其他年份填 0",
+                )
+            for key, year in years.items():
+                table.set(child, COUNTY_SCHEDULE, year, cells[key])
+        for key, code in projects.items():
+            series = tasks.series(child, code)
+            value = cells[key]
+            if series is not None and abs(sum(series.values()) - value) <= 1e-9:
+                kept = dict(series)
+            else:
+                due_year = max(series) if series else project_total(catalog, code)[1]
+                kept = {due_year: value}
+            table.values.setdefault(child, {})[code] = kept

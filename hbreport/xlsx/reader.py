@@ -32,7 +32,7 @@ from hbreport.context import Context
 from hbreport.errors import HBError
 from hbreport.forms import prefill_values
 from hbreport.model import approval
-from hbreport.model.findings import Finding
+from hbreport.model.findings import Finding, Findings
 from hbreport.model.summary import Summary
 from hbreport.model.values import FormData
 from hbreport.period import parse_period, period_label
@@ -75,7 +75,7 @@ RULE_HINTS = {
 
 
 @dataclass
-class ReadResult:
+class ReadResult(Findings):
     """A workbook read back: its values (derived recomputed), what is wrong in it, and its identity."""
 
     data: FormData
@@ -94,17 +94,9 @@ class ReadResult:
         return self.data.spec
 
     @property
-    def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.importance == "error"]
-
-    @property
     def values_digest(self) -> str:
         """The digest of its data values and explanations (:func:`approval.content_digest`)."""
         return approval.content_digest(self.data, self.notes)
-
-    @property
-    def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.importance == "warning"]
 
 
 def read_workbook(
@@ -136,7 +128,7 @@ def read_workbook(
             spec = _spec_for(path, meta, registry, catalog, baseline, expect_unit, expect_period)
         else:
             spec = rebuild(path, meta, book)
-        reader = _SheetReader(path, spec, registry)
+        reader = SheetReader(path, spec, registry)
         grids = {}
         for sheet in spec.sheets:
             grids[sheet.form] = reader.grid(book, sheet)
@@ -593,8 +585,11 @@ class _Grid:
     merged: list[tuple[tuple[int, int], tuple[int, int]]]
 
 
-class _SheetReader:
-    """Reads the form sheets of one workbook and collects findings."""
+class SheetReader:
+    """Reads the form sheets of one workbook and collects findings (the roster reader,
+    :class:`hbreport.households.readback.RosterSheetReader`, is this reader with households for rows)."""
+
+    rule_hints = RULE_HINTS
 
     def __init__(self, path: Path, spec: WorkbookSpec, registry) -> None:
         self.path = path
@@ -668,8 +663,26 @@ class _SheetReader:
 
     def check_structure(self, sheet: SheetSpec, values: list[list[Any]]) -> None:
         """Headings, column codes and row codes as the spec lays them out; HBError at the first difference."""
-        layout = SheetLayout(sheet)
         hint = "请勿增删行列；请使用上级下发的原报表重新填报，或把改动恢复原样"
+        self.check_columns(sheet, values, hint)
+        for i, unit in enumerate(sheet.rows):
+            r = FIRST_DATA_ROW + i
+            found = cell_text(at(values, r, CODE_COL))
+            if _same_code(found, unit.code):
+                continue
+            where = f"第 {r} 行应为「{unit.name}」（{self.short_code(unit.code)}），表中为「{cell_text(at(values, r, NAME_COL))}」（{found or '空'}）"
+            raise self.fail(sheet, f"B{r}", f"{where}：表格中插入、删除或调换了行", hint)
+        self.check_end(
+            sheet,
+            values,
+            "表格最后一行之后多出一行「{}」：表格中插入了行",
+            "请删除多出的行；本表的单位由上级按单位名册确定，如名册有误请联系上级扶贫部门",
+        )
+
+    def check_columns(self, sheet: SheetSpec, values: list[list[Any]], hint: str) -> None:
+        """The column codes and headings, and the 合计 row, where the spec puts them; HBError (with
+        ``hint``) at the first difference."""
+        layout = SheetLayout(sheet)
         for col, code in ((NAME_COL, LETTER_CODES[0]), (CODE_COL, LETTER_CODES[1])):
             found = cell_text(at(values, CODE_ROW, col))
             if found != code:
@@ -680,42 +693,33 @@ class _SheetReader:
         for column in sheet.columns:
             c = layout.col_index[column.key]
             found = cell_text(at(values, CODE_ROW, c))
-            if found != str(column.number):
-                cell = f"{get_column_letter(c)}{CODE_ROW}"
-                raise self.fail(
-                    sheet,
-                    cell,
-                    f"栏目代码应为「{column.number}」（{column.field.label}），表中为「{found}」：插入、删除或移动了列",
-                    hint,
-                )
             heading = cell_text(at(values, HEADER_ROW, c))
-            if column.field.label not in heading:
-                cell = f"{get_column_letter(c)}{HEADER_ROW}"
-                raise self.fail(
-                    sheet,
-                    cell,
-                    f"栏目名称应为「{column.field.header()}」，表中为「{heading}」：表头被改动",
-                    hint,
+            if found != str(column.number):
+                row, problem = (
+                    CODE_ROW,
+                    (
+                        f"栏目代码应为「{column.number}」（{column.field.label}），表中为「{found}」：插入、删除或移动了列"
+                    ),
                 )
+            elif column.field.label not in heading:
+                row, problem = (
+                    HEADER_ROW,
+                    f"栏目名称应为「{column.field.header()}」，表中为「{heading}」：表头被改动",
+                )
+            else:
+                continue
+            raise self.fail(sheet, f"{get_column_letter(c)}{row}", problem, hint)
         total = cell_text(at(values, TOTAL_ROW, NAME_COL))
         if "合计" not in total.replace(" ", "").replace("\u3000", ""):
             raise self.fail(sheet, f"A{TOTAL_ROW}", f"第 {TOTAL_ROW} 行应为「合计」，表中为「{total}」", hint)
-        for i, unit in enumerate(sheet.rows):
-            r = FIRST_DATA_ROW + i
-            found = cell_text(at(values, r, CODE_COL))
-            if _same_code(found, unit.code):
-                continue
-            where = f"第 {r} 行应为「{unit.name}」（{self.short_code(unit.code)}），表中为「{cell_text(at(values, r, NAME_COL))}」（{found or '空'}）"
-            raise self.fail(sheet, f"B{r}", f"{where}：表格中插入、删除或调换了行", hint)
-        after = layout.last_data_row + 1
+
+    def check_end(self, sheet: SheetSpec, values: list[list[Any]], message: str, hint: str) -> None:
+        """Nothing below the table's last row: HBError when the row after it holds a code or a name
+        (``message`` with ``{}`` for what it holds)."""
+        after = SheetLayout(sheet).last_data_row + 1
         extra = cell_text(at(values, after, CODE_COL)) or cell_text(at(values, after, NAME_COL))
         if extra:
-            raise self.fail(
-                sheet,
-                f"B{after}",
-                f"表格最后一行之后多出一行「{extra}」：表格中插入了行",
-                "请删除多出的行；本表的单位由上级按单位名册确定，如名册有误请联系上级扶贫部门",
-            )
+            raise self.fail(sheet, f"B{after}", message.format(extra), hint)
 
     def short_code(self, code: str) -> str:
         try:
@@ -853,19 +857,25 @@ class _SheetReader:
             for rule, status in check_row(sheet, rows[unit.code]):
                 keys = fields_in_order(rule)
                 cells = [f"{layout.col_letter(k)}{r}" for k in keys if k in layout.col_index]
-                label = self.row_label(sheet, unit.code)
-                if status == "invalid":
-                    message = f"{label}：{rule.message.rstrip('。；;')}——无法判断（涉及单元格的数据无效），涉及 {'、'.join(cells)}"
-                else:
-                    message = f"{label}：{rule.message.rstrip('。；;')}（涉及 {'、'.join(cells)}）"
-                self.add(
-                    sheet,
-                    cells[0] if cells else None,
-                    message,
-                    rule.id,
-                    RULE_HINTS.get(rule.importance, RULE_HINTS["error"]),
-                    importance=rule.importance,
-                )
+                self.add_rule(sheet, unit.code, rule, status, cells)
+
+    def add_rule(self, sheet: SheetSpec, row_key: str, rule, status: str, cells: list[str]) -> None:
+        """The finding of a rule failing on a row (``status`` 'invalid': it could not be judged), at
+        ``cells``, the cells it reads."""
+        label = self.row_label(sheet, row_key)
+        if status == "invalid":
+            message = f"{label}：{rule.message.rstrip('。；;')}——无法判断（涉及单元格的数据无效），涉及 {'、'.join(cells)}"
+        else:
+            message = f"{label}：{rule.message.rstrip('。；;')}（涉及 {'、'.join(cells)}）"
+        hints = self.rule_hints
+        self.add(
+            sheet,
+            cells[0] if cells else None,
+            message,
+            rule.id,
+            hints.get(rule.importance, hints["error"]),
+            importance=rule.importance,
+        )
 
 
 def _input_plan(sheet: SheetSpec) -> InputPlan:

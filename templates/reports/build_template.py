@@ -43,7 +43,7 @@ SUBTITLE = "（数据截至{{ as_of|date }}）"
 OPENING = (
     "按照《{{ plan_title }}》确定的目标任务和年度进度安排，"
     "{% if basis.complete %}根据各{{ child_level_zh }}报送的统计报表汇总，"
-    "{% else %}{{ basis.text }}（{{ basis.absent_text }}未报送、被退回或报送空表，其数据未计入），{% endif %}"
+    "{% else %}{{ basis.text }}（{{ basis.absent_text }}，其数据未计入），{% endif %}"
     "现将{{ unit.name }}{{ year }}年脱贫攻坚进展情况报告如下。"
     "{% if not basis.enough %}已汇总的{{ child_level_zh }}不足应报数的{{ basis.threshold|pct(0) }}，"
     "本报告不对{{ unit.name }}总体进度作出判断，只反映已报送单位的情况。{% endif %}"
@@ -78,6 +78,15 @@ OLD_AREA = (
     "{{ regions.old_area.base|people }}，累计脱贫{{ regions.old_area.cum|people }}（{{ regions.old_area.rate|pct }}，"
     "计划进度{{ regions.old_area.expected|pct }}），贫困村累计出列{{ regions.old_area.villages_exited|units }}"
     "（{{ regions.old_area.village_rate|pct }}）。"
+)
+
+KEY_AREAS = (
+    "规划三(一)确定的五大重点区域：{% for a in regions.areas %}{{ a.plan_name }}"
+    "{% if a.unknown %}，规划未列名单，单位名册也未标明，{{ a.undetermined }}个县市区名单未定，未汇总"
+    "{% else %}{{ a.counties }}个县市区有建档立卡贫困人口{{ a.base|people }}，累计脱贫{{ a.cum|people }}"
+    "（{{ a.rate|pct }}，计划进度{{ a.expected|pct }}）"
+    "{% if a.undetermined %}，另有{{ a.undetermined }}个县市区单位名册未标明是否属于，未计入{% endif %}"
+    "{% endif %}{% if loop.last %}。{% else %}；{% endif %}{% endfor %}"
 )
 
 PEOPLE = (
@@ -483,7 +492,7 @@ def build(out: Path = OUT) -> Path:
     loop_table(
         document,
         ["指标", "规划目标", "规划进度", "应完成", "实际完成", "完成率", "进度"],
-        [30, 22, 19, 23, 26, 20, 16],
+        [30, 24, 21, 24, 27, 17, 13],
         [
             "{{ h.name }}",
             "{{ h.target }}",
@@ -581,6 +590,37 @@ def build(out: Path = OUT) -> Path:
     )
     control("{%p if regions.old_area %}")
     p(OLD_AREA)
+    control("{%p endif %}")
+    control("{%p if regions.areas %}")
+    p(KEY_AREAS)
+    caption("表2-3  重点区域脱贫进展（规划三(一)）")
+    p("单位：人、个", "Table Unit")
+    loop_table(
+        document,
+        [
+            "重点区域",
+            "县市区",
+            "名单未定",
+            "建档立卡贫困人口",
+            "累计脱贫",
+            "累计脱贫率",
+            "计划进度",
+            "贫困村出列率",
+        ],
+        [30, 14, 14, 24, 22, 18, 17, 17],
+        [
+            "{{ a.name }}",
+            "{{ a.counties }}",
+            "{{ a.undetermined or '' }}",
+            "{% if a.counties %}{{ a.base|int }}{% else %}未定{% endif %}",
+            "{% if a.counties %}{{ a.cum|int }}{% endif %}",
+            "{% if a.counties %}{{ a.rate|pct }}{% endif %}",
+            "{% if a.counties %}{{ a.expected|pct }}{% endif %}",
+            "{% if a.counties %}{{ a.village_rate|pct }}{% endif %}",
+        ],
+        "regions.areas",
+        "a",
+    )
     control("{%p endif %}")
     control("{%p endif %}")
 
