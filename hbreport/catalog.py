@@ -236,6 +236,18 @@ class Catalog:
         """Whether the office has confirmed that year's value (sample values are not)."""
         return self._parameter_item(name, year)[1]
 
+    def county_parameter(self, name: str, code: str, year: int) -> float | None:
+        """A value an office sets per county and year (``by_county: {县代码6位: {年: 数值}}``), for the
+        county of ``code`` (any unit code inside it); None where none is set."""
+        entry = self.parameters.get(name)
+        counties = entry.get("by_county") if isinstance(entry, dict) else None
+        if not isinstance(counties, dict) or len(code) < 6:
+            return None
+        yearly = counties.get(code[:6], counties.get(int(code[:6])) if code[:6].isdigit() else None)
+        item = yearly.get(year) if isinstance(yearly, dict) else None
+        value = item.get("value") if isinstance(item, dict) else item
+        return float(value) if _is_number(value) and value > 0 else None
+
     def poverty_line(self, year: int) -> float:
         """The poverty line (元) an office set for `year`, from parameters.poverty_line."""
         return self.parameter("poverty_line", year)

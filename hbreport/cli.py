@@ -659,7 +659,9 @@ def roster() -> None:
 @roster.command("forms")
 @period_option(help="报告期（年份），例如 2017")
 @roster_option(
-    required=True, help="建档立卡系统导出的户名单 CSV（户编号、户主姓名、证件号码、家庭人口、村代码）"
+    required=True,
+    help="建档立卡系统导出的户名单 CSV 或 XLSX（户编号、户主姓名、证件号码、家庭人口、村代码；"
+    "有致贫原因、贫困户属性、劳动能力、人均纯收入等列的一并预填）",
 )
 @under_option(help="只生成该单位（6位或12位代码）下属乡镇的台账")
 @units_option()

@@ -412,9 +412,15 @@ def _context(catalog, level: str, period: int, unit, rows) -> dict[str, Any]:
     def share(code: str) -> float:
         return round(catalog.cumulative_share(code, period), 6)
 
-    def param(name: str) -> Any:
-        value = catalog.parameter(name, period)
+    def param(name: str, year: int | None = None) -> Any:
+        value = catalog.parameter(name, period if year is None else year)
         return int(value) if float(value).is_integer() else value
+
+    def county_param(name: str) -> Any:
+        """The period's value of a parameter set per county (``by_county``) for the unit's county, or
+        None where the office has not set it."""
+        value = catalog.county_parameter(name, unit.code if unit is not None else "", period)
+        return None if value is None else int(value) if float(value).is_integer() else value
 
     return {
         "unit": unit,
@@ -426,6 +432,7 @@ def _context(catalog, level: str, period: int, unit, rows) -> dict[str, Any]:
         "share": share,
         "ind": catalog.__getitem__,
         "param": param,
+        "county_param": county_param,
     }
 
 
@@ -495,7 +502,16 @@ def render_form(
     # A template that does not use the unit or its rows renders alike for every unit of a level and
     # period: it is rendered and checked once, and each unit gets the result with its own rows.
     per_unit = _uses_unit(template)
-    key = (forms_dir, name, level, period, unit.code if per_unit else None, tuple(rows) if per_unit else None)
+    # one that names county_param (a value set per county) renders once per county
+    county = unit.code[:6] if unit is not None and "county_param" in _source(template) else None
+    key = (
+        forms_dir,
+        name,
+        level,
+        period,
+        unit.code if per_unit else county,
+        tuple(rows) if per_unit else None,
+    )
     held = _RENDERED.get(key)
     if held is None or held[0] is not template or held[1] is not catalog or held[2] is not fields:
         if len(_RENDERED) > 512:
@@ -534,13 +550,21 @@ def _uses_unit(template: jinja2.Template) -> bool:
     comments do not count; a quoted "unit" in a tag does, which only costs a rendering per unit)."""
     uses = _USES_UNIT.get(template)
     if uses is None:
-        env = template.environment
-        source = _COMMENT.sub("", env.loader.get_source(env, template.name)[0])
-        uses = _USES_UNIT[template] = any(_UNIT_NAME.search(tag) for tag in _TAG.findall(source))
+        uses = _USES_UNIT[template] = any(_UNIT_NAME.search(tag) for tag in _TAG.findall(_source(template)))
     return uses
 
 
+def _source(template: jinja2.Template) -> str:
+    """The template's source without its comments (read once per loaded template)."""
+    source = _SOURCES.get(template)
+    if source is None:
+        env = template.environment
+        source = _SOURCES[template] = _COMMENT.sub("", env.loader.get_source(env, template.name)[0])
+    return source
+
+
 _USES_UNIT: weakref.WeakKeyDictionary[jinja2.Template, bool] = weakref.WeakKeyDictionary()
+_SOURCES: weakref.WeakKeyDictionary[jinja2.Template, str] = weakref.WeakKeyDictionary()
 
 
 def _render_form(

@@ -14,8 +14,7 @@ PERIOD = 2017
 TOWNSHIP = "421122100000"  # 红安县城关镇
 OTHER_TOWNSHIP = "421122101000"  # 红安县梅塘镇
 LINE = 2952  # the sample poverty line of 2017 in indicators.yaml (parameters.poverty_line)
-CHECKLIST = (
-    "has_income_source",
+CHECKLIST = (  # 两不愁、四保障: every household
     "food_secure",
     "clothing_secure",
     "education_secure",
@@ -23,6 +22,9 @@ CHECKLIST = (
     "housing_secure",
     "pension_secure",
 )
+WORK_CHECKLIST = ("has_income_source", "has_skill")  # 一有 and a skill: 有劳动能力 households
+# the sample provincial rural incomes of 2016 and 2017 (parameters.provincial_rural_income): 8.5 % growth
+RURAL_2016, RURAL_2017 = 12725, 13812
 
 
 def id_number(county: str, serial: int, *, born: str | None = None) -> str:
@@ -66,7 +68,16 @@ def clean_inputs(hh: list[Household], *, period: int = PERIOD) -> dict[str, dict
             "students": 1 if i % 5 == 2 else 0,
             "helper_name": "李帮扶",
             "newly_identified": "否",
+            "labour_capacity": "普通劳动力",
+            "health_status": "长期慢性病" if i % 5 == 0 else "健康",
+            "school_status": "初中" if i % 5 == 2 else "非在校生",
+            "welfare_status": "否",
+            "income_previous": round(LINE * 0.5) + 3 * i,
+            **dict.fromkeys(WORK_CHECKLIST, "是"),
         }
+        if kind == 1:  # exited earlier through the welfare route: cannot work, 低保
+            row.update(labour_capacity="丧失劳动力", welfare_status="低保", household_type="低保贫困户")
+            row.update(dict.fromkeys(WORK_CHECKLIST, "否"))
         if kind in (0, 1):  # exited: this period, or the one before
             row.update(dict.fromkeys(CHECKLIST, "是"), dilapidated_house="否", safe_water="是")
             row.update(
@@ -153,6 +164,18 @@ CASES = [
     Case("exited dilapidated", _set(1, dilapidated_house="是"), frozenset({"HR11"}), "exit_status", 1),
     Case("exited without water", _set(0, safe_water="否"), frozenset({"HR12"}), "exit_status", 0),
     Case("exited checklist", _set(0, medical_secure="否"), frozenset({"HR13"}), "exit_status", 0),
+    Case("exited no labour", _set(0, labour_capacity=None), frozenset({"HR20"}), "exit_status", 0),
+    Case("exited no main income", _set(0, has_income_source="否"), frozenset({"HR21"}), "exit_status", 0),
+    Case("exited no skill", _set(0, has_skill=None), frozenset({"HR22"}), "exit_status", 0),
+    Case(
+        "exited growth too low",
+        _set(0, income_previous=LINE * 2),  # this year's income is LINE * 2: no growth
+        frozenset({"HR23"}),
+        "exit_status",
+        0,
+    ),
+    Case("exited previous blank", _set(0, income_previous=None), frozenset({"HR23"}), "exit_status", 0),
+    Case("welfare route not covered", _set(1, welfare_status="否"), frozenset({"HR24"}), "exit_status", 1),
     Case("exited no year", _set(0, exit_year=None), frozenset({"HR14"}), "exit_status", 0),
     Case("exited after period", _set(0, exit_year=PERIOD + 1), frozenset({"HR14"}), "exit_status", 0),
     Case("not exited with year", _set(2, exit_year=PERIOD - 1), frozenset({"HR15"}), "exit_status", 2),

@@ -121,7 +121,8 @@ def test_a_county_exit_status_changes_one_and_two_levels_up_when_its_data_change
     body, rows = seen["sample"]
     assert "未达到的1个（红安县：贫困发生率" in body
     assert any(r.startswith("红安县|2017|未达到|贫困发生率") for r in rows)
-    assert any(r.startswith("贫困县摘帽|") and "达到标准0个（1个县有数据）" in r for r in rows)
+    # 表1 rests on the one county that reported: its poor county, due this year, judged not met
+    assert "贫困县摘帽|1个|100%|1个|达标0个|—|—" in rows
     body, _ = seen["done"]
     assert "达到标准的1个（红安县，其中本年申请摘帽1个）" in body
     assert "到2017年底应摘帽的1个中，达到标准1个、未达到0个、未报0个。" in body

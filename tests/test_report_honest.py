@@ -198,3 +198,22 @@ def test_a_year_whose_exit_standards_cannot_be_read_is_not_assessed(kw, tmp_path
     data = sample_form_data(COUNTY, YEAR, **kw)
     result = assess(data, registry=kw["registry"], catalog=catalog, baseline=kw["baseline"])
     assert result.status == NOT_REPORTED and "poverty_line" in result.criteria[0].note
+
+
+def test_the_opening_says_apart_who_did_not_report_who_was_returned_and_who_was_refused(kw):
+    """Not reported, returned and refused are different things: page 1 names each apart."""
+    data, late = five_of_fourteen(kw)
+    names = {t.code: t.name for t in kw["registry"].children(COUNTY)}
+    returned, refused, missing = late[:2], late[2], late[3:]
+    ctx = build_context(
+        data,
+        missing=[*missing, {"code": refused, "name": names[refused], "status": "拒收"}],
+        returned=[(code, names[code], "错误2条") for code in returned],
+        **kw,
+    )
+    assert ctx["basis"]["absent_text"] == (
+        f"{'、'.join(names[c] for c in missing)}未报送，"
+        f"{'、'.join(names[c] for c in returned)}被退回，{names[refused]}报表被拒收"
+    )
+    statuses = {c["code"]: c["status"] for c in ctx["children"]}
+    assert statuses[refused] == "拒收" and statuses[returned[0]] == "退回" and statuses[missing[0]] == "未报"

@@ -161,6 +161,7 @@ def _roster_rows(registry, catalog) -> tuple[Any, list[dict[str, Any]]]:
         for key in rng.sample(keys, 4):
             row[key] = rng.choice(hostile)
     rows[-1]["income_per_capita"] = XLError("#N/A")  # an error value read from a cell
+    rows[-2]["students"] = None  # a rule skipped where its cell is not filled in (HR17)
     return sheet, rows
 
 

@@ -15,9 +15,9 @@ corrected file replaces the township's rows).
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +32,7 @@ from hbreport.errors import EXIT_FINDINGS, EXIT_OK, HBError
 from hbreport.heap import frozen_heap
 from hbreport.households.plausibility import RULE_JUMP, period_jumps, plausibility_findings
 from hbreport.households.roster import read_roster
-from hbreport.households.spec import registry_and_catalog
+from hbreport.households.spec import registry_and_catalog, roster_config
 from hbreport.households.store import RosterStore, StoreRows, store_rows
 from hbreport.model.findings import Finding, count_by_importance
 from hbreport.xlsx.safety import crash_reason, sha256_file
@@ -74,6 +74,9 @@ class RosterSummary:
     findings: list[Finding]
     households_loaded: int = 0
     households_in_store: int = 0
+    # of the households in the store for the period: declared exited this period, and meeting the
+    # plan's exit standard (达到脱贫标准 = 是), households and people (RosterStore.exit_counts)
+    exits: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -102,6 +105,7 @@ class RosterSummary:
             "findings": [f.to_dict() for f in self.findings],
             "households_loaded": self.households_loaded,
             "households_in_store": self.households_in_store,
+            "exits": dict(self.exits),
             "seconds": round(self.seconds, 3),
             "exit_code": self.exit_code,
         }
@@ -117,6 +121,13 @@ class RosterSummary:
             f"本次入库 {self.households_loaded} 户，库中本期共 {self.households_in_store} 户；"
             f"错误 {counts.get('error', 0)} 项，警告 {counts.get('warning', 0)} 项。用时 {self.seconds:.1f} 秒。",
         ]
+        if self.exits:
+            e = self.exits
+            lines.append(
+                f"本期申报脱贫 {e['declared']} 户 {e['declared_people']} 人，其中达到脱贫标准 {e['meeting']} 户 "
+                f"{e['meeting_people']} 人，未达到 {e['declared'] - e['meeting']} 户"
+                "（收入、两不愁四保障，有劳动能力户的一有、技能、增幅，无劳动能力户的低保五保兜底）。"
+            )
         if self.missing:
             lines.append("未报：" + "、".join(f"{c[:9]} {n}" for c, n in self.missing))
         for f in back:
@@ -189,7 +200,9 @@ def _read(path: str):
 
 
 def _read_all(files: list[Path], workers: int, context: tuple, progress: Progress | None) -> Iterator[tuple]:
-    """Read every file (in worker processes when ``workers`` > 1), yielding results in file order."""
+    """Read every file (in worker processes when ``workers`` > 1), yielding results in file order.
+    At most two files a worker are in flight, and a result is let go once yielded: what a reading
+    process sends back (a township's rows for the store) never piles up, whatever the province."""
     if progress:
         progress(0, len(files))
     if workers <= 1 or len(files) <= 1:
@@ -199,18 +212,45 @@ def _read_all(files: list[Path], workers: int, context: tuple, progress: Progres
             if progress:
                 progress(i, len(files))
         return
+    workers = min(workers, len(files))
     # workers are forked with what is loaded (registry, catalog, specs) frozen out of the collector's way
     with (
         frozen_heap(),
-        ProcessPoolExecutor(min(workers, len(files)), initializer=_init, initargs=_portable(context)) as pool,
+        ProcessPoolExecutor(workers, initializer=_init, initargs=_portable(context)) as pool,
     ):
-        futures = [pool.submit(_read, str(f)) for f in files]
-        for i, (f, future) in enumerate(zip(files, futures, strict=True), 1):
+        waiting = iter(files)
+        pending: deque[tuple[Path, Future | None]] = deque()
+        broken = False
+
+        def fill() -> None:
+            nonlocal broken
+            while len(pending) < 2 * workers:
+                f = next(waiting, None)
+                if f is None:
+                    return
+                future = None
+                if not broken:
+                    try:
+                        future = pool.submit(_read, str(f))
+                    except BrokenProcessPool:
+                        broken = True
+                pending.append((f, future))
+
+        fill()
+        for i in range(1, len(files) + 1):
+            f, future = pending.popleft()
             try:
-                yield future.result()
+                if future is None:
+                    raise BrokenProcessPool
+                result = future.result()
             except BrokenProcessPool:  # a reader died in native code: this file and the rest, each alone
+                broken = True
                 _init(*context)
-                yield read_alone(str(f), _read, crashed=_crashed, setup=_init, context=_portable(context))
+                result = read_alone(str(f), _read, crashed=_crashed, setup=_init, context=_portable(context))
+            del future
+            fill()
+            yield result
+            del result
             if progress:
                 progress(i, len(files))
 
@@ -360,6 +400,9 @@ def consolidate_rosters(
             findings.append(f)
         findings.extend(_jumps(store, period, top, by_code, registry, catalog))
         in_store = store.count(period, under=top.code)
+        exits = store.exit_counts(
+            period, roster_config(period, catalog=catalog).exited_statuses, under=top.code
+        )
         stored_townships = {s["township_code"] for s in store.sources(period, under=top.code)}
 
     if expected is None:
@@ -379,6 +422,7 @@ def consolidate_rosters(
         findings=findings,
         households_loaded=loaded,
         households_in_store=in_store,
+        exits=exits,
         seconds=time.perf_counter() - started,
     )
 

@@ -114,7 +114,11 @@ def _write_one(code: str) -> str:
         roster_sha256=export.sha256,
     )
     path = Path(_JOB["out"]) / spec.file_name()
-    return str(write_roster(spec, path, force=_JOB["force"], inputs=[export.path]))
+    # what a fuller export gives of the township's inputs (致贫原因, 劳动能力, 人均纯收入…), in the
+    # columns this roster has
+    inputs = {c.key for c in spec.sheets[0].columns if c.role == "input"}
+    values = {h.household_id: {k: v for k, v in h.extra if k in inputs} for h in spec.households if h.extra}
+    return str(write_roster(spec, path, values=values, force=_JOB["force"], inputs=[export.path]))
 
 
 def _write_all(jobs: Iterator[str], count: int, workers: int) -> Iterator[str]:

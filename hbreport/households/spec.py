@@ -35,7 +35,7 @@ ROSTER_INSTRUCTIONS = (
     "一、本工作簿是乡镇的建档立卡贫困户台账，由 hbreport 按《湖北省脱贫攻坚规划(2016—2020年)》生成，每户一行。",
     "二、户编号、户主姓名、证件号码、家庭人口、村代码、所在村来自建档立卡系统，已预填并锁定；有误的请在系统中更正，由上级重新下发台账。",
     "三、只能在白色（未锁定）单元格中填写；“是/否”等栏目请从下拉列表中选择。",
-    "四、“达到脱贫标准”由公式按当年扶贫标准和“一有、两不愁、四保障”自动判断；标为已脱贫而未达到标准的，“校验结果”列以红色标出。",
+    "四、“达到脱贫标准”由公式按规划的贫困户脱贫标准自动判断：收入超过当年扶贫标准、“两不愁、四保障”，有劳动能力的户还须有增收致富主业、掌握就业创业技能、收入增幅高于全省平均，无劳动能力的户须纳入低保或五保；标为已脱贫而未达到的，“校验结果”列以红色标出未达到的各项。",
     "五、“错误”必须改正后才能上报；“警告”请核实，确属实际情况的，在表下“说明”处写明原因。",
     "六、“村汇总”工作表按村自动统计户数、人数、本年脱贫、返贫、新识别和未脱贫户数，用于核对鄂扶贫01表、02表。",
     "七、请勿增删行列、调换行序、改名或删除工作表；填好后保存为 .xlsx 格式，按原文件名报送上级扶贫部门。",
@@ -52,6 +52,13 @@ class Household:
     village_name: str
     id_number: str | None = None
     household_size: int | None = None
+    # what a fuller export also gives (致贫原因, 贫困户属性, 劳动能力, 人均纯收入…): (field, value) pairs
+    # written into the township's input cells, which the township may correct
+    extra: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
+
+    def inputs(self) -> dict[str, Any]:
+        """The input cells the export fills."""
+        return dict(self.extra)
 
     def prefill(self) -> dict[str, Any]:
         """The values of the roster's prefilled columns."""
@@ -75,6 +82,10 @@ class RosterConfig:
     poverty_line: float
     plausibility: Mapping[str, float] = field(hash=False)
     county_exit: tuple[Mapping[str, Any], ...] = field(hash=False)
+    work_checklist: tuple[str, ...] = ()  # what 有劳动能力 households must also have (一有, 技能)
+    with_labour: tuple[str, ...] = ()  # 劳动能力 values of the work route
+    without_labour: tuple[str, ...] = ()  # 劳动能力 values of the welfare route (无劳动能力)
+    welfare_statuses: tuple[str, ...] = ()  # 低保五保 values that count as 兜底保障
 
     def is_exited(self, status: Any) -> bool:
         return status in self.exited_statuses
@@ -202,6 +213,10 @@ def roster_config(period: int, *, catalog=None, forms_dir: Path | None = None) -
             poverty_line=float(cfg["poverty_line"]),
             plausibility={k: float(v) for k, v in (cfg.get("plausibility") or {}).items()},
             county_exit=tuple(dict(c) for c in cfg.get("county_exit") or ()),
+            work_checklist=tuple(str(k) for k in cfg.get("work_checklist") or ()),
+            with_labour=tuple(str(k) for k in cfg.get("with_labour") or ()),
+            without_labour=tuple(str(k) for k in cfg.get("without_labour") or ()),
+            welfare_statuses=tuple(str(k) for k in cfg.get("welfare_statuses") or ()),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise HBError(f"台账模板的 config 一节不完整或有误：{exc}", file=where) from None

@@ -142,16 +142,19 @@ class RosterStore:
     def index_export(self, path: str | Path, *, registry=None) -> tuple[str, set[str]]:
         """Keep a registration export in the store (once per sha256, streamed, checked as it is read) for
         ExportIndex; return its sha256 and the townships it lists."""
-        from hbreport.households.export import export_sha256, iter_export
+        from hbreport.households.export import export_sha256, extra_to_json, iter_export
 
         with self.db:
             self.db.execute(
                 """CREATE TABLE IF NOT EXISTS export_households (
                     sha256 TEXT NOT NULL, township_code TEXT NOT NULL, position INTEGER NOT NULL,
                     household_id TEXT NOT NULL, head_name TEXT, village_code TEXT, village_name TEXT,
-                    id_number TEXT, household_size INTEGER,
+                    id_number TEXT, household_size INTEGER, extra TEXT,
                     PRIMARY KEY (sha256, township_code, position)) WITHOUT ROWID"""
             )
+            listed = {row[1] for row in self.db.execute("PRAGMA table_info(export_households)")}
+            if "extra" not in listed:  # a store made before exports carried more columns
+                self.db.execute("ALTER TABLE export_households ADD COLUMN extra TEXT")
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS exports (sha256 TEXT PRIMARY KEY, file TEXT, households INTEGER, "
                 "indexed_at TEXT)"
@@ -174,6 +177,7 @@ class RosterStore:
                         h.village_name,
                         h.id_number,
                         h.household_size,
+                        extra_to_json(h),
                     )
 
             # one transaction: an export that fails a check half way leaves nothing behind; asked again
@@ -181,7 +185,7 @@ class RosterStore:
             with translated(self.path), transaction(self.db):
                 if not self.db.execute("SELECT 1 FROM exports WHERE sha256 = ?", (sha256,)).fetchone():
                     self.db.executemany(
-                        "INSERT INTO export_households VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", numbered()
+                        "INSERT INTO export_households VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", numbered()
                     )
                     self.db.execute(
                         "INSERT INTO exports VALUES (?, ?, ?, ?)",
@@ -312,6 +316,31 @@ class RosterStore:
         """Households stored (for a period, under a unit code prefix)."""
         where, args = _where(period, under)
         return self.db.execute(f"SELECT COUNT(*) FROM households{where}", args).fetchone()[0]
+
+    def exit_counts(
+        self, period: int, exited_statuses: Iterable[str], *, under: str | None = None
+    ) -> dict[str, int]:
+        """Households declared exited in ``period`` (脱贫标志 已脱贫…, 脱贫年度 = the period) and how many
+        of them meet the exit standard (达到脱贫标准 = 是); people likewise."""
+        statuses = list(exited_statuses)
+        needed = {"exit_status", "exit_year", "meets_exit_standard", "household_size"}
+        if not statuses or not needed <= self._columns:
+            return dict.fromkeys(("declared", "meeting", "declared_people", "meeting_people"), 0)
+        where, args = _where(period, under)
+        marks = ", ".join("?" * len(statuses))
+        meets = "meets_exit_standard = '是'"
+        size = "CASE WHEN typeof(household_size) IN ('integer', 'real') THEN household_size ELSE 0 END"
+        row = self.db.execute(
+            f"SELECT COUNT(*), SUM({meets}), SUM({size}), SUM(CASE WHEN {meets} THEN {size} ELSE 0 END) "
+            f"FROM households{where} AND exit_status IN ({marks}) AND exit_year = ?",
+            (*args, *statuses, int(period)),
+        ).fetchone()
+        return {
+            "declared": int(row[0] or 0),
+            "meeting": int(row[1] or 0),
+            "declared_people": int(row[2] or 0),
+            "meeting_people": int(row[3] or 0),
+        }
 
     def sources(self, period: int | None = None, *, under: str | None = None) -> list[dict[str, Any]]:
         where, args = _where(period, under)

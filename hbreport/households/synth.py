@@ -224,6 +224,9 @@ class Province:
         households = self.households(township)
         line = self.catalog.poverty_line(period)
         checklist = self.checklist(period)
+        growth = self.catalog.parameter("provincial_rural_income", period) / self.catalog.parameter(
+            "provincial_rural_income", period - 1
+        )
         result = SynthTownship(township, households)
         planted = self._planted_households(township, households)
         village_kind: dict[str, str] = {}
@@ -276,12 +279,48 @@ class Province:
                 "exit_year": year if (exited or returned) else None,
                 "newly_identified": "是" if new else "否",
             }
+            _labour(_rng(self.seed, "labour", h.household_id, period), values, growth)
             if i in planted:
                 kind_h = planted[i][0]
                 _plant(kind_h, values, line, checklist, period)
                 result.planted.append(Planted(kind_h, township, household_id=h.household_id))
             result.values[h.household_id] = values
         return result
+
+
+WORKING = (("普通劳动力", 6), ("技能劳动力", 2), ("弱劳动力或半劳动力", 2))
+NOT_WORKING = ("丧失劳动力", "无劳动力")
+
+
+def _labour(rng: random.Random, values: dict[str, Any], growth: float) -> None:
+    """劳动能力, 健康状况, 在校生情况, 低保五保, 一有, 技能 and last year's income (a stream of its own, so the
+    other inputs stay as they were): a household marked exited meets the plan's standard on its route —
+    one in ten cannot work and is carried by 低保 or 五保, the others have a main income source, a skill
+    and income grown faster than the province's (``growth``: this year's provincial rural income ÷ last
+    year's)."""
+    income = values["income_per_capita"]
+    exited = str(values["exit_status"]).startswith("已脱贫")
+    if exited and rng.random() < 0.1:
+        welfare = rng.choice(("低保", "五保"))
+        values.update(labour_capacity=rng.choice(NOT_WORKING), welfare_status=welfare)
+        values.update(has_income_source="否", has_skill="否")
+        values["household_type"] = "低保贫困户" if welfare == "低保" else "特困供养(五保)贫困户"
+    elif exited:
+        values.update(labour_capacity=_weighted(rng, WORKING), welfare_status="否")
+        values.update(has_income_source="是", has_skill="是")
+    else:
+        values["labour_capacity"] = rng.choice((*(w for w, _ in WORKING), *NOT_WORKING))
+        values["welfare_status"] = {"低保贫困户": "低保", "特困供养(五保)贫困户": "五保"}.get(
+            values["household_type"], "否"
+        )
+        values["has_income_source"] = "是" if rng.random() < 0.6 else "否"
+        values["has_skill"] = "是" if rng.random() < 0.5 else "否"
+    factor = growth * rng.uniform(1.05, 1.4) if exited else rng.uniform(0.85, 1.2)
+    values["income_previous"] = int(income / factor)
+    values["health_status"] = (
+        rng.choice(("长期慢性病", "患有大病", "残疾")) if values["sick_members"] else "健康"
+    )
+    values["school_status"] = rng.choice(("小学", "初中", "高中")) if values["students"] else "非在校生"
 
 
 def _plant(kind: str, values: dict[str, Any], line: float, checklist, period: int) -> None:
@@ -292,6 +331,10 @@ def _plant(kind: str, values: dict[str, Any], line: float, checklist, period: in
         **dict.fromkeys(checklist, "是"),
         "dilapidated_house": "否",
         "safe_water": "是",
+        "labour_capacity": "普通劳动力",
+        "has_income_source": "是",
+        "has_skill": "是",
+        "income_previous": round(line * 0.3),
     }
     if kind == "income_zero":
         values["income_per_capita"] = 0

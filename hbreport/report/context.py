@@ -48,6 +48,7 @@ DOMAIN_FORMS = (
 )
 
 AHEAD, NORMAL, LAGGING, NOT_REPORTED, RETURNED = "超前", "正常", "滞后", "未报", "退回"
+REFUSED = "拒收"  # files refused (unusable, another unit's, duplicates that differ)
 BLANK_FORM = "空表"  # a workbook received with nothing typed in it: not reported data
 NO_DATA = "未报送"  # a figure or a table with no reported data behind it
 
@@ -71,6 +72,7 @@ class UnitRef:
     code: str
     name: str = ""
     reason: str = ""
+    status: str = ""  # the consolidation's word for it (未报, 拒收, 重复, 空表 …), when known
 
 
 def unit_refs(items: Iterable[Any] | None) -> list[UnitRef]:
@@ -87,6 +89,7 @@ def unit_refs(items: Iterable[Any] | None) -> list[UnitRef]:
                     str(item.get("code", "")),
                     str(item.get("name") or ""),
                     str(item.get("reason") or item.get("note") or ""),
+                    str(item.get("status") or ""),
                 )
             )
         elif isinstance(item, tuple | list):
@@ -98,6 +101,7 @@ def unit_refs(items: Iterable[Any] | None) -> list[UnitRef]:
                     str(getattr(item, "code", "")),
                     str(getattr(item, "name", "") or ""),
                     str(getattr(item, "reason", "") or getattr(item, "note", "") or ""),
+                    str(getattr(item, "status", "") or ""),
                 )
             )
     return out
@@ -387,6 +391,24 @@ def build_context(
     }
 
 
+ABSENT_WORDS = (
+    (NOT_REPORTED, "未报送"),
+    (RETURNED, "被退回"),
+    (BLANK_FORM, "报送空表"),
+    (REFUSED, "报表被拒收"),
+)
+
+
+def _absent_text(children: list[dict[str, Any]]) -> str:
+    """The children whose data are not in, said apart by why: 武汉市、黄石市等16个未报送，通城县被退回."""
+    parts = []
+    for status, words in ABSENT_WORDS:
+        names = [c["name"] for c in children if not c["reported"] and c["status"] == status]
+        if names:
+            parts.append(_names(names, 6) + words)
+    return "，".join(parts)
+
+
 def _names(items: list[str], most: int = 5) -> str:
     shown = "、".join(items[:most])
     return shown + (f"等{len(items)}个" if len(items) > most else "")
@@ -400,7 +422,7 @@ def _problems(
     if not basis["complete"]:
         text = (
             f"报送不全。应报{basis['expected']}个{child_zh}，已报送可用数据的{basis['reported']}个，"
-            f"{_names(basis['absent'])}未报送、被退回或报送空表，其数据未计入"
+            f"{basis['absent_text']}，其数据未计入"
         )
         if not basis["enough"]:
             text += f"；已汇总单位不足{N.percent(basis['threshold'], 0)}，无法判断{unit_name}总体进度"
@@ -495,7 +517,7 @@ class _Context:
             "text": text,
             "caption": f"（{text}）" if text else "",
             "absent": [c["name"] for c in children if not c["reported"]],
-            "absent_text": _names([c["name"] for c in children if not c["reported"]], 6),
+            "absent_text": _absent_text(children),
         }
 
     def _total(self, form: str) -> dict[str, Any]:
@@ -669,6 +691,18 @@ class _Context:
         planned = [c for c in poor if c.exit_year is not None and c.exit_year <= self.year]
         target = self.catalog.number("BASE_POOR_COUNTIES", "个") if self.is_province else len(poor)
         expected, _ = self._schedule("SCHED_COUNTY_EXIT", target)
+        # 表1 rests on the children that reported: the poor counties under them, and their schedule
+        covered = target
+        covered_due = expected * target if target else None
+        if self.reported_codes is not None and unit.level in ("province", "prefecture"):
+            under = set()
+            for code in self.reported_codes:
+                child = self.registry.get(code)
+                found = [child] if child.level == "county" else self.registry.descendants(code, "county")
+                under.update(u.code for u in found)
+            mine = [c for c in poor if c.code in under]
+            covered = len(mine)
+            covered_due = sum(c.exit_year is not None and c.exit_year <= self.year for c in mine)
         own = None
         if unit.level in ("county", "township") and self.baseline.is_poor_county(unit.code):
             county = self.baseline.county(unit.code)
@@ -706,6 +740,8 @@ class _Context:
             "applying": applying,
             "expected": expected,
             "expected_count": expected * target if target else None,
+            "covered": covered,  # the poor counties under the children that reported (all when all did)
+            "covered_due": covered_due,  # of them, those the list plans to exit by the period's end
             "deadline": self.catalog["TARGET_COUNTIES_EXITED"].deadline,
             "exits": self.exits(poor, county_exits) if unit.level in ("province", "prefecture") else None,
         }
@@ -784,13 +820,17 @@ class _Context:
         if counties["schedule"]:  # exits are judged county by county (四(二)): no rate, no verdict here
             exits = counties.get("exits") or {}
             assessed = len(exits.get("rows", [])) - len(exits.get("no_data", []))
+            covered, due = counties["covered"], counties["covered_due"]
             rows.append(
                 {
                     "name": "贫困县摘帽",
-                    "target": N.units(counties["target"]),
-                    "share": N.percent(counties["expected"]),
-                    "expected": N.units(round(counties["expected_count"] or 0)),
-                    "actual": f"达到标准{N.units(len(exits['met']))}（{assessed}个县有数据）"
+                    "target": N.units(covered),
+                    "share": N.percent(due / covered) if covered and due is not None else N.BLANK,
+                    "expected": N.units(round(due or 0)),
+                    "actual": (
+                        f"达标{N.units(len(exits['met']))}"
+                        + (f"（{assessed}个县有数据）" if assessed < covered else "")
+                    )
                     if assessed
                     else NO_DATA,
                     "rate": None,
@@ -814,7 +854,18 @@ class _Context:
             listed_missing = was_returned or any(_same_unit(m.code, unit.code) for m in self.missing)
             reported = not listed_missing and row_filled(sheet, values)
             was_blank = any(_same_unit(b.code, unit.code) for b in self.blank)
-            absent = RETURNED if was_returned else BLANK_FORM if was_blank else NOT_REPORTED
+            was_refused = any(
+                _same_unit(m.code, unit.code) and m.status in (REFUSED, "重复") for m in self.missing
+            )
+            absent = (
+                RETURNED
+                if was_returned
+                else BLANK_FORM
+                if was_blank
+                else REFUSED
+                if was_refused
+                else NOT_REPORTED
+            )
             vrow = village_rows.get(unit.code, {}) if not per_village else {}
             vrate = _num(vrow.get("village_exit_rate")) if reported else None
             vexp = _num(vrow.get("village_expected_rate"))

@@ -237,12 +237,12 @@ def report_from_dataset(
     if spec is None:
         spec = build_workbook_spec(units[0], period, registry=registry, catalog=catalog, baseline=baseline)
     data = dataset.to_form_data(spec, sha256=dataset.values[0].sha256)
-    missing: list[tuple[str, str, str]] = []
+    missing: list[Any] = []
     returned: list[tuple[str, str, str]] = []
     levels: list[tuple[str, int, int]] = []
     found = list(findings)
     if summary is not None:
-        missing = [(c.code, c.name, c.note) for c in summary.missing]
+        missing = list(summary.missing)  # ChildStatus: code, name, note and the status (未报, 拒收 …)
         returned = [
             (c.code, c.name, c.note or (f"错误{c.errors}条" if c.errors else "")) for c in summary.returned
         ]

@@ -956,6 +956,24 @@ def coerce(raw: Any, field: Any, formula: str | None = None) -> tuple[Any, CellI
     return _checked_number(value, field)
 
 
+def exported(raw: Any, field: Any, aliases: dict[str, str] | None = None) -> tuple[Any, CellIssue | None]:
+    """A value of an exported table (a CSV's text or an XLSX cell) as ``field``'s value, by :func:`coerce`:
+    in a number field, text that is a plain number (``3,218.5``: a CSV holds nothing else) is that
+    number; a choice is compared in its half-width form (（五保） is (五保)) after ``aliases`` (another
+    system's word for a listed choice)."""
+    if isinstance(raw, str):
+        text = raw.strip()
+        if field.type == "choice":
+            text = unicodedata.normalize("NFKC", text)
+            raw = (aliases or {}).get(text, text)
+        elif field.type != "text":
+            number = text.replace(",", "")
+            if _NUMBER_TEXT.fullmatch(number) and not number.endswith("%"):
+                value = float(number)
+                raw = int(value) if value.is_integer() and abs(value) < EXACT else value
+    return coerce(raw, field)
+
+
 def _text_in_number(raw: str, unit: str) -> CellIssue:
     text = raw.strip()
     ascii_text = unicodedata.normalize("NFKC", text).replace(",", "").strip()

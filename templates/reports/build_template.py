@@ -43,7 +43,7 @@ SUBTITLE = "（数据截至{{ as_of|date }}）"
 OPENING = (
     "按照《{{ plan_title }}》确定的目标任务和年度进度安排，"
     "{% if basis.complete %}根据各{{ child_level_zh }}报送的统计报表汇总，"
-    "{% else %}{{ basis.text }}（{{ basis.absent_text }}未报送、被退回或报送空表，其数据未计入），{% endif %}"
+    "{% else %}{{ basis.text }}（{{ basis.absent_text }}，其数据未计入），{% endif %}"
     "现将{{ unit.name }}{{ year }}年脱贫攻坚进展情况报告如下。"
     "{% if not basis.enough %}已汇总的{{ child_level_zh }}不足应报数的{{ basis.threshold|pct(0) }}，"
     "本报告不对{{ unit.name }}总体进度作出判断，只反映已报送单位的情况。{% endif %}"
@@ -492,7 +492,7 @@ def build(out: Path = OUT) -> Path:
     loop_table(
         document,
         ["指标", "规划目标", "规划进度", "应完成", "实际完成", "完成率", "进度"],
-        [30, 22, 19, 23, 26, 20, 16],
+        [30, 24, 21, 24, 27, 17, 13],
         [
             "{{ h.name }}",
             "{{ h.target }}",
