@@ -962,3 +962,37 @@ def test_row_formulas_are_written_once_per_column_as_shared_formulas(registry, c
         found[name] = sorted(f.cell for f in edited.findings if f.rule == "公式被改")
     assert found["one"] == [f"{layout.check_letter}{middle}"]
     assert found["master"] == sorted(f"{layout.check_letter}{r}" for r in range(first, last + 1))
+
+
+def test_reading_processes_give_what_one_process_gives(registry, catalog, tmp_path):
+    """Six townships' rosters read by two processes (at most two files each in flight, results let go
+    as they are stored) load the same rows and find the same problems as one process reading them."""
+    townships = [t.code for t in registry.children("421122000000")][:6]
+    folder = tmp_path / "in"
+    everyone = []
+    for i, township in enumerate(townships):
+        hh = households(registry, township, per_village=2, villages=2, start=100 * i)
+        if i == 4:  # one person registered in two townships
+            hh[1] = replace(hh[1], id_number=everyone[0].id_number)
+        everyone += hh
+        values = clean_inputs(hh)
+        values[hh[0].household_id]["income_per_capita"] = -5  # HR09 in every township
+        write(folder, build_roster_spec(township, PERIOD, hh, registry=registry, catalog=catalog), values)
+    found = {}
+    for workers in (1, 2):
+        store_path = tmp_path / f"store{workers}.sqlite"
+        summary = consolidate_rosters(
+            folder, "421122", PERIOD, store_path, registry=registry, catalog=catalog, workers=workers
+        )
+        with sqlite3.connect(store_path) as db:
+            rows = db.execute(
+                "SELECT township_code, household_id, row_number, problems, income_per_capita FROM households "
+                "ORDER BY 1, 2"
+            ).fetchall()
+        findings = sorted((f.rule, Path(f.file).name, f.cell) for f in summary.findings if f.rule != "未报")
+        found[workers] = (rows, findings, [(Path(f.file).name, f.status) for f in summary.files])
+    assert found[1] == found[2]
+    rows, findings, files = found[2]
+    assert len(rows) == len(everyone) and len(files) == 6
+    assert [rule for rule, *_ in findings].count("HR09") == 6
+    assert [rule for rule, *_ in findings].count("跨乡镇重号") == 2

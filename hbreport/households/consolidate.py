@@ -15,9 +15,9 @@ corrected file replaces the township's rows).
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,7 +200,9 @@ def _read(path: str):
 
 
 def _read_all(files: list[Path], workers: int, context: tuple, progress: Progress | None) -> Iterator[tuple]:
-    """Read every file (in worker processes when ``workers`` > 1), yielding results in file order."""
+    """Read every file (in worker processes when ``workers`` > 1), yielding results in file order.
+    At most two files a worker are in flight, and a result is let go once yielded: what a reading
+    process sends back (a township's rows for the store) never piles up, whatever the province."""
     if progress:
         progress(0, len(files))
     if workers <= 1 or len(files) <= 1:
@@ -210,18 +212,45 @@ def _read_all(files: list[Path], workers: int, context: tuple, progress: Progres
             if progress:
                 progress(i, len(files))
         return
+    workers = min(workers, len(files))
     # workers are forked with what is loaded (registry, catalog, specs) frozen out of the collector's way
     with (
         frozen_heap(),
-        ProcessPoolExecutor(min(workers, len(files)), initializer=_init, initargs=_portable(context)) as pool,
+        ProcessPoolExecutor(workers, initializer=_init, initargs=_portable(context)) as pool,
     ):
-        futures = [pool.submit(_read, str(f)) for f in files]
-        for i, (f, future) in enumerate(zip(files, futures, strict=True), 1):
+        waiting = iter(files)
+        pending: deque[tuple[Path, Future | None]] = deque()
+        broken = False
+
+        def fill() -> None:
+            nonlocal broken
+            while len(pending) < 2 * workers:
+                f = next(waiting, None)
+                if f is None:
+                    return
+                future = None
+                if not broken:
+                    try:
+                        future = pool.submit(_read, str(f))
+                    except BrokenProcessPool:
+                        broken = True
+                pending.append((f, future))
+
+        fill()
+        for i in range(1, len(files) + 1):
+            f, future = pending.popleft()
             try:
-                yield future.result()
+                if future is None:
+                    raise BrokenProcessPool
+                result = future.result()
             except BrokenProcessPool:  # a reader died in native code: this file and the rest, each alone
+                broken = True
                 _init(*context)
-                yield read_alone(str(f), _read, crashed=_crashed, setup=_init, context=_portable(context))
+                result = read_alone(str(f), _read, crashed=_crashed, setup=_init, context=_portable(context))
+            del future
+            fill()
+            yield result
+            del result
             if progress:
                 progress(i, len(files))
 

@@ -29,23 +29,15 @@ from hbreport.model.values import FormData
 from hbreport.registry import LEVEL_ZH
 from hbreport.report import numbers as N
 from hbreport.report.regions import region_section
-from hbreport.spec import SheetSpec, build_workbook_spec, load_fields
+from hbreport.spec import FORM_ORDER, SheetSpec, build_workbook_spec, load_fields
 from hbreport.tasks import cumulative
 
 PEOPLE_FORM = "poverty_progress"
 VILLAGE_FORM = "village_exit"
 PROJECT_FORM = "key_projects"
 INFRA_FORM = "infrastructure"
-# the domain forms (鄂扶贫06—12表), each a section of the report
-DOMAIN_FORMS = (
-    "industry",
-    "social_protection",
-    "village_services",
-    "county_services",
-    "support",
-    "funding",
-    "regions",
-)
+# the domain forms (鄂扶贫06—12表: those after 05 infrastructure), each a section of the report
+DOMAIN_FORMS = FORM_ORDER[FORM_ORDER.index(INFRA_FORM) + 1 :]
 
 AHEAD, NORMAL, LAGGING, NOT_REPORTED, RETURNED = "超前", "正常", "滞后", "未报", "退回"
 REFUSED = "拒收"  # files refused (unusable, another unit's, duplicates that differ)

@@ -257,36 +257,52 @@ _CELL_TAG = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*>\s*')
 _F_ELEMENT = re.compile(rb"<f(\s[^>]*?)?(?:/>|>([^<]*)</f>)")
 
 
-def _formula_elements(xml: bytes) -> tuple[list[tuple[bytes, bytes, bytes, bytes]], int]:
-    """(column letters, row digits, <f> attributes, formula text) of every formula written the common
-    way (right after its cell's start tag, which opens with r="A1"), found from the <f> elements (a
-    sheet has far fewer formulas than cells); and how many <f> elements the part holds."""
+# A cell that only points at a shared formula, <c r="A1" …><f t="shared" si="0"/> (most formulas of a
+# long table), found in the part read backwards: the search then starts at the literal <f …/> instead of
+# trying every cell (captured: si, row digits, column letters, each backwards).
+_SHARED_CELL_REVERSED = re.compile(
+    rb'>/"([0-9]+)"=is "derahs"=t f<\s*>[^<>]*?"([0-9]{1,7})([A-Z]{1,3})"=r c<'
+)
+_F_NOT_SHARED_CELL = re.compile(rb'<f(?! t="shared" si="[0-9]+"/>)[\s>/]')
+
+
+def _formula_elements(
+    xml: bytes,
+) -> tuple[list[tuple[bytes, bytes, bytes, bytes]], list[tuple[int, int, bytes]]] | None:
+    """Every formula written the common way (right after its cell's start tag, which opens with
+    r="A1"): (column letters, row digits, <f> attributes, formula text), and apart from them the cells
+    only pointing at a shared formula, (row, column, si). None when a formula is written otherwise."""
+    dependents = [
+        (int(row[::-1]), _column(letters[::-1]), index[::-1])
+        for index, row, letters in _SHARED_CELL_REVERSED.findall(xml[::-1])
+    ]
     out = []
-    formulas = 0
     rfind, cell_tag, f_element = xml.rfind, _CELL_TAG.fullmatch, _F_ELEMENT.match
-    for found in _F_OPEN.finditer(xml):
-        formulas += 1
+    for found in _F_NOT_SHARED_CELL.finditer(xml):
         at = found.start()
         cell = cell_tag(xml, rfind(b"<c", 0, at), at)
         f = f_element(xml, at)
-        if cell is not None and f is not None:
-            letters, digits = cell.groups()
-            tag, body = f.groups()
-            out.append((letters, digits, tag or b"", body or b""))
-    return out, formulas
+        if cell is None or f is None:
+            return None
+        letters, digits = cell.groups()
+        tag, body = f.groups()
+        out.append((letters, digits, tag or b"", body or b""))
+    if len(out) + len(dependents) != len(_F_OPEN.findall(xml)):
+        return None  # a pointing cell written another way
+    return out, dependents
 
 
 def _scan(xml: bytes, area: Area, expected: Expected) -> dict[tuple[int, int], str] | None:
     if _PREFIXED.search(xml):
         return None
-    cells, formulas = _formula_elements(xml)
-    if len(cells) != formulas:  # a cell written another way, or a formula not placed right after its cell
-        return _scan_general(xml, area, expected, formulas)
+    elements = _formula_elements(xml)
+    if elements is None:  # a cell written another way, or a formula not placed right after its cell
+        return _scan_general(xml, area, expected, len(_F_OPEN.findall(xml)))
+    cells, dependents = elements
     min_row, max_row, min_col, max_col = area
     known = _by_ref(expected) if expected and isinstance(expected, dict) else {}
     found: dict[tuple[int, int], str] = {}
     masters: dict[bytes, tuple[str, int, int]] = {}
-    dependents: list[tuple[int, int, bytes]] = []
     for letters, digits, tag, body in cells:
         if not tag:
             hit = known.get(letters + digits)

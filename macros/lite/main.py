@@ -2336,11 +2336,7 @@ class Forms:
 
     def year(self, value: Any) -> int:
         """A period as Excel passes it (2017.0, "2017", "2017年") → 2017, within the plan's years."""
-        if isinstance(value, list | tuple):
-            cells = _range_cells(value)
-            if len(cells) != 1:
-                raise HBError(f"报告期应是一个单元格，这里给了 {len(cells)} 个单元格", hint=CHECK_HINT)
-            value = cells[0]
+        value = _one_cell(value, "报告期应是一个单元格")
         if value is None or value == "":
             raise HBError("没有给出报告期", hint="报告期写四位年份，例如 2017")
         if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
@@ -2508,12 +2504,19 @@ def _header_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _text(value: Any, what: str) -> str:
+def _one_cell(value: Any, expected: str) -> Any:
+    """An argument Excel may pass as a range: the value of its one cell; HBError (``expected``: what
+    it should have been) for a range of more cells."""
     if isinstance(value, list | tuple):
         cells = _range_cells(value)
         if len(cells) != 1:
-            raise HBError(f"{what}应是一个单元格或一段文字，这里给了 {len(cells)} 个单元格", hint=CHECK_HINT)
-        value = cells[0]
+            raise HBError(f"{expected}，这里给了 {len(cells)} 个单元格", hint=CHECK_HINT)
+        return cells[0]
+    return value
+
+
+def _text(value: Any, what: str) -> str:
+    value = _one_cell(value, f"{what}应是一个单元格或一段文字")
     if not isinstance(value, str) or not value.strip():
         raise HBError(f"{what}应是一段文字，这里是「{'' if value is None else value}」", hint=CHECK_HINT)
     return value.strip()
@@ -2521,11 +2524,7 @@ def _text(value: Any, what: str) -> str:
 
 def _number(value: Any, what: str) -> float | None:
     """A number argument: None for an empty cell or "", a Chinese HBError for text or a logical value."""
-    if isinstance(value, list | tuple):
-        cells = _range_cells(value)
-        if len(cells) != 1:
-            raise HBError(f"{what}应是一个单元格，这里给了 {len(cells)} 个单元格", hint=CHECK_HINT)
-        value = cells[0]
+    value = _one_cell(value, f"{what}应是一个单元格")
     if value is None or value == "":
         return None
     if isinstance(value, bool):
