@@ -23,7 +23,7 @@ import yaml
 
 from hbreport import __version__, paths
 from hbreport.errors import HBError
-from hbreport.spec import Field, RowUnit, WorkbookSpec, load_fields, render_form
+from hbreport.spec import Field, RowUnit, WorkbookSpec, load_fields, render_form, unit_heading
 
 ROSTER_FAMILY = "hbreport.roster"
 ROSTER_FORM = "household_roster"
@@ -269,14 +269,9 @@ def build_roster_spec(
         fields=household_fields(),
         forms_dir=forms_dir,
     )
-    parent = registry.reporting_parent(unit.code)
     villages = tuple(RowUnit(v.code, v.name) for v in registry.children(unit.code))
     return RosterSpec(
-        unit_code=unit.code,
-        unit_name=unit.name,
-        level=unit.level,
-        parent_code=parent.code if parent else None,
-        parent_name=parent.name if parent else None,
+        **unit_heading(unit, registry),
         period=period,
         sheets=(sheet,),
         instructions=ROSTER_INSTRUCTIONS,

@@ -552,15 +552,20 @@ class _Context:
             return min(1.0, due / target), full
         return self.catalog.cumulative_share(code, self.year), self.catalog[code].deadline
 
+    def _base(self, key: str, plan_code: str, unit: str, reported: Any) -> tuple[Any, float | None]:
+        """The whole base of ``key`` (poor people, poor villages: the plan's figure for the province, else
+        the baseline's or the 基数 reported) and the part of it reported when the data cover only a part."""
+        if self.is_province:
+            whole = self.catalog.number(plan_code, unit)
+        else:
+            whole = self.base.get(key) or _num(reported)
+        return whole, self._reported_base(key)
+
     def people(self) -> dict[str, Any]:
         total = self._total(PEOPLE_FORM)
         rows = self.data.rows.get(PEOPLE_FORM, {})
         reported = any(row_filled(self.people_sheet, r) for r in rows.values())
-        if self.is_province:
-            whole = self.catalog.number("BASE_POOR_PEOPLE", "人")
-        else:
-            whole = self.base.get("poor_people") or _num(total.get("base_people"))
-        part = self._reported_base("poor_people")
+        whole, part = self._base("poor_people", "BASE_POOR_PEOPLE", "人", total.get("base_people"))
         target = whole if part is None else part
         expected, deadline = self._schedule("SCHED_PEOPLE_EXIT", target, part is not None)
         deadline = min(deadline or 9999, self.catalog["TARGET_PEOPLE_EXITED"].deadline or 9999)
@@ -631,11 +636,7 @@ class _Context:
         reported = sheet is not None and any(
             row_filled(sheet, r) for r in self.data.rows[VILLAGE_FORM].values()
         )
-        if self.is_province:
-            whole = self.catalog.number("BASE_POOR_VILLAGES", "个")
-        else:
-            whole = self.base.get("poor_villages") or _num(total.get("poor_villages"))
-        part = self._reported_base("poor_villages")
+        whole, part = self._base("poor_villages", "BASE_POOR_VILLAGES", "个", total.get("poor_villages"))
         target = whole if part is None else part
         expected, _ = self._schedule("SCHED_VILLAGE_EXIT", target, part is not None)
         cum = _num(total.get("villages_exited_cum")) if reported else None

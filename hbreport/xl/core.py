@@ -32,7 +32,7 @@ from hbreport.checks.idcard import validate_id
 from hbreport.checks.registry import shown_code
 from hbreport.checks.rules import Expr, Rule
 from hbreport.checks.xlsemantics import ERROR_CODES, XLError
-from hbreport.coerce import coerce, error_code
+from hbreport.coerce import cell_text, coerce, error_code
 from hbreport.errors import HBError
 from hbreport.period import parse_period
 
@@ -188,7 +188,7 @@ class Forms:
 
     def resolve(self, form_id: Any, header: Sequence[Any], year: int) -> tuple[FormVariant, int]:
         """The variant whose field keys (or column headings) the header cells spell, and where they start."""
-        texts = [_header_text(h) for h in header]
+        texts = [cell_text(h) for h in header]
         for variant in self.variants_of(form_id, year):
             for names in (variant.keys, variant.headers):
                 offset = _find(texts, names)
@@ -323,14 +323,6 @@ def _cell_value(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
-
-
-def _header_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
 
 
 def _one_cell(value: Any, expected: str) -> Any:
@@ -573,10 +565,10 @@ def read_meta(rows: Sequence[Sequence[Any]]) -> dict[str, list[str]]:
     for row in _range_rows(list(rows)):
         if not row or row[0] in (None, ""):
             continue
-        rest = [_header_text(v) for v in row[1:]]
+        rest = [cell_text(v) for v in row[1:]]
         while rest and not rest[-1]:
             rest.pop()
-        meta[_header_text(row[0])] = rest
+        meta[cell_text(row[0])] = rest
     return meta
 
 
@@ -617,7 +609,7 @@ def workbook_problems(
             ]
             given = cells[offset : offset + len(variant.columns)]
             computed = variant.computed(given)
-            unit = _header_text(line[0]) if line else code
+            unit = cell_text(line[0]) if line else code
             problems += _value_problems(sheet, r, first_col + offset, variant, given, unit or code, code)
             for rule, outcome in check_row(variant, computed):
                 fields = [k for k in variant.keys if k in rule.compiled().fields]
