@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from hbreport.errors import HBError
-from hbreport.office import _kill_group, _last_lines, _own_group
+from hbreport.office import _kill_group, _last_lines, _start
 
 SSCONVERT_ENV = "HBREPORT_SSCONVERT"
 DEFAULT_TIMEOUT = 180.0
@@ -42,14 +42,7 @@ def recalculate(src: Path, out_dir: Path, *, timeout: float = DEFAULT_TIMEOUT) -
         result = Path(scratch) / "out.xlsx"
         args = [tool, "--recalc", "--export-type=Gnumeric_Excel:xlsx2", str(copy), str(result)]
         env = dict(os.environ, HOME=os.environ.get("HOME") or scratch)
-        proc = subprocess.Popen(
-            args,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=env,
-            **_own_group(),
-        )
+        proc = _start(args, env)
         try:
             output, _ = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -268,14 +268,7 @@ def _soffice(
     env = dict(os.environ)
     env.setdefault("HOME", str(profile.parent))
     try:
-        proc = subprocess.Popen(
-            args,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=env,
-            **_own_group(),
-        )
+        proc = _start(args, env)
     except OSError as exc:
         raise HBError(
             f"无法启动 LibreOffice（{soffice}）：{exc.strerror or exc}", file=first, hint=INSTALL_HINT
@@ -293,6 +286,19 @@ def _soffice(
     if proc.returncode != 0:
         return f"退出码 {proc.returncode}：{_last_lines(output)}", False
     return (_last_lines(output) if b"Error" in output else ""), False
+
+
+def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    """A converter in its own process group (a timeout ends it with its children), reading nothing,
+    its output and errors in one pipe."""
+    return subprocess.Popen(
+        args,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        **_own_group(),
+    )
 
 
 def _own_group() -> dict:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -395,20 +394,10 @@ def _parse_registry(text: str, path: Path) -> dict[str, Unit]:
     return units
 
 
-_CACHE: dict[Path, tuple[tuple[int, int], Registry]] = {}
+_CACHE = paths.FileCache()
 
 
 def load_registry(path: str | Path | None = None) -> Registry:
     """Load an org-unit CSV (default: the embedded Hubei sample); cached per file until it changes."""
     resolved = Path(path if path is not None else paths.SAMPLE_UNITS).resolve()
-    try:
-        stat = os.stat(resolved)
-        stamp = (stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        stamp = (-1, -1)
-    cached = _CACHE.get(resolved)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
-    registry = Registry(_parse_registry(_read_text(resolved), resolved), resolved)
-    _CACHE[resolved] = (stamp, registry)
-    return registry
+    return _CACHE.get(resolved, lambda p: Registry(_parse_registry(_read_text(p), p), p))

@@ -663,6 +663,18 @@ INSTRUCTIONS = (
 )
 
 
+def unit_heading(unit, registry) -> dict[str, Any]:
+    """A unit and the unit it reports to, as a workbook's spec names them (``unit_code`` … ``parent_name``)."""
+    parent = registry.reporting_parent(unit.code)
+    return {
+        "unit_code": unit.code,
+        "unit_name": unit.name,
+        "level": unit.level,
+        "parent_code": parent.code if parent else None,
+        "parent_name": parent.name if parent else None,
+    }
+
+
 def build_workbook_spec(
     unit_code: str,
     period: int,

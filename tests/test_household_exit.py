@@ -179,6 +179,23 @@ def test_the_standard_numbers_come_from_the_catalog(registry, catalog):
     assert "HR25" not in {r.id for r in other.sheets[0].rules}
 
 
+def test_the_catalog_entries_of_the_standard_are_collected_by_the_roster(catalog):
+    from hbreport.coverage import coverage
+
+    entries = {e.indicator.code: e for e in coverage(catalog).entries}
+    for code in (
+        "HH_EXIT_MAIN_INCOME_SOURCE",
+        "HH_EXIT_SKILL",
+        "HH_EXIT_INCOME_GROWTH",
+        "HH_EXIT_INCOME_ABOVE_LINE",
+        "HH_EXIT_INCOME_COUNTY_RATIO",
+        "HH_EXIT_WELFARE_INCLUDED",
+        "HH_WELFARE_ABOVE_LINE",
+        "HH_EXIT_FIVE_DIFFICULTIES",
+    ):
+        assert any(w.table_no == "鄂扶贫05表" for w in entries[code].where), code
+
+
 @pytest.mark.libreoffice
 def test_each_criterion_as_libreoffice_recalculates_the_roster(registry, catalog, tmp_path):
     spec, values = _roster(registry, catalog)
@@ -321,6 +338,19 @@ def test_a_fuller_export_fills_the_roster_columns(registry, catalog, tmp_path, k
     assert third["income_per_capita"] is None  # "三千": text in a number cell, named on its cell
     assert any(f.cell == roster.cell(hh[2].household_id, "income_per_capita") for f in roster.findings)
     assert roster.rows[hh[1].household_id]["labour_capacity"] == "丧失劳动力"
+
+
+def test_without_a_welfare_column_the_household_type_says_it(registry, tmp_path):
+    hh, lines = _export_rows(registry)
+    gone = HEADER.index("低保/五保")
+    path = tmp_path / "no-welfare.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow([h for i, h in enumerate(HEADER) if i != gone])
+        out.writerows([v for i, v in enumerate(line) if i != gone] for line in lines)
+    got = [dict(h.extra) for h in read_export(path, registry=registry).township(TOWNSHIP)]
+    assert [g["household_type"] for g in got] == ["一般贫困户", "特困供养(五保)贫困户", "低保贫困户"]
+    assert [g["welfare_status"] for g in got] == ["否", "五保", "低保"]
 
 
 def test_a_short_export_still_gives_blank_inputs(registry, catalog, tmp_path):

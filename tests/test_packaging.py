@@ -4,6 +4,8 @@ code reads from them."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -51,3 +53,30 @@ def test_every_subpackage_is_in_the_wheel():
         if "__pycache__" not in p.parts and "_data" not in p.parts
     }
     assert found - listed == set()
+
+
+def test_every_module_imports_first():
+    """Each module of the package can be the first one imported (no import cycle that only an
+    earlier import happens to hide): one interpreter, the package forgotten before each module."""
+    modules = sorted(
+        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for p in (ROOT / "hbreport").rglob("*.py")
+        if "_data" not in p.parts
+    )
+    assert len(modules) > 60
+    script = (
+        "import importlib, sys\n"
+        "failed = []\n"
+        f"for name in {modules!r}:\n"
+        "    for loaded in [m for m in sys.modules if m == 'hbreport' or m.startswith('hbreport.')]:\n"
+        "        del sys.modules[loaded]\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except Exception as error:\n"
+        "        failed.append(f'{name}: {error!r}')\n"
+        "print('\\n'.join(failed))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=600, check=True
+    )
+    assert done.stdout.strip() == ""

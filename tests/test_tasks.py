@@ -231,3 +231,26 @@ def test_units_below_the_table_are_split_from_their_parent(registry, catalog, ba
         assert (
             sum(tasks.series(t.code, PEOPLE)[year] for t in townships) == sample.series(county, PEOPLE)[year]
         )
+
+
+def test_a_county_given_two_exit_years_is_named(tmp_path, registry, catalog, baseline):
+    """The county schedule: a county 摘帽s once; a table that gives it two years (kept in balance by moving a
+    neighbour the other way) is refused, naming the county and the years."""
+    bad = tmp_path / "tasks.csv"
+
+    def second_year(rows):
+        for code, period, delta in (("421122", "2018", 1), ("421121", "2018", -1)):
+            row = next(
+                r
+                for r in rows
+                if r["code"] == code and r["indicator"] == "SCHED_COUNTY_EXIT" and r["period"] == period
+            )
+            row["value"] = str(int(row["value"]) + delta)
+
+    _rewrite(paths.SAMPLE_TASKS, bad, second_year)
+    with pytest.raises(HBError) as caught:
+        load_unit_tasks(bad, registry=registry, catalog=catalog, baseline=baseline)
+    message = str(caught.value)
+    assert "红安县（421122）的摘帽任务为 2017年 1、2018年 1：一个县只能在一年摘帽" in message
+    assert "相差" not in message  # 黄冈市's counts still add up: this is the county's own check
+    assert run(["tasks", "check", str(bad)]) == 1

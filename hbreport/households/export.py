@@ -85,6 +85,10 @@ VALUE_ALIASES: dict[str, dict[str, str]] = {
     },
 }
 
+# 贫困户属性 says whether a household is carried by 低保 or 五保: an export without a 低保五保 column gives
+# it so (an export with one keeps its own)
+WELFARE_FROM_TYPE = {"一般贫困户": "否", "低保贫困户": "低保", "特困供养(五保)贫困户": "五保"}
+
 
 def header_name(text: Any) -> str:
     """A header cell as compared: no spaces, slashes or a unit in brackets (人均纯收入（元） → 人均纯收入,
@@ -307,6 +311,8 @@ def _checked(
     villages: dict[str, tuple[str, str, str]] = {}  # village code → (township code, name, 12-digit code)
     at = {key: index.get(key) for key in ("household_id", "head_name", "village_code", "village_name")}
     at |= {key: index.get(key) for key in ("id_number", "household_size")}
+    given = {f.key for _, f, _ in optional}
+    derive_welfare = "household_type" in given and "welfare_status" not in given
     with contextlib.closing(table):
         for line, row in table:
             if not "".join(cell_text(c) for c in row).strip():
@@ -344,6 +350,10 @@ def _checked(
                     value = raw.strip() if isinstance(raw, str) else raw
                 if value is not None and value != "":
                     extra.append((f.key, value))
+            if derive_welfare:
+                kind = dict(extra).get("household_type")
+                if kind in WELFARE_FROM_TYPE:
+                    extra.append(("welfare_status", WELFARE_FROM_TYPE[kind]))
             yield (
                 township,
                 Household(

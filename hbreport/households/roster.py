@@ -55,7 +55,7 @@ from hbreport.households.summary import (
     village_summary,
 )
 from hbreport.model.findings import Finding, Findings
-from hbreport.model.values import FormData
+from hbreport.model.values import FormData, OfWorkbook
 from hbreport.spec import FORM_FAMILY, TOTAL
 from hbreport.xlsx import safety
 from hbreport.xlsx.atomic import atomic_output, check_target
@@ -72,7 +72,7 @@ HouseholdValues = Mapping[str, Mapping[str, Any]]
 
 
 @dataclass
-class RosterData(Findings):
+class RosterData(OfWorkbook, Findings):
     """A roster's households as values (derived recomputed), what is wrong in it, and its identity."""
 
     spec: RosterSpec
@@ -88,14 +88,6 @@ class RosterData(Findings):
         return cls(
             spec=spec, data=FormData.from_inputs(spec, {ROSTER_FORM: merged_values(spec, values)}), **kw
         )
-
-    @property
-    def unit_code(self) -> str:
-        return self.spec.unit_code
-
-    @property
-    def period(self) -> int:
-        return self.spec.period
 
     @property
     def rows(self) -> dict[str, dict[str, Any]]:

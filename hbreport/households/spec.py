@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ import yaml
 
 from hbreport import __version__, paths
 from hbreport.errors import HBError
-from hbreport.spec import Field, RowUnit, WorkbookSpec, load_fields, render_form
+from hbreport.spec import Field, RowUnit, WorkbookSpec, load_fields, render_form, unit_heading
 
 ROSTER_FAMILY = "hbreport.roster"
 ROSTER_FORM = "household_roster"
@@ -168,16 +168,6 @@ def household_fields(path: str | Path | None = None) -> dict[str, Field]:
 # ---------------------------------------------------------------- the template's config section
 
 
-@cache
-def _env(forms_dir: Path) -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(forms_dir)),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,  # renders YAML, not HTML
-        keep_trailing_newline=True,
-    )
-
-
 @lru_cache(maxsize=64)
 def _parse(text: str) -> Any:
     """The rendered template parsed once per distinct text (shared: callers must not change it)."""
@@ -187,14 +177,16 @@ def _parse(text: str) -> Any:
 def roster_config(period: int, *, catalog=None, forms_dir: Path | None = None) -> RosterConfig:
     """The ``config`` section of the roster template rendered for ``period``."""
     from hbreport.catalog import load_catalog
-    from hbreport.spec import _context  # the same template context the form specs get
+    from hbreport.spec import _context, _jinja_env  # the same templates and context as the form specs
 
     catalog = catalog or load_catalog()
     forms_dir = Path(forms_dir or paths.FORMS).resolve()
     name = f"{ROSTER_FORM}.yaml.j2"
     where = forms_dir / name
     try:
-        text = _env(forms_dir).get_template(name).render(**_context(catalog, "township", period, None, []))
+        text = (
+            _jinja_env(forms_dir).get_template(name).render(**_context(catalog, "township", period, None, []))
+        )
         raw = _parse(text) or {}
     except jinja2.TemplateError as exc:
         raise HBError(f"台账模板渲染失败：{exc}", file=where, hint="检查模板中的变量与参数") from exc
@@ -277,14 +269,9 @@ def build_roster_spec(
         fields=household_fields(),
         forms_dir=forms_dir,
     )
-    parent = registry.reporting_parent(unit.code)
     villages = tuple(RowUnit(v.code, v.name) for v in registry.children(unit.code))
     return RosterSpec(
-        unit_code=unit.code,
-        unit_name=unit.name,
-        level=unit.level,
-        parent_code=parent.code if parent else None,
-        parent_name=parent.name if parent else None,
+        **unit_heading(unit, registry),
         period=period,
         sheets=(sheet,),
         instructions=ROSTER_INSTRUCTIONS,

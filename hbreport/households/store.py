@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from hbreport.errors import HBError
-from hbreport.store.db import connect, transaction, translated
+from hbreport.store.db import Connected, connect, transaction, translated
 from hbreport.xlsx.layout import FIRST_DATA_ROW
 
 SCHEMA_VERSION = 1
@@ -53,7 +53,7 @@ class LoadResult:
     replaced_sha256: str | None = None
 
 
-class RosterStore:
+class RosterStore(Connected):
     """An SQLite file of household rows. Use as a context manager, or call :meth:`close`."""
 
     def __init__(self, path: str | Path) -> None:
@@ -67,15 +67,6 @@ class RosterStore:
         except BaseException:
             self.db.close()
             raise
-
-    def __enter__(self) -> RosterStore:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.db.close()
 
     # -- schema
 

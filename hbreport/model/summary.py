@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from hbreport import timeliness as timely
-from hbreport.consolidation.inbox import RULE_NOT_READ
 from hbreport.errors import EXIT_FINDINGS, EXIT_OK
 from hbreport.model.approval import CHANGED
 from hbreport.model.findings import Finding, count_by_importance
@@ -268,6 +267,9 @@ class Summary:
         return EXIT_OK
 
     def _unread(self) -> list[Finding]:
+        # imported here: the model does not load the consolidation package when it is imported
+        from hbreport.consolidation.inbox import RULE_NOT_READ
+
         return [f for f in self.findings if f.rule == RULE_NOT_READ]
 
     def to_dict(self) -> dict:

@@ -15,8 +15,22 @@ from hbreport.checks.engine import compute_row, total_row
 from hbreport.spec import TOTAL, WorkbookSpec
 
 
+class OfWorkbook:
+    """``unit_code`` and ``period`` of what carries the ``spec`` of the workbook it comes from."""
+
+    spec: WorkbookSpec
+
+    @property
+    def unit_code(self) -> str:
+        return self.spec.unit_code
+
+    @property
+    def period(self) -> int:
+        return self.spec.period
+
+
 @dataclass
-class FormData:
+class FormData(OfWorkbook):
     """The values of one unit's workbook for one period.
 
     ``rows[form][row_code]`` holds every column of that row (inputs as read, derived recomputed in
@@ -50,14 +64,6 @@ class FormData:
             data.rows[sheet.form] = rows
             data.totals[sheet.form] = total_row(sheet, rows.values(), computed=True)
         return data
-
-    @property
-    def unit_code(self) -> str:
-        return self.spec.unit_code
-
-    @property
-    def period(self) -> int:
-        return self.spec.period
 
     def value(self, form: str, field_key: str, row: str = TOTAL) -> Any:
         if row == TOTAL:

@@ -29,23 +29,15 @@ from hbreport.model.values import FormData
 from hbreport.registry import LEVEL_ZH
 from hbreport.report import numbers as N
 from hbreport.report.regions import region_section
-from hbreport.spec import SheetSpec, build_workbook_spec, load_fields
+from hbreport.spec import FORM_ORDER, SheetSpec, build_workbook_spec, load_fields
 from hbreport.tasks import cumulative
 
 PEOPLE_FORM = "poverty_progress"
 VILLAGE_FORM = "village_exit"
 PROJECT_FORM = "key_projects"
 INFRA_FORM = "infrastructure"
-# the domain forms (鄂扶贫06—12表), each a section of the report
-DOMAIN_FORMS = (
-    "industry",
-    "social_protection",
-    "village_services",
-    "county_services",
-    "support",
-    "funding",
-    "regions",
-)
+# the domain forms (鄂扶贫06—12表: those after 05 infrastructure), each a section of the report
+DOMAIN_FORMS = FORM_ORDER[FORM_ORDER.index(INFRA_FORM) + 1 :]
 
 AHEAD, NORMAL, LAGGING, NOT_REPORTED, RETURNED = "超前", "正常", "滞后", "未报", "退回"
 REFUSED = "拒收"  # files refused (unusable, another unit's, duplicates that differ)
@@ -560,15 +552,20 @@ class _Context:
             return min(1.0, due / target), full
         return self.catalog.cumulative_share(code, self.year), self.catalog[code].deadline
 
+    def _base(self, key: str, plan_code: str, unit: str, reported: Any) -> tuple[Any, float | None]:
+        """The whole base of ``key`` (poor people, poor villages: the plan's figure for the province, else
+        the baseline's or the 基数 reported) and the part of it reported when the data cover only a part."""
+        if self.is_province:
+            whole = self.catalog.number(plan_code, unit)
+        else:
+            whole = self.base.get(key) or _num(reported)
+        return whole, self._reported_base(key)
+
     def people(self) -> dict[str, Any]:
         total = self._total(PEOPLE_FORM)
         rows = self.data.rows.get(PEOPLE_FORM, {})
         reported = any(row_filled(self.people_sheet, r) for r in rows.values())
-        if self.is_province:
-            whole = self.catalog.number("BASE_POOR_PEOPLE", "人")
-        else:
-            whole = self.base.get("poor_people") or _num(total.get("base_people"))
-        part = self._reported_base("poor_people")
+        whole, part = self._base("poor_people", "BASE_POOR_PEOPLE", "人", total.get("base_people"))
         target = whole if part is None else part
         expected, deadline = self._schedule("SCHED_PEOPLE_EXIT", target, part is not None)
         deadline = min(deadline or 9999, self.catalog["TARGET_PEOPLE_EXITED"].deadline or 9999)
@@ -639,11 +636,7 @@ class _Context:
         reported = sheet is not None and any(
             row_filled(sheet, r) for r in self.data.rows[VILLAGE_FORM].values()
         )
-        if self.is_province:
-            whole = self.catalog.number("BASE_POOR_VILLAGES", "个")
-        else:
-            whole = self.base.get("poor_villages") or _num(total.get("poor_villages"))
-        part = self._reported_base("poor_villages")
+        whole, part = self._base("poor_villages", "BASE_POOR_VILLAGES", "个", total.get("poor_villages"))
         target = whole if part is None else part
         expected, _ = self._schedule("SCHED_VILLAGE_EXIT", target, part is not None)
         cum = _num(total.get("villages_exited_cum")) if reported else None
@@ -1236,6 +1229,9 @@ class _Context:
             ctx = _Context(
                 d, self.catalog, self.registry, self.baseline, d.spec.sheet(PEOPLE_FORM), [], [], {}
             )
+            # the same children as this period's figures: a whole county's earlier year beside five
+            # townships now would draw a fall in the cumulative exits that never happened
+            ctx.reported_codes = self.reported_codes
             p, v = ctx.people(), ctx.villages()
             if p["cum"] is not None:
                 actual_people[y] = p["cum"]

@@ -81,22 +81,21 @@ def set_language(document, east_asia: str = LANGUAGE) -> None:
     styles = document.styles.element
     rpr_default = styles.find(qn("w:docDefaults"))
     rpr = rpr_default.find(qn("w:rPrDefault")).find(qn("w:rPr"))
-    lang = rpr.find(qn("w:lang"))
-    if lang is None:
-        lang = OxmlElement("w:lang")
-        rpr.append(lang)
-    lang.set(qn("w:val"), "en-US")
-    lang.set(qn("w:eastAsia"), east_asia)
+    _set_languages(rpr, "w:lang", east_asia)
     for element in styles.iter(qn("w:lang")):
         if element.get(qn("w:eastAsia")) is not None:
             element.set(qn("w:eastAsia"), east_asia)
-    settings = document.settings.element
-    theme_lang = settings.find(qn("w:themeFontLang"))
-    if theme_lang is None:
-        theme_lang = OxmlElement("w:themeFontLang")
-        settings.append(theme_lang)
-    theme_lang.set(qn("w:val"), "en-US")
-    theme_lang.set(qn("w:eastAsia"), east_asia)
+    _set_languages(document.settings.element, "w:themeFontLang", east_asia)
+
+
+def _set_languages(parent, tag: str, east_asia: str) -> None:
+    """The ``tag`` child of ``parent`` (added when missing) naming en-US and ``east_asia``."""
+    element = parent.find(qn(tag))
+    if element is None:
+        element = OxmlElement(tag)
+        parent.append(element)
+    element.set(qn("w:val"), "en-US")
+    element.set(qn("w:eastAsia"), east_asia)
 
 
 def set_default_fonts(document, east_asia: str = BODY_FONT, size: Pt = BODY_SIZE) -> None:

@@ -13,6 +13,7 @@ The store is ``hbreport.sqlite`` beside the file approved unless given (:func:`h
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -74,8 +75,8 @@ def approve_file(
     check_target(out, suffix=".xlsx", force=force, inputs=[path])  # refused before any work
     check_store(store)
     result = read_workbook(path, registry=registry)
-    raw = path.read_bytes()
-    if sha256_file(path) != result.sha256:
+    raw = path.read_bytes()  # the bytes copied are the bytes read: else refused
+    if hashlib.sha256(raw).hexdigest() != result.sha256:
         raise HBError("文件在审核过程中被改动，未审核", file=path, hint="等文件保存完毕、关闭后重新审核")
     when = (at or dt.datetime.now(BEIJING)).astimezone(BEIJING).isoformat(timespec="seconds")
     stamp = Stamp(by, when, note, content_digest(result.data, result.notes))

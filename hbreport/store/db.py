@@ -18,6 +18,7 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Self
 
 from hbreport.errors import HBError
 
@@ -101,6 +102,21 @@ def store_error(exc: sqlite3.Error, path: Path | None) -> HBError:
     if "unable to open" in text:
         return HBError("无法打开数据库文件", file=path, hint="检查路径是否存在、是否有读写权限")
     return HBError(f"数据库出错（{exc}）", file=path, hint="检查数据库文件；问题仍在时把该文件交维护人员检查")
+
+
+class Connected:
+    """What holds an open store connection (``self.db``): a context manager that closes it on leaving."""
+
+    db: sqlite3.Connection
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
 
 
 @contextmanager

@@ -29,9 +29,9 @@ from hbreport.errors import HBError
 from hbreport.model.dataset import REPORTED, Dataset, DataValue
 from hbreport.model.findings import Finding
 from hbreport.model.summary import Summary
-from hbreport.model.values import FormData
-from hbreport.spec import FORM_FAMILY
-from hbreport.store.db import connect, transaction, translated
+from hbreport.model.values import FormData, OfWorkbook
+from hbreport.spec import FORM_FAMILY, WorkbookSpec
+from hbreport.store.db import Connected, connect, transaction, translated
 from hbreport.xlsx.names import shown
 
 SCHEMA_VERSION = 1
@@ -102,7 +102,7 @@ _SCHEMA = (
 
 
 @dataclass
-class Submission:
+class Submission(OfWorkbook):
     """One workbook a consolidation received, as the store keeps it."""
 
     data: FormData
@@ -114,12 +114,8 @@ class Submission:
     layout_hash: str = ""
 
     @property
-    def unit_code(self) -> str:
-        return self.data.unit_code
-
-    @property
-    def period(self) -> int:
-        return self.data.period
+    def spec(self) -> WorkbookSpec:
+        return self.data.spec
 
 
 def now() -> str:
@@ -153,7 +149,7 @@ def given_rows(data: FormData, row_status: dict[str, str] | None = None) -> Iter
                     yield sheet.form, row.code, key, _sql(value), status
 
 
-class FormStore:
+class FormStore(Connected):
     """The submissions and consolidations in the store file. Use as a context manager."""
 
     def __init__(self, path: str | Path, *, write: bool = True) -> None:
@@ -164,15 +160,6 @@ class FormStore:
                 self._init_schema()
             else:
                 self._check_schema()
-
-    def __enter__(self) -> FormStore:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.db.close()
 
     def _init_schema(self) -> None:
         with transaction(self.db):

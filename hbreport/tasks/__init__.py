@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hbreport import paths
 from hbreport.tasks.check import check_sums
 from hbreport.tasks.derive import derive_tasks
 from hbreport.tasks.table import TaskTable, cumulative, load_tasks, write_tasks
@@ -67,7 +68,6 @@ def load_unit_tasks(
 
 def default_table(baseline) -> TaskTable:
     """The embedded sample's tasks for the sample's baseline; no tasks for any other."""
-    from hbreport import paths
 
     sample = baseline.source is not None and baseline.source == paths.SAMPLE_BASELINE.resolve()
     if sample and baseline.villages and paths.SAMPLE_TASKS.is_file():
@@ -77,21 +77,8 @@ def default_table(baseline) -> TaskTable:
     return TaskTable()
 
 
-_CACHE: dict[Path, tuple[tuple[int, int], TaskTable]] = {}
+_CACHE = paths.FileCache()
 
 
 def _load_cached(path: Path, catalog) -> TaskTable:
-    import os
-
-    path = path.resolve()
-    try:
-        stat = os.stat(path)
-        stamp = (stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        stamp = (-1, -1)
-    held = _CACHE.get(path)
-    if held is not None and held[0] == stamp:
-        return held[1]
-    table = load_tasks(path, catalog)
-    _CACHE[path] = (stamp, table)
-    return table
+    return _CACHE.get(path.resolve(), lambda p: load_tasks(p, catalog))

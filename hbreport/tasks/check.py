@@ -1,4 +1,5 @@
-"""The sum check of a task table: each year, the children's tasks add up to their parent's."""
+"""The checks of a task table: each year, the children's tasks add up to their parent's; a county is
+given at most one 摘帽 year."""
 
 from __future__ import annotations
 
@@ -10,9 +11,20 @@ def _fmt(value: float) -> str:
 
 
 def check_sums(table: TaskTable, registry, catalog) -> list[str]:
-    """One Chinese message per parent, indicator and year whose children do not add up (naming them);
-    parents none of whose children are in the table are not checked (their split is derived)."""
+    """One Chinese message per parent, indicator and year whose children do not add up (naming them),
+    and per county given more than one county to 摘帽; parents none of whose children are in the table
+    are not checked (their split is derived)."""
+    from hbreport.tasks.units import COUNTY_SCHEDULE
+
     problems: list[str] = []
+    for code in table.units():
+        series = table.series(code, COUNTY_SCHEDULE)
+        if series and code in registry and registry.get(code).level == "county" and sum(series.values()) > 1:
+            unit = registry.get(code)
+            years = "、".join(f"{y}年 {_fmt(v)}" for y, v in sorted(series.items()) if v)
+            problems.append(
+                f"{unit.name}（{unit.short_code}）的摘帽任务为 {years}：一个县只能在一年摘帽，且只计 1 个"
+            )
     for code in table.units():
         if code not in registry:
             continue

@@ -19,7 +19,7 @@ from pathlib import Path
 from hbreport.context import Context
 from hbreport.errors import HBError
 from hbreport.period import parse_period
-from hbreport.spec import RowUnit, WorkbookSpec, render_form, safe_file_part
+from hbreport.spec import RowUnit, WorkbookSpec, render_form, safe_file_part, unit_heading
 from hbreport.tasks.check import check_sums
 from hbreport.tasks.table import TaskTable
 from hbreport.tasks.units import COUNTY_SCHEDULE, project_indicators, project_total
@@ -127,13 +127,8 @@ def build_task_spec(unit_code: str, period: int, *, ctx: Context | None = None) 
             schedule, notes=(*schedule.notes, *_schedule_notes(unit, schedule, tasks, catalog))
         )
         sheets = (sheet, schedule)
-    parent = registry.reporting_parent(unit.code)
     return TaskSpec(
-        unit_code=unit.code,
-        unit_name=unit.name,
-        level=unit.level,
-        parent_code=parent.code if parent else None,
-        parent_name=parent.name if parent else None,
+        **unit_heading(unit, registry),
         period=period,
         sheets=sheets,
         instructions=TASK_INSTRUCTIONS,

@@ -32,7 +32,7 @@ from hbreport.checks.idcard import validate_id
 from hbreport.checks.registry import shown_code
 from hbreport.checks.rules import Expr, Rule
 from hbreport.checks.xlsemantics import ERROR_CODES, XLError
-from hbreport.coerce import coerce, error_code
+from hbreport.coerce import cell_text, coerce, error_code
 from hbreport.errors import HBError
 from hbreport.period import parse_period
 
@@ -165,11 +165,7 @@ class Forms:
 
     def year(self, value: Any) -> int:
         """A period as Excel passes it (2017.0, "2017", "2017年") → 2017, within the plan's years."""
-        if isinstance(value, list | tuple):
-            cells = _range_cells(value)
-            if len(cells) != 1:
-                raise HBError(f"报告期应是一个单元格，这里给了 {len(cells)} 个单元格", hint=CHECK_HINT)
-            value = cells[0]
+        value = _one_cell(value, "报告期应是一个单元格")
         if value is None or value == "":
             raise HBError("没有给出报告期", hint="报告期写四位年份，例如 2017")
         if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
@@ -192,7 +188,7 @@ class Forms:
 
     def resolve(self, form_id: Any, header: Sequence[Any], year: int) -> tuple[FormVariant, int]:
         """The variant whose field keys (or column headings) the header cells spell, and where they start."""
-        texts = [_header_text(h) for h in header]
+        texts = [cell_text(h) for h in header]
         for variant in self.variants_of(form_id, year):
             for names in (variant.keys, variant.headers):
                 offset = _find(texts, names)
@@ -329,20 +325,19 @@ def _cell_value(value: Any) -> Any:
     return value
 
 
-def _header_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _text(value: Any, what: str) -> str:
+def _one_cell(value: Any, expected: str) -> Any:
+    """An argument Excel may pass as a range: the value of its one cell; HBError (``expected``: what
+    it should have been) for a range of more cells."""
     if isinstance(value, list | tuple):
         cells = _range_cells(value)
         if len(cells) != 1:
-            raise HBError(f"{what}应是一个单元格或一段文字，这里给了 {len(cells)} 个单元格", hint=CHECK_HINT)
-        value = cells[0]
+            raise HBError(f"{expected}，这里给了 {len(cells)} 个单元格", hint=CHECK_HINT)
+        return cells[0]
+    return value
+
+
+def _text(value: Any, what: str) -> str:
+    value = _one_cell(value, f"{what}应是一个单元格或一段文字")
     if not isinstance(value, str) or not value.strip():
         raise HBError(f"{what}应是一段文字，这里是「{'' if value is None else value}」", hint=CHECK_HINT)
     return value.strip()
@@ -350,11 +345,7 @@ def _text(value: Any, what: str) -> str:
 
 def _number(value: Any, what: str) -> float | None:
     """A number argument: None for an empty cell or "", a Chinese HBError for text or a logical value."""
-    if isinstance(value, list | tuple):
-        cells = _range_cells(value)
-        if len(cells) != 1:
-            raise HBError(f"{what}应是一个单元格，这里给了 {len(cells)} 个单元格", hint=CHECK_HINT)
-        value = cells[0]
+    value = _one_cell(value, f"{what}应是一个单元格")
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -574,10 +565,10 @@ def read_meta(rows: Sequence[Sequence[Any]]) -> dict[str, list[str]]:
     for row in _range_rows(list(rows)):
         if not row or row[0] in (None, ""):
             continue
-        rest = [_header_text(v) for v in row[1:]]
+        rest = [cell_text(v) for v in row[1:]]
         while rest and not rest[-1]:
             rest.pop()
-        meta[_header_text(row[0])] = rest
+        meta[cell_text(row[0])] = rest
     return meta
 
 
@@ -618,7 +609,7 @@ def workbook_problems(
             ]
             given = cells[offset : offset + len(variant.columns)]
             computed = variant.computed(given)
-            unit = _header_text(line[0]) if line else code
+            unit = cell_text(line[0]) if line else code
             problems += _value_problems(sheet, r, first_col + offset, variant, given, unit or code, code)
             for rule, outcome in check_row(variant, computed):
                 fields = [k for k in variant.keys if k in rule.compiled().fields]
