@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hbreport.checks.registry import ERROR, WARNING, finding, register, registered
+from hbreport.checks.finding import finding
+from hbreport.checks.registry import ERROR, WARNING, register, registered
 from hbreport.model.findings import Finding
 
 UNUSABLE = register(

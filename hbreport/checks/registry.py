@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hbreport.model.findings import Finding
-
 ERROR, WARNING = "error", "warning"
 QUOTE_LIMIT = 60  # characters of a user's text quoted in a message
 FORM_RULE_CODE = "表内审核"  # what a form's own rule (PP01, IS08 …) is called where a clerk reads it
@@ -78,30 +76,3 @@ def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
             for ch in text
         )
     return text
-
-
-def finding(
-    code: str,
-    /,
-    *,
-    file: str | None = None,
-    unit_code: str | None = None,
-    unit_name: str | None = None,
-    sheet: str | None = None,
-    cell: str | None = None,
-    **fields: object,
-) -> Finding:
-    """A finding of the registered check ``code``: its importance, its message and hint made from
-    ``fields``, at the place given."""
-    check = registered(code)
-    return Finding(
-        message=check.message(**fields),
-        importance=check.importance,
-        rule=code,
-        file=file,
-        unit_code=unit_code,
-        unit_name=unit_name,
-        sheet=sheet,
-        cell=cell,
-        hint=check.hint_text(**fields) or None,
-    )

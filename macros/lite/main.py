@@ -711,33 +711,6 @@ def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
     return text
 
 
-def finding(
-    code: str,
-    /,
-    *,
-    file: str | None = None,
-    unit_code: str | None = None,
-    unit_name: str | None = None,
-    sheet: str | None = None,
-    cell: str | None = None,
-    **fields: object,
-) -> Finding:
-    """A finding of the registered check ``code``: its importance, its message and hint made from
-    ``fields``, at the place given."""
-    check = registered(code)
-    return Finding(
-        message=check.message(**fields),
-        importance=check.importance,
-        rule=code,
-        file=file,
-        unit_code=unit_code,
-        unit_name=unit_name,
-        sheet=sheet,
-        cell=cell,
-        hint=check.hint_text(**fields) or None,
-    )
-
-
 # ──────────────────── hbreport/checks/values.py
 # Checks of one cell's value, made while a cell is read (:mod:`hbreport.coerce`): the same codes,
 
