@@ -14,7 +14,10 @@ same files:
 processes are spawned instead of forked (``ours_spawn_s``: ``hbreport.consolidation.parallel.START_METHOD``).
 
 Each timed run happens in a fresh Python process, as a command would: the job's imports (and, for
-ours, loading the registry) are done first and not timed, so every job starts with cold caches. Printed:
+ours, loading the registry) are done first and not timed, so every job starts with cold caches. The
+processes keep compiled modules (bytecode) in the bench's temporary folder even where
+PYTHONDONTWRITEBYTECODE is set, as an installed package has them: otherwise every run of ours would
+compile from source each module it imports while it works, and the peers' libraries come compiled. Printed:
 speedup_vs_pandas_openpyxl = peer / ours (goal ≥ 6) and ratio_to_raw_calamine = ours / limit
 (goal ≤ 1.5), from the best of several runs; CPU seconds (worker processes included) beside them,
 since wall-clock time on a shared machine depends on what else runs. ``run(quick)`` returns a dict.
@@ -160,6 +163,10 @@ def _timed(
     """Best wall-clock and best CPU seconds of ``repeats`` fresh-process runs of ``job``."""
     walls, cpus = [], []
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    # compiled modules are kept, as an installed package keeps them (the peers' libraries come compiled):
+    # the first run compiles what it imports, the best of the runs does not
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(folder.parent / "pycache")
     for _ in range(repeats):
         args = [sys.executable, __file__, "--job", job, str(folder), county, str(out), str(workers)]
         done = subprocess.run(args, check=True, capture_output=True, text=True, env=env, cwd=REPO)

@@ -467,20 +467,23 @@ def test_formula_fast_path_knows_every_function_xlsxwriter_would_prefix():
 
     import xlsxwriter.worksheet
 
-    from hbreport.xlsx.writer import _NEEDS_PREFIX
+    from hbreport.xlsx.writer import _needs_prefix
 
     source = inspect.getsource(xlsxwriter.worksheet.Worksheet._prepare_formula)
     names = [n.replace("\\", "") for n in re.findall(r're\.sub\(r"\\[bS]?([A-Z0-9.\\]+)\\\(', source)]
     assert len(names) > 100
     # "\SINGLE" in XlsxWriter's source is read as "INGLE" here; SINGLE itself is listed by name
-    missed = [n for n in names if n != "INGLE" and not _NEEDS_PREFIX.search(f"=1+{n}(A1)")]
+    missed = [n for n in names if n != "INGLE" and not _needs_prefix(f"=1+{n}(A1)")]
     assert missed == []
-    assert _NEEDS_PREFIX.search("=SINGLE(A1)")
+    assert _needs_prefix("=SINGLE(A1)")
     # the dynamic-array functions XlsxWriter hands to its array path before any prefixing
     dynamic = re.findall(r"\\b([A-Z]+)\\\(", xlsxwriter.worksheet.re_dynamic_function.pattern)
     assert len(dynamic) > 20
-    assert [n for n in dynamic if not _NEEDS_PREFIX.search(f"=1+{n}(A1)")] == []
-    assert not _NEEDS_PREFIX.search('=IF(ISBLANK($D9),"",SUMPRODUCT($D9:$D20,$E9:$E20))')
+    assert [n for n in dynamic if not _needs_prefix(f"=1+{n}(A1)")] == []
+    assert not _needs_prefix('=IF(ISBLANK($D9),"",SUMPRODUCT($D9:$D20,$E9:$E20))')
+    # a name counts whole, dotted names and braces step aside, text in quotes is looked at too
+    assert _needs_prefix("=STDEV.S(A1:A9)") and _needs_prefix("={1,2}") and _needs_prefix('="x"&SORT(A1)')
+    assert not _needs_prefix("=XSORT(A1)+SORTX(A2)+sort(A3)") and not _needs_prefix('="规划(二)"&N(A1)')
 
 
 def test_a_form_template_using_the_unit_renders_per_unit_others_once(sample, tmp_path):

@@ -33,10 +33,11 @@ Readers hold a sheet as one dense grid from A1 to its farthest cell with a value
 typed at XFD1048576 would ask for 17 billion cells and abort the process. The gate measures what
 readers will read: every part the workbook's sheets and sheet relationships point to (whatever its
 name, folder, letter case or path separator — part names are compared as readers compare them) and
-every part in a sheet folder is parsed as it inflates (expat, no DTD), and a sheet reaching past
-``MAX_ROWS`` rows or ``MAX_CELLS`` cells (rows × columns) is refused, naming the sheet and the far
-cell. The same pass refuses more than ``MAX_SHARED_STRINGS`` shared strings, which readers load
-whether cells use them or not.
+every part in a sheet folder is measured, and a sheet reaching past ``MAX_ROWS`` rows or
+``MAX_CELLS`` cells (rows × columns) is refused, naming the sheet and the far cell. A part is parsed
+(expat, no DTD) unless its bytes, written plainly, prove it within every limit (``_plain_extent``).
+The same pass refuses more than ``MAX_SHARED_STRINGS`` shared strings, which readers load whether
+cells use them or not.
 """
 
 from __future__ import annotations
@@ -196,9 +197,7 @@ def _inspect(path: Path, allow_macros: bool, keep_xml: bool) -> Checked:
     _check_declared_sizes(package)
     sheets = _sheets_to_measure(package, keep_xml)
     for name in package.verified & sheets.keys():  # a structural part named as a sheet as well
-        measure = _Measure(package, package.parts[name], sheets[name])
-        measure.feed(package.read(name) or b"")
-        measure.close()
+        _Measure(package, package.parts[name], sheets[name]).whole(package.read(name) or b"")
     for name, info in package.parts.items():
         if name in package.verified:
             continue
@@ -472,10 +471,13 @@ def _verify_entry(
     keep = info.file_size <= MAX_PARSED_XML_BYTES and (
         keep_xml or name.endswith(".rels") or name in ("[content_types].xml", "xl/workbook.xml")
     )
+    # a measured part small enough to hold is measured whole (quickly, see _Measure.whole); a larger one
+    # is parsed as it inflates
+    whole = keep or (measure is not None and info.file_size <= MAX_PARSED_XML_BYTES)
     chunks: list[bytes] = []
     tail = b""
     for chunk in _inflate(package, info):
-        if keep:
+        if whole:
             chunks.append(chunk)
         # a declaration inside this chunk, or one begun in the tail of what came before
         if _declares_dtd(chunk) or (tail and _declares_dtd(tail + chunk[:_NEEDLE_OVERLAP])):
@@ -483,12 +485,16 @@ def _verify_entry(
         tail = (
             chunk[-_NEEDLE_OVERLAP:] if len(chunk) >= _NEEDLE_OVERLAP else (tail + chunk)[-_NEEDLE_OVERLAP:]
         )
-        if measure is not None:
+        if measure is not None and not whole:
             measure.feed(chunk)
+    inflated = b"".join(chunks) if whole else b""
     if measure is not None:
-        measure.close()
+        if whole:
+            measure.whole(inflated)
+        else:
+            measure.close()
     if keep:
-        package.kept[name] = b"".join(chunks)
+        package.kept[name] = inflated
 
 
 def _dtd_refused(package: _Package, info: zipfile.ZipInfo) -> HBError:
@@ -565,7 +571,8 @@ def _sheets_to_measure(package: _Package, keep_xml: bool) -> dict[str, str | Non
 
 
 class _Measure:
-    """One part parsed as it inflates (expat, no DTD): how far the cells holding a value reach, as the
+    """One part parsed (expat, no DTD), as it inflates or whole, unless its bytes alone prove it within
+    every limit (:meth:`whole`): how far the cells holding a value reach, as the
     dense grid of a reader would, and how many shared strings it defines.
 
     Rows and cells without a reference count on from the previous one, as the format says; cells with
@@ -611,6 +618,15 @@ class _Measure:
 
     def _doctype(self, *_args: object) -> None:
         raise _dtd_refused(self.package, self.info)
+
+    def whole(self, xml: bytes) -> None:
+        """Measure a whole part (already scanned for DTD declarations): at once when a bound read from
+        its bytes (:func:`_plain_extent`) is within every limit, else parsed, which names the far cell."""
+        bound = _plain_extent(xml)
+        if bound is not None and _fits(bound[0], bound[1]) and bound[2] <= MAX_SHARED_STRINGS:
+            return
+        self.feed(xml)
+        self.close()
 
     def feed(self, chunk: bytes) -> None:
         try:
@@ -670,6 +686,50 @@ def _reference(text: str) -> tuple[int, int]:
     col = _column_number(letters) if len(letters) <= 3 else _FAR
     row = int(digits) if 0 < len(digits) <= 9 else (_FAR if digits else 0)
     return col, row
+
+
+# Every start tag of an unprefixed element named c: with its reference first, written plainly (groups:
+# column letters, row digits, the rest of the start tag up to the first '>'), or any other way (no groups).
+_CELL_TAG = re.compile(rb'<c(?: r="([A-Z]{1,3})([1-9][0-9]{0,6})"([^>]*)>|[\s/>])')
+_STRING_TAG = re.compile(rb"<si[\s/>]")
+_PREFIXED_TAG = re.compile(rb":(?:c|si)[\s/>]")  # also in text: the part is then parsed
+_ANY_R = re.compile(rb"\br\s*=")
+_UTF8_DECLARATION = re.compile(
+    rb"""<\?xml\s[^>]*?encoding\s*=\s*["']utf-?8["']|<\?xml\s(?:(?!encoding)[^>])*\?>""", re.I
+)
+
+
+def _plain_extent(xml: bytes) -> tuple[int, int, int] | None:
+    """At least the (rows, columns, shared strings) :class:`_Measure` finds in a part, read from its bytes
+    without parsing them, or None when the part is not written the plain way that allows it.
+
+    Plain: UTF-8 (no NUL byte, an XML declaration saying UTF-8 or none), no prefixed ``c`` or ``si``
+    tag, every ``c`` start tag opening with its reference ``r="A1"`` (capital letters, a row from 1, no
+    character reference, no leading zero) and holding no other ``r`` attribute. Every cell is then where
+    its reference says, whatever a reader makes of the rest, so the farthest reference of any cell,
+    valued or not, bounds the sheet's extent; ``<si`` counted anywhere (comments too) bounds its
+    strings. A tag cut at a '>' inside a quoted value is seen by its odd quotes and is not plain."""
+    if b"\x00" in xml:
+        return None
+    head = xml[3:] if xml.startswith(b"\xef\xbb\xbf") else xml
+    if head.startswith(b"<?xml"):
+        if not _UTF8_DECLARATION.match(head):
+            return None
+    elif not head.startswith(b"<"):
+        return None
+    if _PREFIXED_TAG.search(xml):
+        return None
+    strings = len(_STRING_TAG.findall(xml))
+    cells = _CELL_TAG.findall(xml)
+    if not cells:
+        return 0, 0, strings
+    letters, digits, rests = map(set, zip(*cells, strict=True))
+    if b"" in letters:  # a c tag without its plain reference first
+        return None
+    for rest in rests:  # the rest of a start tag: the same few texts in every cell of a sheet
+        if b"'" in rest or rest.count(b'"') % 2 or _ANY_R.search(rest):
+            return None
+    return max(map(int, digits)), max(_column_number(x.decode("ascii")) for x in letters), strings
 
 
 def _column_number(letters: str) -> int:

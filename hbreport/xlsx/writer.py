@@ -343,25 +343,36 @@ class Sheet(xlsxwriter.worksheet.Worksheet):
     if _TESTED:
 
         def _prepare_formula(self, formula, expand_future_functions=False):
-            # _NEEDS_PREFIX lists the functions of both of XlsxWriter's passes (the dynamic-array ones
-            # and, for conditional formats, the future ones): a formula it does not match comes back as
-            # it is, without its leading "="
-            if _NEEDS_PREFIX.search(formula):
+            # _PREFIXED_NAMES lists the functions of both of XlsxWriter's passes (the dynamic-array ones
+            # and, for conditional formats, the future ones): a formula that calls none of them comes back
+            # as it is, without its leading "="
+            if _needs_prefix(formula):
                 return super()._prepare_formula(formula, expand_future_functions)
             return formula[1:] if formula.startswith("=") else formula
 
 
-# Names XlsxWriter would prefix with _xlfn. (dynamic-array and post-2010 functions), and "{" / "}".
-_NEEDS_PREFIX = re.compile(
-    r"[{}]|_xlfn\.|\b(?:ANCHORARRAY|BYCOL|BYROW|CHOOSECOLS|CHOOSEROWS|DROP|EXPAND|FILTER|HSTACK|LAMBDA|"
-    r"MAKEARRAY|MAP|RANDARRAY|REDUCE|SCAN|SINGLE|SEQUENCE|SORT|SORTBY|SWITCH|TAKE|TEXTSPLIT|TOCOL|TOROW|"
-    r"UNIQUE|VSTACK|WRAPCOLS|WRAPROWS|XLOOKUP|IMAGE|ISOMITTED|[A-Z]+\.[A-Z0-9.]+|ACOTH?|AGGREGATE|ARABIC|ARRAYTOTEXT|BASE|"
-    r"BITAND|BITLSHIFT|BITOR|BITRSHIFT|BITXOR|CEILING|COMBINA|CONCAT|COTH?|CSCH?|DAYS|DECIMAL|ERF|FLOOR|"
-    r"FORMULATEXT|GAMMA|GAUSS|IFNA|IFS|IMCOSH|IMCOT|IMCSCH?|IMSECH?|IMSINH|IMTAN|ISFORMULA|ISOWEEKNUM|"
-    r"LET|MAXIFS|MINIFS|MUNIT|NUMBERVALUE|PDURATION|PERMUTATIONA|PHI|QUERYSTRING|RRI|SECH?|SHEETS?|SKEW|"
-    r"TEXTAFTER|TEXTBEFORE|TEXTJOIN|UNICHAR|UNICODE|VALUETOTEXT|WEBSERVICE|XOR|XMATCH|ENCODEURL|FILTERXML|"
-    r"CONFIDENCE|COVARIANCE|DAYS360|ISO|NETWORKDAYS|WORKDAY|RANK|STDEV|VAR|MODE|PERCENTILE|QUARTILE)\(",
+# Functions XlsxWriter would prefix with _xlfn. (dynamic-array and post-2010 functions).
+_PREFIXED_NAMES = frozenset(
+    """ANCHORARRAY BYCOL BYROW CHOOSECOLS CHOOSEROWS DROP EXPAND FILTER HSTACK LAMBDA MAKEARRAY MAP
+    RANDARRAY REDUCE SCAN SINGLE SEQUENCE SORT SORTBY SWITCH TAKE TEXTSPLIT TOCOL TOROW UNIQUE VSTACK
+    WRAPCOLS WRAPROWS XLOOKUP IMAGE ISOMITTED ACOT ACOTH AGGREGATE ARABIC ARRAYTOTEXT BASE BITAND
+    BITLSHIFT BITOR BITRSHIFT BITXOR CEILING COMBINA CONCAT COT COTH CSC CSCH DAYS DECIMAL ERF FLOOR
+    FORMULATEXT GAMMA GAUSS IFNA IFS IMCOSH IMCOT IMCSC IMCSCH IMSEC IMSECH IMSINH IMTAN ISFORMULA
+    ISOWEEKNUM LET MAXIFS MINIFS MUNIT NUMBERVALUE PDURATION PERMUTATIONA PHI QUERYSTRING RRI SEC SECH
+    SHEET SHEETS SKEW TEXTAFTER TEXTBEFORE TEXTJOIN UNICHAR UNICODE VALUETOTEXT WEBSERVICE XOR XMATCH
+    ENCODEURL FILTERXML CONFIDENCE COVARIANCE DAYS360 ISO NETWORKDAYS WORKDAY RANK STDEV VAR MODE
+    PERCENTILE QUARTILE""".split()
 )
+_CALLED = re.compile(r"(?<![\w.])([\w.]*)\(")  # the whole name before each "(", dots included
+
+
+def _needs_prefix(formula: str) -> bool:
+    """Whether XlsxWriter's own pass might change ``formula``: it holds "{" or "}" or "_xlfn.", or calls
+    one of :data:`_PREFIXED_NAMES` or a dotted name (such as ``STDEV.S``). A name counts whole: the
+    word characters (and dots) right before its "(", as a regular expression's ``\\b`` would find it."""
+    if "{" in formula or "}" in formula or "_xlfn." in formula:
+        return True
+    return any("." in name or name in _PREFIXED_NAMES for name in _CALLED.findall(formula))
 
 
 class Book(xlsxwriter.Workbook):
@@ -384,6 +395,7 @@ class Styles:
     def __init__(self, book: xlsxwriter.Workbook) -> None:
         self.book = book
         self.cache: dict[tuple, Any] = {}
+        self.cells: dict[tuple[str, str, bool], Any] = {}  # cell() by its arguments (asked per cell)
 
     def __call__(self, **props: Any):
         key = tuple(sorted(props.items()))
@@ -397,6 +409,12 @@ class Styles:
 
     def cell(self, kind: str, ftype: str, *, bold: bool = False):
         """A table cell: kind input | locked | total | check | label | code."""
+        fmt = self.cells.get((kind, ftype, bold))
+        if fmt is None:
+            fmt = self.cells[(kind, ftype, bold)] = self._cell(kind, ftype, bold)
+        return fmt
+
+    def _cell(self, kind: str, ftype: str, bold: bool):
         props: dict[str, Any] = {"border": 1, "valign": "vcenter"}
         if kind in ("input", "locked", "total"):
             props["num_format"] = NUMBER_FORMATS.get(ftype, "General")
