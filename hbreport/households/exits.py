@@ -266,33 +266,20 @@ def assess_county_exit(
         )
     assessment = CountyExitAssessment(county.code, county.name, period, applying, results)
     if applying:
-        failed = [r for r in results if r.met is False]
-        unknown = [r for r in results if r.met is None]
-        for r in failed:
-            assessment.findings.append(
-                registered_finding(
-                    RULE_COUNTY_EXIT,
-                    unit_code=county.code,
-                    unit_name=county.name,
-                    county=county.name,
-                    period=period,
-                    label=r.label,
-                    figure=r.figure,
-                    unit=r.unit,
-                    op=r.op,
-                    threshold=r.threshold,
-                )
+
+        def county_finding(rule: str, **fields: object) -> Finding:
+            return registered_finding(
+                rule, unit_code=county.code, unit_name=county.name, county=county.name, period=period, **fields
             )
-        for r in unknown:
-            assessment.findings.append(
-                registered_finding(
-                    RULE_COUNTY_UNASSESSED,
-                    unit_code=county.code,
-                    unit_name=county.name,
-                    county=county.name,
-                    period=period,
-                    label=r.label,
-                    note=r.note,
+
+        for r in results:
+            if r.met is False:
+                assessment.findings.append(
+                    county_finding(
+                        RULE_COUNTY_EXIT, label=r.label, figure=r.figure, unit=r.unit, op=r.op, threshold=r.threshold
+                    )
                 )
-            )
+        for r in results:
+            if r.met is None:
+                assessment.findings.append(county_finding(RULE_COUNTY_UNASSESSED, label=r.label, note=r.note))
     return assessment

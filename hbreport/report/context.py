@@ -561,31 +561,23 @@ class _Context:
             whole = self.base.get(key) or _num(reported)
         return whole, self._reported_base(key)
 
-    def people(self) -> dict[str, Any]:
-        total = self._total(PEOPLE_FORM)
-        rows = self.data.rows.get(PEOPLE_FORM, {})
-        reported = any(row_filled(self.people_sheet, r) for r in rows.values())
-        whole, part = self._base("poor_people", "BASE_POOR_PEOPLE", "人", total.get("base_people"))
+    def _progress(
+        self, total: Mapping[str, Any], reported: bool, base: tuple[Any, float | None], schedule: str, cum_key: str
+    ) -> dict[str, Any]:
+        """The progress of an exit target (poor people, poor villages): the target (the part of the whole
+        base reported, where the data cover only a part), the cumulative exits, the rate against the
+        schedule and its status."""
+        whole, part = base
         target = whole if part is None else part
-        expected, deadline = self._schedule("SCHED_PEOPLE_EXIT", target, part is not None)
-        deadline = min(deadline or 9999, self.catalog["TARGET_PEOPLE_EXITED"].deadline or 9999)
-        cum = _num(total.get("cum_exited_people")) if reported else None
+        expected, deadline = self._schedule(schedule, target, part is not None)
+        cum = _num(total.get(cum_key)) if reported else None
         rate = _ratio(cum, target)
         return {
             "reported": reported,
             "partial": part is not None,
             "whole_target": whole,
             "target": target,
-            "base": _num(total.get("base_people")),
-            "base_households": _num(total.get("base_households")),
             "cum": cum,
-            "exited": _num(total.get("exited_people")) if reported else None,
-            "exited_households": _num(total.get("exited_households")) if reported else None,
-            "returned": _num(total.get("returned_people")) if reported else None,
-            "new": _num(total.get("new_people")) if reported else None,
-            "remaining": _num(total.get("remaining_people")) if reported else None,
-            "incidence": self._incidence(total) if reported and part is None else None,
-            "rural_population": self._rural_population(),
             "rate": rate,
             "expected": expected,
             "expected_count": expected * target if target else None,
@@ -593,6 +585,31 @@ class _Context:
             "status": status_of(self.people_sheet, rate, expected) if self.enough else N.BLANK,
             "judged": self.enough and rate is not None,
             "deadline": deadline,
+        }
+
+    def people(self) -> dict[str, Any]:
+        total = self._total(PEOPLE_FORM)
+        rows = self.data.rows.get(PEOPLE_FORM, {})
+        reported = any(row_filled(self.people_sheet, r) for r in rows.values())
+        base = self._base("poor_people", "BASE_POOR_PEOPLE", "人", total.get("base_people"))
+        progress = self._progress(total, reported, base, "SCHED_PEOPLE_EXIT", "cum_exited_people")
+
+        def count(key: str) -> float | None:
+            return _num(total.get(key)) if reported else None
+
+        return progress | {
+            "base": _num(total.get("base_people")),
+            "base_households": _num(total.get("base_households")),
+            "exited": count("exited_people"),
+            "exited_households": count("exited_households"),
+            "returned": count("returned_people"),
+            "new": count("new_people"),
+            "remaining": count("remaining_people"),
+            "incidence": self._incidence(total) if reported and not progress["partial"] else None,
+            "rural_population": self._rural_population(),
+            "deadline": min(
+                progress["deadline"] or 9999, self.catalog["TARGET_PEOPLE_EXITED"].deadline or 9999
+            ),
         }
 
     def _incidence(self, total: Mapping[str, Any]) -> float | None:
@@ -636,33 +653,19 @@ class _Context:
         reported = sheet is not None and any(
             row_filled(sheet, r) for r in self.data.rows[VILLAGE_FORM].values()
         )
-        whole, part = self._base("poor_villages", "BASE_POOR_VILLAGES", "个", total.get("poor_villages"))
-        target = whole if part is None else part
-        expected, _ = self._schedule("SCHED_VILLAGE_EXIT", target, part is not None)
-        cum = _num(total.get("villages_exited_cum")) if reported else None
-        rate = _ratio(cum, target)
+        base = self._base("poor_villages", "BASE_POOR_VILLAGES", "个", total.get("poor_villages"))
+        progress = self._progress(total, reported, base, "SCHED_VILLAGE_EXIT", "villages_exited_cum")
 
         def count(key: str) -> float | None:
             return _num(total.get(key)) if reported else None
 
-        return {
-            "reported": reported,
-            "partial": part is not None,
-            "whole_target": whole,
-            "target": target,
+        return progress | {
             "poor": _num(total.get("poor_villages")),
-            "cum": cum,
             "prior": count("villages_exited_prior"),
             "applying": count("villages_applying"),
             "meeting": count("villages_meeting"),
             "infrastructure_ok": count("villages_infrastructure_ok"),
             "services_ok": count("villages_services_ok"),
-            "rate": rate,
-            "expected": expected,
-            "expected_count": expected * target if target else None,
-            "gap": _gap(rate, expected),
-            "status": status_of(self.people_sheet, rate, expected) if self.enough else N.BLANK,
-            "judged": self.enough and rate is not None,
             "deadline": self.catalog["TARGET_VILLAGES_EXITED"].deadline,
         }
 

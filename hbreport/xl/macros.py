@@ -16,10 +16,10 @@ from __future__ import annotations
 import re
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hbreport.checks.files import UNUSABLE
 from hbreport.errors import HBError
@@ -255,13 +255,23 @@ def _rows(value: Any) -> list[list[Any]]:
     return value if value and isinstance(value[0], list) else [value]
 
 
+_T = TypeVar("_T")
+
+
+def _attempt(book: Any, action: Callable[[], _T]) -> _T | None:
+    """``action()``; a bad workbook or input (:class:`HBError`) is told to the user and gives None."""
+    try:
+        return action()
+    except HBError as exc:
+        _alert(book, str(exc))
+        return None
+
+
 def validate_book() -> None:
     """校验本表 button: save, check as the next level up will, list the findings on 校验结果, colour the cells."""
     book = _caller()
-    try:
-        result = validate_file(_saved_path(book))
-    except HBError as exc:
-        _alert(book, str(exc))
+    result = _attempt(book, lambda: validate_file(_saved_path(book)))
+    if result is None:
         return
     names = [s.name for s in book.sheets]
     old = (
@@ -300,11 +310,13 @@ def consolidate_children(folder: str) -> None:
     import xlwings as xw
 
     book = _caller()
-    try:
+
+    def run() -> Any:
         code, period = workbook_identity(book.sheets["_meta"].used_range.value)
-        summary = consolidate_into(_saved_path(book), folder, code, period)
-    except HBError as exc:
-        _alert(book, str(exc))
+        return consolidate_into(_saved_path(book), folder, code, period)
+
+    summary = _attempt(book, run)
+    if summary is None:
         return
     if summary.output:
         xw.Book(summary.output)
@@ -314,9 +326,7 @@ def consolidate_children(folder: str) -> None:
 def make_report() -> None:
     """生成报告 button: the Word progress report of this (consolidated) workbook, written beside it."""
     book = _caller()
-    try:
-        path = report_for(_saved_path(book))
-    except HBError as exc:
-        _alert(book, str(exc))
+    path = _attempt(book, lambda: report_for(_saved_path(book)))
+    if path is None:
         return
     _alert(book, f"已生成报告：{path}")
