@@ -269,14 +269,24 @@ def assess_county_exit(
 
         def county_finding(rule: str, **fields: object) -> Finding:
             return registered_finding(
-                rule, unit_code=county.code, unit_name=county.name, county=county.name, period=period, **fields
+                rule,
+                unit_code=county.code,
+                unit_name=county.name,
+                county=county.name,
+                period=period,
+                **fields,
             )
 
         for r in results:
             if r.met is False:
                 assessment.findings.append(
                     county_finding(
-                        RULE_COUNTY_EXIT, label=r.label, figure=r.figure, unit=r.unit, op=r.op, threshold=r.threshold
+                        RULE_COUNTY_EXIT,
+                        label=r.label,
+                        figure=r.figure,
+                        unit=r.unit,
+                        op=r.op,
+                        threshold=r.threshold,
                     )
                 )
         for r in results:

@@ -562,11 +562,17 @@ class _Context:
         return whole, self._reported_base(key)
 
     def _progress(
-        self, total: Mapping[str, Any], reported: bool, base: tuple[Any, float | None], schedule: str, cum_key: str
+        self,
+        total: Mapping[str, Any],
+        reported: bool,
+        base: tuple[Any, float | None],
+        schedule: str,
+        cum_key: str,
+        counts: Mapping[str, str],
     ) -> dict[str, Any]:
         """The progress of an exit target (poor people, poor villages): the target (the part of the whole
         base reported, where the data cover only a part), the cumulative exits, the rate against the
-        schedule and its status."""
+        schedule and its status; ``counts`` (name: key of ``total``) the figures given only when reported."""
         whole, part = base
         target = whole if part is None else part
         expected, deadline = self._schedule(schedule, target, part is not None)
@@ -585,26 +591,24 @@ class _Context:
             "status": status_of(self.people_sheet, rate, expected) if self.enough else N.BLANK,
             "judged": self.enough and rate is not None,
             "deadline": deadline,
-        }
+        } | {name: _num(total.get(key)) if reported else None for name, key in counts.items()}
 
     def people(self) -> dict[str, Any]:
         total = self._total(PEOPLE_FORM)
         rows = self.data.rows.get(PEOPLE_FORM, {})
         reported = any(row_filled(self.people_sheet, r) for r in rows.values())
         base = self._base("poor_people", "BASE_POOR_PEOPLE", "人", total.get("base_people"))
-        progress = self._progress(total, reported, base, "SCHED_PEOPLE_EXIT", "cum_exited_people")
-
-        def count(key: str) -> float | None:
-            return _num(total.get(key)) if reported else None
-
+        counts = {
+            "exited": "exited_people",
+            "exited_households": "exited_households",
+            "returned": "returned_people",
+            "new": "new_people",
+            "remaining": "remaining_people",
+        }
+        progress = self._progress(total, reported, base, "SCHED_PEOPLE_EXIT", "cum_exited_people", counts)
         return progress | {
             "base": _num(total.get("base_people")),
             "base_households": _num(total.get("base_households")),
-            "exited": count("exited_people"),
-            "exited_households": count("exited_households"),
-            "returned": count("returned_people"),
-            "new": count("new_people"),
-            "remaining": count("remaining_people"),
             "incidence": self._incidence(total) if reported and not progress["partial"] else None,
             "rural_population": self._rural_population(),
             "deadline": min(
@@ -654,18 +658,12 @@ class _Context:
             row_filled(sheet, r) for r in self.data.rows[VILLAGE_FORM].values()
         )
         base = self._base("poor_villages", "BASE_POOR_VILLAGES", "个", total.get("poor_villages"))
-        progress = self._progress(total, reported, base, "SCHED_VILLAGE_EXIT", "villages_exited_cum")
-
-        def count(key: str) -> float | None:
-            return _num(total.get(key)) if reported else None
-
+        counts = {"prior": "villages_exited_prior"} | {
+            k: f"villages_{k}" for k in ("applying", "meeting", "infrastructure_ok", "services_ok")
+        }
+        progress = self._progress(total, reported, base, "SCHED_VILLAGE_EXIT", "villages_exited_cum", counts)
         return progress | {
             "poor": _num(total.get("poor_villages")),
-            "prior": count("villages_exited_prior"),
-            "applying": count("villages_applying"),
-            "meeting": count("villages_meeting"),
-            "infrastructure_ok": count("villages_infrastructure_ok"),
-            "services_ok": count("villages_services_ok"),
             "deadline": self.catalog["TARGET_VILLAGES_EXITED"].deadline,
         }
 

@@ -57,32 +57,20 @@ def render_report(
     data: FormData,
     out_docx: str | Path,
     *,
-    findings: Iterable[Finding] = (),
-    missing: Iterable[Any] = (),
-    returned: Iterable[Any] = (),
-    history: Mapping[int, FormData] | None = None,
-    catalog=None,
-    registry=None,
-    baseline=None,
     template: str | Path | None = None,
-    issued: dt.date | None = None,
-    issuer: str | None = None,
-    levels: Iterable[tuple[str, int, int]] = (),
-    regions: Mapping[str, Mapping[str, float]] | None = None,
-    timeliness: Mapping[str, Any] | None = None,
-    verification: Any = None,
-    approvals: Mapping[str, Any] | None = None,
-    county_exits: Iterable[Any] = (),
     force: bool = False,
     inputs: Iterable[str | Path] = (),
+    **context_args: Any,
 ) -> Path:
     """Write the 脱贫攻坚进展情况报告 of ``data``'s unit and period to ``out_docx``; return its path.
-
-        ``missing`` and ``returned`` name children that have not reported or were sent back (codes,
-        ``(code, name[, reason])`` tuples, dicts or consolidation ``ChildStatus`` objects); ``history``
-        maps earlier years to their FormData for the trend chart and cumulative figures. ``out_docx`` must
-    end in .docx; ``county_exits``: the poor counties' 摘帽 statuses a consolidation Summary carries up
-    (``Summary.county_exits``). It replaces an existing file only with ``force``, one of ``inputs`` never."""
+    ``context_args`` are :func:`~hbreport.report.context.build_context`'s (findings, missing, returned,
+    history, catalog, registry, baseline, issued, issuer, levels, regions, timeliness, verification,
+    approvals, county_exits): ``missing`` and ``returned`` name children that have not reported or were
+    sent back (codes, ``(code, name[, reason])`` tuples, dicts or consolidation ``ChildStatus`` objects);
+    ``history`` maps earlier years to their FormData for the trend chart and cumulative figures;
+    ``county_exits``: the poor counties' 摘帽 statuses a consolidation Summary carries up
+    (``Summary.county_exits``). ``out_docx`` must end in .docx; it replaces an existing file only with
+    ``force``, one of ``inputs`` never."""
     from docx.shared import Mm
     from docxtpl import DocxTemplate, InlineImage
 
@@ -96,24 +84,7 @@ def render_report(
             file=template,
             hint="运行 python templates/reports/build_template.py 重新生成模板",
         )
-    context = build_context(
-        data,
-        findings=findings,
-        missing=missing,
-        returned=returned,
-        history=history,
-        catalog=catalog,
-        registry=registry,
-        baseline=baseline,
-        issued=issued,
-        issuer=issuer,
-        levels=levels,
-        regions=regions,
-        timeliness=timeliness,
-        verification=verification,
-        approvals=approvals,
-        county_exits=county_exits,
-    )
+    context = build_context(data, **context_args)
     doc = DocxTemplate(str(template))
     with tempfile.TemporaryDirectory(prefix="hb-report-") as scratch, _scratch_errors(scratch):
         scratch_dir = Path(scratch)
