@@ -32,9 +32,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(REPO_ROOT))
 
-from hbreport import engine  # noqa: E402
 from hbreport.baseline import load_baseline  # noqa: E402
 from hbreport.catalog import load_catalog  # noqa: E402
+from hbreport.checks import engine  # noqa: E402
 from hbreport.forms import generate_forms, prefill_values, units_to_generate  # noqa: E402
 from hbreport.registry import load_registry  # noqa: E402
 from hbreport.spec import WorkbookSpec, build_workbook_spec  # noqa: E402

@@ -132,7 +132,7 @@ def _status(summary) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_every_child_is_accounted_for(folder, run):
+def test_every_child_is_accounted_for(folder, run, context):
     t = folder["townships"]
     assert _status(run["summary"]) == {
         t[0]: ACCEPTED,
@@ -148,6 +148,16 @@ def test_every_child_is_accounted_for(folder, run):
     assert s.exit_code == 1
     assert s.completeness["expected"] == 7 and s.completeness["received"] == 2
     assert s.own_file and Path(s.own_file).name == folder["own"]
+    # each row of the consolidated workbook says its child's status: 未报, 退回 and 拒收 apart
+    sheet = build_workbook_spec(COUNTY, PERIOD, **context).sheet("poverty_progress")
+    layout = SheetLayout(sheet)
+    ws = openpyxl.load_workbook(run["out"], data_only=True)[sheet.sheet]
+    shown = {code: ws.cell(layout.row_index[code], layout.status_col).value for code in t}
+    words = ["已报", "未报", "拒收", "已报", "退回", "退回", "拒收"]
+    assert shown == dict(zip(t, words, strict=True))
+    for code, word in shown.items():
+        if word != "已报":
+            assert ws.cell(layout.row_index[code], layout.col_index["cum_exited_people"]).value is None
 
 
 def _findings(summary, file_name):

@@ -217,3 +217,15 @@ def test_the_opening_says_apart_who_did_not_report_who_was_returned_and_who_was_
     )
     statuses = {c["code"]: c["status"] for c in ctx["children"]}
     assert statuses[refused] == "拒收" and statuses[returned[0]] == "退回" and statuses[missing[0]] == "未报"
+
+
+def test_the_trend_compares_the_same_townships_every_year(kw):
+    """With 5 of 14 townships in, the earlier years in 图1 are those 5 townships' too (a whole county's
+    2016 beside five townships' 2017 would draw a fall that never happened)."""
+    data, late = five_of_fourteen(kw)
+    earlier = sample_form_data(COUNTY, 2016, **kw)
+    actual = build_context(data, missing=late, history={2016: earlier}, **kw)["trend"]["people_actual"]
+    rows = earlier.rows["poverty_progress"]
+    assert actual[2016] == sum(rows[c]["cum_exited_people"] for c in rows if c not in late)
+    assert actual[2016] < sum(rows[c]["cum_exited_people"] for c in rows)
+    assert actual[2016] <= actual[2017]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from hbreport.checks.finding import finding
 from hbreport.checks.registry import ERROR, WARNING, register, registered
 from hbreport.model.findings import Finding
 
@@ -69,45 +70,26 @@ def unusable_finding(file: str, reason: str, hint: str | None, **where: str | No
 
 def copy_finding(copy: str, used: str, unit_code: str, unit_name: str) -> Finding:
     """``copy`` is a byte-identical copy of ``used``, which is the one taken."""
-    check = registered(COPY)
-    return Finding(
-        message=check.message(used=Path(used).name),
-        importance=check.importance,
-        rule=COPY,
-        file=copy,
-        unit_code=unit_code,
-        unit_name=unit_name,
-        hint=check.hint,
-    )
+    return finding(COPY, file=copy, unit_code=unit_code, unit_name=unit_name, used=Path(used).name)
 
 
 def original_finding(original: str, used: str, unit_code: str, unit_name: str) -> Finding:
     """``original`` holds the same data values as the approved copy ``used``, which is the one taken."""
-    check = registered(ORIGINAL)
-    return Finding(
-        message=check.message(used=Path(used).name),
-        importance=check.importance,
-        rule=ORIGINAL,
-        file=original,
-        unit_code=unit_code,
-        unit_name=unit_name,
-        hint=check.hint,
-    )
+    return finding(ORIGINAL, file=original, unit_code=unit_code, unit_name=unit_name, used=Path(used).name)
 
 
 def differing_findings(files: Sequence[str], unit_code: str, unit_name: str) -> list[Finding]:
     """Files of one unit that differ: each refused, each saying which others there are."""
-    check = registered(DIFFERING)
-    fields = {"unit": unit_name, "count": len(files), "files": "、".join(Path(f).name for f in files)}
+    names = "、".join(Path(f).name for f in files)
     return [
-        Finding(
-            message=check.message(**fields),
-            importance=check.importance,
-            rule=DIFFERING,
+        finding(
+            DIFFERING,
             file=file,
             unit_code=unit_code,
             unit_name=unit_name,
-            hint=check.hint,
+            unit=unit_name,
+            count=len(files),
+            files=names,
         )
         for file in files
     ]

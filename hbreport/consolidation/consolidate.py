@@ -319,7 +319,8 @@ def _run(
         created=as_of,
         data=summary.data,
         summary_part=summary.to_part(),
-        row_status={c.code: MISSING if c.status == DUPLICATE else c.status for c in summary.children},
+        # differing duplicates are all refused: the row says 拒收, as for any refused file
+        row_status={c.code: REJECTED if c.status == DUPLICATE else c.status for c in summary.children},
         force=job.force,
         inputs=job.inputs,
     )

@@ -1,6 +1,6 @@
 """A roster's derived column and row rules computed by column over all its households at once.
 
-The roster's formulas (达到脱贫标准) and rules (HR01–HR19) are the same expressions the workbook
+The roster's formulas (达到脱贫标准) and rules (HR01–HR25) are the same expressions the workbook
 holds; :mod:`hbreport.checks.rules_columnar` evaluates each over the township's households as arrays, with
 exactly the row-by-row semantics (tests/test_rules_columnar.py).
 """

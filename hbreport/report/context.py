@@ -1229,6 +1229,9 @@ class _Context:
             ctx = _Context(
                 d, self.catalog, self.registry, self.baseline, d.spec.sheet(PEOPLE_FORM), [], [], {}
             )
+            # the same children as this period's figures: a whole county's earlier year beside five
+            # townships now would draw a fall in the cumulative exits that never happened
+            ctx.reported_codes = self.reported_codes
             p, v = ctx.people(), ctx.villages()
             if p["cum"] is not None:
                 actual_people[y] = p["cum"]

@@ -44,10 +44,15 @@ def wan(value: Any, places: int = 2) -> str:
 
 def count_text(value: Any, unit: str = "", *, places: int = 2) -> str:
     """A count with its unit, switching to 万 from ten thousand: 3900000 人 → '390万人', 8765 人 → '8765人'."""
+    return _scaled(value, unit, f"万{unit}", WAN, places)
+
+
+def _scaled(value: Any, unit: str, large_unit: str, step: float, places: int) -> str:
+    """``value`` in ``unit``, or from ``step`` up in ``large_unit`` (``value / step`` of them)."""
     if not is_number(value):
         return BLANK
-    if abs(value) >= WAN:
-        return f"{wan(value, places)}万{unit}"
+    if abs(value) >= step:
+        return f"{decimal_text(value / step, places)}{large_unit}"
     return f"{decimal_text(value, places)}{unit}"
 
 
@@ -70,11 +75,7 @@ def units(value: Any, unit: str = "个") -> str:
 
 def money_wan(value_wan: Any) -> str:
     """An amount given in 万元: from 1亿 up in 亿元, else in 万元: 3000000 → '300亿元', 512.5 → '512.5万元'."""
-    if not is_number(value_wan):
-        return BLANK
-    if abs(value_wan) >= YI_IN_WAN:
-        return f"{decimal_text(value_wan / YI_IN_WAN, 2)}亿元"
-    return f"{decimal_text(value_wan, 2)}万元"
+    return _scaled(value_wan, "万元", "亿元", YI_IN_WAN, 2)
 
 
 def money_yuan(value_yuan: Any) -> str:
