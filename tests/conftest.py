@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from hbreport.baseline import load_baseline
 from hbreport.catalog import load_catalog
@@ -20,6 +21,11 @@ from hbreport.registry import load_registry
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REAL_DIVISIONS = REPO_ROOT.parent / "shared" / "data" / "hubei-divisions-2016.csv"
 COUNTY, PERIOD = "420702", 2017  # 梁子湖区: 7 townships
+
+# No test depends on timing: Hypothesis's per-example deadline and its "too slow" health check measure
+# the machine's load, not the code, so they are off for every property test.
+settings.register_profile("hbreport", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("hbreport")
 
 
 @pytest.fixture(scope="session")

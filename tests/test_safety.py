@@ -215,7 +215,11 @@ def test_libreoffice_saved_workbook_passes(tmp_path: Path) -> None:
     assert inspect_workbook(saved).sheets == corpus.SHEET_NAMES
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_damaged_workbooks_raise_only_hberror(
     tmp_path: Path, valid_bytes: bytes, data: st.DataObject
@@ -240,7 +244,11 @@ def test_damaged_workbooks_raise_only_hberror(
         assert "「damaged.xlsx」" in str(refused)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     head=st.sampled_from([b"", b"PK\x03\x04", b"PK\x05\x06", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"]),
     body=st.binary(),
