@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,6 +156,30 @@ class Baseline:
         held = UnitTasks(table, registry, self, None)
         self._unit_tasks = (registry, held)
         return held
+
+    def planned_exit(self, code: str | int, registry: Registry) -> int | None:
+        """The planned 摘帽 year of the county that ``code`` is or lies in — the one schedule every form,
+        consolidation and report reads: the year its tasks give (SCHED_COUNTY_EXIT, the task workbooks'
+        摘帽 columns), else the list's ``exit_year`` (counties.csv) when the tasks give it no year."""
+        county = self.county(code)
+        if county is None or county.poor_county is None:
+            return None
+        from hbreport.tasks import COUNTY_SCHEDULE
+
+        series = self.tasks(registry).table.series(county.code, COUNTY_SCHEDULE) or {}
+        years = [period for period, value in sorted(series.items()) if value > 0]
+        return years[0] if years else county.exit_year
+
+    def exit_moved(self, codes: Iterable[str], registry: Registry) -> list[str]:
+        """Names of the counties among ``codes`` whose tasks move their 摘帽 year from the list's."""
+        moved = []
+        for code in codes:
+            county = self.county(code)
+            if county is not None and county.exit_year is not None:
+                planned = self.planned_exit(code, registry)
+                if planned is not None and planned != county.exit_year:
+                    moved.append(county.name)
+        return moved
 
     def totals(self, registry: Registry, code: str | int) -> dict[str, int]:
         """Baseline sums over the villages at or under ``code``.

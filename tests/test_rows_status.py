@@ -190,4 +190,4 @@ def test_county_exit_status_changes_with_its_consolidated_data(county, kw):
     ws = openpyxl.load_workbook(summary.output, data_only=True)[EXIT_SHEET]
     rows = {row[0].value: [c.value for c in row] for row in ws.iter_rows()}
     assert rows["贫困发生率"][5] == "未达到" and rows["贫困发生率"][4] == 2
-    assert rows["计划摘帽年份（贫困县名单）"][1] == "2017年"  # the schedule, shown beside the result
+    assert rows["计划摘帽年份"][1] == "2017年"  # the schedule, shown beside the result

@@ -49,10 +49,13 @@ class CountyExit:
     code: str
     name: str
     period: int
-    planned_year: int | None  # from the list of poor counties: the schedule, not the achievement
+    planned_year: (
+        int | None
+    )  # the schedule (Baseline.planned_exit: tasks, else the list), not the achievement
     applying: bool
     status: str
     criteria: tuple[Criterion, ...] = field(default=())
+    listed_year: int | None = None  # the list's year (counties.csv), shown when the tasks moved it
 
     @property
     def unassessed(self) -> list[str]:
@@ -67,15 +70,21 @@ class CountyExit:
         failed = tuple(c.label for c in self.failed)
         return CountyExitStatus(self.code, self.name, self.status, self.planned_year, self.applying, failed)
 
+    def moved_note(self) -> list[list[Any]]:
+        if self.listed_year is None or self.planned_year in (None, self.listed_year):
+            return []
+        return [["说明", f"摘帽年份按任务分解（贫困县名单为{self.listed_year}年）"]]
+
     def table(self) -> list[list[Any]]:
         """The rows of the 贫困县退出 sheet of the county's consolidated workbook."""
         rows: list[list[Any]] = [
             ["项目", "数值"],
             ["县", self.name],
             ["报告期", f"{self.period}年"],
-            ["计划摘帽年份（贫困县名单）", f"{self.planned_year}年" if self.planned_year else "—"],
+            ["计划摘帽年份", f"{self.planned_year}年" if self.planned_year else "—"],
             ["本年申请摘帽", "是" if self.applying else "否"],
             ["评估结果", self.status],
+            *self.moved_note(),
             [],
             ["标准", "本县数值", "单位", "比较", "标准值", "结果", "说明"],
         ]
@@ -113,6 +122,7 @@ def assess(data: FormData, *, registry, catalog, baseline) -> CountyExit | None:
     if spec.level != "county" or not baseline.is_poor_county(spec.unit_code):
         return None
     record = baseline.county(spec.unit_code)
+    planned = baseline.planned_exit(spec.unit_code, registry)
     own = data.rows.get(INFRA_FORM, {}).get(spec.unit_code, {}) if INFRA_FORM in data.rows else {}
     applying = str(own.get("exit_applying") or "").strip() == "是"
     people_sheet = data.spec.sheet(PEOPLE_FORM) if PEOPLE_FORM in data.rows else None
@@ -120,7 +130,13 @@ def assess(data: FormData, *, registry, catalog, baseline) -> CountyExit | None:
     # the whole county's figures, or none: a county with townships missing is not assessed on part of them
     if people_sheet is None or not all(row_filled(people_sheet, rows.get(r.code)) for r in people_sheet.rows):
         return CountyExit(
-            spec.unit_code, spec.unit_name, spec.period, record.exit_year, applying, NOT_REPORTED
+            spec.unit_code,
+            spec.unit_name,
+            spec.period,
+            planned,
+            applying,
+            NOT_REPORTED,
+            listed_year=record.exit_year,
         )
     people = data.totals[PEOPLE_FORM]
     rural = _number(own.get("rural_population")) or baseline.totals(registry, spec.unit_code).get(
@@ -153,7 +169,14 @@ def assess(data: FormData, *, registry, catalog, baseline) -> CountyExit | None:
         note = f"评估标准无法读取：{exc.message}" + (f"（{exc.hint}）" if exc.hint else "")
         unread = Criterion("退出标准", None, "", "", None, None, note)
         return CountyExit(
-            spec.unit_code, spec.unit_name, spec.period, record.exit_year, applying, NOT_REPORTED, (unread,)
+            spec.unit_code,
+            spec.unit_name,
+            spec.period,
+            planned,
+            applying,
+            NOT_REPORTED,
+            (unread,),
+            listed_year=record.exit_year,
         )
     criteria = tuple(
         Criterion(r.label, r.figure, r.unit, r.op, r.threshold, r.met, r.note) for r in result.criteria
@@ -165,7 +188,14 @@ def assess(data: FormData, *, registry, catalog, baseline) -> CountyExit | None:
     else:
         status = APPLYING if applying else MET
     return CountyExit(
-        spec.unit_code, spec.unit_name, spec.period, record.exit_year, applying, status, criteria
+        spec.unit_code,
+        spec.unit_name,
+        spec.period,
+        planned,
+        applying,
+        status,
+        criteria,
+        listed_year=record.exit_year,
     )
 
 
@@ -175,14 +205,14 @@ def poor_counties(code: str, *, registry, baseline) -> list:
     unit = registry.get(code)
     units = [unit] if unit.level == "county" else registry.descendants(unit.code, "county")
     poor = [baseline.county(u.code) for u in units if baseline.is_poor_county(u.code)]
-    return sorted(poor, key=lambda c: (c.exit_year or 9999, c.code))
+    return sorted(poor, key=lambda c: (baseline.planned_exit(c.code, registry) or 9999, c.code))
 
 
 def carried_table(
     code: str, period: int, exits: list[CountyExitStatus], *, registry, baseline
 ) -> list[list[Any]] | None:
     """The 贫困县退出 sheet above the county: each poor county of the list with its planned year (the
-    schedule) and the status its own consolidation judged from its data (未报 when none came up).
+    schedule: its tasks', else the list's) and the status its own consolidation judged from its data (未报 when none came up).
     None when ``code`` covers no poor county."""
     poor = poor_counties(code, registry=registry, baseline=baseline)
     if not poor:
@@ -192,14 +222,16 @@ def carried_table(
         [
             "县（市、区）",
             "单位代码",
-            "计划摘帽年份（贫困县名单）",
+            "计划摘帽年份",
             "评估结果（据该县汇总数据）",
             "本年申请摘帽",
             "未达到的标准",
         ]
     ]
     counts = dict.fromkeys((APPLYING, MET, NOT_MET, NOT_REPORTED), 0)
+    moved = baseline.exit_moved([c.code for c in poor], registry)
     for county in poor:
+        year = baseline.planned_exit(county.code, registry)
         e = by_code.get(county.code)
         status = e.status if e else NOT_REPORTED
         counts[status] = counts.get(status, 0) + 1
@@ -207,7 +239,7 @@ def carried_table(
             [
                 county.name,
                 county.code[:6],
-                f"{county.exit_year}年" if county.exit_year else "—",
+                f"{year}年" if year else "—",
                 status,
                 ("是" if e.applying else "否") if e else "",
                 "、".join(e.failed) if e else "",
@@ -217,8 +249,9 @@ def carried_table(
         [],
         [
             f"{period}年：贫困县{len(poor)}个，其中申请摘帽{counts[APPLYING]}个、达到标准{counts[MET]}个、"
-            f"未达到{counts[NOT_MET]}个、未报{counts[NOT_REPORTED]}个。计划摘帽年份是名单的安排，不是已摘帽；"
-            "评估结果取自各县汇总工作簿（未报：该县没有汇总数据报上来，或数据不全）"
+            f"未达到{counts[NOT_MET]}个、未报{counts[NOT_REPORTED]}个。计划摘帽年份是规划的安排，不是已摘帽；"
+            + (f"{'、'.join(moved)}的摘帽年份按任务分解，与贫困县名单不同；" if moved else "")
+            + "评估结果取自各县汇总工作簿（未报：该县没有汇总数据报上来，或数据不全）"
         ],
     ]
     return rows

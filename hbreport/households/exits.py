@@ -228,7 +228,7 @@ def assess_county_exit(
     ``figures`` what the county office gives: ``rural_population`` (农村户籍人口, for the poverty
     incidence) and any figure the criteria name (``rural_income``, ``fiscal_revenue_per_capita``…).
     ``remaining_people``, when given (the county's consolidated 鄂扶贫01表), is the count of poor people
-    left instead of the roster's. ``applying`` defaults to whether the baseline's 摘帽 year is ``period``."""
+    left instead of the roster's. ``applying`` defaults to whether the county's planned 摘帽 year is ``period``."""
     from hbreport.households.spec import roster_config
 
     registry, catalog, baseline = Context.of(registry, catalog, baseline).parts  # as the forms were made
@@ -240,8 +240,7 @@ def assess_county_exit(
     computed = county_figures(households, config, _number(given.get("rural_population")), remaining_people)
     values = {**computed, **{k: v for k, v in given.items() if k not in computed}}
     if applying is None:
-        record = baseline.county(county.code)
-        applying = record is not None and record.exit_year == period
+        applying = baseline.planned_exit(county.code, registry) == period
     results = []
     for c in config.county_exit:
         figure = _number(values.get(c["figure"]))

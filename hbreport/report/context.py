@@ -667,6 +667,10 @@ class _Context:
             "deadline": self.catalog["TARGET_VILLAGES_EXITED"].deadline,
         }
 
+    def exit_years(self, poor: list) -> dict[str, int | None]:
+        """{county code: planned 摘帽 year} of the poor counties' records (the tasks', else the list's)."""
+        return {c.code: self.baseline.planned_exit(c.code, self.registry) for c in poor}
+
     def counties(self, county_exits: Iterable[Any] = ()) -> dict[str, Any]:
         """Poor counties: the list's planned exit years are the schedule; what is achieved comes from data
         (the county's own assessment, :mod:`hbreport.consolidation.county_exit`; above the county, each
@@ -682,7 +686,8 @@ class _Context:
         else:
             units = []
         poor = [self.baseline.county(u.code) for u in units if self.baseline.is_poor_county(u.code)]
-        planned = [c for c in poor if c.exit_year is not None and c.exit_year <= self.year]
+        year_of = self.exit_years(poor)
+        planned = [c for c in poor if year_of[c.code] is not None and year_of[c.code] <= self.year]
         target = self.catalog.number("BASE_POOR_COUNTIES", "个") if self.is_province else len(poor)
         expected, _ = self._schedule("SCHED_COUNTY_EXIT", target)
         # 表1 rests on the children that reported: the poor counties under them, and their schedule
@@ -696,16 +701,17 @@ class _Context:
                 under.update(u.code for u in found)
             mine = [c for c in poor if c.code in under]
             covered = len(mine)
-            covered_due = sum(c.exit_year is not None and c.exit_year <= self.year for c in mine)
+            covered_due = sum(year_of[c.code] is not None and year_of[c.code] <= self.year for c in mine)
         own = None
         if unit.level in ("county", "township") and self.baseline.is_poor_county(unit.code):
             county = self.baseline.county(unit.code)
+            own_year = self.baseline.planned_exit(county.code, self.registry)
             own = {
                 "name": county.name,
                 "kind": POOR_COUNTY_ZH.get(county.poor_county, ""),
-                "exit_year": county.exit_year,
-                "planned": county.exit_year is not None and county.exit_year <= self.year,
-                "planned_this_year": county.exit_year == self.year,
+                "exit_year": own_year,
+                "planned": own_year is not None and own_year <= self.year,
+                "planned_this_year": own_year == self.year,
                 "assessment": None,
             }
             if unit.level == "county":
@@ -730,7 +736,9 @@ class _Context:
             "provincial": sum(c.poor_county == "provincial" for c in poor),
             # the schedule (list of poor counties and their planned years), never the achievement
             "planned": len(planned),
-            "planned_this_year": [c.name for c in planned if c.exit_year == self.year],
+            "planned_this_year": [c.name for c in planned if year_of[c.code] == self.year],
+            # counties whose tasks move their 摘帽 year from the list's: the report says the tasks rule
+            "moved": self.baseline.exit_moved([c.code for c in poor], self.registry),
             "applying": applying,
             "expected": expected,
             "expected_count": expected * target if target else None,
@@ -748,14 +756,16 @@ class _Context:
         if not poor:
             return None
         by_code = {e.code: e for e in county_exits}
+        year_of = self.exit_years(poor)
         rows = []
-        for county in sorted(poor, key=lambda c: (c.exit_year or 9999, c.code)):
+        for county in sorted(poor, key=lambda c: (year_of[c.code] or 9999, c.code)):
             e = by_code.get(county.code)
+            year = year_of[county.code]
             rows.append(
                 {
                     "name": county.name,
-                    "exit_year": county.exit_year,
-                    "planned": county.exit_year is not None and county.exit_year <= self.year,
+                    "exit_year": year,
+                    "planned": year is not None and year <= self.year,
                     "status": e.status if e else NOT_REPORTED,
                     "applying": bool(e and e.applying),
                     "failed": "、".join(e.failed) if e else "",

@@ -84,11 +84,11 @@ def build_verification_spec(
             hint="脱贫验收按县组织，给出县级（6 位）代码",
         )
     fields = verification_fields()
-    due = baseline.counties.get(county.code)
+    due = baseline.planned_exit(county.code, registry) == period
     rows = {
         HOUSEHOLDS: tuple(households),
         VILLAGES: tuple(villages),
-        COUNTY: (RowUnit(county.code, county.name),) if due and due.exit_year == period else (),
+        COUNTY: (RowUnit(county.code, county.name),) if due else (),
     }
     sheets = tuple(
         render_form(
