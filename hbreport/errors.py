@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from pathlib import Path
+from typing import TypeVar
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1  # the inputs have problems: 错误 findings (an unusable file is one), units missing
@@ -55,3 +57,16 @@ class HBError(Exception):
             "message": self.message,
             "hint": self.hint,
         }
+
+
+_K = TypeVar("_K")
+
+
+def first_on_line(
+    seen: MutableMapping[_K, int], key: _K, line: int, what: str, *, file: str | Path, hint: str
+) -> None:
+    """Note ``key`` as given on ``line`` of ``file``; a key given before is an :class:`HBError`
+    「第 line 行：``what`` 重复（第 … 行已有）」 with ``hint``."""
+    if key in seen:
+        raise HBError(f"第 {line} 行：{what} 重复（第 {seen[key]} 行已有）", file=file, hint=hint)
+    seen[key] = line

@@ -125,19 +125,24 @@ def assess(data: FormData, *, registry, catalog, baseline) -> CountyExit | None:
     planned = baseline.planned_exit(spec.unit_code, registry)
     own = data.rows.get(INFRA_FORM, {}).get(spec.unit_code, {}) if INFRA_FORM in data.rows else {}
     applying = str(own.get("exit_applying") or "").strip() == "是"
-    people_sheet = data.spec.sheet(PEOPLE_FORM) if PEOPLE_FORM in data.rows else None
-    rows = data.rows.get(PEOPLE_FORM, {})
-    # the whole county's figures, or none: a county with townships missing is not assessed on part of them
-    if people_sheet is None or not all(row_filled(people_sheet, rows.get(r.code)) for r in people_sheet.rows):
+
+    def judged(status: str, criteria: tuple[Criterion, ...] = ()) -> CountyExit:
         return CountyExit(
             spec.unit_code,
             spec.unit_name,
             spec.period,
             planned,
             applying,
-            NOT_REPORTED,
+            status,
+            criteria,
             listed_year=record.exit_year,
         )
+
+    people_sheet = data.spec.sheet(PEOPLE_FORM) if PEOPLE_FORM in data.rows else None
+    rows = data.rows.get(PEOPLE_FORM, {})
+    # the whole county's figures, or none: a county with townships missing is not assessed on part of them
+    if people_sheet is None or not all(row_filled(people_sheet, rows.get(r.code)) for r in people_sheet.rows):
+        return judged(NOT_REPORTED)
     people = data.totals[PEOPLE_FORM]
     rural = _number(own.get("rural_population")) or baseline.totals(registry, spec.unit_code).get(
         "rural_population"
@@ -168,16 +173,7 @@ def assess(data: FormData, *, registry, catalog, baseline) -> CountyExit | None:
     except HBError as exc:  # the criteria cannot be read for this year (a parameter not set): not assessed
         note = f"评估标准无法读取：{exc.message}" + (f"（{exc.hint}）" if exc.hint else "")
         unread = Criterion("退出标准", None, "", "", None, None, note)
-        return CountyExit(
-            spec.unit_code,
-            spec.unit_name,
-            spec.period,
-            planned,
-            applying,
-            NOT_REPORTED,
-            (unread,),
-            listed_year=record.exit_year,
-        )
+        return judged(NOT_REPORTED, (unread,))
     criteria = tuple(
         Criterion(r.label, r.figure, r.unit, r.op, r.threshold, r.met, r.note) for r in result.criteria
     )
@@ -187,16 +183,7 @@ def assess(data: FormData, *, registry, catalog, baseline) -> CountyExit | None:
         status = NOT_REPORTED  # a figure the standard needs is missing
     else:
         status = APPLYING if applying else MET
-    return CountyExit(
-        spec.unit_code,
-        spec.unit_name,
-        spec.period,
-        planned,
-        applying,
-        status,
-        criteria,
-        listed_year=record.exit_year,
-    )
+    return judged(status, criteria)
 
 
 def poor_counties(code: str, *, registry, baseline) -> list:

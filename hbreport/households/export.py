@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hbreport.errors import HBError
+from hbreport.errors import HBError, first_on_line
 from hbreport.households.spec import MAX_HOUSEHOLD_ID, Household
 from hbreport.registry import normalize_code
 
@@ -327,13 +327,14 @@ def _checked(
                     file=path,
                     hint="检查户编号列",
                 )
-            if household_id in seen:
-                raise HBError(
-                    f"第 {line} 行：户编号 {household_id} 重复（第 {seen[household_id]} 行已有）",
-                    file=path,
-                    hint="每户只能有一行，删除或改正重复的行",
-                )
-            seen[household_id] = line
+            first_on_line(
+                seen,
+                household_id,
+                line,
+                f"户编号 {household_id}",
+                file=path,
+                hint="每户只能有一行，删除或改正重复的行",
+            )
             code_text = cells["village_code"]
             village = villages.get(code_text)
             if village is None:

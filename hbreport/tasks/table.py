@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hbreport.errors import HBError
+from hbreport.errors import HBError, first_on_line
 from hbreport.registry import decode_csv_bytes, normalize_code, read_csv_rows
 
 TASK_COLUMNS = ("code", "period", "indicator", "value")
@@ -112,14 +112,14 @@ def parse_tasks(text: str, path: Path, catalog) -> TaskTable:
                 file=path,
                 hint="填 0 或正数（人、个、户……按指标的计量单位）",
             )
-        key = (code, indicator, period)
-        if key in line_of:
-            raise HBError(
-                f"第 {line} 行：单位 {code_text} {period}年 {indicator} 的任务重复（第 {line_of[key]} 行已有）",
-                file=path,
-                hint="每个单位、年份、指标只能有一行，删除或合并重复的行",
-            )
-        line_of[key] = line
+        first_on_line(
+            line_of,
+            (code, indicator, period),
+            line,
+            f"单位 {code_text} {period}年 {indicator} 的任务",
+            file=path,
+            hint="每个单位、年份、指标只能有一行，删除或合并重复的行",
+        )
         table.set(code, indicator, period, value)
     return table
 
