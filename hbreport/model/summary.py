@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +48,16 @@ PART_FORMAT = "hbreport.summary"
 PART_VERSION = 1
 
 
+class _Record:
+    """A record of the Summary part (a dataclass): its JSON form is its fields by name, tuples as lists."""
+
+    def to_dict(self) -> dict:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+
+
 @dataclass(frozen=True)
-class Rejection:
+class Rejection(_Record):
     """A file that was not used, and why (``kind``: unusable | not_child | wrong_level | wrong_period)."""
 
     file: str
@@ -58,18 +66,9 @@ class Rejection:
     unit_code: str | None = None
     unit_name: str | None = None
 
-    def to_dict(self) -> dict:
-        return {
-            "file": self.file,
-            "reason": self.reason,
-            "kind": self.kind,
-            "unit_code": self.unit_code,
-            "unit_name": self.unit_name,
-        }
-
 
 @dataclass(frozen=True)
-class DuplicateSet:
+class DuplicateSet(_Record):
     """Two or more files for one unit: all refused, unless byte-identical (then ``used`` is one of them)."""
 
     unit_code: str
@@ -79,19 +78,9 @@ class DuplicateSet:
     identical: bool
     used: str | None
 
-    def to_dict(self) -> dict:
-        return {
-            "unit_code": self.unit_code,
-            "unit_name": self.unit_name,
-            "files": list(self.files),
-            "sha256": list(self.sha256),
-            "identical": self.identical,
-            "used": self.used,
-        }
-
 
 @dataclass(frozen=True)
-class ChildStatus:
+class ChildStatus(_Record):
     """One expected child: a row of the 下级明细 sheet."""
 
     code: str
@@ -113,26 +102,9 @@ class ChildStatus:
         """The 审核 cell of 下级明细: 已审核（李四）, 审核后被改动, 未审核 or blank."""
         return f"{self.approval}（{self.approved_by}）" if self.approved_by else self.approval
 
-    def to_dict(self) -> dict:
-        return {
-            "code": self.code,
-            "name": self.name,
-            "status": self.status,
-            "files": list(self.files),
-            "sha256": list(self.sha256),
-            "errors": self.errors,
-            "warnings": self.warnings,
-            "note": self.note,
-            "received_at": self.received_at,
-            "timeliness": self.timeliness,
-            "received_from": self.received_from,
-            "approval": self.approval,
-            "approved_by": self.approved_by,
-        }
-
 
 @dataclass(frozen=True)
-class CountyExitStatus:
+class CountyExitStatus(_Record):
     """A poor county's 摘帽 status as its own consolidation judged it from its data
     (:mod:`hbreport.consolidation.county_exit`), carried up in the Summary of every workbook above it.
     ``planned_year`` is the list of poor counties' schedule, never the achievement."""
@@ -143,16 +115,6 @@ class CountyExitStatus:
     planned_year: int | None = None
     applying: bool = False
     failed: tuple[str, ...] = ()  # the criteria with data that are not met
-
-    def to_dict(self) -> dict:
-        return {
-            "code": self.code,
-            "name": self.name,
-            "status": self.status,
-            "planned_year": self.planned_year,
-            "applying": self.applying,
-            "failed": list(self.failed),
-        }
 
     @classmethod
     def from_dict(cls, d: dict) -> CountyExitStatus:

@@ -104,6 +104,15 @@ def why(exc: BaseException) -> str:
     return _WHY.get(cause.errno or 0, cause.strerror or str(cause))
 
 
+@contextmanager
+def _os_errors(path: Path, what: str, hint: str) -> Iterator[None]:
+    """An OSError inside is an HBError naming ``path``: 「``what``：why」 and ``hint``."""
+    try:
+        yield
+    except OSError as exc:
+        raise HBError(f"{what}：{why(exc)}", file=path, hint=hint) from None
+
+
 def _parent_ready(path: Path) -> None:
     """The folder of ``path`` exists (made if need be) and takes a new file; else HBError."""
     parent = path.parent
@@ -116,17 +125,11 @@ def _parent_ready(path: Path) -> None:
                     hint="换一个输出位置（一个文件夹中的文件名）",
                 )
             break
-    try:
+    with _os_errors(path, f"无法在输出文件夹「{parent}」中写文件", "换一个有写权限的普通文件夹作为输出位置"):
         parent.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".hbreport-", suffix=".tmp", dir=parent)
         os.close(fd)
         os.unlink(probe)
-    except OSError as exc:
-        raise HBError(
-            f"无法在输出文件夹「{parent}」中写文件：{why(exc)}",
-            file=path,
-            hint="换一个有写权限的普通文件夹作为输出位置",
-        ) from None
 
 
 def check_target(
@@ -210,16 +213,10 @@ def atomic_output(
     inputs = [Path(p) for p in inputs]
     check_target(path, suffix=suffix, force=force, inputs=inputs)
     mode = new_file_mode()
-    try:
+    with _os_errors(path, "无法在输出文件夹中写文件", "检查文件夹是否存在、是否有写权限，或换一个输出位置"):
         remove_stale_temporaries(path.parent)
         fd, name = tempfile.mkstemp(prefix=_prefix(path), suffix=f"{path.suffix}.tmp", dir=path.parent)
         os.close(fd)
-    except OSError as exc:
-        raise HBError(
-            f"无法在输出文件夹中写文件：{why(exc)}",
-            file=path,
-            hint="检查文件夹是否存在、是否有写权限，或换一个输出位置",
-        ) from None
     tmp = Path(name)
     failure: HBError | None = None
     try:
