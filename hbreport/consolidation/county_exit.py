@@ -20,7 +20,7 @@ from typing import Any
 from hbreport.checks.engine import row_filled
 from hbreport.errors import HBError
 from hbreport.model.summary import CountyExitStatus
-from hbreport.model.values import FormData
+from hbreport.model.values import FormData, number_or_none
 
 PEOPLE_FORM, VILLAGE_FORM, INFRA_FORM = "poverty_progress", "village_exit", "infrastructure"
 NOT_REPORTED, NOT_MET, MET, APPLYING = "未报", "未达到", "达到标准", "申请摘帽"
@@ -103,10 +103,6 @@ class CountyExit:
         return rows
 
 
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
 def _filled(data: FormData, form: str) -> bool:
     if form not in data.rows:
         return False
@@ -144,18 +140,21 @@ def assess(data: FormData, *, registry, catalog, baseline) -> CountyExit | None:
     if people_sheet is None or not all(row_filled(people_sheet, rows.get(r.code)) for r in people_sheet.rows):
         return judged(NOT_REPORTED)
     people = data.totals[PEOPLE_FORM]
-    rural = _number(own.get("rural_population")) or baseline.totals(registry, spec.unit_code).get(
+    rural = number_or_none(own.get("rural_population")) or baseline.totals(registry, spec.unit_code).get(
         "rural_population"
     )
     figures: dict[str, float] = {}
     if rural:
         figures["rural_population"] = float(rural)
     for key in ("rural_income", "fiscal_revenue_per_capita"):
-        if _number(own.get(key)) is not None:
+        if number_or_none(own.get(key)) is not None:
             figures[key] = float(own[key])
     if _filled(data, VILLAGE_FORM):
         villages = data.totals[VILLAGE_FORM]
-        out, poor = _number(villages.get("villages_exited_cum")), _number(villages.get("poor_villages"))
+        out, poor = (
+            number_or_none(villages.get("villages_exited_cum")),
+            number_or_none(villages.get("poor_villages")),
+        )
         if out is not None and poor:
             figures["villages_exited_share"] = out / poor * 100
     try:
@@ -165,7 +164,7 @@ def assess(data: FormData, *, registry, catalog, baseline) -> CountyExit | None:
             [],
             figures=figures,
             applying=applying,
-            remaining_people=_number(people.get("remaining_people")) or 0.0,
+            remaining_people=number_or_none(people.get("remaining_people")) or 0.0,
             registry=registry,
             catalog=catalog,
             baseline=baseline,

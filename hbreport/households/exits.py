@@ -29,6 +29,7 @@ from hbreport.context import Context
 from hbreport.errors import HBError
 from hbreport.households.summary import SUMMARY_SHEET, summary_cell
 from hbreport.model.findings import Finding
+from hbreport.model.values import number_or_none
 from hbreport.xlsx.layout import SheetLayout
 
 RULE_REMAINING = REMAINING
@@ -37,10 +38,6 @@ RULE_COUNTY_EXIT = COUNTY_EXIT
 RULE_COUNTY_UNASSESSED = COUNTY_UNASSESSED
 VILLAGE_FORM = "village_exit"
 _OPS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt, "==": operator.eq}
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 @dataclass(frozen=True)
@@ -103,7 +100,7 @@ def assess_village_exits(roster, township, catalog=None) -> VillageExitAssessmen
             if village.code in summary
             else roster_file
         )
-        reported = _number(row.get("remaining_poor_households"))
+        reported = number_or_none(row.get("remaining_poor_households"))
         form_cell = layout.cell(village.code, "remaining_poor_households")
         if reported is None or reported != counted:
             shown = "未填" if reported is None else f"填 {reported:g} 户"
@@ -118,9 +115,9 @@ def assess_village_exits(roster, township, catalog=None) -> VillageExitAssessmen
                     roster_cell=roster_cell,
                 )
             )
-        income = _number(row.get("village_income"))
+        income = number_or_none(row.get("village_income"))
         income_ratio = income / provincial if income is not None and provincial else None
-        collective = _number(row.get("collective_income"))
+        collective = number_or_none(row.get("collective_income"))
         unmet = []
         if counted > 0:
             unmet.append(f"台账中仍有 {counted} 户未脱贫")
@@ -199,7 +196,7 @@ def county_figures(
         remaining_people
         if remaining_people is not None
         else sum(
-            (_number(h.get("household_size")) or 0)
+            (number_or_none(h.get("household_size")) or 0)
             for h in households
             if config.is_remaining(h.get("exit_status"))
         )
@@ -237,13 +234,15 @@ def assess_county_exit(
         raise HBError(f"「{county.name}」不是县级单位", hint="贫困县摘帽按县判断，给出县级代码")
     config = roster_config(period, catalog=catalog)
     given = dict(figures or {})
-    computed = county_figures(households, config, _number(given.get("rural_population")), remaining_people)
+    computed = county_figures(
+        households, config, number_or_none(given.get("rural_population")), remaining_people
+    )
     values = {**computed, **{k: v for k, v in given.items() if k not in computed}}
     if applying is None:
         applying = baseline.planned_exit(county.code, registry) == period
     results = []
     for c in config.county_exit:
-        figure = _number(values.get(c["figure"]))
+        figure = number_or_none(values.get(c["figure"]))
         threshold = None
         note = ""
         if "parameter" in c:

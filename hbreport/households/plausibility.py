@@ -26,15 +26,12 @@ from hbreport.checks.households import JUMP, NEAR_LINE, PLAUSIBILITY_HINT, SAME_
 from hbreport.checks.registry import registered
 from hbreport.households.summary import SUMMARY_SHEET, summary_cell
 from hbreport.model.findings import Finding
+from hbreport.model.values import number_or_none
 
 RULE_NEAR_LINE = NEAR_LINE
 RULE_JUMP = JUMP
 RULE_IDENTICAL = SAME_INCOME
 HINT = PLAUSIBILITY_HINT
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 @dataclass(frozen=True)
@@ -68,9 +65,9 @@ def metrics_of(code: str, members: Sequence[Mapping[str, Any]], config) -> Villa
     people = weighted = weight = 0.0
     exited = 0
     for row in members:
-        size = _number(row.get("household_size")) or 0.0
+        size = number_or_none(row.get("household_size")) or 0.0
         people += size
-        income = _number(row.get("income_per_capita"))
+        income = number_or_none(row.get("income_per_capita"))
         if income is not None and size > 0:
             weighted += income * size
             weight += size
@@ -132,7 +129,7 @@ class _Villages:
         self.group = np.array([order.setdefault(c, len(order)) for c in codes], dtype=np.int64)
         self.codes = list(order)
         self.size = np.bincount(self.group, minlength=len(self.codes))
-        incomes = [_number(r.get("income_per_capita")) for r in rows]
+        incomes = [number_or_none(r.get("income_per_capita")) for r in rows]
         self.income = np.array([np.nan if x is None else x for x in incomes], dtype=float)
         cfg = roster.spec.config
         statuses: dict[Any, bool] = {}

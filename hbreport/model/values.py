@@ -15,6 +15,11 @@ from hbreport.checks.engine import compute_row, total_row
 from hbreport.spec import TOTAL, WorkbookSpec
 
 
+def number_or_none(value: Any) -> float | None:
+    """A cell's number as a float; None for text, a blank or a boolean."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 class OfWorkbook:
     """``unit_code`` and ``period`` of what carries the ``spec`` of the workbook it comes from."""
 
