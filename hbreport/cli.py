@@ -211,6 +211,14 @@ def _emit_json(payload: Any) -> None:
     _echo_json(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
 
 
+def _done(as_json: bool, payload: Any, text: str) -> None:
+    """What a command did: ``payload`` as JSON with ``--json``, else ``text``."""
+    if as_json:
+        _emit_json(payload)
+    else:
+        _console().print(text)
+
+
 def _show(result: Any, as_json: bool) -> None:
     """Print a result that has ``to_dict()`` (for ``--json``) and ``render()`` (Chinese text)."""
     if as_json:
@@ -437,10 +445,8 @@ def forms(
             progress=progress,
             force=force,
         )
-    if as_json:
-        _emit_json({"period": year, "level": level, "under": under, "files": [str(p) for p in paths]})
-    else:
-        _console().print(f"已生成 {len(paths)} 个工作簿，保存在 {out_dir}")
+    payload = {"period": year, "level": level, "under": under, "files": [str(p) for p in paths]}
+    _done(as_json, payload, f"已生成 {len(paths)} 个工作簿，保存在 {out_dir}")
 
 
 @main.command()
@@ -692,10 +698,7 @@ def roster_forms(
             progress=progress,
             force=force,
         )
-    if as_json:
-        _emit_json({"files": [str(p) for p in paths]})
-    else:
-        _console().print(f"已生成 {len(paths)} 个台账，保存在 {out_dir}")
+    _done(as_json, {"files": [str(p) for p in paths]}, f"已生成 {len(paths)} 个台账，保存在 {out_dir}")
 
 
 @roster.command("consolidate")

@@ -9,6 +9,7 @@ import click
 from hbreport.cli import (
     _console,
     _context,
+    _done,
     _emit_json,
     _period,
     _registry,
@@ -48,10 +49,11 @@ def derive(level: str, units: str | None, out_path: str, force: bool, as_json: b
     table = derive_tasks(registry, level=level)
     inputs = [Path(units)] if units else []
     path = write_tasks(table, Path(out_path), registry, force=force, inputs=inputs)
-    if as_json:
-        _emit_json({"level": level, "rows": len(table), "units": len(table.units()), "file": str(path)})
-    else:
-        _console().print(f"已推算 {len(table.units())} 个单位的任务（{len(table)} 行），保存在 {path}")
+    _done(
+        as_json,
+        {"level": level, "rows": len(table), "units": len(table.units()), "file": str(path)},
+        f"已推算 {len(table.units())} 个单位的任务（{len(table)} 行），保存在 {path}",
+    )
 
 
 @tasks.command("check")
@@ -108,10 +110,8 @@ def forms(
     ctx = _context(units, tasks_file)
     year = _period(period)
     paths = generate_task_forms(level, year, out_dir=Path(out_dir), under=under, ctx=ctx, force=force)
-    if as_json:
-        _emit_json({"period": year, "level": level, "under": under, "files": [str(p) for p in paths]})
-    else:
-        _console().print(f"已生成 {len(paths)} 个任务分解表，保存在 {out_dir}")
+    payload = {"period": year, "level": level, "under": under, "files": [str(p) for p in paths]}
+    _done(as_json, payload, f"已生成 {len(paths)} 个任务分解表，保存在 {out_dir}")
 
 
 @tasks.command("load")
@@ -143,7 +143,8 @@ def load(
     table = load_task_workbooks(paths, ctx=ctx)
     inputs = [*paths, *([Path(tasks_file)] if tasks_file else []), *([Path(units)] if units else [])]
     written = write_tasks(table, Path(out_path), ctx.registry, force=force, inputs=inputs)
-    if as_json:
-        _emit_json({"files": [str(p) for p in paths], "rows": len(table), "file": str(written)})
-    else:
-        _console().print(f"已读取 {len(paths)} 个任务分解表，上下级平衡，新的任务分解表保存在 {written}")
+    _done(
+        as_json,
+        {"files": [str(p) for p in paths], "rows": len(table), "file": str(written)},
+        f"已读取 {len(paths)} 个任务分解表，上下级平衡，新的任务分解表保存在 {written}",
+    )

@@ -18,12 +18,12 @@ import numbers
 import re
 import sys
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import xlwings as xw
 from xlwings import func, script
@@ -82,6 +82,19 @@ class HBError(Exception):
             "message": self.message,
             "hint": self.hint,
         }
+
+
+_K = TypeVar("_K")
+
+
+def first_on_line(
+    seen: MutableMapping[_K, int], key: _K, line: int, what: str, *, file: str | Path, hint: str
+) -> None:
+    """Note ``key`` as given on ``line`` of ``file``; a key given before is an :class:`HBError`
+    「第 line 行：``what`` 重复（第 … 行已有）」 with ``hint``."""
+    if key in seen:
+        raise HBError(f"第 {line} 行：{what} 重复（第 {seen[key]} 行已有）", file=file, hint=hint)
+    seen[key] = line
 
 
 # ──────────────────── hbreport/checks/xlsemantics.py
