@@ -149,10 +149,10 @@ class SheetSpec:
     count_filled_rows: bool = False
 
     def column(self, key: str) -> Column:
-        for col in self.columns:
-            if col.key == key:
-                return col
-        raise KeyError(key)
+        try:
+            return self.columns[self.column_keys.index(key)]
+        except ValueError:
+            raise KeyError(key) from None
 
     @cached_property
     def column_keys(self) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ import hashlib
 import random
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -89,31 +89,25 @@ def _rng(*parts: Any) -> random.Random:
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
+@dataclass(eq=False, repr=False)
 class Province:
     """The synthetic truth for one registry, baseline and catalog."""
 
-    def __init__(
-        self,
-        registry,
-        baseline,
-        catalog,
-        *,
-        seed: int = SEED,
-        mistakes: float = MISTAKES,
-        village_mistakes: float = VILLAGE_MISTAKES,
-    ) -> None:
-        self.registry = registry
-        self.baseline = baseline
-        self.catalog = catalog
-        self.seed = seed
-        self.mistakes = mistakes
-        self.village_mistakes = village_mistakes
+    registry: Any
+    baseline: Any
+    catalog: Any
+    _: KW_ONLY
+    seed: int = SEED
+    mistakes: float = MISTAKES
+    village_mistakes: float = VILLAGE_MISTAKES
+
+    def __post_init__(self) -> None:
         self._offsets: dict[str, int] = {}
         self._townships: list[str] | None = None
         self._checklists: dict[int, tuple[str, ...]] = {}
         counties: dict[str, int] = {}
-        for code in sorted(baseline.villages):
-            v = baseline.villages[code]
+        for code in sorted(self.baseline.villages):
+            v = self.baseline.villages[code]
             if v.poor_households:
                 self._offsets[code] = counties.get(code[:6], 0)
                 counties[code[:6]] = self._offsets[code] + v.poor_households

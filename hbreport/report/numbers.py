@@ -115,23 +115,23 @@ def period_end(year: int) -> dt.date:
     return dt.date(year, 12, 31)
 
 
+#: the readable form of a value in each unit (any other: its number, then the unit)
+_IN_UNIT = {
+    "人": people,
+    "户": households,
+    "万元": money_wan,
+    "元": money_yuan,
+    "%": percent,
+    "人次": lambda value: count_text(value, "人次"),
+}
+
+
 def with_unit(value: Any, unit: str) -> str:
     """A value of a data element in its own unit, choosing the readable form for people, 户, 元, 万元."""
     if not is_number(value):
         return BLANK
-    if unit == "人":
-        return people(value)
-    if unit == "户":
-        return households(value)
-    if unit == "万元":
-        return money_wan(value)
-    if unit == "元":
-        return money_yuan(value)
-    if unit == "%":
-        return percent(value)
-    if unit == "人次":
-        return count_text(value, "人次")
-    return f"{decimal_text(value, 2)}{unit}"
+    shown = _IN_UNIT.get(unit)
+    return shown(value) if shown is not None else f"{decimal_text(value, 2)}{unit}"
 
 
 #: the formatters under their Jinja filter names
