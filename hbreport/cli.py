@@ -793,11 +793,9 @@ def import_(file: str, out_dir: str, force: bool, units: str | None, as_json: bo
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--by", "by", required=True, help="审核人姓名")
 @click.option("--note", default="", help="审核意见")
-@click.option(
-    "--out",
-    "out_path",
+@out_file_option(
+    required=False,
     default=None,
-    type=click.Path(dir_okay=False),
     help="审核件（带审核标记的副本）路径（默认：原文件旁的“<原文件名>（已审核）.xlsx”）",
 )
 @store_option(help="数据库（SQLite）文件（默认：原文件旁的 hbreport.sqlite）")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hbreport import paths
 
@@ -78,6 +78,11 @@ class Context:
         """(registry, catalog, baseline), for the functions that take them one by one."""
         return self.registry, self.catalog, self.baseline
 
+    @property
+    def keywords(self) -> dict[str, Any]:
+        """``registry=``, ``catalog=``, ``baseline=``, for the functions that take them by keyword."""
+        return {"registry": self.registry, "catalog": self.catalog, "baseline": self.baseline}
+
     def spec(self, unit_code: str, period: int, forms: tuple[str, ...] | None = None) -> WorkbookSpec:
         """The form family of a unit for a period, built once in this context."""
         key = (unit_code, period, forms)
@@ -85,13 +90,6 @@ class Context:
         if spec is None:
             from hbreport.spec import build_workbook_spec
 
-            spec = build_workbook_spec(
-                unit_code,
-                period,
-                registry=self.registry,
-                catalog=self.catalog,
-                baseline=self.baseline,
-                forms=forms,
-            )
+            spec = build_workbook_spec(unit_code, period, forms=forms, **self.keywords)
             self._specs[key] = spec
         return spec

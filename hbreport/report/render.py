@@ -275,9 +275,7 @@ def report_from_store(
         out_docx,
         spec=ctx.spec(code, period),
         history=history,
-        registry=ctx.registry,
-        catalog=ctx.catalog,
-        baseline=ctx.baseline,
+        **ctx.keywords,
         **kw,
     )
 

@@ -113,9 +113,7 @@ def _workbook_dataset(result) -> Dataset:
 def _from_workbook(path: Path, ctx) -> Dataset:
     from hbreport.xlsx.reader import read_workbook
 
-    return _workbook_dataset(
-        read_workbook(path, registry=ctx.registry, catalog=ctx.catalog, baseline=ctx.baseline)
-    )
+    return _workbook_dataset(read_workbook(path, **ctx.keywords))
 
 
 def _from_folder(folder: Path, ctx) -> tuple[Dataset, list[Finding]]:
@@ -128,7 +126,7 @@ def _from_folder(folder: Path, ctx) -> tuple[Dataset, list[Finding]]:
     skipped = list(inbox.not_read)
     for path in inbox.files:
         try:
-            result = read_workbook(path, registry=ctx.registry, catalog=ctx.catalog, baseline=ctx.baseline)
+            result = read_workbook(path, **ctx.keywords)
         except HBError as exc:
             skipped.append(file_finding(path, exc))
             continue

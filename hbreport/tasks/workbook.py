@@ -208,9 +208,7 @@ def read_task_workbook(path: str | Path, *, ctx: Context | None = None):
     ctx = ctx or Context.of()
     return read_workbook(
         Path(path),
-        registry=ctx.registry,
-        catalog=ctx.catalog,
-        baseline=ctx.baseline,
+        **ctx.keywords,
         family=TASK_FAMILY,
         rebuild=lambda p, meta, book: _rebuild(p, meta, book, ctx),
     )

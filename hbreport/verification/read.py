@@ -60,9 +60,7 @@ def read_verification(path: str | Path, *, ctx: Context | None = None) -> Verifi
     path = Path(path)
     result = read_workbook(
         path,
-        registry=ctx.registry,
-        catalog=ctx.catalog,
-        baseline=ctx.baseline,
+        **ctx.keywords,
         family=VERIFY_FAMILY,
         rebuild=lambda p, meta, book: _rebuild(p, meta, book, ctx),
     )
