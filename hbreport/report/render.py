@@ -208,29 +208,22 @@ def report_from_dataset(
     if spec is None:
         spec = build_workbook_spec(units[0], period, registry=registry, catalog=catalog, baseline=baseline)
     data = dataset.to_form_data(spec, sha256=dataset.values[0].sha256)
-    missing: list[Any] = []
-    returned: list[tuple[str, str, str]] = []
-    levels: list[tuple[str, int, int]] = []
     found = list(findings)
     if summary is not None:
-        missing = list(summary.missing)  # ChildStatus: code, name, note and the status (未报, 拒收 …)
-        returned = [
-            (c.code, c.name, c.note or (f"错误{c.errors}条" if c.errors else "")) for c in summary.returned
-        ]
-        levels = list(summary.levels)
         found += summary.findings
         kw.setdefault("timeliness", timeliness_of(summary))
         kw.setdefault("approvals", approvals_in(summary))
         kw.setdefault("county_exits", summary.county_exits)
-    regions = summary.regions if summary is not None else None
+        kw["missing"] = list(summary.missing)  # ChildStatus: code, name, note and the status (未报, 拒收 …)
+        kw["returned"] = [
+            (c.code, c.name, c.note or (f"错误{c.errors}条" if c.errors else "")) for c in summary.returned
+        ]
+        kw["levels"] = list(summary.levels)
+        kw["regions"] = summary.regions
     return render_report(
         data,
         out_docx,
         findings=unique_findings(found),
-        missing=missing,
-        returned=returned,
-        levels=levels,
-        regions=regions,
         history=history,
         registry=registry,
         catalog=catalog,
