@@ -152,12 +152,12 @@ def report_from_workbook(
     history_files = [Path(h) for h in history_files]
     inputs = [path, *history_files, *kw.pop("inputs", ())]
     check_target(out_docx, suffix=".docx", force=kw.get("force", False), inputs=inputs)
-    registry, catalog, baseline = Context.of(registry, catalog, baseline).parts
-    result = read_workbook(path, registry=registry, catalog=catalog, baseline=baseline)
+    ctx = Context.of(registry, catalog, baseline)
+    result = read_workbook(path, **ctx.keywords)
     summary = result.summary
     history: dict[int, FormData] = {}
     for other in history_files:
-        earlier = read_workbook(Path(other), registry=registry, catalog=catalog, baseline=baseline)
+        earlier = read_workbook(Path(other), **ctx.keywords)
         if earlier.data.unit_code != result.data.unit_code:
             raise HBError(
                 f"往年工作簿是「{earlier.data.spec.unit_name}」的，不是「{result.data.spec.unit_name}」的",
@@ -173,10 +173,8 @@ def report_from_workbook(
         spec=result.spec,
         findings=result.findings,
         history=history,
-        registry=registry,
-        catalog=catalog,
-        baseline=baseline,
         inputs=inputs,
+        **ctx.keywords,
         **kw,
     )
 
