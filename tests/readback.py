@@ -18,6 +18,7 @@ from hbreport.baseline import load_baseline
 from hbreport.catalog import load_catalog
 from hbreport.forms import generate_forms, prefill_values
 from hbreport.registry import load_registry
+from hbreport.report.context import DOMAIN_FORMS  # noqa: F401  (the forms after 04; tests import it from here)
 from hbreport.spec import WorkbookSpec, build_workbook_spec
 from hbreport.xlsx.layout import SheetLayout
 
@@ -168,17 +169,6 @@ def valid_inputs(spec: WorkbookSpec) -> Inputs:
             }
         out[sheet.form] = rows
     return out
-
-
-DOMAIN_FORMS = (
-    "industry",
-    "social_protection",
-    "village_services",
-    "county_services",
-    "support",
-    "funding",
-    "regions",
-)
 
 
 def domain_row(sheet, i: int, base: dict, income: float) -> dict:
