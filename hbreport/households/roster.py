@@ -22,6 +22,7 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
+import xlsxwriter.worksheet
 from openpyxl.utils import get_column_letter
 
 from hbreport.checks import quote
@@ -191,6 +192,8 @@ _PLAIN_FUNCTIONS = frozenset(
 )
 
 
+_BLANK_CELL = xlsxwriter.worksheet.CellBlankTuple  # XlsxWriter's blank cell (format only)
+_STRING_CELL = xlsxwriter.worksheet.CellStringTuple  # and its shared string cell (index, format)
 SHARED = "\x02"  # starts a shared formula's cell text as stored in the sheet (no formula holds it)
 
 
@@ -204,6 +207,8 @@ def _book_class():
     row holds the formula, every other row ``<f t="shared" si="…"/>``, as Excel itself stores a formula
     filled down. The 校验结果 formula is about 2,400 characters; written on every row it made a
     township's roster sheet 14 MB of XML, which every reader (and the safety gate) had to go through."""
+    from xlsxwriter.utility import xl_rowcol_to_cell_fast
+
     from hbreport.xlsx.writer import _TESTED, ROW_TOKEN, Book, Sheet
 
     class RosterSheet(Sheet):
@@ -242,6 +247,43 @@ def _book_class():
                 elif row == first:
                     share[1] = last + 1  # the first row differs: nothing is shared in this column
             return super()._write_formula(row, col, formula, cell_format, value)
+
+        if _TESTED:
+
+            def _write_cell(self, row, col, cell):
+                # formatted blanks and shared strings (nearly all of a roster's cells that are not
+                # formulas) as XlsxWriter writes them, without its generic path's attribute lists
+                kind = cell.__class__
+                if kind is _BLANK_CELL and cell.format is not None:
+                    ref = xl_rowcol_to_cell_fast(row, col)
+                    self.fh.write(f'<c r="{ref}" s="{cell.format._get_xf_index()}"/>')
+                elif kind is _STRING_CELL and cell.format is not None and not self.constant_memory:
+                    ref = xl_rowcol_to_cell_fast(row, col)
+                    xf = cell.format._get_xf_index()
+                    self.fh.write(f'<c r="{ref}" s="{xf}" t="s"><v>{cell.string}</v></c>')
+                else:
+                    super()._write_cell(row, col, cell)
+
+            def _calculate_spans(self):
+                # XlsxWriter's spans (the columns used in each block of 16 rows) from each row's cells
+                # rather than by trying every column of every row; a sheet with comments keeps its own
+                if self.comments:
+                    return super()._calculate_spans()
+                spans, low, high = {}, None, None
+                table, last = self.table, self.dim_rowmax
+                for row_num in range(self.dim_rowmin, last + 1):
+                    cells = table[row_num] if row_num in table else None
+                    if cells:
+                        used = [c for c in cells if self.dim_colmin <= c <= self.dim_colmax]
+                        if used and low is None:
+                            low, high = min(used), max(used)
+                        elif used:
+                            low, high = min(low, *used), max(high, *used)
+                    if (row_num + 1) % 16 == 0 or row_num == last:
+                        if low is not None:
+                            spans[row_num // 16] = f"{low + 1}:{high + 1}"
+                            low = None
+                self.row_spans = spans
 
         def _xml_formula_element(self, formula, result, attributes=()):
             if formula[:1] != SHARED:
@@ -342,7 +384,7 @@ def _roster_sheet_class():
         def write_table(self, given: dict[str, dict[str, Any]], computed: dict[str, dict[str, Any]]) -> None:
             """The form writer's table, households written cell by cell straight to XlsxWriter: one plan
             per column (format, formula template), the row's number put into each template."""
-            from hbreport.xlsx.writer import _cached
+            from hbreport.xlsx.writer import _TESTED, _cached
 
             self.write_total_row(computed[TOTAL])
             st, L, ws = self.st, self.layout, self.ws
@@ -357,7 +399,8 @@ def _roster_sheet_class():
                 plain = self._plain_formats.get(c)
                 locked = plain or st.cell("locked", col.field.type)
                 given_fmt = plain or st.cell("input", col.field.type)
-                plan.append((col, c - 1, col.key, col.role, locked, given_fmt))
+                blank = _BLANK_CELL(given_fmt) if _TESTED else None
+                plan.append((col, c - 1, col.key, col.role, locked, given_fmt, blank))
             check_col = L.check_col - 1
             texts = self.check_texts
             for i, unit in enumerate(self.sheet.rows):
@@ -365,8 +408,11 @@ def _roster_sheet_class():
                 r0 = r - 1
                 ws.write_string(r0, NAME_COL - 1, unit.name, label)
                 ws.write_string(r0, CODE_COL - 1, unit.code, code_fmt)
+                # the row's blanks go straight into XlsxWriter's table: columns A and 校验结果, written
+                # through its API on every row, already hold the sheet's dimensions
+                cells = ws.table[r0]
                 row_given, row_computed = given[unit.code], computed[unit.code]
-                for col, c0, key, role, locked, given_fmt in plan:
+                for col, c0, key, role, locked, given_fmt, blank in plan:
                     if role == "derived":
                         ws.write_formula(
                             r0, c0, "=" + self.derived(col, r), locked, _cached(row_computed[key])
@@ -375,7 +421,10 @@ def _roster_sheet_class():
                     value = row_given[key]
                     kind = type(value)
                     if value is None:
-                        ws.write_blank(r0, c0, None, given_fmt)
+                        if blank is None:
+                            ws.write_blank(r0, c0, None, given_fmt)
+                        else:
+                            cells[c0] = blank
                         continue
                     fmt = locked if role == "prefill" else given_fmt
                     if kind is str:
