@@ -35,10 +35,12 @@ def _additive(column) -> bool:
 
 
 def roll_up(datas: Iterable[Any], baseline) -> dict[str, dict[str, float]]:
-    """{group: {field: sum, "counties": n}} over the rows of the children's data (FormData)."""
-    sums: dict[str, dict[str, float]] = {}
-    counties: dict[str, set[str]] = {}
-    undetermined: dict[str, set[str]] = {}
+    """{group: {field: sum, "counties": n}} over the rows of the children's data (FormData).
+
+    The rows are added up per county first, then each county's sums into its groups: a county's
+    groups and flags are looked up once, not for every row (a county's form has a row per village)."""
+    by_county: dict[str, dict[str, float]] = {}  # county code → field → sum over its rows
+    county_of: dict[str, str] = {}  # first six digits → the county's code
     for data in datas:
         if data is None:
             continue
@@ -47,25 +49,33 @@ def roll_up(datas: Iterable[Any], baseline) -> dict[str, dict[str, float]]:
             for code, row in data.rows.get(sheet.form, {}).items():
                 if len(code) != 12 or code[4:6] == "00":
                     continue  # a prefecture's (or the province's) row: in no one county
-                county = county_code_of(code)
-                for flag in AREA_FLAGS:
-                    if baseline.area(code, flag.column) is None:
-                        undetermined.setdefault(flag.group, set()).add(county)
-                groups = baseline.groups(code)
-                for group in groups:
-                    counties.setdefault(group, set()).add(county_code_of(code))
-                    into = sums.setdefault(group, {})
-                    for key in keys:
-                        value = row.get(key)
-                        if isinstance(value, (int, float)) and not isinstance(value, bool):
-                            into[key] = into.get(key, 0) + value
-    for group, codes in counties.items():
-        sums[group][COUNTIES_KEY] = len(codes)
+                county = county_of.get(code[:6])
+                if county is None:
+                    county = county_of[code[:6]] = county_code_of(code)
+                into = by_county.setdefault(county, {})
+                for key in keys:
+                    value = row.get(key)
+                    if isinstance(value, (int, float)) and not isinstance(value, bool):
+                        into[key] = into.get(key, 0) + value
+    sums: dict[str, dict[str, float]] = {}
+    counties: dict[str, int] = {}
+    undetermined: dict[str, int] = {}
+    for county, totals in by_county.items():
+        for flag in AREA_FLAGS:
+            if baseline.area(county, flag.column) is None:
+                undetermined[flag.group] = undetermined.get(flag.group, 0) + 1
+        for group in baseline.groups(county):
+            counties[group] = counties.get(group, 0) + 1
+            into = sums.setdefault(group, {})
+            for key, value in totals.items():
+                into[key] = into.get(key, 0) + value
+    for group, n in counties.items():
+        sums[group][COUNTIES_KEY] = n
     for flag in AREA_FLAGS:
         if flag.group in sums or flag.group in undetermined:
             into = sums.setdefault(flag.group, {})
             into.setdefault(COUNTIES_KEY, 0)
-            into[UNDETERMINED_KEY] = len(undetermined.get(flag.group, ()))
+            into[UNDETERMINED_KEY] = undetermined.get(flag.group, 0)
     return {g: sums[g] for g in GROUPS if g in sums}
 
 

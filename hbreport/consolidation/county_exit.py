@@ -19,6 +19,7 @@ from typing import Any
 
 from hbreport.checks.engine import row_filled
 from hbreport.errors import HBError
+from hbreport.households.exits import assess_county_exit
 from hbreport.model.summary import CountyExitStatus
 from hbreport.model.values import FormData, number_or_none
 
@@ -112,8 +113,6 @@ def _filled(data: FormData, form: str) -> bool:
 
 def assess(data: FormData, *, registry, catalog, baseline) -> CountyExit | None:
     """The exit status of the poor county whose consolidated data ``data`` is; None for other units."""
-    from hbreport.households.exits import assess_county_exit
-
     spec = data.spec
     if spec.level != "county" or not baseline.is_poor_county(spec.unit_code):
         return None

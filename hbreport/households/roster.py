@@ -22,6 +22,7 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
+import xlsxwriter.worksheet
 from openpyxl.utils import get_column_letter
 
 from hbreport.checks import quote
@@ -191,6 +192,7 @@ _PLAIN_FUNCTIONS = frozenset(
 )
 
 
+_BLANK_CELL = xlsxwriter.worksheet.CellBlankTuple  # XlsxWriter's blank cell (format only)
 SHARED = "\x02"  # starts a shared formula's cell text as stored in the sheet (no formula holds it)
 
 
@@ -204,6 +206,8 @@ def _book_class():
     row holds the formula, every other row ``<f t="shared" si="…"/>``, as Excel itself stores a formula
     filled down. The 校验结果 formula is about 2,400 characters; written on every row it made a
     township's roster sheet 14 MB of XML, which every reader (and the safety gate) had to go through."""
+    from xlsxwriter.utility import xl_rowcol_to_cell_fast
+
     from hbreport.xlsx.writer import _TESTED, ROW_TOKEN, Book, Sheet
 
     class RosterSheet(Sheet):
@@ -242,6 +246,17 @@ def _book_class():
                 elif row == first:
                     share[1] = last + 1  # the first row differs: nothing is shared in this column
             return super()._write_formula(row, col, formula, cell_format, value)
+
+        if _TESTED:
+
+            def _write_cell(self, row, col, cell):
+                # a formatted blank (most of a roster's cells: what the township fills in) as XlsxWriter
+                # writes it, without the generic path's attribute list and escaping
+                if cell.__class__ is _BLANK_CELL and cell.format is not None:
+                    ref = xl_rowcol_to_cell_fast(row, col)
+                    self.fh.write(f'<c r="{ref}" s="{cell.format._get_xf_index()}"/>')
+                else:
+                    super()._write_cell(row, col, cell)
 
         def _xml_formula_element(self, formula, result, attributes=()):
             if formula[:1] != SHARED:
@@ -342,7 +357,7 @@ def _roster_sheet_class():
         def write_table(self, given: dict[str, dict[str, Any]], computed: dict[str, dict[str, Any]]) -> None:
             """The form writer's table, households written cell by cell straight to XlsxWriter: one plan
             per column (format, formula template), the row's number put into each template."""
-            from hbreport.xlsx.writer import _cached
+            from hbreport.xlsx.writer import _TESTED, _cached
 
             self.write_total_row(computed[TOTAL])
             st, L, ws = self.st, self.layout, self.ws
@@ -357,7 +372,8 @@ def _roster_sheet_class():
                 plain = self._plain_formats.get(c)
                 locked = plain or st.cell("locked", col.field.type)
                 given_fmt = plain or st.cell("input", col.field.type)
-                plan.append((col, c - 1, col.key, col.role, locked, given_fmt))
+                blank = _BLANK_CELL(given_fmt) if _TESTED else None
+                plan.append((col, c - 1, col.key, col.role, locked, given_fmt, blank))
             check_col = L.check_col - 1
             texts = self.check_texts
             for i, unit in enumerate(self.sheet.rows):
@@ -365,8 +381,11 @@ def _roster_sheet_class():
                 r0 = r - 1
                 ws.write_string(r0, NAME_COL - 1, unit.name, label)
                 ws.write_string(r0, CODE_COL - 1, unit.code, code_fmt)
+                # the row's blanks go straight into XlsxWriter's table: columns A and 校验结果, written
+                # through its API on every row, already hold the sheet's dimensions
+                cells = ws.table[r0]
                 row_given, row_computed = given[unit.code], computed[unit.code]
-                for col, c0, key, role, locked, given_fmt in plan:
+                for col, c0, key, role, locked, given_fmt, blank in plan:
                     if role == "derived":
                         ws.write_formula(
                             r0, c0, "=" + self.derived(col, r), locked, _cached(row_computed[key])
@@ -375,7 +394,10 @@ def _roster_sheet_class():
                     value = row_given[key]
                     kind = type(value)
                     if value is None:
-                        ws.write_blank(r0, c0, None, given_fmt)
+                        if blank is None:
+                            ws.write_blank(r0, c0, None, given_fmt)
+                        else:
+                            cells[c0] = blank
                         continue
                     fmt = locked if role == "prefill" else given_fmt
                     if kind is str:

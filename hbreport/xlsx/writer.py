@@ -864,8 +864,15 @@ class FormSheet:
             severity = self.per_row(
                 SEVERITY_KEY, lambda n: severity_formula(stems, f"{L.check_letter}{n}"), r
             )
-            value = severity_value(self.check_texts[code], stems)
-            self.formula(r, L.severity_col, severity, st.cell("locked", "integer"), value)
+            self.formula(r, L.severity_col, severity, st.cell("locked", "integer"), self.severity_of(code))
+
+    def severity_of(self, code: str) -> int:
+        """The hidden severity cell's value of a row (worked out once per distinct 校验结果 text)."""
+        text = self.check_texts[code]
+        known = self.__dict__.setdefault("_severity_of", {})
+        if text not in known:
+            known[text] = severity_value(text, self.severity_rules)
+        return known[text]
 
     @property
     def severity_rules(self) -> list:
