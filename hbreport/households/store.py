@@ -20,10 +20,12 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 from hbreport.errors import HBError
+from hbreport.households.columns import column_of
 from hbreport.store.db import Connected, connect, transaction, translated
 from hbreport.xlsx.layout import FIRST_DATA_ROW
 
@@ -474,24 +476,26 @@ def store_rows(roster) -> StoreRows:
     names = {r.code: r.name for r in spec.sheets[0].rows}
     order = {r.code: FIRST_DATA_ROW + i for i, r in enumerate(spec.sheets[0].rows)}
     plain = (str, int, float, type(None))
-    rows = []
-    for hid, row in roster.rows.items():
-        values = [row.get(k) for k in keys]
+    hids = list(roster.rows)
+    columns = []
+    for key in keys:  # by column: the rows' dicts are not made (households.columns.ColumnRows)
+        values = column_of(roster.rows, key)
         if not all(type(v) in plain for v in values):
             values = [_sql_value(v) for v in values]
-        found = problems.get(hid)
-        rows.append(
-            (
-                period,
-                code,
-                hid,
-                order[hid],
-                names.get(hid),
-                roster.sha256,
-                ",".join(found) if found else "",
-                *values,
-            )
+        columns.append(values)
+    found = [problems.get(hid) for hid in hids]
+    rows = list(
+        zip(
+            repeat(period),
+            repeat(code),
+            hids,
+            [order[hid] for hid in hids],
+            [names.get(hid) for hid in hids],
+            repeat(roster.sha256),
+            [",".join(f) if f else "" for f in found],
+            *columns,
         )
+    )
     errors = sum(1 for f in roster.findings if f.importance == "error")
     warnings = sum(1 for f in roster.findings if f.importance == "warning")
     source = (
