@@ -42,6 +42,13 @@ WITHIN_LIMITS = [
     '<row r="1"><c r="A1" t="str"><f>"a&gt;b"</f><v>a&gt;b</v></c></row>',
     '<row r="1"><c r="A1"><v>1</v></c></row><!-- <c r="ZZ900"><v>1</v></c> -->',  # a comment: bound only
     '<row r="3"><x:c xmlns:x="urn:x" r="B3"><x:v>1</x:v></x:c></row>',  # prefixed: parsed
+    # at the corners of the bounds proved without reading each reference, and just past them
+    '<row r="69999"><c r="AZ69999" s="1" t="s"><v>0</v></c></row>',
+    '<row r="70000"><c r="AZ70000"><v>0</v></c></row>',
+    '<row r="99999"><c r="Z99999"><v>0</v></c></row>',
+    '<row r="4999"><c r="ZZ4999"><v>0</v></c></row>',
+    '<row r="5000"><c r="ZZ5000"><v>0</v></c><c r="BA1"><v>0</v></c></row>',
+    '<row r="1"><c r="A1" cm="1" vm="2" ph="1"><v>0</v></c><c r="AAA1"><v>0</v></c></row>',
 ]
 
 
@@ -69,7 +76,24 @@ HOSTILE = [
     pytest.param(f'<row r="1"><c r="{FAR.lower()}"><v>1</v></c></row>', id="lower-case-reference"),
     pytest.param(f'<row r="1"><c\tr="{FAR}"><v>1</v></c></row>', id="tab-before-reference"),
     pytest.param(f'<row r="1"><c r="A1"><v>1</v></c><c r="{FAR}"><v>1</v></c></row>', id="plain-far-cell"),
+    pytest.param(
+        f'<row r="1"><c r="A1" s=\'1>\' r="{FAR}"><v>1</v></c></row>', id="second-r-after-a-single-quoted-gt"
+    ),
+    pytest.param(f'<row r="1"><c r="A1" s="1"r="{FAR}"><v>1</v></c></row>', id="second-r-without-a-space"),
+    pytest.param(f'<row r="1"><c r="A1"/><c r="B2" s="1" r="{FAR}"><v>1</v></c></row>', id="second-r-later"),
 ]
+
+
+# the parse that follows takes a prefixed attribute for another one than r; the quick bound leaves it to the parse
+PREFIXED_R = pytest.param(
+    f'<row r="1"><c r="A1" x:r="{FAR}" xmlns:x="urn:x"><v>1</v></c></row>', id="prefixed-second-r"
+)
+
+
+@pytest.mark.parametrize("body", [*HOSTILE, PREFIXED_R])
+def test_the_quick_bound_does_not_clear_a_hostile_sheet(body: str) -> None:
+    bound = safety._plain_extent(_sheet_xml(body))
+    assert bound is None or not safety._fits(bound[0], bound[1]), bound
 
 
 @pytest.mark.parametrize("body", HOSTILE)

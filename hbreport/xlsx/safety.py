@@ -691,8 +691,25 @@ def _reference(text: str) -> tuple[int, int]:
 # Every start tag of an unprefixed element named c: with its reference first, written plainly (groups:
 # column letters, row digits, the rest of the start tag up to the first '>'), or any other way (no groups).
 _CELL_TAG = re.compile(rb'<c(?: r="([A-Z]{1,3})([1-9][0-9]{0,6})"([^>]*)>|[\s/>])')
-_STRING_TAG = re.compile(rb"<si[\s/>]")
 _PREFIXED_TAG = re.compile(rb":(?:c|si)[\s/>]")  # also in text: the part is then parsed
+_ANY_CELL_TAG = re.compile(rb"<c[\s/>]")
+
+
+def _stray_cell(reference: bytes) -> re.Pattern[bytes]:
+    """A c start tag other than ``<c r="REF"`` (``reference``: a pattern for REF) followed by attributes
+    written the one plain way (a space, a lower-case name not starting with r, a double-quoted value
+    without quotes, '<', '>' or '&') up to its '>': where a part has none, every cell is at a reference
+    that ``reference`` matches, and no reader can find another."""
+    return re.compile(rb'<c(?=[\s/>])(?! r="' + reference + rb'"(?: [a-qs-z][a-z]*="[^"\'<>&]*")*/?>)')
+
+
+# (stray, rows, columns): a part without a stray cell reaches at most that far, within every limit; tried
+# in turn (the forms and rosters pass the first), else the references are read one by one
+_PLAIN_TIERS = (
+    (_stray_cell(rb"A?[A-Z](?:[1-6][0-9]{4}|[1-9][0-9]{0,3})"), 69_999, 52),
+    (_stray_cell(rb"[A-Z](?:[1-9][0-9]{0,4})"), 99_999, 26),
+    (_stray_cell(rb"[A-Z]{1,2}(?:[1-4][0-9]{3}|[1-9][0-9]{0,2})"), 4_999, 702),
+)
 _ANY_R = re.compile(rb"\br\s*=")
 _UTF8_DECLARATION = re.compile(
     rb"""<\?xml\s[^>]*?encoding\s*=\s*["']utf-?8["']|<\?xml\s(?:(?!encoding)[^>])*\?>""", re.I
@@ -708,7 +725,11 @@ def _plain_extent(xml: bytes) -> tuple[int, int, int] | None:
     character reference, no leading zero) and holding no other ``r`` attribute. Every cell is then where
     its reference says, whatever a reader makes of the rest, so the farthest reference of any cell,
     valued or not, bounds the sheet's extent; ``<si`` counted anywhere (comments too) bounds its
-    strings. A tag cut at a '>' inside a quoted value is seen by its odd quotes and is not plain."""
+    strings. A tag cut at a '>' inside a quoted value is seen by its odd quotes and is not plain.
+
+    Most parts are cleared without reading one reference: one search finds no c start tag that is not
+    ``<c r="…"`` with a reference inside a tier's corner (``_PLAIN_TIERS``) and attributes written the one
+    plain way; the tier's corner is then the bound. Only a part with a stray tag has its references read."""
     if b"\x00" in xml:
         return None
     head = xml[3:] if xml.startswith(b"\xef\xbb\xbf") else xml
@@ -719,10 +740,14 @@ def _plain_extent(xml: bytes) -> tuple[int, int, int] | None:
         return None
     if _PREFIXED_TAG.search(xml):
         return None
-    strings = len(_STRING_TAG.findall(xml))
-    cells = _CELL_TAG.findall(xml)
-    if not cells:
+    strings = xml.count(b"<si")  # every <si tag, and perhaps a few more
+    first = _ANY_CELL_TAG.search(xml)
+    if first is None:
         return 0, 0, strings
+    for stray, rows, cols in _PLAIN_TIERS:
+        if stray.search(xml, first.start()) is None:  # every cell plain, none beyond the tier's corner
+            return rows, cols, strings
+    cells = _CELL_TAG.findall(xml, first.start())
     letters, digits, rests = map(set, zip(*cells, strict=True))
     if b"" in letters:  # a c tag without its plain reference first
         return None
