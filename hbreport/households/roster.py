@@ -29,7 +29,7 @@ from hbreport.checks import quote
 from hbreport.checks.households import PREFILL_DIGEST, VILLAGE
 from hbreport.coerce import cell_text
 from hbreport.errors import HBError
-from hbreport.households.columns import form_data
+from hbreport.households.columns import column_of, form_data
 from hbreport.households.readback import RosterSheetReader
 from hbreport.households.spec import (
     ROSTER_FAMILY,
@@ -193,6 +193,7 @@ _PLAIN_FUNCTIONS = frozenset(
 
 
 _BLANK_CELL = xlsxwriter.worksheet.CellBlankTuple  # XlsxWriter's blank cell (format only)
+_STRING_CELL = xlsxwriter.worksheet.CellStringTuple  # and its shared string cell (index, format)
 SHARED = "\x02"  # starts a shared formula's cell text as stored in the sheet (no formula holds it)
 
 
@@ -250,13 +251,39 @@ def _book_class():
         if _TESTED:
 
             def _write_cell(self, row, col, cell):
-                # a formatted blank (most of a roster's cells: what the township fills in) as XlsxWriter
-                # writes it, without the generic path's attribute list and escaping
-                if cell.__class__ is _BLANK_CELL and cell.format is not None:
+                # formatted blanks and shared strings (nearly all of a roster's cells that are not
+                # formulas) as XlsxWriter writes them, without its generic path's attribute lists
+                kind = cell.__class__
+                if kind is _BLANK_CELL and cell.format is not None:
                     ref = xl_rowcol_to_cell_fast(row, col)
                     self.fh.write(f'<c r="{ref}" s="{cell.format._get_xf_index()}"/>')
+                elif kind is _STRING_CELL and cell.format is not None and not self.constant_memory:
+                    ref = xl_rowcol_to_cell_fast(row, col)
+                    xf = cell.format._get_xf_index()
+                    self.fh.write(f'<c r="{ref}" s="{xf}" t="s"><v>{cell.string}</v></c>')
                 else:
                     super()._write_cell(row, col, cell)
+
+            def _calculate_spans(self):
+                # XlsxWriter's spans (the columns used in each block of 16 rows) from each row's cells
+                # rather than by trying every column of every row; a sheet with comments keeps its own
+                if self.comments:
+                    return super()._calculate_spans()
+                spans, low, high = {}, None, None
+                table, last = self.table, self.dim_rowmax
+                for row_num in range(self.dim_rowmin, last + 1):
+                    cells = table[row_num] if row_num in table else None
+                    if cells:
+                        used = [c for c in cells if self.dim_colmin <= c <= self.dim_colmax]
+                        if used and low is None:
+                            low, high = min(used), max(used)
+                        elif used:
+                            low, high = min(low, *used), max(high, *used)
+                    if (row_num + 1) % 16 == 0 or row_num == last:
+                        if low is not None:
+                            spans[row_num // 16] = f"{low + 1}:{high + 1}"
+                            low = None
+                self.row_spans = spans
 
         def _xml_formula_element(self, formula, result, attributes=()):
             if formula[:1] != SHARED:
@@ -543,7 +570,9 @@ def read_roster(
         if prefill_digest(spec.households) != meta.get("prefill_sha256"):
             reader.report(sheet, None, PREFILL_DIGEST)
     tables: dict = {}  # the households by column, made once for the 合计, the standard and the rules
-    form = form_data(spec, {ROSTER_FORM: inputs}, tables, source=str(path), sha256=inspection.sha256)
+    form = form_data(
+        spec, {ROSTER_FORM: inputs}, tables, by_column=True, source=str(path), sha256=inspection.sha256
+    )
     _check_villages(reader, spec, form.rows[ROSTER_FORM])
     reader.check_rules(sheet, form.rows[ROSTER_FORM], tables[ROSTER_FORM])
     roster = RosterData(spec, form, reader.findings, inspection.sha256, path, meta)
@@ -811,8 +840,7 @@ def _check_villages(
 ) -> None:
     villages = {v.code for v in spec.villages}
     layout = reader.layout
-    for hid, row in rows.items():
-        code = row.get("village_code")
+    for hid, code in zip(rows, column_of(rows, "village_code"), strict=True):
         if code and code not in villages:
             reader.report(
                 reader.sheet,
