@@ -410,6 +410,57 @@ def test_reconsolidating_does_not_duplicate_and_a_new_version_replaces(registry,
     assert len(dup) == 1 and "已入库" in dup[0].message and paths[0].name in dup[0].message
 
 
+def test_two_different_rosters_of_one_township_are_refused_and_the_store_keeps_what_it_held(
+    registry, catalog, tmp_path
+):
+    """Each roster is stored as it is read; a second, different file for its township takes the
+    township back to what the store held before: the stored version (read before or after the other
+    one), or nothing at all."""
+    folder, paths, a, b = _two_townships(registry, catalog, tmp_path, shared_id=False)
+    store_path = tmp_path / "store.sqlite"
+    spec = build_roster_spec(TOWNSHIP, PERIOD, a, registry=registry, catalog=catalog)
+
+    def version(income: float, name: str) -> Path:
+        values = clean_inputs(a)
+        values[a[0].household_id]["income_per_capita"] = income
+        return write(folder, spec, values, name=name)
+
+    def held(path: Path = store_path) -> tuple:
+        with RosterStore(path) as store:
+            incomes = {r["household_id"]: r["income_per_capita"] for r in store.households(PERIOD)}
+            return incomes, {s["township_code"]: s["sha256"] for s in store.sources(PERIOD)}
+
+    # nothing stored yet: neither version goes in, the other township does
+    other = version(LINE * 4, "0_其他版本.xlsx")
+    fresh = tmp_path / "fresh.sqlite"
+    summary = consolidate_rosters(folder, "421122", PERIOD, fresh, registry=registry, catalog=catalog)
+    statuses = {Path(f.file).name: (f.status, f.stored) for f in summary.files}
+    assert statuses[other.name] == statuses[paths[0].name] == ("重复", None)
+    assert summary.households_loaded == summary.households_in_store == len(b)
+    incomes, sources = held(fresh)
+    assert set(sources) == {OTHER_TOWNSHIP} and set(incomes) == {h.household_id for h in b}
+    assert len([f for f in summary.findings if f.unit_code == TOWNSHIP]) == 2
+    other.unlink()
+
+    consolidate_rosters(folder, "421122", PERIOD, store_path, registry=registry, catalog=catalog)
+    before = held()
+    assert before[0][a[0].household_id] != LINE * 4
+    # another version read before the stored one (stored on the way, then taken back), then after it
+    for income, name in ((LINE * 4, "0_其他版本.xlsx"), (LINE * 6, "9_其他版本.xlsx")):
+        other = version(income, name)
+        three = [other, version(LINE * 7, "1_又一版本.xlsx")] if income == LINE * 4 else [other]
+        summary = consolidate_rosters(
+            folder, "421122", PERIOD, store_path, registry=registry, catalog=catalog
+        )
+        statuses = {Path(f.file).name: (f.status, f.stored) for f in summary.files}
+        assert {statuses[p.name] for p in [*three, paths[0]]} == {("重复", None)}
+        assert statuses[paths[1].name] == ("已入库", "unchanged")
+        assert summary.households_loaded == 0 and summary.households_in_store == len(a) + len(b)
+        assert held() == before
+        for p in three:
+            p.unlink()
+
+
 def test_consolidation_refuses_files_and_lists_missing_townships(registry, catalog, tmp_path):
     folder, paths, a, b = _two_townships(registry, catalog, tmp_path, shared_id=False)
     (folder / "notes.xlsx").write_bytes(b"not a workbook")

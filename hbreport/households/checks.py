@@ -20,6 +20,7 @@ from hbreport.checks import quote, registered
 from hbreport.checks.households import DUPLICATE_ID, ID_DETAIL
 from hbreport.checks.idcard import EARLIEST_BIRTH, PROVINCE_PREFIXES, validate_id
 from hbreport.checks.rules_columnar import idcheck
+from hbreport.households.columns import column_of
 from hbreport.model.findings import Finding
 
 
@@ -58,7 +59,7 @@ def screen_roster(roster) -> list[Finding]:
     findings: list[Finding] = []
     names = {r.code: r.name for r in roster.spec.sheets[0].rows}
     by_id: dict[str, list[str]] = defaultdict(list)
-    numbers = [(hid, row.get("id_number")) for hid, row in roster.rows.items()]
+    numbers = list(zip(roster.rows, column_of(roster.rows, "id_number"), strict=True))
     passed = idcheck([n if type(n) is str else "" for _, n in numbers]).tolist()  # by column
     today = dt.date.today()
     for (hid, number), checked in zip(numbers, passed, strict=True):

@@ -7,7 +7,7 @@ exactly the row-by-row semantics (tests/test_rules_columnar.py).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 import numpy as np
@@ -21,12 +21,68 @@ from hbreport.spec import SheetSpec, WorkbookSpec
 Rows = dict[str, dict[str, Any]]
 
 
+class ColumnRows(MutableMapping):
+    """{row code: every column} kept as the table's columns, each row's dict made only when one is
+    first asked for: the reader's own checks and the store read the columns (:func:`column_of`), and
+    a township's rows are seldom wanted one by one when it is consolidated."""
+
+    def __init__(self, codes: list[str], table: Table) -> None:
+        self.codes, self.table = codes, table
+        self._rows: Rows | None = None
+
+    def _made(self) -> Rows:
+        if self._rows is None:
+            keys = list(self.table.columns)
+            self._rows = {
+                code: dict(zip(keys, values, strict=True))
+                for code, *values in zip(self.codes, *self.table.columns.values(), strict=True)
+            }
+        return self._rows
+
+    def column(self, key: str) -> list[Any]:
+        """One value per row, in row order (None where the row has no such column)."""
+        if self._rows is None:
+            values = self.table.columns.get(key)
+            return [None] * len(self.codes) if values is None else list(values)
+        return [row.get(key) for row in self._rows.values()]
+
+    def __getitem__(self, code: str) -> dict[str, Any]:
+        return self._made()[code]
+
+    def __setitem__(self, code: str, row: dict[str, Any]) -> None:
+        self._made()[code] = row
+
+    def __delitem__(self, code: str) -> None:
+        del self._made()[code]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.codes if self._rows is None else self._rows)
+
+    def __len__(self) -> int:
+        return len(self.codes if self._rows is None else self._rows)
+
+    def __repr__(self) -> str:
+        return repr(self._made())
+
+
+def column_of(rows: Mapping[str, Mapping[str, Any]], key: str) -> list[Any]:
+    """The values of one column of ``rows``, in row order."""
+    if isinstance(rows, ColumnRows):
+        return rows.column(key)
+    return [row.get(key) for row in rows.values()]
+
+
 def compute_rows(
-    sheet: SheetSpec, inputs: Mapping[str, Mapping[str, Any]], tables: dict[str, Table] | None = None
+    sheet: SheetSpec,
+    inputs: Mapping[str, Mapping[str, Any]],
+    tables: dict[str, Table] | None = None,
+    *,
+    by_column: bool = False,
 ) -> Rows:
     """{row code: every column}: inputs and prefilled values as given, derived columns computed by
     column (what :func:`hbreport.checks.engine.compute_row` gives row by row). ``tables``: where to keep the
-    sheet's columns (every column, by form) for the rules and the 合计 row."""
+    sheet's columns (every column, by form) for the rules and the 合计 row; ``by_column``: the rows
+    as :class:`ColumnRows`."""
     codes = [r.code for r in sheet.rows]
     empty: Mapping[str, Any] = {}
     given = [inputs.get(code, empty) for code in codes]
@@ -36,6 +92,8 @@ def compute_rows(
         columns[col.key] = evaluate_columns(Expr.parse(col.formula), table)
     if tables is not None:
         tables[sheet.form] = table
+    if by_column:
+        return ColumnRows(codes, table)  # type: ignore[return-value]
     keys = list(columns)
     return {
         code: dict(zip(keys, values, strict=True))
@@ -44,14 +102,19 @@ def compute_rows(
 
 
 def form_data(
-    spec: WorkbookSpec, inputs: Mapping[str, Rows], tables: dict[str, Table] | None = None, **kw: Any
+    spec: WorkbookSpec,
+    inputs: Mapping[str, Rows],
+    tables: dict[str, Table] | None = None,
+    *,
+    by_column: bool = False,
+    **kw: Any,
 ) -> FormData:
     """:meth:`FormData.from_inputs` with each sheet's rows and 合计 computed by column (``tables``:
-    where to keep each sheet's columns)."""
+    where to keep each sheet's columns; ``by_column``: rows as :class:`ColumnRows`)."""
     data = FormData(spec=spec, **kw)
     tables = {} if tables is None else tables
     for sheet in spec.sheets:
-        data.rows[sheet.form] = compute_rows(sheet, inputs.get(sheet.form, {}), tables)
+        data.rows[sheet.form] = compute_rows(sheet, inputs.get(sheet.form, {}), tables, by_column=by_column)
         data.totals[sheet.form] = total_of_columns(sheet, tables[sheet.form])
     return data
 

@@ -14,6 +14,7 @@ corrected file replaces the township's rows).
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
@@ -162,6 +163,25 @@ class _Read:
     rows: StoreRows
 
 
+class _Awaited:
+    """The export as a reading process sees it while this process is still keeping it in the store
+    (:meth:`RosterStore.index_export`): its sha256 at once, a township's households once the store
+    holds them. Reading starts at once: the safety gate and the parse come before the export is needed."""
+
+    def __init__(self, index, ready, failed) -> None:
+        self.index, self.ready, self.failed = index, ready, failed
+
+    @property
+    def sha256(self) -> str:
+        return self.index.sha256
+
+    def township(self, code: str):
+        self.ready.wait()
+        if self.failed.value:
+            raise HBError("建档立卡导出文件未能读入，台账未核对", hint="按导出文件的报错改正后重新汇总")
+        return self.index.township(code)
+
+
 def _init(registry, catalog, export, check_formulas: bool, period: int) -> None:
     """``export``: None, or an ExportIndex (one township read at a time from the store). A spawned
     worker gets the registry and catalog as where to load them (:func:`hbreport.consolidation.parallel.portable`)."""
@@ -199,13 +219,21 @@ def _read(path: str):
     return path, digest, None, error  # the error as a dict: HBError's keyword fields do not pickle
 
 
-def _read_all(files: list[Path], workers: int, context: tuple, progress: Progress | None) -> Iterator[tuple]:
-    """Read every file (in worker processes when ``workers`` > 1), yielding results in file order.
+def _read_all(
+    files: list[Path],
+    workers: int,
+    context: tuple,
+    progress: Progress | None,
+    meanwhile: Callable[[], None] = lambda: None,
+) -> Iterator[tuple]:
+    """Read every file (in worker processes when ``workers`` > 1), yielding results in file order;
+    ``meanwhile()`` runs here once the workers have their first files (alone: before the first file).
     At most two files a worker are in flight, and a result is let go once yielded: what a reading
     process sends back (a township's rows for the store) never piles up, whatever the province."""
     if progress:
         progress(0, len(files))
     if workers <= 1 or len(files) <= 1:
+        meanwhile()
         _init(*context)
         for i, f in enumerate(files, 1):
             yield _read(str(f))
@@ -237,6 +265,11 @@ def _read_all(files: list[Path], workers: int, context: tuple, progress: Progres
                 pending.append((f, future))
 
         fill()
+        try:
+            meanwhile()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
         for i in range(1, len(files) + 1):
             f, future = pending.popleft()
             try:
@@ -302,13 +335,27 @@ def consolidate_rosters(
     townships = [top] if top.level == "township" else registry.descendants(top.code, "township")
     inside = {t.code: t for t in townships}
 
-    export, expected = None, None
-    if roster_csv:
-        from hbreport.households.export import ExportIndex
+    export, expected, ready, failed = None, None, None, None
+    if roster_csv:  # readers take one township at a time from the store, once it is kept there
+        from hbreport.households.export import ExportIndex, export_sha256
 
-        with RosterStore(store_path) as store:  # readers take one township at a time from the store
-            sha256, expected = store.index_export(roster_csv, registry=registry)
-        export = ExportIndex(store_path, sha256, roster_csv)
+        sha256 = export_sha256(roster_csv)
+        ready, failed = multiprocessing.Event(), multiprocessing.RawValue("b", 0)
+        export = _Awaited(ExportIndex(store_path, sha256, roster_csv), ready, failed)
+
+    def keep_export() -> None:
+        """The export into the store (once per sha256) while the workers start reading."""
+        nonlocal expected
+        if ready is None:
+            return
+        try:
+            _, expected = store.index_export(roster_csv, registry=registry, sha256=sha256)
+        except BaseException:
+            failed.value = 1
+            raise
+        finally:
+            ready.set()
+
     store_files = [Path(f"{store_path}{end}") for end in ("", "-wal", "-shm", "-journal")]
     inbox = scan(folder, exclude=[*store_files, *([roster_csv] if roster_csv else [])])
     files = inbox.files
@@ -316,9 +363,9 @@ def consolidate_rosters(
     findings: list[Finding] = list(inbox.not_read)
     staged: dict[str, list[tuple[str, str, Any]]] = defaultdict(list)  # township → (file, sha256, summary)
     with RosterStore(store_path) as store:
-        # 1. read and check every file; stage each usable roster in the store (rows kept aside, memory freed)
+        # 1. read and check every file; store each usable roster as it comes (memory freed at once)
         for path, digest, roster, error in _read_all(
-            files, workers, (registry, catalog, export, check_formulas, period), progress
+            files, workers, (registry, catalog, export, check_formulas, period), progress, keep_export
         ):
             if roster is None:
                 error = HBError(
@@ -352,7 +399,11 @@ def consolidate_rosters(
                 )
                 continue
             counts = count_by_importance(roster.findings)
-            status = store.stage(roster.rows).status
+            if staged[code]:  # a second, different file for the township: none of them is stored
+                store.restore(roster.rows.period, code)
+                status = None
+            else:  # stored at once, in its own transaction; taken back if another file turns up
+                status = store.put(roster.rows).status
             entry = RosterFile(
                 path,
                 digest,
@@ -373,8 +424,7 @@ def consolidate_rosters(
         for code, items in staged.items():
             if len(items) > 1:
                 names = "、".join(Path(p).name for p, _, _ in items)
-                for _path, digest, (entry, _) in items:
-                    store.discard(digest)
+                for _path, _digest, (entry, _) in items:
                     entry.status, entry.stored = DUPLICATE, None
                     entry.reason = (
                         f"{entry.township_name}有 {len(items)} 份内容不同的台账（{names}），全部拒收"
@@ -382,9 +432,8 @@ def consolidate_rosters(
                     results.append(entry)
                 findings += differing_findings([p for p, _, _ in items], code, items[0][2][0].township_name)
                 continue
-            path, digest, (entry, own) = items[0]
-            if entry.stored == "staged":
-                entry.stored = store.commit(digest).status
+            _path, _digest, (entry, own) = items[0]
+            if entry.stored != "unchanged":
                 loaded += entry.households
             results.append(entry)
             findings.extend(own)

@@ -24,6 +24,7 @@ import numpy as np
 from hbreport.checks import finding
 from hbreport.checks.households import JUMP, NEAR_LINE, PLAUSIBILITY_HINT, SAME_INCOME
 from hbreport.checks.registry import registered
+from hbreport.households.columns import column_of
 from hbreport.households.summary import SUMMARY_SHEET, summary_cell
 from hbreport.model.findings import Finding
 from hbreport.model.values import number_or_none
@@ -123,25 +124,30 @@ class _Villages:
     first appearance), and per household its village's number, income and exit."""
 
     def __init__(self, roster) -> None:
-        rows = [r for r in roster.rows.values() if r.get("village_code")]
-        codes = [r["village_code"] for r in rows]
+        rows = roster.rows
+        keep = [i for i, code in enumerate(column_of(rows, "village_code")) if code]
+        codes, incomes, statuses, years = (
+            [values[i] for i in keep]
+            for values in (
+                column_of(rows, "village_code"),
+                column_of(rows, "income_per_capita"),
+                column_of(rows, "exit_status"),
+                column_of(rows, "exit_year"),
+            )
+        )
         order: dict[str, int] = {}
         self.group = np.array([order.setdefault(c, len(order)) for c in codes], dtype=np.int64)
         self.codes = list(order)
         self.size = np.bincount(self.group, minlength=len(self.codes))
-        incomes = [number_or_none(r.get("income_per_capita")) for r in rows]
-        self.income = np.array([np.nan if x is None else x for x in incomes], dtype=float)
+        numbers = [number_or_none(x) for x in incomes]
+        self.income = np.array([np.nan if x is None else x for x in numbers], dtype=float)
         cfg = roster.spec.config
-        statuses: dict[Any, bool] = {}
+        exited: dict[Any, bool] = {}
         self.exited_now = np.array(
             [
-                (
-                    statuses[s]
-                    if (s := r.get("exit_status")) in statuses
-                    else statuses.setdefault(s, bool(cfg.is_exited(s)))
-                )
-                and r.get("exit_year") == roster.period
-                for r in rows
+                (exited[s] if s in exited else exited.setdefault(s, bool(cfg.is_exited(s))))
+                and year == roster.period
+                for s, year in zip(statuses, years, strict=True)
             ],
             dtype=bool,
         )
@@ -150,13 +156,13 @@ class _Villages:
         return np.bincount(self.group[mask], minlength=len(self.codes))
 
 
-def near_line_exits(roster) -> list[Finding]:
+def near_line_exits(roster, villages: _Villages | None = None) -> list[Finding]:
     """Villages where every household exited this period and most incomes sit just above the line."""
     cfg = roster.spec.config
     p = cfg.plausibility
     line = cfg.poverty_line
     margin, share, least = p["near_line_margin"], p["near_line_share"], p["near_line_min_households"]
-    v = _Villages(roster)
+    v = villages if villages is not None else _Villages(roster)
     if not v.codes:
         return []
     with np.errstate(invalid="ignore"):
@@ -188,11 +194,11 @@ def near_line_exits(roster) -> list[Finding]:
     return findings
 
 
-def identical_incomes(roster) -> list[Finding]:
+def identical_incomes(roster, villages: _Villages | None = None) -> list[Finding]:
     """Villages where many households report exactly the same 人均纯收入."""
     p = roster.spec.config.plausibility
     least, share = p["identical_income_min_households"], p["identical_income_share"]
-    v = _Villages(roster)
+    v = villages if villages is not None else _Villages(roster)
     known = ~np.isnan(v.income)
     if not known.any():
         return []
@@ -282,4 +288,5 @@ def period_jumps(
 
 def plausibility_findings(roster) -> list[Finding]:
     """The checks that need only one roster."""
-    return near_line_exits(roster) + identical_incomes(roster)
+    villages = _Villages(roster)
+    return near_line_exits(roster, villages) + identical_incomes(roster, villages)

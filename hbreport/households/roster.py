@@ -29,7 +29,7 @@ from hbreport.checks import quote
 from hbreport.checks.households import PREFILL_DIGEST, VILLAGE
 from hbreport.coerce import cell_text
 from hbreport.errors import HBError
-from hbreport.households.columns import form_data
+from hbreport.households.columns import column_of, form_data
 from hbreport.households.readback import RosterSheetReader
 from hbreport.households.spec import (
     ROSTER_FAMILY,
@@ -570,7 +570,9 @@ def read_roster(
         if prefill_digest(spec.households) != meta.get("prefill_sha256"):
             reader.report(sheet, None, PREFILL_DIGEST)
     tables: dict = {}  # the households by column, made once for the 合计, the standard and the rules
-    form = form_data(spec, {ROSTER_FORM: inputs}, tables, source=str(path), sha256=inspection.sha256)
+    form = form_data(
+        spec, {ROSTER_FORM: inputs}, tables, by_column=True, source=str(path), sha256=inspection.sha256
+    )
     _check_villages(reader, spec, form.rows[ROSTER_FORM])
     reader.check_rules(sheet, form.rows[ROSTER_FORM], tables[ROSTER_FORM])
     roster = RosterData(spec, form, reader.findings, inspection.sha256, path, meta)
@@ -838,8 +840,7 @@ def _check_villages(
 ) -> None:
     villages = {v.code for v in spec.villages}
     layout = reader.layout
-    for hid, row in rows.items():
-        code = row.get("village_code")
+    for hid, code in zip(rows, column_of(rows, "village_code"), strict=True):
         if code and code not in villages:
             reader.report(
                 reader.sheet,

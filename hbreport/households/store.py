@@ -20,10 +20,12 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 from hbreport.errors import HBError
+from hbreport.households.columns import column_of
 from hbreport.store.db import Connected, connect, transaction, translated
 from hbreport.xlsx.layout import FIRST_DATA_ROW
 
@@ -103,7 +105,8 @@ class RosterStore(Connected):
                     PRIMARY KEY (period, township_code, household_id)) WITHOUT ROWID"""
             )
         self._columns = {row[1] for row in self.db.execute("PRAGMA table_info(households)")}
-        self._staging = False
+        self._kept: dict[tuple[int, str], bool] = {}  # township put here → had rows before (restore)
+        self._keeping = False
 
     def _ensure_columns(self, keys: Iterable[str]) -> None:
         keys = list(keys)
@@ -130,9 +133,11 @@ class RosterStore(Connected):
 
     # -- the registration export
 
-    def index_export(self, path: str | Path, *, registry=None) -> tuple[str, set[str]]:
+    def index_export(
+        self, path: str | Path, *, registry=None, sha256: str | None = None
+    ) -> tuple[str, set[str]]:
         """Keep a registration export in the store (once per sha256, streamed, checked as it is read) for
-        ExportIndex; return its sha256 and the townships it lists."""
+        ExportIndex; return its sha256 and the townships it lists. ``sha256``: the file's, when known."""
         from hbreport.households.export import export_sha256, extra_to_json, iter_export
 
         with self.db:
@@ -150,9 +155,13 @@ class RosterStore(Connected):
                 "CREATE TABLE IF NOT EXISTS exports (sha256 TEXT PRIMARY KEY, file TEXT, households INTEGER, "
                 "indexed_at TEXT)"
             )
-        sha256 = export_sha256(path)
+        sha256 = sha256 or export_sha256(path)
         if not self.db.execute("SELECT 1 FROM exports WHERE sha256 = ?", (sha256,)).fetchone():
-            sha256, rows = iter_export(path, registry=registry)
+            read, rows = iter_export(path, registry=registry)
+            if read != sha256:
+                raise HBError(
+                    "建档立卡导出文件在汇总过程中被改动了", file=path, hint="等文件不再变动后重新汇总"
+                )
             positions: dict[str, int] = defaultdict(int)
 
             def numbered():
@@ -204,79 +213,78 @@ class RosterStore(Connected):
         return row[0] if row else None
 
     def load(self, roster) -> LoadResult:
-        """Store one roster (RosterData); idempotent for the same file, replacing for a new version."""
-        staged = self.stage(roster)
-        return staged if staged.status == "unchanged" else self.commit(roster.sha256)
+        """Store one roster (RosterData, or its :class:`StoreRows`); idempotent for the same file,
+        replacing for a new version (see :meth:`put`)."""
+        return self.put(roster if isinstance(roster, StoreRows) else store_rows(roster))
 
-    def stage(self, roster) -> LoadResult:
-        """Put a roster's rows aside (a temporary table) without touching the stored ones; ``status`` is
-        ``staged``, or ``unchanged`` when this very file is already stored for its township and period.
-        ``roster``: a RosterData, or its :class:`StoreRows` (made where it was read)."""
-        rows = roster if isinstance(roster, StoreRows) else store_rows(roster)
-        if self.stored_sha256(rows.period, rows.township_code) == rows.sha256:
-            return LoadResult(rows.township_code, rows.period, rows.sha256, "unchanged", len(rows.rows))
+    def put(self, rows: StoreRows) -> LoadResult:
+        """Store a roster's rows, replacing its township's rows for its period, in one transaction and
+        one ``executemany``; ``status`` inserted | replaced | unchanged (this very file is already
+        stored). The rows replaced are kept aside until the store is closed, so that :meth:`restore`
+        can put them back (a second, different file for the same township turns up later)."""
+        period, code, sha256 = rows.period, rows.township_code, rows.sha256
+        old = self.stored_sha256(period, code)
+        if old == sha256:
+            return LoadResult(code, period, sha256, "unchanged", len(rows.rows))
         self._ensure_columns(list(rows.keys))
-        self._ensure_staging()
         columns = list(IDENTITY_COLUMNS) + list(rows.keys)
         quoted = ", ".join(_quote(c) for c in columns)
-        sql = f"INSERT INTO temp.staging ({quoted}) VALUES ({', '.join('?' for _ in columns)})"
-        with self.db:  # one transaction, one executemany for the township's households
-            self.db.execute("DELETE FROM temp.staging WHERE source_sha256 = ?", (rows.sha256,))
-            self.db.execute("DELETE FROM temp.staging_sources WHERE sha256 = ?", (rows.sha256,))
+        sql = f"INSERT INTO households ({quoted}) VALUES ({', '.join('?' for _ in columns)})"
+        with self.db:
+            if old is not None and (period, code) not in self._kept:
+                self._keep(period, code)
+            self._kept.setdefault((period, code), old is not None)
+            self.db.execute("DELETE FROM households WHERE period = ? AND township_code = ?", (period, code))
             self.db.executemany(sql, rows.rows)
             self.db.execute(
-                f"INSERT INTO temp.staging_sources VALUES ({', '.join('?' for _ in rows.source)})",
-                rows.source,
+                "INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*rows.source, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), old),
             )
-        return LoadResult(rows.township_code, rows.period, rows.sha256, "staged", len(rows.rows))
+        return LoadResult(code, period, sha256, "replaced" if old else "inserted", len(rows.rows), old)
 
-    def commit(self, sha256: str) -> LoadResult:
-        """Move a staged roster into the store, replacing its township's rows for its period."""
-        staged = self.db.execute(
-            "SELECT period, township_code, households FROM temp.staging_sources WHERE sha256 = ?", (sha256,)
-        ).fetchone()
-        if staged is None:
-            raise HBError(f"没有待入库的台账（sha256 {sha256[:12]}…）", hint="先读取并暂存该台账")
-        period, code, n = staged
-        old = self.stored_sha256(period, code)
-        columns = ", ".join(_quote(c) for c in self._columns_in_order())
+    def restore(self, period: int, township_code: str) -> None:
+        """Take a township back to what the store held for it before this store's first :meth:`put`
+        of it (nothing, or the rows and source it replaced), in one transaction."""
+        kept = self._kept.pop((period, township_code), None)
+        if kept is None:
+            return
+        where = "WHERE period = ? AND township_code = ?"
+        args = (period, township_code)
         with self.db:
-            self.db.execute("DELETE FROM households WHERE period = ? AND township_code = ?", (period, code))
-            self.db.execute(
-                f"INSERT INTO households ({columns}) SELECT {columns} FROM temp.staging WHERE source_sha256 = ?",
-                (sha256,),
-            )
-            self.db.execute(
-                "INSERT OR REPLACE INTO sources SELECT period, township_code, township_name, sha256, file, "
-                "households, errors, warnings, roster_sha256, layout_hash, ?, ? FROM temp.staging_sources "
-                "WHERE sha256 = ?",
-                (dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), old, sha256),
-            )
-            self.discard(sha256)
-        return LoadResult(code, period, sha256, "replaced" if old else "inserted", n, old)
+            self.db.execute(f"DELETE FROM households {where}", args)
+            self.db.execute(f"DELETE FROM sources {where}", args)
+            if kept:
+                columns = ", ".join(_quote(c) for c in self._columns_in_order())
+                self.db.execute(
+                    f"INSERT INTO households ({columns}) SELECT {columns} FROM temp.kept {where}", args
+                )
+                self.db.execute(f"INSERT INTO sources SELECT * FROM temp.kept_sources {where}", args)
+                self.db.execute(f"DELETE FROM temp.kept {where}", args)
+                self.db.execute(f"DELETE FROM temp.kept_sources {where}", args)
 
-    def discard(self, sha256: str) -> None:
-        """Drop a staged roster."""
-        if self._staging:
-            self.db.execute("DELETE FROM temp.staging WHERE source_sha256 = ?", (sha256,))
-            self.db.execute("DELETE FROM temp.staging_sources WHERE sha256 = ?", (sha256,))
+    def _keep(self, period: int, township_code: str) -> None:
+        """Copy a township's stored rows and source aside (temporary tables), for :meth:`restore`."""
+        columns = self._columns_in_order()
+        if not self._keeping:
+            self.db.execute("CREATE TEMP TABLE kept AS SELECT * FROM main.households WHERE 0")
+            self.db.execute("CREATE TEMP TABLE kept_sources AS SELECT * FROM main.sources WHERE 0")
+            self._keeping = True
+        have = {row[1] for row in self.db.execute("PRAGMA temp.table_info(kept)")}
+        for column in columns:
+            if column not in have:
+                self.db.execute(f"ALTER TABLE temp.kept ADD COLUMN {_quote(column)}")
+        quoted = ", ".join(_quote(c) for c in columns)
+        where = "WHERE period = ? AND township_code = ?"
+        self.db.execute(
+            f"INSERT INTO temp.kept ({quoted}) SELECT {quoted} FROM households {where}",
+            (period, township_code),
+        )
+        self.db.execute(
+            f"INSERT INTO temp.kept_sources SELECT * FROM sources {where}", (period, township_code)
+        )
 
     def _columns_in_order(self) -> list[str]:
         return [row[1] for row in self.db.execute("PRAGMA main.table_info(households)")]
-
-    def _ensure_staging(self) -> None:
-        if not self._staging:
-            self.db.execute("CREATE TEMP TABLE staging AS SELECT * FROM main.households WHERE 0")
-            self.db.execute(
-                """CREATE TEMP TABLE staging_sources (period INTEGER, township_code TEXT, township_name TEXT,
-                    sha256 TEXT PRIMARY KEY, file TEXT, households INTEGER, errors INTEGER, warnings INTEGER,
-                    roster_sha256 TEXT, layout_hash TEXT)"""
-            )
-            self._staging = True
-        have = {row[1] for row in self.db.execute("PRAGMA temp.table_info(staging)")}
-        for column in self._columns_in_order():
-            if column not in have:
-                self.db.execute(f"ALTER TABLE temp.staging ADD COLUMN {_quote(column)}")
 
     def add_problem(self, period: int, places: Iterable[tuple[str, str]], rule: str) -> None:
         """Record ``rule`` on the stored households at (township code, household id), counting it once as
@@ -468,24 +476,26 @@ def store_rows(roster) -> StoreRows:
     names = {r.code: r.name for r in spec.sheets[0].rows}
     order = {r.code: FIRST_DATA_ROW + i for i, r in enumerate(spec.sheets[0].rows)}
     plain = (str, int, float, type(None))
-    rows = []
-    for hid, row in roster.rows.items():
-        values = [row.get(k) for k in keys]
+    hids = list(roster.rows)
+    columns = []
+    for key in keys:  # by column: the rows' dicts are not made (households.columns.ColumnRows)
+        values = column_of(roster.rows, key)
         if not all(type(v) in plain for v in values):
             values = [_sql_value(v) for v in values]
-        found = problems.get(hid)
-        rows.append(
-            (
-                period,
-                code,
-                hid,
-                order[hid],
-                names.get(hid),
-                roster.sha256,
-                ",".join(found) if found else "",
-                *values,
-            )
+        columns.append(values)
+    found = [problems.get(hid) for hid in hids]
+    rows = list(
+        zip(
+            repeat(period),
+            repeat(code),
+            hids,
+            [order[hid] for hid in hids],
+            [names.get(hid) for hid in hids],
+            repeat(roster.sha256),
+            [",".join(f) if f else "" for f in found],
+            *columns,
         )
+    )
     errors = sum(1 for f in roster.findings if f.importance == "error")
     warnings = sum(1 for f in roster.findings if f.importance == "warning")
     source = (
