@@ -147,8 +147,7 @@ class Baseline:
 
         table = self.task_table
         if table is None:  # the sample's tasks only where the sample's villages are the registry's
-            villages = {u.code for u in registry.at_level("village")}
-            table = default_table(self) if villages == set(self.villages) else None
+            table = default_table(self) if self._villages_are(registry) else None
         if table is None:
             from hbreport.tasks import TaskTable
 
@@ -156,6 +155,16 @@ class Baseline:
         held = UnitTasks(table, registry, self, None)
         self._unit_tasks = (registry, held)
         return held
+
+    def _villages_are(self, registry: Registry) -> bool:
+        """Whether this baseline's villages are exactly the villages of ``registry`` (one of ours that the
+        registry lacks says no before the registry's 30,000 units are gone through)."""
+        units = registry.units
+        for code in self.villages:
+            unit = units.get(code)
+            if unit is None or unit.level != "village" or unit.placeholder:
+                return False
+        return len(self.villages) == sum(1 for u in registry if u.level == "village" and not u.placeholder)
 
     def planned_exit(self, code: str | int, registry: Registry) -> int | None:
         """The planned 摘帽 year of the county that ``code`` is or lies in — the one schedule every form,

@@ -26,6 +26,7 @@ from hbreport import __version__, paths
 from hbreport.context import Context
 from hbreport.errors import HBError
 from hbreport.period import period_label
+from hbreport.tasks.units import PROJECT_FORM, project_task_note
 
 FIELD_TYPES = ("integer", "decimal", "percent", "choice", "text")
 FIELD_AGGREGATIONS = ("sum", "weighted_mean", "min", "max", "count_if", "derived", "last", "none")
@@ -708,8 +709,6 @@ def build_workbook_spec(
         render_form(f, unit=unit, level=level, period=period, rows=rows, poor_rows=poor_rows, catalog=catalog)
         for f in (forms or LEVEL_FORMS[level])
     )
-    from hbreport.tasks.units import PROJECT_FORM, project_task_note
-
     note = (
         project_task_note(unit.code, registry, catalog, baseline)
         if PROJECT_FORM in (forms or LEVEL_FORMS[level])

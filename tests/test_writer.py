@@ -484,6 +484,12 @@ def test_formula_fast_path_knows_every_function_xlsxwriter_would_prefix():
     # a name counts whole, dotted names and braces step aside, text in quotes is looked at too
     assert _needs_prefix("=STDEV.S(A1:A9)") and _needs_prefix("={1,2}") and _needs_prefix('="x"&SORT(A1)')
     assert not _needs_prefix("=XSORT(A1)+SORTX(A2)+sort(A3)") and not _needs_prefix('="规划(二)"&N(A1)')
+    # a row template is checked once for all its rows: a row number may not end up inside a called name
+    from hbreport.xlsx.writer import ROW_TOKEN as R
+    from hbreport.xlsx.writer import plain_template
+
+    assert plain_template(f'IF(ISBLANK($D{R}),"",D{R}*2)') and plain_template('""')
+    assert not plain_template(f"SORT(D{R})") and not plain_template(f"DAYS{R}(A1)+1")
 
 
 def test_a_form_template_using_the_unit_renders_per_unit_others_once(sample, tmp_path):

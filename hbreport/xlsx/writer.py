@@ -215,7 +215,10 @@ def _check_sheet_names(spec: WorkbookSpec, extra: list[str], xlwings: bool, path
 
 def display_width(text: str) -> int:
     """Width of ``text`` in character cells: CJK and full-width characters count 2."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(text))
+    text = str(text)
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _cached(value: Any) -> Any:
@@ -340,13 +343,24 @@ class Sheet(xlsxwriter.worksheet.Worksheet):
     own path. This extends a private method, and fails safe: with an XlsxWriter release it was not
     written for (:data:`XLSXWRITER_TESTED`) it is not used, and every formula takes the slow path."""
 
+    checked_formula: str | None = None  # the formula write_checked_formula is writing
+
+    def write_checked_formula(self, row: int, col: int, formula: str, cell_format, value) -> int:
+        """:meth:`write_formula` for a formula known to need no prefix (made from a row template that
+        :func:`plain_template` passed, once for all its rows): not searched for names again."""
+        self.checked_formula = formula
+        try:
+            return self.write_formula(row, col, formula, cell_format, value)
+        finally:
+            self.checked_formula = None
+
     if _TESTED:
 
         def _prepare_formula(self, formula, expand_future_functions=False):
             # _PREFIXED_NAMES lists the functions of both of XlsxWriter's passes (the dynamic-array ones
             # and, for conditional formats, the future ones): a formula that calls none of them comes back
             # as it is, without its leading "="
-            if _needs_prefix(formula):
+            if formula is not self.checked_formula and _needs_prefix(formula):
                 return super()._prepare_formula(formula, expand_future_functions)
             return formula[1:] if formula.startswith("=") else formula
 
@@ -373,6 +387,15 @@ def _needs_prefix(formula: str) -> bool:
     if "{" in formula or "}" in formula or "_xlfn." in formula:
         return True
     return any("." in name or name in _PREFIXED_NAMES for name in _CALLED.findall(formula))
+
+
+_ROW_IN_NAME = re.compile(re.escape(ROW_TOKEN) + r"[\w.]*\(")
+
+
+def plain_template(template: str) -> bool:
+    """Whether no formula made from a row template (:data:`ROW_TOKEN` for the row number) needs a prefix:
+    the template on row 1 needs none, and no row number can be part of a called name."""
+    return not _ROW_IN_NAME.search(template) and not _needs_prefix(template.replace(ROW_TOKEN, "1"))
 
 
 class Book(xlsxwriter.Workbook):
@@ -681,6 +704,8 @@ class FormSheet:
         self.status = status_columns(sheet)
         self.widths: dict[int, float] = {}
         self.templates: dict[str, str] = {}
+        self.plain_templates: set[str] = set()  # keys of the templates plain_template() passed
+        self.checked: str | None = None  # the last formula per_row made from one of them
         self.check_texts: dict[str, str] = {}  # row code → the 校验结果 text (worked out once per row)
         self.notes: Mapping[str, str] = {}  # row code → its explanation (the 说明 column)
         self.children_locked = False  # the children's rows are made by consolidation, not typed here
@@ -705,7 +730,10 @@ class FormSheet:
 
     def formula(self, row: int, col: int, text: str, fmt, cached: Any) -> None:
         """Write a formula (no leading '=') with its cached result."""
-        self.ws.write_formula(row - 1, col - 1, "=" + text, fmt, _cached(cached))
+        if text is self.checked:  # made by per_row from a template known to need no prefix
+            self.ws.write_checked_formula(row - 1, col - 1, "=" + text, fmt, _cached(cached))
+        else:
+            self.ws.write_formula(row - 1, col - 1, "=" + text, fmt, _cached(cached))
 
     def merge(self, row: int, first: int, last: int, text: str, fmt) -> None:
         if last > first:
@@ -932,6 +960,8 @@ class FormSheet:
         template = self.templates.get(key)
         if template is None:
             template = self.templates[key] = make(ROW_TOKEN)
+            if plain_template(template):
+                self.plain_templates.add(key)
         formula = template.replace(ROW_TOKEN, str(row))
         if len(formula) >= MAX_FORMULA:
             raise HBError(
@@ -939,6 +969,8 @@ class FormSheet:
                 sheet=self.sheet.sheet,
                 hint="缩短该表规则的提示文字，或把规则分到两张表",
             )
+        if key in self.plain_templates:
+            self.checked = formula
         return formula
 
     def derived(self, col: Column, row: int) -> str:
