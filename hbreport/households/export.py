@@ -309,17 +309,29 @@ def _checked(
 
     seen: dict[str, int] = {}
     villages: dict[str, tuple[str, str, str]] = {}  # village code → (township code, name, 12-digit code)
-    at = {key: index.get(key) for key in ("household_id", "head_name", "village_code", "village_name")}
-    at |= {key: index.get(key) for key in ("id_number", "household_size")}
+    # the required columns are in ``index``; 所在村 may not be
+    at_id, at_head, at_number, at_size, at_village = (index[key] for key in REQUIRED)
+    at_name = index.get("village_name")
     given = {f.key for _, f, _ in optional}
     derive_welfare = "household_type" in given and "welfare_status" not in given
+    # a CSV's cells are all text, for which cell_text is strip: the 1.3 million rows of a province's
+    # export are read here, in one process, before any roster is written
+    texts = path.suffix.lower() not in (".xlsx", ".xlsm")
+    text = str.strip if texts else cell_text
     with contextlib.closing(table):
         for line, row in table:
-            if not "".join(cell_text(c) for c in row).strip():
+            if not ("".join(row) if texts else "".join(cell_text(c) for c in row)).strip():
                 continue
             if len(row) < width:
                 row = row + [""] * (width - len(row))
-            cells = {key: "" if i is None else cell_text(row[i]) for key, i in at.items()}
+            cells = {
+                "household_id": text(row[at_id]),
+                "head_name": text(row[at_head]),
+                "village_code": text(row[at_village]),
+                "village_name": "" if at_name is None else text(row[at_name]),
+                "id_number": text(row[at_number]),
+                "household_size": text(row[at_size]),
+            }
             household_id = cells["household_id"]
             if not household_id or len(household_id) > MAX_HOUSEHOLD_ID or "," in household_id:
                 raise HBError(
