@@ -306,6 +306,7 @@ class Table:
         self.n = _length(columns, n)
         self.made: dict[str, Column] = {}
         self.made_constants: dict[tuple[type, Any], Column] = {}
+        self.results: dict[int, Column] = {}  # a node's value, by :data:`_NODE_KEYS`: shared subexpressions
 
     def constant(self, value: Any) -> Column:
         """A constant over every row, made once per table (operations never change their operands)."""
@@ -330,7 +331,28 @@ def _row_by_row(n: int, function: Callable[..., Any], args: Sequence[Column], ro
     return [function(*(a.value(i) for a in args)) for i in rows.tolist()]
 
 
+_NODE_KEYS: dict[Node, int] = {}
+"""Every compiled node (other than a constant or a field) by its number: the same subexpression in
+several expressions (a criterion of the exit standard in 达到脱贫标准 and in the rule that names it)
+is computed once per table."""
+
+
 def _compile(node: Node) -> Program:
+    made = _compile_node(node)
+    if node.kind in ("num", "text", "bool", "field"):
+        return made
+    key = _NODE_KEYS.setdefault(node, len(_NODE_KEYS))
+
+    def shared(t: Table) -> Column:  # a node's value is never changed once made, as constants
+        found = t.results.get(key)
+        if found is None:
+            found = t.results[key] = made(t)
+        return found
+
+    return shared
+
+
+def _compile_node(node: Node) -> Program:
     kind = node.kind
     if kind in ("num", "text", "bool"):
         value = node.value

@@ -7,13 +7,14 @@ exactly the row-by-row semantics (tests/test_rules_columnar.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, MutableMapping
+import operator
+from collections import Counter
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from hbreport.checks.engine import TEXT_IN_NUMBER, _clean, _expr, aggregate
-from hbreport.checks.rules import Expr
 from hbreport.checks.rules_columnar import FAIL, INVALID, Table, evaluate_columns, rule_statuses
 from hbreport.model.values import FormData
 from hbreport.spec import SheetSpec, WorkbookSpec
@@ -89,7 +90,7 @@ def compute_rows(
     columns: dict[str, list[Any]] = {key: [row.get(key) for row in given] for key in sheet.given_keys}
     table = Table(columns, len(codes))
     for col in sheet.derived_columns:
-        columns[col.key] = evaluate_columns(Expr.parse(col.formula), table)
+        columns[col.key] = evaluate_columns(_expr(col.formula), table)
     if tables is not None:
         tables[sheet.form] = table
     if by_column:
@@ -120,19 +121,59 @@ def form_data(
 
 
 def total_of_columns(sheet: SheetSpec, table: Table) -> dict[str, Any]:
-    """:func:`hbreport.checks.engine.total_row` of computed rows, from their columns."""
+    """:func:`hbreport.checks.engine.total_row` of computed rows, from their columns: the same
+    :func:`~hbreport.checks.engine.aggregate`, with a column not added up passed over, a weight's
+    numbers taken once for every column it weighs, and a 是/否 column counted by its distinct values."""
     columns, n = table.columns, table.n
     total: dict[str, Any] = {}
+    weights: dict[str, list[float]] = {}
     for col in sheet.columns:
         f = col.field
         if f.aggregation == "derived":
             continue
-        weights = (columns.get(f.weight) or [None] * n) if f.weight else None
-        total[col.key] = aggregate(f, list(columns[col.key]), weights)
+        values = columns[col.key]
+        if f.aggregation == "weighted_mean":
+            if f.weight not in weights:
+                weights[f.weight] = _numbers(columns.get(f.weight) or [None] * n)
+            total[col.key] = _weighted_mean(_numbers(values), weights[f.weight])
+        elif f.aggregation == "count_if":
+            total[col.key] = _count_if(f, values)
+        elif f.aggregation in _AGGREGATED:
+            total[col.key] = aggregate(f, list(values))
+        else:
+            total[col.key] = None  # what aggregate gives a column not added up
     for col in sheet.columns:
         if col.field.aggregation == "derived":
             total[col.key] = _clean(_expr(col.formula).evaluate(total))
     return total
+
+
+_AGGREGATED = frozenset({"sum", "min", "max", "last"})
+
+
+def _numbers(values: Sequence[Any]) -> list[float]:
+    """``engine._num`` of every value: the number as a float, 0.0 for anything else."""
+    return [float(v) if isinstance(v, int | float) and not isinstance(v, bool) else 0.0 for v in values]
+
+
+def _weighted_mean(values: list[float], weights: list[float]) -> Any:
+    """``aggregate``'s weighted mean of numbers taken by :func:`_numbers` (summed in the same order)."""
+    denom = sum(weights)
+    if denom == 0:
+        return ""
+    return sum(map(operator.mul, values, weights)) / denom
+
+
+def _count_if(field, values: Sequence[Any]) -> int:
+    """``aggregate``'s count_if, the comparison made once per distinct value (texts and blanks)."""
+    want = str(field.equals).casefold()
+    try:
+        distinct = Counter(values)
+    except TypeError:
+        distinct = None
+    if distinct is None or not all(v is None or type(v) is str for v in distinct):
+        return aggregate(field, list(values))  # numbers or booleans: 1, 1.0 and True are one key
+    return sum(k for v, k in distinct.items() if v is not None and v.strip().casefold() == want)
 
 
 def failures(

@@ -725,7 +725,7 @@ def _plain_extent(xml: bytes) -> tuple[int, int, int] | None:
     character reference, no leading zero) and holding no other ``r`` attribute. Every cell is then where
     its reference says, whatever a reader makes of the rest, so the farthest reference of any cell,
     valued or not, bounds the sheet's extent; ``<si`` counted anywhere (comments too) bounds its
-    strings. A tag cut at a '>' inside a quoted value is seen by its odd quotes and is not plain.
+    strings (or the part's length: each tag takes 4 bytes). A tag cut at a '>' inside a quoted value is seen by its odd quotes and is not plain.
 
     Most parts are cleared without reading one reference: one search finds no c start tag that is not
     ``<c r="…"`` with a reference inside a tier's corner (``_PLAIN_TIERS``) and attributes written the one
@@ -740,7 +740,8 @@ def _plain_extent(xml: bytes) -> tuple[int, int, int] | None:
         return None
     if _PREFIXED_TAG.search(xml):
         return None
-    strings = xml.count(b"<si")  # every <si tag, and perhaps a few more
+    # every <si tag and perhaps a few more; a part too short to hold more tags than the limit is not read
+    strings = len(xml) // 4 if len(xml) < 4 * MAX_SHARED_STRINGS else xml.count(b"<si")
     first = _ANY_CELL_TAG.search(xml)
     if first is None:
         return 0, 0, strings

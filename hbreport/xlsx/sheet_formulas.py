@@ -42,6 +42,9 @@ _REF = re.compile(rb'\sr="([A-Z]{1,3})([0-9]{1,7})"')
 _ATTR = re.compile(rb'\s(t|si|ref)="([^"]*)"')
 _SMALL_XML = 64 * 1024
 _PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:worksheet|sheetData|c|f)[\s>/]")
+_PREFIXED_NAME = re.compile(
+    rb":(?:worksheet|sheetData|c|f)[\s>/]"
+)  # searched first: a colon is rarer than '<'
 
 
 Expected = Mapping[tuple[int, int], tuple[bytes, str]]
@@ -175,12 +178,18 @@ def _xml(data: bytes) -> Element:
     return _small_xml(data) if len(data) <= _SMALL_XML else ElementTree.fromstring(data)
 
 
-def _rels(package: zipfile.ZipFile | _Inflated, part: str) -> dict[str, tuple[str, str]]:
-    """Relationship id → (type, target part) of ``part``."""
+def _rels_part(part: str) -> str:
     folder, name = posixpath.split(part)
-    root = _xml(package.read(posixpath.join(folder, "_rels", name + ".rels")))
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
+@lru_cache(maxsize=256)
+def _rels(data: bytes, part: str) -> dict[str, tuple[str, str]]:
+    """Relationship id → (type, target part) of ``part``, from its relationships part ``data`` (read
+    only: the forms of one family have the same relationships, read once)."""
+    folder = posixpath.dirname(part)
     out = {}
-    for rel in root.iter(_REL):
+    for rel in _xml(data).iter(_REL):
         target = rel.get("Target", "")
         target = (
             target.lstrip("/")
@@ -192,12 +201,17 @@ def _rels(package: zipfile.ZipFile | _Inflated, part: str) -> dict[str, tuple[st
 
 
 def _sheet_parts(package: zipfile.ZipFile | _Inflated) -> dict[str, str]:
-    """Sheet name → the zip part holding that worksheet."""
-    workbook = next(t for kind, t in _rels(package, "").values() if kind.endswith(_OFFICE_DOCUMENT))
-    targets = _rels(package, workbook)
-    root = _xml(package.read(workbook))
+    """Sheet name → the zip part holding that worksheet (read only)."""
+    package_rels = _rels(package.read(_rels_part("")), "")
+    workbook = next(t for kind, t in package_rels.values() if kind.endswith(_OFFICE_DOCUMENT))
+    return _sheets_of(workbook, package.read(workbook), package.read(_rels_part(workbook)))
+
+
+@lru_cache(maxsize=256)
+def _sheets_of(part: str, workbook: bytes, rels: bytes) -> dict[str, str]:
+    targets = _rels(rels, part)
     out = {}
-    for sheet in root.iter(f"{_MAIN}sheet"):
+    for sheet in _xml(workbook).iter(f"{_MAIN}sheet"):
         rel = targets.get(sheet.get(_DOC_REL, ""))
         if rel is not None:
             out[sheet.get("name", "")] = rel[1]
@@ -231,14 +245,15 @@ _BY_REF: dict[int, tuple[Expected, dict[bytes, tuple[bytes, str, tuple[int, int]
 
 
 def _by_ref(expected: Expected) -> dict[bytes, tuple[bytes, str, tuple[int, int]]]:
-    """``expected`` keyed by the cell reference as the XML writes it (b"M9"), made once per mapping."""
+    """``expected`` keyed by the cell reference as the XML writes it, backwards (b"9M" for M9), with the
+    formula as written backwards too (the sheet is read backwards), made once per mapping."""
     held = _BY_REF.get(id(expected))
     if held is not None and held[0] is expected:
         return held[1]
     if len(_BY_REF) > 1024:
         _BY_REF.clear()
     table = {
-        f"{get_column_letter(c)}{r}".encode(): (written, text, (r, c))
+        f"{get_column_letter(c)}{r}".encode()[::-1]: (written[::-1], text, (r, c))
         for (r, c), (written, text) in expected.items()
     }
     _BY_REF[id(expected)] = (expected, table)  # the mapping is kept alive with its id
@@ -264,18 +279,28 @@ _SHARED_CELL_REVERSED = re.compile(
     rb'>/"([0-9]+)"=is "derahs"=t f<\s*>[^<>]*?"([0-9]{1,7})([A-Z]{1,3})"=r c<'
 )
 _F_NOT_SHARED_CELL = re.compile(rb'<f(?! t="shared" si="[0-9]+"/>)[\s>/]')
+# A cell whose formula has a text, <c r="A1" …><f …>text</f>, backwards too: the search starts at each
+# literal </f> (captured backwards: the text, the <f> attributes, the cell reference)
+_TEXT_CELL_REVERSED = re.compile(rb'>f/<([^<]*)>((?:[^>]*?\s)?)f<\s*>[^>]*?"([0-9]{1,7}[A-Z]{1,3})"=r c<')
+_SPLIT_REFERENCE = re.compile(rb"([A-Z]+)([0-9]+)")
 
 
 def _formula_elements(
     xml: bytes,
-) -> tuple[list[tuple[bytes, bytes, bytes, bytes]], list[tuple[int, int, bytes]]] | None:
+) -> tuple[list[tuple[bytes, bytes, bytes]], list[tuple[int, int, bytes]]] | None:
     """Every formula written the common way (right after its cell's start tag, which opens with
-    r="A1"): (column letters, row digits, <f> attributes, formula text), and apart from them the cells
-    only pointing at a shared formula, (row, column, si). None when a formula is written otherwise."""
+    r="A1"), each backwards and the last first: (formula text, <f> attributes, cell reference); and
+    apart from them the cells only pointing at a shared formula, (row, column, si). None when a formula
+    is written otherwise."""
+    backwards = xml[::-1]
     dependents = [
         (int(row[::-1]), _column(letters[::-1]), index[::-1])
-        for index, row, letters in _SHARED_CELL_REVERSED.findall(xml[::-1])
+        for index, row, letters in _SHARED_CELL_REVERSED.findall(backwards)
     ]
+    formulas = len(_F_OPEN.findall(xml))
+    with_text = _TEXT_CELL_REVERSED.findall(backwards)
+    if len(with_text) + len(dependents) == formulas:  # every formula one of the two
+        return with_text, dependents
     out = []
     rfind, cell_tag, f_element = xml.rfind, _CELL_TAG.fullmatch, _F_ELEMENT.match
     for found in _F_NOT_SHARED_CELL.finditer(xml):
@@ -284,16 +309,16 @@ def _formula_elements(
         f = f_element(xml, at)
         if cell is None or f is None:
             return None
-        letters, digits = cell.groups()
         tag, body = f.groups()
-        out.append((letters, digits, tag or b"", body or b""))
-    if len(out) + len(dependents) != len(_F_OPEN.findall(xml)):
+        out.append(((body or b"")[::-1], (tag or b"")[::-1], (cell[1] + cell[2])[::-1]))
+    if len(out) + len(dependents) != formulas:
         return None  # a pointing cell written another way
+    out.reverse()
     return out, dependents
 
 
 def _scan(xml: bytes, area: Area, expected: Expected) -> dict[tuple[int, int], str] | None:
-    if _PREFIXED.search(xml):
+    if _PREFIXED_NAME.search(xml) and _PREFIXED.search(xml):
         return None
     elements = _formula_elements(xml)
     if elements is None:  # a cell written another way, or a formula not placed right after its cell
@@ -303,12 +328,14 @@ def _scan(xml: bytes, area: Area, expected: Expected) -> dict[tuple[int, int], s
     known = _by_ref(expected) if expected and isinstance(expected, dict) else {}
     found: dict[tuple[int, int], str] = {}
     masters: dict[bytes, tuple[str, int, int]] = {}
-    for letters, digits, tag, body in cells:
+    for body, tag, ref in reversed(cells):  # each backwards, in the order of the sheet
         if not tag:
-            hit = known.get(letters + digits)
+            hit = known.get(ref)
             if hit is not None and body == hit[0]:
                 found[hit[2]] = hit[1]  # the formula written, unchanged (the common case)
                 continue
+        tag, body = tag[::-1], body[::-1]
+        letters, digits = _SPLIT_REFERENCE.fullmatch(ref[::-1]).groups()
         row, col = int(digits), _column(letters)
         if tag:
             attrs = _attrs(tag)
