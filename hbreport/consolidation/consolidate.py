@@ -379,6 +379,7 @@ class _Job:
     duplicates: list[DuplicateSet] = field(default_factory=list)
     findings_by_file: dict[str, list[Finding]] = field(default_factory=dict)
     reads: list[_Read] = field(default_factory=list)
+    read_names: list[str] = field(default_factory=list)  # the file name of each of ``reads``
     rolled: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # child → form → cells
     force: bool = False  # the output (and return copies) may replace existing files
     inputs: list[Path] = field(default_factory=list)  # the files scanned: never written over
@@ -441,6 +442,7 @@ class _Job:
     def classify(self, reads: list[_Read]) -> None:
         """Sort every file into accepted / returned / rejected / duplicate, and keep its findings."""
         self.reads = reads
+        self.read_names = [Path(r.path).name for r in reads]
         expected = self.expected
         parent = self.spec
         candidates: dict[str, list[_Read]] = {}
@@ -863,8 +865,8 @@ class _Job:
             return replace(child, timeliness=timeliness.NOT_REPORTED)
         times = [
             timeliness.received_time(r.path, r.sha256, self.first_seen)
-            for r in self.reads
-            if Path(r.path).name in child.files
+            for r, name in zip(self.reads, self.read_names, strict=True)
+            if name in child.files
         ]
         known = [t for t in times if t[0] is not None]
         if self.deadline is None or not known:
@@ -878,7 +880,7 @@ class _Job:
         )
 
     def _sha(self, name: str) -> str:
-        return next((r.sha256 for r in self.reads if Path(r.path).name == name), "")
+        return next((r.sha256 for r, n in zip(self.reads, self.read_names, strict=True) if n == name), "")
 
 
 # ---------------------------------------------------------------- helpers

@@ -445,14 +445,34 @@ def _formulas_as_written(sheet: SheetSpec) -> dict[tuple[int, int], tuple[bytes,
 
 def _make_formulas_as_written(sheet: SheetSpec, n_rows: int) -> dict[tuple[int, int], tuple[bytes, str]]:
     out = dict(_total_formulas(sheet))
-    for c, written, text in _planned("row templates", sheet, _row_templates):
-        for r in range(FIRST_DATA_ROW, FIRST_DATA_ROW + n_rows):
-            digits = str(r)
-            out[(r, c)] = (written.replace(_MARK_BYTES, digits.encode()), text.replace(ROW_MARK, digits))
+    for column in _planned("row columns", sheet, _row_columns):
+        out.update(column.first(n_rows))
     return out
 
 
 _MARK_BYTES = ROW_MARK.encode()
+
+
+class _ColumnFormulas:
+    """One formula column of a form's data rows, cell by cell as written ((row, col), (the formula as the
+    XML holds it, '=' + the formula)), made as far down as a sheet has asked for: the sheets of a form
+    with fewer or more rows share them."""
+
+    def __init__(self, c: int, written: bytes, text: str) -> None:
+        self.c, self.written, self.text = c, written, text
+        self.cells: list[tuple[tuple[int, int], tuple[bytes, str]]] = []
+
+    def first(self, n_rows: int) -> list[tuple[tuple[int, int], tuple[bytes, str]]]:
+        cells = self.cells
+        for r in range(FIRST_DATA_ROW + len(cells), FIRST_DATA_ROW + n_rows):
+            digits = str(r)
+            written = self.written.replace(_MARK_BYTES, digits.encode())
+            cells.append(((r, self.c), (written, self.text.replace(ROW_MARK, digits))))
+        return cells[:n_rows]
+
+
+def _row_columns(sheet: SheetSpec) -> tuple[_ColumnFormulas, ...]:
+    return tuple(_ColumnFormulas(*t) for t in _planned("row templates", sheet, _row_templates))
 
 
 def _row_templates(sheet: SheetSpec) -> tuple[tuple[int, bytes, str], ...]:
