@@ -277,7 +277,7 @@ def test_roster_read_by_column_is_read_by_row(registry, catalog, tmp_path):
     prefill = {h.household_id: h.prefill() for h in spec.households}
     by_row, by_column = RosterSheetReader(hostile, spec), RosterSheetReader(hostile, spec)
     rows = by_row.read_values(spec.sheets[0], grid, held, prefill, errors)
-    columns = by_column.read_columns(spec.sheets[0], grid, held, prefill, errors)
+    columns = by_column.read_columns(spec.sheets[0], grid, prefill, held=held, errors=errors)
     assert by_row.findings and [f.to_dict() for f in by_column.findings] == [
         f.to_dict() for f in by_row.findings
     ]

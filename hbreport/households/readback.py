@@ -151,22 +151,18 @@ class RosterSheetReader(SheetReader):
         return expected
 
     def read_columns(
-        self,
-        sheet: SheetSpec,
-        values: list[list[Any]],
-        held: Mapping[tuple[int, int], Any],
-        prefill: Mapping[str, Mapping[str, Any]],
-        errors: Mapping[tuple[int, int], str] | None = None,
+        self, sheet: SheetSpec, grid: list[list[Any]], prefill, **cells: Any
     ) -> dict[str, list[Any]]:
         """:meth:`read_values` by column: {field: one value per household, in row order}. The quick
         path of :func:`hbreport.xlsx.cells.read_rows` is taken a column at a time; the cells it leaves,
         and prefilled values differing from ``prefill``, are then read one by one as ``read_rows``
-        reads them, in row then column order, so the findings come in the same order."""
+        reads them, in row then column order, so the findings come in the same order. ``cells``:
+        ``held`` and ``errors`` as read_values takes them."""
         plan = _planned("inputs", sheet, _input_plan)
-        ctx = self.cells(sheet, held, errors)
+        ctx = self.cells(sheet, cells.get("held") or {}, cells.get("errors"))
         codes = [r.code for r in sheet.rows]
         n = len(codes)
-        lines = values[FIRST_DATA_ROW - 1 : FIRST_DATA_ROW - 1 + n]
+        lines = grid[FIRST_DATA_ROW - 1 : FIRST_DATA_ROW - 1 + n]
         lines += [()] * (n - len(lines))
         expected = [prefill.get(code) for code in codes]
         columns: dict[str, list[Any]] = {}

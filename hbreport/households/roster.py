@@ -562,7 +562,7 @@ def read_roster(
     errors = _error_cells(data, spec, checked.parts)
     if export is not None:
         prefill = {h.household_id: h.prefill() for h in spec.households}
-        inputs = InputColumns(reader.read_columns(sheet, values, {}, prefill, errors))
+        inputs = InputColumns(reader.read_columns(sheet, values, prefill, errors=errors))
         reader.check_names(sheet, values, {h.household_id: h.head_name for h in spec.households})
     else:
         inputs = reader.read_values(sheet, values, {}, {}, errors)
