@@ -194,6 +194,7 @@ _PLAIN_FUNCTIONS = frozenset(
 
 _BLANK_CELL = xlsxwriter.worksheet.CellBlankTuple  # XlsxWriter's blank cell (format only)
 _STRING_CELL = xlsxwriter.worksheet.CellStringTuple  # and its shared string cell (index, format)
+_FORMULA_CELL = xlsxwriter.worksheet.CellFormulaTuple  # and its formula cell (formula, format, result)
 SHARED = "\x02"  # starts a shared formula's cell text as stored in the sheet (no formula holds it)
 
 
@@ -230,8 +231,21 @@ def _book_class():
                 shares = self.__dict__.setdefault("_shares", {})
                 shares[col] = [template, first, last, str(len(shares)), False]
 
+        def shared_row(self, col: int, row: int) -> str | None:
+            """What stands for row ``row`` (0-based) of column ``col`` once the column's shared
+            formula is written on its first row (the formula text a sheet may write there instead of
+            the row's own, which is the template's by construction); None when the row is not shared."""
+            share = self.__dict__.get("_shares", {}).get(col)
+            if share is not None and share[4] and share[1] < row <= share[2]:
+                return SHARED + share[3]
+            return None
+
         def _write_formula(self, row, col, formula, cell_format=None, value=0):
             share = self.__dict__.get("_shares", {}).get(col)
+            if formula[1:2] == SHARED:  # from shared_row: it must be this very row's
+                if formula[1:] != self.shared_row(col, row):
+                    raise ValueError(f"shared formula {formula[1:]!r} given for row {row}, column {col}")
+                return super()._write_formula(row, col, formula[1:], cell_format, value)
             if share is not None and share[1] <= row <= share[2]:
                 template, first, last, index, started = share
                 if formula[1:] == template.replace(ROW_TOKEN, str(row + 1)):
@@ -261,6 +275,20 @@ def _book_class():
                     ref = xl_rowcol_to_cell_fast(row, col)
                     xf = cell.format._get_xf_index()
                     self.fh.write(f'<c r="{ref}" s="{xf}" t="s"><v>{cell.string}</v></c>')
+                elif kind is _FORMULA_CELL and cell.format is not None and cell.formula[1:].isdigit():
+                    # a row of a shared formula (SHARED + its index) whose result is a number or text
+                    # that is not an error code: XlsxWriter's attributes for it, our <f> element
+                    value, kind = cell.value, cell.value.__class__
+                    if kind is str and value[:1] != "#" or kind is int or kind is float:
+                        ref = xl_rowcol_to_cell_fast(row, col)
+                        xf = cell.format._get_xf_index()
+                        typed = ' t="str"' if kind is str and value else ""
+                        self.fh.write(
+                            f'<c r="{ref}" s="{xf}"{typed}><f t="shared" si="{cell.formula[1:]}"/>'
+                            f"<v>{self._escape_data(value)}</v></c>"
+                        )
+                    else:
+                        super()._write_cell(row, col, cell)
                 else:
                     super()._write_cell(row, col, cell)
 
@@ -362,7 +390,17 @@ def _roster_sheet_class():
                 self.per_row(SEVERITY_KEY, lambda n: severity_formula(stems, f"{L.check_letter}{n}"), first)
                 columns.append((L.severity_col, SEVERITY_KEY))
             for c, key in columns:
+                self.per_row(key, None, last)  # refused if its longest row is too long for Excel
                 self.ws.share_rows(c - 1, first - 1, last - 1, self.templates[key])
+            # the other rows of these columns are not made from the template, only pointed at it
+            self._shared_columns = {key: c - 1 for c, key in columns}
+
+        _shared_columns: Mapping[str, int] = {}
+
+        def per_row(self, key: str, make, row: int) -> str:
+            col = self._shared_columns.get(key)
+            shared = None if col is None else self.ws.shared_row(col, row - 1)
+            return super().per_row(key, make, row) if shared is None else shared
 
         def computed_rows(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
             """The form writer's computed rows and 校验结果 texts, worked out by column."""
