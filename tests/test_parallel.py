@@ -87,6 +87,21 @@ def test_when_the_system_refuses_another_process_this_one_reads_alone(inbox, sam
     assert alone.helpers == 0 and [_seen(r) for r in alone.results] == [_seen(r) for r in serial.results]
 
 
+def test_files_dealt_heaviest_first_from_both_ends_come_back_in_the_order_given(inbox, sample):
+    """With weights (file sizes), the heaviest files are taken first from both ends and the processes
+    meet on the lightest; the results are still one per path in the order of the paths."""
+    assert dealing.dealing_order([1, 5, 3, 9, 2, 8], 2) == [3, 1, 4, 0, 2, 5]  # 9 5 2 … 1 3 8
+    assert dealing.dealing_order([1, 5, 3, 9, 2, 8], 3) == [3, 5, 2, 4, 0, 1]  # two take from the front
+    paths = _paths(inbox)
+    sizes = [os.path.getsize(p) for p in paths]
+    serial = dealing.read_files(paths, _read_one, workers=1, setup=_init_worker, context=sample)
+    dealt = dealing.read_files(
+        paths, _read_one, workers=2, setup=_init_worker, context=sample, method="fork", weights=sizes
+    )
+    assert dealt.helpers == 1
+    assert [_seen(r) for r in dealt.results] == [_seen(r) for r in serial.results]
+
+
 def test_consolidation_the_windows_way_writes_the_same_workbook(inbox, sample, tmp_path, monkeypatch):
     """Spawned readers that start and find every file taken are stopped; the output is unchanged."""
     registry, catalog, baseline = sample

@@ -128,3 +128,42 @@ def test_a_form_saved_by_libreoffice(tmp_path):
     got = formula_cells(saved.read_bytes(), dict.fromkeys(names, AREA))
     assert got is not None and got == by_openpyxl(saved, names)
     assert sum(len(v) for v in got.values()) > 100
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["plain", "shared"])
+def test_cells_with_their_attributes_in_another_order_are_read_alike(small, tmp_path, shared):
+    """The reference after the style (<c s="1" r="D2">) is not the common writing: read all the same."""
+
+    def reorder(xml: bytes) -> bytes:
+        if shared:
+            xml = re.sub(rb"<f>A1\*2</f>", b'<f t="shared" ref="D1:D5" si="0">A1*2</f>', xml)
+            xml = re.sub(rb"<f>A[2-5]\*2</f>", b'<f t="shared" si="0"/>', xml)
+        return re.sub(rb'<c r="([A-Z]+[0-9]+)"([^>]*)>', rb'<c\2 ph="0" r="\1">', xml)
+
+    odd = rewrite_part(small, tmp_path / "reordered.xlsx", "xl/worksheets/sheet1.xml", reorder)
+    assert b'<c r="' not in zipfile.ZipFile(odd).read("xl/worksheets/sheet1.xml")
+    got = formula_cells(odd.read_bytes(), {"表一": AREA})
+    assert got == by_openpyxl(odd, ["表一"]) and got["表一"][(5, 4)] == "=A5*2"
+
+
+def test_the_formulas_expected_give_the_same_cells(tmp_path):
+    """Cells holding the formula written are taken by comparing bytes: the result is the one read without."""
+    from hbreport.forms import generate_forms
+    from hbreport.spec import build_workbook_spec
+    from hbreport.xlsx import reader
+
+    (path,) = generate_forms("township", 2017, under="420702001", out_dir=tmp_path)
+    spec = build_workbook_spec("420702001", 2017)
+    areas = reader._table_areas(spec)
+    expected = {sheet.sheet: reader._formulas_as_written(sheet) for sheet in spec.sheets}
+    book = openpyxl.load_workbook(path)
+    sheet = spec.sheets[0]
+    (row, col), (_, text) = next(iter(expected[sheet.sheet].items()))
+    book[sheet.sheet].cell(row, col).value = text + "+1"  # edited: no longer the formula written
+    edited = tmp_path / "edited.xlsx"
+    book.save(edited)
+    for workbook in (path, edited):
+        got = formula_cells(workbook.read_bytes(), areas, expected)
+        assert got == formula_cells(workbook.read_bytes(), areas)
+        assert sum(len(v) for v in got.values()) > 100
+    assert got[sheet.sheet][(row, col)] == text + "+1"

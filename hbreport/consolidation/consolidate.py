@@ -174,6 +174,13 @@ def _crashed_read(path: str, exit_code: int | None) -> _Read:
     return _Read(path, _hash_or_blank(path, sha256_file), None, [], *crash_reason(exit_code))
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # gone since the folder was listed: its reading will say so
+        return 0
+
+
 def _hash_or_blank(path: str, sha256_file) -> str:
     try:
         return sha256_file(path)
@@ -255,6 +262,7 @@ def consolidate(
             progress=progress,
             meanwhile=parent_spec,
             crashed=_crashed_read,
+            weights=[_size(f) for f in inbox.files],  # the larger the workbook, the longer it takes
         )
         job = _Job(
             spec=reading.meanwhile,

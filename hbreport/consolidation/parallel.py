@@ -26,7 +26,7 @@ import multiprocessing.sharedctypes  # noqa: F401  (RawArray would import it on 
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 R = TypeVar("R")
@@ -99,6 +99,18 @@ def restore(value: Any) -> Any:
     return value.load() if isinstance(value, _Load) else value
 
 
+def dealing_order(weights: Sequence[float], workers: int) -> list[int]:
+    """Indices of the files in the order to deal them: the heaviest at both ends, the lightest where the
+    ends meet. This process takes from the back and the ``workers`` − 1 others from the front, so of
+    each ``workers`` files in order of weight, one goes to the back and the rest to the front."""
+    ranked = sorted(range(len(weights)), key=lambda i: -weights[i])  # stable: ties keep their order
+    front: list[int] = []
+    back: list[int] = []
+    for k, i in enumerate(ranked):
+        (back if k % workers == workers - 1 else front).append(i)
+    return front + back[::-1]
+
+
 class _Counter:
     def __init__(self, total: int, progress: Progress | None) -> None:
         self.total, self.count, self.progress = total, 0, progress
@@ -129,6 +141,7 @@ def read_files(
     method: str | None = None,
     spawn_seconds: float | None = None,
     crashed: Crashed | None = None,
+    weights: Sequence[float] | None = None,
 ) -> Reading[R, T]:
     """``read(path)`` for every path, here and in up to ``workers`` − 1 other processes.
 
@@ -138,9 +151,31 @@ def read_files(
     raise: it returns what went wrong as its result, so one file cannot stop the others.
 
     ``crashed(path, exit code)``: the result for a file whose reading process died (see the module's
-    notes); without it this process reads again what a dead process had taken."""
+    notes); without it this process reads again what a dead process had taken.
+
+    ``weights`` (one per path, such as its size): how long each file takes to read, roughly. The files
+    are then dealt heaviest first from both ends, so that the processes finish on light files together
+    rather than one waiting while another reads a heavy one; the results keep the order of ``paths``."""
     setup(*context)
     paths = [str(p) for p in paths]
+    if weights is not None and workers > 1 and len(paths) > 2:
+        order = dealing_order(weights, workers)
+        reading = read_files(
+            [paths[i] for i in order],
+            read,
+            workers=workers,
+            setup=setup,
+            context=context,
+            progress=progress,
+            meanwhile=meanwhile,
+            method=method,
+            spawn_seconds=spawn_seconds,
+            crashed=crashed,
+        )
+        results: list[Any] = [None] * len(paths)
+        for k, i in enumerate(order):
+            results[i] = reading.results[k]
+        return replace(reading, results=results)
     counter = _Counter(len(paths), progress)
     forkable = "fork" in multiprocessing.get_all_start_methods()
     method = method or START_METHOD or ("fork" if forkable else "spawn")

@@ -475,12 +475,11 @@ def store_rows(roster) -> StoreRows:
     problems = problems_by_household(roster)
     names = {r.code: r.name for r in spec.sheets[0].rows}
     order = {r.code: FIRST_DATA_ROW + i for i, r in enumerate(spec.sheets[0].rows)}
-    plain = (str, int, float, type(None))
     hids = list(roster.rows)
     columns = []
     for key in keys:  # by column: the rows' dicts are not made (households.columns.ColumnRows)
         values = column_of(roster.rows, key)
-        if not all(type(v) in plain for v in values):
+        if not _PLAIN.issuperset(map(type, values)):
             values = [_sql_value(v) for v in values]
         columns.append(values)
     found = [problems.get(hid) for hid in hids]
@@ -511,6 +510,9 @@ def store_rows(roster) -> StoreRows:
         spec.layout_hash,
     )
     return StoreRows(period, code, roster.sha256, keys, rows, source)
+
+
+_PLAIN = frozenset({str, int, float, type(None)})  # what SQLite takes as it is
 
 
 def _sql_value(value: Any) -> Any:

@@ -320,9 +320,10 @@ def _formula_elements(
 def _scan(xml: bytes, area: Area, expected: Expected) -> dict[tuple[int, int], str] | None:
     if _PREFIXED_NAME.search(xml) and _PREFIXED.search(xml):
         return None
-    elements = _formula_elements(xml)
-    if elements is None:  # a cell written another way, or a formula not placed right after its cell
-        return _scan_general(xml, area, expected, len(_F_OPEN.findall(xml)))
+    # None: a cell written another way, or a formula not placed right after its cell
+    elements = _formula_elements(xml) or _general_elements(xml)
+    if elements is None:
+        return None
     cells, dependents = elements
     min_row, max_row, min_col, max_col = area
     known = _by_ref(expected) if expected and isinstance(expected, dict) else {}
@@ -409,43 +410,21 @@ def _translates_to(text: str, row: int, col: int, target: int, want: str) -> boo
     return Translator("=" + text, origin=f"{letter}{row}").translate_formula(f"{letter}{target}") == want
 
 
-def _scan_general(
-    xml: bytes, area: Area, expected: Expected, formulas: int
-) -> dict[tuple[int, int], str] | None:
-    """Any attribute order; None when a formula is not right after its cell's start tag or a cell has
-    no reference (only a full parser can place those)."""
-    min_row, max_row, min_col, max_col = area
-    found: dict[tuple[int, int], str] = {}
-    masters: dict[
-        bytes, tuple[str, int, int]
-    ] = {}  # shared-formula index → (text, the cell it is written for)
-    dependents: list[tuple[int, int, bytes]] = []
-    seen = 0
+def _general_elements(xml: bytes) -> tuple[list[tuple[bytes, bytes, bytes]], list] | None:
+    """:func:`_formula_elements` for cells with their attributes in any order (all in the first list);
+    None when a formula is not right after its cell's start tag or a cell has no reference (only a full
+    parser can place those)."""
+    out = []
     for cell in _FORMULA_CELL.finditer(xml):
-        seen += 1
         start, tag, body = cell.groups()
         ref = _REF.search(start or b"")
         if ref is None:  # a cell without its reference: only a full parser can place it
             return None
-        row, col = int(ref.group(2)), _column(ref.group(1))
-        attrs = dict(_ATTR.findall(tag)) if tag else {}
-        if attrs.get(b"t") == b"shared":
-            index = attrs.get(b"si", b"")
-            text = _text(body or b"")
-            if text:
-                masters[index] = (text, row, col)
-            else:
-                dependents.append((row, col, index))
-                continue
-        if min_row <= row <= max_row and min_col <= col <= max_col:
-            known = expected.get((row, col))
-            if known is not None and body == known[0]:
-                found[(row, col)] = known[1]
-            else:
-                found[(row, col)] = "=" + _text(body or b"")
-    if seen != formulas:  # a formula element not placed right after its cell's start tag
+        out.append(((body or b"")[::-1], (tag or b"")[::-1], (ref[1] + ref[2])[::-1]))
+    if len(out) != len(_F_OPEN.findall(xml)):  # a formula element not placed right after its cell's start tag
         return None
-    return _shared(found, masters, dependents, area, expected)
+    out.reverse()
+    return out, []
 
 
 # A cell of type "e" (an error value, typed, pasted or a formula's result): start tag, then its content.
