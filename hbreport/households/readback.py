@@ -7,7 +7,7 @@ every rule runs on every row in Python. Kept lean because a province reads 1.3 m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -165,12 +165,17 @@ class RosterSheetReader(SheetReader):
         lines = grid[FIRST_DATA_ROW - 1 : FIRST_DATA_ROW - 1 + n]
         lines += [()] * (n - len(lines))
         expected = [prefill.get(code) for code in codes]
+        widths = {len(line) for line in lines}
+        by_column = list(zip(*lines, strict=True)) if len(widths) == 1 else None  # calamine: all as wide
         columns: dict[str, list[Any]] = {}
-        raws: list[list[Any]] = []
+        raws: list[Sequence[Any]] = []
         later: list[tuple[int, int]] = []  # (household, plan entry) to read one by one
         for p, (column, c, kind, low, high, whole, choices) in enumerate(plan):
             j = c - 1
-            raw = [line[j] if j < len(line) else None for line in lines]
+            if by_column is None:
+                raw: Sequence[Any] = [line[j] if j < len(line) else None for line in lines]
+            else:
+                raw = by_column[j] if j < len(by_column) else [None] * n
             if kind is KIND_NUMBER:  # a finite float within bounds, whole for counts
                 got = [
                     (int(x) if x.is_integer() and -EXACT < x < EXACT else x)
