@@ -220,6 +220,75 @@ def _edit(path: Path, out: Path, edit) -> Path:
     return out
 
 
+def test_roster_read_by_column_is_read_by_row(registry, catalog, tmp_path):
+    """The reader's column pass (read_columns) gives the row reader's values and findings, in the same
+    order, on a roster whose input and prefilled cells hold every kind of awkward value."""
+    from hbreport.households.readback import RosterSheetReader
+    from hbreport.households.roster import _error_cells
+    from hbreport.xlsx.cells import open_calamine
+    from hbreport.xlsx.layout import FIRST_DATA_ROW, SheetLayout
+
+    spec0, values = crafted(registry, catalog)
+    export = read_export(write_export(tmp_path / "export.csv", spec0.households), registry=registry)
+    spec = build_roster_spec(
+        TOWNSHIP,
+        PERIOD,
+        export.township(TOWNSHIP),
+        registry=registry,
+        catalog=catalog,
+        roster_sha256=export.sha256,
+    )
+    path = write(tmp_path, spec, values)
+    layout = SheetLayout(spec.sheets[0])
+    ids = [h.household_id for h in spec.households]
+    awkward = [
+        ("household_size", 9),  # a prefilled value changed
+        ("household_size", "三"),
+        ("village_name", "别村"),
+        ("id_number", None),
+        ("income_per_capita", "三千"),
+        ("income_per_capita", -5),
+        ("income_per_capita", "=1000+2000"),
+        ("income_per_capita", "#N/A"),
+        ("sick_members", 2.5),
+        ("sick_members", True),
+        ("students", 10**20),
+        ("poverty_cause", " 因病 "),
+        ("poverty_cause", "生病"),
+        ("food_secure", 1),
+        ("helper_name", "  "),
+        ("exit_year", "2017"),
+        ("exit_status", None),
+    ]
+
+    def plant(book):
+        sheet = book[spec.sheets[0].sheet]
+        for i, (key, value) in enumerate(awkward):
+            sheet[layout.cell(ids[i % len(ids)], key)] = value
+        sheet[layout.cell(ids[-1], "income_per_capita")] = None
+        sheet[layout.cell(ids[-1], "village_code")] = None
+
+    hostile = _edit(path, tmp_path / "hostile.xlsx", plant)
+    book = open_calamine(hostile, hostile.read_bytes())
+    grid = book.get_sheet_by_name(spec.sheets[0].sheet).to_python(skip_empty_area=False)
+    book.close()
+    errors = _error_cells(hostile.read_bytes(), spec, {})
+    held = {(FIRST_DATA_ROW + 1, layout.col_index["income_per_capita"]): "=1000+2000"}
+    prefill = {h.household_id: h.prefill() for h in spec.households}
+    ragged = [row[:12] if i % 2 else row for i, row in enumerate(grid)]  # rows cut short, as openpyxl's
+    for cells in (grid, ragged):
+        by_row, by_column = RosterSheetReader(hostile, spec), RosterSheetReader(hostile, spec)
+        rows = by_row.read_values(spec.sheets[0], cells, held, prefill, errors)
+        columns = by_column.read_columns(spec.sheets[0], cells, prefill, held=held, errors=errors)
+        assert by_row.findings and [f.to_dict() for f in by_column.findings] == [
+            f.to_dict() for f in by_row.findings
+        ]
+        assert {"预填被改", "文本", "选项"} <= {f.rule for f in by_row.findings}
+        for key, values_read in columns.items():
+            expected = [rows[hid][key] for hid in ids]
+            assert values_read == expected and list(map(type, values_read)) == list(map(type, expected)), key
+
+
 def test_reader_refuses_a_changed_household_list(registry, catalog, tmp_path):
     spec, values = crafted(registry, catalog)
     path = write(tmp_path, spec, values)

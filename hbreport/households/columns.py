@@ -41,10 +41,11 @@ class ColumnRows(MutableMapping):
         return self._rows
 
     def column(self, key: str) -> list[Any]:
-        """One value per row, in row order (None where the row has no such column)."""
+        """One value per row, in row order (None where the row has no such column): the table's own
+        list while no row has been made, to be read, not changed."""
         if self._rows is None:
             values = self.table.columns.get(key)
-            return [None] * len(self.codes) if values is None else list(values)
+            return [None] * len(self.codes) if values is None else values  # type: ignore[return-value]
         return [row.get(key) for row in self._rows.values()]
 
     def __getitem__(self, code: str) -> dict[str, Any]:
@@ -66,6 +67,11 @@ class ColumnRows(MutableMapping):
         return repr(self._made())
 
 
+class InputColumns(dict):
+    """A sheet's inputs given by column, {field: one value per row of the sheet, in row order}, where
+    :func:`compute_rows` takes {row code: {field: value}}."""
+
+
 def column_of(rows: Mapping[str, Mapping[str, Any]], key: str) -> list[Any]:
     """The values of one column of ``rows``, in row order."""
     if isinstance(rows, ColumnRows):
@@ -85,9 +91,13 @@ def compute_rows(
     sheet's columns (every column, by form) for the rules and the 合计 row; ``by_column``: the rows
     as :class:`ColumnRows`."""
     codes = [r.code for r in sheet.rows]
-    empty: Mapping[str, Any] = {}
-    given = [inputs.get(code, empty) for code in codes]
-    columns: dict[str, list[Any]] = {key: [row.get(key) for row in given] for key in sheet.given_keys}
+    columns: dict[str, list[Any]]
+    if isinstance(inputs, InputColumns):
+        columns = {key: inputs[key] if key in inputs else [None] * len(codes) for key in sheet.given_keys}
+    else:
+        empty: Mapping[str, Any] = {}
+        given = [inputs.get(code, empty) for code in codes]
+        columns = {key: [row.get(key) for row in given] for key in sheet.given_keys}
     table = Table(columns, len(codes))
     for col in sheet.derived_columns:
         columns[col.key] = evaluate_columns(_expr(col.formula), table)

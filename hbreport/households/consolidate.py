@@ -244,7 +244,7 @@ def _read_all(
     # workers are forked with what is loaded (registry, catalog, specs) frozen out of the collector's way
     with (
         frozen_heap(),
-        ProcessPoolExecutor(workers, initializer=_init, initargs=_portable(context)) as pool,
+        ProcessPoolExecutor(workers, initializer=_init, initargs=_sent(context)) as pool,
     ):
         waiting = iter(files)
         pending: deque[tuple[Path, Future | None]] = deque()
@@ -300,6 +300,12 @@ def _crashed(path: str, exit_code: int | None) -> tuple:
 
 def _portable(context: tuple) -> tuple:
     return tuple(portable(v) for v in context)
+
+
+def _sent(context: tuple) -> tuple:
+    """What the pool's processes start with: forked, they have the context already (nothing is
+    pickled); spawned, they load the registry and catalog from their files (:func:`_portable`)."""
+    return context if multiprocessing.get_start_method() == "fork" else _portable(context)
 
 
 # ---------------------------------------------------------------- consolidate

@@ -7,7 +7,7 @@ every rule runs on every row in Python. Kept lean because a province reads 1.3 m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,12 +16,12 @@ from openpyxl.utils import get_column_letter
 from hbreport.checks import cells as cell_checks
 from hbreport.checks import quote
 from hbreport.checks.engine import ROW_MARK, check_template, derived_template, total_formula
-from hbreport.coerce import cell_text, plain
+from hbreport.coerce import EXACT, KIND_CHOICE, KIND_NUMBER, cell_text, plain
 from hbreport.households.columns import failures
 from hbreport.spec import TOTAL, Column, SheetSpec
-from hbreport.xlsx.cells import at, fields_in_order, normal_formula
+from hbreport.xlsx.cells import _UNREAD, at, fields_in_order, normal_formula, read_cell
 from hbreport.xlsx.layout import CODE_COL, FIRST_DATA_ROW, NAME_COL, TOTAL_ROW, SheetLayout
-from hbreport.xlsx.reader import SheetReader
+from hbreport.xlsx.reader import SheetReader, _input_plan, _planned
 
 if TYPE_CHECKING:
     from hbreport.households.spec import RosterSpec
@@ -149,6 +149,71 @@ class RosterSheetReader(SheetReader):
             fix="请在建档立卡系统中更正后由上级重新下发台账",
         )
         return expected
+
+    def read_columns(
+        self, sheet: SheetSpec, grid: list[list[Any]], prefill, **cells: Any
+    ) -> dict[str, list[Any]]:
+        """:meth:`read_values` by column: {field: one value per household, in row order}. The quick
+        path of :func:`hbreport.xlsx.cells.read_rows` is taken a column at a time; the cells it leaves,
+        and prefilled values differing from ``prefill``, are then read one by one as ``read_rows``
+        reads them, in row then column order, so the findings come in the same order. ``cells``:
+        ``held`` and ``errors`` as read_values takes them."""
+        plan = _planned("inputs", sheet, _input_plan)
+        ctx = self.cells(sheet, cells.get("held") or {}, cells.get("errors"))
+        codes = [r.code for r in sheet.rows]
+        n = len(codes)
+        lines = grid[FIRST_DATA_ROW - 1 : FIRST_DATA_ROW - 1 + n]
+        lines += [()] * (n - len(lines))
+        expected = [prefill.get(code) for code in codes]
+        widths = {len(line) for line in lines}
+        by_column = list(zip(*lines, strict=True)) if len(widths) == 1 else None  # calamine: all as wide
+        columns: dict[str, list[Any]] = {}
+        raws: list[Sequence[Any]] = []
+        later: list[tuple[int, int]] = []  # (household, plan entry) to read one by one
+        for p, (column, c, kind, low, high, whole, choices) in enumerate(plan):
+            j = c - 1
+            if by_column is None:
+                raw: Sequence[Any] = [line[j] if j < len(line) else None for line in lines]
+            else:
+                raw = by_column[j] if j < len(by_column) else [None] * n
+            if kind is KIND_NUMBER:  # a finite float within bounds, whole for counts
+                got = [
+                    (int(x) if x.is_integer() and -EXACT < x < EXACT else x)
+                    if type(x) is float and low <= x <= high and (not whole or x.is_integer())
+                    else _UNREAD
+                    for x in raw
+                ]
+            elif kind is KIND_CHOICE:
+                got = [x.strip() if type(x) is str and x.strip() in choices else _UNREAD for x in raw]
+            else:
+                got = [x.strip() if type(x) is str and x.strip() else _UNREAD for x in raw]
+            later += [(i, p) for i, v in enumerate(got) if v is _UNREAD]
+            if column.role == "prefill":
+                key = column.key
+                later += [
+                    (i, p)
+                    for i, (v, row) in enumerate(zip(got, expected, strict=True))
+                    if row is not None
+                    and v is not _UNREAD
+                    and not (type(v) is type(w := row.get(key)) and v == w)
+                ]
+            columns[column.key] = got
+            raws.append(raw)
+        for i, p in sorted(later):
+            column, c = plan[p][0], plan[p][1]
+            r, got = FIRST_DATA_ROW + i, columns[column.key]
+            if got[i] is not _UNREAD:  # a prefilled value that is not the export's
+                cell = f"{get_column_letter(c)}{r}"
+                got[i] = ctx.check_prefill(codes[i], column, cell, got[i], expected[i].get(column.key))
+                continue
+            raw = raws[p][i]
+            if (raw is None or raw == "") and column.role == "input" and (r, c) not in ctx.errors:
+                typed = ctx.held.get((r, c))
+                if not (type(typed) is str and typed[:1] == "="):
+                    got[i] = None
+                    continue
+            got[i] = read_cell(ctx, codes[i], column, r, c, raw, expected[i])
+        return columns
 
     def check_names(self, sheet: SheetSpec, values: list[list[Any]], expected: Mapping[str, str]) -> None:
         for i, row in enumerate(sheet.rows):

@@ -29,7 +29,7 @@ from hbreport.checks import quote
 from hbreport.checks.households import PREFILL_DIGEST, VILLAGE
 from hbreport.coerce import cell_text
 from hbreport.errors import HBError
-from hbreport.households.columns import column_of, form_data
+from hbreport.households.columns import InputColumns, column_of, form_data
 from hbreport.households.readback import RosterSheetReader
 from hbreport.households.spec import (
     ROSTER_FAMILY,
@@ -600,7 +600,7 @@ def read_roster(
     errors = _error_cells(data, spec, checked.parts)
     if export is not None:
         prefill = {h.household_id: h.prefill() for h in spec.households}
-        inputs = reader.read_values(sheet, values, {}, prefill, errors)
+        inputs = InputColumns(reader.read_columns(sheet, values, prefill, errors=errors))
         reader.check_names(sheet, values, {h.household_id: h.head_name for h in spec.households})
     else:
         inputs = reader.read_values(sheet, values, {}, {}, errors)

@@ -363,16 +363,16 @@ class RosterStore(Connected):
         batch = list(dict.fromkeys(townships))
         if not batch:
             return {}
-        marks = ", ".join("?" for _ in batch)
+        # the numbers held in two townships, from the index on (period, id_number) alone; those the
+        # batch holds none of are left out here (a filter in SQL would read every row of the batch)
         cur = self.db.execute(
-            f"""SELECT h.id_number, h.township_code, s.township_name, h.household_id, h.row_number, s.file
+            """SELECT h.id_number, h.township_code, s.township_name, h.household_id, h.row_number, s.file
                 FROM households h LEFT JOIN sources s ON s.period = h.period AND s.township_code = h.township_code
                 WHERE h.period = ? AND h.id_number IN (
                     SELECT id_number FROM households WHERE period = ? AND id_number IS NOT NULL
-                    AND id_number IN (SELECT id_number FROM households WHERE period = ? AND township_code IN ({marks}))
                     GROUP BY id_number HAVING COUNT(DISTINCT township_code) > 1)
                 ORDER BY h.id_number, h.township_code, h.row_number""",
-            (period, period, period, *batch),
+            (period, period),
         )
         out: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for number, township, name, household, row, file in cur:
@@ -385,7 +385,8 @@ class RosterStore(Connected):
                     "file": file or "",
                 }
             )
-        return dict(out)
+        ours = set(batch)
+        return {n: places for n, places in out.items() if any(p["township_code"] in ours for p in places)}
 
     def village_metrics(self, period: int, exited_statuses: Iterable[str], *, under: str | None = None):
         """Per village of ``period`` (under a unit): households, people, 家庭人口-weighted mean 人均纯收入 and
@@ -475,12 +476,11 @@ def store_rows(roster) -> StoreRows:
     problems = problems_by_household(roster)
     names = {r.code: r.name for r in spec.sheets[0].rows}
     order = {r.code: FIRST_DATA_ROW + i for i, r in enumerate(spec.sheets[0].rows)}
-    plain = (str, int, float, type(None))
     hids = list(roster.rows)
     columns = []
     for key in keys:  # by column: the rows' dicts are not made (households.columns.ColumnRows)
         values = column_of(roster.rows, key)
-        if not all(type(v) in plain for v in values):
+        if not _PLAIN.issuperset(map(type, values)):
             values = [_sql_value(v) for v in values]
         columns.append(values)
     found = [problems.get(hid) for hid in hids]
@@ -511,6 +511,9 @@ def store_rows(roster) -> StoreRows:
         spec.layout_hash,
     )
     return StoreRows(period, code, roster.sha256, keys, rows, source)
+
+
+_PLAIN = frozenset({str, int, float, type(None)})  # what SQLite takes as it is
 
 
 def _sql_value(value: Any) -> Any:
