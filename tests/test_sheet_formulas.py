@@ -167,3 +167,25 @@ def test_the_formulas_expected_give_the_same_cells(tmp_path):
         assert got == formula_cells(workbook.read_bytes(), areas)
         assert sum(len(v) for v in got.values()) > 100
     assert got[sheet.sheet][(row, col)] == text + "+1"
+
+
+def test_the_parts_the_gate_proved_plain_are_not_searched_for_prefixes_again(small, tmp_path):
+    """The gate names the sheets it cleared from their bytes alone; a sheet with a prefixed formula element
+    is not among them, and the scan of the parts the gate kept still leaves it to the full parser."""
+    from hbreport.xlsx import safety
+
+    checked = safety.inspect_and_read(small)
+    assert "xl/worksheets/sheet1.xml" in checked.parts.plain
+    assert formula_cells(checked.data, {"表一": AREA}, parts=checked.parts) == by_openpyxl(small, ["表一"])
+
+    def prefix(xml: bytes) -> bytes:
+        xml = xml.replace(
+            b"<worksheet ", b'<worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        )
+        return xml.replace(b"<f>A2*2</f>", b"<x:f>A2*2</x:f>")
+
+    odd = rewrite_part(small, tmp_path / "prefixed.xlsx", "xl/worksheets/sheet1.xml", prefix)
+    checked = safety.inspect_and_read(odd)
+    assert b"<x:f>" in checked.parts["xl/worksheets/sheet1.xml"]
+    assert "xl/worksheets/sheet1.xml" not in checked.parts.plain
+    assert formula_cells(checked.data, {"表一": AREA}, parts=checked.parts) is None

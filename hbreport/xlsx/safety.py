@@ -166,10 +166,20 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+class _Parts(dict):
+    """Inflated parts by lower-cased name; ``plain``: the names of those whose bytes alone proved them within
+    every limit (:func:`_plain_extent`): unprefixed SpreadsheetML, every cell tag opening with its reference."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.plain: set[str] = set()
+
+
 @dataclass(frozen=True)
 class Checked:
     """A workbook the gate let through, with what it read: the bytes it checked (parse these, not the
-    file again) and the XML parts it inflated while checking them, by lower-cased part name."""
+    file again) and the XML parts it inflated while checking them, by lower-cased part name (their
+    ``plain`` attribute names the parts proved written plainly, see :class:`_Parts`)."""
 
     inspection: Inspection
     data: bytes = field(repr=False)
@@ -344,7 +354,7 @@ class _Package:
     path: Path
     data: bytes
     parts: dict[str, zipfile.ZipInfo]
-    kept: dict[str, bytes] = field(default_factory=dict)  # parts already inflated and verified
+    kept: _Parts = field(default_factory=lambda: _Parts())  # parts already inflated and verified
     verified: set[str] = field(default_factory=set)
 
     def read(self, name: str) -> bytes | None:
@@ -624,6 +634,7 @@ class _Measure:
         its bytes (:func:`_plain_extent`) is within every limit, else parsed, which names the far cell."""
         bound = _plain_extent(xml)
         if bound is not None and _fits(bound[0], bound[1]) and bound[2] <= MAX_SHARED_STRINGS:
+            self.package.kept.plain.add(_part_key(self.info.filename))
             return
         self.feed(xml)
         self.close()
@@ -691,7 +702,9 @@ def _reference(text: str) -> tuple[int, int]:
 # Every start tag of an unprefixed element named c: with its reference first, written plainly (groups:
 # column letters, row digits, the rest of the start tag up to the first '>'), or any other way (no groups).
 _CELL_TAG = re.compile(rb'<c(?: r="([A-Z]{1,3})([1-9][0-9]{0,6})"([^>]*)>|[\s/>])')
-_PREFIXED_TAG = re.compile(rb":(?:c|si)[\s/>]")  # also in text: the part is then parsed
+# also in text: the part is then parsed (f, worksheet and sheetData too: a part cleared without them is
+# one the formula scan reads without looking for prefixes again, see Checked.parts)
+_PREFIXED_TAG = re.compile(rb":(?:c|si|f|worksheet|sheetData)[\s/>]")
 _ANY_CELL_TAG = re.compile(rb"<c[\s/>]")
 
 

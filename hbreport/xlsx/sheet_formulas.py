@@ -122,6 +122,7 @@ class _Inflated:
 
     def __init__(self, parts: Mapping[str, bytes]) -> None:
         self.parts = parts
+        self.plain = getattr(parts, "plain", ())  # the parts the gate proved plain (no prefixes)
 
     def read(self, name: str) -> bytes:
         return self.parts[name.lower()]  # KeyError when the gate did not keep it: the caller falls back
@@ -148,9 +149,10 @@ def formula_cells(
     decoding it again: the result is the same, the formulas of an unchanged form cost a comparison.
 
     ``parts`` (optional): the parts the safety gate inflated from ``data`` (``safety.inspect_and_read``),
-    read instead of inflating them again."""
+    read instead of inflating them again; those it proved plain are not searched for prefixes again."""
     try:
         with _Inflated(parts) if parts is not None else zipfile.ZipFile(io.BytesIO(data)) as package:
+            plain = getattr(package, "plain", ())
             parts = _sheet_parts(package)
             out: dict[str, dict[tuple[int, int], str]] = {}
             for name, area in areas.items():
@@ -158,7 +160,8 @@ def formula_cells(
                 if part is None:
                     out[name] = {}
                     continue
-                cells = _scan(package.read(part), area, (expected or {}).get(name) or {})
+                unprefixed = part.lower() in plain
+                cells = _scan(package.read(part), area, (expected or {}).get(name) or {}, unprefixed)
                 if cells is None:
                     return None
                 out[name] = cells
@@ -317,8 +320,11 @@ def _formula_elements(
     return out, dependents
 
 
-def _scan(xml: bytes, area: Area, expected: Expected) -> dict[tuple[int, int], str] | None:
-    if _PREFIXED_NAME.search(xml) and _PREFIXED.search(xml):
+def _scan(
+    xml: bytes, area: Area, expected: Expected, unprefixed: bool = False
+) -> dict[tuple[int, int], str] | None:
+    """``unprefixed``: the safety gate found no prefixed element in ``xml`` (not looked for again)."""
+    if not unprefixed and _PREFIXED_NAME.search(xml) and _PREFIXED.search(xml):
         return None
     # None: a cell written another way, or a formula not placed right after its cell
     elements = _formula_elements(xml) or _general_elements(xml)
