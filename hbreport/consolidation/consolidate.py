@@ -124,6 +124,7 @@ class _Read:
     consolidated: bool = False  # the workbook is a consolidation's output (it has 汇总校验)
     stamp: Stamp | None = None  # the approval the workbook carries, checked against its values
     notes: dict[str, dict[str, str]] = field(default_factory=dict)  # form → row → 说明 (for its digest)
+    sums: dict[str, ChildSums] = field(default_factory=dict)  # form → its 合计 as the parent's cells
 
 
 _CONTEXT: dict[str, Any] = {}
@@ -155,6 +156,10 @@ def _read_one(path: str) -> _Read:
             "请报送单位重新保存为 .xlsx 后再报；问题仍在时把该文件交维护人员检查",
         )
     summary = result.summary  # a consolidation's output: units received per level, from its hidden part
+    try:  # worked out here, on the reading processes, rather than after every file is read
+        sums = child_sums(result.data)
+    except Exception:  # noqa: BLE001  (then worked out, and said, where the values are rolled up)
+        sums = {}
     levels = {level: got for level, _n, got in summary.levels} if summary is not None else {}
     return _Read(
         path,
@@ -166,6 +171,7 @@ def _read_one(path: str) -> _Read:
         consolidated=result.consolidated,
         stamp=result.stamp,
         notes=result.notes,
+        sums=sums,
     )
 
 
@@ -726,16 +732,8 @@ class _Job:
         if sheet.form not in data.totals:
             return {}
         child_sheet = data.spec.sheet(sheet.form)
-        rolled = parent_values(child_sheet, data.totals[sheet.form], _rows_counted(child_sheet, data))
+        rolled, unfilled = r.sums.get(sheet.form) or _sums(child_sheet, data)
         source = {c.field.parent_key: c.key for c in child_sheet.columns}
-        rows = data.rows.get(sheet.form, {}).values()
-        # a column the child left blank in every one of its rows stays blank above it (its 合计 shows
-        # SUM's 0); a form without rows (no poor villages) holds true zeros
-        unfilled = {
-            c.field.parent_key
-            for c in child_sheet.input_columns
-            if rows and not any(row.get(c.key) not in (None, "") for row in rows)
-        } - {child_sheet.count_rows_as}
         cells: dict[str, Any] = {}
         for col in sheet.columns:
             if col.role == "derived" or col.key not in rolled:
@@ -909,6 +907,29 @@ def expected_by_level(registry, code: str) -> Counter[str]:
                 if child.level != "township":
                     stack.append(child.code)
     return counts
+
+
+ChildSums = tuple[dict[str, Any], frozenset[str]]
+
+
+def child_sums(data: FormData) -> dict[str, ChildSums]:
+    """Per form of a child's workbook: its 合计 as the cells of its row on the parent's form
+    (:func:`hbreport.checks.engine.parent_values`), and the parent's keys of the input columns it left
+    blank in every row."""
+    return {sheet.form: _sums(sheet, data) for sheet in data.spec.sheets if sheet.form in data.totals}
+
+
+def _sums(sheet: SheetSpec, data: FormData) -> ChildSums:
+    rolled = parent_values(sheet, data.totals[sheet.form], _rows_counted(sheet, data))
+    rows = data.rows.get(sheet.form, {}).values()
+    # a column the child left blank in every one of its rows stays blank above it (its 合计 shows
+    # SUM's 0); a form without rows (no poor villages) holds true zeros
+    unfilled = frozenset(
+        c.field.parent_key
+        for c in sheet.input_columns
+        if rows and not any(row.get(c.key) not in (None, "") for row in rows)
+    ) - {sheet.count_rows_as}
+    return rolled, unfilled
 
 
 def _rows_counted(sheet: SheetSpec, data: FormData) -> int:

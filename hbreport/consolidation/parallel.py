@@ -157,35 +157,22 @@ def read_files(
     are then dealt heaviest first from both ends, so that the processes finish on light files together
     rather than one waiting while another reads a heavy one; the results keep the order of ``paths``."""
     setup(*context)
-    paths = [str(p) for p in paths]
-    if weights is not None and workers > 1 and len(paths) > 2:
-        order = dealing_order(weights, workers)
-        reading = read_files(
-            [paths[i] for i in order],
-            read,
-            workers=workers,
-            setup=setup,
-            context=context,
-            progress=progress,
-            meanwhile=meanwhile,
-            method=method,
-            spawn_seconds=spawn_seconds,
-            crashed=crashed,
-        )
-        results: list[Any] = [None] * len(paths)
-        for k, i in enumerate(order):
-            results[i] = reading.results[k]
-        return replace(reading, results=results)
+    order = dealing_order(weights, workers) if weights is not None and workers > 1 else range(len(paths))
+    paths = [str(paths[i]) for i in order]  # in the order they are dealt; the results go back below
     counter = _Counter(len(paths), progress)
     forkable = "fork" in multiprocessing.get_all_start_methods()
     method = method or START_METHOD or ("fork" if forkable else "spawn")
     helpers = min(workers - 1, len(paths) - 1)
     if helpers < 1:
         extra = meanwhile()
-        return Reading([counter.done(read(p)) for p in paths], extra, 0, 0)
-    return _Dealer(paths, read, setup, context, counter, helpers, method, spawn_seconds, crashed).run(
-        meanwhile
-    )
+        reading = Reading([counter.done(read(p)) for p in paths], extra, 0, 0)
+    else:
+        dealer = _Dealer(paths, read, setup, context, counter, helpers, method, spawn_seconds, crashed)
+        reading = dealer.run(meanwhile)
+    results: list[Any] = [None] * len(paths)
+    for k, i in enumerate(order):
+        results[i] = reading.results[k]
+    return replace(reading, results=results)
 
 
 class _Dealer:
