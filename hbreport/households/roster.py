@@ -421,7 +421,7 @@ def _roster_sheet_class():
 
         def write_table(self, given: dict[str, dict[str, Any]], computed: dict[str, dict[str, Any]]) -> None:
             """The form writer's table, households written cell by cell straight to XlsxWriter: one plan
-            per column (format, formula template), the row's number put into each template."""
+            per column (format, blank cell); a row's formulas point at their column's shared formula."""
             from hbreport.xlsx.writer import _TESTED, _cached
 
             self.write_total_row(computed[TOTAL])
