@@ -275,7 +275,12 @@ def _book_class():
                     ref = xl_rowcol_to_cell_fast(row, col)
                     xf = cell.format._get_xf_index()
                     self.fh.write(f'<c r="{ref}" s="{xf}" t="s"><v>{cell.string}</v></c>')
-                elif kind is _FORMULA_CELL and cell.format is not None and cell.formula[1:].isdigit():
+                elif (
+                    kind is _FORMULA_CELL
+                    and cell.format is not None
+                    and cell.formula[:1] == SHARED
+                    and cell.formula[1:].isdigit()
+                ):
                     # a row of a shared formula (SHARED + its index) whose result is a number or text
                     # that is not an error code: XlsxWriter's attributes for it, our <f> element
                     value, kind = cell.value, cell.value.__class__
