@@ -286,9 +286,8 @@ _TEXT_CELL_REVERSED = re.compile(rb'>f/<([^<]*)>((?:[^>]*?\s)?)f<\s*>[^>]*?"([0-
 _SPLIT_REFERENCE = re.compile(rb"([A-Z]+)([0-9]+)")
 
 
-_CELLS: dict[
-    bytes, tuple[int, int]
-] = {}  # a cell reference backwards (b"9M") → (row, col): the same in every roster
+# a cell reference backwards (b"9M") → (row, col): the same references recur in every roster
+_CELLS: dict[bytes, tuple[int, int]] = {}
 
 
 def _cell_at(backwards: bytes) -> tuple[int, int]:
