@@ -713,7 +713,8 @@ def _stray_cell(reference: bytes) -> re.Pattern[bytes]:
     written the one plain way (a space, a lower-case name not starting with r, a double-quoted value
     without quotes, '<', '>' or '&') up to its '>': where a part has none, every cell is at a reference
     that ``reference`` matches, and no reader can find another."""
-    return re.compile(rb'<c(?=[\s/>])(?! r="' + reference + rb'"(?: [a-qs-z][a-z]*="[^"\'<>&]*")*/?>)')
+    # possessive: no attribute is ever given back, so nothing is tried twice
+    return re.compile(rb'<c(?! r="' + reference + rb'"(?: [a-qs-z][a-z]*+="[^"\'<>&]*+")*+/?>)[\s/>]')
 
 
 # (stray, rows, columns): a part without a stray cell reaches at most that far, within every limit; tried
