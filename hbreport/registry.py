@@ -271,8 +271,8 @@ def read_csv_rows(text: str, path: Path, required: tuple[str, ...]) -> tuple[lis
 def csv_records(reader, width: int) -> Iterator[tuple[int, list[str]]]:
     """The rows after the header: (line number, cells padded to ``width``), blank lines left out."""
     for row in reader:
-        if any(cell.strip() for cell in row):
-            yield reader.line_num, row + [""] * (width - len(row))
+        if "".join(row).strip():  # one join, not a strip per cell
+            yield reader.line_num, row if len(row) >= width else row + [""] * (width - len(row))
 
 
 def _parse_registry(text: str, path: Path) -> dict[str, Unit]:
@@ -312,8 +312,10 @@ def _parse_registry(text: str, path: Path) -> dict[str, Unit]:
         return flag
 
     for line, row in csv_records(reader, width):
-        code = code_at(line, "code", row[i_code])
-        level = LEVEL_ALIASES.get(row[i_level].strip().lower())
+        code = row[i_code]
+        if not (len(code) == 12 and code.isdigit() and code.isascii()):
+            code = code_at(line, "code", code)
+        level = LEVEL_ALIASES.get(row[i_level]) or LEVEL_ALIASES.get(row[i_level].strip().lower())
         if level is None:
             raise fail(
                 line,
@@ -343,18 +345,19 @@ def _parse_registry(text: str, path: Path) -> dict[str, Unit]:
                 f"代码 {code} 重复（第 {line_of[code]} 行已有「{units[code].name}」）",
                 "每个单位只能出现一次，删除或改正重复的行",
             )
-        parent_text = row[i_parent].strip()
-        parent = code_at(line, "parent", parent_text) if parent_text else None
+        parent = row[i_parent]
+        if not (len(parent) == 12 and parent.isdigit() and parent.isascii()):
+            parent_text = parent.strip()
+            parent = code_at(line, "parent", parent_text) if parent_text else None
         if parent == code:
             raise fail(line, f"单位 {code} 的上级是它自己", "parent 列应填上级单位的代码")
-        units[code] = Unit(
-            code,
-            name,
-            level,
-            parent,
-            flag_at(line, "virtual", row[i_virtual]) if i_virtual is not None else False,
-            flag_at(line, "dummy", row[i_dummy]) if i_dummy is not None else False,
-        )
+        virtual = False if i_virtual is None else _FLAG_VALUES.get(row[i_virtual])
+        if virtual is None:
+            virtual = flag_at(line, "virtual", row[i_virtual])
+        dummy = False if i_dummy is None else _FLAG_VALUES.get(row[i_dummy])
+        if dummy is None:
+            dummy = flag_at(line, "dummy", row[i_dummy])
+        units[code] = Unit(code, name, level, parent, virtual, dummy)
         line_of[code] = line
         if parent is not None:
             raw_parent[code] = parent

@@ -83,3 +83,20 @@ def test_the_roster_written_without_shortcuts_is_the_same_roster(
         assert read_fast.findings == []
     else:
         assert read_fast.findings, case.name  # the planted mistake is found in both
+
+
+def test_a_formula_of_digits_is_not_taken_for_a_row_of_a_shared_formula(tmp_path):
+    """The shortcut for the rows of a shared formula (the sheet's marker and the formula's index)
+    leaves alone a formula that is only digits: ``=10`` stays the formula 10."""
+    path = tmp_path / "digits.xlsx"
+    book = roster_module._book_class()(str(path), {"in_memory": True})
+    ws = book.add_worksheet("s")
+    fmt = book.add_format({"locked": False})
+    ws.write_formula(0, 0, "=10", fmt, 10)
+    ws.write_formula(1, 0, "=2017", fmt, 2017)
+    book.close()
+    with zipfile.ZipFile(path) as z:
+        xml = z.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>10</f><v>10</v>" in xml
+    assert "<f>2017</f><v>2017</v>" in xml
+    assert "shared" not in xml

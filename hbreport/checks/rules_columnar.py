@@ -23,6 +23,7 @@ which a polars column cannot type without falling back to Python objects; numpy 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -97,8 +98,7 @@ class Column:
         """Values as a field holds them (None, NaN, numbers, text, booleans, dates, XLError; ``cell``)
         or as a function returns them (a Ref of one cell is that cell)."""
         n = len(values)
-        kinds = [_KINDS.get(type(v), _OTHER) for v in values]
-        kind = np.array(kinds, dtype=np.int8) if n else np.zeros(0, dtype=np.int8)
+        kind = np.fromiter(map(_KINDS.get, map(type, values), repeat(_OTHER, n)), dtype=np.int8, count=n)
         num = np.zeros(n, dtype=float)
         cells = np.full(n, cell, dtype=bool)
         obj = None
@@ -123,7 +123,7 @@ class Column:
                 others = sorted({*others, *numbers[bad].tolist()})
         if obj is not None:
             texts = np.flatnonzero((kind == TEXT) | (kind == ERROR)).tolist()
-            obj[texts] = [values[i] for i in texts]
+            obj[texts] = list(map(values.__getitem__, texts))
         for i in others:
             raw = values[i]
             if type(raw) is Ref:
@@ -171,7 +171,7 @@ class Column:
             out[:] = ""
             if self.obj is not None:
                 rows = np.flatnonzero(self.kind == TEXT)
-                out[rows] = [s.lower() for s in self.obj[rows].tolist()]
+                out[rows] = list(map(str.lower, self.obj[rows].tolist()))
             self._lower = out
         return self._lower
 

@@ -7,7 +7,8 @@ every rule runs on every row in Python. Kept lean because a province reads 1.3 m
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,45 @@ RULE_HINTS = {
     "warning": "请核实；确属实际情况的，在表下“说明”处写明原因",
 }
 STRUCTURE_HINT = "请勿增删行列、调换行序；请使用上级下发的原台账重新填报，或把改动恢复原样"
+
+
+def _by_value(values: Sequence[Any], quick: Callable[[Any], Any]) -> list[Any]:
+    """``[quick(v) for v in values]``, worked out once per distinct value when there are few. ``quick``
+    must give one result for values that compare equal across types (1, 1.0, True), as it does when
+    it reads only text, or when the values are only floats and blanks."""
+    try:
+        distinct = set(values)
+    except TypeError:  # a value that cannot be a key
+        return list(map(quick, values))
+    if 2 * len(distinct) > len(values):
+        return list(map(quick, values))
+    once = {v: quick(v) for v in distinct}
+    return list(map(once.__getitem__, values))
+
+
+_FLOATS = frozenset({float, type(None)})
+
+
+def _number(low: float, high: float, whole: bool) -> Callable[[Any], Any]:
+    def quick(x: Any) -> Any:
+        if type(x) is float and low <= x <= high and (not whole or x.is_integer()):
+            return int(x) if x.is_integer() and -EXACT < x < EXACT else x
+        return _UNREAD
+
+    return quick
+
+
+def _choice(choices: frozenset, x: Any) -> Any:
+    return x.strip() if type(x) is str and x.strip() in choices else _UNREAD
+
+
+def _text(x: Any) -> Any:
+    return x.strip() if type(x) is str and x.strip() else _UNREAD
+
+
+def _same(got: list[Any], want: list[Any]) -> bool:
+    """Every value equal to the one wanted, and of its type (the common case, found at once)."""
+    return got == want and list(map(type, got)) == list(map(type, want))
 
 
 class RosterSheetReader(SheetReader):
@@ -177,18 +217,15 @@ class RosterSheetReader(SheetReader):
             else:
                 raw = by_column[j] if j < len(by_column) else [None] * n
             if kind is KIND_NUMBER:  # a finite float within bounds, whole for counts
-                got = [
-                    (int(x) if x.is_integer() and -EXACT < x < EXACT else x)
-                    if type(x) is float and low <= x <= high and (not whole or x.is_integer())
-                    else _UNREAD
-                    for x in raw
-                ]
-            elif kind is KIND_CHOICE:
-                got = [x.strip() if type(x) is str and x.strip() in choices else _UNREAD for x in raw]
+                quick = _number(low, high, whole)
+                got = _by_value(raw, quick) if _FLOATS.issuperset(map(type, raw)) else list(map(quick, raw))
+            elif kind is KIND_CHOICE:  # a handful of distinct values: each looked at once
+                got = _by_value(raw, partial(_choice, choices))
             else:
-                got = [x.strip() if type(x) is str and x.strip() else _UNREAD for x in raw]
-            later += [(i, p) for i, v in enumerate(got) if v is _UNREAD]
-            if column.role == "prefill":
+                got = _by_value(raw, _text)
+            if _UNREAD in got:
+                later += [(i, p) for i, v in enumerate(got) if v is _UNREAD]
+            if column.role == "prefill" and not _same(got, [row and row.get(column.key) for row in expected]):
                 key = column.key
                 later += [
                     (i, p)

@@ -275,7 +275,12 @@ def _book_class():
                     ref = xl_rowcol_to_cell_fast(row, col)
                     xf = cell.format._get_xf_index()
                     self.fh.write(f'<c r="{ref}" s="{xf}" t="s"><v>{cell.string}</v></c>')
-                elif kind is _FORMULA_CELL and cell.format is not None and cell.formula[1:].isdigit():
+                elif (
+                    kind is _FORMULA_CELL
+                    and cell.format is not None
+                    and cell.formula[:1] == SHARED
+                    and cell.formula[1:].isdigit()
+                ):
                     # a row of a shared formula (SHARED + its index) whose result is a number or text
                     # that is not an error code: XlsxWriter's attributes for it, our <f> element
                     value, kind = cell.value, cell.value.__class__
@@ -421,7 +426,7 @@ def _roster_sheet_class():
 
         def write_table(self, given: dict[str, dict[str, Any]], computed: dict[str, dict[str, Any]]) -> None:
             """The form writer's table, households written cell by cell straight to XlsxWriter: one plan
-            per column (format, formula template), the row's number put into each template."""
+            per column (format, blank cell); a row's formulas point at their column's shared formula."""
             from hbreport.xlsx.writer import _TESTED, _cached
 
             self.write_total_row(computed[TOTAL])

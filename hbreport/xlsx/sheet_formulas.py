@@ -277,10 +277,8 @@ _F_ELEMENT = re.compile(rb"<f(\s[^>]*?)?(?:/>|>([^<]*)</f>)")
 
 # A cell that only points at a shared formula, <c r="A1" …><f t="shared" si="0"/> (most formulas of a
 # long table), found in the part read backwards: the search then starts at the literal <f …/> instead of
-# trying every cell (captured: si, row digits, column letters, each backwards).
-_SHARED_CELL_REVERSED = re.compile(
-    rb'>/"([0-9]+)"=is "derahs"=t f<\s*>[^<>]*?"([0-9]{1,7})([A-Z]{1,3})"=r c<'
-)
+# trying every cell (captured: si, the cell reference, each backwards).
+_SHARED_CELL_REVERSED = re.compile(rb'>/"([0-9]+)"=is "derahs"=t f<\s*>[^<>]*?"([0-9]{1,7}[A-Z]{1,3})"=r c<')
 _F_NOT_SHARED_CELL = re.compile(rb'<f(?! t="shared" si="[0-9]+"/>)[\s>/]')
 # A cell whose formula has a text, <c r="A1" …><f …>text</f>, backwards too: the search starts at each
 # literal </f> (captured backwards: the text, the <f> attributes, the cell reference)
@@ -288,17 +286,30 @@ _TEXT_CELL_REVERSED = re.compile(rb'>f/<([^<]*)>((?:[^>]*?\s)?)f<\s*>[^>]*?"([0-
 _SPLIT_REFERENCE = re.compile(rb"([A-Z]+)([0-9]+)")
 
 
+# a cell reference backwards (b"9M") → (row, col): the same references recur in every roster
+_CELLS: dict[bytes, tuple[int, int]] = {}
+
+
+def _cell_at(backwards: bytes) -> tuple[int, int]:
+    letters, digits = _SPLIT_REFERENCE.fullmatch(backwards[::-1]).groups()
+    held = _CELLS[backwards] = (int(digits), _column(letters))
+    return held
+
+
 def _formula_elements(
     xml: bytes,
-) -> tuple[list[tuple[bytes, bytes, bytes]], list[tuple[int, int, bytes]]] | None:
+) -> tuple[list[tuple[bytes, bytes, bytes]], list[tuple[tuple[int, int], bytes]]] | None:
     """Every formula written the common way (right after its cell's start tag, which opens with
     r="A1"), each backwards and the last first: (formula text, <f> attributes, cell reference); and
-    apart from them the cells only pointing at a shared formula, (row, column, si). None when a formula
+    apart from them the cells only pointing at a shared formula, ((row, column), si). None when a formula
     is written otherwise."""
     backwards = xml[::-1]
+    if len(_CELLS) > 1_000_000:
+        _CELLS.clear()
+    cell_at = _CELLS.get
     dependents = [
-        (int(row[::-1]), _column(letters[::-1]), index[::-1])
-        for index, row, letters in _SHARED_CELL_REVERSED.findall(backwards)
+        (cell_at(ref) or _cell_at(ref), index[::-1])
+        for index, ref in _SHARED_CELL_REVERSED.findall(backwards)
     ]
     formulas = len(_F_OPEN.findall(xml))
     with_text = _TEXT_CELL_REVERSED.findall(backwards)
@@ -352,7 +363,7 @@ def _scan(
                 if text:
                     masters[index] = (text, row, col)
                 else:
-                    dependents.append((row, col, index))
+                    dependents.append(((row, col), index))
                     continue
         if min_row <= row <= max_row and min_col <= col <= max_col:
             hit = expected.get((row, col))
@@ -363,7 +374,7 @@ def _scan(
 def _shared(
     found: dict[tuple[int, int], str],
     masters: dict[bytes, tuple[str, int, int]],
-    dependents: list[tuple[int, int, bytes]],
+    dependents: list[tuple[tuple[int, int], bytes]],
     area: Area,
     expected: Expected,
 ) -> dict[tuple[int, int], str] | None:
@@ -373,18 +384,21 @@ def _shared(
     min_row, max_row, min_col, max_col = area
     moves: dict[bytes, bool] = {}
     as_written = getattr(expected, "as_written", None)
-    for row, col, index in dependents:
+    # a RowFormulas is asked here, not through its methods (a roster has thousands of such cells)
+    columns, rows = (expected.templates, expected.rows) if isinstance(expected, RowFormulas) else (None, None)
+    for key, index in dependents:
+        row, col = key
         if not (min_row <= row <= max_row and min_col <= col <= max_col):
             continue
         if index not in masters:
             return None
         text, origin_row, origin_col = masters[index]
-        if col == origin_col and (row, col) in expected:
+        if col == origin_col and (key in expected if columns is None else col in columns and row in rows):
             fits = moves.get(index)
             if fits is None:
                 fits = moves[index] = _moves_as_expected(text, origin_row, col, expected)
             if fits:
-                found[(row, col)] = as_written if as_written is not None else expected[(row, col)][1]
+                found[key] = as_written if as_written is not None else expected[key][1]
                 continue
         origin = f"{get_column_letter(origin_col)}{origin_row}"
         found[(row, col)] = Translator("=" + text, origin=origin).translate_formula(
@@ -398,7 +412,10 @@ def _moves_as_expected(text: str, row: int, col: int, expected: Expected) -> boo
     translated down the column (to the next row and to the last expected one), the expected one there."""
     if _expected_text(expected, (row, col)) != "=" + text:
         return False
-    below = [r for r, c in expected if c == col and r > row]
+    if isinstance(expected, RowFormulas):  # every row of its range, in each of its columns
+        below = [expected.rows[-1]] if col in expected.templates and expected.rows[-1] > row else []
+    else:
+        below = [r for r, c in expected if c == col and r > row]
     if not below:
         return False
     for target in {row + 1, max(below)}:
