@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import weakref
 from dataclasses import dataclass, field, replace
 from functools import cache, cached_property, lru_cache
@@ -25,6 +23,7 @@ import yaml
 from hbreport import __version__, paths
 from hbreport.context import Context
 from hbreport.errors import HBError
+from hbreport.kept import kept
 from hbreport.period import period_label
 from hbreport.tasks.units import PROJECT_FORM, project_task_note
 
@@ -448,34 +447,9 @@ def _parse_rendered(text: str) -> Any:
 
 
 def _load_yaml(text: str) -> Any:
-    """YAML parsed, kept between runs beside the compiled templates (Jinja's per-user cache folder)
-    as JSON under the text's sha256: building Python objects from YAML takes ~4 ms for fields.yaml in
-    every new process, reading the JSON 0.1 ms. Only what JSON gives back exactly is kept."""
-    cache = _bytecode_cache_dir()
-    if cache is None:
-        return yaml.load(text, Loader=_YAML_LOADER)
-    stored = Path(cache) / f"hbreport-yaml-{hashlib.sha256(text.encode('utf-8')).hexdigest()}.json"
-    try:
-        return json.loads(stored.read_bytes())
-    except (OSError, ValueError):
-        pass
-    data = yaml.load(text, Loader=_YAML_LOADER)
-    try:
-        blob = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        if json.loads(blob) == data:  # string keys and plain values only: the copy is the same data
-            fd, tmp = tempfile.mkstemp(prefix=".hbreport-yaml-", dir=cache)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(blob)
-            os.replace(tmp, stored)
-    except (TypeError, ValueError, OSError):
-        pass
-    return data
-
-
-@cache
-def _bytecode_cache_dir() -> str | None:
-    cache = _jinja_env(_resolved(paths.FORMS)).bytecode_cache
-    return getattr(cache, "directory", None)
+    """YAML parsed, kept between runs (:mod:`hbreport.kept`): building Python objects from YAML takes
+    ~4 ms for fields.yaml in every new process, reading the JSON 0.1 ms."""
+    return kept("yaml", text, lambda t: yaml.load(t, Loader=_YAML_LOADER))
 
 
 def render_form(

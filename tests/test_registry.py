@@ -262,3 +262,25 @@ def test_missing_file_is_an_hberror(tmp_path):
 
 def test_sample_file_is_the_default():
     assert load_registry().source == paths.SAMPLE_UNITS.resolve()
+
+
+def test_parsed_units_are_kept_between_runs_and_a_damaged_copy_is_parsed_again(tmp_path, monkeypatch):
+    """The registry's units are parsed once per text and kept as JSON (hbreport.kept): read back they
+    are the same units; a damaged copy is parsed again; a file with an error is never kept."""
+    from hbreport import kept, registry
+
+    monkeypatch.setattr(kept, "cache_dir", lambda: str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    text = Path(paths.SAMPLE_UNITS).read_text(encoding="utf-8-sig")
+    parsed = registry._parse_registry(text, Path("units.csv"))
+    assert registry._parse_kept(text, Path("units.csv")) == parsed
+    (stored,) = (tmp_path / "cache").glob("hbreport-registry-*.json")
+    assert registry._parse_kept(text, Path("units.csv")) == parsed  # now from the kept copy
+    stored.write_text('[["420000000000"], ["湖北省"]]', encoding="utf-8")  # columns of unequal length
+    assert registry._parse_kept(text, Path("units.csv")) == parsed
+    bad = text.replace("\n", "\n420000000000,,湖北省,province\n", 1)  # a duplicate code
+    with pytest.raises(HBError, match="重复"):
+        registry._parse_kept(bad, Path("units.csv"))
+    with pytest.raises(HBError, match="重复"):
+        registry._parse_kept(bad, Path("units.csv"))  # never kept: the message every time
+    assert len(list((tmp_path / "cache").glob("hbreport-registry-*.json"))) == 1

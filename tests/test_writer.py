@@ -554,9 +554,9 @@ def test_parsed_yaml_is_kept_between_runs_only_when_json_gives_it_back(tmp_path,
     again from the YAML."""
     import yaml
 
-    from hbreport import paths, spec
+    from hbreport import kept, paths, spec
 
-    monkeypatch.setattr(spec, "_bytecode_cache_dir", lambda: str(tmp_path))
+    monkeypatch.setattr(kept, "cache_dir", lambda: str(tmp_path))
     text = paths.FIELDS.read_text(encoding="utf-8")
     expected = yaml.safe_load(text)
     assert spec._load_yaml(text) == expected
