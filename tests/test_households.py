@@ -1116,3 +1116,20 @@ def test_reading_processes_give_what_one_process_gives(registry, catalog, tmp_pa
     assert len(rows) == len(everyone) and len(files) == 6
     assert [rule for rule, *_ in findings].count("HR09") == 6
     assert [rule for rule, *_ in findings].count("跨乡镇重号") == 2
+
+
+def test_a_household_of_a_village_outside_the_township_is_a_finding_naming_its_cell(
+    registry, catalog, tmp_path
+):
+    """A village code the registry does not give the township (an export from another registry, a
+    household moved between townships) is the 村代码 finding on that household's cell, not a crash."""
+    hh = households(registry, TOWNSHIP)
+    stranger = registry.children(OTHER_TOWNSHIP)[0]
+    hh[1] = replace(hh[1], village_code=stranger.code, village_name=stranger.name)
+    values = clean_inputs(hh)
+    spec = build_roster_spec(TOWNSHIP, PERIOD, hh, registry=registry, catalog=catalog)
+    roster = read_roster(write(tmp_path, spec, values), registry=registry, catalog=catalog)
+    found = [f for f in roster.findings if f.rule == "村代码"]
+    assert len(found) == 1, roster.findings
+    assert stranger.code in found[0].message and registry.get(TOWNSHIP).name in found[0].message
+    assert found[0].cell and found[0].sheet

@@ -643,8 +643,9 @@ class SheetReader:
             )
         )
 
-    def report(self, sheet: SheetSpec, cell: str | None, code: str, **fields: Any) -> None:
-        """A finding of the registered check ``code``, its message and hint made from ``fields``."""
+    def report(self, sheet: SheetSpec, cell: str | None, code: str, /, **fields: Any) -> None:
+        """A finding of the registered check ``code``, its message and hint made from ``fields`` (which
+        may themselves be named ``code`` or ``sheet``: the check's own parameters are positional)."""
         check = registered(code)
         self.add(sheet, cell, check.message(**fields), code, check.hint_text(**fields), check.importance)
 
