@@ -329,8 +329,11 @@ def severity_value(check_text: str, rules: Sequence) -> int:
 
 
 XLSXWRITER_TESTED = ((3, 2), (3, 3))
-"""The XlsxWriter releases (major, minor) whose private ``_prepare_formula`` and ``_write_book_views``
-:class:`Sheet` and :class:`Book` extend; with another release both are left alone (see below)."""
+"""The XlsxWriter releases (major, minor) whose private methods are extended: ``_prepare_formula`` and
+``_write_book_views`` here (:class:`Sheet`, :class:`Book`); ``_write_cell``, ``_calculate_spans`` and the
+shared row formulas (``_write_formula``, ``_xml_formula_element``) in :mod:`hbreport.households.roster`.
+With another release every one is left alone and XlsxWriter's own paths write the same cells
+(tests/test_writer.py and tests/test_roster_writer_fallback.py hold the two paths equal)."""
 
 _TESTED = tuple(int(p) for p in xlsxwriter.__version__.split(".")[:2]) in XLSXWRITER_TESTED
 
