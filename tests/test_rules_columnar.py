@@ -91,6 +91,41 @@ def test_fixed_expressions_and_rule_statuses_equal_rows() -> None:
         assert got == [rule.check(row) for row in ROWS], rule.id
 
 
+def test_columns_of_one_type_equal_rows() -> None:
+    """A column holding one type only (texts — a few with capitals, a few without, many —, errors,
+    numbers, booleans) is loaded whole and its texts lower-cased once each: the same answers."""
+    n = 30
+    columns = {
+        "few_plain": ["是", "否", "是"] * 10,
+        "few_capitals": ["Yes", "yes", "NO"] * 10,
+        "many": [f"Name{i % 25}" for i in range(n)],
+        "errors": [XLError("#N/A"), XLError("#DIV/0!"), XLError("#N/A")] * 10,
+        "numbers": [1.0, 2.5, 3.0] * 10,
+        "flags": [True, False, False] * 10,
+        "mixed": ["yes", None, 2.0] * 10,
+    }
+    rows = [{k: v[i] for k, v in columns.items()} for i in range(n)]
+    exprs = [
+        Expr.parse(t)
+        for t in (
+            "few_plain == '是'",
+            "few_plain != '否' and numbers > 1",
+            "few_capitals == 'yes'",
+            "few_capitals == mixed",
+            "few_capitals in ('no', 'maybe')",
+            "many == 'name3'",
+            "many == few_capitals",
+            "IFERROR(errors, 1) == 1",
+            "IFERROR(errors, 0) + numbers",
+            "flags == (numbers > 2)",
+            "few_plain == mixed",
+        )
+    ]
+    assert not _disagreements(exprs, rows)
+    truths = [evaluate_columns(e, _columns(rows), n) for e in exprs]
+    assert truths[2][:3] == [True, True, False] and truths[5][3] is True and truths[4][2] is True
+
+
 def test_column_arguments_fall_back_to_rows() -> None:
     """SUM / COUNT / COUNTIF over a whole column: the same answer, by the Python backend."""
     expr = Expr.parse("poor_people / SUM(col_poor_people) + COUNTIF(col_answer, '是')")

@@ -98,7 +98,12 @@ class Column:
         """Values as a field holds them (None, NaN, numbers, text, booleans, dates, XLError; ``cell``)
         or as a function returns them (a Ref of one cell is that cell)."""
         n = len(values)
-        kind = np.fromiter(map(_KINDS.get, map(type, values), repeat(_OTHER, n)), dtype=np.int8, count=n)
+        types = set(map(type, values))
+        only = _KINDS.get(types.pop(), _OTHER) if len(types) == 1 else None
+        if only is not None:  # a column of one type (texts, numbers): its kind once
+            kind = np.full(n, only, dtype=np.int8)
+        else:
+            kind = np.fromiter(map(_KINDS.get, map(type, values), repeat(_OTHER, n)), dtype=np.int8, count=n)
         num = np.zeros(n, dtype=float)
         cells = np.full(n, cell, dtype=bool)
         obj = None
@@ -121,7 +126,9 @@ class Column:
                 kind[numbers[bad]] = _OTHER
                 num[numbers[bad]] = 0.0
                 others = sorted({*others, *numbers[bad].tolist()})
-        if obj is not None:
+        if obj is not None and (only == TEXT or only == ERROR):
+            obj[:] = values  # every row a text (or every row an error)
+        elif obj is not None:
             texts = np.flatnonzero((kind == TEXT) | (kind == ERROR)).tolist()
             obj[texts] = list(map(values.__getitem__, texts))
         for i in others:
@@ -171,7 +178,11 @@ class Column:
             out[:] = ""
             if self.obj is not None:
                 rows = np.flatnonzero(self.kind == TEXT)
-                out[rows] = list(map(str.lower, self.obj[rows].tolist()))
+                texts = self.obj[rows]
+                distinct = set(texts.tolist())
+                if len(distinct) * 4 > len(rows) or any(t != t.lower() for t in distinct):
+                    texts = list(map(str.lower, texts.tolist()))
+                out[rows] = texts  # a column of a few texts, none with a capital letter, as it is
             self._lower = out
         return self._lower
 
