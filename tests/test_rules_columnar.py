@@ -93,7 +93,8 @@ def test_fixed_expressions_and_rule_statuses_equal_rows() -> None:
 
 def test_columns_of_one_type_equal_rows() -> None:
     """A column holding one type only (texts — a few with capitals, a few without, many —, errors,
-    numbers, booleans) is loaded whole and its texts lower-cased once each: the same answers."""
+    numbers, booleans) is loaded whole and its texts lower-cased once each; texts and blanks alone are
+    compared as texts, booleans alone combined as booleans: the same answers as row by row."""
     n = 30
     columns = {
         "few_plain": ["是", "否", "是"] * 10,
@@ -103,6 +104,8 @@ def test_columns_of_one_type_equal_rows() -> None:
         "numbers": [1.0, 2.5, 3.0] * 10,
         "flags": [True, False, False] * 10,
         "mixed": ["yes", None, 2.0] * 10,
+        "some_blank": ["是", None, "否"] * 10,
+        "all_blank": [None] * n,
     }
     rows = [{k: v[i] for k, v in columns.items()} for i in range(n)]
     exprs = [
@@ -119,6 +122,23 @@ def test_columns_of_one_type_equal_rows() -> None:
             "IFERROR(errors, 0) + numbers",
             "flags == (numbers > 2)",
             "few_plain == mixed",
+            # the comparisons of texts and blanks alone, AND / OR / IF over booleans alone
+            "some_blank == '是'",
+            "some_blank != few_plain",
+            "some_blank == all_blank",
+            "all_blank != ''",
+            "IF(few_plain == '是', few_capitals == 'yes', many == 'name1')",
+            "IF(some_blank == '否', TRUE)",
+            "AND(few_plain == '是', few_capitals in ('yes', 'no')) or many == 'name3'",
+            "not (some_blank == '是' and few_plain == '是')",
+            # the same over what is not a plain boolean: a cell's boolean, a number, an error
+            "IF(flags, numbers > 1, FALSE)",
+            "IF(few_plain == '是', flags, FALSE)",
+            "MAX(IF(few_plain == '是', flags, FALSE), -1)",  # a cell's boolean chosen by IF, then a function
+            "AND(flags, few_plain == '是')",
+            "OR(few_plain == '否', IFERROR(errors, 0))",
+            "IF(few_plain == '是', numbers, 0)",
+            "IF(few_capitals == 'no', errors, few_plain == '否')",
         )
     ]
     assert not _disagreements(exprs, rows)
