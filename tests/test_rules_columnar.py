@@ -91,6 +91,61 @@ def test_fixed_expressions_and_rule_statuses_equal_rows() -> None:
         assert got == [rule.check(row) for row in ROWS], rule.id
 
 
+def test_columns_of_one_type_equal_rows() -> None:
+    """A column holding one type only (texts — a few with capitals, a few without, many —, errors,
+    numbers, booleans) is loaded whole and its texts lower-cased once each; texts and blanks alone are
+    compared as texts, booleans alone combined as booleans: the same answers as row by row."""
+    n = 30
+    columns = {
+        "few_plain": ["是", "否", "是"] * 10,
+        "few_capitals": ["Yes", "yes", "NO"] * 10,
+        "many": [f"Name{i % 25}" for i in range(n)],
+        "errors": [XLError("#N/A"), XLError("#DIV/0!"), XLError("#N/A")] * 10,
+        "numbers": [1.0, 2.5, 3.0] * 10,
+        "flags": [True, False, False] * 10,
+        "mixed": ["yes", None, 2.0] * 10,
+        "some_blank": ["是", None, "否"] * 10,
+        "all_blank": [None] * n,
+    }
+    rows = [{k: v[i] for k, v in columns.items()} for i in range(n)]
+    exprs = [
+        Expr.parse(t)
+        for t in (
+            "few_plain == '是'",
+            "few_plain != '否' and numbers > 1",
+            "few_capitals == 'yes'",
+            "few_capitals == mixed",
+            "few_capitals in ('no', 'maybe')",
+            "many == 'name3'",
+            "many == few_capitals",
+            "IFERROR(errors, 1) == 1",
+            "IFERROR(errors, 0) + numbers",
+            "flags == (numbers > 2)",
+            "few_plain == mixed",
+            # the comparisons of texts and blanks alone, AND / OR / IF over booleans alone
+            "some_blank == '是'",
+            "some_blank != few_plain",
+            "some_blank == all_blank",
+            "all_blank != ''",
+            "IF(few_plain == '是', few_capitals == 'yes', many == 'name1')",
+            "IF(some_blank == '否', TRUE)",
+            "AND(few_plain == '是', few_capitals in ('yes', 'no')) or many == 'name3'",
+            "not (some_blank == '是' and few_plain == '是')",
+            # the same over what is not a plain boolean: a cell's boolean, a number, an error
+            "IF(flags, numbers > 1, FALSE)",
+            "IF(few_plain == '是', flags, FALSE)",
+            "MAX(IF(few_plain == '是', flags, FALSE), -1)",  # a cell's boolean chosen by IF, then a function
+            "AND(flags, few_plain == '是')",
+            "OR(few_plain == '否', IFERROR(errors, 0))",
+            "IF(few_plain == '是', numbers, 0)",
+            "IF(few_capitals == 'no', errors, few_plain == '否')",
+        )
+    ]
+    assert not _disagreements(exprs, rows)
+    truths = [evaluate_columns(e, _columns(rows), n) for e in exprs]
+    assert truths[2][:3] == [True, True, False] and truths[5][3] is True and truths[4][2] is True
+
+
 def test_column_arguments_fall_back_to_rows() -> None:
     """SUM / COUNT / COUNTIF over a whole column: the same answer, by the Python backend."""
     expr = Expr.parse("poor_people / SUM(col_poor_people) + COUNTIF(col_answer, '是')")
