@@ -872,6 +872,8 @@ def test_synthetic_township_is_deterministic_valid_and_planted(registry, catalog
     )
     failing = {hid for hid, row in a.values.items() if type_rule.check(row) == "fail"}
     assert failing == {hid for hid, kind in planted.items() if kind == "type_welfare_mismatch"} != set()
+    # 低保五保 is never left blank (HR27): no planted kind blanks it
+    assert all(row["welfare_status"] in ("低保", "五保", "否") for row in a.values.values())
 
 
 @pytest.mark.slow
