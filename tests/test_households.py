@@ -441,6 +441,27 @@ def test_consolidation_finds_an_id_in_two_townships_and_loads_the_store(registry
     assert summary.exit_code == 1 and "错误 2 项" in summary.render()
 
 
+def test_the_store_file_alone_holds_the_run_once_it_returns(registry, catalog, tmp_path):
+    """The log is copied into the store file between townships and, at the end, in a thread while the
+    summary is counted; when consolidation returns, the file itself (its log ignored) holds every row,
+    the marks of IDs in two townships included, and no log is left beside it."""
+    folder, paths, a, b = _two_townships(registry, catalog, tmp_path, shared_id=True)
+    store_path = tmp_path / "store.sqlite"
+    summary = consolidate_rosters(
+        folder, "421122", PERIOD, store_path, registry=registry, catalog=catalog, workers=2
+    )
+    assert summary.households_in_store == len(a) + len(b)
+    assert not Path(f"{store_path}-wal").exists()
+    db = sqlite3.connect(f"{store_path.as_uri()}?immutable=1", uri=True)  # the file as it is on disk
+    try:
+        assert db.execute("SELECT COUNT(*) FROM households").fetchone()[0] == len(a) + len(b)
+        marked = db.execute("SELECT household_id FROM households WHERE problems = '跨乡镇重号'").fetchall()
+        assert sorted(marked) == sorted([(a[5].household_id,), (b[2].household_id,)])
+        assert db.execute("SELECT SUM(errors) FROM sources").fetchone()[0] == 2
+    finally:
+        db.close()
+
+
 def test_reconsolidating_does_not_duplicate_and_a_new_version_replaces(registry, catalog, tmp_path):
     folder, paths, a, b = _two_townships(registry, catalog, tmp_path, shared_id=False)
     store_path = tmp_path / "store.sqlite"
