@@ -175,7 +175,13 @@ CASES = [
         0,
     ),
     Case("exited previous blank", _set(0, income_previous=None), frozenset({"HR23"}), "exit_status", 0),
-    Case("welfare route not covered", _set(1, welfare_status="否"), frozenset({"HR24"}), "exit_status", 1),
+    Case(
+        "welfare route not covered",
+        _set(1, welfare_status="否", household_type="一般贫困户"),  # the attribute following the status
+        frozenset({"HR24"}),
+        "exit_status",
+        1,
+    ),
     Case("exited no year", _set(0, exit_year=None), frozenset({"HR14"}), "exit_status", 0),
     Case("exited after period", _set(0, exit_year=PERIOD + 1), frozenset({"HR14"}), "exit_status", 0),
     Case("not exited with year", _set(2, exit_year=PERIOD - 1), frozenset({"HR15"}), "exit_status", 2),
@@ -183,6 +189,14 @@ CASES = [
     Case("students > size", _set(2, students=9), frozenset({"HR17"}), "students", 2),
     Case("因病 no sick", _set(0, sick_members=0), frozenset({"HR18"}), "poverty_cause", 0),
     Case("因学 no student", _set(2, students=0), frozenset({"HR19"}), "poverty_cause", 2),
+    Case("一般贫困户 on 低保", _set(2, welfare_status="低保"), frozenset({"HR26"}), "household_type", 2),
+    Case(
+        "低保贫困户 no longer on 低保",
+        _set(1, welfare_status="五保"),  # exited through the welfare route: HR24 holds, HR26 does not
+        frozenset({"HR26"}),
+        "household_type",
+        1,
+    ),
     Case("duplicate id", _duplicate(0, 6), frozenset({"证件重号"}), "id_number", 6),
     Case(
         "choice not in list",

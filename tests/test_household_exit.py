@@ -113,7 +113,14 @@ CASES = [
     ("work: no safe water", WORKING, {"safe_water": "否"}, "否", {"HR12"}),
     ("work: 看病难", WORKING, {"medical_secure": "否"}, "否", {"HR13"}),
     ("labour blank", WORKING, {"labour_capacity": None}, "否", {"HR20"}),
-    ("welfare: not covered", WELFARE, {"welfare_status": "否"}, "否", {"HR24"}),
+    (
+        "welfare: not covered",
+        WELFARE,
+        {"welfare_status": "否", "household_type": "一般贫困户"},
+        "否",
+        {"HR24"},
+    ),
+    ("welfare: attribute not updated", WELFARE, {"welfare_status": "低保"}, "是", {"HR26"}),
     ("welfare: below the line", WELFARE, {"income_per_capita": LINE - 1}, "否", {"HR10"}),
     ("welfare: 养老难", WELFARE, {"pension_secure": "否"}, "否", {"HR13"}),
     (
@@ -128,7 +135,7 @@ CASES = [
 
 
 def _roster(registry, catalog, cases=CASES):
-    hh = households(registry, TOWNSHIP, per_village=6, villages=3)[: len(cases)]
+    hh = households(registry, TOWNSHIP, per_village=6, villages=4)[: len(cases)]
     assert len(hh) == len(cases)
     values = {}
     for h, (_, base, change, _, _) in zip(hh, cases, strict=True):

@@ -179,7 +179,7 @@ def test_each_check_fires_on_its_mistake_and_nothing_else(registry, catalog, tmp
         [f.text() for f in roster.findings],
     )
     assert all(f.file == str(roster.path) and f.unit_code == TOWNSHIP for f in roster.findings)
-    warnings_only = set(case.rules) <= {"HR15", "HR18", "HR19"}
+    warnings_only = set(case.rules) <= {"HR15", "HR18", "HR19", "HR26"}
     assert all((f.importance == "warning") == warnings_only for f in roster.findings)
 
 
@@ -881,6 +881,16 @@ def test_synthetic_township_is_deterministic_valid_and_planted(registry, catalog
     assert set(bad) == {hid for hid, kind in planted.items() if kind == "id_check"}
     honest = [h.id_number for h in a.households if h.household_id not in planted]
     assert len(honest) == len(set(honest))  # unique by construction
+    # 贫困户属性 follows 低保五保 but where a mismatch is planted (HR26 fires there, and only there)
+    type_rule = next(
+        r
+        for r in build_roster_spec(TOWNSHIP, PERIOD, a.households, registry=registry, catalog=catalog)
+        .sheets[0]
+        .rules
+        if r.id == "HR26"
+    )
+    failing = {hid for hid, row in a.values.items() if type_rule.check(row) == "fail"}
+    assert failing == {hid for hid, kind in planted.items() if kind == "type_welfare_mismatch"} != set()
 
 
 @pytest.mark.slow
@@ -918,6 +928,7 @@ def test_synthetic_rosters_consolidate_with_their_planted_mistakes_found(registr
         "exited_no_water": "HR12",
         "missing_cause": "HR04",
         "sick_inconsistent": "HR18",
+        "type_welfare_mismatch": "HR26",
         "id_dup_within": "证件重号",
     }
     roster = read_roster(result.rosters[0], registry=registry, catalog=catalog)
@@ -934,6 +945,7 @@ def test_synthetic_rosters_consolidate_with_their_planted_mistakes_found(registr
                     "income_high": "income_per_capita",
                     "missing_cause": "poverty_cause",
                     "sick_inconsistent": "poverty_cause",
+                    "type_welfare_mismatch": "household_type",
                 }.get(p.kind, "exit_status")
             )
             assert expected_rule[p.kind] in rules_at.get(roster.cell(p.household_id, column), set()), p
@@ -942,6 +954,12 @@ def test_synthetic_rosters_consolidate_with_their_planted_mistakes_found(registr
                 f.rule == RULE_NEAR_LINE and registry.get(p.village_code).name in f.message
                 for f in summary.findings
             )
+    mismatched = {
+        roster.cell(p.household_id, "household_type")
+        for p in result.planted
+        if p.kind == "type_welfare_mismatch"
+    }
+    assert {f.cell for f in summary.findings if f.rule == "HR26"} == mismatched != set()
     assert copy.deepcopy(summary.to_dict())["households_in_store"] == result.households
 
 

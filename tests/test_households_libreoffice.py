@@ -164,7 +164,7 @@ def test_roster_formulas_agree_with_python_in_libreoffice(tmp_path: Path) -> Non
             problems.append((household.household_id, "check", ws.cell(r, layout.check_col).value, text))
     assert not problems, problems[:5]
     fired = {rule.id for rule in spec.sheets[0].rules if any(rule.fail_text in t for t in seen_texts)}
-    assert {"HR01", "HR02", "HR09", "HR10", "HR13", "HR14", "HR16"} <= fired, fired
+    assert {"HR01", "HR02", "HR09", "HR10", "HR13", "HR14", "HR16", "HR26"} <= fired, fired
     assert {"是", "否"} == {data.rows[h.household_id]["meets_exit_standard"] for h in spec.households}
 
     summary = book[SUMMARY_SHEET]
@@ -197,3 +197,56 @@ def test_libreoffice_saved_roster_reads_back_the_same(tmp_path: Path) -> None:
     assert [(f.rule, f.cell) for f in after.findings] == [(f.rule, f.cell) for f in before.findings]
     assert {f.rule for f in before.findings} == {"HR10", "HR04"}
     assert after.rows == before.rows and after.sha256 != before.sha256
+
+
+def test_household_type_against_welfare_status_in_libreoffice_and_the_reader(tmp_path: Path) -> None:
+    """HR26 (贫困户属性 ↔ 低保五保, a warning): LibreOffice's 校验结果 and severity cells flag the rows whose
+    attribute does not follow the status and no other; the recalculated file read back gives the
+    finding at the row's 贫困户属性 cell, naming both cells."""
+    registry, catalog = load_registry(), load_catalog()
+    hh = households(registry, TOWNSHIP, per_village=4, villages=2)
+    values = clean_inputs(hh)
+    pairs = {  # households 2, 3, 4, 7 have not exited (clean_inputs): no other rule looks at these cells
+        2: ("一般贫困户", "低保"),  # mismatch
+        3: ("低保贫困户", "低保"),
+        4: ("特困供养(五保)贫困户", "否"),  # mismatch
+        7: ("特困供养(五保)贫困户", "五保"),
+    }
+    for i, (kind, status) in pairs.items():
+        values[hh[i].household_id].update(household_type=kind, welfare_status=status)
+    values[hh[5].household_id]["welfare_status"] = None  # blank: HR26 skipped
+    values[hh[6].household_id]["household_type"] = None  # blank: HR05 (未填), not HR26
+    spec = build_roster_spec(TOWNSHIP, PERIOD, hh, registry=registry, catalog=catalog)
+    sheet = spec.sheets[0]
+    rule = next(r for r in sheet.rules if r.id == "HR26")
+    assert rule.importance == "warning"
+    path = write_roster(spec, tmp_path / spec.file_name(), values=values)
+    saved = office.recalculate(path, tmp_path / "lo")
+    ws = openpyxl.load_workbook(saved, data_only=True)[sheet.sheet]
+    layout = SheetLayout(sheet)
+    mismatched = {hh[2].household_id, hh[4].household_id}
+    for h in hh:
+        r = layout.row_index[h.household_id]
+        check = ws.cell(r, layout.check_col).value or ""
+        severity = ws.cell(r, layout.severity_col).value
+        if h.household_id in mismatched:
+            assert check == rule.fail_text and severity == 1, (h.household_id, check, severity)
+        else:
+            assert rule.fail_text not in check, (h.household_id, check)
+    assert ws.cell(layout.row_index[hh[6].household_id], layout.check_col).value == "贫困户属性未填；"
+    assert all(
+        ws.cell(layout.row_index[hh[i].household_id], layout.severity_col).value == 0 for i in (3, 5, 7)
+    )
+
+    for source in (path, saved):
+        roster = read_roster(source, registry=registry, catalog=catalog)
+        found = [f for f in roster.findings if f.rule == "HR26"]
+        cells = {roster.cell(hid, "household_type"): roster.cell(hid, "welfare_status") for hid in mismatched}
+        assert {f.cell for f in found} == set(cells)
+        assert {f.rule for f in roster.findings} == {"HR26", "HR05"}
+        for f in found:
+            assert f.sheet == sheet.sheet == "建档立卡台账" and f.importance == "warning"
+            assert f.file == str(source) and f.unit_code == TOWNSHIP
+            assert "贫困户属性与低保五保不一致" in f.message and "低保贫困户对应“低保”" in f.message
+            assert f"涉及 {f.cell}、{cells[f.cell]}" in f.message
+            assert "说明" in f.hint

@@ -191,3 +191,105 @@ def test_county_exit_status_changes_with_its_consolidated_data(county, kw):
     rows = {row[0].value: [c.value for c in row] for row in ws.iter_rows()}
     assert rows["贫困发生率"][5] == "未达到" and rows["贫困发生率"][4] == 2
     assert rows["计划摘帽年份"][1] == "2017年"  # the schedule, shown beside the result
+
+
+def _typed_into_absent_rows(county, kw, folder: Path) -> Path:
+    """A copy of the county's workbook (in ``folder``) with figures typed, as openpyxl ignores the sheet
+    protection, into the rows of the township not sent (未报) and of the one returned (退回)."""
+    towns = county["towns"]
+    sheet = build_workbook_spec(COUNTY, PERIOD, **kw).sheet(PP)
+    layout = SheetLayout(sheet)
+    wb = openpyxl.load_workbook(county["summary"].output)
+    ws = wb[sheet.sheet]
+    typed = {
+        layout.cell(towns[0].code, "exited_people"): 9999,
+        layout.cell(towns[0].code, "exited_households"): "约3000",
+        layout.cell(towns[2].code, "cum_exited_people"): 500,  # a computed cell, left blank for 退回
+    }
+    for cell, value in typed.items():
+        assert ws[cell].value is None
+        ws[cell] = value
+    folder.mkdir()
+    changed = folder / Path(county["summary"].output).name
+    wb.save(changed)
+    return changed
+
+
+def test_figures_typed_into_rows_not_reported_are_said_and_counted_nowhere(county, kw, tmp_path):
+    """A figure typed into the row of a township the county's _summary says is 未报 (or 退回) is a
+    warning naming file, sheet, cell and township, and is read as nothing: the county's totals, and the
+    prefecture's figures for the county, are those of the workbook as consolidated."""
+    from hbreport.checks.consolidation import ABSENT_FILLED
+
+    summary, towns = county["summary"], county["towns"]
+    sheet = build_workbook_spec(COUNTY, PERIOD, **kw).sheet(PP)
+    layout = SheetLayout(sheet)
+    missing, returned = towns[0], towns[2]
+    changed = _typed_into_absent_rows(county, kw, tmp_path / "typed")
+    (tmp_path / "plain").mkdir()
+    shutil.copy(summary.output, tmp_path / "plain" / changed.name)
+
+    before, after = read_workbook(summary.output, **kw), read_workbook(changed, **kw)
+    said = [f for f in after.findings if f.rule == ABSENT_FILLED]
+    assert not [f for f in before.findings if f.rule == ABSENT_FILLED]
+    keys = sorted(("exited_people", "exited_households"), key=layout.col_index.__getitem__)
+    cells = [layout.cell(missing.code, key) for key in keys]  # in the order of the columns
+    assert [(f.sheet, f.cell, f.importance, f.file) for f in said] == [
+        (sheet.sheet, cells[0], "warning", str(changed)),
+        (sheet.sheet, layout.cell(returned.code, "cum_exited_people"), "warning", str(changed)),
+    ]
+    assert f"「{missing.name}」" in said[0].message and "“未报”" in said[0].message
+    assert f"{cells[0]}、{cells[1]}" in said[0].message and "9999" in said[0].message
+    assert f"「{returned.name}」" in said[1].message and "“退回”" in said[1].message
+    assert "清除" in said[0].hint and "自己的报表" in said[0].hint
+    # read as nothing: no other finding on those cells (not 文本 in a number cell), totals unchanged
+    assert sorted((f.rule, f.cell) for f in after.findings if f.rule != ABSENT_FILLED) == sorted(
+        (f.rule, f.cell) for f in before.findings
+    )
+    assert after.data.rows[PP][missing.code]["exited_people"] is None
+    assert after.data.rows[PP][missing.code]["exited_households"] is None
+    assert after.data.totals == before.data.totals and after.data.rows == before.data.rows
+    assert [(c.code, c.status) for c in after.summary.children] == [
+        (c.code, c.status) for c in before.summary.children
+    ]
+
+    # one level up: the prefecture's figures for the county are the same as from the untouched file
+    prefecture = kw["registry"].reporting_parent(COUNTY).code
+    runs = {
+        name: consolidate(tmp_path / name, prefecture, PERIOD, tmp_path / f"{name}.xlsx", workers=1, **kw)
+        for name in ("plain", "typed")
+    }
+    plain_run, typed_run = runs["plain"], runs["typed"]
+    assert typed_run.data.rows == plain_run.data.rows and typed_run.data.totals == plain_run.data.totals
+    assert typed_run.levels == plain_run.levels  # the township not reported is still not reported
+    up = [f for f in typed_run.findings if f.rule == ABSENT_FILLED]
+    assert [(f.file, f.sheet, f.cell) for f in up] == [(f.file, f.sheet, f.cell) for f in said]
+    assert not [f for f in plain_run.findings if f.rule == ABSENT_FILLED]
+    status = {c.code: c.status for c in typed_run.children}
+    assert status[kw["registry"].get(COUNTY).code] == "已报"  # a warning: the county's data are in
+    pl = SheetLayout(build_workbook_spec(prefecture, PERIOD, **kw).sheet(PP))
+    row = pl.row_index[kw["registry"].get(COUNTY).code]
+    shown = openpyxl.load_workbook(typed_run.output)[sheet.sheet]
+    assert shown.cell(row, pl.col_index["exited_people"]).value == before.data.totals[PP]["exited_people"]
+
+
+@pytest.mark.libreoffice
+def test_figures_typed_into_rows_not_reported_after_libreoffice_recalculates(county, kw, tmp_path):
+    """Recalculated by LibreOffice, the county's own 合计 cell adds the typed figure (why it must be
+    cleared); read back, the figure is the same warning and still counted nowhere."""
+    from hbreport.checks.consolidation import ABSENT_FILLED
+    from hbreport.office import recalculate
+
+    changed = _typed_into_absent_rows(county, kw, tmp_path / "typed")
+    again = recalculate(changed, tmp_path / "lo")
+    sheet = build_workbook_spec(COUNTY, PERIOD, **kw).sheet(PP)
+    layout = SheetLayout(sheet)
+    before = read_workbook(county["summary"].output, **kw)
+    shown = openpyxl.load_workbook(again, data_only=True)[sheet.sheet]
+    total = shown.cell(TOTAL_ROW, layout.col_index["exited_people"]).value
+    assert total == before.data.totals[PP]["exited_people"] + 9999
+    after = read_workbook(again, **kw)
+    assert after.data.totals == before.data.totals
+    cell = layout.cell(county["towns"][0].code, "exited_people")
+    said = [f for f in after.findings if f.rule == ABSENT_FILLED]
+    assert len(said) == 2 and f"{cell}" in said[0].message and "9999" in said[0].message

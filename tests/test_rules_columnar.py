@@ -162,6 +162,10 @@ def _roster_rows(registry, catalog) -> tuple[Any, list[dict[str, Any]]]:
             row[key] = rng.choice(hostile)
     rows[-1]["income_per_capita"] = XLError("#N/A")  # an error value read from a cell
     rows[-2]["students"] = None  # a rule skipped where its cell is not filled in (HR17)
+    rows[0].update(household_type="一般贫困户", welfare_status="五保")  # 贫困户属性 ≠ 低保五保 (HR26)
+    rows[1].update(household_type="特困供养(五保)贫困户", welfare_status="五保")  # … and the same (HR26)
+    rows[2]["welfare_status"] = None  # HR26 skipped
+    rows[3]["household_type"] = XLError("#N/A")  # HR26 cannot judge
     return sheet, rows
 
 
@@ -179,6 +183,8 @@ def test_roster_rules_and_standard_by_column_equal_rows(registry, catalog) -> No
         assert got == want, rule.id
         outcomes.update(got)
     assert outcomes == {"pass", "fail", "skip", "invalid"}  # every outcome met
+    type_welfare = next(r for r in sheet.rules if r.id == "HR26")
+    assert [type_welfare.check(r) for r in rows[:4]] == ["fail", "pass", "skip", "invalid"]
     # the 校验结果 texts the writer caches, as the engine gives them row by row
     from hbreport.checks.engine import TEXT_IN_NUMBER, check_text
     from hbreport.households.columns import check_texts

@@ -4,11 +4,12 @@ Every poor village of the embedded baseline gets its ``poor_households`` househo
 to its ``poor_people``), with valid resident ID numbers (county prefix, birth date, sequence, ISO 7064
 check character; unique within the province by construction), names, and what a township would
 enter for ``period``: exits along the plan's schedule (SCHED_PEOPLE_EXIT), a little 返贫 and 新识别,
-incomes against the year's poverty line, the checklist, housing and water.
+incomes against the year's poverty line, the checklist, housing and water, and 低保五保 as 贫困户属性 says.
 
 A share of planted mistakes makes the checks fire: bad check digits, the same ID twice in a township
 and across townships, incomes of 0 or over 100,000, exits below the line, in a dilapidated house or
-without safe water, a missing 致贫原因, 因病 with no sick member; and per village, all households
+without safe water, a missing 致贫原因, 因病 with no sick member, a 贫困户属性 that does not follow
+低保五保; and per village, all households
 exiting just above the line, or many identical incomes. :attr:`SynthTownship.planted` lists them.
 
 Everything is derived from (seed, unit code, household number) with hashes and seeded generators,
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from hbreport.checks.idcard import check_char
+from hbreport.households.export import WELFARE_FROM_TYPE
 from hbreport.households.spec import Household
 
 SEED = 20160101
@@ -42,6 +44,7 @@ HOUSEHOLD_KINDS = (
     "exited_no_water",
     "missing_cause",
     "sick_inconsistent",
+    "type_welfare_mismatch",
 )
 VILLAGE_KINDS = ("near_line", "identical_income")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹"
@@ -300,13 +303,12 @@ def _labour(rng: random.Random, values: dict[str, Any], growth: float) -> None:
         values.update(has_income_source="否", has_skill="否")
         values["household_type"] = "低保贫困户" if welfare == "低保" else "特困供养(五保)贫困户"
     elif exited:
-        values.update(labour_capacity=_weighted(rng, WORKING), welfare_status="否")
+        values.update(labour_capacity=_weighted(rng, WORKING))
+        values["welfare_status"] = WELFARE_FROM_TYPE[values["household_type"]]
         values.update(has_income_source="是", has_skill="是")
     else:
         values["labour_capacity"] = rng.choice((*(w for w, _ in WORKING), *NOT_WORKING))
-        values["welfare_status"] = {"低保贫困户": "低保", "特困供养(五保)贫困户": "五保"}.get(
-            values["household_type"], "否"
-        )
+        values["welfare_status"] = WELFARE_FROM_TYPE[values["household_type"]]
         values["has_income_source"] = "是" if rng.random() < 0.6 else "否"
         values["has_skill"] = "是" if rng.random() < 0.5 else "否"
     factor = growth * rng.uniform(1.05, 1.4) if exited else rng.uniform(0.85, 1.2)
@@ -344,6 +346,8 @@ def _plant(kind: str, values: dict[str, Any], line: float, checklist, period: in
         values["poverty_cause"] = None
     elif kind == "sick_inconsistent":
         values.update(poverty_cause="因病", sick_members=0)
+    elif kind == "type_welfare_mismatch":  # the attribute not updated: 低保五保 (and HR24) as they were
+        values["household_type"] = "低保贫困户" if values["welfare_status"] == "否" else "一般贫困户"
 
 
 def _weighted(rng: random.Random, options) -> str:

@@ -146,10 +146,16 @@ def read_workbook(
     inputs: dict[str, dict[str, dict[str, Any]]] = {}
     for sheet in spec.sheets:
         grid, held = grids[sheet.form], formulas.get(sheet.sheet, {})
+        sheet_errors = errors.get(sheet.sheet)
         reader.check_merged(sheet, grid.merged)
+        if absent:  # figures typed into such a row are said and not read as the child's
+            cleared = reader.clear_absent_rows(sheet, grid.values, held, sheet_errors, summary)
+            if cleared:
+                held = _Cleared(held, cleared)
+                sheet_errors = {k: v for k, v in (sheet_errors or {}).items() if k not in cleared}
         reader.check_formulas(sheet, held, absent)
         inputs[sheet.form] = reader.read_values(
-            sheet, grid.values, held, expected_prefill.get(sheet.form, {}), errors.get(sheet.sheet)
+            sheet, grid.values, held, expected_prefill.get(sheet.form, {}), sheet_errors
         )
 
     form_data = FormData.from_inputs(spec, inputs, absent=absent, source=str(path), sha256=inspection.sha256)
@@ -560,6 +566,25 @@ def _formula_cells(
 _OUTSIDE = object()  # a cell outside the table area
 
 
+class _Cleared(Mapping):
+    """``held`` but for the cells of ``cleared``, which hold nothing."""
+
+    def __init__(self, held: Mapping[tuple[int, int], Any], cleared: Collection[tuple[int, int]]) -> None:
+        self.held, self.cleared = held, cleared
+
+    def __getitem__(self, key: tuple[int, int]) -> Any:
+        return None if key in self.cleared else self.held[key]
+
+    def get(self, key: tuple[int, int], default: Any = None) -> Any:
+        return None if key in self.cleared else self.held.get(key, default)
+
+    def __iter__(self):
+        return iter(self.held)
+
+    def __len__(self) -> int:
+        return len(self.held)
+
+
 class _HeldCells(Mapping):
     """(row, col) → what a cell of the table area holds: its formula text ('=…') when it holds a formula,
     else its value from the calamine grid (None for an empty cell). Looked up, never copied."""
@@ -794,6 +819,54 @@ class SheetReader:
     def cell_label(self, sheet: SheetSpec, r: int, label: str) -> str:
         row_key = TOTAL if r == TOTAL_ROW else sheet.rows[r - FIRST_DATA_ROW].code
         return f"{self.row_label(sheet, row_key)}的「{label}」"
+
+    def clear_absent_rows(
+        self,
+        sheet: SheetSpec,
+        values: list[list[Any]],
+        held: Mapping[tuple[int, int], Any],
+        errors: Mapping[tuple[int, int], str] | None,
+        summary: Summary,
+    ) -> set[tuple[int, int]]:
+        """In a consolidated workbook, the rows of children ``summary`` does not count as 已报 hold only
+        their prefilled baseline: a figure typed into an input or computed cell there is a finding (one
+        per row) and is taken out of ``values`` (this read's copy of the grid), so it is counted
+        nowhere. The (row, col) of the cells cleared."""
+        from hbreport.checks.consolidation import ABSENT_FILLED
+        from hbreport.model.summary import ACCEPTED, DUPLICATE, REJECTED
+
+        layout = SheetLayout(sheet)
+        from_data = {c.key for c in sheet.data_derived}
+        watched = [layout.col_index[c.key] for c in sheet.columns if c.role == "input" or c.key in from_data]
+        cleared: set[tuple[int, int]] = set()
+        for child in summary.children:
+            if child.status == ACCEPTED or child.code not in layout.row_index:
+                continue
+            r = layout.row_index[child.code]
+            typed = []
+            for c in watched:
+                raw = at(values, r, c)
+                shown = (errors or {}).get((r, c)) or (raw if raw is not None else held.get((r, c)))
+                if shown is None or shown == '=""' or not cell_text(shown).strip():
+                    continue  # nothing, or the empty formula check_formulas allows there
+                typed.append((f"{get_column_letter(c)}{r}", shown))
+                cleared.add((r, c))
+                if raw is not None:
+                    values[r - 1][c - 1] = None
+            if not typed:
+                continue
+            self.report(
+                sheet,
+                typed[0][0],
+                ABSENT_FILLED,
+                row=self.row_label(sheet, child.code),
+                status=REJECTED if child.status == DUPLICATE else child.status,
+                cells="、".join(cell for cell, _ in typed),
+                shown="、".join(quote(cell_text(value)) for _, value in typed[:3])
+                + ("等" if len(typed) > 3 else ""),
+                unit=f"「{child.name}」",
+            )
+        return cleared
 
     def read_values(
         self,

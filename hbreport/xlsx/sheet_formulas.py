@@ -401,9 +401,7 @@ def _shared(
                 found[key] = as_written if as_written is not None else expected[key][1]
                 continue
         origin = f"{get_column_letter(origin_col)}{origin_row}"
-        found[(row, col)] = Translator("=" + text, origin=origin).translate_formula(
-            f"{get_column_letter(col)}{row}"
-        )
+        found[(row, col)] = _translator(text, origin).translate_formula(f"{get_column_letter(col)}{row}")
     return found
 
 
@@ -428,9 +426,17 @@ def _moves_as_expected(text: str, row: int, col: int, expected: Expected) -> boo
 @lru_cache(maxsize=256)
 def _translates_to(text: str, row: int, col: int, target: int, want: str) -> bool:
     """Whether the formula ``text`` written for (row, col), translated to (target, col), is ``want``
-    (the rosters of a family share their formulas: each is tokenized once per process)."""
+    (the rosters of a family share their formulas: each is tokenized once per process, whatever the
+    row it is translated to; a township's last row differs from the next one's)."""
     letter = get_column_letter(col)
-    return Translator("=" + text, origin=f"{letter}{row}").translate_formula(f"{letter}{target}") == want
+    return _translator(text, f"{letter}{row}").translate_formula(f"{letter}{target}") == want
+
+
+@lru_cache(maxsize=64)
+def _translator(text: str, origin: str) -> Translator:
+    """openpyxl's Translator of ``text`` written at ``origin``: its tokens, made once (the tokenizer is
+    the slow part; ``translate_formula`` reads the tokens and changes nothing)."""
+    return Translator("=" + text, origin=origin)
 
 
 def _general_elements(xml: bytes) -> tuple[list[tuple[bytes, bytes, bytes]], list] | None:
