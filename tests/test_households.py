@@ -605,6 +605,32 @@ def test_consolidation_holds_prefill_to_the_export_kept_in_the_store(registry, c
     assert stored == hh[4].id_number  # the export's value is what is kept
 
 
+def test_a_store_that_cannot_be_opened_while_the_readers_read_is_refused(registry, catalog, tmp_path):
+    """The store is opened once the reading processes have started: when it cannot be used, the readers
+    waiting for the export are let go and the run stops with the store's message, the file untouched."""
+    hh = households(registry, TOWNSHIP)
+    export_path = write_export(tmp_path / "export.csv", hh)
+    folder = tmp_path / "in"
+    generate_rosters(PERIOD, under=TOWNSHIP, roster_csv=export_path, out_dir=folder, registry=registry)
+    write(
+        folder, build_roster_spec(TOWNSHIP, PERIOD, hh, registry=registry, catalog=catalog), {}, name="b.xlsx"
+    )
+    store_path = tmp_path / "s.sqlite"
+    store_path.write_bytes(b"PK\x03\x04 not a database")
+    with pytest.raises(HBError, match="不是 hbreport 数据库"):
+        consolidate_rosters(
+            folder,
+            TOWNSHIP,
+            PERIOD,
+            store_path,
+            roster_csv=export_path,
+            registry=registry,
+            catalog=catalog,
+            workers=2,
+        )
+    assert store_path.read_bytes() == b"PK\x03\x04 not a database"
+
+
 # ---------------------------------------------------------------- plausibility
 
 

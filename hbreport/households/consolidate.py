@@ -367,14 +367,16 @@ def consolidate_rosters(
         """While the workers start reading: the store opened, the export kept in it (once per sha256),
         the roster template's settings the end of the run needs."""
         nonlocal store, expected, config
-        store = closing.enter_context(RosterStore(store_path))
-        if ready is not None:
-            try:
+        try:
+            store = closing.enter_context(RosterStore(store_path))
+            if ready is not None:
                 _, expected = store.index_export(roster_csv, registry=registry, sha256=sha256)
-            except BaseException:
+        except BaseException:
+            if failed is not None:
                 failed.value = 1
-                raise
-            finally:
+            raise
+        finally:
+            if ready is not None:
                 ready.set()
         config = roster_config(period, catalog=catalog)
 
