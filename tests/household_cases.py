@@ -197,6 +197,14 @@ CASES = [
         "household_type",
         1,
     ),
+    Case("welfare blank", _set(2, welfare_status=None), frozenset({"HR27"}), "welfare_status", 2),
+    Case(
+        "exited without labour, welfare blank",
+        _set(1, welfare_status=None),  # blank is not 低保/五保: the 兜底 route is not shown either
+        frozenset({"HR24", "HR27"}),
+        "welfare_status",
+        1,
+    ),
     Case("duplicate id", _duplicate(0, 6), frozenset({"证件重号"}), "id_number", 6),
     Case(
         "choice not in list",

@@ -225,6 +225,7 @@ def test_roster_read_by_column_is_read_by_row(registry, catalog, tmp_path):
     order, on a roster whose input and prefilled cells hold every kind of awkward value."""
     from hbreport.households.readback import RosterSheetReader
     from hbreport.households.roster import _error_cells
+    from hbreport.households.spec import prefill_columns
     from hbreport.xlsx.cells import open_calamine
     from hbreport.xlsx.layout import FIRST_DATA_ROW, SheetLayout
 
@@ -275,11 +276,12 @@ def test_roster_read_by_column_is_read_by_row(registry, catalog, tmp_path):
     errors = _error_cells(hostile.read_bytes(), spec, {})
     held = {(FIRST_DATA_ROW + 1, layout.col_index["income_per_capita"]): "=1000+2000"}
     prefill = {h.household_id: h.prefill() for h in spec.households}
+    by_key = prefill_columns(spec.households)  # the same, by column
     ragged = [row[:12] if i % 2 else row for i, row in enumerate(grid)]  # rows cut short, as openpyxl's
     for cells in (grid, ragged):
         by_row, by_column = RosterSheetReader(hostile, spec), RosterSheetReader(hostile, spec)
         rows = by_row.read_values(spec.sheets[0], cells, held, prefill, errors)
-        columns = by_column.read_columns(spec.sheets[0], cells, prefill, held=held, errors=errors)
+        columns = by_column.read_columns(spec.sheets[0], cells, by_key, held=held, errors=errors)
         assert by_row.findings and [f.to_dict() for f in by_column.findings] == [
             f.to_dict() for f in by_row.findings
         ]

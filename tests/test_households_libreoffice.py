@@ -214,7 +214,7 @@ def test_household_type_against_welfare_status_in_libreoffice_and_the_reader(tmp
     }
     for i, (kind, status) in pairs.items():
         values[hh[i].household_id].update(household_type=kind, welfare_status=status)
-    values[hh[5].household_id]["welfare_status"] = None  # blank: HR26 skipped
+    values[hh[5].household_id]["welfare_status"] = None  # blank: HR27 (未填), not HR26
     values[hh[6].household_id]["household_type"] = None  # blank: HR05 (未填), not HR26
     spec = build_roster_spec(TOWNSHIP, PERIOD, hh, registry=registry, catalog=catalog)
     sheet = spec.sheets[0]
@@ -234,16 +234,21 @@ def test_household_type_against_welfare_status_in_libreoffice_and_the_reader(tmp
         else:
             assert rule.fail_text not in check, (h.household_id, check)
     assert ws.cell(layout.row_index[hh[6].household_id], layout.check_col).value == "贫困户属性未填；"
-    assert all(
-        ws.cell(layout.row_index[hh[i].household_id], layout.severity_col).value == 0 for i in (3, 5, 7)
-    )
+    blank = next(r for r in sheet.rules if r.id == "HR27")
+    assert blank.importance == "error"
+    assert ws.cell(layout.row_index[hh[5].household_id], layout.check_col).value == blank.fail_text
+    assert ws.cell(layout.row_index[hh[5].household_id], layout.severity_col).value == 2
+    assert all(ws.cell(layout.row_index[hh[i].household_id], layout.severity_col).value == 0 for i in (3, 7))
 
     for source in (path, saved):
         roster = read_roster(source, registry=registry, catalog=catalog)
         found = [f for f in roster.findings if f.rule == "HR26"]
         cells = {roster.cell(hid, "household_type"): roster.cell(hid, "welfare_status") for hid in mismatched}
         assert {f.cell for f in found} == set(cells)
-        assert {f.rule for f in roster.findings} == {"HR26", "HR05"}
+        assert {f.rule for f in roster.findings} == {"HR26", "HR05", "HR27"}
+        assert [f.cell for f in roster.findings if f.rule == "HR27"] == [
+            roster.cell(hh[5].household_id, "welfare_status")
+        ]
         for f in found:
             assert f.sheet == sheet.sheet == "建档立卡台账" and f.importance == "warning"
             assert f.file == str(source) and f.unit_code == TOWNSHIP

@@ -4,6 +4,7 @@ consolidated data and changes when that data changes."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -293,3 +294,40 @@ def test_figures_typed_into_rows_not_reported_after_libreoffice_recalculates(cou
     cell = layout.cell(county["towns"][0].code, "exited_people")
     said = [f for f in after.findings if f.rule == ABSENT_FILLED]
     assert len(said) == 2 and f"{cell}" in said[0].message and "9999" in said[0].message
+
+
+def _report_lines(path: Path) -> list[str]:
+    """A report's paragraphs and table rows (cells joined by |, a leading row number dropped)."""
+    import docx
+
+    document = docx.Document(str(path))
+    lines = [p.text for p in document.paragraphs if p.text.strip()]
+    for table in document.tables:
+        for row in table.rows:
+            lines.append(re.sub(r"^\d+\|", "", "|".join(cell.text for cell in row.cells)))
+    return lines
+
+
+@pytest.mark.slow
+def test_the_report_of_a_workbook_typed_into_says_it_and_nothing_else_changes(county, kw, tmp_path):
+    """The county's report from the workbook typed into: the same figures and sentences, two more open
+    warning, and the two findings listed in the data quality table."""
+    from hbreport.report import report_from_workbook
+
+    changed = _typed_into_absent_rows(county, kw, tmp_path / "typed")
+    plain = _report_lines(report_from_workbook(county["summary"].output, tmp_path / "plain.docx", **kw))
+    typed = _report_lines(report_from_workbook(changed, tmp_path / "typed.docx", **kw))
+    added = [line for line in typed if line not in plain]
+    gone = [line for line in plain if line not in typed]
+    towns = county["towns"]
+    said = [line for line in added if "行在本汇总表中为" in line]
+    assert len(said) == 2 and f"「{towns[0].name}」" in said[0] and f"「{towns[2].name}」" in said[1]
+    assert "9999" in said[0] and all("|警告|" in line for line in said)
+    # the one sentence that counts the findings: two more open warnings; every other line as it was,
+    # but for findings pushed out of the first ones the table lists
+    (before,) = [x for x in gone if "未说明的警告" in x]
+    (after,) = [x for x in added if x not in said]
+    count = re.compile(r"未说明的警告(\d+)条")
+    assert int(count.search(after).group(1)) == int(count.search(before).group(1)) + 2
+    assert re.sub(r"\d+", "#", after) == re.sub(r"\d+", "#", before)
+    assert all("|警告|" in x for x in gone if x != before)

@@ -91,6 +91,61 @@ def test_fixed_expressions_and_rule_statuses_equal_rows() -> None:
         assert got == [rule.check(row) for row in ROWS], rule.id
 
 
+def test_columns_of_one_type_equal_rows() -> None:
+    """A column holding one type only (texts — a few with capitals, a few without, many —, errors,
+    numbers, booleans) is loaded whole and its texts lower-cased once each; texts and blanks alone are
+    compared as texts, booleans alone combined as booleans: the same answers as row by row."""
+    n = 30
+    columns = {
+        "few_plain": ["是", "否", "是"] * 10,
+        "few_capitals": ["Yes", "yes", "NO"] * 10,
+        "many": [f"Name{i % 25}" for i in range(n)],
+        "errors": [XLError("#N/A"), XLError("#DIV/0!"), XLError("#N/A")] * 10,
+        "numbers": [1.0, 2.5, 3.0] * 10,
+        "flags": [True, False, False] * 10,
+        "mixed": ["yes", None, 2.0] * 10,
+        "some_blank": ["是", None, "否"] * 10,
+        "all_blank": [None] * n,
+    }
+    rows = [{k: v[i] for k, v in columns.items()} for i in range(n)]
+    exprs = [
+        Expr.parse(t)
+        for t in (
+            "few_plain == '是'",
+            "few_plain != '否' and numbers > 1",
+            "few_capitals == 'yes'",
+            "few_capitals == mixed",
+            "few_capitals in ('no', 'maybe')",
+            "many == 'name3'",
+            "many == few_capitals",
+            "IFERROR(errors, 1) == 1",
+            "IFERROR(errors, 0) + numbers",
+            "flags == (numbers > 2)",
+            "few_plain == mixed",
+            # the comparisons of texts and blanks alone, AND / OR / IF over booleans alone
+            "some_blank == '是'",
+            "some_blank != few_plain",
+            "some_blank == all_blank",
+            "all_blank != ''",
+            "IF(few_plain == '是', few_capitals == 'yes', many == 'name1')",
+            "IF(some_blank == '否', TRUE)",
+            "AND(few_plain == '是', few_capitals in ('yes', 'no')) or many == 'name3'",
+            "not (some_blank == '是' and few_plain == '是')",
+            # the same over what is not a plain boolean: a cell's boolean, a number, an error
+            "IF(flags, numbers > 1, FALSE)",
+            "IF(few_plain == '是', flags, FALSE)",
+            "MAX(IF(few_plain == '是', flags, FALSE), -1)",  # a cell's boolean chosen by IF, then a function
+            "AND(flags, few_plain == '是')",
+            "OR(few_plain == '否', IFERROR(errors, 0))",
+            "IF(few_plain == '是', numbers, 0)",
+            "IF(few_capitals == 'no', errors, few_plain == '否')",
+        )
+    ]
+    assert not _disagreements(exprs, rows)
+    truths = [evaluate_columns(e, _columns(rows), n) for e in exprs]
+    assert truths[2][:3] == [True, True, False] and truths[5][3] is True and truths[4][2] is True
+
+
 def test_column_arguments_fall_back_to_rows() -> None:
     """SUM / COUNT / COUNTIF over a whole column: the same answer, by the Python backend."""
     expr = Expr.parse("poor_people / SUM(col_poor_people) + COUNTIF(col_answer, '是')")
@@ -164,7 +219,7 @@ def _roster_rows(registry, catalog) -> tuple[Any, list[dict[str, Any]]]:
     rows[-2]["students"] = None  # a rule skipped where its cell is not filled in (HR17)
     rows[0].update(household_type="一般贫困户", welfare_status="五保")  # 贫困户属性 ≠ 低保五保 (HR26)
     rows[1].update(household_type="特困供养(五保)贫困户", welfare_status="五保")  # … and the same (HR26)
-    rows[2]["welfare_status"] = None  # HR26 skipped
+    rows[2]["welfare_status"] = None  # HR26 skipped, HR27 (未填) fails
     rows[3]["household_type"] = XLError("#N/A")  # HR26 cannot judge
     return sheet, rows
 
@@ -185,6 +240,8 @@ def test_roster_rules_and_standard_by_column_equal_rows(registry, catalog) -> No
     assert outcomes == {"pass", "fail", "skip", "invalid"}  # every outcome met
     type_welfare = next(r for r in sheet.rules if r.id == "HR26")
     assert [type_welfare.check(r) for r in rows[:4]] == ["fail", "pass", "skip", "invalid"]
+    welfare_blank = next(r for r in sheet.rules if r.id == "HR27")
+    assert [welfare_blank.check(r) for r in rows[:3]] == ["pass", "pass", "fail"]
     # the 校验结果 texts the writer caches, as the engine gives them row by row
     from hbreport.checks.engine import TEXT_IN_NUMBER, check_text
     from hbreport.households.columns import check_texts

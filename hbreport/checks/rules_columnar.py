@@ -68,7 +68,7 @@ class NotColumnar(Exception):
 class Column:
     """The values of one expression node over ``n`` rows."""
 
-    __slots__ = ("kind", "num", "obj", "cell", "_lower")
+    __slots__ = ("kind", "num", "obj", "cell", "_lower", "_bools", "_texts")
 
     def __init__(self, kind: np.ndarray, num: np.ndarray, obj: np.ndarray | None, cell: np.ndarray) -> None:
         self.kind = kind  # int8: BLANK, NUMBER, BOOL, TEXT, ERROR
@@ -76,9 +76,25 @@ class Column:
         self.obj = obj  # object: the text or XLError where kind is TEXT or ERROR (None when there is none)
         self.cell = cell  # bool: the value is a cell's (a Ref of one cell)
         self._lower: np.ndarray | None = None
+        self._bools: bool | None = None  # see all_bools, all_texts
+        self._texts: bool | None = None
 
     def __len__(self) -> int:
         return len(self.kind)
+
+    def all_bools(self) -> bool:
+        """Every row a boolean, none of them a cell's (kept once found, as a column is not changed once
+        made): AND, OR and IF over such columns are computed on the booleans alone."""
+        if self._bools is None:
+            self._bools = bool((self.kind == BOOL).all()) and not self.cell.any()
+        return self._bools
+
+    def all_texts(self) -> bool:
+        """Every row a text or a blank (kept once found): ``=`` and ``<>`` between such columns compare
+        the texts alone."""
+        if self._texts is None:
+            self._texts = bool(((self.kind == TEXT) | (self.kind == BLANK)).all())
+        return self._texts
 
     @classmethod
     def constant(cls, n: int, value: Any) -> Column:
@@ -98,7 +114,12 @@ class Column:
         """Values as a field holds them (None, NaN, numbers, text, booleans, dates, XLError; ``cell``)
         or as a function returns them (a Ref of one cell is that cell)."""
         n = len(values)
-        kind = np.fromiter(map(_KINDS.get, map(type, values), repeat(_OTHER, n)), dtype=np.int8, count=n)
+        types = set(map(type, values))
+        only = _KINDS.get(types.pop(), _OTHER) if len(types) == 1 else None
+        if only is not None:  # a column of one type (texts, numbers): its kind once
+            kind = np.full(n, only, dtype=np.int8)
+        else:
+            kind = np.fromiter(map(_KINDS.get, map(type, values), repeat(_OTHER, n)), dtype=np.int8, count=n)
         num = np.zeros(n, dtype=float)
         cells = np.full(n, cell, dtype=bool)
         obj = None
@@ -121,7 +142,9 @@ class Column:
                 kind[numbers[bad]] = _OTHER
                 num[numbers[bad]] = 0.0
                 others = sorted({*others, *numbers[bad].tolist()})
-        if obj is not None:
+        if obj is not None and (only == TEXT or only == ERROR):
+            obj[:] = values  # every row a text (or every row an error)
+        elif obj is not None:
             texts = np.flatnonzero((kind == TEXT) | (kind == ERROR)).tolist()
             obj[texts] = list(map(values.__getitem__, texts))
         for i in others:
@@ -171,7 +194,11 @@ class Column:
             out[:] = ""
             if self.obj is not None:
                 rows = np.flatnonzero(self.kind == TEXT)
-                out[rows] = list(map(str.lower, self.obj[rows].tolist()))
+                texts = self.obj[rows]
+                distinct = set(texts.tolist())
+                if len(distinct) * 4 > len(rows) or any(t != t.lower() for t in distinct):
+                    texts = list(map(str.lower, texts.tolist()))
+                out[rows] = texts  # a column of a few texts, none with a capital letter, as it is
             self._lower = out
         return self._lower
 
@@ -272,7 +299,9 @@ def _numbers(n: int, values: np.ndarray, errors: dict[XLError, np.ndarray] | Non
 
 def _booleans(truth: np.ndarray) -> Column:
     n = len(truth)
-    return Column(np.full(n, BOOL, dtype=np.int8), truth.astype(float), None, np.zeros(n, dtype=bool))
+    out = Column(np.full(n, BOOL, dtype=np.int8), truth.astype(float), None, np.zeros(n, dtype=bool))
+    out._bools = True  # (a column given to _with_rows is let go: the column it gives is another)
+    return out
 
 
 def _plain(col: Column) -> np.ndarray:
@@ -438,6 +467,9 @@ def _compile_compare(op: str, left: Program, right: Program) -> Program:
 
     def comparison(t: Table) -> Column:
         a, b = left(t), right(t)
+        if equality and a.all_texts() and b.all_texts():  # texts and blanks only (a blank is "")
+            same_text = (a.lower() == b.lower()).astype(bool)
+            return _booleans(same_text if equal else ~same_text)
         numeric = _plain(a) & _plain(b)
         same = approx_equal(a.num, b.num)
         truth = np.where(same, equal, np.where(a.num < b.num, less, greater))
@@ -479,7 +511,13 @@ def _truth(t: Table, test: Column) -> tuple[np.ndarray, Column | None, np.ndarra
 
 def _compile_if(test: Program, yes: Program, no: Program | None = None) -> Program:
     def if_(t: Table) -> Column:
-        truth, errors, wrong = _truth(t, test(t))
+        condition = test(t)
+        if condition.all_bools():  # booleans, each chosen between booleans: no error, no cell
+            yes_value = yes(t)
+            otherwise = no(t) if no is not None else t.constant(False)
+            if yes_value.all_bools() and otherwise.all_bools():
+                return _booleans(np.where(condition.num != 0.0, yes_value.num, otherwise.num) != 0.0)
+        truth, errors, wrong = _truth(t, condition)
         chosen_yes = truth & ~wrong
         chosen_no = ~truth & ~wrong
         otherwise = no(t) if no is not None else t.constant(False)
@@ -508,6 +546,9 @@ def _compile_logical(name: str, args: list[Program]) -> Program:
 
     def logical(t: Table) -> Column:
         values = [a(t) for a in args]
+        if values and all(v.all_bools() for v in values):  # every argument a boolean on every row
+            truths = [v.num != 0.0 for v in values]
+            return _booleans(np.logical_and.reduce(truths) if conjunction else np.logical_or.reduce(truths))
         plain = np.ones(t.n, dtype=bool)
         counted = np.zeros(t.n, dtype=np.int64)
         if conjunction:

@@ -60,6 +60,7 @@ from hbreport.errors import HBError
 from hbreport.forms import prefill_values
 from hbreport.heap import frozen_heap
 from hbreport.model.approval import APPROVED, CHANGED, NOT_APPROVED, Stamp, content_digest
+from hbreport.model.figures import record_figures
 from hbreport.model.findings import Finding, count_by_importance
 from hbreport.model.summary import (
     ACCEPTED,
@@ -316,6 +317,7 @@ def _run(
     if county_exit is not None:
         exits[county_exit.code] = county_exit.carried()
     summary.county_exits = sorted(exits.values(), key=lambda e: e.code)
+    summary.figures = record_figures(spec, values, (c.code for c in summary.received))
     extra = _extra_sheets(summary)
     if county_exit is not None:  # a poor county: its exit assessed on its own consolidated figures
         extra.append((COUNTY_EXIT_SHEET, county_exit.table()))

@@ -34,18 +34,23 @@ RULE_HINTS = {
 STRUCTURE_HINT = "请勿增删行列、调换行序；请使用上级下发的原台账重新填报，或把改动恢复原样"
 
 
-def _by_value(values: Sequence[Any], quick: Callable[[Any], Any]) -> list[Any]:
-    """``[quick(v) for v in values]``, worked out once per distinct value when there are few. ``quick``
-    must give one result for values that compare equal across types (1, 1.0, True), as it does when
-    it reads only text, or when the values are only floats and blanks."""
+def _by_value(values: Sequence[Any], quick: Callable[[Any], Any]) -> tuple[list[Any], bool]:
+    """(``[quick(v) for v in values]``, whether any of them is ``_UNREAD``), worked out once per distinct
+    value when there are few; a column whose few values each read as the value itself (a trimmed text
+    or choice, a fraction) is copied as it is. ``quick`` must give one result for values that compare
+    equal across types (1, 1.0, True), as it does when it reads only text, or when the values are only
+    floats and blanks."""
     try:
         distinct = set(values)
     except TypeError:  # a value that cannot be a key
-        return list(map(quick, values))
-    if 2 * len(distinct) > len(values):
-        return list(map(quick, values))
+        distinct = None
+    if distinct is None or 2 * len(distinct) > len(values):
+        got = list(map(quick, values))
+        return got, _UNREAD in got
     once = {v: quick(v) for v in distinct}
-    return list(map(once.__getitem__, values))
+    if all(v is w for v, w in once.items()):
+        return list(values), False
+    return list(map(once.__getitem__, values)), _UNREAD in once.values()
 
 
 _FLOATS = frozenset({float, type(None)})
@@ -191,22 +196,25 @@ class RosterSheetReader(SheetReader):
         return expected
 
     def read_columns(
-        self, sheet: SheetSpec, grid: list[list[Any]], prefill, **cells: Any
+        self, sheet: SheetSpec, grid: list[list[Any]], prefill: Mapping[str, Sequence[Any]], **cells: Any
     ) -> dict[str, list[Any]]:
-        """:meth:`read_values` by column: {field: one value per household, in row order}. The quick
-        path of :func:`hbreport.xlsx.cells.read_rows` is taken a column at a time; the cells it leaves,
-        and prefilled values differing from ``prefill``, are then read one by one as ``read_rows``
-        reads them, in row then column order, so the findings come in the same order. ``cells``:
-        ``held`` and ``errors`` as read_values takes them."""
+        """:meth:`read_values` by column: {field: one value per household, in row order}. ``prefill``:
+        the export's prefilled values by column, {field: one value per row} (:func:`prefill_columns`),
+        each compared whole with the column read. The quick path of :func:`hbreport.xlsx.cells.read_rows`
+        is taken a column at a time; the cells it leaves, and prefilled values differing from the export's,
+        are then read one by one as ``read_rows`` reads them, in row then column order, so the findings
+        come in the same order. ``cells``: ``held`` and ``errors`` as read_values takes them."""
         plan = _planned("inputs", sheet, _input_plan)
         ctx = self.cells(sheet, cells.get("held") or {}, cells.get("errors"))
         codes = [r.code for r in sheet.rows]
         n = len(codes)
+        if any(len(values) != n for values in prefill.values()):
+            raise ValueError("the prefilled columns must have a value for every row of the sheet")
         lines = grid[FIRST_DATA_ROW - 1 : FIRST_DATA_ROW - 1 + n]
         lines += [()] * (n - len(lines))
-        expected = [prefill.get(code) for code in codes]
         widths = {len(line) for line in lines}
         by_column = list(zip(*lines, strict=True)) if len(widths) == 1 else None  # calamine: all as wide
+        blank = [None] * n
         columns: dict[str, list[Any]] = {}
         raws: list[Sequence[Any]] = []
         later: list[tuple[int, int]] = []  # (household, plan entry) to read one by one
@@ -215,24 +223,25 @@ class RosterSheetReader(SheetReader):
             if by_column is None:
                 raw: Sequence[Any] = [line[j] if j < len(line) else None for line in lines]
             else:
-                raw = by_column[j] if j < len(by_column) else [None] * n
+                raw = by_column[j] if j < len(by_column) else blank
             if kind is KIND_NUMBER:  # a finite float within bounds, whole for counts
                 quick = _number(low, high, whole)
-                got = _by_value(raw, quick) if _FLOATS.issuperset(map(type, raw)) else list(map(quick, raw))
+                if _FLOATS.issuperset(map(type, raw)):
+                    got, unread = _by_value(raw, quick)
+                else:
+                    got = list(map(quick, raw))
+                    unread = _UNREAD in got
             elif kind is KIND_CHOICE:  # a handful of distinct values: each looked at once
-                got = _by_value(raw, partial(_choice, choices))
+                got, unread = _by_value(raw, partial(_choice, choices))
             else:
-                got = _by_value(raw, _text)
-            if _UNREAD in got:
+                got, unread = _by_value(raw, _text)
+            if unread:
                 later += [(i, p) for i, v in enumerate(got) if v is _UNREAD]
-            if column.role == "prefill" and not _same(got, [row and row.get(column.key) for row in expected]):
-                key = column.key
+            if column.role == "prefill" and not _same(got, want := prefill.get(column.key, blank)):
                 later += [
                     (i, p)
-                    for i, (v, row) in enumerate(zip(got, expected, strict=True))
-                    if row is not None
-                    and v is not _UNREAD
-                    and not (type(v) is type(w := row.get(key)) and v == w)
+                    for i, (v, w) in enumerate(zip(got, want, strict=True))
+                    if v is not _UNREAD and not (type(v) is type(w) and v == w)
                 ]
             columns[column.key] = got
             raws.append(raw)
@@ -241,7 +250,7 @@ class RosterSheetReader(SheetReader):
             r, got = FIRST_DATA_ROW + i, columns[column.key]
             if got[i] is not _UNREAD:  # a prefilled value that is not the export's
                 cell = f"{get_column_letter(c)}{r}"
-                got[i] = ctx.check_prefill(codes[i], column, cell, got[i], expected[i].get(column.key))
+                got[i] = ctx.check_prefill(codes[i], column, cell, got[i], prefill.get(column.key, blank)[i])
                 continue
             raw = raws[p][i]
             if (raw is None or raw == "") and column.role == "input" and (r, c) not in ctx.errors:
@@ -249,7 +258,7 @@ class RosterSheetReader(SheetReader):
                 if not (type(typed) is str and typed[:1] == "="):
                     got[i] = None
                     continue
-            got[i] = read_cell(ctx, codes[i], column, r, c, raw, expected[i])
+            got[i] = read_cell(ctx, codes[i], column, r, c, raw, {k: v[i] for k, v in prefill.items()})
         return columns
 
     def check_names(self, sheet: SheetSpec, values: list[list[Any]], expected: Mapping[str, str]) -> None:

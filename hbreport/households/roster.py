@@ -38,6 +38,7 @@ from hbreport.households.spec import (
     RosterSpec,
     build_roster_spec,
     ids_digest,
+    prefill_columns,
     prefill_digest,
     registry_and_catalog,
 )
@@ -604,7 +605,7 @@ def read_roster(
         reader.check_formulas(sheet, cells, written)
     errors = _error_cells(data, spec, checked.parts)
     if export is not None:
-        prefill = {h.household_id: h.prefill() for h in spec.households}
+        prefill = prefill_columns(spec.households)
         inputs = InputColumns(reader.read_columns(sheet, values, prefill, errors=errors))
         reader.check_names(sheet, values, {h.household_id: h.head_name for h in spec.households})
     else:

@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,15 @@ class Household:
             "village_code": self.village_code,
             "village_name": self.village_name,
         }
+
+
+PREFILLED = ("id_number", "household_size", "village_code", "village_name")
+"""The roster's prefilled columns (:meth:`Household.prefill`)."""
+
+
+def prefill_columns(households: Sequence[Household]) -> dict[str, list[Any]]:
+    """The prefilled values of ``households`` by column, {field: one value per household, in order}."""
+    return {key: list(map(attrgetter(key), households)) for key in PREFILLED}
 
 
 @dataclass(frozen=True)

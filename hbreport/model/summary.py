@@ -19,6 +19,7 @@ from typing import Any
 from hbreport import timeliness as timely
 from hbreport.errors import EXIT_FINDINGS, EXIT_OK
 from hbreport.model.approval import CHANGED
+from hbreport.model.figures import Figures
 from hbreport.model.findings import Finding, count_by_importance
 from hbreport.model.values import FormData
 from hbreport.registry import LEVEL_ZH
@@ -154,6 +155,8 @@ class Summary:
     # poor counties' 摘帽 statuses judged from their own data: this county's, or those carried up from
     # the children's own Summaries (a county not listed has no data: 未报)
     county_exits: list[CountyExitStatus] = field(default_factory=list)
+    # the figures written into the 已报 children's rows (hbreport.model.figures; {} in older workbooks)
+    figures: Figures = field(default_factory=dict)
 
     def timeliness(self) -> dict[str, int]:
         """How many children returned 按时, 逾期, or 未报 (nothing arrived)."""
@@ -387,6 +390,7 @@ def summary_to_part(summary: Summary) -> str:
         "regions": summary.regions,
         "deadline": summary.deadline.isoformat() if summary.deadline else None,
         "county_exits": [e.to_dict() for e in summary.county_exits],
+        "figures": summary.figures,
     }
     # file names unpacked from a GBK zip hold undecoded bytes: shown as their characters
     return shown(json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
@@ -449,6 +453,7 @@ def summary_from_part(text: str) -> Summary:
             },
             deadline=dt.date.fromisoformat(d["deadline"]) if d.get("deadline") else None,
             county_exits=[CountyExitStatus.from_dict(e) for e in d.get("county_exits") or ()],
+            figures=d["figures"] if isinstance(d.get("figures"), dict) else {},
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"incomplete summary: {type(exc).__name__} {exc}") from None

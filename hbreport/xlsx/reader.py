@@ -32,8 +32,9 @@ from hbreport.context import Context
 from hbreport.errors import HBError
 from hbreport.forms import prefill_values
 from hbreport.model import approval
+from hbreport.model.figures import changed_cells, rows_of
 from hbreport.model.findings import Finding, Findings
-from hbreport.model.summary import Summary
+from hbreport.model.summary import ChildStatus, Summary
 from hbreport.model.values import FormData
 from hbreport.period import parse_period, period_label
 from hbreport.registry import normalize_code
@@ -154,9 +155,24 @@ def read_workbook(
                 held = _Cleared(held, cleared)
                 sheet_errors = {k: v for k, v in (sheet_errors or {}).items() if k not in cleared}
         reader.check_formulas(sheet, held, absent)
+        before = len(reader.findings)
         inputs[sheet.form] = reader.read_values(
             sheet, grid.values, held, expected_prefill.get(sheet.form, {}), sheet_errors
         )
+        if summary is not None and summary.figures:  # 已报 rows as the consolidation wrote them
+            recorded = rows_of(summary.figures, sheet.form)
+            if recorded:
+                reader.restore_reported_rows(
+                    sheet,
+                    inputs[sheet.form],
+                    recorded,
+                    summary,
+                    grid.values,
+                    held,
+                    sheet_errors,
+                    expected_prefill.get(sheet.form, {}),
+                    before,
+                )
 
     form_data = FormData.from_inputs(spec, inputs, absent=absent, source=str(path), sha256=inspection.sha256)
     for sheet in spec.sheets:
@@ -868,6 +884,66 @@ class SheetReader:
             )
         return cleared
 
+    def restore_reported_rows(
+        self,
+        sheet: SheetSpec,
+        rows: dict[str, dict[str, Any]],
+        recorded: Mapping[str, Mapping[str, Any]],
+        summary: Summary,
+        values: list[list[Any]],
+        held: Mapping[tuple[int, int], Any],
+        errors: Mapping[tuple[int, int], str] | None,
+        prefill: Mapping[str, Mapping[str, Any]],
+        since: int,
+    ) -> None:
+        """In a consolidated workbook, the input cells of each 已报 child's row (``rows``, as read) that
+        differ from what the consolidation wrote there (``recorded``, from the Summary part) are a finding
+        (one per row) and are read as recorded: the figures used are the child's. Findings made since
+        ``since`` on those cells (text in a number cell …) are about values not used and are dropped.
+        Prefilled cells with a baseline are the prefill check's."""
+        from hbreport.checks.consolidation import REPORTED_CHANGED
+        from hbreport.model.summary import ACCEPTED
+
+        layout = SheetLayout(sheet)
+        labels = {c.key: c.field.label for c in sheet.columns}
+        restored: set[str] = set()
+        said: list[tuple[ChildStatus, list[str]]] = []
+        for child in summary.children:
+            was = recorded.get(child.code)
+            if child.status != ACCEPTED or was is None or child.code not in rows:
+                continue
+            base = prefill.get(child.code) or {}
+            watched = {k: v for k, v in was.items() if k in layout.col_index and base.get(k) is None}
+            changes = changed_cells(watched, rows[child.code])
+            if not changes:
+                continue
+            r = layout.row_index[child.code]
+            shown = []
+            for key, before, now in sorted(changes, key=lambda x: layout.col_index[x[0]]):
+                c = layout.col_index[key]
+                cell = f"{get_column_letter(c)}{r}"
+                raw = (errors or {}).get((r, c)) or at(values, r, c)
+                now_text = cell_text(raw if raw not in (None, "") else held.get((r, c), now))
+                shown.append(
+                    f"{cell}「{labels[key]}」汇总时为{_figure(before)}，现为{_figure(now_text or None)}"
+                )
+                rows[child.code][key] = before
+                restored.add(cell)
+            said.append((child, shown))
+        if restored:
+            self.findings[since:] = [
+                f for f in self.findings[since:] if not (f.sheet == sheet.sheet and f.cell in restored)
+            ]
+        for child, shown in said:
+            self.report(
+                sheet,
+                shown[0].split("「")[0],
+                REPORTED_CHANGED,
+                row=self.row_label(sheet, child.code),
+                unit=f"「{child.name}」",
+                changes="；".join(shown),
+            )
+
     def read_values(
         self,
         sheet: SheetSpec,
@@ -970,6 +1046,11 @@ class SheetReader:
             hints.get(rule.importance, hints["error"]),
             importance=rule.importance,
         )
+
+
+def _figure(value: Any) -> str:
+    """A cell's figure as a message quotes it: 空白, or its value in quotes."""
+    return "空白" if value is None or value == "" else f"“{quote(plain(value))}”"
 
 
 def _input_plan(sheet: SheetSpec) -> InputPlan:

@@ -291,9 +291,14 @@ _CELLS: dict[bytes, tuple[int, int]] = {}
 
 
 def _cell_at(backwards: bytes) -> tuple[int, int]:
-    letters, digits = _SPLIT_REFERENCE.fullmatch(backwards[::-1]).groups()
-    held = _CELLS[backwards] = (int(digits), _column(letters))
+    """(row, col) of a reference written backwards (digits first: the pattern captured 1–7 digits, then
+    1–3 capital letters), kept for the next roster: its letters' column number is kept apart."""
+    digits = backwards.rstrip(_CAPITALS)
+    held = _CELLS[backwards] = (int(digits[::-1]), _column(backwards[len(digits) :][::-1]))
     return held
+
+
+_CAPITALS = bytes(range(ord("A"), ord("Z") + 1))
 
 
 def _formula_elements(
