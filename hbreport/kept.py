@@ -53,7 +53,7 @@ def kept(
     stored = Path(folder) / f"hbreport-{kind}-{digest}.json"
     try:
         return build(json.loads(stored.read_bytes()))
-    except (OSError, ValueError, TypeError, KeyError, IndexError):
+    except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
         pass
     result = parse(text)
     try:

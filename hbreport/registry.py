@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,13 +104,18 @@ class Unit:
 class Registry:
     """The units of one registry file, indexed by 12-digit code, with the reporting tree."""
 
-    def __init__(self, units: dict[str, Unit], source: Path | None = None) -> None:
+    def __init__(self, units: Mapping[str, Unit], source: Path | None = None) -> None:
         self.source = source
         self.units = units
         self._raw_children: dict[str, list[str]] = {}
-        for unit in units.values():
-            if unit.parent is not None:
-                self._raw_children.setdefault(unit.parent, []).append(unit.code)
+        pairs = (
+            units.code_parents()
+            if isinstance(units, KeptUnits)
+            else ((unit.code, unit.parent) for unit in units.values())
+        )
+        for code, parent in pairs:
+            if parent is not None:
+                self._raw_children.setdefault(parent, []).append(code)
         self._children_cache: dict[str, list[Unit]] = {}
 
     def get(self, code: str | int) -> Unit:
@@ -397,6 +402,41 @@ def _parse_registry(text: str, path: Path) -> dict[str, Unit]:
     return units
 
 
+class KeptUnits(Mapping[str, Unit]):
+    """The units of a kept copy (:func:`_parse_kept`), by code, each made when it is first asked for:
+    a command uses a few hundred of the 31,000 (a county's townships, a township's villages), and
+    making every one costs more than reading the copy. Iterated, it yields every code in file order."""
+
+    def __init__(self, columns: list[list]) -> None:
+        if len({len(c) for c in columns}) != 1 or len(columns) != len(Unit.__slots__):
+            raise ValueError("columns of unequal length")
+        self._columns = columns
+        self._at = dict(zip(columns[0], range(len(columns[0])), strict=True))
+        if len(self._at) != len(columns[0]):
+            raise ValueError("a code twice")
+        self._made: dict[str, Unit] = {}
+
+    def __getitem__(self, code: str) -> Unit:
+        unit = self._made.get(code)
+        if unit is None:
+            i = self._at[code]
+            unit = self._made[code] = Unit(*(column[i] for column in self._columns))
+        return unit
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._at
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._at)
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def code_parents(self) -> Iterator[tuple[str, str | None]]:
+        """(code, parent) of every unit, none of them made."""
+        return zip(self._columns[0], self._columns[3], strict=True)
+
+
 _CACHE = paths.FileCache()
 
 
@@ -406,10 +446,11 @@ def load_registry(path: str | Path | None = None) -> Registry:
     return _CACHE.get(resolved, lambda p: Registry(_parse_kept(_read_text(p), p), p))
 
 
-def _parse_kept(text: str, path: Path) -> dict[str, Unit]:
+def _parse_kept(text: str, path: Path) -> Mapping[str, Unit]:
     """The units of ``text``, parsed and checked once per text and kept between runs
-    (:mod:`hbreport.kept`): the real tree's 31,000 rows take ~0.1 s to parse and check, their kept
-    copy ~0.03 s to read back. A text with an error is never kept: it raises its message each time."""
+    (:mod:`hbreport.kept`): the real tree's 31,000 rows take ~0.1 s to parse and check; their kept
+    copy is read back in a tenth of that, each unit made when it is first asked for (:class:`KeptUnits`).
+    A text with an error is never kept: it raises its message each time."""
     from hbreport.kept import kept
 
     return kept(
@@ -417,5 +458,5 @@ def _parse_kept(text: str, path: Path) -> dict[str, Unit]:
         text,
         lambda t: _parse_registry(t, path),
         plain=lambda units: [[getattr(u, name) for u in units.values()] for name in Unit.__slots__],
-        build=lambda columns: dict(zip(columns[0], map(Unit, *columns), strict=True)),
+        build=KeptUnits,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import Counter, defaultdict
 from decimal import Decimal
@@ -877,3 +878,39 @@ def test_every_plan_year_has_a_sample_poverty_line_saying_how_it_was_obtained(ca
         assert by_year[year]["note"] and by_year[year]["source"] == "sample"
     lines = [cat.poverty_line(year) for year in range(cat.start, cat.end + 1)]
     assert lines == sorted(lines), "the current-price line does not fall"
+
+
+def test_parsed_catalog_is_kept_between_runs_and_a_damaged_copy_is_parsed_again(tmp_path, monkeypatch):
+    """The catalog is parsed once per text and kept as JSON (hbreport.kept): read back it is the same
+    catalog (years as keys, tuples, floats), naming the file it was loaded from; a damaged copy is
+    parsed again; a text with an error is never kept; YAML that JSON cannot hold (a date) is not kept."""
+    import json
+
+    from hbreport import catalog, kept
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setattr(kept, "cache_dir", lambda: str(cache))
+    text = INDICATORS.read_text(encoding="utf-8")
+    parsed = catalog.parse_catalog(text, INDICATORS)
+    assert catalog._parse_kept(text, INDICATORS) == parsed
+    (stored,) = cache.glob("hbreport-catalog-*.json")
+    copy = catalog._parse_kept(text, tmp_path / "other.yaml")
+    assert copy.indicators == parsed.indicators and copy.parameters == parsed.parameters
+    assert copy.path == tmp_path / "other.yaml" and copy.regions == parsed.regions
+    assert copy.indicators["SCHED_PEOPLE_EXIT"].schedule == parsed.indicators["SCHED_PEOPLE_EXIT"].schedule
+    data = json.loads(stored.read_text(encoding="utf-8"))
+    data["title"] = "读回的副本"
+    stored.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    assert catalog._parse_kept(text, INDICATORS).title == "读回的副本"  # the copy is what is read back
+    stored.write_text('{"indicators": [{"code": "X"}]}', encoding="utf-8")  # damaged: parsed again
+    assert catalog._parse_kept(text, INDICATORS) == parsed
+    stored.write_text("[1, 2]", encoding="utf-8")
+    assert catalog._parse_kept(text, INDICATORS) == parsed
+    bad = text.replace("version: 1", "version: 2", 1)
+    for _ in range(2):  # never kept: the message every time
+        with pytest.raises(HBError, match="version"):
+            catalog._parse_kept(bad, INDICATORS)
+    dated = text.replace("\nparameters:\n", "\nparameters:\n  checked_on: {day: 2017-03-31}\n", 1)
+    assert catalog._parse_kept(dated, INDICATORS).parameters["checked_on"] == {"day": dt.date(2017, 3, 31)}
+    assert len(list(cache.glob("hbreport-catalog-*.json"))) == 1

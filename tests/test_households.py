@@ -470,6 +470,27 @@ def test_consolidation_finds_an_id_in_two_townships_and_loads_the_store(registry
     assert summary.exit_code == 1 and "错误 2 项" in summary.render()
 
 
+def test_the_store_file_alone_holds_the_run_once_it_returns(registry, catalog, tmp_path):
+    """The log is copied into the store file between townships and, at the end, in a thread while the
+    summary is counted; when consolidation returns, the file itself (its log ignored) holds every row,
+    the marks of IDs in two townships included, and no log is left beside it."""
+    folder, paths, a, b = _two_townships(registry, catalog, tmp_path, shared_id=True)
+    store_path = tmp_path / "store.sqlite"
+    summary = consolidate_rosters(
+        folder, "421122", PERIOD, store_path, registry=registry, catalog=catalog, workers=2
+    )
+    assert summary.households_in_store == len(a) + len(b)
+    assert not Path(f"{store_path}-wal").exists()
+    db = sqlite3.connect(f"{store_path.as_uri()}?immutable=1", uri=True)  # the file as it is on disk
+    try:
+        assert db.execute("SELECT COUNT(*) FROM households").fetchone()[0] == len(a) + len(b)
+        marked = db.execute("SELECT household_id FROM households WHERE problems = '跨乡镇重号'").fetchall()
+        assert sorted(marked) == sorted([(a[5].household_id,), (b[2].household_id,)])
+        assert db.execute("SELECT SUM(errors) FROM sources").fetchone()[0] == 2
+    finally:
+        db.close()
+
+
 def test_reconsolidating_does_not_duplicate_and_a_new_version_replaces(registry, catalog, tmp_path):
     folder, paths, a, b = _two_townships(registry, catalog, tmp_path, shared_id=False)
     store_path = tmp_path / "store.sqlite"
@@ -611,6 +632,32 @@ def test_consolidation_holds_prefill_to_the_export_kept_in_the_store(registry, c
             "SELECT id_number FROM households WHERE household_id = ?", (hh[4].household_id,)
         ).fetchone()[0]
     assert stored == hh[4].id_number  # the export's value is what is kept
+
+
+def test_a_store_that_cannot_be_opened_while_the_readers_read_is_refused(registry, catalog, tmp_path):
+    """The store is opened once the reading processes have started: when it cannot be used, the readers
+    waiting for the export are let go and the run stops with the store's message, the file untouched."""
+    hh = households(registry, TOWNSHIP)
+    export_path = write_export(tmp_path / "export.csv", hh)
+    folder = tmp_path / "in"
+    generate_rosters(PERIOD, under=TOWNSHIP, roster_csv=export_path, out_dir=folder, registry=registry)
+    write(
+        folder, build_roster_spec(TOWNSHIP, PERIOD, hh, registry=registry, catalog=catalog), {}, name="b.xlsx"
+    )
+    store_path = tmp_path / "s.sqlite"
+    store_path.write_bytes(b"PK\x03\x04 not a database")
+    with pytest.raises(HBError, match="不是 hbreport 数据库"):
+        consolidate_rosters(
+            folder,
+            TOWNSHIP,
+            PERIOD,
+            store_path,
+            roster_csv=export_path,
+            registry=registry,
+            catalog=catalog,
+            workers=2,
+        )
+    assert store_path.read_bytes() == b"PK\x03\x04 not a database"
 
 
 # ---------------------------------------------------------------- plausibility
@@ -899,6 +946,8 @@ def test_synthetic_township_is_deterministic_valid_and_planted(registry, catalog
     )
     failing = {hid for hid, row in a.values.items() if type_rule.check(row) == "fail"}
     assert failing == {hid for hid, kind in planted.items() if kind == "type_welfare_mismatch"} != set()
+    # 低保五保 is never left blank (HR27): no planted kind blanks it
+    assert all(row["welfare_status"] in ("低保", "五保", "否") for row in a.values.values())
 
 
 @pytest.mark.slow

@@ -276,6 +276,15 @@ def test_parsed_units_are_kept_between_runs_and_a_damaged_copy_is_parsed_again(t
     assert registry._parse_kept(text, Path("units.csv")) == parsed
     (stored,) = (tmp_path / "cache").glob("hbreport-registry-*.json")
     assert registry._parse_kept(text, Path("units.csv")) == parsed  # now from the kept copy
+    units = registry._parse_kept(text, Path("units.csv"))
+    kept_tree, parsed_tree = registry.Registry(units), registry.Registry(parsed)
+    assert kept_tree.get("421122") == parsed_tree.get("421122")
+    assert 0 < len(units._made) < 100  # a unit is made when it is first asked for
+    assert kept_tree.descendants("421122", "village") == parsed_tree.descendants("421122", "village")
+    assert kept_tree.children("420000") == parsed_tree.children("420000")
+    assert kept_tree.path("421122100201") == parsed_tree.path("421122100201")
+    assert list(kept_tree) == list(parsed_tree) and len(kept_tree) == len(parsed_tree)
+    assert "421122100201" in units and "421122100299" not in units and units.get("421122100299") is None
     stored.write_text('[["420000000000"], ["湖北省"]]', encoding="utf-8")  # columns of unequal length
     assert registry._parse_kept(text, Path("units.csv")) == parsed
     bad = text.replace("\n", "\n420000000000,,湖北省,province\n", 1)  # a duplicate code

@@ -14,6 +14,7 @@ corrected file replaces the township's rows).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import time
 from collections import defaultdict, deque
@@ -161,6 +162,7 @@ class _Read:
     findings: list[Finding]
     households: int
     rows: StoreRows
+    sheet: str  # the roster sheet's name (its columns are ``rows.keys``)
 
 
 class _Awaited:
@@ -206,7 +208,14 @@ def _read(path: str):
         )
         roster.findings.extend(plausibility_findings(roster))
         spec = roster.spec
-        read = _Read(spec.unit_code, spec.unit_name, roster.findings, len(roster.rows), store_rows(roster))
+        read = _Read(
+            spec.unit_code,
+            spec.unit_name,
+            roster.findings,
+            len(roster.rows),
+            store_rows(roster),
+            spec.sheets[0].sheet,
+        )
         return path, roster.sha256, read, None
     except HBError as exc:
         error = exc.to_dict()
@@ -282,6 +291,8 @@ def _read_all(
                 result = read_alone(str(f), _read, crashed=_crashed, setup=_init, context=_portable(context))
             del future
             fill()
+            if not pending:  # the last result: the workers exit while it is stored
+                pool.shutdown(wait=False)
             yield result
             del result
             if progress:
@@ -349,18 +360,25 @@ def consolidate_rosters(
         ready, failed = multiprocessing.Event(), multiprocessing.RawValue("b", 0)
         export = _Awaited(ExportIndex(store_path, sha256, roster_csv), ready, failed)
 
-    def keep_export() -> None:
-        """The export into the store (once per sha256) while the workers start reading."""
-        nonlocal expected
-        if ready is None:
-            return
+    store, config = None, None
+    closing = contextlib.ExitStack()
+
+    def meanwhile() -> None:
+        """While the workers start reading: the store opened, the export kept in it (once per sha256),
+        the roster template's settings the end of the run needs."""
+        nonlocal store, expected, config
         try:
-            _, expected = store.index_export(roster_csv, registry=registry, sha256=sha256)
+            store = closing.enter_context(RosterStore(store_path))
+            if ready is not None:
+                _, expected = store.index_export(roster_csv, registry=registry, sha256=sha256)
         except BaseException:
-            failed.value = 1
+            if failed is not None:
+                failed.value = 1
             raise
         finally:
-            ready.set()
+            if ready is not None:
+                ready.set()
+        config = roster_config(period, catalog=catalog)
 
     store_files = [Path(f"{store_path}{end}") for end in ("", "-wal", "-shm", "-journal")]
     inbox = scan(folder, exclude=[*store_files, *([roster_csv] if roster_csv else [])])
@@ -368,11 +386,14 @@ def consolidate_rosters(
     results: list[RosterFile] = []
     findings: list[Finding] = list(inbox.not_read)
     staged: dict[str, list[tuple[str, str, Any]]] = defaultdict(list)  # township → (file, sha256, summary)
-    with RosterStore(store_path) as store:
+    layout: tuple[str, tuple[str, ...]] | None = None  # the roster sheet's name and columns
+    with closing:
         # 1. read and check every file; store each usable roster as it comes (memory freed at once)
+        coming = len(files)
         for path, digest, roster, error in _read_all(
-            files, workers, (registry, catalog, export, check_formulas, period), progress, keep_export
+            files, workers, (registry, catalog, export, check_formulas, period), progress, meanwhile
         ):
+            coming -= 1
             if roster is None:
                 error = HBError(
                     error["message"],
@@ -405,11 +426,14 @@ def consolidate_rosters(
                 )
                 continue
             counts = count_by_importance(roster.findings)
+            layout = layout or (roster.sheet, roster.rows.keys)
             if staged[code]:  # a second, different file for the township: none of them is stored
                 store.restore(roster.rows.period, code)
                 status = None
             else:  # stored at once, in its own transaction; taken back if another file turns up
                 status = store.put(roster.rows).status
+                if coming:  # the log copied into the file while the readers read, not after the last
+                    store.checkpoint()
             entry = RosterFile(
                 path,
                 digest,
@@ -447,17 +471,16 @@ def consolidate_rosters(
 
         # 3. across files, in the store: one person in two townships; jumps since the previous period
         by_code = {e.township_code: e for e in batch}
-        for f in _shared_ids(store, period, list(by_code), registry, catalog):
+        for f in _shared_ids(store, period, list(by_code), layout):
             entry = by_code.get(f.unit_code)
             if entry is not None:
                 entry.errors += 1
                 entry.status = RETURNED
             findings.append(f)
-        findings.extend(_jumps(store, period, top, by_code, registry, catalog))
+        store.checkpoint(wait=False)  # the last township's log copied while the rest is counted
+        findings.extend(_jumps(store, period, top, by_code, registry, config))
         in_store = store.count(period, under=top.code)
-        exits = store.exit_counts(
-            period, roster_config(period, catalog=catalog).exited_statuses, under=top.code
-        )
+        exits = store.exit_counts(period, config.exited_statuses, under=top.code)
         stored_townships = {s["township_code"] for s in store.sources(period, under=top.code)}
 
     if expected is None:
@@ -482,22 +505,20 @@ def consolidate_rosters(
     )
 
 
-def _shared_ids(store: RosterStore, period: int, townships: list[str], registry, catalog) -> list[Finding]:
+def _shared_ids(
+    store: RosterStore, period: int, townships: list[str], layout: tuple[str, tuple[str, ...]] | None
+) -> list[Finding]:
     """The same ID number in two townships (this batch against itself and the store): one finding per
-    household of the batch that holds it, naming every place, file and cell; rows marked in the store."""
+    household of the batch that holds it, naming every place, file and cell; rows marked in the store.
+    ``layout``: the roster sheet's name and column keys, as read from this batch's files."""
     from openpyxl.utils import get_column_letter
 
-    from hbreport.households.spec import build_roster_spec
     from hbreport.xlsx.layout import FIRST_FIELD_COL
 
-    sheet = (
-        build_roster_spec(townships[0], period, [], registry=registry, catalog=catalog).sheets[0]
-        if townships
-        else None
-    )
-    if sheet is None:
+    if not townships or layout is None:
         return []
-    letter = get_column_letter(FIRST_FIELD_COL + sheet.column_keys.index("id_number"))
+    sheet, keys = layout
+    letter = get_column_letter(FIRST_FIELD_COL + keys.index("id_number"))
     ours = set(townships)
     findings, marks = [], []
     for number, places in store.shared_ids(period, townships).items():
@@ -520,7 +541,7 @@ def _shared_ids(store: RosterStore, period: int, townships: list[str], registry,
                     file=p["file"],
                     unit_code=p["township_code"],
                     unit_name=p["township_name"],
-                    sheet=sheet.sheet,
+                    sheet=sheet,
                     cell=f"{letter}{p['row_number']}",
                     hint=registered(DUPLICATE_ACROSS).hint,
                 )
@@ -530,17 +551,15 @@ def _shared_ids(store: RosterStore, period: int, townships: list[str], registry,
 
 
 def _jumps(
-    store: RosterStore, period: int, top, by_code: dict[str, RosterFile], registry, catalog
+    store: RosterStore, period: int, top, by_code: dict[str, RosterFile], registry, config
 ) -> list[Finding]:
     """Villages of this batch whose figures jumped since the previous period, among all villages compared."""
     from openpyxl.utils import get_column_letter
 
-    from hbreport.households.spec import roster_config
     from hbreport.households.summary import FIRST_COL, FIRST_ROW, SUMMARY_COLUMNS, SUMMARY_SHEET
 
     if not by_code:
         return []
-    config = roster_config(period, catalog=catalog)
     previous = store.village_metrics(period - 1, config.exited_statuses, under=top.code)
     if not previous:
         return []

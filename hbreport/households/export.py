@@ -157,9 +157,14 @@ _FIRST_SIX = itemgetter(slice(0, 6))
 
 def extra_to_json(household: Household) -> str | None:
     """A household's ``extra`` values as the store keeps them (None when the export gave none)."""
+    return extra_json(household.extra)
+
+
+def extra_json(extra: tuple[tuple[str, Any], ...]) -> str | None:
+    """``extra`` values as the store keeps them (None when there are none)."""
     import json
 
-    return json.dumps(household.extra, ensure_ascii=False) if household.extra else None
+    return json.dumps(extra, ensure_ascii=False) if extra else None
 
 
 def extra_from_json(text: str | None) -> tuple[tuple[str, Any], ...]:
@@ -197,6 +202,17 @@ def export_sha256(path: str | Path) -> str:
 def iter_export(path: str | Path, *, registry=None) -> tuple[str, Iterator[tuple[str, Household]]]:
     """(sha256, the checked (township code, household) pairs in file order), read as they are used; the
     header is checked at once, each row when it is reached (HBError naming the line)."""
+    sha256, rows = iter_export_rows(path, registry=registry)
+    return sha256, ((row[0], Household(*row[1:])) for row in rows)
+
+
+ExportRow = tuple[str, str, str, str, str, str | None, int | None, tuple[tuple[str, Any], ...]]
+"""A checked row of an export: township code, then :class:`Household`'s fields in their order."""
+
+
+def iter_export_rows(path: str | Path, *, registry=None) -> tuple[str, Iterator[ExportRow]]:
+    """:func:`iter_export` with each household as a plain tuple (:data:`ExportRow`): what the store
+    keeps of a province's 1.3 million rows, read in the process that consolidates."""
     from hbreport.registry import load_registry
 
     registry = registry or load_registry()
@@ -311,7 +327,7 @@ def _checked(
     index: dict[str, int],
     optional: list[tuple[int, Any, dict[str, str]]],
     registry,
-) -> Iterator[tuple[str, Household]]:
+) -> Iterator[ExportRow]:
     from hbreport.coerce import cell_text, exported
 
     seen: dict[str, int] = {}
@@ -322,7 +338,7 @@ def _checked(
     given = {f.key for _, f, _ in optional}
     derive_welfare = "household_type" in given and "welfare_status" not in given
     # a CSV's cells are all text, for which cell_text is strip: the 1.3 million rows of a province's
-    # export are read here, in one process, before any roster is written
+    # export are read here, in one process, before any roster is written (and while they are read)
     texts = path.suffix.lower() not in (".xlsx", ".xlsm")
     text = str.strip if texts else cell_text
     with contextlib.closing(table):
@@ -331,30 +347,24 @@ def _checked(
                 continue
             if len(row) < width:
                 row = row + [""] * (width - len(row))
-            cells = {
-                "household_id": text(row[at_id]),
-                "head_name": text(row[at_head]),
-                "village_code": text(row[at_village]),
-                "village_name": "" if at_name is None else text(row[at_name]),
-                "id_number": text(row[at_number]),
-                "household_size": text(row[at_size]),
-            }
-            household_id = cells["household_id"]
+            household_id = text(row[at_id])
             if not household_id or len(household_id) > MAX_HOUSEHOLD_ID or "," in household_id:
                 raise HBError(
                     f"第 {line} 行：户编号「{household_id}」无效（应为 1—{MAX_HOUSEHOLD_ID} 个字符，不含逗号）",
                     file=path,
                     hint="检查户编号列",
                 )
-            first_on_line(
-                seen,
-                household_id,
-                line,
-                f"户编号 {household_id}",
-                file=path,
-                hint="每户只能有一行，删除或改正重复的行",
-            )
-            code_text = cells["village_code"]
+            if household_id in seen:
+                first_on_line(
+                    seen,
+                    household_id,
+                    line,
+                    f"户编号 {household_id}",
+                    file=path,
+                    hint="每户只能有一行，删除或改正重复的行",
+                )
+            seen[household_id] = line
+            code_text = text(row[at_village])
             village = villages.get(code_text)
             if village is None:
                 village = villages[code_text] = (
@@ -374,17 +384,16 @@ def _checked(
                 kind = dict(extra).get("household_type")
                 if kind in WELFARE_FROM_TYPE:
                     extra.append(("welfare_status", WELFARE_FROM_TYPE[kind]))
+            size = text(row[at_size])
             yield (
                 township,
-                Household(
-                    household_id=household_id,
-                    head_name=cells["head_name"],
-                    village_code=village_code,
-                    village_name=cells["village_name"] or registry_name,
-                    id_number=cells["id_number"] or None,
-                    household_size=_size(cells["household_size"]),
-                    extra=tuple(extra),
-                ),
+                household_id,
+                text(row[at_head]),
+                village_code,
+                ("" if at_name is None else text(row[at_name])) or registry_name,
+                text(row[at_number]) or None,
+                int(size) if size.isascii() and size.isdigit() else _size(size),
+                tuple(extra),
             )
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sqlite3
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -62,9 +64,13 @@ class RosterStore(Connected):
         self.path = Path(path)
         # the same file and the same checks as the form store (not SQLite, another program's database,
         # read-only, locked: a Chinese message); Python's implicit transactions, as this class uses them
+        self._copying: threading.Thread | None = None  # checkpoint(wait=False)
         self.db = connect(self.path, write=True, isolation_level="")
         try:
             with translated(self.path):
+                # no commit copies the log into the file (a township's commit would wait for it): that is
+                # done between townships (:meth:`checkpoint`) and at close
+                self.db.execute("PRAGMA wal_autocheckpoint=0")
                 self._init_schema()
         except BaseException:
             self.db.close()
@@ -138,7 +144,7 @@ class RosterStore(Connected):
     ) -> tuple[str, set[str]]:
         """Keep a registration export in the store (once per sha256, streamed, checked as it is read) for
         ExportIndex; return its sha256 and the townships it lists. ``sha256``: the file's, when known."""
-        from hbreport.households.export import export_sha256, extra_to_json, iter_export
+        from hbreport.households.export import export_sha256, extra_json, iter_export_rows
 
         with self.db:
             self.db.execute(
@@ -156,29 +162,19 @@ class RosterStore(Connected):
                 "indexed_at TEXT)"
             )
         sha256 = sha256 or export_sha256(path)
+        townships: set[str] | None = None  # known without asking when kept here and now
         if not self.db.execute("SELECT 1 FROM exports WHERE sha256 = ?", (sha256,)).fetchone():
-            read, rows = iter_export(path, registry=registry)
+            read, rows = iter_export_rows(path, registry=registry)
             if read != sha256:
                 raise HBError(
                     "建档立卡导出文件在汇总过程中被改动了", file=path, hint="等文件不再变动后重新汇总"
                 )
-            positions: dict[str, int] = defaultdict(int)
+            positions: dict[str, int] = {}
 
             def numbered():
-                for code, h in rows:
-                    positions[code] += 1
-                    yield (
-                        sha256,
-                        code,
-                        positions[code],
-                        h.household_id,
-                        h.head_name,
-                        h.village_code,
-                        h.village_name,
-                        h.id_number,
-                        h.household_size,
-                        extra_to_json(h),
-                    )
+                for code, *household, extra in rows:
+                    at = positions[code] = positions.get(code, 0) + 1
+                    yield (sha256, code, at, *household, extra_json(extra) if extra else None)
 
             # one transaction: an export that fails a check half way leaves nothing behind; asked again
             # under the write lock, since another run may have indexed the same export meanwhile
@@ -196,12 +192,14 @@ class RosterStore(Connected):
                             dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                         ),
                     )
-        townships = {
-            row[0]
-            for row in self.db.execute(
-                "SELECT DISTINCT township_code FROM export_households WHERE sha256 = ?", (sha256,)
-            )
-        }
+                    townships = set(positions)
+        if townships is None:
+            townships = {
+                row[0]
+                for row in self.db.execute(
+                    "SELECT DISTINCT township_code FROM export_households WHERE sha256 = ?", (sha256,)
+                )
+            }
         return sha256, townships
 
     # -- loading
@@ -241,6 +239,40 @@ class RosterStore(Connected):
                 (*rows.source, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), old),
             )
         return LoadResult(code, period, sha256, "replaced" if old else "inserted", len(rows.rows), old)
+
+    def checkpoint(self, *, wait: bool = True) -> None:
+        """Copy what the write-ahead log holds into the store file now (PASSIVE: readers are not
+        waited for), e.g. between two townships, rather than at the commit of a later one or at close.
+        ``wait=False``: in a thread of its own, on a connection of its own, while this one goes on;
+        :meth:`close` waits for it, and copies what was written since. Only where no process is forked
+        meanwhile (SQLite's locks do not survive a fork)."""
+        self._checkpointed()
+        if wait:
+            with translated(self.path):
+                self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            return
+
+        def copy() -> None:
+            try:
+                db = sqlite3.connect(self.path, timeout=0)
+                try:
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                finally:
+                    db.close()
+            except sqlite3.Error:
+                pass  # only sooner than close, which copies whatever is left
+
+        self._copying = threading.Thread(target=copy, name="hbreport-checkpoint")
+        self._copying.start()
+
+    def _checkpointed(self) -> None:
+        if self._copying is not None:
+            self._copying.join()
+            self._copying = None
+
+    def close(self) -> None:
+        self._checkpointed()
+        self.db.close()
 
     def restore(self, period: int, township_code: str) -> None:
         """Take a township back to what the store held for it before this store's first :meth:`put`
