@@ -59,21 +59,23 @@ def county(tmp_path_factory, kw):
 
 def _edit(county, kw, folder: Path, source: Path | None = None) -> tuple[Path, dict[str, object]]:
     """A copy of the county's workbook (in ``folder``) edited with openpyxl (which ignores the sheet
-    protection): a 已报 township's figure raised by 1,000, another's overwritten with text. The edited
-    cells → the values the consolidation wrote there."""
+    protection): a 已报 township's figure raised by 1,000, another's overwritten with text, a third's
+    cleared. The edited cells → the values the consolidation wrote there."""
     towns = county["towns"]
     sheet = build_workbook_spec(COUNTY, PERIOD, **kw).sheet(PP)
     layout = SheetLayout(sheet)
     wb = openpyxl.load_workbook(source or county["output"])
     ws = wb[sheet.sheet]
-    raised, texted = (
+    raised, texted, cleared = (
         layout.cell(towns[3].code, "exited_people"),
         layout.cell(towns[4].code, "exited_households"),
+        layout.cell(towns[5].code, "prior_exited_people"),
     )
-    was = {raised: ws[raised].value, texted: ws[texted].value}
+    was = {cell: ws[cell].value for cell in (raised, texted, cleared)}
     assert all(isinstance(v, int) and v > 0 for v in was.values())
     ws[raised] = ws[raised].value + 1000
     ws[texted] = "约3000"
+    ws[cleared] = None
     folder.mkdir()
     edited = folder / county["output"].name
     wb.save(edited)
@@ -103,14 +105,15 @@ def test_an_edited_reported_row_is_said_and_read_as_consolidated_up_to_the_prefe
     edited, was = _edit(county, kw, tmp_path / "edited")
     before, after = read_workbook(county["output"], **kw), read_workbook(edited, **kw)
     said = [f for f in after.findings if f.rule == REPORTED_CHANGED]
-    raised, texted = was
+    raised, texted, cleared = was
     assert [(f.sheet, f.cell, f.importance, f.file) for f in said] == [
-        (sheet.sheet, raised, "warning", str(edited)),
-        (sheet.sheet, texted, "warning", str(edited)),
+        (sheet.sheet, cell, "warning", str(edited)) for cell in (raised, texted, cleared)
     ]
-    assert f"「{towns[3].name}」" in said[0].message and f"「{towns[4].name}」" in said[1].message
+    for f, town in zip(said, towns[3:6], strict=True):
+        assert f"「{town.name}」" in f.message
     assert f"{raised}「本年脱贫人口」汇总时为“{was[raised]}”，现为“{was[raised] + 1000}”" in said[0].message
     assert f"{texted}「本年脱贫户数」汇总时为“{was[texted]}”，现为“约3000”" in said[1].message
+    assert f"{cleared}「上年末累计脱贫人口」汇总时为“{was[cleared]}”，现为空白" in said[2].message
     assert "重新汇总" in said[0].hint and "自己的报表" in said[0].hint
     # read as consolidated: the rows, the totals, every other finding as from the untouched workbook
     # (the text in a number cell is not read, so not a finding of its own)
