@@ -347,6 +347,30 @@ def test_a_fuller_export_fills_the_roster_columns(registry, catalog, tmp_path, k
     assert roster.rows[hh[1].household_id]["labour_capacity"] == "丧失劳动力"
 
 
+@pytest.mark.parametrize("fuller", [True, False], ids=["fuller", "plain"])
+def test_the_store_gives_a_township_as_the_export_does(registry, tmp_path, fuller):
+    """What a reading process takes from the store (ExportIndex), a fuller export's values too, is
+    the export's own households, in its order."""
+    from hbreport.households import RosterStore, write_export
+    from hbreport.households.export import ExportIndex
+
+    if fuller:
+        export_path = _write_csv(tmp_path / "导出.csv", _export_rows(registry)[1])
+    else:
+        export_path = write_export(tmp_path / "plain.csv", households(registry, TOWNSHIP))
+    want = read_export(export_path, registry=registry).township(TOWNSHIP)
+    store_path = tmp_path / "store.sqlite"
+    with RosterStore(store_path) as store:
+        sha256, _ = store.index_export(export_path, registry=registry)
+    index = ExportIndex(store_path, sha256, export_path)
+    try:
+        got = index.township(TOWNSHIP)
+    finally:
+        index.close()
+    assert got == want and [h.extra for h in got] == [h.extra for h in want]
+    assert any(h.extra for h in got) is fuller
+
+
 def test_without_a_welfare_column_the_household_type_says_it(registry, tmp_path):
     hh, lines = _export_rows(registry)
     gone = HEADER.index("低保/五保")

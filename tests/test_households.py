@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import math
 import random
 import sqlite3
 import zipfile
@@ -289,6 +290,32 @@ def test_roster_read_by_column_is_read_by_row(registry, catalog, tmp_path):
         for key, values_read in columns.items():
             expected = [rows[hid][key] for hid in ids]
             assert values_read == expected and list(map(type, values_read)) == list(map(type, expected)), key
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "whole"),
+    [
+        (0, 100000, True),
+        (0, 100000, False),
+        (1, 12, True),
+        (-math.inf, math.inf, False),
+        (0, math.inf, True),
+        (0, 10**17 + 3, False),
+    ],
+)
+def test_a_number_column_read_by_array_is_read_value_by_value(low, high, whole):
+    """The column pass reads a column of floats and blanks as arrays: the same values and types as
+    the value-by-value reading (whole numbers as int, others as float, anything else left unread)."""
+    from hbreport.households.readback import _UNREAD, _number, _numbers
+
+    awkward = [0.0, -0.0, 1.0, 2.5, 12.0, 13.0, 99999.5, 100000.0, 100000.5, -3.0, 1e20, -1e20]
+    awkward += [float(2**53), float(2**53 - 1), -float(2**53), 1e17, math.inf, -math.inf, math.nan, None]
+    columns = [awkward, [3.0, 4.0, 5.0] * 5, [2.5, 0.25] * 5, [None] * 4, [7.0, None] * 3, []]
+    for raw in columns:
+        want = list(map(_number(low, high, whole), raw))
+        got, unread = _numbers(raw, low, high, whole)
+        assert got == want and list(map(type, got)) == list(map(type, want)), raw
+        assert unread == (_UNREAD in want)
 
 
 def test_reader_refuses_a_changed_household_list(registry, catalog, tmp_path):

@@ -26,6 +26,8 @@ import csv
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import starmap
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -140,12 +142,17 @@ class ExportIndex:
 
         if self._db is None:
             self._db = sqlite3.connect(f"file:{self.store_path}?mode=ro", uri=True)
-        cur = self._db.execute(
+        rows = self._db.execute(
             "SELECT household_id, head_name, village_code, village_name, id_number, household_size, extra "
             "FROM export_households WHERE sha256 = ? AND township_code = ? ORDER BY position",
             (self.sha256, normalize_code(code)),
-        )
-        return [Household(*row[:6], extra=extra_from_json(row[6])) for row in cur]
+        ).fetchall()
+        if any(row[6] for row in rows):
+            return [Household(*row[:6], extra=extra_from_json(row[6])) for row in rows]
+        return list(starmap(Household, map(_FIRST_SIX, rows)))  # no extra values: the six columns as they are
+
+
+_FIRST_SIX = itemgetter(slice(0, 6))
 
 
 def extra_to_json(household: Household) -> str | None:

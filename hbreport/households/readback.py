@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from openpyxl.utils import get_column_letter
 
 from hbreport.checks import cells as cell_checks
@@ -63,6 +64,35 @@ def _number(low: float, high: float, whole: bool) -> Callable[[Any], Any]:
         return _UNREAD
 
     return quick
+
+
+def _numbers(raw: Sequence[Any], low: float, high: float, whole: bool) -> tuple[list[Any], bool]:
+    """(``list(map(_number(low, high, whole), raw))``, whether any is ``_UNREAD``) for a column of
+    floats and blanks, by array (a blank is NaN there, outside any bounds, as ``quick`` leaves it);
+    bounds a float cannot hold exactly are left to ``quick``."""
+    if float(low) != low or float(high) != high:
+        quick = _number(low, high, whole)
+        got = list(map(quick, raw))
+        return got, _UNREAD in got
+    a = np.array(raw, dtype=float)
+    with np.errstate(invalid="ignore"):
+        integer = np.isfinite(a) & (a == np.floor(a))  # float.is_integer
+        ok = (low <= a) & (a <= high)
+        if whole:
+            ok &= integer
+        exact = integer & (-EXACT < a) & (a < EXACT)
+    if exact.all():
+        got = a.astype(np.int64).tolist()
+    elif not exact.any():
+        got = a.tolist()
+    else:
+        ints = np.where(exact, a, 0.0).astype(np.int64).tolist()
+        got = [i if e else x for i, x, e in zip(ints, a.tolist(), exact.tolist(), strict=True)]
+    unread = not ok.all()
+    if unread:
+        for i in np.flatnonzero(~ok).tolist():
+            got[i] = _UNREAD
+    return got, unread
 
 
 def _choice(choices: frozenset, x: Any) -> Any:
@@ -225,11 +255,10 @@ class RosterSheetReader(SheetReader):
             else:
                 raw = by_column[j] if j < len(by_column) else blank
             if kind is KIND_NUMBER:  # a finite float within bounds, whole for counts
-                quick = _number(low, high, whole)
                 if _FLOATS.issuperset(map(type, raw)):
-                    got, unread = _by_value(raw, quick)
+                    got, unread = _numbers(raw, low, high, whole)
                 else:
-                    got = list(map(quick, raw))
+                    got = list(map(_number(low, high, whole), raw))
                     unread = _UNREAD in got
             elif kind is KIND_CHOICE:  # a handful of distinct values: each looked at once
                 got, unread = _by_value(raw, partial(_choice, choices))
