@@ -35,7 +35,7 @@ from hbreport.heap import frozen_heap
 from hbreport.households.plausibility import RULE_JUMP, period_jumps, plausibility_findings
 from hbreport.households.roster import read_roster
 from hbreport.households.spec import registry_and_catalog, roster_config
-from hbreport.households.store import RosterStore, StoreRows, store_rows
+from hbreport.households.store import RosterStore, StoreRows, TakenBack, store_rows
 from hbreport.model.findings import Finding, count_by_importance
 from hbreport.xlsx.safety import crash_reason, sha256_file
 
@@ -81,6 +81,9 @@ class RosterSummary:
     exits: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    # townships that an earlier run which did not end (killed, the power cut) had stored, taken back
+    # when this run opened the store (RosterStore.taken_back)
+    taken_back: list[TakenBack] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -108,6 +111,7 @@ class RosterSummary:
             "households_loaded": self.households_loaded,
             "households_in_store": self.households_in_store,
             "exits": dict(self.exits),
+            "taken_back": [dict(t.__dict__) for t in self.taken_back],
             "seconds": round(self.seconds, 3),
             "exit_code": self.exit_code,
         }
@@ -130,6 +134,17 @@ class RosterSummary:
                 f"{e['meeting_people']} 人，未达到 {e['declared'] - e['meeting']} 户"
                 "（收入、两不愁四保障，有劳动能力户的一有、技能、增幅，无劳动能力户的低保五保兜底）。"
             )
+        if self.taken_back:
+            lines.append(
+                f"上次汇总没有正常结束（被中断），它存入的 {len(self.taken_back)} 个乡镇台账已撤回，不算入库；"
+                "这些乡镇以本次汇总的结果为准，不在本次文件夹中的请重新汇总："
+            )
+            for t in self.taken_back:
+                what = "库中恢复为此前入库的版本" if t.restored else "库中此前没有该乡镇本期的数据，已删除"
+                lines.append(
+                    f"  撤回 {t.township_name or t.township_code}（{t.period}年，{Path(t.file or '').name}，"
+                    f"{t.run_began_at} 开始的汇总）：{what}"
+                )
         if self.missing:
             lines.append("未报：" + "、".join(f"{c[:9]} {n}" for c, n in self.missing))
         for f in back:
@@ -368,7 +383,8 @@ def consolidate_rosters(
         the roster template's settings the end of the run needs."""
         nonlocal store, expected, config
         try:
-            store = closing.enter_context(RosterStore(store_path))
+            store = closing.enter_context(RosterStore(store_path))  # a dead run's townships taken back
+            closing.enter_context(store.run())  # what is stored awaits the run's end
             if ready is not None:
                 _, expected = store.index_export(roster_csv, registry=registry, sha256=sha256)
         except BaseException:
@@ -477,6 +493,7 @@ def consolidate_rosters(
                 entry.errors += 1
                 entry.status = RETURNED
             findings.append(f)
+        store.finish_run()  # the townships stored stay: a run killed before here is taken back
         store.checkpoint(wait=False)  # the last township's log copied while the rest is counted
         findings.extend(_jumps(store, period, top, by_code, registry, config))
         in_store = store.count(period, under=top.code)
@@ -502,6 +519,7 @@ def consolidate_rosters(
         households_in_store=in_store,
         exits=exits,
         seconds=time.perf_counter() - started,
+        taken_back=list(store.taken_back),
     )
 
 

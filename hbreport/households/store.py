@@ -11,27 +11,40 @@ township has one roster per period in the store:
 Tables: ``sources`` (one row per township and period: file, sha256, counts, when) and ``households``
 (one row per household: identity, every roster column, the rule ids that fail on it). The household
 table is exported to Parquet by :mod:`.parquet` (with pyarrow, an optional dependency).
+
+A consolidation stores each township as it is read, inside a *run* (:meth:`RosterStore.run`): until the
+run ends, the store records which townships await its end (``pending``, with the rows and source they
+replaced in ``pending_households`` and ``pending_sources``, written in the put's own transaction). A run
+that ends normally drops that record; one that fails takes its townships back at once; one that dies
+on the way (killed, the power cut) is taken back by the next store opened for writing, once the
+process that ran it is gone (``runs``: computer, process id and start time).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import socket
 import sqlite3
 import threading
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from hbreport.errors import HBError
 from hbreport.households.columns import column_of
 from hbreport.store.db import Connected, connect, transaction, translated
 from hbreport.xlsx.layout import FIRST_DATA_ROW
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: runs, pending, pending_households, pending_sources
 IDENTITY_COLUMNS = (
     "period",
     "township_code",
@@ -43,6 +56,20 @@ IDENTITY_COLUMNS = (
 )
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _CELL_ROW = re.compile(r"^[A-Z]+(\d+)$")
+
+
+@dataclass(frozen=True)
+class TakenBack:
+    """A township that a run which died on the way had stored, taken back when the store was opened:
+    to the rows it held before that run (``restored``), or to none."""
+
+    period: int
+    township_code: str
+    township_name: str | None
+    file: str | None
+    restored: bool
+    run_began_at: str
+    run_pid: int
 
 
 @dataclass(frozen=True)
@@ -80,9 +107,13 @@ class RosterStore(Connected):
 
     def _init_schema(self) -> None:
         with transaction(self.db):  # the write lock first: two first runs do not create tables twice
-            self.db.execute(
-                "INSERT OR IGNORE INTO store_info VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
+            row = self.db.execute("SELECT value FROM store_info WHERE key = 'schema_version'").fetchone()
+            if row is not None and int(row[0]) > SCHEMA_VERSION:
+                raise HBError(
+                    f"户级数据库由更新版本的 hbreport 创建（结构版本 {row[0]}），本程序只能读写版本 {SCHEMA_VERSION}",
+                    file=self.path,
+                    hint="升级 hbreport 后再使用该数据库",
+                )
             self.db.execute(
                 """CREATE TABLE IF NOT EXISTS sources (
                     period INTEGER NOT NULL,
@@ -110,9 +141,34 @@ class RosterStore(Connected):
                     problems TEXT,
                     PRIMARY KEY (period, township_code, household_id)) WITHOUT ROWID"""
             )
-        self._columns = {row[1] for row in self.db.execute("PRAGMA table_info(households)")}
-        self._kept: dict[tuple[int, str], bool] = {}  # township put here → had rows before (restore)
-        self._keeping = False
+            # townships stored by a run that has not ended yet, and what each replaced (version 2)
+            self.db.execute(
+                """CREATE TABLE IF NOT EXISTS runs (
+                    run TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, started REAL NOT NULL,
+                    began_at TEXT NOT NULL)"""
+            )
+            self.db.execute(
+                """CREATE TABLE IF NOT EXISTS pending (
+                    period INTEGER NOT NULL, township_code TEXT NOT NULL, run TEXT NOT NULL,
+                    put_sha256 TEXT NOT NULL, held INTEGER NOT NULL,
+                    PRIMARY KEY (period, township_code))"""
+            )
+            self.db.execute("CREATE TABLE IF NOT EXISTS pending_sources AS SELECT * FROM sources WHERE 0")
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS pending_households AS SELECT * FROM households WHERE 0"
+            )
+            self.db.execute(
+                "CREATE INDEX IF NOT EXISTS pending_households_township "
+                "ON pending_households (period, township_code)"
+            )
+            if row is None or int(row[0]) < SCHEMA_VERSION:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO store_info VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                )
+            self._columns = {row[1] for row in self.db.execute("PRAGMA table_info(households)")}
+            self.taken_back = self._take_back_dead_runs()
+        self._run: tuple[str, str, int, float] | None = None  # (run, host, pid, started) inside run()
+        self._run_recorded = False
 
     def _ensure_columns(self, keys: Iterable[str]) -> None:
         keys = list(keys)
@@ -218,27 +274,60 @@ class RosterStore(Connected):
     def put(self, rows: StoreRows) -> LoadResult:
         """Store a roster's rows, replacing its township's rows for its period, in one transaction and
         one ``executemany``; ``status`` inserted | replaced | unchanged (this very file is already
-        stored). The rows replaced are kept aside until the store is closed, so that :meth:`restore`
-        can put them back (a second, different file for the same township turns up later)."""
+        stored). Inside :meth:`run`, the township awaits the run's end: the same transaction records it
+        and keeps aside the rows and source it replaced (once: what the store held before the run), for
+        :meth:`restore` or, should the run fail or die, for taking it back."""
         period, code, sha256 = rows.period, rows.township_code, rows.sha256
-        old = self.stored_sha256(period, code)
-        if old == sha256:
-            return LoadResult(code, period, sha256, "unchanged", len(rows.rows))
         self._ensure_columns(list(rows.keys))
         columns = list(IDENTITY_COLUMNS) + list(rows.keys)
         quoted = ", ".join(_quote(c) for c in columns)
         sql = f"INSERT INTO households ({quoted}) VALUES ({', '.join('?' for _ in columns)})"
-        with self.db:
-            if old is not None and (period, code) not in self._kept:
-                self._keep(period, code)
-            self._kept.setdefault((period, code), old is not None)
-            self.db.execute("DELETE FROM households WHERE period = ? AND township_code = ?", (period, code))
+        where = (period, code)
+        with translated(self.path), transaction(self.db):
+            old = self.stored_sha256(period, code)
+            if old == sha256:
+                return LoadResult(code, period, sha256, "unchanged", len(rows.rows))
+            waiting = self.db.execute(
+                "SELECT run FROM pending WHERE period = ? AND township_code = ?", where
+            ).fetchone()
+            if self._run is None:  # stored for good: nothing of an unfinished run's is kept for it
+                if waiting is not None:
+                    self._drop_pending(period, code)
+            elif waiting is None:
+                self._record_run()
+                if old is not None:
+                    self._keep(period, code)
+                self.db.execute(
+                    "INSERT INTO pending VALUES (?, ?, ?, ?, ?)",
+                    (*where, self._run[0], sha256, old is not None),
+                )
+            else:  # another run's, or this run's: the rows kept aside stay what the store held before
+                self._record_run()
+                self.db.execute(
+                    "UPDATE pending SET run = ?, put_sha256 = ? WHERE period = ? AND township_code = ?",
+                    (self._run[0], sha256, *where),
+                )
+            self.db.execute("DELETE FROM households WHERE period = ? AND township_code = ?", where)
             self.db.executemany(sql, rows.rows)
             self.db.execute(
                 "INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*rows.source, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), old),
             )
         return LoadResult(code, period, sha256, "replaced" if old else "inserted", len(rows.rows), old)
+
+    def restore(self, period: int, township_code: str) -> None:
+        """Take a township that this run stored back to what the store held for it before the run
+        (nothing, or the rows and source it replaced), in one transaction; nothing when this run
+        did not store it."""
+        if self._run is None:
+            return
+        with translated(self.path), transaction(self.db):
+            row = self.db.execute(
+                "SELECT run, put_sha256, held FROM pending WHERE period = ? AND township_code = ?",
+                (period, township_code),
+            ).fetchone()
+            if row is not None and row[0] == self._run[0]:
+                self._take_back(period, township_code, row[1], bool(row[2]))
 
     def checkpoint(self, *, wait: bool = True) -> None:
         """Copy what the write-ahead log holds into the store file now (PASSIVE: readers are not
@@ -274,49 +363,127 @@ class RosterStore(Connected):
         self._checkpointed()
         self.db.close()
 
-    def restore(self, period: int, township_code: str) -> None:
-        """Take a township back to what the store held for it before this store's first :meth:`put`
-        of it (nothing, or the rows and source it replaced), in one transaction."""
-        kept = self._kept.pop((period, township_code), None)
-        if kept is None:
+    # -- runs
+
+    @contextmanager
+    def run(self) -> Iterator[None]:
+        """A consolidation run: the townships :meth:`put` inside it await its end. Leaving the block
+        keeps them (unless :meth:`finish_run` did already); leaving it by an exception takes each back
+        to what the store held before the run. A run that dies on the way is taken back by the next
+        store opened for writing (:attr:`taken_back`), once its process is gone."""
+        pid = os.getpid()
+        self._run = (
+            f"{socket.gethostname()}/{pid}/{uuid.uuid4().hex}",
+            socket.gethostname(),
+            pid,
+            _started(pid),
+        )
+        self._run_recorded = False
+        try:
+            yield
+        except BaseException:
+            if self._run is not None:
+                try:
+                    with translated(self.path), transaction(self.db):
+                        for period, code, put, held in self.db.execute(
+                            "SELECT period, township_code, put_sha256, held FROM pending WHERE run = ?",
+                            (self._run[0],),
+                        ).fetchall():
+                            self._take_back(period, code, put, bool(held))
+                        self.db.execute("DELETE FROM runs WHERE run = ?", (self._run[0],))
+                except HBError:
+                    pass  # the store cannot be written now: the next one opened takes the run back
+                self._run = None
+            raise
+        self.finish_run()
+
+    def finish_run(self) -> None:
+        """End the run normally: the townships it stored stay, and what they replaced is let go."""
+        if self._run is None:
             return
+        if self._run_recorded:
+            with translated(self.path), transaction(self.db):
+                run = (self._run[0],)
+                for table in ("pending_households", "pending_sources"):
+                    self.db.execute(
+                        f"DELETE FROM {table} WHERE (period, township_code) IN "
+                        "(SELECT period, township_code FROM pending WHERE run = ?)",
+                        run,
+                    )
+                self.db.execute("DELETE FROM pending WHERE run = ?", run)
+                self.db.execute("DELETE FROM runs WHERE run = ?", run)
+        self._run = None
+
+    def _record_run(self) -> None:
+        if not self._run_recorded:
+            self.db.execute(
+                "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, ?)",
+                (*self._run, dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")),
+            )
+            self._run_recorded = True
+
+    def _take_back_dead_runs(self) -> list[TakenBack]:
+        """Inside the opening transaction: every township of a run whose process is gone, back to what
+        the store held before it."""
+        out = []
+        for run, host, pid, started, began_at in self.db.execute("SELECT * FROM runs").fetchall():
+            if _alive(host, pid, started):
+                continue
+            for period, code, put, held in self.db.execute(
+                "SELECT period, township_code, put_sha256, held FROM pending WHERE run = ?", (run,)
+            ).fetchall():
+                source = self.db.execute(
+                    "SELECT township_name, file FROM sources WHERE period = ? AND township_code = ?",
+                    (period, code),
+                ).fetchone()
+                if self._take_back(period, code, put, bool(held)):
+                    name, file = source or (None, None)
+                    out.append(TakenBack(period, code, name, file, bool(held), began_at, pid))
+            self.db.execute("DELETE FROM runs WHERE run = ?", (run,))
+        return out
+
+    def _take_back(self, period: int, township_code: str, put_sha256: str, held: bool) -> bool:
+        """Inside a transaction: the township back to the rows and source kept aside for it (or to none),
+        its record dropped; False (the record dropped alone) when a later load has replaced the rows
+        that run put."""
         where = "WHERE period = ? AND township_code = ?"
         args = (period, township_code)
-        with self.db:
+        current = self.stored_sha256(period, township_code)
+        if current == put_sha256:
             self.db.execute(f"DELETE FROM households {where}", args)
             self.db.execute(f"DELETE FROM sources {where}", args)
-            if kept:
-                columns = ", ".join(_quote(c) for c in self._columns_in_order())
+            if held:
+                columns = ", ".join(_quote(c) for c in self._columns_in_order("pending_households"))
                 self.db.execute(
-                    f"INSERT INTO households ({columns}) SELECT {columns} FROM temp.kept {where}", args
+                    f"INSERT INTO households ({columns}) SELECT {columns} FROM pending_households {where}",
+                    args,
                 )
-                self.db.execute(f"INSERT INTO sources SELECT * FROM temp.kept_sources {where}", args)
-                self.db.execute(f"DELETE FROM temp.kept {where}", args)
-                self.db.execute(f"DELETE FROM temp.kept_sources {where}", args)
+                self.db.execute(f"INSERT INTO sources SELECT * FROM pending_sources {where}", args)
+        self._drop_pending(period, township_code)
+        return current == put_sha256
+
+    def _drop_pending(self, period: int, township_code: str) -> None:
+        where = "WHERE period = ? AND township_code = ?"
+        for table in ("pending_households", "pending_sources", "pending"):
+            self.db.execute(f"DELETE FROM {table} {where}", (period, township_code))
 
     def _keep(self, period: int, township_code: str) -> None:
-        """Copy a township's stored rows and source aside (temporary tables), for :meth:`restore`."""
+        """Inside the put's transaction: a township's stored rows and source copied aside."""
+        have = set(self._columns_in_order("pending_households"))
         columns = self._columns_in_order()
-        if not self._keeping:
-            self.db.execute("CREATE TEMP TABLE kept AS SELECT * FROM main.households WHERE 0")
-            self.db.execute("CREATE TEMP TABLE kept_sources AS SELECT * FROM main.sources WHERE 0")
-            self._keeping = True
-        have = {row[1] for row in self.db.execute("PRAGMA temp.table_info(kept)")}
-        for column in columns:
+        for column in columns:  # columns added to households since the table was made
             if column not in have:
-                self.db.execute(f"ALTER TABLE temp.kept ADD COLUMN {_quote(column)}")
+                self.db.execute(f"ALTER TABLE pending_households ADD COLUMN {_quote(column)}")
         quoted = ", ".join(_quote(c) for c in columns)
         where = "WHERE period = ? AND township_code = ?"
         self.db.execute(
-            f"INSERT INTO temp.kept ({quoted}) SELECT {quoted} FROM households {where}",
+            f"INSERT INTO pending_households ({quoted}) SELECT {quoted} FROM households {where}",
             (period, township_code),
         )
-        self.db.execute(
-            f"INSERT INTO temp.kept_sources SELECT * FROM sources {where}", (period, township_code)
-        )
+        self.db.execute(f"INSERT INTO pending_sources SELECT * FROM sources {where}", (period, township_code))
 
-    def _columns_in_order(self) -> list[str]:
-        return [row[1] for row in self.db.execute("PRAGMA main.table_info(households)")]
+    def _columns_in_order(self, table: str = "households") -> list[str]:
+        return [row[1] for row in self.db.execute(f"PRAGMA main.table_info({table})")]
 
     def add_problem(self, period: int, places: Iterable[tuple[str, str]], rule: str) -> None:
         """Record ``rule`` on the stored households at (township code, household id), counting it once as
@@ -451,6 +618,26 @@ class RosterStore(Connected):
             )
             for code, n, people, weighted, weight, exited in cur
         }
+
+
+def _started(pid: int) -> float:
+    """When the process ``pid`` started (seconds since the epoch), as the operating system says."""
+    return psutil.Process(pid).create_time()
+
+
+def _alive(host: str, pid: int, started: float) -> bool:
+    """Whether the process that began a run still runs: on this computer, process ``pid`` that started
+    at ``started`` (a process id is used again once its process is gone); a run of another computer
+    cannot be told and is taken to be alive."""
+    if host != socket.gethostname():
+        return True
+    try:
+        process = psutil.Process(pid)
+        return abs(process.create_time() - started) < 1.0 and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:  # a zombie too: killed, not yet waited for
+        return False
+    except psutil.Error:  # not allowed to look: it may be alive
+        return True
 
 
 def _where(period: int | None, under: str | None) -> tuple[str, tuple]:
