@@ -104,6 +104,8 @@ def test_columns_of_one_type_equal_rows() -> None:
         "numbers": [1.0, 2.5, 3.0] * 10,
         "flags": [True, False, False] * 10,
         "mixed": ["yes", None, 2.0] * 10,
+        "ints_floats": [1, 2.5, 3] * 10,
+        "huge": [1, 2.5, 10**400] * 10,
         "some_blank": ["是", None, "否"] * 10,
         "all_blank": [None] * n,
     }
@@ -122,6 +124,9 @@ def test_columns_of_one_type_equal_rows() -> None:
             "IFERROR(errors, 0) + numbers",
             "flags == (numbers > 2)",
             "few_plain == mixed",
+            "ints_floats + numbers > 3",
+            "ints_floats == 3",
+            "huge > 2",
             # the comparisons of texts and blanks alone, AND / OR / IF over booleans alone
             "some_blank == '是'",
             "some_blank != few_plain",

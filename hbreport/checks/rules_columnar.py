@@ -114,9 +114,9 @@ class Column:
         """Values as a field holds them (None, NaN, numbers, text, booleans, dates, XLError; ``cell``)
         or as a function returns them (a Ref of one cell is that cell)."""
         n = len(values)
-        types = set(map(type, values))
-        only = _KINDS.get(types.pop(), _OTHER) if len(types) == 1 else None
-        if only is not None:  # a column of one type (texts, numbers): its kind once
+        kinds = {_KINDS.get(t, _OTHER) for t in set(map(type, values))}
+        only = kinds.pop() if len(kinds) == 1 else None
+        if only is not None:  # a column of one kind (texts, numbers): its kind once
             kind = np.full(n, only, dtype=np.int8)
         else:
             kind = np.fromiter(map(_KINDS.get, map(type, values), repeat(_OTHER, n)), dtype=np.int8, count=n)
@@ -128,7 +128,7 @@ class Column:
         others = np.flatnonzero(kind == _OTHER).tolist() if n and (kind == _OTHER).any() else []
         numbers = np.flatnonzero((kind == NUMBER) | (kind == BOOL)) if n else []
         if len(numbers):
-            picked = [values[i] for i in numbers.tolist()]
+            picked = list(values) if len(numbers) == n else [values[i] for i in numbers.tolist()]
             try:
                 num[numbers] = picked
             except OverflowError:  # an integer past the largest number: one by one
