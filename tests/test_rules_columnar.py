@@ -10,6 +10,7 @@ hostile households.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from pathlib import Path
@@ -255,6 +256,25 @@ def test_roster_rules_and_standard_by_column_equal_rows(registry, catalog) -> No
     texts = check_texts(sheet, by_code)
     assert texts == {code: check_text(sheet, row) for code, row in by_code.items()}
     assert any(TEXT_IN_NUMBER in t for t in texts.values()) and any(t == "" for t in texts.values())
+
+
+def test_roster_total_by_column_equals_the_total_row(registry, catalog) -> None:
+    """The 合计 of a roster's households by column (weighted means of numbers taken at once when a
+    column holds numbers alone) is the engine's 合计 row, on clean households and on awkward ones."""
+    from hbreport.checks.engine import compute_row, total_row
+    from hbreport.households.columns import compute_rows, total_of_columns
+
+    sheet, rows = _roster_rows(registry, catalog)
+    clean = len(rows) // 2
+    for part in (rows[:clean], rows):  # numbers alone, then text, blanks and errors among them
+        subset = dataclasses.replace(sheet, rows=sheet.rows[: len(part)])
+        inputs = {r.code: row for r, row in zip(subset.rows, part, strict=True)}
+        tables: dict = {}
+        compute_rows(subset, inputs, tables)
+        got = total_of_columns(subset, tables[subset.form])
+        want = total_row(subset, [compute_row(subset, row) for row in part], computed=True)
+        assert got.keys() == want.keys() and all(_identical(got[k], want[k]) for k in want), (got, want)
+    assert isinstance(got["income_per_capita"], float)
 
 
 @pytest.mark.libreoffice

@@ -162,8 +162,14 @@ _AGGREGATED = frozenset({"sum", "min", "max", "last"})
 
 
 def _numbers(values: Sequence[Any]) -> list[float]:
-    """``engine._num`` of every value: the number as a float, 0.0 for anything else."""
+    """``engine._num`` of every value: the number as a float, 0.0 for anything else (a column of
+    numbers alone converted at once, each as ``float`` converts it)."""
+    if _NUMBER_TYPES.issuperset(map(type, values)):
+        return np.array(values, dtype=float).tolist()
     return [float(v) if isinstance(v, int | float) and not isinstance(v, bool) else 0.0 for v in values]
+
+
+_NUMBER_TYPES = frozenset({int, float})
 
 
 def _weighted_mean(values: list[float], weights: list[float]) -> Any:
