@@ -401,12 +401,16 @@ class RosterStore(Connected):
         if self._run_recorded:
             with translated(self.path), transaction(self.db):
                 run = (self._run[0],)
+                alone = not self.db.execute("SELECT 1 FROM pending WHERE run != ? LIMIT 1", run).fetchone()
                 for table in ("pending_households", "pending_sources"):
-                    self.db.execute(
-                        f"DELETE FROM {table} WHERE (period, township_code) IN "
-                        "(SELECT period, township_code FROM pending WHERE run = ?)",
-                        run,
-                    )
+                    if alone:  # emptied whole, at once (a province's rows replaced: no row by row)
+                        self.db.execute(f"DELETE FROM {table}")
+                    else:
+                        self.db.execute(
+                            f"DELETE FROM {table} WHERE (period, township_code) IN "
+                            "(SELECT period, township_code FROM pending WHERE run = ?)",
+                            run,
+                        )
                 self.db.execute("DELETE FROM pending WHERE run = ?", run)
                 self.db.execute("DELETE FROM runs WHERE run = ?", run)
         self._run = None
