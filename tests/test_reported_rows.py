@@ -215,3 +215,10 @@ def test_libreoffice_round_trip_of_the_untouched_county_gives_no_finding(county,
     edited, was = _edit(county, kw, tmp_path / "edited")
     resaved = read_workbook(recalculate(edited, tmp_path / "lo"), **kw)
     assert [f.cell for f in resaved.findings if f.rule == REPORTED_CHANGED] == list(was)
+
+
+def test_a_record_that_is_not_figures_is_no_record():
+    """A row of the record holding anything but plain values (or of the wrong length) is not compared."""
+    figures = {PP: {"columns": ["a", "b"], "rows": {"1": [1, "x"], "2": [1, {"b": 2}], "3": [1]}}}
+    assert rows_of(figures, PP) == {"1": {"a": 1, "b": "x"}}
+    assert rows_of({PP: []}, PP) == {} and rows_of({}, PP) == {}

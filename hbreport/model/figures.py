@@ -77,8 +77,12 @@ def rows_of(figures: Figures, form: str) -> dict[str, dict[str, Any]]:
     return {
         str(code): dict(zip(keys, values, strict=True))
         for code, values in rows.items()
-        if isinstance(values, list) and len(values) == len(keys)
+        if isinstance(values, list) and len(values) == len(keys) and all(map(_is_plain, values))
     }
+
+
+def _is_plain(value: Any) -> bool:
+    return value is None or isinstance(value, (bool, int, float, str))
 
 
 def _plain(value: Any) -> Any:

@@ -46,7 +46,7 @@ VALUE_STATUS = {
 
 #: the machine-readable part: its format name and the version this code writes and reads
 PART_FORMAT = "hbreport.summary"
-PART_VERSION = 1
+PART_VERSION = 1  # optional keys (figures) come without a new version: readers skip keys they do not know
 
 
 class _Record:
