@@ -318,6 +318,23 @@ def test_a_number_column_read_by_array_is_read_value_by_value(low, high, whole):
         assert unread == (_UNREAD in want)
 
 
+def test_a_text_column_read_at_once_is_read_value_by_value():
+    """A column of texts is read at once when none is blank: the same texts as one by one."""
+    from hbreport.households.readback import _UNREAD, _text, _texts
+
+    columns = [
+        ["张三", "李四", "王五"] * 4,
+        [" 张三 ", "李四\t", "\u3000王五"] * 4,  # blanks around a name (a full-width space too)
+        ["张三", "  ", "李四"],
+        ["张三", "", "李四"],
+        ["张三", None, 3.0, True],
+        [],
+    ]
+    for raw in columns:
+        want = list(map(_text, raw))
+        assert _texts(raw) == (want, _UNREAD in want) and _texts(tuple(raw)) == (want, _UNREAD in want)
+
+
 def test_reader_refuses_a_changed_household_list(registry, catalog, tmp_path):
     spec, values = crafted(registry, catalog)
     path = write(tmp_path, spec, values)

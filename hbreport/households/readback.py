@@ -55,6 +55,7 @@ def _by_value(values: Sequence[Any], quick: Callable[[Any], Any]) -> tuple[list[
 
 
 _FLOATS = frozenset({float, type(None)})
+_STR = frozenset({str})
 
 
 def _number(low: float, high: float, whole: bool) -> Callable[[Any], Any]:
@@ -95,6 +96,16 @@ def _numbers(raw: Sequence[Any], low: float, high: float, whole: bool) -> tuple[
     return got, unread
 
 
+def _texts(raw: Sequence[Any]) -> tuple[list[Any], bool]:
+    """(``list(map(_text, raw))``, whether any is ``_UNREAD``): a column of texts none of them blank is
+    each text stripped, at once."""
+    if _STR.issuperset(map(type, raw)):
+        stripped = list(map(str.strip, raw))
+        if all(stripped):
+            return stripped, False
+    return _by_value(raw, _text)
+
+
 def _choice(choices: frozenset, x: Any) -> Any:
     return x.strip() if type(x) is str and x.strip() in choices else _UNREAD
 
@@ -106,6 +117,19 @@ def _text(x: Any) -> Any:
 def _same(got: list[Any], want: list[Any]) -> bool:
     """Every value equal to the one wanted, and of its type (the common case, found at once)."""
     return got == want and list(map(type, got)) == list(map(type, want))
+
+
+def _column_shows(values: list[list[Any]], col: int, texts: list[Any]) -> bool:
+    """Whether column ``col`` of the household rows holds exactly ``texts`` (one per row, each a text
+    without blanks around it): then each cell's text (``cell_text(at(…))``) is that text. False does
+    not say a cell differs: the caller then looks cell by cell."""
+    lines = values[FIRST_DATA_ROW - 1 : FIRST_DATA_ROW - 1 + len(texts)]
+    if len(lines) != len(texts) or any(len(line) < col for line in lines):
+        return False
+    shown = [line[col - 1] for line in lines]
+    return (
+        shown == texts and all(type(t) is str and t for t in texts) and list(map(str.strip, texts)) == texts
+    )
 
 
 class RosterSheetReader(SheetReader):
@@ -130,6 +154,18 @@ class RosterSheetReader(SheetReader):
     def check_structure(self, sheet: SheetSpec, values: list[list[Any]]) -> None:
         """Headings, column codes and household ids where the spec puts them; HBError at the first difference."""
         self.check_columns(sheet, values, STRUCTURE_HINT)
+        codes = [row.code for row in sheet.rows]
+        if not _column_shows(values, CODE_COL, codes):
+            self._check_codes(sheet, values)
+        self.check_end(
+            sheet,
+            values,
+            "台账最后一户之后多出一行「{}」：插入了行",
+            "请删除多出的行；新识别的户须先录入建档立卡系统，由上级重新下发台账",
+        )
+
+    def _check_codes(self, sheet: SheetSpec, values: list[list[Any]]) -> None:
+        """Each household id where the spec puts it, cell by cell: HBError at the first difference."""
         for i, row in enumerate(sheet.rows):
             r = FIRST_DATA_ROW + i
             found = cell_text(at(values, r, CODE_COL))
@@ -140,12 +176,6 @@ class RosterSheetReader(SheetReader):
                     f"第 {r} 行应为户编号 {row.code}（{row.name}），表中为「{found or '空'}」：台账中插入、删除或调换了行",
                     STRUCTURE_HINT,
                 )
-        self.check_end(
-            sheet,
-            values,
-            "台账最后一户之后多出一行「{}」：插入了行",
-            "请删除多出的行；新识别的户须先录入建档立卡系统，由上级重新下发台账",
-        )
 
     def check_formulas(
         self,
@@ -263,7 +293,7 @@ class RosterSheetReader(SheetReader):
             elif kind is KIND_CHOICE:  # a handful of distinct values: each looked at once
                 got, unread = _by_value(raw, partial(_choice, choices))
             else:
-                got, unread = _by_value(raw, _text)
+                got, unread = _texts(raw)
             if unread:
                 later += [(i, p) for i, v in enumerate(got) if v is _UNREAD]
             if column.role == "prefill" and not _same(got, want := prefill.get(column.key, blank)):
@@ -291,6 +321,8 @@ class RosterSheetReader(SheetReader):
         return columns
 
     def check_names(self, sheet: SheetSpec, values: list[list[Any]], expected: Mapping[str, str]) -> None:
+        if _column_shows(values, NAME_COL, list(map(expected.get, (row.code for row in sheet.rows)))):
+            return  # every name as the export gives it
         for i, row in enumerate(sheet.rows):
             r = FIRST_DATA_ROW + i
             shown = cell_text(at(values, r, NAME_COL))

@@ -718,11 +718,12 @@ def _stray_cell(reference: bytes) -> re.Pattern[bytes]:
 
 
 # (stray, rows, columns): a part without a stray cell reaches at most that far, within every limit; tried
-# in turn (the forms and rosters pass the first), else the references are read one by one
+# in turn (the forms and rosters pass the first), else the references are read one by one. The shorter
+# rows are tried first: most cells are on them, and a failed alternative costs a step back
 _PLAIN_TIERS = (
-    (_stray_cell(rb"A?[A-Z](?:[1-6][0-9]{4}|[1-9][0-9]{0,3})"), 69_999, 52),
+    (_stray_cell(rb"A?[A-Z](?:[1-9][0-9]{0,3}|[1-6][0-9]{4})"), 69_999, 52),
     (_stray_cell(rb"[A-Z](?:[1-9][0-9]{0,4})"), 99_999, 26),
-    (_stray_cell(rb"[A-Z]{1,2}(?:[1-4][0-9]{3}|[1-9][0-9]{0,2})"), 4_999, 702),
+    (_stray_cell(rb"[A-Z]{1,2}(?:[1-9][0-9]{0,2}|[1-4][0-9]{3})"), 4_999, 702),
 )
 _ANY_R = re.compile(rb"\br\s*=")
 _UTF8_DECLARATION = re.compile(

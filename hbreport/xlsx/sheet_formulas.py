@@ -277,8 +277,9 @@ _F_ELEMENT = re.compile(rb"<f(\s[^>]*?)?(?:/>|>([^<]*)</f>)")
 
 # A cell that only points at a shared formula, <c r="A1" …><f t="shared" si="0"/> (most formulas of a
 # long table), found in the part read backwards: the search then starts at the literal <f …/> instead of
-# trying every cell (captured: si, the cell reference, each backwards).
-_SHARED_CELL_REVERSED = re.compile(rb'>/"([0-9]+)"=is "derahs"=t f<\s*>[^<>]*?"([0-9]{1,7}[A-Z]{1,3})"=r c<')
+# trying every cell (captured: si, the cell reference, each backwards). The start tag's attributes are
+# passed over whole, then back to its reference: no '<' inside, so its "<c" is the first '<' either way.
+_SHARED_CELL_REVERSED = re.compile(rb'>/"([0-9]+)"=is "derahs"=t f<\s*>[^<>]*"([0-9]{1,7}[A-Z]{1,3})"=r c<')
 _F_NOT_SHARED_CELL = re.compile(rb'<f(?! t="shared" si="[0-9]+"/>)[\s>/]')
 # A cell whose formula has a text, <c r="A1" …><f …>text</f>, backwards too: the search starts at each
 # literal </f> (captured backwards: the text, the <f> attributes, the cell reference)
