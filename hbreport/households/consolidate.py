@@ -141,9 +141,10 @@ class RosterSummary:
             )
             for t in self.taken_back:
                 what = "库中恢复为此前入库的版本" if t.restored else "库中此前没有该乡镇本期的数据，已删除"
+                began = f"，{t.run_began_at} 开始的汇总" if t.run_began_at else ""
                 lines.append(
-                    f"  撤回 {t.township_name or t.township_code}（{t.period}年，{Path(t.file or '').name}，"
-                    f"{t.run_began_at} 开始的汇总）：{what}"
+                    f"  撤回 {t.township_name or t.township_code}（{t.period}年，{Path(t.file or '').name}"
+                    f"{began}）：{what}"
                 )
         if self.missing:
             lines.append("未报：" + "、".join(f"{c[:9]} {n}" for c, n in self.missing))

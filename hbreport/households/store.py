@@ -167,7 +167,8 @@ class RosterStore(Connected):
                 )
             self._columns = {row[1] for row in self.db.execute("PRAGMA table_info(households)")}
             self.taken_back = self._take_back_dead_runs()
-        self._run: tuple[str, str, int, float] | None = None  # (run, host, pid, started) inside run()
+        # inside run(): (run, host, pid, process start time, began at), as the table runs keeps it
+        self._run: tuple[str, str, int, float, str] | None = None
         self._run_recorded = False
 
     def _ensure_columns(self, keys: Iterable[str]) -> None:
@@ -371,13 +372,9 @@ class RosterStore(Connected):
         keeps them (unless :meth:`finish_run` did already); leaving it by an exception takes each back
         to what the store held before the run. A run that dies on the way is taken back by the next
         store opened for writing (:attr:`taken_back`), once its process is gone."""
-        pid = os.getpid()
-        self._run = (
-            f"{socket.gethostname()}/{pid}/{uuid.uuid4().hex}",
-            socket.gethostname(),
-            pid,
-            _started(pid),
-        )
+        pid, host = os.getpid(), socket.gethostname()
+        began = dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
+        self._run = (f"{host}/{pid}/{uuid.uuid4().hex}", host, pid, _started(pid), began)
         self._run_recorded = False
         try:
             yield
@@ -404,30 +401,36 @@ class RosterStore(Connected):
         if self._run_recorded:
             with translated(self.path), transaction(self.db):
                 run = (self._run[0],)
+                alone = not self.db.execute("SELECT 1 FROM pending WHERE run != ? LIMIT 1", run).fetchone()
                 for table in ("pending_households", "pending_sources"):
-                    self.db.execute(
-                        f"DELETE FROM {table} WHERE (period, township_code) IN "
-                        "(SELECT period, township_code FROM pending WHERE run = ?)",
-                        run,
-                    )
+                    if alone:  # emptied whole, at once (a province's rows replaced: no row by row)
+                        self.db.execute(f"DELETE FROM {table}")
+                    else:
+                        self.db.execute(
+                            f"DELETE FROM {table} WHERE (period, township_code) IN "
+                            "(SELECT period, township_code FROM pending WHERE run = ?)",
+                            run,
+                        )
                 self.db.execute("DELETE FROM pending WHERE run = ?", run)
                 self.db.execute("DELETE FROM runs WHERE run = ?", run)
         self._run = None
 
     def _record_run(self) -> None:
-        if not self._run_recorded:
-            self.db.execute(
-                "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, ?)",
-                (*self._run, dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")),
-            )
-            self._run_recorded = True
+        """Inside the put's transaction (rolled back with it): the run, beside the townships it stores."""
+        self.db.execute("INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, ?)", self._run)
+        self._run_recorded = True
 
     def _take_back_dead_runs(self) -> list[TakenBack]:
         """Inside the opening transaction: every township of a run whose process is gone, back to what
         the store held before it."""
         out = []
-        for run, host, pid, started, began_at in self.db.execute("SELECT * FROM runs").fetchall():
-            if _alive(host, pid, started):
+        runs = self.db.execute("SELECT run, host, pid, started, began_at FROM runs").fetchall()
+        # townships of a run not recorded beside them (none is written so): nothing says it lives
+        runs += self.db.execute(
+            "SELECT DISTINCT run, '', 0, 0, '' FROM pending WHERE run NOT IN (SELECT run FROM runs)"
+        ).fetchall()
+        for run, host, pid, started, began_at in runs:
+            if host and _alive(host, pid, started):
                 continue
             for period, code, put, held in self.db.execute(
                 "SELECT period, township_code, put_sha256, held FROM pending WHERE run = ?", (run,)
