@@ -180,8 +180,12 @@ def household_fields(path: str | Path | None = None) -> dict[str, Field]:
 
 @lru_cache(maxsize=64)
 def _parse(text: str) -> Any:
-    """The rendered template parsed once per distinct text (shared: callers must not change it)."""
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    """The rendered template parsed once per distinct text (shared: callers must not change it), kept
+    between runs as the form specs are (``hbreport.spec._load_yaml``: a reading process's first roster
+    reads JSON instead of building the YAML's objects)."""
+    from hbreport.spec import _load_yaml
+
+    return _load_yaml(text)
 
 
 def roster_config(period: int, *, catalog=None, forms_dir: Path | None = None) -> RosterConfig:
