@@ -335,6 +335,23 @@ def test_a_text_column_read_at_once_is_read_value_by_value():
         assert _texts(raw) == (want, _UNREAD in want) and _texts(tuple(raw)) == (want, _UNREAD in want)
 
 
+def test_the_commonest_income_of_each_village_is_counted_as_by_unique_rows():
+    """identical_incomes counts, per village, the households sharing its commonest income: the same
+    counts as numpy's unique rows of (village, income), ties, -0.0 and lone villages included."""
+    import numpy as np
+
+    from hbreport.households.plausibility import _most_alike
+
+    rng = random.Random(20170101)
+    for n in (1, 2, 7, 200, 1900):
+        group = np.array([rng.randrange(5) for _ in range(n)], dtype=np.int64)
+        income = np.array([rng.choice([0.0, -0.0, 2952.0, 3000.5, 1e9, rng.random()]) for _ in range(n)])
+        pairs, counts = np.unique(np.stack([group, income], axis=1), axis=0, return_counts=True)
+        want = np.zeros(6, dtype=np.int64)
+        np.maximum.at(want, pairs[:, 0].astype(np.int64), counts)
+        assert _most_alike(group, income, 6).tolist() == want.tolist(), n
+
+
 def test_reader_refuses_a_changed_household_list(registry, catalog, tmp_path):
     spec, values = crafted(registry, catalog)
     path = write(tmp_path, spec, values)

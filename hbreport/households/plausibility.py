@@ -194,6 +194,17 @@ def near_line_exits(roster, villages: _Villages | None = None) -> list[Finding]:
     return findings
 
 
+def _most_alike(group: np.ndarray, income: np.ndarray, villages: int) -> np.ndarray:
+    """Per village, how many of its households share its commonest income (incomes equal as numbers):
+    the households sorted by village then income, the longest run of one income in each village."""
+    order = np.lexsort((income, group))
+    group, income = group[order], income[order]
+    starts = np.flatnonzero(np.concatenate(([True], (group[1:] != group[:-1]) | (income[1:] != income[:-1]))))
+    most = np.zeros(villages, dtype=np.int64)
+    np.maximum.at(most, group[starts], np.diff(np.append(starts, len(group))))
+    return most
+
+
 def identical_incomes(roster, villages: _Villages | None = None) -> list[Finding]:
     """Villages where many households report exactly the same 人均纯收入."""
     p = roster.spec.config.plausibility
@@ -202,9 +213,7 @@ def identical_incomes(roster, villages: _Villages | None = None) -> list[Finding
     known = ~np.isnan(v.income)
     if not known.any():
         return []
-    pairs, counts = np.unique(np.stack([v.group[known], v.income[known]], axis=1), axis=0, return_counts=True)
-    most = np.zeros(len(v.codes), dtype=np.int64)
-    np.maximum.at(most, pairs[:, 0].astype(np.int64), counts)
+    most = _most_alike(v.group[known], v.income[known], len(v.codes))
     findings = []
     for i in np.flatnonzero((most >= least) & (most / np.maximum(v.size, 1) >= share)).tolist():
         size = int(v.size[i])
