@@ -58,7 +58,7 @@ from hbreport.households.plausibility import (
     near_line_exits,
     robust_z,
 )
-from hbreport.households.spec import ROSTER_FAMILY, roster_config
+from hbreport.households.spec import ROSTER_FAMILY, ROSTER_FORM, roster_config
 from hbreport.households.summary import SUMMARY_COLUMNS, SUMMARY_SHEET
 from hbreport.households.synth import Province
 from hbreport.model.values import FormData
@@ -734,6 +734,32 @@ def test_identical_incomes_are_flagged(registry, catalog):
     assert [f.rule for f in found] == [RULE_IDENTICAL] and "5 户人均纯收入都是 5000 元" in found[0].message
     varied = _village_roster(registry, catalog, [5000, 5000, 5100, 5200, 5300, 6100, 7200, 8300])
     assert identical_incomes(varied) == []
+
+
+def test_villages_by_column_take_each_household_as_row_by_row(registry, catalog):
+    """The plausibility checks group a roster's households by village by column: a household without
+    a village left out, an income that is not a number (text, blank, 是) none, the others as floats."""
+    from hbreport.households.plausibility import _Villages
+    from hbreport.model.values import number_or_none
+
+    for awkward in (False, True):
+        roster = _village_roster(registry, catalog, [5000, 5000.5, 6100, 7200, 8300, 9400])
+        rows = roster.data.rows[ROSTER_FORM]
+        if awkward:
+            ids = list(rows)
+            rows[ids[0]]["income_per_capita"] = "五千"
+            rows[ids[1]]["income_per_capita"] = None
+            rows[ids[2]]["income_per_capita"] = True
+            rows[ids[3]]["village_code"] = None
+            rows[ids[4]]["exit_year"] = PERIOD - 1
+        v = _Villages(roster)
+        kept = [row for row in rows.values() if row.get("village_code")]
+        assert v.codes == list(dict.fromkeys(row["village_code"] for row in kept))
+        assert v.group.tolist() == [v.codes.index(row["village_code"]) for row in kept]
+        want = [number_or_none(row.get("income_per_capita")) for row in kept]
+        assert [None if math.isnan(x) else x for x in v.income.tolist()] == want
+        assert v.exited_now.tolist() == [row.get("exit_year") == PERIOD for row in kept]
+        assert len(kept) == (5 if awkward else 6)
 
 
 def test_robust_z_uses_median_and_mad():

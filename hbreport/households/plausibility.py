@@ -119,28 +119,31 @@ def _village_name(roster, code: str) -> str:
     return next((v.name for v in roster.spec.villages if v.code == code), code)
 
 
+_NUMBERS = frozenset({int, float})
+
+
 class _Villages:
     """A roster's households grouped by village, by column: each village code once (in the order of
     first appearance), and per household its village's number, income and exit."""
 
     def __init__(self, roster) -> None:
         rows = roster.rows
-        keep = [i for i, code in enumerate(column_of(rows, "village_code")) if code]
-        codes, incomes, statuses, years = (
-            [values[i] for i in keep]
-            for values in (
-                column_of(rows, "village_code"),
-                column_of(rows, "income_per_capita"),
-                column_of(rows, "exit_status"),
-                column_of(rows, "exit_year"),
-            )
-        )
-        order: dict[str, int] = {}
-        self.group = np.array([order.setdefault(c, len(order)) for c in codes], dtype=np.int64)
+        columns = [
+            column_of(rows, key) for key in ("village_code", "income_per_capita", "exit_status", "exit_year")
+        ]
+        if not all(columns[0]):  # households without a village are left out
+            keep = [i for i, code in enumerate(columns[0]) if code]
+            columns = [[values[i] for i in keep] for values in columns]
+        codes, incomes, statuses, years = columns
+        order = {code: i for i, code in enumerate(dict.fromkeys(codes))}
+        self.group = np.fromiter(map(order.__getitem__, codes), dtype=np.int64, count=len(codes))
         self.codes = list(order)
         self.size = np.bincount(self.group, minlength=len(self.codes))
-        numbers = [number_or_none(x) for x in incomes]
-        self.income = np.array([np.nan if x is None else x for x in numbers], dtype=float)
+        if _NUMBERS.issuperset(map(type, incomes)):  # numbers alone: each as number_or_none takes it
+            self.income = np.array(incomes, dtype=float)
+        else:
+            numbers = [number_or_none(x) for x in incomes]
+            self.income = np.array([np.nan if x is None else x for x in numbers], dtype=float)
         cfg = roster.spec.config
         exited: dict[Any, bool] = {}
         self.exited_now = np.array(
