@@ -344,8 +344,11 @@ class RosterSheetReader(SheetReader):
     def check_rules(self, sheet: SheetSpec, rows: Mapping[str, Mapping[str, Any]], table=None) -> None:
         """Every rule by column over the households (``table``: their columns, when already made)."""
         L = self.layout
-        order = {rule.id: fields_in_order(rule) for rule in sheet.rules}
+        order: dict[str, list[str]] = {}  # each failing rule's cells, in the order of its expression
         for i, rule, status in failures(sheet, rows, table):
             r = FIRST_DATA_ROW + i
-            cells = [f"{L.col_letter(k)}{r}" for k in order[rule.id] if k in L.col_index]
+            keys = order.get(rule.id)
+            if keys is None:
+                keys = order[rule.id] = [k for k in fields_in_order(rule) if k in L.col_index]
+            cells = [f"{L.col_letter(k)}{r}" for k in keys]
             self.add_rule(sheet, sheet.rows[i].code, rule, status, cells)
