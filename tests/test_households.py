@@ -1240,6 +1240,63 @@ def test_row_formulas_are_written_once_per_column_as_shared_formulas(registry, c
     assert found["master"] == sorted(f"{layout.check_letter}{r}" for r in range(first, last + 1))
 
 
+def test_pointing_cells_read_by_arrays_are_what_each_translated_gives(registry, catalog, tmp_path):
+    """A roster's thousands of cells pointing at a shared formula are read by arrays: each is the
+    formula as written exactly where translating its master gives the expected formula, and otherwise
+    that translation — on the roster as written and with cells pointing at another column's formula, at
+    a formula edited, twice the same cell, or at a formula that is not there."""
+    import re
+
+    from hbreport.households.roster import _formulas_as_written
+    from hbreport.xlsx.layout import TOTAL_ROW, SheetLayout
+    from hbreport.xlsx.sheet_formulas import formula_cells
+
+    hh = households(registry, TOWNSHIP, per_village=20, villages=3)
+    spec = build_roster_spec(TOWNSHIP, PERIOD, hh, registry=registry, catalog=catalog)
+    path = write(tmp_path, spec, clean_inputs(hh))
+    sheet = spec.sheets[0]
+    layout = SheetLayout(sheet)
+    part = _sheet_part(path, sheet.sheet)
+    with zipfile.ZipFile(path) as z:
+        xml = z.read(part)
+    sis = dict(re.findall(rb'<c r="([A-Z]+)\d+"[^>]*><f t="shared" ref="[^"]*" si="(\d+)">', xml))
+    check, derived = layout.check_letter.encode(), layout.col_letter(sheet.derived_columns[0].key).encode()
+    middle = layout.row_index[hh[len(hh) // 2].household_id]
+
+    def pointing(letter: bytes, row: int) -> bytes:
+        return re.search(rb'<c r="' + letter + str(row).encode() + rb'"[^>]*><f t="shared" si="\d+"/>', xml)[
+            0
+        ]
+
+    cell = pointing(check, middle)
+    edits = {
+        "as written": lambda x: x,
+        "another column's": lambda x: x.replace(
+            cell, cell.replace(b'si="' + sis[check], b'si="' + sis[derived])
+        ),
+        "edited": lambda x: x.replace("证件号码未填；".encode(), "号码未填；".encode(), 1),
+        "twice": lambda x: x.replace(cell, cell + b"<v></v></c>" + cell),
+        "missing": lambda x: x.replace(cell, cell.replace(b'si="' + sis[check], b'si="99')),
+    }
+    area = (TOTAL_ROW, layout.last_data_row, 1, layout.check_col)
+    for name, edit in edits.items():
+        data = _rewrite_part(path, tmp_path / f"{name}.xlsx", part, edit).read_bytes()
+        written = _formulas_as_written(layout)
+        got = formula_cells(data, {sheet.sheet: area}, {sheet.sheet: written})
+        each = formula_cells(data, {sheet.sheet: area})  # every cell's formula translated
+        if name == "missing":
+            assert got is None and each is None  # the caller reads the sheet with openpyxl then
+            continue
+        got, each = got[sheet.sheet], each[sheet.sheet]
+        assert got.keys() == each.keys(), name
+        for key, held in got.items():
+            assert (written.text(key) if held is written.as_written else held) == each[key], (name, key)
+        as_written = sum(held is written.as_written for held in got.values())
+        assert as_written == {"as written": 2, "another column's": 2, "edited": 1, "twice": 2}[name] * (
+            len(hh) - 1
+        ) - (name == "another column's"), name
+
+
 def test_reading_processes_give_what_one_process_gives(registry, catalog, tmp_path):
     """Six townships' rosters read by two processes (at most two files each in flight, results let go
     as they are stored) load the same rows and find the same problems as one process reading them."""

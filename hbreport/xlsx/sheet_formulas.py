@@ -21,8 +21,10 @@ import zipfile
 from collections.abc import Mapping
 from functools import lru_cache
 from html import unescape
+from typing import Any
 from xml.etree.ElementTree import Element
 
+import numpy as np
 from defusedxml import ElementTree
 from openpyxl.formula.translate import Translator
 from openpyxl.utils import column_index_from_string, get_column_letter
@@ -302,21 +304,49 @@ def _cell_at(backwards: bytes) -> tuple[int, int]:
 _CAPITALS = bytes(range(ord("A"), ord("Z") + 1))
 
 
-def _formula_elements(
-    xml: bytes,
-) -> tuple[list[tuple[bytes, bytes, bytes]], list[tuple[tuple[int, int], bytes]]] | None:
+class _Pointing:
+    """The cells only pointing at a shared formula: those the search found ((si, cell reference), each
+    backwards, the last first), then those added (((row, column), si)). :meth:`cells` gives them all in
+    that order; :meth:`arrays` the found ones as arrays, read without a loop here."""
+
+    __slots__ = ("found", "added")
+
+    def __init__(self, found: list[tuple[bytes, bytes]]) -> None:
+        self.found = found
+        self.added: list[tuple[tuple[int, int], bytes]] = []
+
+    def append(self, cell: tuple[tuple[int, int], bytes]) -> None:
+        self.added.append(cell)
+
+    def __len__(self) -> int:
+        return len(self.found) + len(self.added)
+
+    def cells(self) -> list[tuple[tuple[int, int], bytes]]:
+        if len(_CELLS) > 1_000_000:
+            _CELLS.clear()
+        cell_at = _CELLS.get
+        return [(cell_at(ref) or _cell_at(ref), index[::-1]) for index, ref in self.found] + self.added
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
+        """(rows, columns, si) of the found cells: each reference (1–7 digits then 1–3 capital letters,
+        backwards) read as the digits' and letters' places weigh them."""
+        refs = np.array([ref for _, ref in self.found], dtype="S10")
+        m = refs.view(np.uint8).reshape(-1, 10).astype(np.int64)
+        digit, letter = (m >= 48) & (m <= 57), (m >= 65) & (m <= 90)
+        place = np.arange(10)
+        rows = ((m - 48) * digit * 10**place).sum(axis=1)
+        after = np.clip(place - digit.sum(axis=1)[:, None], 0, 9)  # a letter's place after the digits
+        cols = ((m - 64) * letter * 26**after).sum(axis=1)
+        return rows, cols, [index[::-1] for index, _ in self.found]
+
+
+def _formula_elements(xml: bytes) -> tuple[list[tuple[bytes, bytes, bytes]], _Pointing] | None:
     """Every formula written the common way (right after its cell's start tag, which opens with
     r="A1"), each backwards and the last first: (formula text, <f> attributes, cell reference); and
-    apart from them the cells only pointing at a shared formula, ((row, column), si). None when a formula
-    is written otherwise."""
+    apart from them the cells only pointing at a shared formula (:class:`_Pointing`). None when a
+    formula is written otherwise."""
     backwards = xml[::-1]
-    if len(_CELLS) > 1_000_000:
-        _CELLS.clear()
-    cell_at = _CELLS.get
-    dependents = [
-        (cell_at(ref) or _cell_at(ref), index[::-1])
-        for index, ref in _SHARED_CELL_REVERSED.findall(backwards)
-    ]
+    dependents = _Pointing(_SHARED_CELL_REVERSED.findall(backwards))
     formulas = len(_F_OPEN.findall(xml))
     with_text = _TEXT_CELL_REVERSED.findall(backwards)
     if len(with_text) + len(dependents) == formulas:  # every formula one of the two
@@ -380,7 +410,7 @@ def _scan(
 def _shared(
     found: dict[tuple[int, int], str],
     masters: dict[bytes, tuple[str, int, int]],
-    dependents: list[tuple[tuple[int, int], bytes]],
+    dependents: _Pointing,
     area: Area,
     expected: Expected,
 ) -> dict[tuple[int, int], str] | None:
@@ -390,9 +420,15 @@ def _shared(
     min_row, max_row, min_col, max_col = area
     moves: dict[bytes, bool] = {}
     as_written = getattr(expected, "as_written", None)
+    if isinstance(expected, RowFormulas) and expected.rows.step == 1 and dependents.found:
+        if _shared_rows(found, masters, dependents, area, expected, moves) is None:
+            return None
+        pointing = dependents.added  # the found ones are done
+    else:
+        pointing = dependents.cells()
     # a RowFormulas is asked here, not through its methods (a roster has thousands of such cells)
     columns, rows = (expected.templates, expected.rows) if isinstance(expected, RowFormulas) else (None, None)
-    for key, index in dependents:
+    for key, index in pointing:
         row, col = key
         if not (min_row <= row <= max_row and min_col <= col <= max_col):
             continue
@@ -408,6 +444,52 @@ def _shared(
                 continue
         origin = f"{get_column_letter(origin_col)}{origin_row}"
         found[(row, col)] = _translator(text, origin).translate_formula(f"{get_column_letter(col)}{row}")
+    return found
+
+
+def _shared_rows(
+    found: dict[tuple[int, int], str],
+    masters: dict[bytes, tuple[str, int, int]],
+    dependents: _Pointing,
+    area: Area,
+    expected: RowFormulas,
+    moves: dict[bytes, bool],
+) -> dict[tuple[int, int], str] | None:
+    """:func:`_shared`'s loop over the cells the search found, by arrays, for a :class:`RowFormulas` (a
+    roster's thousands of pointing cells): a cell inside the area, in its master's column, on a row of
+    the expected formulas, whose master moves as expected holds the formula as written; any other cell
+    inside the area its master translated; in the same order, so a cell written twice ends the same."""
+    min_row, max_row, min_col, max_col = area
+    rows, cols, indexes = dependents.arrays()
+    inside = (min_row <= rows) & (rows <= max_row) & (min_col <= cols) & (cols <= max_col)
+    distinct = list(dict.fromkeys(indexes))
+    which = np.fromiter(
+        map({index: k for k, index in enumerate(distinct)}.__getitem__, indexes), np.int64, len(indexes)
+    )
+    missing = np.array([index not in masters for index in distinct])
+    if (inside & missing[which]).any():
+        return None
+    origin = np.array([masters[i][2] if i in masters else 0 for i in distinct], dtype=np.int64)[which]
+    templated = np.zeros(max(int(cols.max()), *expected.templates) + 1, dtype=bool)
+    templated[list(expected.templates)] = True
+    in_rows = (expected.rows.start <= rows) & (rows < expected.rows.stop)
+    candidate = inside & (cols == origin) & templated[cols] & in_rows
+    fits = np.zeros(len(distinct), dtype=bool)
+    for k in sorted(set(which[candidate].tolist())):  # asked only of a master that has such a cell
+        index = distinct[k]
+        if index not in moves:
+            text, origin_row, col = masters[index]
+            moves[index] = _moves_as_expected(text, origin_row, col, expected)
+        fits[k] = moves[index]
+    chosen = np.flatnonzero(inside)
+    keys = list(zip(rows[chosen].tolist(), cols[chosen].tolist(), strict=True))
+    values: list[Any] = [expected.as_written] * len(keys)
+    for n in np.flatnonzero(~(candidate & fits[which])[chosen]).tolist():  # translated, as _shared does
+        row, col = keys[n]
+        text, origin_row, origin_col = masters[indexes[chosen[n]]]
+        origin_cell = f"{get_column_letter(origin_col)}{origin_row}"
+        values[n] = _translator(text, origin_cell).translate_formula(f"{get_column_letter(col)}{row}")
+    found.update(zip(keys, values, strict=True))
     return found
 
 
@@ -445,7 +527,7 @@ def _translator(text: str, origin: str) -> Translator:
     return Translator("=" + text, origin=origin)
 
 
-def _general_elements(xml: bytes) -> tuple[list[tuple[bytes, bytes, bytes]], list] | None:
+def _general_elements(xml: bytes) -> tuple[list[tuple[bytes, bytes, bytes]], _Pointing] | None:
     """:func:`_formula_elements` for cells with their attributes in any order (all in the first list);
     None when a formula is not right after its cell's start tag or a cell has no reference (only a full
     parser can place those)."""
@@ -459,7 +541,7 @@ def _general_elements(xml: bytes) -> tuple[list[tuple[bytes, bytes, bytes]], lis
     if len(out) != len(_F_OPEN.findall(xml)):  # a formula element not placed right after its cell's start tag
         return None
     out.reverse()
-    return out, []
+    return out, _Pointing([])
 
 
 # A cell of type "e" (an error value, typed, pasted or a formula's result): start tag, then its content.
