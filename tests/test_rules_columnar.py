@@ -137,6 +137,10 @@ def test_columns_of_one_type_equal_rows() -> None:
             "IF(some_blank == '否', TRUE)",
             "AND(few_plain == '是', few_capitals in ('yes', 'no')) or many == 'name3'",
             "not (some_blank == '是' and few_plain == '是')",
+            # a result of texts alone, of errors alone
+            "IF(few_plain == '是', 'a', 'B')",
+            "few_capitals",
+            "errors",
             # the same over what is not a plain boolean: a cell's boolean, a number, an error
             "IF(flags, numbers > 1, FALSE)",
             "IF(few_plain == '是', flags, FALSE)",

@@ -204,6 +204,10 @@ class Column:
 
     def python(self) -> list[Any]:
         """What :meth:`Expr.evaluate` gives on each row: whole numbers as int, a blank as 0."""
+        if self.obj is not None and (self.kind >= TEXT).all():  # texts and errors alone: as they are
+            return self.obj.tolist()
+        if self.all_bools():
+            return (self.num != 0.0).tolist()
         out: list[Any] = []
         kinds = self.kind.tolist()
         nums = self.num.tolist()
