@@ -402,6 +402,9 @@ def _parse_registry(text: str, path: Path) -> dict[str, Unit]:
     return units
 
 
+_CODE, _PARENT = Unit.__slots__.index("code"), Unit.__slots__.index("parent")  # a kept copy's columns
+
+
 class KeptUnits(Mapping[str, Unit]):
     """The units of a kept copy (:func:`_parse_kept`), by code, each made when it is first asked for:
     a command uses a few hundred of the 31,000 (a county's townships, a township's villages), and
@@ -411,8 +414,8 @@ class KeptUnits(Mapping[str, Unit]):
         if len({len(c) for c in columns}) != 1 or len(columns) != len(Unit.__slots__):
             raise ValueError("columns of unequal length")
         self._columns = columns
-        self._at = dict(zip(columns[0], range(len(columns[0])), strict=True))
-        if len(self._at) != len(columns[0]):
+        self._at = dict(zip(columns[_CODE], range(len(columns[_CODE])), strict=True))
+        if len(self._at) != len(columns[_CODE]):
             raise ValueError("a code twice")
         self._made: dict[str, Unit] = {}
 
@@ -434,7 +437,7 @@ class KeptUnits(Mapping[str, Unit]):
 
     def code_parents(self) -> Iterator[tuple[str, str | None]]:
         """(code, parent) of every unit, none of them made."""
-        return zip(self._columns[0], self._columns[3], strict=True)
+        return zip(self._columns[_CODE], self._columns[_PARENT], strict=True)
 
 
 _CACHE = paths.FileCache()

@@ -907,7 +907,7 @@ class SheetReader:
         layout = SheetLayout(sheet)
         labels = {c.key: c.field.label for c in sheet.columns}
         restored: set[str] = set()
-        said: list[tuple[ChildStatus, list[str]]] = []
+        said: list[tuple[ChildStatus, str, list[str]]] = []  # child, its first cell changed, the changes
         for child in summary.children:
             was = recorded.get(child.code)
             if child.status != ACCEPTED or was is None or child.code not in rows:
@@ -919,9 +919,11 @@ class SheetReader:
                 continue
             r = layout.row_index[child.code]
             shown = []
+            shown_first = ""
             for key, before, now in sorted(changes, key=lambda x: layout.col_index[x[0]]):
                 c = layout.col_index[key]
                 cell = f"{get_column_letter(c)}{r}"
+                shown_first = shown_first or cell
                 raw = (errors or {}).get((r, c)) or at(values, r, c)
                 now_text = cell_text(raw if raw not in (None, "") else held.get((r, c), now))
                 shown.append(
@@ -929,15 +931,15 @@ class SheetReader:
                 )
                 rows[child.code][key] = before
                 restored.add(cell)
-            said.append((child, shown))
+            said.append((child, shown_first, shown))
         if restored:
             self.findings[since:] = [
                 f for f in self.findings[since:] if not (f.sheet == sheet.sheet and f.cell in restored)
             ]
-        for child, shown in said:
+        for child, first, shown in said:
             self.report(
                 sheet,
-                shown[0].split("「")[0],
+                first,
                 REPORTED_CHANGED,
                 row=self.row_label(sheet, child.code),
                 unit=f"「{child.name}」",
