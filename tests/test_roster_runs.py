@@ -67,6 +67,14 @@ def _held(store: Path) -> tuple:
         return rows, {x["township_code"]: (x["sha256"], x["file"]) for x in s.sources(PERIOD)}
 
 
+def _stored_before(store: Path, versions, registry, catalog) -> tuple:
+    """The township stored by an earlier run that ended: a roster of it consolidated into ``store``;
+    what the store then holds (:func:`_held`)."""
+    folder = versions(TOWNSHIP, LINE * 3, store.parent / "before", "a.xlsx").parent
+    consolidate_rosters(folder, "421122", PERIOD, store, registry=registry, catalog=catalog)
+    return _held(store)
+
+
 def _awaiting(store: Path) -> tuple[int, int, int, int]:
     db = sqlite3.connect(store)
     try:
@@ -86,15 +94,7 @@ def test_a_run_killed_between_two_townships_is_taken_back_by_the_next(registry, 
     takes them back — the township stored before the run has its old rows back, the other is not
     stored — and refuses both files of each township, as a run that had ended would have."""
     store = tmp_path / "store.sqlite"
-    consolidate_rosters(
-        versions(TOWNSHIP, LINE * 3, tmp_path / "before", "a.xlsx").parent,
-        "421122",
-        PERIOD,
-        store,
-        registry=registry,
-        catalog=catalog,
-    )
-    before = _held(store)
+    before = _stored_before(store, versions, registry, catalog)
     assert set(before[1]) == {TOWNSHIP}
 
     folder = tmp_path / "in"
@@ -149,15 +149,7 @@ def test_a_run_that_fails_takes_its_townships_back_at_once(registry, catalog, tm
     """A run stopped by an exception after storing townships (here Ctrl-C after the second file, through
     the progress callback) takes them back before it ends: the store holds what it held before."""
     store = tmp_path / "store.sqlite"
-    consolidate_rosters(
-        versions(TOWNSHIP, LINE * 3, tmp_path / "before", "a.xlsx").parent,
-        "421122",
-        PERIOD,
-        store,
-        registry=registry,
-        catalog=catalog,
-    )
-    before = _held(store)
+    before = _stored_before(store, versions, registry, catalog)
     folder = tmp_path / "in"
     versions(TOWNSHIP, LINE * 4, folder, "1_城关镇.xlsx")
     versions(OTHER_TOWNSHIP, LINE * 4, folder, "2_梅塘镇.xlsx")
